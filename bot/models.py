@@ -32,7 +32,13 @@ class JobStatus(StrEnum):
 
 
 FINAL_STATUSES = frozenset(
-    {JobStatus.DELIVERED, JobStatus.CANCELLED, JobStatus.FAILED, JobStatus.TIMED_OUT, JobStatus.LOST}
+    {
+        JobStatus.DELIVERED,
+        JobStatus.CANCELLED,
+        JobStatus.FAILED,
+        JobStatus.TIMED_OUT,
+        JobStatus.LOST,
+    }
 )
 ACTIVE_STATUSES = frozenset(set(JobStatus) - FINAL_STATUSES)
 
