@@ -17,12 +17,18 @@ import httpx
 from discord.ext import commands
 
 from bot.config import Settings, SettingsError, load_settings
+from bot.jobs import JobService
 from bot.logs import setup_logging
+from bot.runcomfy import RunComfyClient, make_http_client
+from bot.store import JobStore
 
 log = logging.getLogger(__name__)
 
 # Loaded in this order in setup_hook; listed, never discovered.
-EXTENSIONS: tuple[str, ...] = ("cogs.about",)
+EXTENSIONS: tuple[str, ...] = ("cogs.about", "cogs.animate")
+# RunComfy publishes no limits; its own clients poll every 2-5 s per job.
+RUNCOMFY_REQUESTS_PER_SECOND = 20.0
+PURGE_EVERY_SECONDS = 24 * 60 * 60
 
 
 @dataclass(frozen=True)
@@ -30,8 +36,8 @@ class Services:
     """What the cogs may use; built once by `assemble`."""
 
     settings: Settings
-    # For public CDN downloads (videos, images): never carries a token.
-    cdn_http: httpx.AsyncClient
+    store: JobStore
+    jobs: JobService
 
 
 class AnimateBot(commands.AutoShardedBot):
@@ -44,15 +50,38 @@ class AnimateBot(commands.AutoShardedBot):
             help_command=None,
         )
         self.services = services
+        self._purger: asyncio.Task[None] | None = None
 
     @property
     def settings(self) -> Settings:
         return self.services.settings
 
+    @property
+    def jobs(self) -> JobService:
+        return self.services.jobs
+
     async def setup_hook(self) -> None:
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         await self._sync_commands()
+        # The cogs observe the jobs now, so unfinished ones can be picked up again.
+        await self.jobs.resume()
+        if self.settings.history_retention_days is not None:
+            self._purger = asyncio.create_task(self._purge_daily(), name="purge-history")
+
+    async def _purge_daily(self) -> None:
+        while True:
+            purged = await self.jobs.purge_expired()
+            if purged:
+                log.info("Purged %d jobs past the retention period", purged)
+            await asyncio.sleep(PURGE_EVERY_SECONDS)
+
+    async def close(self) -> None:
+        if self._purger is not None:
+            self._purger.cancel()
+        # Stop trackers before the cogs go: rows stay and resume at the next start.
+        await self.jobs.close()
+        await super().close()
 
     async def _sync_commands(self) -> None:
         guild_ids = self.settings.discord_guild_ids
@@ -74,8 +103,22 @@ class AnimateBot(commands.AutoShardedBot):
 async def assemble(settings: Settings) -> AsyncIterator[AnimateBot]:
     """Open every resource the bot needs and close them all afterwards."""
     timeout = httpx.Timeout(settings.http_timeout_seconds, connect=10.0)
-    async with httpx.AsyncClient(timeout=timeout, follow_redirects=True) as cdn_http:
-        bot = AnimateBot(Services(settings=settings, cdn_http=cdn_http))
+    runcomfy_http = make_http_client(
+        settings.runcomfy_base_url, settings.runcomfy_api_token, settings.http_timeout_seconds
+    )
+    async with (
+        runcomfy_http,
+        # For public CDN downloads (videos): never carries the RunComfy token.
+        httpx.AsyncClient(timeout=timeout, follow_redirects=True) as cdn_http,
+        await JobStore.open(settings.database_path) as store,
+    ):
+        runcomfy = RunComfyClient(
+            runcomfy_http,
+            model_id=settings.runcomfy_model_id,
+            requests_per_second=RUNCOMFY_REQUESTS_PER_SECOND,
+        )
+        jobs = JobService(settings=settings, store=store, runcomfy=runcomfy, cdn_http=cdn_http)
+        bot = AnimateBot(Services(settings=settings, store=store, jobs=jobs))
         try:
             yield bot
         finally:

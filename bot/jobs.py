@@ -1,0 +1,501 @@
+"""JobService: create, submit, track, cancel, deliver and resume jobs. Discord-free.
+
+The service owns every job's life after the cog has validated the input. It
+talks to Discord only through `JobObserver`, which the animate cog implements.
+A job is a database row first: the row is written before RunComfy is called
+and every change is stored before anybody is told about it, so a restart
+resumes from the rows and nothing is ever submitted twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Protocol
+
+import httpx
+
+from bot.config import Settings
+from bot.models import ACTIVE_STATUSES, ImageFacts, Job, JobOptions, JobStatus
+from bot.polling import PollPolicy, expected_render_seconds
+from bot.runcomfy import (
+    DownloadError,
+    RequestStatus,
+    RunComfyClient,
+    RunComfyError,
+    SeedanceInput,
+    download_to_file,
+)
+from bot.store import JobStore
+
+log = logging.getLogger(__name__)
+
+DAY = 24 * 60 * 60
+_STATUS_BY_WIRE = {
+    "in_queue": JobStatus.IN_QUEUE,
+    "in_progress": JobStatus.IN_PROGRESS,
+    "completed": JobStatus.COMPLETED,
+    "cancelled": JobStatus.CANCELLED,
+    "failed": JobStatus.FAILED,
+}
+SERVICE_UNAVAILABLE = (
+    "The video service is unavailable right now. The bot's operator has been told."
+)
+
+
+class QuotaKind(StrEnum):
+    USER_CONCURRENT = "user_concurrent"
+    USER_DAILY = "user_daily"
+    GLOBAL_CONCURRENT = "global_concurrent"
+
+
+class QuotaExceeded(Exception):
+    """A limit refuses a new job; the cog words it for the user."""
+
+    def __init__(self, kind: QuotaKind, limit: int, frees_at: float | None = None) -> None:
+        super().__init__(f"{kind} quota of {limit} reached")
+        self.kind = kind
+        self.limit = limit
+        self.frees_at = frees_at
+
+
+class CancelOutcome(StrEnum):
+    CANCELLED = "cancelled"  # it was queued; RunComfy dropped it
+    RENDERING = "rendering"  # already running: will be delivered and billed
+    NOT_YET = "not_yet"  # still being submitted; try again in a moment
+    FINISHED = "finished"  # already final
+    NOT_ALLOWED = "not_allowed"  # neither the author nor a moderator
+    UNKNOWN = "unknown"  # no such job
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """Where the video (or its link) was posted."""
+
+    channel_id: int | None
+    message_id: int | None
+
+
+class JobObserver(Protocol):
+    """How the service reaches users; implemented by the animate cog."""
+
+    async def job_updated(self, job: Job) -> None:
+        """What the status message shows has (maybe) changed."""
+
+    async def job_ended(self, job: Job) -> None:
+        """The job ended without a video (cancelled, failed, timed out, lost): tell the author."""
+
+    def upload_limit(self, job: Job) -> int:
+        """Largest file in bytes the job's destination accepts."""
+
+    async def deliver(self, job: Job, video: Path | None) -> Delivery | None:
+        """Post the video (or, when `video` is None, its link) pinging the author.
+
+        Returns None when no place could be reached; the result then waits in /history.
+        """
+
+    async def alert_operator(self, text: str) -> None:
+        """Something only the operator can fix (balance, token)."""
+
+
+class JobService:
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        store: JobStore,
+        runcomfy: RunComfyClient,
+        cdn_http: httpx.AsyncClient,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.runcomfy = runcomfy
+        self.cdn_http = cdn_http
+        self.clock = clock
+        self.observer: JobObserver | None = None
+        self.policy = PollPolicy(settings.poll_min_seconds, settings.poll_max_seconds)
+        self._rng = random.Random()
+        self._trackers: dict[int, asyncio.Task[None]] = {}
+        # Serialises "check quota, then insert" so two commands cannot both pass.
+        self._admission = asyncio.Lock()
+        self._closing = False
+
+    # -- admission ---------------------------------------------------------
+
+    async def check_quota(self, user_id: int) -> None:
+        """Raise QuotaExceeded if `user_id` may not start a job now."""
+        s = self.settings
+        if await self.store.count_active(user_id) >= s.quota_user_concurrent:
+            raise QuotaExceeded(QuotaKind.USER_CONCURRENT, s.quota_user_concurrent)
+        since = self.clock() - DAY
+        if await self.store.count_created_since(user_id, since) >= s.quota_user_daily:
+            oldest = await self.store.oldest_created_since(user_id, since)
+            frees_at = (oldest or self.clock()) + DAY
+            raise QuotaExceeded(QuotaKind.USER_DAILY, s.quota_user_daily, frees_at)
+        if await self.store.count_active() >= s.quota_global_concurrent:
+            raise QuotaExceeded(QuotaKind.GLOBAL_CONCURRENT, s.quota_global_concurrent)
+
+    async def create(
+        self,
+        *,
+        user_id: int,
+        guild_id: int | None,
+        channel_id: int | None,
+        prompt: str,
+        options: JobOptions,
+        image: ImageFacts,
+    ) -> Job:
+        """Check quotas and write the job row (`submitting`); nothing is sent yet."""
+        async with self._admission:
+            await self.check_quota(user_id)
+            return await self.store.create(
+                Job(
+                    user_id=user_id,
+                    guild_id=guild_id,
+                    channel_id=channel_id,
+                    prompt=prompt,
+                    options=options,
+                    image=image,
+                    created_at=self.clock(),
+                )
+            )
+
+    async def submit(
+        self, job_id: int, *, image_url: str, status_message_id: int | None, hosted: bool
+    ) -> Job:
+        """Send the job to RunComfy once, store its request id and start tracking it.
+
+        `hosted` says the bot re-hosted the image (a fitted one), so its URL may be
+        kept: Discord's option attachment URLs are never stored.
+        """
+        job = await self.store.update(
+            job_id,
+            status_message_id=status_message_id,
+            image_url=image_url if hosted else None,
+        )
+        job_input = SeedanceInput.from_options(job.prompt, image_url, job.options)
+        try:
+            submitted = await self.runcomfy.submit(job_input)
+        except RunComfyError as exc:
+            return await self._submit_failed(job, exc)
+        job = await self.store.update(
+            job_id,
+            request_id=submitted.request_id,
+            status=JobStatus.IN_QUEUE,
+            submitted_at=self.clock(),
+        )
+        log.info("Job %d submitted as %s", job_id, submitted.request_id)
+        await self._notify_updated(job)
+        self._track(job)
+        return job
+
+    async def abandon(self, job_id: int, reason: str) -> None:
+        """The cog could not set the job up (e.g. its status message failed): end it unsent."""
+        await self.store.transition(
+            job_id,
+            from_statuses=[JobStatus.SUBMITTING],
+            to=JobStatus.FAILED,
+            error=reason,
+            finished_at=self.clock(),
+        )
+
+    async def _submit_failed(self, job: Job, exc: RunComfyError) -> Job:
+        assert job.id is not None
+        if exc.operator_problem:
+            await self._alert(f"RunComfy refused a submit ({exc.error_code}): {exc.message}")
+            status, error = JobStatus.FAILED, SERVICE_UNAVAILABLE
+        elif getattr(exc, "ambiguous", False):
+            # The job may exist at RunComfy, but without its id we cannot track it,
+            # and a retry could bill a second one.
+            log.warning("Job %d: submit outcome unknown (%s); not retried", job.id, exc)
+            status = JobStatus.LOST
+            error = (
+                "The video service did not confirm the job; "
+                "it was not resent to avoid charging twice."
+            )
+        else:
+            status, error = JobStatus.FAILED, exc.user_message
+        job = await self.store.update(job.id, status=status, error=error, finished_at=self.clock())
+        await self._notify_ended(job)
+        return job
+
+    # -- tracking ----------------------------------------------------------
+
+    def _track(self, job: Job) -> None:
+        assert job.id is not None
+        if self._closing or job.id in self._trackers:
+            return
+        task = asyncio.create_task(self._run_tracker(job), name=f"job:{job.id}")
+        self._trackers[job.id] = task
+        task.add_done_callback(lambda _t, job_id=job.id: self._trackers.pop(job_id, None))
+
+    async def _run_tracker(self, job: Job) -> None:
+        try:
+            if job.status is JobStatus.COMPLETED:
+                await self._deliver(job)
+            else:
+                await self._poll_until_done(job)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            # A bug must not kill silently: the row stays active and resumes on restart.
+            log.exception("Tracker for job %s crashed", job.id)
+
+    async def expected_duration(self, options: JobOptions) -> float:
+        past = await self.store.recent_durations(
+            resolution=options.resolution, duration=options.duration
+        )
+        return expected_render_seconds(past, self.settings.default_eta_seconds)
+
+    async def _poll_until_done(self, job: Job) -> None:
+        assert job.id is not None and job.request_id is not None
+        started = job.submitted_at or job.created_at
+        deadline = started + self.settings.job_timeout_seconds
+        expected_end = started + await self.expected_duration(job.options)
+        failures = 0
+        while True:
+            now = self.clock()
+            if now >= deadline:
+                await self._time_out(job)
+                return
+            try:
+                status = await self.runcomfy.status(job.request_id)
+                failures = 0
+            except RunComfyError as exc:
+                if not exc.retryable:
+                    await self._fail(job, exc)
+                    return
+                # The client already retried; wait a poll and try again until the deadline.
+                failures += 1
+                log.warning("Job %d: status unavailable (%s), attempt %d", job.id, exc, failures)
+                await asyncio.sleep(min(self.policy.max_delay, self.policy.min_delay * 2**failures))
+                continue
+            job = await self._apply_status(job, status)
+            if job.status is JobStatus.COMPLETED:
+                await self._deliver(job)
+                return
+            if job.status.is_final:
+                return
+            # Far from the expected end: sparse; near it: dense.
+            end = None if (job.queue_position or 0) > 1 else expected_end
+            await asyncio.sleep(self.policy.next_delay(now=now, expected_end=end, rng=self._rng))
+
+    async def _apply_status(self, job: Job, status: RequestStatus) -> Job:
+        assert job.id is not None
+        new = _STATUS_BY_WIRE.get(status.status, job.status)
+        if new is job.status and status.queue_position == job.queue_position:
+            return job
+        if new is JobStatus.CANCELLED:
+            return await self._end(
+                job, JobStatus.CANCELLED, error="Cancelled at the video service."
+            )
+        if new is JobStatus.FAILED:
+            return await self._end(job, JobStatus.FAILED, error=await self._failure_reason(job))
+        changes: dict[str, object] = {"status": new, "queue_position": status.queue_position}
+        if new is JobStatus.IN_PROGRESS and job.started_at is None:
+            changes["started_at"] = self.clock()
+        if new is JobStatus.COMPLETED:
+            changes["finished_at"] = self.clock()
+            changes["queue_position"] = None
+        updated = await self.store.transition(job.id, from_statuses=[job.status], to=new, **changes)
+        if updated is None:  # changed under us (a cancel): stop here
+            return await self._reload(job)
+        if new is not JobStatus.COMPLETED:
+            await self._notify_updated(updated)
+        return updated
+
+    async def _failure_reason(self, job: Job) -> str:
+        assert job.request_id is not None
+        try:
+            result = await self.runcomfy.result(job.request_id)
+        except RunComfyError:
+            return "The video service could not make this video."
+        return result.error or "The video service could not make this video."
+
+    async def _reload(self, job: Job) -> Job:
+        assert job.id is not None
+        fresh = await self.store.get(job.id)
+        return fresh if fresh is not None else job
+
+    async def _time_out(self, job: Job) -> None:
+        assert job.request_id is not None
+        # A job still queued can be dropped so it is never billed; a running one cannot.
+        with contextlib.suppress(RunComfyError):
+            await self.runcomfy.cancel(job.request_id)
+        minutes = round(self.settings.job_timeout_seconds / 60)
+        await self._end(job, JobStatus.TIMED_OUT, error=f"No video after {minutes} minutes.")
+
+    async def _fail(self, job: Job, exc: RunComfyError) -> None:
+        if exc.operator_problem:
+            await self._alert(f"RunComfy refused job {job.id} ({exc.error_code}): {exc.message}")
+            await self._end(job, JobStatus.FAILED, error=SERVICE_UNAVAILABLE)
+        else:
+            await self._end(job, JobStatus.FAILED, error=exc.user_message)
+
+    async def _end(self, job: Job, status: JobStatus, *, error: str | None) -> Job:
+        """Move an active job to a final state once; tell the author."""
+        assert job.id is not None
+        ended = await self.store.transition(
+            job.id,
+            from_statuses=ACTIVE_STATUSES,
+            to=status,
+            error=error,
+            queue_position=None,
+            finished_at=self.clock(),
+        )
+        if ended is None:
+            return await self._reload(job)
+        log.info("Job %d ended %s", job.id, status)
+        await self._notify_updated(ended)
+        await self._notify_ended(ended)
+        return ended
+
+    # -- delivery ----------------------------------------------------------
+
+    async def _deliver(self, job: Job) -> None:
+        assert job.id is not None and job.request_id is not None
+        if job.video_url is None:
+            try:
+                result = await self.runcomfy.result(job.request_id)
+            except RunComfyError as exc:
+                if exc.retryable:
+                    # Leave it `completed`: the next start (or a later poll) retries.
+                    log.warning("Job %d: result unavailable (%s)", job.id, exc)
+                    raise
+                await self._fail(job, exc)
+                return
+            if result.video_url is None:
+                await self._end(job, JobStatus.FAILED, error="The video service returned no video.")
+                return
+            job = await self.store.update(job.id, video_url=result.video_url, cost=result.cost)
+        delivery = await self._post_video(job)
+        delivered = await self.store.transition(
+            job.id,
+            from_statuses=[JobStatus.COMPLETED],
+            to=JobStatus.DELIVERED,
+            delivered_channel_id=delivery.channel_id if delivery else None,
+            delivered_message_id=delivery.message_id if delivery else None,
+            delivered_at=self.clock(),
+        )
+        if delivered is not None:
+            log.info("Job %d delivered", job.id)
+            await self._notify_updated(delivered)
+
+    async def _post_video(self, job: Job) -> Delivery | None:
+        """Download the video to a temp file (capped) and hand it to the observer."""
+        assert job.video_url is not None
+        if self.observer is None:
+            return None
+        limit = min(self.observer.upload_limit(job), self.settings.max_video_bytes)
+        with tempfile.TemporaryDirectory(prefix="animate-") as tmp:
+            path: Path | None = Path(tmp) / f"animate-{job.id}.mp4"
+            assert path is not None
+            try:
+                await download_to_file(self.cdn_http, job.video_url, path, max_bytes=limit)
+            except DownloadError as exc:
+                # Too large for this destination, or the CDN failed: post the link instead.
+                log.info("Job %d: posting a link (%s)", job.id, exc.reason)
+                path = None
+            return await self.observer.deliver(job, path)
+
+    # -- cancel ------------------------------------------------------------
+
+    async def cancel(
+        self, job_id: int, *, actor_id: int, actor_is_moderator: bool
+    ) -> CancelOutcome:
+        job = await self.store.get(job_id)
+        if job is None:
+            return CancelOutcome.UNKNOWN
+        if actor_id != job.user_id and not actor_is_moderator:
+            return CancelOutcome.NOT_ALLOWED
+        if job.status.is_final or job.status is JobStatus.COMPLETED:
+            return CancelOutcome.FINISHED
+        if job.request_id is None:
+            return CancelOutcome.NOT_YET
+        try:
+            answer = await self.runcomfy.cancel(job.request_id)
+        except RunComfyError as exc:
+            log.warning("Job %d: cancel failed (%s)", job_id, exc)
+            raise
+        if not answer.cancelled:
+            return CancelOutcome.RENDERING
+        tracker = self._trackers.get(job_id)
+        if tracker is not None and tracker is not asyncio.current_task():
+            tracker.cancel()
+        await self._end(job, JobStatus.CANCELLED, error=None)
+        return CancelOutcome.CANCELLED
+
+    # -- life cycle --------------------------------------------------------
+
+    async def resume(self) -> int:
+        """Pick every unfinished job up again after a start; returns how many."""
+        resumed = 0
+        for job in await self.store.active_jobs():
+            if job.request_id is None:
+                # Crashed between writing the row and learning the request id:
+                # it may or may not exist at RunComfy; never resubmit.
+                await self._end(
+                    job,
+                    JobStatus.LOST,
+                    error="The bot restarted while sending this job; it was not resent "
+                    "to avoid charging twice. Please try again.",
+                )
+                continue
+            self._track(job)
+            resumed += 1
+        if resumed:
+            log.info("Resumed %d jobs", resumed)
+        return resumed
+
+    async def purge_expired(self) -> int:
+        days = self.settings.history_retention_days
+        if days is None:
+            return 0
+        return await self.store.purge_finished_before(self.clock() - days * DAY)
+
+    @property
+    def live_trackers(self) -> int:
+        return len(self._trackers)
+
+    async def close(self) -> None:
+        """Stop tracking (rows stay; the next start resumes them)."""
+        self._closing = True
+        trackers = list(self._trackers.values())
+        for task in trackers:
+            task.cancel()
+        await asyncio.gather(*trackers, return_exceptions=True)
+
+    # -- observer plumbing -------------------------------------------------
+
+    async def _notify_updated(self, job: Job) -> None:
+        if self.observer is not None:
+            await _guarded(self.observer.job_updated(job), "job_updated", job)
+
+    async def _notify_ended(self, job: Job) -> None:
+        if self.observer is not None:
+            await _guarded(self.observer.job_ended(job), "job_ended", job)
+
+    async def _alert(self, text: str) -> None:
+        log.error("%s", text)
+        if self.observer is not None:
+            with contextlib.suppress(Exception):
+                await self.observer.alert_operator(text)
+
+
+async def _guarded(coro: object, what: str, job: Job) -> None:
+    """Observer failures (Discord down) must not break the job's bookkeeping."""
+    try:
+        await coro  # type: ignore[misc]
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        log.exception("Observer %s failed for job %s", what, job.id)

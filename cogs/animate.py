@@ -1,0 +1,480 @@
+"""/animate, cancelling by ❌ or button, and the Discord side of every job.
+
+This cog parses interactions, calls `JobService` and renders; it is also the
+service's `JobObserver`, the only way the service reaches Discord.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.coalesce import Coalescer, RateBudget
+from bot.jobs import CancelOutcome, Delivery, JobService, QuotaExceeded
+from bot.models import MAX_DURATION, MIN_DURATION, Job, JobOptions, Ratio, Resolution
+from bot.prompts import MAX_PROMPT_CHARS, PromptRejected, clean_prompt
+from bot.thumbnail import make_thumbnail
+from bot.validation import ImageRejected, PreparedImage, precheck_metadata, prepare_image
+from cogs.rendering import (
+    CANCEL_EMOJI,
+    THUMBNAIL_NAME,
+    describe_options,
+    ended_message,
+    quota_message,
+    size_mb,
+    status_embed,
+)
+
+if TYPE_CHECKING:
+    from bot.app import AnimateBot
+
+log = logging.getLogger(__name__)
+
+DEFAULT_UPLOAD_LIMIT = 10 * 1024 * 1024
+# Status edits share Discord's global 50 requests/s with everything else.
+STATUS_EDITS_PER_SECOND = 25.0
+# Discord's interaction tokens live 15 minutes; stop using them a little before.
+WEBHOOK_EXPIRED = 50027
+UPLOAD_TOO_LARGE = 40005
+
+
+@dataclass
+class _Session:
+    """What only the live process knows about a job: its interaction."""
+
+    interaction: discord.Interaction
+    started: float  # monotonic
+
+    def fresh(self, ttl: float) -> bool:
+        return time.monotonic() - self.started < ttl
+
+
+class CancelButton(
+    discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"animate:cancel:(?P<job_id>\d+)"
+):
+    """A Cancel button that keeps working after a restart (the job id is in its custom_id)."""
+
+    def __init__(self, job_id: int) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label="Cancel",
+                style=discord.ButtonStyle.danger,
+                custom_id=f"animate:cancel:{job_id}",
+            )
+        )
+        self.job_id = job_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Button[Any], match: Any, /
+    ) -> CancelButton:
+        return cls(int(match["job_id"]))
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        cog = interaction.client.get_cog("Animate")  # type: ignore[union-attr]
+        if isinstance(cog, Animate):
+            await cog.cancel_from_button(interaction, self.job_id)
+
+
+def cancel_view(job: Job) -> discord.ui.View | None:
+    if job.id is None or job.status.is_final:
+        return None
+    view = discord.ui.View(timeout=None)
+    view.add_item(CancelButton(job.id))
+    return view
+
+
+class Animate(commands.Cog):
+    def __init__(self, bot: AnimateBot, jobs: JobService) -> None:
+        self.bot = bot
+        self.jobs = jobs
+        self.settings = bot.settings
+        self._sessions: dict[int, _Session] = {}
+        # Status messages that can no longer be edited (deleted, no access).
+        self._unreachable: set[int] = set()
+        # Latest state wins, one edit per message per interval, well under 50 requests/s.
+        self._status_updates: Coalescer[int, Job] = Coalescer(
+            self._edit_status,
+            interval=self.settings.status_edit_interval_seconds,
+            budget=RateBudget(rate=STATUS_EDITS_PER_SECOND),
+        )
+
+    async def cog_load(self) -> None:
+        self.bot.add_dynamic_items(CancelButton)
+        self.jobs.observer = self
+
+    async def cog_unload(self) -> None:
+        self.jobs.observer = None
+        await self._status_updates.close()
+
+    # -- /animate ----------------------------------------------------------
+
+    @app_commands.command(name="animate", description="Turn an image into a short video")
+    @app_commands.describe(
+        image="The picture to animate (PNG, JPEG, WebP or GIF)",
+        prompt="What should happen in the video; under 500 characters works best",
+        resolution="Video resolution (default 480p; higher takes longer)",
+        ratio="Aspect ratio of the video (default: adaptive, follows the image)",
+        duration=f"Length in seconds, {MIN_DURATION} to {MAX_DURATION} (default 5)",
+        audio="Generate sound with the video (default on)",
+        camera_fixed="Keep the camera still (default on)",
+    )
+    async def animate(
+        self,
+        interaction: discord.Interaction,
+        image: discord.Attachment,
+        prompt: app_commands.Range[str, 1, MAX_PROMPT_CHARS],
+        resolution: Resolution = "480p",
+        ratio: Ratio = "adaptive",
+        duration: app_commands.Range[int, MIN_DURATION, MAX_DURATION] = 5,
+        audio: bool = True,
+        camera_fixed: bool = True,
+    ) -> None:
+        # Cheap checks first: no I/O but the local database, well inside 3 s.
+        try:
+            cleaned = clean_prompt(prompt)
+            precheck_metadata(
+                filename=image.filename,
+                content_type=image.content_type,
+                size=image.size,
+                width=image.width,
+                height=image.height,
+            )
+            await self.jobs.check_quota(interaction.user.id)
+        except (PromptRejected, ImageRejected) as exc:
+            await interaction.response.send_message(str(exc), ephemeral=True)
+            return
+        except QuotaExceeded as exc:
+            await interaction.response.send_message(quota_message(exc), ephemeral=True)
+            return
+        await interaction.response.defer(thinking=True)
+        options = JobOptions(
+            resolution=resolution,
+            ratio=ratio,
+            duration=duration,
+            generate_audio=audio,
+            camera_fixed=camera_fixed,
+        )
+        try:
+            prepared, thumbnail = await self._read_image(image)
+            job = await self.jobs.create(
+                user_id=interaction.user.id,
+                guild_id=interaction.guild_id,
+                channel_id=interaction.channel_id,
+                prompt=cleaned,
+                options=options,
+                image=prepared.facts,
+            )
+        except (ImageRejected, QuotaExceeded) as exc:
+            text = quota_message(exc) if isinstance(exc, QuotaExceeded) else str(exc)
+            await self._replace_placeholder_with_error(interaction, text)
+            return
+        await self._start(interaction, job, image, prepared, thumbnail)
+
+    async def _read_image(self, image: discord.Attachment) -> tuple[PreparedImage, bytes]:
+        data = await image.read()
+        # Pillow work is CPU-bound; keep the event loop (and other users) responsive.
+        prepared = await asyncio.to_thread(prepare_image, data, filename=image.filename)
+        thumbnail = await asyncio.to_thread(make_thumbnail, prepared.data or data)
+        return prepared, thumbnail
+
+    async def _replace_placeholder_with_error(
+        self, interaction: discord.Interaction, text: str
+    ) -> None:
+        """Swap the public "thinking" message for an error only the author sees."""
+        try:
+            await interaction.delete_original_response()
+        except discord.HTTPException:
+            log.debug("Could not delete the placeholder", exc_info=True)
+        await interaction.followup.send(text, ephemeral=True)
+
+    async def _start(
+        self,
+        interaction: discord.Interaction,
+        job: Job,
+        image: discord.Attachment,
+        prepared: PreparedImage,
+        thumbnail: bytes,
+    ) -> None:
+        """Publish the status message, then submit once."""
+        assert job.id is not None
+        files = [discord.File(io.BytesIO(thumbnail), filename=THUMBNAIL_NAME)]
+        if prepared.data is not None:
+            # A fitted image needs a public URL RunComfy can fetch: host it here.
+            name = f"fitted-{job.id}.{prepared.facts.format.lower()}"
+            files.append(discord.File(io.BytesIO(prepared.data), filename=name))
+        try:
+            message = await interaction.edit_original_response(
+                embed=await self._embed(job), attachments=files, view=cancel_view(job)
+            )
+        except discord.HTTPException as exc:
+            log.warning("Job %d: status message failed (%s)", job.id, exc)
+            await self.jobs.abandon(job.id, "The status message could not be posted.")
+            await self._replace_placeholder_with_error(
+                interaction,
+                "I could not post the status message here, so nothing was sent. "
+                "If your image is very large, try a smaller one.",
+            )
+            return
+        self._sessions[job.id] = _Session(interaction, time.monotonic())
+        if prepared.data is not None:
+            hosted = next(a for a in message.attachments if a.filename.startswith("fitted-"))
+            image_url, is_hosted = hosted.url, True
+        else:
+            image_url, is_hosted = image.url, False
+        await self.jobs.submit(
+            job.id, image_url=image_url, status_message_id=message.id, hosted=is_hosted
+        )
+        try:
+            await message.add_reaction(CANCEL_EMOJI)
+        except discord.HTTPException:
+            log.debug("Job %d: cannot add the cancel reaction", job.id)
+
+    # -- status message ----------------------------------------------------
+
+    async def _embed(self, job: Job) -> discord.Embed:
+        return status_embed(job, expected_seconds=await self.jobs.expected_duration(job.options))
+
+    async def job_updated(self, job: Job) -> None:
+        if job.id is None or job.status_message_id is None:
+            return
+        if job.status.is_final:
+            # Final states are shown at once, replacing anything pending.
+            await self._status_updates.flush(job.id, job)
+        else:
+            self._status_updates.submit(job.id, job)
+
+    async def _edit_status(self, job_id: int, job: Job) -> None:
+        if job_id in self._unreachable or job.status_message_id is None:
+            return
+        embed, view = await self._embed(job), cancel_view(job)
+        session = self._sessions.get(job_id)
+        if session is not None and session.fresh(self.settings.interaction_token_ttl_seconds):
+            try:
+                await session.interaction.edit_original_response(embed=embed, view=view)
+                return
+            except discord.HTTPException as exc:
+                if not _token_expired(exc):
+                    raise
+                log.info("Job %d: interaction token expired; using the channel", job_id)
+                del self._sessions[job_id]
+        if job.channel_id is None:
+            return
+        message = self.bot.get_partial_messageable(job.channel_id).get_partial_message(
+            job.status_message_id
+        )
+        try:
+            await message.edit(embed=embed, view=view)
+        except (discord.NotFound, discord.Forbidden) as exc:
+            log.info("Job %d: status message unreachable (%s)", job_id, exc)
+            self._unreachable.add(job_id)
+        if job.status.is_final:
+            self._forget(job_id)
+
+    def _forget(self, job_id: int) -> None:
+        self._sessions.pop(job_id, None)
+        self._status_updates.forget(job_id)
+
+    # -- telling the author ------------------------------------------------
+
+    async def job_ended(self, job: Job) -> None:
+        mention = f"<@{job.user_id}>"
+        await self._tell_author(job, ended_message(job, mention))
+
+    def upload_limit(self, job: Job) -> int:
+        session = self._sessions.get(job.id or 0)
+        if session is not None:
+            return session.interaction.filesize_limit
+        guild = self.bot.get_guild(job.guild_id) if job.guild_id else None
+        return guild.filesize_limit if guild is not None else DEFAULT_UPLOAD_LIMIT
+
+    async def deliver(self, job: Job, video: Path | None) -> Delivery | None:
+        mention = f"<@{job.user_id}>"
+        if video is not None:
+            text = f"{mention} your video is ready! ({describe_options(job.options)})"
+            delivery = await self._tell_author(job, text, video=video)
+            if delivery is not None:
+                return delivery
+        # Too large to upload here (or the upload failed): a link still gets it to them.
+        limit = size_mb(self.upload_limit(job))
+        text = (
+            f"{mention} your video is ready: {job.video_url}\n"
+            f"It is larger than this server's upload limit ({limit}), so here is a link. "
+            "Download it soon: the link may expire."
+        )
+        return await self._tell_author(job, text)
+
+    async def _tell_author(
+        self, job: Job, text: str, *, video: Path | None = None
+    ) -> Delivery | None:
+        """Reply to the status message; else a followup; else a DM. Pings the author only."""
+        pings = discord.AllowedMentions(
+            everyone=False, roles=False, users=[discord.Object(job.user_id)], replied_user=False
+        )
+        for place in (self._send_in_channel, self._send_followup, self._send_dm):
+            file = discord.File(video, filename=f"animate-{job.id}.mp4") if video else None
+            try:
+                message = await place(job, text, file, pings)
+            except discord.HTTPException as exc:
+                if exc.code == UPLOAD_TOO_LARGE or exc.status == 413:
+                    return None  # the caller falls back to a link
+                log.info("Job %s: %s failed (%s)", job.id, place.__name__, exc)
+                continue
+            if message is not None:
+                return Delivery(channel_id=message.channel.id, message_id=message.id)
+        log.warning(
+            "Job %s: no way to reach user %d; result kept for /history", job.id, job.user_id
+        )
+        return None
+
+    async def _send_in_channel(
+        self, job: Job, text: str, file: discord.File | None, pings: discord.AllowedMentions
+    ) -> discord.Message | None:
+        if job.channel_id is None:
+            return None
+        channel = self.bot.get_partial_messageable(job.channel_id)
+        reference = None
+        if job.status_message_id is not None and job.id not in self._unreachable:
+            reference = _reply_to(job.channel_id, job.status_message_id)
+        kwargs: dict[str, Any] = {"allowed_mentions": pings, "reference": reference}
+        if file is not None:
+            kwargs["file"] = file
+        return await channel.send(text, **kwargs)
+
+    async def _send_followup(
+        self, job: Job, text: str, file: discord.File | None, pings: discord.AllowedMentions
+    ) -> discord.Message | None:
+        session = self._sessions.get(job.id or 0)
+        if session is None or not session.fresh(self.settings.interaction_token_ttl_seconds):
+            return None
+        kwargs: dict[str, Any] = {"allowed_mentions": pings, "wait": True}
+        if file is not None:
+            kwargs["file"] = file
+        return await session.interaction.followup.send(text, **kwargs)
+
+    async def _send_dm(
+        self, job: Job, text: str, file: discord.File | None, pings: discord.AllowedMentions
+    ) -> discord.Message | None:
+        user = self.bot.get_user(job.user_id) or await self.bot.fetch_user(job.user_id)
+        kwargs: dict[str, Any] = {"allowed_mentions": pings}
+        if file is not None:
+            kwargs["file"] = file
+        return await user.send(text, **kwargs)
+
+    async def alert_operator(self, text: str) -> None:
+        channel_id = self.settings.admin_channel_id
+        if channel_id is not None:
+            await self.bot.get_partial_messageable(channel_id).send(f"⚠️ {text}")
+
+    # -- cancel ------------------------------------------------------------
+
+    async def cancel_from_button(self, interaction: discord.Interaction, job_id: int) -> None:
+        is_moderator = interaction.permissions.manage_messages
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        outcome = await self._cancel(job_id, interaction.user.id, is_moderator)
+        await interaction.followup.send(CANCEL_REPLIES[outcome], ephemeral=True)
+
+    @commands.Cog.listener()
+    async def on_raw_reaction_add(self, payload: discord.RawReactionActionEvent) -> None:
+        if str(payload.emoji) != CANCEL_EMOJI or payload.user_id == self.bot.user_id:
+            return
+        job = await self.jobs.store.find_by_status_message(payload.message_id)
+        if job is None or job.id is None:
+            return
+        member = payload.member
+        is_moderator = False
+        if member is not None:
+            channel = self.bot.get_channel(payload.channel_id)
+            permissions = (
+                channel.permissions_for(member)
+                if isinstance(channel, discord.abc.GuildChannel)
+                else member.guild_permissions
+            )
+            is_moderator = permissions.manage_messages
+        outcome = await self._cancel(job.id, payload.user_id, is_moderator)
+        if outcome is CancelOutcome.NOT_ALLOWED:
+            await self._remove_reaction(payload)
+        elif outcome is CancelOutcome.RENDERING:
+            text = f"<@{payload.user_id}> {CANCEL_REPLIES[outcome]}"
+            pings = discord.AllowedMentions(
+                everyone=False, roles=False, users=[discord.Object(payload.user_id)]
+            )
+            channel = self.bot.get_partial_messageable(payload.channel_id)
+            reference = _reply_to(payload.channel_id, payload.message_id)
+            try:
+                await channel.send(text, allowed_mentions=pings, reference=reference)
+            except discord.HTTPException:
+                log.info("Job %d: could not answer a refused cancel", job.id)
+
+    async def _cancel(self, job_id: int, user_id: int, is_moderator: bool) -> CancelOutcome:
+        try:
+            return await self.jobs.cancel(job_id, actor_id=user_id, actor_is_moderator=is_moderator)
+        except Exception:
+            log.exception("Cancel of job %d failed", job_id)
+            return CancelOutcome.NOT_YET
+
+    async def _remove_reaction(self, payload: discord.RawReactionActionEvent) -> None:
+        message = self.bot.get_partial_messageable(payload.channel_id).get_partial_message(
+            payload.message_id
+        )
+        # Without Manage Messages the reaction stays; it is ignored anyway.
+        with contextlib.suppress(discord.HTTPException):
+            await message.remove_reaction(payload.emoji, discord.Object(payload.user_id))
+
+    # -- errors ------------------------------------------------------------
+
+    async def cog_app_command_error(
+        self, interaction: discord.Interaction, error: app_commands.AppCommandError
+    ) -> None:
+        log.error(
+            "Command %s failed for user %s in guild %s",
+            interaction.command.qualified_name if interaction.command else "?",
+            interaction.user.id,
+            interaction.guild_id,
+            exc_info=error,
+        )
+        text = "Something went wrong on my side; nothing was charged. Please try again."
+        if interaction.response.is_done():
+            await interaction.followup.send(text, ephemeral=True)
+        else:
+            await interaction.response.send_message(text, ephemeral=True)
+
+
+CANCEL_REPLIES: dict[CancelOutcome, str] = {
+    CancelOutcome.CANCELLED: "Cancelled. It was still queued, so nothing was charged.",
+    CancelOutcome.RENDERING: (
+        "This video is already rendering and cannot be stopped; "
+        "it will be delivered (and billed) when it is done."
+    ),
+    CancelOutcome.NOT_YET: "The job is still being sent; try again in a moment.",
+    CancelOutcome.FINISHED: "This job has already finished.",
+    CancelOutcome.NOT_ALLOWED: (
+        "Only the person who started this job (or a moderator) can cancel it."
+    ),
+    CancelOutcome.UNKNOWN: "I do not know this job any more.",
+}
+
+
+def _reply_to(channel_id: int, message_id: int) -> discord.MessageReference:
+    # A deleted status message must not make the reply (and so the delivery) fail.
+    return discord.MessageReference(
+        message_id=message_id, channel_id=channel_id, fail_if_not_exists=False
+    )
+
+
+def _token_expired(exc: discord.HTTPException) -> bool:
+    return exc.status == 401 or exc.code == WEBHOOK_EXPIRED
+
+
+async def setup(bot: AnimateBot) -> None:
+    await bot.add_cog(Animate(bot, bot.jobs))
