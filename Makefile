@@ -12,8 +12,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-run: $(STAMP)
+run: $(STAMP) .env
 	$(BIN)/python -m bot
+
+.env:
+	cp .env.example .env
+	@echo "Created .env from .env.example: fill in DISCORD_TOKEN and RUNCOMFY_API_TOKEN."
 
 test: $(STAMP)
 	$(BIN)/ruff check .

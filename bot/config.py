@@ -15,7 +15,12 @@ class Settings(BaseSettings):
     """Every knob of the bot. Tokens are `SecretStr` so they never print."""
 
     model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True
+        env_file=".env",
+        env_file_encoding="utf-8",
+        # `KEY=` lines in .env mean "not set", so the defaults (or "missing") apply.
+        env_ignore_empty=True,
+        extra="ignore",
+        frozen=True,
     )
 
     discord_token: SecretStr
