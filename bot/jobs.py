@@ -170,17 +170,20 @@ class JobService:
             )
 
     async def submit(
-        self, job_id: int, *, image_url: str, status_message_id: int | None, hosted: bool
+        self,
+        job_id: int,
+        *,
+        image_url: str,
+        status_message_id: int | None,
+        hosted_url: str | None,
     ) -> Job:
         """Send the job to RunComfy once, store its request id and start tracking it.
 
-        `hosted` says the bot re-hosted the image (a fitted one), so its URL may be
-        kept: Discord's option attachment URLs are never stored.
+        `hosted_url` is the copy of the image the bot attached to its status message
+        (kept for "Animate again"); the option attachment's URL is never stored.
         """
         job = await self.store.update(
-            job_id,
-            status_message_id=status_message_id,
-            image_url=image_url if hosted else None,
+            job_id, status_message_id=status_message_id, image_url=hosted_url
         )
         job_input = SeedanceInput.from_options(job.prompt, image_url, job.options)
         try:

@@ -84,7 +84,7 @@ class Job(BaseModel):
     prompt: str
     options: JobOptions = Field(default_factory=JobOptions)
     image: ImageFacts
-    # The URL RunComfy fetched; only kept when the bot hosts it (a fitted image).
+    # The copy of the image attached to the status message, if the bot hosts one.
     image_url: str | None = None
     queue_position: int | None = None
     error: str | None = None

@@ -23,13 +23,12 @@ from bot.coalesce import Coalescer, RateBudget
 from bot.jobs import CancelOutcome, Delivery, JobService, QuotaExceeded
 from bot.models import MAX_DURATION, MIN_DURATION, Job, JobOptions, Ratio, Resolution
 from bot.prompts import MAX_PROMPT_CHARS, PromptRejected, clean_prompt
-from bot.thumbnail import make_thumbnail
 from bot.validation import ImageRejected, PreparedImage, precheck_metadata, prepare_image
 from cogs.rendering import (
     CANCEL_EMOJI,
-    THUMBNAIL_NAME,
     describe_options,
     ended_message,
+    hosted_filename,
     quota_message,
     size_mb,
     status_embed,
@@ -165,13 +164,48 @@ class Animate(commands.Cog):
             generate_audio=audio,
             camera_fixed=camera_fixed,
         )
+        await self._run(interaction, image, cleaned, options)
+
+    async def animate_again(self, interaction: discord.Interaction, source: Job) -> None:
+        """Run a past job's prompt and options again on the image its status message hosts."""
         try:
-            prepared, thumbnail = await self._read_image(image)
+            await self.jobs.check_quota(interaction.user.id)
+        except QuotaExceeded as exc:
+            await interaction.response.send_message(quota_message(exc), ephemeral=True)
+            return
+        await interaction.response.defer(thinking=True)
+        image = await self._hosted_image(source)
+        if image is None:
+            await self._replace_placeholder_with_error(interaction, IMAGE_GONE)
+            return
+        await self._run(interaction, image, source.prompt, source.options)
+
+    async def _hosted_image(self, job: Job) -> discord.Attachment | None:
+        name = hosted_filename(job)
+        if name is None or job.channel_id is None or job.status_message_id is None:
+            return None
+        channel = self.bot.get_partial_messageable(job.channel_id)
+        try:
+            message = await channel.fetch_message(job.status_message_id)
+        except discord.HTTPException:
+            return None
+        return next((a for a in message.attachments if a.filename == name), None)
+
+    async def _run(
+        self,
+        interaction: discord.Interaction,
+        image: discord.Attachment,
+        prompt: str,
+        options: JobOptions,
+    ) -> None:
+        """After the public defer: check the real bytes, write the row, start the job."""
+        try:
+            prepared, original = await self._read_image(image)
             job = await self.jobs.create(
                 user_id=interaction.user.id,
                 guild_id=interaction.guild_id,
                 channel_id=interaction.channel_id,
-                prompt=cleaned,
+                prompt=prompt,
                 options=options,
                 image=prepared.facts,
             )
@@ -179,14 +213,13 @@ class Animate(commands.Cog):
             text = quota_message(exc) if isinstance(exc, QuotaExceeded) else str(exc)
             await self._replace_placeholder_with_error(interaction, text)
             return
-        await self._start(interaction, job, image, prepared, thumbnail)
+        await self._start(interaction, job, image.url, prepared, original)
 
     async def _read_image(self, image: discord.Attachment) -> tuple[PreparedImage, bytes]:
         data = await image.read()
         # Pillow work is CPU-bound; keep the event loop (and other users) responsive.
         prepared = await asyncio.to_thread(prepare_image, data, filename=image.filename)
-        thumbnail = await asyncio.to_thread(make_thumbnail, prepared.data or data)
-        return prepared, thumbnail
+        return prepared, data
 
     async def _replace_placeholder_with_error(
         self, interaction: discord.Interaction, text: str
@@ -202,20 +235,34 @@ class Animate(commands.Cog):
         self,
         interaction: discord.Interaction,
         job: Job,
-        image: discord.Attachment,
+        source_url: str,
         prepared: PreparedImage,
-        thumbnail: bytes,
+        original: bytes,
     ) -> None:
-        """Publish the status message, then submit once."""
+        """Publish the status message, then submit once.
+
+        The image is attached to the status message when it fits the upload limit:
+        it is the embed's thumbnail, "Animate again" can fetch it later, and a fitted
+        image needs that public URL for RunComfy anyway.
+        """
         assert job.id is not None
-        files = [discord.File(io.BytesIO(thumbnail), filename=THUMBNAIL_NAME)]
-        if prepared.data is not None:
-            # A fitted image needs a public URL RunComfy can fetch: host it here.
-            name = f"fitted-{job.id}.{prepared.facts.format.lower()}"
-            files.append(discord.File(io.BytesIO(prepared.data), filename=name))
+        data = prepared.data if prepared.data is not None else original
+        hosted_name = f"input-{job.id}.{prepared.facts.format.lower()}"
+        hosting = len(data) <= interaction.filesize_limit
+        if not hosting and prepared.data is not None:
+            await self.jobs.abandon(job.id, "The resized image is too large to upload here.")
+            await self._replace_placeholder_with_error(
+                interaction,
+                "Your image had to be resized, and the result is larger than this server's "
+                f"upload limit ({size_mb(interaction.filesize_limit)}). Try a smaller image.",
+            )
+            return
+        files = [discord.File(io.BytesIO(data), filename=hosted_name)] if hosting else []
+        # The embed names the attachment it shows; the URL is known once it is posted.
+        shown = job.model_copy(update={"image_url": hosted_name if hosting else None})
         try:
             message = await interaction.edit_original_response(
-                embed=await self._embed(job), attachments=files, view=cancel_view(job)
+                embed=await self._embed(shown), attachments=files, view=cancel_view(job)
             )
         except discord.HTTPException as exc:
             log.warning("Job %d: status message failed (%s)", job.id, exc)
@@ -227,13 +274,12 @@ class Animate(commands.Cog):
             )
             return
         self._sessions[job.id] = _Session(interaction, time.monotonic())
-        if prepared.data is not None:
-            hosted = next(a for a in message.attachments if a.filename.startswith("fitted-"))
-            image_url, is_hosted = hosted.url, True
-        else:
-            image_url, is_hosted = image.url, False
+        hosted_url = next((a.url for a in message.attachments if a.filename == hosted_name), None)
         await self.jobs.submit(
-            job.id, image_url=image_url, status_message_id=message.id, hosted=is_hosted
+            job.id,
+            image_url=hosted_url if prepared.data is not None and hosted_url else source_url,
+            status_message_id=message.id,
+            hosted_url=hosted_url,
         )
         try:
             await message.add_reaction(CANCEL_EMOJI)
@@ -449,6 +495,10 @@ class Animate(commands.Cog):
         else:
             await interaction.response.send_message(text, ephemeral=True)
 
+
+IMAGE_GONE = (
+    "The image of that job is no longer available. Please use /animate again and attach the image."
+)
 
 CANCEL_REPLIES: dict[CancelOutcome, str] = {
     CancelOutcome.CANCELLED: "Cancelled. It was still queued, so nothing was charged.",

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import discord
 
 from bot.jobs import QuotaExceeded, QuotaKind
 from bot.models import Job, JobOptions, JobStatus
 from bot.prompts import RECOMMENDED_PROMPT_CHARS, is_long
 
-THUMBNAIL_NAME = "input.jpg"
 CANCEL_EMOJI = "❌"
 
 STATE_LABELS: dict[JobStatus, tuple[str, str]] = {
@@ -86,12 +87,21 @@ def status_embed(job: Job, *, expected_seconds: float) -> discord.Embed:
             value=f"Prompts under {RECOMMENDED_PROMPT_CHARS} characters usually work best.",
             inline=False,
         )
-    embed.set_thumbnail(url=f"attachment://{THUMBNAIL_NAME}")
+    hosted = hosted_filename(job)
+    if hosted is not None:
+        embed.set_thumbnail(url=f"attachment://{hosted}")
     if job.status in (JobStatus.SUBMITTING, JobStatus.IN_QUEUE, JobStatus.IN_PROGRESS):
         embed.set_footer(text=f"React {CANCEL_EMOJI} or press Cancel to cancel while it is queued.")
     elif job.id is not None:
         embed.set_footer(text=f"Job #{job.id} · /history shows your jobs")
     return embed
+
+
+def hosted_filename(job: Job) -> str | None:
+    """Name of the input image attached to the status message, if there is one."""
+    if job.image_url is None:
+        return None
+    return urlsplit(job.image_url).path.rsplit("/", 1)[-1] or None
 
 
 def quota_message(exc: QuotaExceeded) -> str:
