@@ -28,6 +28,7 @@ from bot.models import ACTIVE_STATUSES, ImageFacts, Job, JobOptions, JobStatus
 from bot.polling import PollPolicy, expected_render_seconds
 from bot.runcomfy import (
     DownloadError,
+    RequestResult,
     RequestStatus,
     RunComfyClient,
     RunComfyError,
@@ -46,6 +47,7 @@ _STATUS_BY_WIRE = {
     "cancelled": JobStatus.CANCELLED,
     "failed": JobStatus.FAILED,
 }
+NO_VIDEO = "The video service finished but returned no video."
 SERVICE_UNAVAILABLE = (
     "The video service is unavailable right now. The bot's operator has been told."
 )
@@ -367,17 +369,8 @@ class JobService:
     async def _deliver(self, job: Job) -> None:
         assert job.id is not None and job.request_id is not None
         if job.video_url is None:
-            try:
-                result = await self.runcomfy.result(job.request_id)
-            except RunComfyError as exc:
-                if exc.retryable:
-                    # Leave it `completed`: the next start (or a later poll) retries.
-                    log.warning("Job %d: result unavailable (%s)", job.id, exc)
-                    raise
-                await self._fail(job, exc)
-                return
-            if result.video_url is None:
-                await self._end(job, JobStatus.FAILED, error="The video service returned no video.")
+            result = await self._fetch_result(job)
+            if result is None:
                 return
             job = await self.store.update(job.id, video_url=result.video_url, cost=result.cost)
         delivery = await self._post_video(job)
@@ -392,6 +385,31 @@ class JobService:
         if delivered is not None:
             log.info("Job %d delivered", job.id)
             await self._notify_updated(delivered)
+
+    async def _fetch_result(self, job: Job) -> RequestResult | None:
+        """The finished job's result, retried until the deadline; None if the job ended."""
+        assert job.request_id is not None
+        deadline = self.clock() + self.settings.job_timeout_seconds
+        delay = self.policy.min_delay
+        while True:
+            try:
+                result = await self.runcomfy.result(job.request_id)
+                if result.video_url is not None:
+                    return result
+                if result.status in ("failed", "cancelled"):
+                    await self._end(job, JobStatus.FAILED, error=result.error or NO_VIDEO)
+                    return None
+                # /status said completed but /result lags behind: ask again shortly.
+            except RunComfyError as exc:
+                if not exc.retryable:
+                    await self._fail(job, exc)
+                    return None
+                log.warning("Job %d: result unavailable (%s)", job.id, exc)
+            if self.clock() >= deadline:
+                await self._end(job, JobStatus.FAILED, error=NO_VIDEO)
+                return None
+            await asyncio.sleep(delay)
+            delay = min(self.policy.max_delay, delay * 2)
 
     async def _post_video(self, job: Job) -> Delivery | None:
         """Download the video to a temp file (capped) and hand it to the observer."""
