@@ -432,7 +432,8 @@ class Animate(commands.Cog):
 
     @commands.Cog.listener()
     async def on_raw_reaction_add(self, payload: discord.RawReactionActionEvent) -> None:
-        if str(payload.emoji) != CANCEL_EMOJI or payload.user_id == self.bot.user_id:
+        me = self.bot.user
+        if str(payload.emoji) != CANCEL_EMOJI or (me is not None and payload.user_id == me.id):
             return
         job = await self.jobs.store.find_by_status_message(payload.message_id)
         if job is None or job.id is None:
