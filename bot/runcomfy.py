@@ -1,0 +1,449 @@
+"""RunComfy Model API client and the wire models of its contract.
+
+Shaped like replicate-python: one injected `httpx.AsyncClient` (base URL,
+Bearer auth, explicit timeouts), typed models, one exception type. See
+shared/docs/runcomfy-api.md for the contract, rough edges included.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import json
+import logging
+import random
+import time
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import quote, urlsplit
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+from bot.models import MAX_DURATION, MIN_DURATION, JobOptions, Ratio, Resolution
+
+log = logging.getLogger(__name__)
+
+TERMINAL = frozenset({"completed", "cancelled", "failed"})
+KNOWN_STATUSES = frozenset({"in_queue", "in_progress", *TERMINAL})
+# /result says `succeeded` where /status says `completed`; some clients see either.
+_STATUS_ALIASES = {"succeeded": "completed", "success": "completed", "canceled": "cancelled"}
+BALANCE_CODES = frozenset({400002})
+TOKEN_CODES = frozenset({400004, 401001})
+RETRYABLE_HTTP = frozenset({408, 425, 429, 500, 502, 503, 504})
+MAX_RETRY_AFTER = 60.0
+
+
+class RunComfyError(Exception):
+    """Any failure talking to RunComfy. Never carries the token."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int | None = None,
+        error_code: int | None = None,
+        retryable: bool = False,
+        ambiguous: bool = False,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status_code = status_code
+        self.error_code = error_code
+        self.retryable = retryable
+        # A submit that may have created (and will bill) a job we know nothing of.
+        self.ambiguous = ambiguous
+        self.retry_after = retry_after
+
+    def __str__(self) -> str:
+        parts = [self.message]
+        if self.status_code is not None:
+            parts.append(f"HTTP {self.status_code}")
+        if self.error_code is not None:
+            parts.append(f"code {self.error_code}")
+        return " | ".join(parts)
+
+    @property
+    def operator_problem(self) -> bool:
+        """Only the operator can fix it: empty balance or a bad token."""
+        return (
+            self.error_code in BALANCE_CODES
+            or self.error_code in TOKEN_CODES
+            or self.status_code in (401, 402)
+        )
+
+    @property
+    def user_message(self) -> str:
+        if self.operator_problem:
+            return "The video service is unavailable right now. The bot's operator has been told."
+        if self.error_code == 422001 or self.status_code == 422:
+            return f"The video service refused the request: {self.message}"
+        if self.retryable:
+            return "The video service is not answering properly right now. Please try again later."
+        return "The video service could not take this job."
+
+
+class SeedanceInput(BaseModel):
+    """Exactly the input schema of the model page; nothing outside it is ever sent."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    prompt: str
+    first_frame_image_url: str
+    resolution: Resolution = "480p"
+    ratio: Ratio = "adaptive"
+    duration: int = Field(default=5, ge=MIN_DURATION, le=MAX_DURATION)
+    generate_audio: bool = True
+    camera_fixed: bool = True
+
+    @classmethod
+    def from_options(cls, prompt: str, image_url: str, options: JobOptions) -> SeedanceInput:
+        return cls(prompt=prompt, first_frame_image_url=image_url, **options.model_dump())
+
+
+def _normalise_status(value: object) -> str:
+    text = str(value or "").strip().lower()
+    return _STATUS_ALIASES.get(text, text)
+
+
+class _Wire(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+_WireT = TypeVar("_WireT", bound=_Wire)
+
+
+class SubmitResponse(_Wire):
+    request_id: str
+    status_url: str | None = None
+    result_url: str | None = None
+    cancel_url: str | None = None
+
+
+class RequestStatus(_Wire):
+    request_id: str
+    status: str
+    queue_position: int | None = None
+
+    _normalise = field_validator("status", mode="before")(_normalise_status)
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in TERMINAL
+
+    @property
+    def is_known(self) -> bool:
+        return self.status in KNOWN_STATUSES
+
+
+class RequestResult(_Wire):
+    request_id: str
+    status: str
+    output: dict[str, Any] | None = None
+    error: str | None = None
+    cost: float | None = None
+    created_at: str | None = None
+    finished_at: str | None = None
+
+    _normalise = field_validator("status", mode="before")(_normalise_status)
+
+    @field_validator("error", mode="before")
+    @classmethod
+    def _flatten_error(cls, value: object) -> str | None:
+        # Undocumented shape: a string, or an object with a message somewhere.
+        if value is None or isinstance(value, str):
+            return value
+        if isinstance(value, dict):
+            found = _message_of(value)
+            return found or json.dumps(value)[:500]
+        return str(value)
+
+    @field_validator("cost", mode="before")
+    @classmethod
+    def _number_or_none(cls, value: object) -> object:
+        try:
+            return None if value is None else float(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            return None
+
+    @property
+    def video_url(self) -> str | None:
+        output = self.output or {}
+        video = output.get("video")
+        if isinstance(video, str) and video:
+            return video
+        if isinstance(video, list) and video and isinstance(video[0], str):
+            return video[0]
+        videos = output.get("videos")
+        if isinstance(videos, list) and videos and isinstance(videos[0], str):
+            return videos[0]
+        return None
+
+
+class CancelResponse(_Wire):
+    request_id: str
+    status: str | None = None
+    outcome: str
+
+    @property
+    def cancelled(self) -> bool:
+        return self.outcome == "cancelled"
+
+
+def make_http_client(base_url: str, token: SecretStr, timeout_seconds: float) -> httpx.AsyncClient:
+    """The one client for RunComfy: base URL, Bearer auth, explicit timeouts."""
+    return httpx.AsyncClient(
+        base_url=base_url,
+        headers={
+            "Authorization": f"Bearer {token.get_secret_value()}",
+            "User-Agent": "animate-bot/0.1",
+        },
+        timeout=httpx.Timeout(timeout_seconds, connect=min(10.0, timeout_seconds)),
+        limits=httpx.Limits(max_connections=50, max_keepalive_connections=20),
+    )
+
+
+class _TokenBucket:
+    """A global request budget shared by every call of one client."""
+
+    def __init__(self, rate: float) -> None:
+        self.rate = rate
+        self.capacity = max(1.0, rate)
+        self._tokens = self.capacity
+        self._stamp = time.monotonic()
+        self._lock = asyncio.Lock()
+
+    async def take(self) -> None:
+        async with self._lock:
+            while True:
+                now = time.monotonic()
+                self._tokens = min(self.capacity, self._tokens + (now - self._stamp) * self.rate)
+                self._stamp = now
+                if self._tokens >= 1:
+                    self._tokens -= 1
+                    return
+                await asyncio.sleep((1 - self._tokens) / self.rate)
+
+
+class RunComfyClient:
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        *,
+        model_id: str,
+        max_attempts: int = 6,
+        backoff_base: float = 0.5,
+        backoff_cap: float = 20.0,
+        requests_per_second: float | None = None,
+    ) -> None:
+        self._http = http
+        self._model_path = "/v1/models/" + quote(model_id, safe="/")
+        self._max_attempts = max_attempts
+        self._backoff_base = backoff_base
+        self._backoff_cap = backoff_cap
+        self._budget = _TokenBucket(requests_per_second) if requests_per_second else None
+        self._rng = random.Random()
+        self._unknown_statuses: set[str] = set()
+
+    async def submit(self, job_input: SeedanceInput) -> SubmitResponse:
+        """Start one job. Never retried once the request may have reached RunComfy."""
+        body = job_input.model_dump(mode="json")
+        for attempt in range(1, self._max_attempts + 1):
+            try:
+                response = await self._send("POST", self._model_path, json=body)
+            except httpx.ConnectError as exc:
+                # Provably never reached the server: safe to try again.
+                if attempt == self._max_attempts:
+                    raise RunComfyError("cannot reach RunComfy", retryable=True) from exc
+                await self._backoff(attempt, None)
+                continue
+            except httpx.HTTPError as exc:
+                raise RunComfyError(
+                    f"submit outcome unknown ({type(exc).__name__})", ambiguous=True
+                ) from exc
+            try:
+                return self._parse(response, SubmitResponse)
+            except RunComfyError as exc:
+                if response.status_code == 429 and attempt < self._max_attempts:
+                    await self._backoff(attempt, exc.retry_after)
+                    continue
+                # A 5xx or an unreadable 200 may hide a job that was created.
+                exc.ambiguous = response.status_code >= 500 or response.status_code == 200
+                raise
+        raise AssertionError("unreachable")
+
+    async def status(self, request_id: str) -> RequestStatus:
+        path = f"/v1/requests/{quote(request_id, safe='')}/status"
+        status = await self._retrying("GET", path, RequestStatus)
+        if not status.is_known and status.status not in self._unknown_statuses:
+            self._unknown_statuses.add(status.status)
+            log.warning("RunComfy sent an unknown status %r; treating it as running", status.status)
+        return status
+
+    async def result(self, request_id: str, *, include_cost: bool = True) -> RequestResult:
+        path = f"/v1/requests/{quote(request_id, safe='')}/result"
+        params = {"include_cost": "true"} if include_cost else None
+        return await self._retrying("GET", path, RequestResult, params=params)
+
+    async def cancel(self, request_id: str) -> CancelResponse:
+        path = f"/v1/requests/{quote(request_id, safe='')}/cancel"
+        return await self._retrying("POST", path, CancelResponse)
+
+    # -- plumbing ----------------------------------------------------------
+
+    async def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        if self._budget is not None:
+            await self._budget.take()
+        return await self._http.request(method, path, **kwargs)
+
+    async def _retrying(self, method: str, path: str, model: type[_WireT], **kwargs: Any) -> _WireT:
+        """Safe calls: retried on network errors, 408/429/5xx and unreadable bodies."""
+        for attempt in range(1, self._max_attempts + 1):
+            try:
+                response = await self._send(method, path, **kwargs)
+                return self._parse(response, model)
+            except httpx.HTTPError as exc:
+                error = RunComfyError(f"network error ({type(exc).__name__})", retryable=True)
+                cause: BaseException = exc
+            except RunComfyError as exc:
+                if not exc.retryable:
+                    raise
+                error, cause = exc, exc
+            if attempt == self._max_attempts:
+                raise error from cause
+            log.debug("RunComfy %s %s failed (%s); retry %d", method, path, error, attempt)
+            await self._backoff(attempt, error.retry_after)
+        raise AssertionError("unreachable")
+
+    async def _backoff(self, attempt: int, retry_after: float | None) -> None:
+        # Full jitter (as discord.py's backoff) so retries of many jobs spread out.
+        delay = self._rng.uniform(0, min(self._backoff_cap, self._backoff_base * 2**attempt))
+        if retry_after is not None:
+            delay = max(delay, min(retry_after, MAX_RETRY_AFTER))
+        await asyncio.sleep(delay)
+
+    def _parse(self, response: httpx.Response, model: type[_WireT]) -> _WireT:
+        status = response.status_code
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if isinstance(body, dict) and body.get("error_code") is not None:
+            # Some RunComfy APIs answer 200 with an error in the body.
+            raise _error_from(status, body, response)
+        if status >= 400:
+            raise _error_from(status, body if isinstance(body, dict) else {}, response)
+        if not isinstance(body, dict):
+            raise RunComfyError(
+                "unreadable answer from RunComfy", status_code=status, retryable=True
+            )
+        try:
+            return model.model_validate(body)
+        except ValidationError as exc:
+            raise RunComfyError(
+                f"unexpected answer from RunComfy ({exc.error_count()} problems)",
+                status_code=status,
+                retryable=True,
+            ) from None
+
+
+def _message_of(body: dict[str, Any]) -> str | None:
+    for key in ("error_message", "message", "error", "detail"):
+        value = body.get(key)
+        if isinstance(value, str) and value:
+            return value
+        if isinstance(value, dict):
+            nested = _message_of(value)
+            if nested:
+                return nested
+        if isinstance(value, list) and value:
+            # 422 validation errors: a list of {loc, msg}.
+            parts = [
+                str(item.get("msg", item)) if isinstance(item, dict) else str(item)
+                for item in value[:3]
+            ]
+            return "; ".join(parts)
+    return None
+
+
+def _error_from(status: int, body: dict[str, Any], response: httpx.Response) -> RunComfyError:
+    code = body.get("error_code")
+    try:
+        error_code = int(code) if code is not None else None
+    except (TypeError, ValueError):
+        error_code = None
+    message = _message_of(body) or f"RunComfy answered HTTP {status}"
+    retryable = status in RETRYABLE_HTTP or error_code == 500001
+    if status == 200 and error_code is not None:
+        retryable = error_code == 500001 or error_code // 1000 == 500
+    if error_code in BALANCE_CODES | TOKEN_CODES or status in (401, 402, 403, 404):
+        retryable = False
+    return RunComfyError(
+        message[:500],
+        status_code=status,
+        error_code=error_code,
+        retryable=retryable,
+        retry_after=_retry_after(response),
+    )
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    if value is None:
+        return None
+    with contextlib.suppress(ValueError):
+        return max(0.0, float(value))
+    return None
+
+
+class DownloadError(Exception):
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason = reason
+
+
+def _allowed_url(url: str) -> bool:
+    """https anywhere; plain http only to this machine (the tests' fakes)."""
+    parts = urlsplit(url)
+    if parts.scheme == "https":
+        return True
+    if parts.scheme != "http" or not parts.hostname:
+        return False
+    if parts.hostname == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(parts.hostname).is_loopback
+    except ValueError:
+        return False
+
+
+async def download_to_file(http: httpx.AsyncClient, url: str, dest: Path, *, max_bytes: int) -> int:
+    """Stream `url` into `dest`, never holding it in memory; returns its size.
+
+    `http` must not carry the RunComfy token: output URLs are public CDN URLs.
+    """
+    if not _allowed_url(url):
+        raise DownloadError("bad_url", "only https URLs are fetched")
+    written = 0
+    try:
+        async with http.stream("GET", url) as response:
+            if response.status_code != 200:
+                raise DownloadError("http", f"HTTP {response.status_code}")
+            declared = response.headers.get("Content-Length")
+            if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+                raise DownloadError("too_large", f"{declared} bytes")
+            with dest.open("wb") as out:
+                async for chunk in response.aiter_bytes(256 * 1024):
+                    written += len(chunk)
+                    if written > max_bytes:
+                        raise DownloadError("too_large", f"over {max_bytes} bytes")
+                    out.write(chunk)
+    except httpx.HTTPError as exc:
+        dest.unlink(missing_ok=True)
+        raise DownloadError("network", type(exc).__name__) from exc
+    except DownloadError:
+        dest.unlink(missing_ok=True)
+        raise
+    return written
