@@ -1,0 +1,462 @@
+"""A loopback fake of RunComfy's Model API, following shared/docs/runcomfy-api.md.
+
+A real aiohttp server on 127.0.0.1: the real httpx client talks to it over
+TCP. Jobs follow scripted timelines (time based, or moved by hand), faults
+are injected per endpoint, and every request is recorded for assertions.
+
+Run it alone: `python -m tests.fakes.runcomfy --port 8765 --token xyz`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import itertools
+import json
+import random
+import time
+import uuid
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from aiohttp import web
+
+from bot.config import DEFAULT_MODEL_ID
+
+Endpoint = Literal["submit", "status", "result", "cancel", "video"]
+INPUT_FIELDS = {
+    "prompt",
+    "first_frame_image_url",
+    "resolution",
+    "ratio",
+    "duration",
+    "generate_audio",
+    "camera_fixed",
+}
+RESOLUTIONS = {"480p", "720p", "1080p"}
+RATIOS = {"16:9", "4:3", "1:1", "3:4", "9:16", "21:9", "adaptive"}
+CHUNK = 256 * 1024
+BODY = web.RequestKey("body", object)
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """How one job moves: queue positions stepping down, then a run, then an outcome."""
+
+    queue_positions: tuple[int, ...] = (2, 1)
+    queue_seconds: float = 0.2
+    run_seconds: float = 0.3
+    outcome: Literal["completed", "failed"] = "completed"
+    error: str | dict[str, Any] | None = None
+    video_size: int = 4096
+    cost: float | None = 0.12
+    result_status_word: str = "succeeded"
+    videos_list: bool = False  # answer `output.videos: [...]` instead of `output.video`
+    manual: bool = False  # stays where it is until `set_state`
+
+
+@dataclass
+class FakeJob:
+    request_id: str
+    body: dict[str, Any]
+    timeline: Timeline
+    created: float
+    forced: str | None = None  # manual state or a cancel
+    forced_position: int | None = None
+    finished_at: float | None = None
+
+    def state(self, now: float, scale: float) -> tuple[str, int | None]:
+        if self.forced is not None:
+            return self.forced, self.forced_position
+        if self.timeline.manual:
+            first = self.timeline.queue_positions[0] if self.timeline.queue_positions else None
+            return "in_queue", first
+        t = self.timeline
+        elapsed = (now - self.created) / scale
+        if elapsed < t.queue_seconds and t.queue_positions:
+            step = int(elapsed / t.queue_seconds * len(t.queue_positions))
+            return "in_queue", t.queue_positions[min(step, len(t.queue_positions) - 1)]
+        if elapsed < t.queue_seconds + t.run_seconds:
+            return "in_progress", None
+        return t.outcome, None
+
+
+@dataclass
+class Recorded:
+    method: str
+    path: str
+    endpoint: str
+    query: dict[str, str]
+    json: Any
+    headers: dict[str, str]
+    at: float = field(default_factory=time.monotonic)
+
+
+@dataclass
+class _Fault:
+    kind: str
+    remaining: int
+    retry_after: float | None
+    delay: float
+
+
+class FakeRunComfy:
+    def __init__(
+        self,
+        *,
+        token: str = "fake-runcomfy-token",
+        model_id: str = DEFAULT_MODEL_ID,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        time_scale: float = 1.0,
+    ) -> None:
+        self.token = token
+        self.model_id = model_id
+        self.time_scale = time_scale
+        self.jobs: dict[str, FakeJob] = {}
+        self.requests: list[Recorded] = []
+        self.default_timeline = Timeline()
+        self._host, self._port = host, port
+        self._scripted: deque[Timeline] = deque()
+        self._faults: dict[str, deque[_Fault]] = {}
+        self._chaos: tuple[float, list[str], random.Random] | None = None
+        self._runner: web.AppRunner | None = None
+        self._ids = itertools.count(1)
+        self.base_url = ""
+
+    # -- life cycle --------------------------------------------------------
+
+    async def start(self) -> str:
+        app = web.Application(middlewares=[self._record])
+        app.add_routes(
+            [
+                web.post("/v1/models/{model_id:.+}", self._submit),
+                web.get("/v1/requests/{rid}/status", self._status),
+                web.get("/v1/requests/{rid}/result", self._result),
+                web.post("/v1/requests/{rid}/cancel", self._cancel),
+                web.get("/videos/{rid}.mp4", self._video),
+            ]
+        )
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self._host, self._port)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.base_url = f"http://{self._host}:{port}"
+        return self.base_url
+
+    async def close(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> FakeRunComfy:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    # -- control surface ---------------------------------------------------
+
+    def script(self, *timelines: Timeline) -> None:
+        """Timelines for the next submits, in order; then `default_timeline`."""
+        self._scripted.extend(timelines)
+
+    def set_state(self, request_id: str, state: str, *, queue_position: int | None = None) -> None:
+        job = self.jobs[request_id]
+        job.forced, job.forced_position = state, queue_position
+        if state in ("completed", "failed", "cancelled"):
+            job.finished_at = time.time()
+
+    def inject(
+        self,
+        endpoint: Endpoint,
+        fault: str,
+        *,
+        times: int = 1,
+        retry_after: float | None = None,
+        delay: float = 0.0,
+    ) -> None:
+        self._faults.setdefault(endpoint, deque()).append(_Fault(fault, times, retry_after, delay))
+
+    def chaos(self, rate: float, faults: list[str], *, seed: int = 0) -> None:
+        """Fail `rate` of status/result/cancel calls with one of `faults`, at random."""
+        self._chaos = (rate, faults, random.Random(seed))
+
+    def reset(self) -> None:
+        self.jobs.clear()
+        self.requests.clear()
+        self._scripted.clear()
+        self._faults.clear()
+        self._chaos = None
+
+    @property
+    def submits(self) -> list[Any]:
+        return [r.json for r in self.requests if r.endpoint == "submit"]
+
+    def count(self, endpoint: str) -> int:
+        return sum(1 for r in self.requests if r.endpoint == endpoint)
+
+    def video_url(self, request_id: str) -> str:
+        return f"{self.base_url}/videos/{request_id}.mp4"
+
+    @staticmethod
+    def video_bytes(request_id: str, size: int) -> bytes:
+        """The deterministic content of a job's video (what tests compare against)."""
+        return b"".join(_video_chunks(request_id, size))
+
+    # -- handlers ----------------------------------------------------------
+
+    @web.middleware
+    async def _record(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        endpoint = _endpoint_of(request)
+        body: Any = None
+        if request.can_read_body:
+            raw = await request.read()
+            try:
+                body = json.loads(raw) if raw else None
+            except ValueError:
+                body = raw.decode("utf-8", "replace")
+        self.requests.append(
+            Recorded(
+                request.method,
+                request.path,
+                endpoint,
+                dict(request.query),
+                body,
+                dict(request.headers),
+            )
+        )
+        request[BODY] = body
+        if endpoint != "video" and request.headers.get("Authorization") != f"Bearer {self.token}":
+            return _error(401, 400004, "Invalid or expired API token")
+        fault = self._take_fault(endpoint)
+        if fault is not None:
+            answer = await self._apply_fault(fault, request, handler)
+            if answer is not None:
+                return answer
+        return await handler(request)
+
+    async def _submit(self, request: web.Request) -> web.StreamResponse:
+        if request.match_info["model_id"] != self.model_id:
+            return _error(400, 400001, "Invalid model id")
+        body = request[BODY]
+        problems = _validate_input(body)
+        if problems:
+            return web.json_response(
+                {"error_code": 422001, "error_message": "Validation error", "detail": problems},
+                status=422,
+            )
+        job = self._create(body)
+        return web.json_response(self._links(job.request_id))
+
+    def _create(self, body: dict[str, Any]) -> FakeJob:
+        rid = f"req-{next(self._ids):05d}-{uuid.uuid4().hex[:8]}"
+        timeline = self._scripted.popleft() if self._scripted else self.default_timeline
+        job = FakeJob(rid, body, timeline, time.monotonic())
+        self.jobs[rid] = job
+        return job
+
+    def _links(self, rid: str) -> dict[str, str]:
+        base = f"{self.base_url}/v1/requests/{rid}"
+        return {
+            "request_id": rid,
+            "status_url": f"{base}/status",
+            "result_url": f"{base}/result",
+            "cancel_url": f"{base}/cancel",
+        }
+
+    def _job(self, request: web.Request) -> FakeJob | None:
+        return self.jobs.get(request.match_info["rid"])
+
+    async def _status(self, request: web.Request) -> web.StreamResponse:
+        job = self._job(request)
+        if job is None:
+            return _error(404, 404001, "Request not found or expired")
+        state, position = job.state(time.monotonic(), self.time_scale)
+        payload: dict[str, Any] = {**self._links(job.request_id), "status": state}
+        if state == "in_queue":
+            payload["queue_position"] = position
+        return web.json_response(payload)
+
+    async def _result(self, request: web.Request) -> web.StreamResponse:
+        job = self._job(request)
+        if job is None:
+            return _error(404, 404001, "Request not found or expired")
+        state, _ = job.state(time.monotonic(), self.time_scale)
+        t = job.timeline
+        payload: dict[str, Any] = {
+            "request_id": job.request_id,
+            "status": state,
+            "created_at": "2026-11-25T00:00:00Z",
+        }
+        if state == "completed":
+            url = self.video_url(job.request_id)
+            payload["status"] = t.result_status_word
+            payload["output"] = {"videos": [url]} if t.videos_list else {"video": url}
+            payload["finished_at"] = "2026-11-25T00:01:00Z"
+            if request.query.get("include_cost") == "true" and t.cost is not None:
+                payload["cost"] = t.cost
+        elif state == "failed":
+            payload["error"] = t.error if t.error is not None else "generation failed"
+            payload["finished_at"] = "2026-11-25T00:01:00Z"
+        return web.json_response(payload)
+
+    async def _cancel(self, request: web.Request) -> web.StreamResponse:
+        job = self._job(request)
+        if job is None:
+            return _error(404, 404001, "Request not found or expired")
+        state, _ = job.state(time.monotonic(), self.time_scale)
+        if state == "in_queue":
+            job.forced, job.forced_position = "cancelled", None
+            outcome, state = "cancelled", "cancelled"
+        else:
+            outcome = "not_cancellable"
+        return web.json_response(
+            {"request_id": job.request_id, "status": state, "outcome": outcome}, status=202
+        )
+
+    async def _video(self, request: web.Request) -> web.StreamResponse:
+        job = self._job(request)
+        if job is None:
+            return web.Response(status=404)
+        size = job.timeline.video_size
+        response = web.StreamResponse(
+            headers={"Content-Type": "video/mp4", "Content-Length": str(size)}
+        )
+        await response.prepare(request)
+        # Streamed in chunks: a 90 MB video never sits in the fake's memory.
+        for chunk in _video_chunks(job.request_id, size):
+            await response.write(chunk)
+        await response.write_eof()
+        return response
+
+    # -- faults ------------------------------------------------------------
+
+    def _take_fault(self, endpoint: str) -> _Fault | None:
+        queue = self._faults.get(endpoint)
+        if queue:
+            fault = queue[0]
+            fault.remaining -= 1
+            if fault.remaining <= 0:
+                queue.popleft()
+            return fault
+        if self._chaos is not None and endpoint in ("status", "result", "cancel"):
+            rate, kinds, rng = self._chaos
+            if rng.random() < rate:
+                return _Fault(rng.choice(kinds), 1, 0.05, 0.0)
+        return None
+
+    async def _apply_fault(
+        self, fault: _Fault, request: web.Request, handler: Any
+    ) -> web.StreamResponse | None:
+        kind = fault.kind
+        if kind == "429":
+            headers = {"Retry-After": str(fault.retry_after if fault.retry_after else 1)}
+            return web.json_response(
+                {"error_code": 429001, "error_message": "Too many requests"},
+                status=429,
+                headers=headers,
+            )
+        if kind in ("500", "502", "503"):
+            return _error(int(kind), 500001, "Internal error")
+        if kind == "slow":
+            await asyncio.sleep(fault.delay)
+            return None
+        if kind == "malformed":
+            return web.Response(status=200, text="{not json", content_type="application/json")
+        if kind == "error_200":
+            return web.json_response({"error_code": 500001, "error_message": "Internal error"})
+        if kind == "reset":
+            assert request.transport is not None
+            request.transport.close()
+            # Let the client see the closed connection, then end this handler.
+            raise asyncio.CancelledError
+        if kind == "submit_500_after_create":
+            await handler(request)  # the job exists now...
+            return _error(500, 500001, "Internal error")  # ...but the answer says otherwise
+        if kind == "balance":
+            return _error(402, 400002, "Insufficient account balance")
+        if kind == "token":
+            return _error(401, 400004, "Invalid or expired API token")
+        raise ValueError(f"unknown fault {kind!r}")
+
+
+def _endpoint_of(request: web.Request) -> str:
+    path = request.path
+    if path.startswith("/v1/models/"):
+        return "submit"
+    if path.startswith("/videos/"):
+        return "video"
+    for name in ("status", "result", "cancel"):
+        if path.endswith(f"/{name}"):
+            return name
+    return "other"
+
+
+def _error(status: int, code: int, message: str) -> web.Response:
+    return web.json_response({"error_code": code, "error_message": message}, status=status)
+
+
+def _validate_input(body: Any) -> list[dict[str, Any]]:
+    if not isinstance(body, dict):
+        return [{"loc": ["body"], "msg": "a JSON object is required"}]
+    problems = [
+        {"loc": ["body", name], "msg": "extra fields not permitted"}
+        for name in sorted(set(body) - INPUT_FIELDS)
+    ]
+    for required in ("prompt", "first_frame_image_url"):
+        if not isinstance(body.get(required), str) or not body.get(required):
+            problems.append({"loc": ["body", required], "msg": "field required"})
+    checks = {
+        "resolution": lambda v: v in RESOLUTIONS,
+        "ratio": lambda v: v in RATIOS,
+        "duration": lambda v: isinstance(v, int) and not isinstance(v, bool) and 4 <= v <= 12,
+        "generate_audio": lambda v: isinstance(v, bool),
+        "camera_fixed": lambda v: isinstance(v, bool),
+    }
+    for name, ok in checks.items():
+        if name in body and not ok(body[name]):
+            problems.append({"loc": ["body", name], "msg": "invalid value"})
+    return problems
+
+
+def _video_chunks(request_id: str, size: int) -> Any:
+    """An MP4-looking header, then a repeating pattern unique to the job."""
+    header = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom"
+    pattern = (request_id.encode() + b"|") * (CHUNK // (len(request_id) + 1) + 1)
+    produced = 0
+    first = header[:size]
+    if first:
+        yield first
+        produced = len(first)
+    while produced < size:
+        piece = pattern[: min(CHUNK, size - produced)]
+        produced += len(piece)
+        yield piece
+
+
+async def _serve(port: int, token: str) -> None:
+    fake = FakeRunComfy(token=token, port=port)
+    await fake.start()
+    print(f"Fake RunComfy on {fake.base_url} (token {token!r}); Ctrl-C to stop")
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await fake.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--token", default="fake-runcomfy-token")
+    args = parser.parse_args()
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_serve(args.port, args.token))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,325 @@
+"""JobService against the loopback RunComfy fake and a real SQLite store.
+
+The observer here is the Discord boundary (the animate cog in production): a
+recorder of what the service asked to show, so these tests need no Discord.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import httpx
+import pytest
+from pydantic import SecretStr
+
+from bot.config import Settings
+from bot.jobs import CancelOutcome, Delivery, JobService, QuotaExceeded, QuotaKind
+from bot.models import ImageFacts, Job, JobOptions, JobStatus
+from bot.runcomfy import RunComfyClient, make_http_client
+from bot.store import JobStore
+from tests.fakes.runcomfy import FakeRunComfy, Timeline
+
+TOKEN = "rc-test-token-0123456789"
+IMAGE = ImageFacts(filename="cat.png", format="PNG", width=800, height=600, size_bytes=12345)
+
+
+class RecordingObserver:
+    """Stands in for the animate cog: records what users would be shown."""
+
+    def __init__(self, upload_limit: int = 10 * 1024 * 1024) -> None:
+        self.updates: list[Job] = []
+        self.ended: list[Job] = []
+        self.delivered: list[tuple[Job, bytes | None]] = []
+        self.alerts: list[str] = []
+        self.limit = upload_limit
+        self.changed = asyncio.Event()
+
+    async def job_updated(self, job: Job) -> None:
+        self.updates.append(job)
+        self.changed.set()
+
+    async def job_ended(self, job: Job) -> None:
+        self.ended.append(job)
+        self.changed.set()
+
+    def upload_limit(self, job: Job) -> int:
+        return self.limit
+
+    async def deliver(self, job: Job, video: Path | None) -> Delivery | None:
+        self.delivered.append((job, video.read_bytes() if video else None))
+        self.changed.set()
+        return Delivery(channel_id=job.channel_id, message_id=9000 + len(self.delivered))
+
+    async def alert_operator(self, text: str) -> None:
+        self.alerts.append(text)
+
+
+def make_settings(tmp_path: Path, base_url: str, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "discord_token": SecretStr("discord-test-token"),
+        "runcomfy_api_token": SecretStr(TOKEN),
+        "runcomfy_base_url": base_url,
+        "database_path": tmp_path / "jobs.db",
+        "poll_min_seconds": 0.02,
+        "poll_max_seconds": 0.1,
+        "default_eta_seconds": 0.3,
+        "job_timeout_seconds": 5.0,
+        **overrides,
+    }
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+class Harness:
+    def __init__(self, service: JobService, observer: RecordingObserver, fake: FakeRunComfy):
+        self.service = service
+        self.observer = observer
+        self.fake = fake
+
+    async def start_job(self, user_id: int = 1, **options: object) -> Job:
+        job = await self.service.create(
+            user_id=user_id,
+            guild_id=10,
+            channel_id=20,
+            prompt="the cat blinks",
+            options=JobOptions(**options),  # type: ignore[arg-type]
+            image=IMAGE,
+        )
+        assert job.id is not None
+        return await self.service.submit(
+            job.id,
+            image_url="https://cdn.example/cat.png",
+            status_message_id=30 + job.id,
+            hosted_url=None,
+        )
+
+    async def wait_status(self, job_id: int, *statuses: JobStatus, within: float = 5) -> Job:
+        async def poll() -> Job:
+            while True:
+                # Wait until users were told, not just until the row changed.
+                if any(u.id == job_id and u.status in statuses for u in self.observer.updates):
+                    job = await self.service.store.get(job_id)
+                    assert job is not None
+                    return job
+                self.observer.changed.clear()
+                with _suppress_timeout():
+                    await asyncio.wait_for(self.observer.changed.wait(), 0.05)
+
+        return await asyncio.wait_for(poll(), within)
+
+
+class _suppress_timeout:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> bool:
+        return exc_type is TimeoutError
+
+
+@pytest.fixture
+async def harness_factory(
+    tmp_path: Path,
+) -> AsyncIterator[Callable[..., object]]:
+    """Builds service + store + fake; everything is closed at teardown."""
+    stack: list[object] = []
+
+    async def build(**overrides: object) -> Harness:
+        fake = FakeRunComfy(token=TOKEN)
+        await fake.start()
+        settings = make_settings(tmp_path, fake.base_url, **overrides)
+        http = make_http_client(fake.base_url, settings.runcomfy_api_token, 2.0)
+        cdn = httpx.AsyncClient(timeout=2.0)
+        store = await JobStore.open(settings.database_path)
+        client = RunComfyClient(http, model_id=settings.runcomfy_model_id, backoff_base=0.01)
+        service = JobService(settings=settings, store=store, runcomfy=client, cdn_http=cdn)
+        observer = RecordingObserver()
+        service.observer = observer
+        stack.append((service, store, http, cdn, fake))
+        return Harness(service, observer, fake)
+
+    yield build
+    for service, store, http, cdn, fake in reversed(stack):  # type: ignore[misc]
+        await service.close()
+        await store.close()
+        await http.aclose()
+        await cdn.aclose()
+        await fake.close()
+
+
+async def test_happy_path_submits_once_tracks_and_delivers(harness_factory) -> None:
+    h: Harness = await harness_factory()
+    h.fake.script(Timeline(queue_positions=(2, 1), queue_seconds=0.2, run_seconds=0.2))
+    job = await h.start_job(resolution="720p", ratio="16:9", duration=8, generate_audio=False)
+    assert job.status is JobStatus.IN_QUEUE and job.request_id
+
+    done = await h.wait_status(job.id, JobStatus.DELIVERED)  # type: ignore[arg-type]
+
+    assert h.fake.submits == [
+        {
+            "prompt": "the cat blinks",
+            "first_frame_image_url": "https://cdn.example/cat.png",
+            "resolution": "720p",
+            "ratio": "16:9",
+            "duration": 8,
+            "generate_audio": False,
+            "camera_fixed": True,
+        }
+    ]
+    assert len(h.observer.delivered) == 1
+    _, video = h.observer.delivered[0]
+    assert video is not None and len(video) == Timeline().video_size
+    assert done.delivered_message_id == 9001
+    assert done.cost == pytest.approx(0.12)
+    assert done.submitted_at and done.started_at and done.finished_at and done.delivered_at
+    seen = [u.status for u in h.observer.updates]
+    assert JobStatus.IN_QUEUE in seen and JobStatus.IN_PROGRESS in seen
+    assert seen[-1] is JobStatus.DELIVERED
+    assert h.observer.ended == []
+
+
+async def test_too_large_video_is_linked_not_downloaded_whole(harness_factory) -> None:
+    h: Harness = await harness_factory()
+    h.observer.limit = 1000
+    h.fake.script(Timeline(queue_seconds=0.05, run_seconds=0.05, video_size=50_000))
+    job = await h.start_job()
+    await h.wait_status(job.id, JobStatus.DELIVERED)  # type: ignore[arg-type]
+    ((_, video),) = h.observer.delivered
+    assert video is None
+
+
+async def test_failed_job_ends_with_reason(harness_factory) -> None:
+    h: Harness = await harness_factory()
+    h.fake.script(
+        Timeline(queue_seconds=0.05, run_seconds=0.05, outcome="failed", error="content policy")
+    )
+    job = await h.start_job()
+    failed = await h.wait_status(job.id, JobStatus.FAILED)  # type: ignore[arg-type]
+    assert "content policy" in (failed.error or "")
+    assert [j.status for j in h.observer.ended] == [JobStatus.FAILED]
+    assert h.observer.delivered == []
+
+
+async def test_cancel_while_queued_and_refused_while_running(harness_factory) -> None:
+    h: Harness = await harness_factory()
+    h.fake.script(Timeline(manual=True), Timeline(manual=True))
+    queued = await h.start_job(user_id=1)
+    running = await h.start_job(user_id=2)
+    h.fake.set_state(running.request_id, "in_progress")  # type: ignore[arg-type]
+
+    assert await h.service.cancel(queued.id, actor_id=99, actor_is_moderator=False) is (  # type: ignore[arg-type]
+        CancelOutcome.NOT_ALLOWED
+    )
+    assert await h.service.cancel(queued.id, actor_id=1, actor_is_moderator=False) is (  # type: ignore[arg-type]
+        CancelOutcome.CANCELLED
+    )
+    assert await h.service.cancel(running.id, actor_id=5, actor_is_moderator=True) is (  # type: ignore[arg-type]
+        CancelOutcome.RENDERING
+    )
+    cancelled = await h.service.store.get(queued.id)  # type: ignore[arg-type]
+    assert cancelled is not None and cancelled.status is JobStatus.CANCELLED
+    still = await h.service.store.get(running.id)  # type: ignore[arg-type]
+    assert still is not None and still.status is JobStatus.IN_PROGRESS
+    # The running one is still tracked and delivered.
+    h.fake.set_state(running.request_id, "completed")  # type: ignore[arg-type]
+    await h.wait_status(running.id, JobStatus.DELIVERED)  # type: ignore[arg-type]
+
+
+async def test_quotas(harness_factory) -> None:
+    h: Harness = await harness_factory(
+        quota_user_concurrent=2, quota_user_daily=3, quota_global_concurrent=3
+    )
+    h.fake.script(*(Timeline(manual=True) for _ in range(4)))
+    first = await h.start_job(user_id=1)
+    await h.start_job(user_id=1)
+    with pytest.raises(QuotaExceeded) as concurrent:
+        await h.start_job(user_id=1)
+    assert concurrent.value.kind is QuotaKind.USER_CONCURRENT
+
+    await h.start_job(user_id=2)
+    with pytest.raises(QuotaExceeded) as global_cap:
+        await h.start_job(user_id=3)
+    assert global_cap.value.kind is QuotaKind.GLOBAL_CONCURRENT
+
+    await h.service.cancel(first.id, actor_id=1, actor_is_moderator=False)  # type: ignore[arg-type]
+    await h.start_job(user_id=1)  # a slot freed up
+    await h.service.cancel(  # type: ignore[arg-type]
+        (await h.service.store.list_for_user(1, limit=1))[0].id,
+        actor_id=1,
+        actor_is_moderator=False,
+    )
+    with pytest.raises(QuotaExceeded) as daily:
+        await h.start_job(user_id=1)
+    assert daily.value.kind is QuotaKind.USER_DAILY
+    assert daily.value.frees_at == pytest.approx(first.created_at + 86400)
+    assert len(h.fake.submits) == 4
+
+
+async def test_ambiguous_submit_is_never_retried(harness_factory) -> None:
+    h: Harness = await harness_factory()
+    h.fake.inject("submit", "submit_500_after_create")
+    job = await h.start_job()
+    assert job.status is JobStatus.LOST
+    assert h.fake.count("submit") == 1
+    assert [j.status for j in h.observer.ended] == [JobStatus.LOST]
+
+
+async def test_operator_problems_say_unavailable_and_alert(harness_factory) -> None:
+    h: Harness = await harness_factory()
+    h.fake.inject("submit", "balance")
+    job = await h.start_job()
+    assert job.status is JobStatus.FAILED
+    assert "unavailable" in (job.error or "")
+    assert "balance" not in (job.error or "").lower()
+    assert len(h.observer.alerts) == 1
+
+
+async def test_status_faults_are_survived(harness_factory) -> None:
+    h: Harness = await harness_factory()
+    h.fake.script(Timeline(queue_seconds=0.1, run_seconds=0.1))
+    for fault in ("429", "500", "502", "503", "malformed", "error_200", "reset"):
+        h.fake.inject("status", fault, retry_after=0.01 if fault == "429" else None)
+    h.fake.inject("result", "503")
+    job = await h.start_job()
+    await h.wait_status(job.id, JobStatus.DELIVERED)  # type: ignore[arg-type]
+    assert h.fake.count("submit") == 1
+    assert len(h.observer.delivered) == 1
+
+
+async def test_timeout_cancels_at_runcomfy_and_tells_the_author(harness_factory) -> None:
+    h: Harness = await harness_factory(job_timeout_seconds=0.3)
+    h.fake.script(Timeline(manual=True))
+    job = await h.start_job()
+    ended = await h.wait_status(job.id, JobStatus.TIMED_OUT)  # type: ignore[arg-type]
+    assert ended.error
+    assert h.fake.count("cancel") == 1
+    assert [j.status for j in h.observer.ended] == [JobStatus.TIMED_OUT]
+
+
+async def test_resume_after_restart_tracks_and_marks_unsent_rows_lost(harness_factory) -> None:
+    h: Harness = await harness_factory()
+    h.fake.script(Timeline(manual=True))
+    job = await h.start_job()
+    orphan = await h.service.create(
+        user_id=7, guild_id=10, channel_id=20, prompt="p", options=JobOptions(), image=IMAGE
+    )
+    await h.service.close()  # the process goes away; rows stay
+
+    again = JobService(
+        settings=h.service.settings,
+        store=h.service.store,
+        runcomfy=h.service.runcomfy,
+        cdn_http=h.service.cdn_http,
+    )
+    again.observer = h.observer
+    try:
+        assert await again.resume() == 1
+        lost = await again.store.get(orphan.id)  # type: ignore[arg-type]
+        assert lost is not None and lost.status is JobStatus.LOST
+        h.fake.set_state(job.request_id, "completed")  # type: ignore[arg-type]
+        h.service = again
+        await h.wait_status(job.id, JobStatus.DELIVERED)  # type: ignore[arg-type]
+    finally:
+        await again.close()
+    assert h.fake.count("submit") == 1
+    assert len(h.observer.delivered) == 1
