@@ -11,6 +11,7 @@ import logging
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Any
 
 import discord
 import httpx
@@ -41,13 +42,14 @@ class Services:
 
 
 class AnimateBot(commands.AutoShardedBot):
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, **options: Any) -> None:
         super().__init__(
             command_prefix=commands.when_mentioned,
             intents=discord.Intents.default(),
             # Nobody is pinged unless a message says so explicitly.
             allowed_mentions=discord.AllowedMentions.none(),
             help_command=None,
+            **options,
         )
         self.services = services
         self._purger: asyncio.Task[None] | None = None
@@ -100,8 +102,11 @@ class AnimateBot(commands.AutoShardedBot):
 
 
 @contextlib.asynccontextmanager
-async def assemble(settings: Settings) -> AsyncIterator[AnimateBot]:
-    """Open every resource the bot needs and close them all afterwards."""
+async def assemble(settings: Settings, **bot_options: Any) -> AsyncIterator[AnimateBot]:
+    """Open every resource the bot needs and close them all afterwards.
+
+    `bot_options` go to discord.py's client (tests shorten `guild_ready_timeout`).
+    """
     timeout = httpx.Timeout(settings.http_timeout_seconds, connect=10.0)
     runcomfy_http = make_http_client(
         settings.runcomfy_base_url, settings.runcomfy_api_token, settings.http_timeout_seconds
@@ -118,7 +123,7 @@ async def assemble(settings: Settings) -> AsyncIterator[AnimateBot]:
             requests_per_second=RUNCOMFY_REQUESTS_PER_SECOND,
         )
         jobs = JobService(settings=settings, store=store, runcomfy=runcomfy, cdn_http=cdn_http)
-        bot = AnimateBot(Services(settings=settings, store=store, jobs=jobs))
+        bot = AnimateBot(Services(settings=settings, store=store, jobs=jobs), **bot_options)
         try:
             yield bot
         finally:
