@@ -1,0 +1,255 @@
+"""/animate end to end: the real bot, the real discord.py and httpx, both fakes."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+from PIL import Image
+
+from bot.app import AnimateBot
+from bot.models import JobStatus
+from tests.fakes.discord import FakeDiscord, FakeMessage
+from tests.fakes.harness import BotRunner
+from tests.fakes.runcomfy import FakeRunComfy, Timeline
+
+
+def png(width: int = 800, height: int = 600, mode: str = "RGB") -> bytes:
+    out = io.BytesIO()
+    Image.new(mode, (width, height), (30, 120, 200)[: len(mode)]).save(out, format="PNG")
+    return out.getvalue()
+
+
+def status_message(fake: FakeDiscord, interaction) -> FakeMessage:  # type: ignore[no-untyped-def]
+    return fake.messages[interaction.original_id]
+
+
+def state_of(message: FakeMessage) -> str:
+    return embed_field(message, "State") if message.embeds else ""
+
+
+async def wait_state(fake: FakeDiscord, message: FakeMessage, words: str) -> None:
+    await fake.wait_for(lambda: words in state_of(message), within=10)
+
+
+def embed_field(message: FakeMessage, name: str) -> str:
+    for field in message.embeds[0].get("fields", []):
+        if field["name"] == name:
+            return field["value"]
+    raise KeyError(name)
+
+
+async def test_happy_path_with_every_option(
+    bot: AnimateBot, discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy
+) -> None:
+    runcomfy_fake.script(Timeline(queue_positions=(3, 2, 1), queue_seconds=0.6, run_seconds=0.4))
+    ix = await discord_fake.invoke(
+        "animate",
+        image=png(),
+        prompt="the waves roll in",
+        resolution="720p",
+        ratio="16:9",
+        duration=8,
+        audio=False,
+        camera_fixed=False,
+    )
+    await discord_fake.wait_for(lambda: ix.response_type is not None)
+    assert ix.response_type == 5 and not ix.ephemeral  # a public defer
+    assert ix.ack_seconds is not None and ix.ack_seconds < 1.0
+
+    delivered = await discord_fake.wait_for(
+        lambda: [
+            m
+            for m in discord_fake.channel_messages()
+            if m.attachments and m.attachments[0].filename.endswith(".mp4")
+        ],
+        within=10,
+    )
+    assert runcomfy_fake.submits and len(runcomfy_fake.submits) == 1
+    submitted = runcomfy_fake.submits[0]
+    assert set(submitted) == {
+        "prompt",
+        "first_frame_image_url",
+        "resolution",
+        "ratio",
+        "duration",
+        "generate_audio",
+        "camera_fixed",
+    }
+    assert submitted["prompt"] == "the waves roll in"
+    assert (submitted["resolution"], submitted["ratio"], submitted["duration"]) == (
+        "720p",
+        "16:9",
+        8,
+    )
+    assert submitted["generate_audio"] is False and submitted["camera_fixed"] is False
+
+    status = status_message(discord_fake, ix)
+    await wait_state(discord_fake, status, "Done")
+    states = [json.dumps(e.embeds) for e in status.edits]
+    assert any("Queued" in s for s in states) and any("Rendering" in s for s in states)
+    assert "Done" in embed_field(status, "State")
+    assert "❌" in status.reactions and discord_fake.bot.id in status.reactions["❌"]
+    assert status.components == []  # no Cancel button once final
+
+    (video,) = delivered
+    request_id = next(iter(runcomfy_fake.jobs))
+    assert video.attachments[0].data == FakeRunComfy.video_bytes(request_id, Timeline().video_size)
+    assert video.reference_id == status.id
+    assert discord_fake.pinged() == {video.id: {discord_fake.author.id}}
+
+    job = (await bot.jobs.store.list_for_user(discord_fake.author.id))[0]
+    assert job.status is JobStatus.DELIVERED and job.delivered_message_id == video.id
+
+
+async def start_queued(
+    fake: FakeDiscord, runcomfy: FakeRunComfy, **options: object
+) -> tuple[object, FakeMessage]:
+    """Start a job that stays queued (manual timeline) and return its status message."""
+    runcomfy.script(Timeline(manual=True))
+    ix = await fake.invoke("animate", image=png(), prompt="a cat yawns", **options)
+    await fake.wait_for(
+        lambda: ix.original_id and "Queued" in state_of(fake.messages[ix.original_id])
+    )
+    return ix, status_message(fake, ix)
+
+
+def request_id_of(runcomfy: FakeRunComfy) -> str:
+    return list(runcomfy.jobs)[-1]
+
+
+# -- validation ----------------------------------------------------------------
+
+
+async def test_declared_non_image_is_refused_before_any_defer(
+    bot: AnimateBot, discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy
+) -> None:
+    ix = await discord_fake.invoke(
+        "animate",
+        image=b"%PDF-1.7 not an image",
+        prompt="x",
+        attachment_meta={"filename": "doc.pdf", "content_type": "application/pdf"},
+    )
+    await discord_fake.wait_for(lambda: ix.response_type is not None)
+    assert ix.response_type == 4 and ix.ephemeral
+    assert "PNG, JPEG, WebP or GIF" in discord_fake.messages[ix.original_id].content
+    assert runcomfy_fake.submits == []
+    assert await bot.jobs.store.count_for_user(discord_fake.author.id) == 0
+
+
+async def test_aspect_refusal_says_the_ratio_and_the_range(
+    bot: AnimateBot, discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy
+) -> None:
+    ix = await discord_fake.invoke("animate", image=png(1500, 500), prompt="x")
+    await discord_fake.wait_for(lambda: ix.response_type is not None)
+    text = discord_fake.messages[ix.original_id].content
+    assert ix.ephemeral and "1500x500" in text and "3.00" in text and "0.4" in text
+    assert runcomfy_fake.submits == []
+
+
+async def test_lying_metadata_is_caught_on_the_real_bytes(
+    bot: AnimateBot, discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy
+) -> None:
+    ix = await discord_fake.invoke(
+        "animate",
+        image=b"just text, renamed" * 50,
+        prompt="x",
+        attachment_meta={
+            "filename": "cat.png",
+            "content_type": "image/png",
+            "width": 800,
+            "height": 600,
+        },
+    )
+    await discord_fake.wait_for(lambda: ix.followup_ids)
+    assert ix.response_type == 5
+    placeholder = discord_fake.messages[ix.original_id]
+    assert placeholder.deleted  # the public "thinking" message does not linger
+    error = discord_fake.messages[ix.followup_ids[0]]
+    assert error.ephemeral and "PNG, JPEG, WebP or GIF" in error.content
+    assert runcomfy_fake.submits == []
+    assert await bot.jobs.store.count_for_user(discord_fake.author.id) == 0
+
+
+async def test_prompt_rules(bot: AnimateBot, discord_fake: FakeDiscord) -> None:
+    prompt_option = next(
+        o for o in discord_fake.command("animate")["options"] if o["name"] == "prompt"
+    )
+    assert prompt_option["max_length"] == 2000
+    with pytest.raises(ValueError, match="longer"):
+        await discord_fake.invoke("animate", image=png(), prompt="x" * 2001)
+    ix = await discord_fake.invoke("animate", image=png(), prompt="\u202e\u200b\x07")
+    await discord_fake.wait_for(lambda: ix.response_type is not None)
+    assert ix.ephemeral and "empty" in discord_fake.messages[ix.original_id].content
+
+
+async def test_long_prompt_is_warned_about_but_accepted(
+    bot: AnimateBot, discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy
+) -> None:
+    ix, status = await start_queued(discord_fake, runcomfy_fake)  # short prompt: no note
+    assert "Note" not in json.dumps(status.embeds)
+    runcomfy_fake.script(Timeline(manual=True))
+    ix = await discord_fake.invoke("animate", image=png(), prompt="slow pan " * 70)
+    await discord_fake.wait_for(lambda: len(runcomfy_fake.submits) == 2)
+    assert "under 500 characters" in json.dumps(status_message(discord_fake, ix).embeds)
+
+
+async def test_oversized_image_is_fitted_and_rehosted(
+    bot: AnimateBot, discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy
+) -> None:
+    runcomfy_fake.script(Timeline(manual=True))
+    ix = await discord_fake.invoke("animate", image=png(6400, 3200), prompt="zoom out")
+    await discord_fake.wait_for(lambda: runcomfy_fake.submits, within=10)
+    url = runcomfy_fake.submits[0]["first_frame_image_url"]
+    status = status_message(discord_fake, ix)
+    (hosted,) = status.attachments
+    assert url == hosted.url and hosted.filename.startswith("input-")
+    with Image.open(io.BytesIO(hosted.data)) as fitted:
+        assert 300 < fitted.width < 6000 and 300 < fitted.height < 6000
+        assert fitted.width / fitted.height == pytest.approx(2.0, rel=0.01)
+    assert status.embeds[0]["thumbnail"]["url"] == f"attachment://{hosted.filename}"
+
+
+async def test_plain_image_url_is_passed_as_is(
+    bot: AnimateBot, discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy
+) -> None:
+    ix, status = await start_queued(discord_fake, runcomfy_fake)
+    original = ix.payload["data"]["resolved"]["attachments"]  # type: ignore[attr-defined]
+    (attachment,) = original.values()
+    assert runcomfy_fake.submits[0]["first_frame_image_url"] == attachment["url"]
+
+
+# -- quotas --------------------------------------------------------------------
+
+
+async def test_quota_refusals_say_which_limit(
+    runner: BotRunner, discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy
+) -> None:
+    bot = await runner.start(quota_user_concurrent=1, quota_user_daily=2, quota_global_concurrent=2)
+    author, stranger = discord_fake.author, discord_fake.stranger
+
+    async def refusal(user) -> str:  # type: ignore[no-untyped-def]
+        ix = await discord_fake.invoke("animate", image=png(), prompt="p", user=user)
+        await discord_fake.wait_for(lambda: ix.response_type is not None)
+        assert ix.response_type == 4 and ix.ephemeral
+        return discord_fake.messages[ix.original_id].content
+
+    await start_queued(discord_fake, runcomfy_fake)
+    assert "in progress" in await refusal(author)
+
+    await start_queued(discord_fake, runcomfy_fake, user=stranger)
+    assert "busy" in await refusal(discord_fake.moderator)
+
+    # Free the author's slot; the second job of the day is allowed, the third is not.
+    first = (await bot.jobs.store.list_for_user(author.id))[0]
+    await bot.jobs.cancel(first.id, actor_id=author.id, actor_is_moderator=False)  # type: ignore[arg-type]
+    await start_queued(discord_fake, runcomfy_fake)
+    second = (await bot.jobs.store.list_for_user(author.id))[0]
+    await bot.jobs.cancel(second.id, actor_id=author.id, actor_is_moderator=False)  # type: ignore[arg-type]
+    daily = await refusal(author)
+    assert (
+        "2 videos in the last 24 hours" in daily
+        and f"<t:{int(first.created_at) + 86400}:R>" in daily
+    )
+    assert len(runcomfy_fake.submits) == 3
