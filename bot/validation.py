@@ -1,46 +1,99 @@
-"""Checks of the input image against the model's rules, and fitting. Pure functions.
+"""The model's input image: checks from the real bytes, and fitting. Pure functions, no I/O.
 
-The rules (read literally, strict): width and height > 300 and < 6000 px,
-aspect w/h > 0.4 and < 2.5, file < 30 MB. Everything is decided from the real
-bytes; the declared content type and the filename are hints at most.
+RunComfy's rules for `first_frame_image_url`, read literally (strict bounds):
+width and height > 300 and < 6000 px, width/height > 0.4 and < 2.5, file < 30 MB.
+Everything is decided from the bytes; the declared content type and the filename
+are never trusted (they only pick a friendlier wording).
+
+Flow: `precheck_metadata` (Discord's declared facts, before downloading), then
+`prepare_image` (the bytes: what they really are, fully decoded, then either passed
+as is or re-encoded into the bounds). Pillow work is kept cheap: header facts and the
+pixel cap come from `Image.open` before any decoding, and large JPEGs are decoded at
+reduced scale with `draft()`.
 """
 
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
+import logging
+import struct
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from fractions import Fraction
+from typing import Any
 
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageCms
 
 from bot.models import ImageFacts
 
-MIN_SIDE = 300  # exclusive
-MAX_SIDE = 6000  # exclusive
-MIN_ASPECT = 0.4  # exclusive
-MAX_ASPECT = 2.5  # exclusive
-MAX_FILE_BYTES = 30_000_000  # exclusive; "30 MB" read as the stricter decimal megabytes
-# Larger attachments are not even downloaded.
-MAX_DOWNLOAD_BYTES = 50 * 1024 * 1024
-# Below this a side is too small to enlarge into something worth animating.
-MIN_FITTABLE_SIDE = 150
-# Refuse anything that would decode to more pixels than this (decompression
-# bombs); below Pillow's own warning threshold of ~89 Mpx.
-MAX_PIXELS = 80_000_000
+log = logging.getLogger(__name__)
 
-FORMATS = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp", "GIF": "image/gif"}
-ACCEPTED = "PNG, JPEG, WebP or GIF"
-BOUNDS = (
-    f"more than {MIN_SIDE} and less than {MAX_SIDE} px on each side, "
-    f"width/height between {MIN_ASPECT} and {MAX_ASPECT}"
+# --- The model's rules (all bounds exclusive) ---------------------------------------
+MIN_SIDE = 300
+MAX_SIDE = 6000
+MIN_ASPECT = Fraction(2, 5)  # 0.4, exact: no float rounding at the bound
+MAX_ASPECT = Fraction(5, 2)  # 2.5
+MAX_FILE_BYTES = 30_000_000  # "30 MB" read as the stricter decimal megabytes
+
+# --- Our own limits ---------------------------------------------------------------
+# Attachments above this are not even downloaded (30..50 MB gets re-encoded below 30).
+MAX_DOWNLOAD_BYTES = 50_000_000
+# A side below this is too small to enlarge into something worth animating.
+MIN_FITTABLE_SIDE = 150
+# Decompression-bomb cap, checked from the header before decoding. Our own number,
+# below Pillow's global default (~89 Mpx), so we never depend on that global.
+MAX_PIXELS = 64_000_000
+# Fitting targets: a margin inside the bounds. The video is at most 1920 px on its long
+# side, so 2560 px loses nothing, keeps the re-hosted file small, and lets a JPEG of
+# 6000 px or more be decoded at 1/2 scale or less by draft().
+FIT_MAX_SIDE = 2560
+FIT_MIN_SIDE = 320
+
+FORMATS: dict[str, str] = {
+    "PNG": "image/png",
+    "JPEG": "image/jpeg",
+    "WEBP": "image/webp",
+    "GIF": "image/gif",
+}
+ACCEPTED_FORMATS = "PNG, JPEG, WebP or GIF"
+ACCEPTED = (
+    f"Accepted: {ACCEPTED_FORMATS}; more than {MIN_SIDE} and less than {MAX_SIDE} px on "
+    f"each side; width/height between {float(MIN_ASPECT):g} and {float(MAX_ASPECT):g}; "
+    f"under {MAX_FILE_BYTES // 1_000_000} MB (bigger images, and ones down to "
+    f"{MIN_FITTABLE_SIDE} px, are resized for you)."
 )
 
-# Targets when fitting: a margin inside the strict bounds.
-_FIT_MAX_SIDE = 4096
-_FIT_MIN_SIDE = 320
+# What Pillow may raise on a file it cannot open or decode.
+_DECODE_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,  # includes PIL.UnidentifiedImageError and "image file is truncated"
+    SyntaxError,  # Pillow's "broken PNG file" and friends
+    ValueError,
+    TypeError,
+    IndexError,
+    EOFError,
+    struct.error,
+)
+_BOMB_ERRORS = (Image.DecompressionBombError, Image.DecompressionBombWarning)
+
+_ORIENTATION_TAG = 0x0112
+# EXIF orientation -> the transposition that shows the image upright (as ImageOps does).
+_TRANSPOSE = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+_SWAPS_SIDES = frozenset({5, 6, 7, 8})
 
 
 class ImageRejected(Exception):
-    """The image cannot be used; `str()` is the message for the user."""
+    """The image cannot be used. `str(exc)` is the message for the user."""
+
+    code: str
+    message: str
 
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
@@ -50,47 +103,41 @@ class ImageRejected(Exception):
 
 @dataclass(frozen=True)
 class ImageInfo:
-    format: str
+    """What the bytes really are (first frame; pixel sizes as stored)."""
+
+    format: str  # a key of FORMATS
     width: int
     height: int
     size_bytes: int
     mode: str
     frames: int
+    orientation: int = 1  # EXIF orientation, 1 when absent
 
     @property
-    def aspect(self) -> float:
-        return self.width / self.height
+    def animated(self) -> bool:
+        return self.frames > 1
+
+    @property
+    def display_size(self) -> tuple[int, int]:
+        """The size as people see it, EXIF orientation applied."""
+        if self.orientation in _SWAPS_SIDES:
+            return self.height, self.width
+        return self.width, self.height
 
 
 @dataclass(frozen=True)
 class PreparedImage:
     facts: ImageFacts
-    data: bytes | None  # re-encoded bytes when fitted; None: use the original as is
-    content_type: str
+    data: bytes | None  # re-encoded bytes when fitted (re-host them); None: send the original
+    content_type: str  # of `data` if fitted, else of the original bytes
+    changes: tuple[str, ...] = ()  # why it was re-encoded, e.g. ("resized",); empty if not
 
     @property
     def fitted(self) -> bool:
         return self.data is not None
 
 
-def _aspect_problem(width: int, height: int) -> ImageRejected | None:
-    aspect = width / height
-    if MIN_ASPECT < aspect < MAX_ASPECT:
-        return None
-    return ImageRejected(
-        "aspect",
-        f"Your image is {width}x{height} px, a width/height ratio of {aspect:.2f}; "
-        f"it must be between {MIN_ASPECT} and {MAX_ASPECT} (e.g. 16:9, 1:1 or 9:16). "
-        "Crop it and try again.",
-    )
-
-
-def _too_small(width: int, height: int) -> ImageRejected:
-    return ImageRejected(
-        "too_small",
-        f"Your image is {width}x{height} px; it must be more than {MIN_SIDE} px on each side "
-        f"(images down to {MIN_FITTABLE_SIDE} px are enlarged for you).",
-    )
+# --- Declared metadata -------------------------------------------------------------
 
 
 def precheck_metadata(
@@ -101,120 +148,248 @@ def precheck_metadata(
     width: int | None,
     height: int | None,
 ) -> None:
-    """Cheap check of what Discord declares, before any download.
+    """Refuse, before any download, what no fitting could fix.
 
-    Only refuses what fitting cannot fix; the real bytes are checked later.
+    These are Discord's declared facts: good enough to save a pointless download,
+    never enough to accept a file (the bytes are checked later).
     """
     if size <= 0:
-        raise ImageRejected("empty", f"That file is empty. Please attach an image ({ACCEPTED}).")
-    declared = (content_type or "").split(";")[0].strip().lower()
-    if (declared and not declared.startswith("image/")) or not width or not height:
-        raise ImageRejected(
-            "not_image",
-            f"“{_short(filename)}” does not look like an image. Please attach a {ACCEPTED} file.",
-        )
+        raise _empty()
+    declared = (content_type or "").split(";", 1)[0].strip().lower()
+    if declared and not declared.startswith("image/"):
+        raise _not_image(filename)
+    if not width or not height:
+        # Discord found no picture in it; name the type when it is a known one.
+        kind = _DECLARED_KINDS.get(declared)
+        raise _unsupported(filename, kind) if kind else _not_image(filename)
     if size > MAX_DOWNLOAD_BYTES:
-        raise ImageRejected(
-            "too_large_download",
-            f"Your file is {size / 1e6:.0f} MB; I can take images up to "
-            f"{MAX_DOWNLOAD_BYTES // (1024 * 1024)} MB (under 30 MB is sent as is).",
-        )
-    problem = _aspect_problem(width, height)
-    if problem is not None:
-        raise problem
-    if min(width, height) < MIN_FITTABLE_SIDE:
-        raise _too_small(width, height)
+        raise _too_large_download(size)
+    _check_geometry(width, height)
+
+
+# --- The real bytes ----------------------------------------------------------------
 
 
 def validate_image_bytes(data: bytes) -> ImageInfo:
-    """What the bytes really are; refuses non-images, unsupported formats and bombs."""
-    if not data:
-        raise ImageRejected("empty", f"That file is empty. Please attach an image ({ACCEPTED}).")
-    try:
-        # Opening reads the header only; the pixel cap is checked before any decoding.
-        with Image.open(io.BytesIO(data)) as img:
-            info = ImageInfo(
-                format=str(img.format),
-                width=img.width,
-                height=img.height,
-                size_bytes=len(data),
-                mode=img.mode,
-                frames=getattr(img, "n_frames", 1),
+    """Inspect and fully decode the first frame; refuse non-images, damage and bombs.
+
+    Does not judge sizes or aspect: `prepare_image` does, since those may be fitted.
+    """
+    _check_length(data)
+    with _open(data) as img:
+        info = _header(img, len(data))
+        _decode(img, info)
+        return replace(info, orientation=_orientation(img))
+
+
+def prepare_image(data: bytes, *, filename: str, size_limit: int = MAX_FILE_BYTES) -> PreparedImage:
+    """Check the real bytes and fit the image into the model's bounds when it can be.
+
+    `size_limit` (bytes, exclusive, at most MAX_FILE_BYTES) caps re-encoded output:
+    a caller that must re-host the result can pass its upload limit.
+    """
+    _check_length(data)
+    size_limit = min(size_limit, MAX_FILE_BYTES)
+    with _open(data, filename) as img:
+        info = _header(img, len(data))
+        _check_geometry(*info.display_size)  # cheap: header only, before decoding
+        target, changes = _plan(info)
+        if target != (info.width, info.height) and info.format == "JPEG":
+            # Shrinking a big JPEG: let libjpeg decode at 1/2..1/8 scale directly.
+            img.draft(None, target)
+        _decode(img, info, filename)
+        # A PNG's eXIf chunk may follow the pixels: only now is its orientation known.
+        info = replace(info, orientation=_orientation(img))
+        target, changes = _plan(info)
+        display = info.display_size
+        if not changes:
+            facts = ImageFacts(
+                filename=filename,
+                format=info.format,
+                width=display[0],
+                height=display[1],
+                size_bytes=info.size_bytes,
+                original_width=display[0],
+                original_height=display[1],
             )
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise _bomb() from None
-    except UnidentifiedImageError:
-        raise ImageRejected(
-            "not_image",
-            f"That file is not an image I can read. Please attach a {ACCEPTED} file "
-            "(SVG, HEIC, PDF and videos are not supported).",
-        ) from None
-    except (OSError, ValueError, SyntaxError):
-        raise _truncated() from None
-    if info.format not in FORMATS:
-        raise ImageRejected(
-            "unsupported_format",
-            f"Your image is a {info.format} file; please attach a {ACCEPTED} file instead.",
-        )
-    if info.width * info.height > MAX_PIXELS:
-        raise _bomb()
-    return info
+            return PreparedImage(facts=facts, data=None, content_type=FORMATS[info.format])
+        log.debug("Fitting %r (%s %dx%d): %s", filename, info.format, *display, changes)
+        return _fit(img, info, target, changes, filename, size_limit)
 
 
-def prepare_image(data: bytes, *, filename: str) -> PreparedImage:
-    """Check the real bytes and fit the image into the model's bounds if it can be."""
-    info = validate_image_bytes(data)
-    problem = _aspect_problem(info.width, info.height)
-    if problem is not None:
-        raise problem
-    if min(info.width, info.height) < MIN_FITTABLE_SIDE:
-        raise _too_small(info.width, info.height)
-    frame = _decode_first_frame(data)
-    needs_fit = (
-        min(info.width, info.height) <= MIN_SIDE
-        or max(info.width, info.height) >= MAX_SIDE
-        or info.size_bytes >= MAX_FILE_BYTES
-    )
-    if not needs_fit:
-        facts = ImageFacts(
-            filename=filename,
-            format=info.format,
-            width=info.width,
-            height=info.height,
-            size_bytes=info.size_bytes,
-        )
-        return PreparedImage(facts=facts, data=None, content_type=FORMATS[info.format])
-    return _fit(frame, info, filename)
+# --- Opening and decoding ------------------------------------------------------------
 
 
-def _decode_first_frame(data: bytes) -> Image.Image:
-    """Decode fully (a truncated file fails here, not at RunComfy); GIFs: first frame."""
+def _check_length(data: bytes) -> None:
+    if not data:
+        raise _empty()
+    if len(data) > MAX_DOWNLOAD_BYTES:
+        raise _too_large_download(len(data))
+
+
+def _open(data: bytes, filename: str = "") -> Image.Image:
+    """Open (header only) with our four formats' plugins and nothing else."""
     try:
-        with Image.open(io.BytesIO(data)) as img:
-            img.seek(0)
-            img.load()
-            return ImageOps.exif_transpose(img.copy()) or img.copy()
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise _bomb() from None
-    except (OSError, ValueError, SyntaxError):
-        raise _truncated() from None
+        # Limiting the plugins keeps exotic decoders (EPS, PSD, ...) out of reach.
+        img = Image.open(io.BytesIO(data), formats=tuple(FORMATS))
+    except _BOMB_ERRORS:
+        raise _bomb(filename, None) from None
+    except _DECODE_ERRORS:
+        raise _unreadable(data, filename) from None
+    if img.width * img.height > MAX_PIXELS:
+        size = img.size
+        img.close()
+        raise _bomb(filename, size)
+    return img
 
 
-def _fit(frame: Image.Image, info: ImageInfo, filename: str) -> PreparedImage:
-    width, height = frame.size
+def _header(img: Image.Image, size_bytes: int) -> ImageInfo:
+    fmt = img.format or ""
+    frames = getattr(img, "n_frames", 1)
+    if fmt == "MPO":
+        # Multi-picture JPEG (phones, 3D cameras): the first picture is a plain JPEG
+        # that everything displays; the others are not animation frames.
+        fmt, frames = "JPEG", 1
+    return ImageInfo(
+        format=fmt,
+        width=img.width,
+        height=img.height,
+        size_bytes=size_bytes,
+        mode=img.mode,
+        frames=frames,
+        orientation=_orientation(img),
+    )
+
+
+def _decode(img: Image.Image, info: ImageInfo, filename: str = "") -> None:
+    """Decode the first frame for real: a damaged file fails here, not at RunComfy."""
+    try:
+        img.load()
+    except _BOMB_ERRORS:
+        raise _bomb(filename, (info.width, info.height)) from None
+    except _DECODE_ERRORS:
+        raise _damaged(filename, info.format) from None
+
+
+def _orientation(img: Image.Image) -> int:
+    """EXIF orientation 1..8 (1 when absent or unreadable), without forcing a decode."""
+    if img.format == "PNG" and "exif" not in img.info:
+        return 1  # Pillow would decode the whole PNG to look for a late eXIf chunk
+    try:
+        value = img.getexif().get(_ORIENTATION_TAG, 1)
+    except _DECODE_ERRORS:
+        log.debug("Unreadable EXIF ignored", exc_info=True)
+        return 1
+    return value if isinstance(value, int) and 1 <= value <= 8 else 1
+
+
+# --- Geometry ------------------------------------------------------------------------
+
+
+def _check_geometry(width: int, height: int) -> None:
+    """Refuse what fitting cannot fix: the aspect ratio, and sides far too small."""
+    ratio = Fraction(width, height)
+    if not MIN_ASPECT < ratio < MAX_ASPECT:
+        raise _reject(
+            "aspect",
+            f"Your image is {width}x{height} px, a width/height ratio of "
+            f"{_ratio_text(ratio)}; it must be more than {float(MIN_ASPECT):g} and less "
+            f"than {float(MAX_ASPECT):g} (16:9, 4:3, 1:1, 3:4 and 9:16 all fit). "
+            "Please crop it and try again.",
+        )
+    if min(width, height) < MIN_FITTABLE_SIDE:
+        raise _reject(
+            "too_small",
+            f"Your image is {width}x{height} px, too small to use: each side must be more "
+            f"than {MIN_SIDE} px (images with sides of at least {MIN_FITTABLE_SIDE} px are "
+            "enlarged for you).",
+        )
+
+
+def _in_bounds(width: int, height: int) -> bool:
+    sides_ok = MIN_SIDE < width < MAX_SIDE and MIN_SIDE < height < MAX_SIDE
+    return sides_ok and MIN_ASPECT < Fraction(width, height) < MAX_ASPECT
+
+
+def _target_size(width: int, height: int, *, reencoding: bool) -> tuple[int, int]:
+    """The size to send: unchanged when in bounds, else scaled to a margin inside them.
+
+    An image re-encoded anyway (rotated, first frame...) is also brought down to
+    FIT_MAX_SIDE: the model gains nothing from more, and the re-hosted file is smaller.
+    """
     long_side, short_side = max(width, height), min(width, height)
+    if long_side >= MAX_SIDE or (reencoding and long_side > FIT_MAX_SIDE):
+        return _scaled(width, height, FIT_MAX_SIDE / long_side)
     if short_side <= MIN_SIDE:
-        scale = _FIT_MIN_SIDE / short_side
-    elif long_side >= MAX_SIDE:
-        scale = _FIT_MAX_SIDE / long_side
-    else:
-        scale = 1.0  # only the file is too large: re-encoding shrinks it
-    # Never push the other side out of bounds (the aspect check makes this safe).
-    scale = min(scale, (MAX_SIDE - 1) / long_side)
-    new_size = (max(MIN_SIDE + 1, round(width * scale)), max(MIN_SIDE + 1, round(height * scale)))
-    if new_size != frame.size:
-        frame = frame.resize(new_size, Image.Resampling.LANCZOS)
-    data, fmt = _encode(frame)
+        return _scaled(width, height, FIT_MIN_SIDE / short_side)
+    return width, height
+
+
+def _scaled(width: int, height: int, scale: float) -> tuple[int, int]:
+    """Scale keeping the aspect ratio, then nudge by a pixel if rounding hit a bound."""
+    # Limit the scale rather than clamp a side: clamping one side would distort.
+    long_side, short_side = max(width, height), min(width, height)
+    scale = min(max(scale, (MIN_SIDE + 1) / short_side), (MAX_SIDE - 1) / long_side)
+    w = min(max(round(width * scale), MIN_SIDE + 1), MAX_SIDE - 1)
+    h = min(max(round(height * scale), MIN_SIDE + 1), MAX_SIDE - 1)
+    for _ in range(4):  # rounding moves the ratio by < 1 px: one nudge suffices
+        ratio = Fraction(w, h)
+        if ratio <= MIN_ASPECT:
+            w, h = (w + 1, h) if w + 1 < MAX_SIDE else (w, h - 1)
+        elif ratio >= MAX_ASPECT:
+            w, h = (w, h + 1) if h + 1 < MAX_SIDE else (w - 1, h)
+        else:
+            break
+    if not _in_bounds(w, h):  # unreachable for images that passed _check_geometry
+        raise ValueError(f"cannot fit {width}x{height} at scale {scale}")
+    return w, h
+
+
+def _plan(info: ImageInfo) -> tuple[tuple[int, int], list[str]]:
+    """The size to send (stored orientation), and why the original cannot go as is."""
+    changes = []
+    if info.size_bytes >= MAX_FILE_BYTES:
+        changes.append("file too large")
+    if info.animated:
+        changes.append("first frame")  # send the still we checked, not the animation
+    if info.orientation != 1:
+        changes.append("rotated upright")  # EXIF rotation: raw pixels differ from display
+    if info.mode in _FOREIGN_MODES:
+        changes.append("converted to RGB")  # CMYK, 16-bit...: not safe for every decoder
+    target = _target_size(info.width, info.height, reencoding=bool(changes))
+    if target != (info.width, info.height):
+        changes.insert(0, "resized")
+    return target, changes
+
+
+# Modes re-encoded even when nothing else needs changing (PNG's 8-bit "1", L, LA, P,
+# RGB, RGBA and JPEG's L and RGB are safe to pass as they are).
+_FOREIGN_MODES = frozenset(
+    {"CMYK", "YCbCr", "LAB", "HSV", "I", "F", "I;16", "I;16L", "I;16B", "I;16N"}
+)
+
+
+# --- Fitting -------------------------------------------------------------------------
+
+
+def _fit(
+    img: Image.Image,
+    info: ImageInfo,
+    target: tuple[int, int],
+    changes: list[str],
+    filename: str,
+    size_limit: int,
+) -> PreparedImage:
+    frame, icc = _web_mode(img)
+    if frame.size != target:
+        # reducing_gap: a cheap box reduce first, then Lanczos on the smaller image
+        # (several times faster on big images, visually the same).
+        frame = frame.resize(target, Image.Resampling.LANCZOS, reducing_gap=2.0)
+    transpose = _TRANSPOSE.get(info.orientation)
+    if transpose is not None:
+        frame = frame.transpose(transpose)
+    data, fmt, frame = _encode(frame, icc, size_limit)
+    original = info.display_size
     facts = ImageFacts(
         filename=filename,
         format=fmt,
@@ -222,52 +397,237 @@ def _fit(frame: Image.Image, info: ImageInfo, filename: str) -> PreparedImage:
         height=frame.height,
         size_bytes=len(data),
         fitted=True,
-        original_width=info.width,
-        original_height=info.height,
+        original_width=original[0],
+        original_height=original[1],
     )
-    return PreparedImage(facts=facts, data=data, content_type=FORMATS[fmt])
+    return PreparedImage(facts=facts, data=data, content_type=FORMATS[fmt], changes=tuple(changes))
 
 
-def _encode(frame: Image.Image) -> tuple[bytes, str]:
-    """JPEG for opaque images, PNG for transparent ones; always under the file limit."""
-    has_alpha = frame.mode in ("RGBA", "LA", "PA") or "transparency" in frame.info
-    if has_alpha:
-        out = io.BytesIO()
-        frame.convert("RGBA").save(out, format="PNG", optimize=False, compress_level=6)
-        if out.tell() < MAX_FILE_BYTES:
-            return out.getvalue(), "PNG"
-        frame = _flatten(frame)  # too large as PNG: drop transparency, use JPEG
-    rgb = frame.convert("RGB")
-    for quality in (90, 80, 70, 55):
-        out = io.BytesIO()
-        rgb.save(out, format="JPEG", quality=quality, optimize=True)
-        if out.tell() < MAX_FILE_BYTES:
-            return out.getvalue(), "JPEG"
-    raise ImageRejected("too_large_file", "Your image could not be made smaller than 30 MB.")
+def _web_mode(img: Image.Image) -> tuple[Image.Image, bytes | None]:
+    """Convert to L, RGB or RGBA; returns the ICC profile still valid for the result."""
+    mode = img.mode
+    icc = img.info.get("icc_profile") or None
+    if mode == "CMYK":
+        return _cmyk_to_srgb(img, icc), None
+    if mode.startswith("I") or mode == "F":
+        # 16/32-bit grey: scale to 8 bits (a plain convert would clip at 255).
+        return img.point(lambda v: v * (1 / 256)).convert("L"), icc
+    if mode in ("1", "L"):
+        return img.convert("L"), icc
+    if mode == "RGB":
+        return img, icc
+    if mode in ("P", "PA", "LA", "La", "RGBA", "RGBa"):
+        frame = img.convert("RGBA")
+        if _is_opaque(frame):
+            grey = mode in ("LA", "La")
+            return frame.convert("L" if grey else "RGB"), icc
+        # A grey profile does not describe an RGBA result; RGB ones still do.
+        return frame, None if mode in ("LA", "La") else icc
+    return img.convert("RGB"), None  # YCbCr, LAB, HSV
 
 
-def _flatten(frame: Image.Image) -> Image.Image:
-    rgba = frame.convert("RGBA")
-    background = Image.new("RGB", rgba.size, (255, 255, 255))
-    background.paste(rgba, mask=rgba.getchannel("A"))
-    return background
+def _is_opaque(rgba: Image.Image) -> bool:
+    low, _high = rgba.getchannel("A").getextrema()
+    return bool(low == 255)
 
 
-def _bomb() -> ImageRejected:
-    return ImageRejected(
-        "bomb",
-        f"Your image claims to be enormous (over {MAX_PIXELS // 1_000_000} megapixels), "
-        f"so I did not open it. Please attach a normal {ACCEPTED} image.",
+def _cmyk_to_srgb(img: Image.Image, icc: bytes | None) -> Image.Image:
+    """Through the embedded profile when there is one; a naive convert loses colours."""
+    if icc:
+        try:
+            source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+            converted = ImageCms.profileToProfile(
+                img, source, ImageCms.createProfile("sRGB"), outputMode="RGB"
+            )
+            if converted is not None:
+                return converted
+        except (ImageCms.PyCMSError, OSError, ValueError):
+            log.debug("Unusable CMYK profile; converting without it", exc_info=True)
+    return img.convert("RGB")
+
+
+def _encode(
+    frame: Image.Image, icc: bytes | None, size_limit: int
+) -> tuple[bytes, str, Image.Image]:
+    """Encode below `size_limit`, lowering quality, then size, until it fits."""
+    for attempt, candidate in enumerate(_shrinking(frame)):
+        for fmt, params in _encoders(candidate):
+            out = io.BytesIO()
+            if icc:
+                params = {**params, "icc_profile": icc}
+            candidate.save(out, format=fmt, **params)
+            if out.tell() < size_limit:
+                if attempt:
+                    log.debug("Shrunk to %dx%d to fit %d bytes", *candidate.size, size_limit)
+                return out.getvalue(), fmt, candidate
+    raise _reject(
+        "too_large_file",
+        f"Even resized, your image stays over {size_limit / 1e6:.1f} MB. "
+        "Please send a smaller or less detailed version.",
     )
 
 
-def _truncated() -> ImageRejected:
-    return ImageRejected(
+def _encoders(frame: Image.Image) -> Iterator[tuple[str, dict[str, Any]]]:
+    """JPEG for opaque images; PNG, then lossy WebP, when there is transparency."""
+    if frame.mode == "RGBA":
+        yield "PNG", {"compress_level": 6}
+        for quality in (90, 80, 70):
+            yield "WEBP", {"quality": quality, "method": 4}
+    else:
+        for quality in (90, 80, 70, 60):
+            yield "JPEG", {"quality": quality}
+
+
+def _shrinking(frame: Image.Image) -> Iterator[Image.Image]:
+    """The frame, then smaller and smaller copies while they stay in bounds."""
+    yield frame
+    for _ in range(8):
+        size = _scaled(frame.width, frame.height, 0.75)
+        if size == frame.size:
+            return
+        frame = frame.resize(size, Image.Resampling.LANCZOS, reducing_gap=2.0)
+        yield frame
+
+
+# --- Messages ------------------------------------------------------------------------
+
+# Declared types Discord cannot measure, named so the user knows what to convert.
+_DECLARED_KINDS = {
+    "image/heic": "HEIC",
+    "image/heif": "HEIF",
+    "image/avif": "AVIF",
+    "image/svg+xml": "SVG",
+    "image/tiff": "TIFF",
+    "image/bmp": "BMP",
+    "image/x-icon": "ICO",
+    "image/vnd.adobe.photoshop": "PSD",
+    "image/jxl": "JPEG XL",
+}
+_ISO_BRANDS = {
+    b"heic": "HEIC",
+    b"heix": "HEIC",
+    b"hevc": "HEIC",
+    b"heim": "HEIC",
+    b"heis": "HEIC",
+    b"mif1": "HEIF",
+    b"msf1": "HEIF",
+    b"avif": "AVIF",
+    b"avis": "AVIF",
+}
+_MAGIC = (
+    (b"\x89PNG\r\n\x1a\n", "PNG"),
+    (b"\xff\xd8\xff", "JPEG"),
+    (b"GIF87a", "GIF"),
+    (b"GIF89a", "GIF"),
+    (b"%PDF-", "PDF"),
+    (b"II*\x00", "TIFF"),
+    (b"MM\x00*", "TIFF"),
+    (b"8BPS", "PSD"),
+    (b"\x00\x00\x01\x00", "ICO"),
+    (b"\xff\x0a", "JPEG XL"),
+    (b"\x00\x00\x00\x0cJXL ", "JPEG XL"),
+    (b"BM", "BMP"),
+)
+
+
+def _sniff(data: bytes) -> str | None:
+    """Name the file's real kind from its first bytes, for the error message only."""
+    head = data[:64]
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "WEBP"
+    if head[4:8] == b"ftyp":
+        return _ISO_BRANDS.get(head[8:12], "video")
+    for magic, kind in _MAGIC:
+        if head.startswith(magic):
+            return kind
+    text = data[:1024].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if text.startswith((b"<svg", b"<?xml", b"<!doctype svg")) and b"<svg" in text:
+        return "SVG"
+    return None
+
+
+def _unreadable(data: bytes, filename: str) -> ImageRejected:
+    """Pillow could not open it: damaged (one of ours), another format, or no image."""
+    kind = _sniff(data)
+    if kind in FORMATS:
+        return _damaged(filename, kind)
+    if kind is not None:
+        return _unsupported(filename, kind)
+    return _not_image(filename)
+
+
+def _reject(code: str, problem: str) -> ImageRejected:
+    return ImageRejected(code, f"{problem}\n{ACCEPTED}")
+
+
+def _empty() -> ImageRejected:
+    return _reject("empty", "That file is empty (0 bytes).")
+
+
+def _not_image(filename: str) -> ImageRejected:
+    return _reject(
+        "not_image",
+        f"{_quoted(filename)} is not an image I can read, whatever its name says.",
+    )
+
+
+def _unsupported(filename: str, kind: str) -> ImageRejected:
+    article = "an" if kind in _AN_KINDS else "a"
+    what = "a video" if kind == "video" else f"{article} {kind} file"
+    return _reject(
+        "unsupported_format",
+        f"{_quoted(filename)} is {what}, which I cannot use. "
+        "Please convert it to PNG or JPEG and try again.",
+    )
+
+
+def _damaged(filename: str, fmt: str) -> ImageRejected:
+    return _reject(
         "truncated",
-        "Your image seems damaged or incomplete (it could not be fully read). "
-        "Please export it again and attach it.",
+        f"{_quoted(filename)} looks like a {_FORMAT_NAMES.get(fmt, fmt)} image but is damaged "
+        "or incomplete, so it cannot be read. Please save or export it again.",
     )
 
 
-def _short(filename: str) -> str:
-    return filename if len(filename) <= 60 else filename[:57] + "…"
+def _bomb(filename: str, size: tuple[int, int] | None) -> ImageRejected:
+    claimed = ""
+    if size is not None:
+        claimed = f" is {size[0]}x{size[1]} px ({size[0] * size[1] / 1e6:,.0f} megapixels);"
+    return _reject(
+        "bomb",
+        f"{_quoted(filename)}{claimed or ' claims to be enormous;'} I only open images up "
+        f"to {MAX_PIXELS // 1_000_000} megapixels. Please send a smaller version.",
+    )
+
+
+def _too_large_download(size: int) -> ImageRejected:
+    return _reject(
+        "too_large_download",
+        f"Your file is {size / 1e6:.1f} MB; I can only take files up to "
+        f"{MAX_DOWNLOAD_BYTES // 1_000_000} MB (between {MAX_FILE_BYTES // 1_000_000} and "
+        f"{MAX_DOWNLOAD_BYTES // 1_000_000} MB they are shrunk for you).",
+    )
+
+
+_FORMAT_NAMES = {"WEBP": "WebP"}
+_AN_KINDS = frozenset({"SVG", "AVIF", "ICO"})  # "an SVG file"
+
+
+def _ratio_text(ratio: Fraction) -> str:
+    """The ratio, never printed as the bound it just missed ("2.50 is not < 2.5")."""
+    if ratio in (MIN_ASPECT, MAX_ASPECT):
+        return f"exactly {float(ratio):g}"
+    text = f"{float(ratio):.2f}"
+    if Fraction(text) in (MIN_ASPECT, MAX_ASPECT):
+        text = f"{float(ratio):.4f}"
+    return text
+
+
+def _quoted(filename: str) -> str:
+    """The filename as inline code: Discord markdown in names cannot garble the message."""
+    name = filename.replace("`", "'").replace("\n", " ").strip()
+    if not name:
+        return "That file"
+    if len(name) > 60:
+        name = name[:57] + "..."
+    return f"`{name}`"

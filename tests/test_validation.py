@@ -1,4 +1,4 @@
-"""Image validation and fitting over a corpus the tests generate."""
+"""Input image checks and fitting, over a corpus generated in memory."""
 
 from __future__ import annotations
 
@@ -6,211 +6,502 @@ import io
 import os
 import struct
 import zlib
+from fractions import Fraction
 
 import pytest
 from PIL import Image
 
 from bot.validation import (
+    ACCEPTED,
+    FIT_MAX_SIDE,
+    FIT_MIN_SIDE,
+    FORMATS,
+    MAX_DOWNLOAD_BYTES,
     MAX_FILE_BYTES,
     ImageRejected,
+    PreparedImage,
+    _in_bounds,
+    _target_size,
     precheck_metadata,
     prepare_image,
     validate_image_bytes,
 )
 
+ORIENTATION = 0x0112
 
-def encode(img: Image.Image, fmt: str = "PNG", **params: object) -> bytes:
+
+# --- The corpus -----------------------------------------------------------------------
+
+
+def encode(img: Image.Image, fmt: str, **params: object) -> bytes:
     out = io.BytesIO()
     img.save(out, format=fmt, **params)
     return out.getvalue()
 
 
-def png(width: int, height: int, mode: str = "RGB") -> bytes:
-    colour = (40, 90, 160, 128) if mode == "RGBA" else (40, 90, 160)
-    return encode(Image.new(mode, (width, height), colour[: len(mode)]))
+def solid(width: int, height: int, fmt: str = "PNG", mode: str = "L", **params: object) -> bytes:
+    """A flat image: cheap to make and to decode, whatever its size."""
+    return encode(Image.new(mode, (width, height), 128), fmt, **params)
 
 
-def decoded_size(data: bytes) -> tuple[int, int]:
-    with Image.open(io.BytesIO(data)) as img:
-        img.load()
-        return img.size
+def noise(width: int, height: int, mode: str = "RGB") -> Image.Image:
+    """Incompressible pixels, for file-size limits."""
+    bands = len(mode)
+    return Image.frombytes(mode, (width, height), os.urandom(width * height * bands))
 
 
-def rejected(data: bytes, filename: str = "x.png") -> ImageRejected:
+def png_chunk(kind: bytes, body: bytes) -> bytes:
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+
+def handmade_png(width: int, height: int, *, pixels: bool) -> bytes:
+    """A 1-bit greyscale PNG; with `pixels`, all-zero rows that compress to almost nothing."""
+    idat = b""
+    if pixels:
+        row = b"\x00" * (1 + (width + 7) // 8)  # filter byte, then packed bits
+        idat = zlib.compress(row * height, 9)
+    return png_file(width, height, bit_depth=1, colour_type=0, idat=idat)
+
+
+def noisy_png(width: int, height: int) -> bytes:
+    """An RGB PNG of noise, zlib level 0: a real, incompressible PNG made in a blink."""
+    raw = os.urandom(width * height * 3)
+    stride = width * 3
+    rows = b"".join(b"\x00" + raw[y * stride : (y + 1) * stride] for y in range(height))
+    return png_file(width, height, bit_depth=8, colour_type=2, idat=zlib.compress(rows, 0))
+
+
+def png_file(width: int, height: int, *, bit_depth: int, colour_type: int, idat: bytes) -> bytes:
+    header = struct.pack(">IIBBBBB", width, height, bit_depth, colour_type, 0, 0, 0)
+    chunks = [png_chunk(b"IHDR", header)]
+    if idat:
+        chunks.append(png_chunk(b"IDAT", idat))
+    chunks.append(png_chunk(b"IEND", b""))
+    return b"\x89PNG\r\n\x1a\n" + b"".join(chunks)
+
+
+def prepared_ok(data: bytes, filename: str = "image") -> PreparedImage:
+    prepared = prepare_image(data, filename=filename)
+    if prepared.fitted:
+        assert_sendable(prepared)
+    return prepared
+
+
+def rejected(data: bytes, filename: str = "image") -> ImageRejected:
     with pytest.raises(ImageRejected) as caught:
         prepare_image(data, filename=filename)
+    assert_helpful(caught.value)
     return caught.value
 
 
+def assert_helpful(exc: ImageRejected) -> None:
+    """Every refusal says what was wrong and what is accepted."""
+    assert str(exc) == exc.message
+    assert ACCEPTED in exc.message
+    assert exc.message.splitlines()[0].strip()
+
+
+def assert_sendable(prepared: PreparedImage) -> None:
+    """Fitted bytes really decode, as one still frame, strictly inside every bound."""
+    assert prepared.fitted and prepared.data is not None and prepared.facts.fitted
+    assert prepared.changes
+    with Image.open(io.BytesIO(prepared.data)) as img:
+        img.load()
+        assert img.format == prepared.facts.format
+        assert FORMATS[img.format] == prepared.content_type
+        assert img.size == (prepared.facts.width, prepared.facts.height)
+        assert getattr(img, "n_frames", 1) == 1
+        assert img.getexif().get(ORIENTATION, 1) == 1
+        width, height = img.size
+    assert 300 < width < 6000 and 300 < height < 6000
+    assert Fraction(2, 5) < Fraction(width, height) < Fraction(5, 2)
+    assert prepared.facts.size_bytes == len(prepared.data) < MAX_FILE_BYTES
+    # Fitting is stable: the output is sent as is if checked again.
+    assert not prepare_image(prepared.data, filename="again").fitted
+
+
+# --- Sides: each bound on both sides ------------------------------------------------------
+
+
 @pytest.mark.parametrize(
-    ("size", "fitted"),
+    ("size", "fitted_to"),
     [
-        ((301, 301), False),
-        ((300, 400), True),  # 300 is not "more than 300": enlarged
-        ((400, 300), True),
-        ((5999, 3000), False),
-        ((6000, 3000), True),  # 6000 is not "less than 6000": shrunk
-        ((3000, 6000), True),
-        ((200, 200), True),
+        ((301, 301), None),
+        ((301, 752), None),
+        ((5999, 2500), None),
+        ((2500, 5999), None),
+        ((300, 300), (FIT_MIN_SIDE, FIT_MIN_SIDE)),
+        ((300, 301), (FIT_MIN_SIDE, 321)),
+        ((150, 150), (FIT_MIN_SIDE, FIT_MIN_SIDE)),
+        ((150, 300), (FIT_MIN_SIDE, 2 * FIT_MIN_SIDE)),
+        ((6000, 2500), (FIT_MAX_SIDE, 1067)),
+        ((2500, 6000), (1067, FIT_MAX_SIDE)),
     ],
 )
-def test_side_bounds_on_both_sides(size: tuple[int, int], fitted: bool) -> None:
-    prepared = prepare_image(png(*size), filename="b.png")
-    assert prepared.fitted is fitted
-    if fitted:
-        assert prepared.data is not None
-        width, height = decoded_size(prepared.data)
-        assert 300 < width < 6000 and 300 < height < 6000
-        assert (prepared.facts.width, prepared.facts.height) == (width, height)
-        assert (prepared.facts.original_width, prepared.facts.original_height) == size
-        # The shape is kept.
-        assert abs(width / height - size[0] / size[1]) < 0.01
+def test_side_bounds(size: tuple[int, int], fitted_to: tuple[int, int] | None) -> None:
+    prepared = prepared_ok(solid(*size), "photo.png")
+    if fitted_to is None:
+        assert not prepared.fitted and prepared.data is None
+        assert (prepared.facts.width, prepared.facts.height) == size
+        assert prepared.content_type == "image/png" and prepared.facts.format == "PNG"
     else:
-        assert prepared.data is None and (prepared.facts.width, prepared.facts.height) == size
+        assert prepared.changes == ("resized",)
+        assert (prepared.facts.width, prepared.facts.height) == fitted_to
+    assert (prepared.facts.original_width, prepared.facts.original_height) == size
+    assert prepared.facts.filename == "photo.png"
 
 
-@pytest.mark.parametrize("size", [(1000, 400), (400, 1000), (2500, 1000), (1000, 2500)])
-def test_aspect_at_the_edges_is_refused(size: tuple[int, int]) -> None:
-    error = rejected(png(*size))
-    assert error.code == "aspect"
-    assert f"{size[0]}x{size[1]}" in str(error) and "0.4" in str(error) and "2.5" in str(error)
+@pytest.mark.parametrize("size", [(149, 300), (300, 149), (149, 149)])
+def test_too_small_to_enlarge(size: tuple[int, int]) -> None:
+    exc = rejected(solid(*size))
+    assert exc.code == "too_small"
+    assert f"{size[0]}x{size[1]} px" in exc.message and "more than 300 px" in exc.message
 
 
-@pytest.mark.parametrize("size", [(1000, 410), (410, 1000), (2490, 1000), (1000, 2490)])
-def test_aspect_just_inside_is_accepted(size: tuple[int, int]) -> None:
-    assert prepare_image(png(*size), filename="a.png").data is None
+# --- Aspect ratio: exactly 0.4 and 2.5 are refused -----------------------------------------
 
 
-def test_too_small_to_enlarge_says_the_size() -> None:
-    error = rejected(png(120, 140))
-    assert error.code == "too_small" and "120x140" in str(error) and "300" in str(error)
+@pytest.mark.parametrize(
+    ("size", "ok"),
+    [
+        ((400, 1000), False),  # exactly 0.4
+        ((1000, 400), False),  # exactly 2.5
+        ((6000, 2400), False),  # exactly 2.5, and too large: fitting cannot help
+        ((399, 1000), False),
+        ((1003, 400), False),
+        ((410, 1000), True),  # 0.41
+        ((996, 400), True),  # 2.49
+    ],
+)
+def test_aspect_bounds(size: tuple[int, int], ok: bool) -> None:
+    if ok:
+        assert not prepared_ok(solid(*size)).fitted
+        return
+    exc = rejected(solid(*size))
+    assert exc.code == "aspect"
+    assert f"{size[0]}x{size[1]} px" in exc.message and "0.4" in exc.message
+    if Fraction(*size) in (Fraction(2, 5), Fraction(5, 2)):
+        assert "exactly" in exc.message  # never "2.50, must be less than 2.5"
+
+
+def test_rounding_never_lands_on_an_aspect_bound() -> None:
+    # 6001x2401 is 2.4994; scaled to 2560 wide, 1024.2 rounds to 1024: exactly 2.5.
+    prepared = prepared_ok(solid(6001, 2401))
+    assert Fraction(prepared.facts.width, prepared.facts.height) < Fraction(5, 2)
+
+
+def test_target_size_sweep_near_every_bound() -> None:
+    """Pure arithmetic over thousands of awkward sizes: every fit lands in bounds."""
+    for short in [*range(150, 320), *range(2390, 2700), *range(5990, 6010)]:
+        for long in {(5 * short - 1) // 2, (5 * short) // 2 - 3, short, short + 1}:
+            for width, height in ((long, short), (short, long)):
+                if not Fraction(2, 5) < Fraction(width, height) < Fraction(5, 2):
+                    continue
+                for reencoding in (False, True):
+                    target = _target_size(width, height, reencoding=reencoding)
+                    assert _in_bounds(*target), (width, height, target)
+
+
+# --- Not images, other formats, damage ----------------------------------------------------
+
+
+def test_empty_file() -> None:
+    assert rejected(b"", "cat.png").code == "empty"
 
 
 def test_renamed_text_file() -> None:
-    error = rejected(b"hello, this is not a picture\n" * 20, filename="cat.png")
-    assert error.code == "not_image" and "PNG, JPEG, WebP or GIF" in str(error)
-
-
-def test_zero_byte_file() -> None:
-    assert rejected(b"").code == "empty"
-
-
-def test_truncated_png() -> None:
-    data = encode(Image.effect_noise((800, 600), 60).convert("RGB"))
-    assert rejected(data[: len(data) // 2]).code == "truncated"
-
-
-def test_decompression_bomb_is_refused_without_decoding() -> None:
-    # A valid PNG header claiming 100,000 x 100,000 px with almost no data.
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        return (
-            struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
-        )
-
-    header = struct.pack(">IIBBBBB", 100_000, 100_000, 8, 2, 0, 0, 0)
-    bomb = (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(b"\x00" * 1000))
-        + chunk(b"IEND", b"")
-    )
-    assert rejected(bomb).code == "bomb"
-
-
-def test_31_mb_image_is_fitted_below_30_mb() -> None:
-    # Noise does not compress: a 31+ MB PNG that must be re-encoded.
-    noise = Image.frombytes("RGB", (3400, 3100), os.urandom(3400 * 3100 * 3))
-    data = encode(noise, compress_level=0)
-    assert len(data) > 31_000_000
-    prepared = prepare_image(data, filename="noise.png")
-    assert prepared.fitted and prepared.data is not None
-    assert len(prepared.data) < MAX_FILE_BYTES
-    assert prepared.facts.format == "JPEG"
-
-
-def test_31_mb_file_that_is_not_an_image() -> None:
-    assert rejected(b"\x00" * 31_000_000).code == "not_image"
-
-
-def test_animated_gif_uses_the_first_frame() -> None:
-    frames = [Image.new("RGB", (500, 400), colour) for colour in ("red", "green", "blue")]
-    out = io.BytesIO()
-    frames[0].save(out, format="GIF", save_all=True, append_images=frames[1:], duration=100)
-    info = validate_image_bytes(out.getvalue())
-    assert info.format == "GIF" and info.frames == 3
-    assert prepare_image(out.getvalue(), filename="a.gif").data is None
-
-
-def test_cmyk_jpeg_is_accepted_and_fits_as_rgb() -> None:
-    cmyk = Image.new("CMYK", (7000, 3500), (0, 128, 255, 0))
-    prepared = prepare_image(encode(cmyk, "JPEG"), filename="print.jpg")
-    assert prepared.fitted and prepared.data is not None
-    with Image.open(io.BytesIO(prepared.data)) as out:
-        assert out.mode == "RGB" and out.format == "JPEG"
-
-
-def test_png_with_alpha_keeps_transparency_when_fitted() -> None:
-    prepared = prepare_image(png(250, 250, "RGBA"), filename="logo.png")
-    assert prepared.data is not None and prepared.facts.format == "PNG"
-    with Image.open(io.BytesIO(prepared.data)) as out:
-        assert out.mode == "RGBA"
-    assert prepare_image(png(400, 400, "RGBA"), filename="logo.png").data is None
+    exc = rejected(b"Dear diary,\nToday I renamed a text file to .png.\n" * 20, "cat.png")
+    assert exc.code == "not_image"
+    assert "`cat.png`" in exc.message and "PNG, JPEG, WebP or GIF" in exc.message
 
 
 @pytest.mark.parametrize(
-    "data",
+    ("data", "named"),
     [
-        b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" width="800"/>',
-        b"%PDF-1.7\n1 0 obj\n<<>>\nendobj\n",
-        b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + b"\x00" * 100,
+        (b'<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg"/>', "an SVG file"),
+        (b"\xef\xbb\xbf  <svg width='400' height='400'></svg>", "an SVG file"),
+        (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\n", "a PDF file"),
+        (b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + b"\x00" * 64, "a HEIC file"),
+        (b"\x00\x00\x00\x1cftypavif\x00\x00\x00\x00avifmif1" + b"\x00" * 64, "an AVIF file"),
+        (b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2" + b"\x00" * 64, "a video"),
+        (solid(400, 400, "BMP"), "a BMP file"),
+        (solid(400, 400, "TIFF"), "a TIFF file"),
     ],
-    ids=["svg", "pdf", "heic"],
 )
-def test_other_formats_are_refused_with_what_is_accepted(data: bytes) -> None:
-    error = rejected(data)
-    assert error.code == "not_image" and "PNG, JPEG, WebP or GIF" in str(error)
+def test_unsupported_formats_are_named(data: bytes, named: str) -> None:
+    exc = rejected(data, "upload.png")
+    assert exc.code == "unsupported_format"
+    assert named in exc.message
 
 
-def test_unsupported_real_image_format() -> None:
-    error = rejected(encode(Image.new("RGB", (500, 500)), "BMP"), filename="a.bmp")
-    assert error.code == "unsupported_format" and "BMP" in str(error)
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG", "WEBP", "GIF"])
+def test_truncated_files_are_found_by_decoding(fmt: str) -> None:
+    whole = encode(noise(400, 400).convert("P") if fmt == "GIF" else noise(400, 400), fmt)
+    exc = rejected(whole[: len(whole) // 2], "half")
+    assert exc.code == "truncated"
+    assert "damaged or incomplete" in exc.message
 
 
-def test_webp_is_accepted() -> None:
-    assert (
-        prepare_image(encode(Image.new("RGB", (640, 480)), "WEBP"), filename="a.webp").data is None
-    )
+def test_a_broken_header_with_a_png_signature_is_damaged_not_foreign() -> None:
+    exc = rejected(b"\x89PNG\r\n\x1a\n" + b"\x00" * 40)
+    assert exc.code == "truncated" and "PNG" in exc.message
 
 
-class TestPrecheck:
-    def ok(self, **overrides: object) -> None:
-        values: dict[str, object] = {
-            "filename": "a.png",
-            "content_type": "image/png",
-            "size": 1000,
-            "width": 800,
-            "height": 600,
-        }
-        precheck_metadata(**{**values, **overrides})  # type: ignore[arg-type]
+# --- Decompression bombs --------------------------------------------------------------
 
-    def test_accepts_plain_and_fixable_images(self) -> None:
-        self.ok()
-        self.ok(width=8000, height=6000, size=40_000_000)  # fitted later
-        self.ok(content_type=None)  # clients do not always say
 
-    @pytest.mark.parametrize(
-        ("overrides", "code"),
-        [
-            ({"content_type": "text/plain"}, "not_image"),
-            ({"content_type": "application/pdf", "width": None, "height": None}, "not_image"),
-            ({"width": None, "height": None}, "not_image"),
-            ({"width": 1000, "height": 400}, "aspect"),
-            ({"size": 60 * 1024 * 1024}, "too_large_download"),
-            ({"size": 0}, "empty"),
-            ({"width": 100, "height": 100}, "too_small"),
-        ],
-    )
-    def test_refuses_what_cannot_be_fixed(self, overrides: dict[str, object], code: str) -> None:
-        with pytest.raises(ImageRejected) as caught:
-            self.ok(**overrides)
-        assert caught.value.code == code
+def test_a_tiny_header_claiming_100000x100000_is_a_bomb() -> None:
+    data = handmade_png(100_000, 100_000, pixels=False)
+    assert len(data) < 100
+    assert rejected(data).code == "bomb"
+
+
+def test_a_highly_compressible_huge_image_is_a_bomb_before_decoding() -> None:
+    data = handmade_png(9000, 9000, pixels=True)  # 81 Mpx in ~10 kB, a valid PNG
+    assert len(data) < 100_000
+    exc = rejected(data, "zeros.png")
+    assert exc.code == "bomb" and "9000x9000 px" in exc.message
+
+
+def test_a_gif_screen_of_65535_squared_is_a_bomb() -> None:
+    tiny = encode(Image.new("P", (1, 1)), "GIF")
+    claimed = tiny[:6] + struct.pack("<HH", 65535, 65535) + tiny[10:]  # logical screen
+    assert rejected(claimed).code == "bomb"
+
+
+# --- File size ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def noisy_31mb_png() -> bytes:
+    """A real PNG over 30 MB: 10.5 Mpx of noise."""
+    data = noisy_png(3300, 3200)
+    assert 31_000_000 < len(data) < MAX_DOWNLOAD_BYTES
+    return data
+
+
+def test_a_31mb_png_is_fitted_below_30mb(noisy_31mb_png: bytes) -> None:
+    prepared = prepared_ok(noisy_31mb_png, "noise.png")
+    assert "file too large" in prepared.changes
+    assert prepared.facts.format == "JPEG"
+
+
+def test_a_31mb_file_padded_after_a_small_png_is_fitted() -> None:
+    data = solid(400, 400) + b"\x00" * 31_000_000  # decoders ignore bytes after IEND
+    prepared = prepared_ok(data)
+    assert prepared.changes == ("file too large",)
+    assert prepared.facts.size_bytes < 100_000
+
+
+def test_a_31mb_file_that_is_not_an_image_is_refused() -> None:
+    assert rejected(b"\x00" * 31_000_000).code == "not_image"
+
+
+def test_more_than_the_download_cap_is_refused_unread() -> None:
+    assert rejected(b"\x00" * (MAX_DOWNLOAD_BYTES + 1)).code == "too_large_download"
+
+
+def upside_down(img: Image.Image, fmt: str) -> bytes:
+    """Any size, yet re-encoded: EXIF orientation 3 must be applied to the pixels."""
+    exif = Image.Exif()
+    exif[ORIENTATION] = 3
+    return encode(img, fmt, exif=exif)
+
+
+def test_size_limit_lowers_quality_then_size() -> None:
+    data = upside_down(noise(1500, 1000), "JPEG")
+    prepared = prepare_image(data, filename="n.jpg", size_limit=300_000)
+    assert prepared.data is not None and len(prepared.data) < 300_000
+    assert prepared.facts.width < 1500  # quality alone could not do it
+    assert Fraction(prepared.facts.width, prepared.facts.height) == pytest.approx(1.5, rel=0.01)
+    assert_sendable(prepared)
+
+
+def test_transparency_too_large_for_png_falls_back_to_webp() -> None:
+    data = upside_down(noise(600, 600, "RGBA"), "PNG")
+    prepared = prepare_image(data, filename="n.png", size_limit=len(data) // 2)
+    assert prepared.facts.format == "WEBP" and prepared.content_type == "image/webp"
+    assert prepared.data is not None and len(prepared.data) < len(data) // 2
+    with Image.open(io.BytesIO(prepared.data)) as img:
+        assert img.mode == "RGBA"
+    assert_sendable(prepared)
+
+
+# --- Frames, modes, orientation --------------------------------------------------------------
+
+
+def frames(*colours: str) -> list[Image.Image]:
+    return [Image.new("RGB", (400, 400), colour) for colour in colours]
+
+
+@pytest.mark.parametrize("fmt", ["GIF", "WEBP", "PNG"])
+def test_animations_send_their_first_frame_as_a_still(fmt: str) -> None:
+    first, *rest = frames("red", "blue", "green")
+    data = encode(first, fmt, save_all=True, append_images=rest, duration=100)
+    assert validate_image_bytes(data).frames == 3
+    prepared = prepared_ok(data, f"anim.{fmt.lower()}")
+    assert prepared.changes == ("first frame",)
+    assert prepared.data is not None
+    with Image.open(io.BytesIO(prepared.data)) as img:
+        red, green, blue = img.convert("RGB").getpixel((200, 200))  # type: ignore[misc]
+    assert red > 200 and green < 40 and blue < 40
+
+
+def test_a_still_gif_is_sent_as_is() -> None:
+    prepared = prepared_ok(encode(frames("red")[0], "GIF"))
+    assert not prepared.fitted and prepared.content_type == "image/gif"
+
+
+def test_cmyk_jpeg_is_converted_to_rgb() -> None:
+    cmyk = Image.new("CMYK", (400, 400), (0, 255, 255, 0))  # red in ink
+    prepared = prepared_ok(encode(cmyk, "JPEG", icc_profile=b"not a real profile"))
+    assert prepared.changes == ("converted to RGB",)
+    assert prepared.data is not None
+    with Image.open(io.BytesIO(prepared.data)) as img:
+        assert img.mode == "RGB"
+        red, green, blue = img.getpixel((200, 200))  # type: ignore[misc]
+    assert red > 230 and green < 30 and blue < 30
+
+
+def test_a_big_cmyk_jpeg_is_drafted_converted_and_fitted() -> None:
+    cmyk = Image.new("CMYK", (6400, 2600), (0, 128, 255, 0))
+    prepared = prepared_ok(encode(cmyk, "JPEG"), "print.jpg")
+    assert prepared.changes == ("resized", "converted to RGB")
+    assert prepared.facts.width == FIT_MAX_SIDE
+
+
+def test_png_with_alpha_passes_as_is_and_keeps_alpha_when_fitted() -> None:
+    translucent = Image.new("RGBA", (400, 400), (255, 0, 0, 128))
+    assert not prepared_ok(encode(translucent, "PNG")).fitted
+    small = prepared_ok(encode(translucent.resize((300, 300)), "PNG"))
+    assert small.facts.format == "PNG" and small.data is not None
+    with Image.open(io.BytesIO(small.data)) as img:
+        assert img.mode == "RGBA" and img.getpixel((10, 10))[3] == 128  # type: ignore[index]
+
+
+def test_an_opaque_rgba_png_is_fitted_as_jpeg() -> None:
+    opaque = Image.new("RGBA", (300, 300), (0, 0, 255, 255))
+    assert prepared_ok(encode(opaque, "PNG")).facts.format == "JPEG"
+
+
+def test_a_palette_gif_with_transparency_keeps_it_when_fitted() -> None:
+    img = Image.new("P", (200, 200), 0)
+    img.putpalette([255, 0, 0] + [0, 0, 0] * 255)
+    prepared = prepared_ok(encode(img, "GIF", transparency=0))
+    assert prepared.facts.format == "PNG"
+
+
+def test_exif_orientation_is_applied() -> None:
+    # Stored 400x600, top half blue; orientation 6 shows it rotated 90 degrees clockwise.
+    stored = Image.new("RGB", (400, 600), "red")
+    stored.paste((0, 0, 255), (0, 0, 400, 300))
+    exif = Image.Exif()
+    exif[ORIENTATION] = 6
+    data = encode(stored, "JPEG", exif=exif)
+    info = validate_image_bytes(data)
+    assert (info.width, info.height, info.orientation) == (400, 600, 6)
+    prepared = prepared_ok(data, "phone.jpg")
+    assert prepared.changes == ("rotated upright",)
+    assert (prepared.facts.width, prepared.facts.height) == (600, 400)
+    assert (prepared.facts.original_width, prepared.facts.original_height) == (600, 400)
+    assert prepared.data is not None
+    with Image.open(io.BytesIO(prepared.data)) as img:
+        left, right = img.getpixel((20, 200)), img.getpixel((580, 200))
+    assert left[0] > 200 and right[2] > 200  # type: ignore[index]
+
+
+def test_aspect_is_judged_as_displayed() -> None:
+    exif = Image.Exif()
+    exif[ORIENTATION] = 8
+    exc = rejected(solid(1000, 399, "JPEG", exif=exif))
+    assert exc.code == "aspect" and "399x1000 px" in exc.message
+
+
+def test_a_big_jpeg_is_drafted_down_then_fitted() -> None:
+    prepared = prepared_ok(solid(7000, 3000, "JPEG", mode="RGB"), "big.jpg")
+    assert (prepared.facts.width, prepared.facts.height) == (FIT_MAX_SIDE, 1097)
+    assert (prepared.facts.original_width, prepared.facts.original_height) == (7000, 3000)
+
+
+def test_a_multi_picture_jpeg_is_a_jpeg() -> None:
+    first, second = frames("red", "blue")
+    data = encode(first, "MPO", save_all=True, append_images=[second])
+    prepared = prepared_ok(data, "camera.jpg")
+    assert not prepared.fitted and prepared.facts.format == "JPEG"
+
+
+def test_16_bit_png_is_scaled_not_clipped() -> None:
+    prepared = prepared_ok(encode(Image.new("I;16", (400, 400), 40_000), "PNG"))
+    assert prepared.changes == ("converted to RGB",)
+    assert prepared.data is not None
+    with Image.open(io.BytesIO(prepared.data)) as img:
+        assert abs(img.getpixel((5, 5)) - 40_000 // 256) <= 2  # type: ignore[operator]
+
+
+def test_validate_image_bytes_reports_the_truth() -> None:
+    info = validate_image_bytes(solid(640, 480, "WEBP", mode="RGB"))
+    assert (info.format, info.width, info.height, info.frames) == ("WEBP", 640, 480, 1)
+    assert info.mode == "RGB" and info.orientation == 1 and not info.animated
+    with pytest.raises(ImageRejected) as caught:
+        validate_image_bytes(b"GIF89a")
+    assert caught.value.code == "truncated"
+
+
+# --- Declared metadata, before any download ---------------------------------------------
+
+
+def precheck(**overrides: object) -> None:
+    declared: dict[str, object] = {
+        "filename": "cat.png",
+        "content_type": "image/png",
+        "size": 1_000_000,
+        "width": 800,
+        "height": 600,
+    }
+    precheck_metadata(**{**declared, **overrides})  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {},
+        {"content_type": None},  # no declared type is no reason to refuse
+        {"content_type": "IMAGE/JPEG; charset=binary"},
+        {"content_type": "image/png", "filename": "not-really.txt"},  # bytes decide later
+        {"size": 35_000_000},  # over 30 MB: fitted later
+        {"size": MAX_DOWNLOAD_BYTES},
+        {"width": 8000, "height": 6000},  # too large: fitted later
+        {"width": 150, "height": 150},  # small but fitable
+        {"width": 410, "height": 1000},
+    ],
+)
+def test_precheck_lets_fixable_images_through(overrides: dict[str, object]) -> None:
+    precheck(**overrides)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "code"),
+    [
+        ({"size": 0}, "empty"),
+        ({"content_type": "text/plain"}, "not_image"),  # lying dims, honest type
+        ({"content_type": "application/pdf", "filename": "scan.png"}, "not_image"),
+        ({"width": None, "height": None}, "not_image"),  # "image/png", but no picture
+        ({"width": 800, "height": None}, "not_image"),
+        ({"content_type": "image/heic", "width": None, "height": None}, "unsupported_format"),
+        ({"size": MAX_DOWNLOAD_BYTES + 1}, "too_large_download"),
+        ({"width": 1000, "height": 400}, "aspect"),
+        ({"width": 400, "height": 1000}, "aspect"),
+        ({"width": 149, "height": 200}, "too_small"),
+    ],
+)
+def test_precheck_refuses_what_cannot_be_fixed(overrides: dict[str, object], code: str) -> None:
+    with pytest.raises(ImageRejected) as caught:
+        precheck(**overrides)
+    assert caught.value.code == code
+    assert_helpful(caught.value)
+
+
+def test_filenames_cannot_break_the_message_markdown() -> None:
+    exc = rejected(b"plain text", "`evil`**name**" + "x" * 100)
+    first_line = exc.message.splitlines()[0]
+    assert first_line.count("`") == 2 and "..." in first_line
