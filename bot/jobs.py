@@ -40,6 +40,7 @@ from bot.store import JobStore
 log = logging.getLogger(__name__)
 
 DAY = 24 * 60 * 60
+DOWNLOAD_ATTEMPTS = 3
 _STATUS_BY_WIRE = {
     "in_queue": JobStatus.IN_QUEUE,
     "in_progress": JobStatus.IN_PROGRESS,
@@ -230,6 +231,7 @@ class JobService:
         else:
             status, error = JobStatus.FAILED, exc.user_message
         job = await self.store.update(job.id, status=status, error=error, finished_at=self.clock())
+        await self._notify_updated(job)
         await self._notify_ended(job)
         return job
 
@@ -418,15 +420,23 @@ class JobService:
             return None
         limit = min(self.observer.upload_limit(job), self.settings.max_video_bytes)
         with tempfile.TemporaryDirectory(prefix="animate-") as tmp:
-            path: Path | None = Path(tmp) / f"animate-{job.id}.mp4"
-            assert path is not None
+            path = Path(tmp) / f"animate-{job.id}.mp4"
+            downloaded = await self._download(job, path, limit)
+            return await self.observer.deliver(job, path if downloaded else None)
+
+    async def _download(self, job: Job, path: Path, limit: int) -> bool:
+        """Fetch the video, retrying CDN hiccups; False means "post the link instead"."""
+        assert job.video_url is not None
+        for attempt in range(1, DOWNLOAD_ATTEMPTS + 1):
             try:
                 await download_to_file(self.cdn_http, job.video_url, path, max_bytes=limit)
+                return True
             except DownloadError as exc:
-                # Too large for this destination, or the CDN failed: post the link instead.
-                log.info("Job %d: posting a link (%s)", job.id, exc.reason)
-                path = None
-            return await self.observer.deliver(job, path)
+                if exc.reason in ("too_large", "bad_url") or attempt == DOWNLOAD_ATTEMPTS:
+                    log.info("Job %d: posting a link (%s)", job.id, exc)
+                    return False
+                await asyncio.sleep(self.policy.min_delay * attempt)
+        return False
 
     # -- cancel ------------------------------------------------------------
 

@@ -275,12 +275,14 @@ class Animate(commands.Cog):
             return
         self._sessions[job.id] = _Session(interaction, time.monotonic())
         hosted_url = next((a.url for a in message.attachments if a.filename == hosted_name), None)
-        await self.jobs.submit(
+        submitted = await self.jobs.submit(
             job.id,
             image_url=hosted_url if prepared.data is not None and hosted_url else source_url,
             status_message_id=message.id,
             hosted_url=hosted_url,
         )
+        if submitted.status.is_final:
+            return
         try:
             await message.add_reaction(CANCEL_EMOJI)
         except discord.HTTPException:
@@ -376,6 +378,9 @@ class Animate(commands.Cog):
                     return None  # the caller falls back to a link
                 log.info("Job %s: %s failed (%s)", job.id, place.__name__, exc)
                 continue
+            finally:
+                if file is not None:
+                    file.close()  # a place that did not use it must not leak it
             if message is not None:
                 return Delivery(channel_id=message.channel.id, message_id=message.id)
         log.warning(

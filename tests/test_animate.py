@@ -214,7 +214,7 @@ async def test_oversized_image_is_fitted_and_rehosted(
 async def test_plain_image_url_is_passed_as_is(
     bot: AnimateBot, discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy
 ) -> None:
-    ix, status = await start_queued(discord_fake, runcomfy_fake)
+    ix, _ = await start_queued(discord_fake, runcomfy_fake)
     original = ix.payload["data"]["resolved"]["attachments"]  # type: ignore[attr-defined]
     (attachment,) = original.values()
     assert runcomfy_fake.submits[0]["first_frame_image_url"] == attachment["url"]
@@ -253,3 +253,321 @@ async def test_quota_refusals_say_which_limit(
         and f"<t:{int(first.created_at) + 86400}:R>" in daily
     )
     assert len(runcomfy_fake.submits) == 3
+
+
+# -- cancel --------------------------------------------------------------------
+
+
+async def test_author_cancels_a_queued_job_with_the_reaction(
+    bot: AnimateBot, discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy
+) -> None:
+    _, status = await start_queued(discord_fake, runcomfy_fake)
+    await discord_fake.react(status, user=discord_fake.author)
+    await wait_state(discord_fake, status, "Cancelled")
+    assert runcomfy_fake.count("cancel") == 1
+    assert runcomfy_fake.jobs[request_id_of(runcomfy_fake)].forced == "cancelled"
+    told = await discord_fake.wait_for(
+        lambda: [m for m in discord_fake.channel_messages() if "cancelled" in m.content]
+    )
+    assert told[0].pinged_users == {discord_fake.author.id}
+    assert status.components == []
+
+
+async def test_cancel_is_refused_while_rendering_and_the_job_is_delivered(
+    bot: AnimateBot, discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy
+) -> None:
+    _, status = await start_queued(discord_fake, runcomfy_fake)
+    rid = request_id_of(runcomfy_fake)
+    runcomfy_fake.set_state(rid, "in_progress")
+    await wait_state(discord_fake, status, "Rendering")
+    await discord_fake.react(status, user=discord_fake.moderator)
+    refusal = await discord_fake.wait_for(
+        lambda: [m for m in discord_fake.channel_messages() if "already rendering" in m.content]
+    )
+    assert refusal[0].pinged_users == {discord_fake.moderator.id}
+    assert "billed" in refusal[0].content
+    runcomfy_fake.set_state(rid, "completed")
+    await wait_state(discord_fake, status, "Done")
+
+
+async def test_a_strangers_reaction_is_ignored_and_removed(
+    bot: AnimateBot, discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy
+) -> None:
+    _, status = await start_queued(discord_fake, runcomfy_fake)
+    await discord_fake.react(status, user=discord_fake.stranger)
+    await discord_fake.wait_for(
+        lambda: discord_fake.stranger.id not in status.reactions.get("❌", set())
+    )
+    assert runcomfy_fake.count("cancel") == 0
+    assert "Queued" in state_of(status)
+
+
+async def test_cancel_button_works_after_a_restart(
+    runner: BotRunner, discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy
+) -> None:
+    await runner.start()
+    _, status = await start_queued(discord_fake, runcomfy_fake)
+    (custom_id,) = status.custom_ids
+    await runner.restart()
+
+    stranger_click = await discord_fake.click(status, custom_id, user=discord_fake.stranger)
+    await discord_fake.wait_for(lambda: stranger_click.followup_ids)
+    refused = discord_fake.messages[stranger_click.followup_ids[0]]
+    assert refused.ephemeral and "Only the person" in refused.content
+
+    click = await discord_fake.click(status, custom_id, user=discord_fake.author)
+    await discord_fake.wait_for(lambda: click.followup_ids)
+    answer = discord_fake.messages[click.followup_ids[0]]
+    assert answer.ephemeral and "Cancelled" in answer.content
+    await wait_state(discord_fake, status, "Cancelled")
+    assert len(runcomfy_fake.submits) == 1
+
+
+# -- Discord faults ------------------------------------------------------------
+
+
+async def test_edits_move_to_the_channel_route_when_the_token_expires(
+    bot: AnimateBot, discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy
+) -> None:
+    ix, status = await start_queued(discord_fake, runcomfy_fake)
+    discord_fake.expire(ix)  # type: ignore[arg-type]
+    rid = request_id_of(runcomfy_fake)
+    runcomfy_fake.set_state(rid, "in_progress")
+    await wait_state(discord_fake, status, "Rendering")
+    runcomfy_fake.set_state(rid, "completed")
+    await wait_state(discord_fake, status, "Done")
+    vias = [e.via for e in status.edits]
+    assert vias[0] == "interaction" and vias[-1] == "channel"
+    assert any(
+        m.attachments and m.attachments[0].filename.endswith(".mp4")
+        for m in discord_fake.channel_messages()
+    )
+
+
+async def test_video_over_the_upload_limit_is_linked(
+    bot: AnimateBot, discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy
+) -> None:
+    runcomfy_fake.script(Timeline(queue_seconds=0.1, run_seconds=0.1, video_size=3 * 1024 * 1024))
+    discord_fake.upload_limit = 2 * 1024 * 1024
+    ix = await discord_fake.invoke(
+        "animate", image=png(), prompt="p", attachment_size_limit=2 * 1024 * 1024
+    )
+    link = await discord_fake.wait_for(
+        lambda: [m for m in discord_fake.channel_messages() if "upload limit" in m.content],
+        within=10,
+    )
+    rid = request_id_of(runcomfy_fake)
+    assert runcomfy_fake.video_url(rid) in link[0].content and "2.0 MB" in link[0].content
+    assert link[0].pinged_users == {discord_fake.author.id}
+    await wait_state(discord_fake, status_message(discord_fake, ix), "Done")
+
+
+async def test_413_from_discord_falls_back_to_a_link(
+    bot: AnimateBot, discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy
+) -> None:
+    # The interaction says 10 MiB but the channel takes less: Discord answers 413.
+    discord_fake.upload_limit = 1000
+    _, status = await start_queued(discord_fake, runcomfy_fake)
+    runcomfy_fake.set_state(request_id_of(runcomfy_fake), "completed")
+    await wait_state(discord_fake, status, "Done")
+    assert any(r.status == 413 for r in discord_fake.requests)
+    links = [m for m in discord_fake.channel_messages() if "upload limit" in m.content]
+    assert len(links) == 1
+
+
+async def test_deleted_status_message_still_delivers(
+    bot: AnimateBot, discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy
+) -> None:
+    ix, status = await start_queued(discord_fake, runcomfy_fake)
+    discord_fake.expire(ix)  # type: ignore[arg-type]
+    discord_fake.delete(status)
+    runcomfy_fake.set_state(request_id_of(runcomfy_fake), "completed")
+    video = await discord_fake.wait_for(
+        lambda: [m for m in discord_fake.channel_messages() if m.attachments], within=10
+    )
+    assert video[0].reference_id is None and video[0].pinged_users == {discord_fake.author.id}
+    job = (await bot.jobs.store.list_for_user(discord_fake.author.id))[0]
+    await discord_fake.wait_for(lambda: True)
+    assert job.status in (JobStatus.COMPLETED, JobStatus.DELIVERED)
+
+
+async def test_unreachable_channel_and_expired_token_fall_back_to_a_dm(
+    bot: AnimateBot, discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy
+) -> None:
+    runcomfy_fake.script(Timeline(manual=True))
+    ix = await discord_fake.invoke("animate", image=png(), prompt="p", channel=discord_fake.hidden)
+    await discord_fake.wait_for(lambda: runcomfy_fake.submits)
+    discord_fake.expire(ix)
+    runcomfy_fake.set_state(request_id_of(runcomfy_fake), "completed")
+    dm = await discord_fake.wait_for(lambda: discord_fake.dms(discord_fake.author), within=10)
+    assert dm[0].attachments and dm[0].attachments[0].filename.endswith(".mp4")
+
+
+async def test_a_prompt_full_of_mentions_pings_nobody(
+    bot: AnimateBot, discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy
+) -> None:
+    runcomfy_fake.script(Timeline(queue_seconds=0.05, run_seconds=0.05))
+    prompt = (
+        f"@everyone @here <@&{discord_fake.moderator_role}> "
+        f"<@{discord_fake.stranger.id}> **bold** dance"
+    )
+    ix = await discord_fake.invoke("animate", image=png(), prompt=prompt)
+    status = await discord_fake.wait_for(
+        lambda: ix.original_id and status_message(discord_fake, ix)
+    )
+    await wait_state(discord_fake, status, "Done")
+    video = await discord_fake.wait_for(
+        lambda: [
+            m
+            for m in discord_fake.channel_messages()
+            if m.attachments and m.attachments[0].filename.endswith(".mp4")
+        ]
+    )
+    # Only the delivery pinged anybody, and only the author.
+    assert discord_fake.pinged() == {video[0].id: {discord_fake.author.id}}
+    assert runcomfy_fake.submits[0]["prompt"] == prompt  # the model gets it unchanged
+    description = status.embeds[0]["description"]
+    assert "\\*\\*bold\\*\\*" in description and "@everyone" not in description.replace(
+        "@\u200beveryone", ""
+    )
+
+
+# -- RunComfy faults -----------------------------------------------------------
+
+
+async def test_runcomfy_faults_are_survived(
+    bot: AnimateBot, discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy
+) -> None:
+    runcomfy_fake.script(Timeline(queue_seconds=0.3, run_seconds=0.3))
+    # A third of status/result calls fail in every way the contract allows.
+    runcomfy_fake.chaos(
+        0.3, ["429", "500", "502", "503", "malformed", "error_200", "reset"], seed=4
+    )
+    runcomfy_fake.inject("result", "503")
+    runcomfy_fake.inject("video", "500")
+    ix = await discord_fake.invoke("animate", image=png(), prompt="p")
+    await discord_fake.wait_for(lambda: ix.original_id)
+    await wait_state(discord_fake, status_message(discord_fake, ix), "Done")
+    assert len(runcomfy_fake.submits) == 1
+    assert [
+        m
+        for m in discord_fake.channel_messages()
+        if m.attachments and m.attachments[0].filename.endswith(".mp4")
+    ]  # the file, not a link
+    failed = [r for r in discord_fake.requests if r.status >= 400]
+    assert failed == []  # RunComfy's trouble never reached Discord as errors
+
+
+@pytest.mark.parametrize("fault", ["balance", "token"])
+async def test_operator_problems_tell_users_the_service_is_unavailable(
+    bot: AnimateBot,
+    discord_fake: FakeDiscord,
+    runcomfy_fake: FakeRunComfy,
+    fault: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    runcomfy_fake.inject("submit", fault)
+    ix = await discord_fake.invoke("animate", image=png(), prompt="p")
+    await discord_fake.wait_for(lambda: ix.original_id)
+    status = status_message(discord_fake, ix)
+    await wait_state(discord_fake, status, "Failed")
+    assert "unavailable" in state_of(status)
+    told = await discord_fake.wait_for(
+        lambda: [m for m in discord_fake.channel_messages() if "unavailable" in m.content]
+    )
+    assert told[0].pinged_users == {discord_fake.author.id}
+    assert "❌" not in status.reactions
+    assert any(r.levelname == "ERROR" and "RunComfy" in r.getMessage() for r in caplog.records)
+
+
+async def test_failed_render_ends_with_its_reason(
+    bot: AnimateBot, discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy
+) -> None:
+    runcomfy_fake.script(
+        Timeline(
+            queue_seconds=0.05,
+            run_seconds=0.05,
+            outcome="failed",
+            error={"message": "input image rejected by safety filter"},
+        )
+    )
+    ix = await discord_fake.invoke("animate", image=png(), prompt="p")
+    await discord_fake.wait_for(lambda: ix.original_id)
+    status = status_message(discord_fake, ix)
+    await wait_state(discord_fake, status, "Failed")
+    assert "safety filter" in state_of(status)
+
+
+async def test_a_job_past_the_overall_timeout_ends_timed_out(
+    runner: BotRunner, discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy
+) -> None:
+    await runner.start(job_timeout_seconds=0.5)
+    _, status = await start_queued(discord_fake, runcomfy_fake)
+    await wait_state(discord_fake, status, "Timed out")
+    assert runcomfy_fake.count("cancel") == 1  # a queued job is dropped so it is not billed
+    await discord_fake.wait_for(
+        lambda: [m for m in discord_fake.channel_messages() if "took too long" in m.content]
+    )
+
+
+# -- restarts ------------------------------------------------------------------
+
+
+async def test_restart_mid_job_delivers_exactly_once_with_one_submit(
+    runner: BotRunner, discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy
+) -> None:
+    await runner.start()
+    _, status = await start_queued(discord_fake, runcomfy_fake)
+    rid = request_id_of(runcomfy_fake)
+    runcomfy_fake.set_state(rid, "in_progress")
+    await wait_state(discord_fake, status, "Rendering")
+    await runner.stop()
+    runcomfy_fake.set_state(rid, "completed")  # finishes while the bot is down
+    bot = await runner.start()
+    await wait_state(discord_fake, status, "Done")
+    videos = [
+        m
+        for m in discord_fake.channel_messages()
+        if m.attachments and m.attachments[0].filename.endswith(".mp4")
+    ]
+    assert len(videos) == 1 and len(runcomfy_fake.submits) == 1
+    job = (await bot.jobs.store.list_for_user(discord_fake.author.id))[0]
+    assert job.status is JobStatus.DELIVERED
+    await runner.restart()  # a further restart does not deliver again
+    assert (
+        len(
+            [
+                m
+                for m in discord_fake.channel_messages()
+                if m.attachments and m.attachments[0].filename.endswith(".mp4")
+            ]
+        )
+        == 1
+    )
+
+
+async def test_a_row_without_request_id_becomes_lost_at_start(
+    runner: BotRunner, discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy
+) -> None:
+    from bot.models import ImageFacts, Job
+    from bot.store import JobStore
+
+    store = await JobStore.open(runner.settings.database_path)
+    await store.create(
+        Job(
+            user_id=discord_fake.author.id,
+            guild_id=discord_fake.guild_id,
+            channel_id=discord_fake.general,
+            prompt="p",
+            created_at=1.0,
+            image=ImageFacts(filename="a.png", format="PNG", width=400, height=400, size_bytes=9),
+        )
+    )
+    await store.close()
+    bot = await runner.start()
+    told = await discord_fake.wait_for(
+        lambda: [m for m in discord_fake.channel_messages() if "not resent" in m.content]
+    )
+    assert told[0].pinged_users == {discord_fake.author.id}
+    (job,) = await bot.jobs.store.list_for_user(discord_fake.author.id)
+    assert job.status is JobStatus.LOST and runcomfy_fake.submits == []
