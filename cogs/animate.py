@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import io
 import logging
 import time
@@ -397,7 +398,11 @@ class Animate(commands.Cog):
         reference = None
         if job.status_message_id is not None and job.id not in self._unreachable:
             reference = _reply_to(job.channel_id, job.status_message_id)
-        kwargs: dict[str, Any] = {"allowed_mentions": pings, "reference": reference}
+        kwargs: dict[str, Any] = {
+            "allowed_mentions": pings,
+            "reference": reference,
+            "nonce": _nonce(job, text),
+        }
         if file is not None:
             kwargs["file"] = file
         return await channel.send(text, **kwargs)
@@ -417,7 +422,7 @@ class Animate(commands.Cog):
         self, job: Job, text: str, file: discord.File | None, pings: discord.AllowedMentions
     ) -> discord.Message | None:
         user = self.bot.get_user(job.user_id) or await self.bot.fetch_user(job.user_id)
-        kwargs: dict[str, Any] = {"allowed_mentions": pings}
+        kwargs: dict[str, Any] = {"allowed_mentions": pings, "nonce": _nonce(job, text)}
         if file is not None:
             kwargs["file"] = file
         return await user.send(text, **kwargs)
@@ -519,6 +524,17 @@ CANCEL_REPLIES: dict[CancelOutcome, str] = {
     ),
     CancelOutcome.UNKNOWN: "I do not know this job any more.",
 }
+
+
+def _nonce(job: Job, text: str) -> str:
+    """The same message of the same job gets the same nonce.
+
+    Discord (with `enforce_nonce`, which discord.py sets) returns the existing
+    message instead of posting a second one, so a crash between posting and
+    recording the delivery cannot make a restart deliver twice.
+    """
+    digest = hashlib.blake2s(text.encode(), digest_size=6).hexdigest()
+    return f"j{job.id}-{digest}"[:25]
 
 
 def _reply_to(channel_id: int, message_id: int) -> discord.MessageReference:

@@ -571,3 +571,26 @@ async def test_a_row_without_request_id_becomes_lost_at_start(
     assert told[0].pinged_users == {discord_fake.author.id}
     (job,) = await bot.jobs.store.list_for_user(discord_fake.author.id)
     assert job.status is JobStatus.LOST and runcomfy_fake.submits == []
+
+
+async def test_a_crash_between_posting_and_recording_does_not_post_twice(
+    runner: BotRunner, discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy
+) -> None:
+    bot = await runner.start()
+    _, status = await start_queued(discord_fake, runcomfy_fake)
+    runcomfy_fake.set_state(request_id_of(runcomfy_fake), "completed")
+    await wait_state(discord_fake, status, "Done")
+    (job,) = await bot.jobs.store.list_for_user(discord_fake.author.id)
+    # As if the process died after Discord took the video but before the row said so.
+    await bot.jobs.store.update(job.id, status=JobStatus.COMPLETED, delivered_message_id=None)  # type: ignore[arg-type]
+    bot = await runner.restart()
+    await discord_fake.wait_for(lambda: discord_fake.count("POST", "/messages") >= 2)
+    again = await bot.jobs.store.get(job.id)  # type: ignore[arg-type]
+    await discord_fake.wait_for(lambda: True)
+    videos = [
+        m
+        for m in discord_fake.channel_messages()
+        if m.attachments and m.attachments[0].filename.endswith(".mp4")
+    ]
+    assert len(videos) == 1
+    assert again is not None

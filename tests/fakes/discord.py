@@ -275,6 +275,7 @@ class FakeDiscord:
         self.requests: list[Recorded] = []
         self.unhandled: list[str] = []
         self.attachments: dict[int, FakeAttachment] = {}
+        self._nonces: dict[tuple[int, str], int] = {}
         # Knobs and faults.
         self.upload_limit = DEFAULT_UPLOAD_LIMIT  # channel uploads in the guild
         self.bot_can_manage_messages = True
@@ -839,9 +840,19 @@ class FakeDiscord:
             user_id = next(u for u, c in self.dm_channels.items() if c == channel_id)
             if user_id in self.dm_closed:
                 raise DiscordError(403, 50007, "Cannot send messages to this user")
-        return self._create_message(
-            channel_id, body or {}, files, flags=0, via_token=None, limit=self.upload_limit
-        ).payload()
+        body = body or {}
+        nonce = body.get("nonce")
+        if nonce is not None and body.get("enforce_nonce"):
+            # Discord returns the earlier message for a repeated nonce (a few minutes).
+            earlier = self._nonces.get((channel_id, str(nonce)))
+            if earlier is not None:
+                return self.messages[earlier].payload()
+        message = self._create_message(
+            channel_id, body, files, flags=0, via_token=None, limit=self.upload_limit
+        )
+        if nonce is not None:
+            self._nonces[(channel_id, str(nonce))] = message.id
+        return message.payload()
 
     async def _channel_get(
         self, request: web.Request, body: Any, files: Any, cid: str, mid: str
