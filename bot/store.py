@@ -1,68 +1,100 @@
 """JobStore: every SQL statement of the bot, over aiosqlite in WAL mode.
 
-One class holds all SQL so that another backend (PostgreSQL, for several
-processes) is a new class, not a rewrite. Queries are parameterised only.
+One class holds all SQL so that another backend (PostgreSQL, for several processes)
+is a new class, not a rewrite. Queries are parameterised; the only names spliced into
+SQL text are column names from the whitelist below, never input.
+
+The connection runs in autocommit mode: every write is one statement, hence atomic on
+its own, and concurrent coroutines sharing the connection never share a transaction.
+Migrations are the one multi-statement write; they take `BEGIN IMMEDIATE`.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Iterable
+import sqlite3
+from collections.abc import Callable, Collection, Iterable
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import aiosqlite
+from pydantic import TypeAdapter
 
 from bot.models import ACTIVE_STATUSES, ImageFacts, Job, JobOptions, JobStatus
 
 log = logging.getLogger(__name__)
 
-# Numbered migrations: index + 1 is the `PRAGMA user_version` after it ran.
-MIGRATIONS: tuple[str, ...] = (
-    """
-    CREATE TABLE jobs (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        user_id INTEGER NOT NULL,
-        guild_id INTEGER,
-        channel_id INTEGER,
-        status_message_id INTEGER,
-        request_id TEXT UNIQUE,
-        status TEXT NOT NULL,
-        prompt TEXT NOT NULL,
-        resolution TEXT NOT NULL,
-        ratio TEXT NOT NULL,
-        duration INTEGER NOT NULL,
-        generate_audio INTEGER NOT NULL,
-        camera_fixed INTEGER NOT NULL,
-        image_json TEXT NOT NULL,
-        image_url TEXT,
-        queue_position INTEGER,
-        error TEXT,
-        video_url TEXT,
-        cost REAL,
-        delivered_channel_id INTEGER,
-        delivered_message_id INTEGER,
-        created_at REAL NOT NULL,
-        submitted_at REAL,
-        started_at REAL,
-        finished_at REAL,
-        delivered_at REAL
-    );
-    -- "A user's jobs, newest first" (/history, quotas).
-    CREATE INDEX jobs_by_user ON jobs (user_id, created_at DESC, id DESC);
-    -- "Jobs not final" (resume at start, global quota): small, so partial.
-    CREATE INDEX jobs_active ON jobs (created_at)
-        WHERE status NOT IN ('delivered', 'cancelled', 'failed', 'timed_out', 'lost');
-    -- Cancel by reaction finds the job from its status message.
-    CREATE INDEX jobs_by_status_message ON jobs (status_message_id)
-        WHERE status_message_id IS NOT NULL;
-    -- ETA: recent finished jobs of one kind.
-    CREATE INDEX jobs_by_kind ON jobs (resolution, duration, finished_at DESC)
-        WHERE status = 'delivered';
-    """,
+# Numbered migrations: after migration N has run, `PRAGMA user_version` is N.
+# Never edit one that has shipped; append a new one.
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    # 1: the jobs table. Options are flattened into columns (ETA queries filter on
+    # them); the input image facts are one JSON column (only ever read whole).
+    (
+        """
+        CREATE TABLE jobs (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            user_id INTEGER NOT NULL,
+            guild_id INTEGER,
+            channel_id INTEGER,
+            status_message_id INTEGER,
+            request_id TEXT UNIQUE,
+            status TEXT NOT NULL,
+            prompt TEXT NOT NULL,
+            resolution TEXT NOT NULL,
+            ratio TEXT NOT NULL,
+            duration INTEGER NOT NULL,
+            generate_audio INTEGER NOT NULL,
+            camera_fixed INTEGER NOT NULL,
+            image_json TEXT NOT NULL,
+            image_url TEXT,
+            queue_position INTEGER,
+            error TEXT,
+            video_url TEXT,
+            cost REAL,
+            delivered_channel_id INTEGER,
+            delivered_message_id INTEGER,
+            created_at REAL NOT NULL,
+            submitted_at REAL,
+            started_at REAL,
+            finished_at REAL,
+            delivered_at REAL
+        )
+        """,
+        # "A user's jobs, newest first" (/history, per-user quotas).
+        "CREATE INDEX jobs_by_user ON jobs (user_id, created_at DESC, id DESC)",
+        # "Jobs not final" (resume at start, global quota): few rows, so partial.
+        """
+        CREATE INDEX jobs_active ON jobs (created_at)
+            WHERE status NOT IN ('delivered', 'cancelled', 'failed', 'timed_out', 'lost')
+        """,
+        # Cancel by reaction finds the job from its status message.
+        """
+        CREATE INDEX jobs_by_status_message ON jobs (status_message_id)
+            WHERE status_message_id IS NOT NULL
+        """,
+        # ETA: recent finished jobs of one kind.
+        """
+        CREATE INDEX jobs_by_kind ON jobs (resolution, duration, finished_at DESC)
+            WHERE status = 'delivered'
+        """,
+    ),
+    # 2: ETA samples include jobs completed but not (yet, or ever) delivered: the
+    # render time is the same whether or not the upload to Discord worked.
+    (
+        "DROP INDEX jobs_by_kind",
+        """
+        CREATE INDEX jobs_by_kind ON jobs (resolution, duration, finished_at DESC)
+            WHERE status IN ('completed', 'delivered')
+        """,
+    ),
 )
 
-_OPTION_FIELDS = ("resolution", "ratio", "duration", "generate_audio", "camera_fixed")
+# Must stay word for word the WHERE of the `jobs_active` index, or SQLite will not
+# use that index (tests check it matches FINAL_STATUSES).
+_ACTIVE_SQL = "status NOT IN ('delivered', 'cancelled', 'failed', 'timed_out', 'lost')"
+_FINISHED_SQL = "status IN ('completed', 'delivered')"  # the `jobs_by_kind` index's WHERE
+
 _PLAIN_FIELDS = (
     "user_id",
     "guild_id",
@@ -84,26 +116,26 @@ _PLAIN_FIELDS = (
     "finished_at",
     "delivered_at",
 )
-# What `update` may change: whole columns, never the id.
+# What `update` may change: every Job field but the id.
 UPDATABLE = frozenset({*_PLAIN_FIELDS, "options", "image"})
-_ACTIVE_SQL = "status NOT IN ('delivered', 'cancelled', 'failed', 'timed_out', 'lost')"
 
 
 class JobStore:
+    """The jobs table. Open with `await JobStore.open(path)`, close with `close()`."""
+
     def __init__(self, db: aiosqlite.Connection) -> None:
         self._db = db
+        self._closed = False
 
     @classmethod
     async def open(cls, path: Path | str) -> JobStore:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        db = await aiosqlite.connect(path)
+        # isolation_level=None: autocommit; see the module docstring.
+        db = await aiosqlite.connect(path, isolation_level=None)
         db.row_factory = aiosqlite.Row
         try:
-            await db.execute("PRAGMA journal_mode = WAL")
-            await db.execute("PRAGMA synchronous = NORMAL")  # safe with WAL, far fewer fsyncs
-            await db.execute("PRAGMA busy_timeout = 5000")
-            await db.execute("PRAGMA foreign_keys = ON")
+            await _configure(db)
             store = cls(db)
             await store._migrate()
         except BaseException:
@@ -112,7 +144,9 @@ class JobStore:
         return store
 
     async def close(self) -> None:
-        await self._db.close()
+        if not self._closed:
+            self._closed = True
+            await self._db.close()
 
     async def __aenter__(self) -> JobStore:
         return self
@@ -120,22 +154,33 @@ class JobStore:
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
-    async def _migrate(self) -> None:
-        async with self._db.execute("PRAGMA user_version") as cursor:
-            row = await cursor.fetchone()
-        version = int(row[0]) if row else 0
-        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-            log.info("Migrating the database to version %d", number)
-            await self._db.executescript(
-                f"BEGIN;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;"
-            )
+    # -- schema ----------------------------------------------------------------
 
     async def schema_version(self) -> int:
-        async with self._db.execute("PRAGMA user_version") as cursor:
-            row = await cursor.fetchone()
-        return int(row[0]) if row else 0
+        return await self._scalar("PRAGMA user_version", ())
 
-    # -- writes ------------------------------------------------------------
+    async def _migrate(self) -> None:
+        for number, statements in enumerate(MIGRATIONS, start=1):
+            if number <= await self.schema_version():
+                continue
+            # IMMEDIATE takes the write lock first: two processes starting together
+            # cannot both run a migration; the second re-reads the version and skips.
+            await self._db.execute("BEGIN IMMEDIATE")
+            try:
+                if number <= await self.schema_version():
+                    await self._db.execute("ROLLBACK")
+                    continue
+                log.info("Migrating the database to version %d", number)
+                for statement in statements:
+                    await self._db.execute(statement)
+                # PRAGMA takes no parameters; `number` is ours, not input.
+                await self._db.execute(f"PRAGMA user_version = {number:d}")
+                await self._db.execute("COMMIT")
+            except BaseException:
+                await self._db.execute("ROLLBACK")
+                raise
+
+    # -- writes ----------------------------------------------------------------
 
     async def create(self, job: Job) -> Job:
         columns = _to_columns(job)
@@ -144,15 +189,17 @@ class JobStore:
         cursor = await self._db.execute(
             f"INSERT INTO jobs ({names}) VALUES ({marks})", tuple(columns.values())
         )
-        await self._db.commit()
         return job.model_copy(update={"id": cursor.lastrowid})
 
-    async def update(self, job_id: int, **fields: Any) -> Job:
-        if fields:
+    async def update(self, job_id: int, **fields: object) -> Job:
+        """Set the given Job fields; raises ValueError for unknown fields or bad values."""
+        if not fields:
+            job = await self.get(job_id)
+        else:
             assignments, values = _assignments(fields)
-            await self._db.execute(f"UPDATE jobs SET {assignments} WHERE id = ?", (*values, job_id))
-            await self._db.commit()
-        job = await self.get(job_id)
+            job = await self._returning(
+                f"UPDATE jobs SET {assignments} WHERE id = ? RETURNING *", (*values, job_id)
+            )
         if job is None:
             raise LookupError(f"job {job_id} does not exist")
         return job
@@ -163,38 +210,39 @@ class JobStore:
         *,
         from_statuses: Iterable[JobStatus],
         to: JobStatus,
-        **fields: Any,
+        **fields: object,
     ) -> Job | None:
         """Compare-and-set: change the job only if its status is one of `from_statuses`.
 
-        One UPDATE decides, so of two racing transitions (a cancel and a
-        completion, or two deliveries after a restart) exactly one wins.
+        One UPDATE decides, so of two racing transitions (a cancel and a completion,
+        or two deliveries after a restart) exactly one wins; the loser gets None.
         """
-        allowed = [str(status) for status in from_statuses]
+        if _validated("status", fields.pop("status", to)) is not _validated("status", to):
+            raise ValueError("`status` among the fields differs from `to`")
+        allowed = [str(_validated("status", status)) for status in from_statuses]
+        if not allowed:
+            return None
         assignments, values = _assignments({**fields, "status": to})
         marks = ", ".join("?" for _ in allowed)
-        cursor = await self._db.execute(
-            f"UPDATE jobs SET {assignments} WHERE id = ? AND status IN ({marks})",
+        return await self._returning(
+            f"UPDATE jobs SET {assignments} WHERE id = ? AND status IN ({marks}) RETURNING *",
             (*values, job_id, *allowed),
         )
-        await self._db.commit()
-        if cursor.rowcount == 0:
-            return None
-        return await self.get(job_id)
 
     async def delete_for_user(self, user_id: int) -> int:
         cursor = await self._db.execute("DELETE FROM jobs WHERE user_id = ?", (user_id,))
-        await self._db.commit()
         return cursor.rowcount
 
     async def purge_finished_before(self, before: float) -> int:
+        """Delete final jobs whose last event is older than `before`; active ones stay."""
         cursor = await self._db.execute(
-            f"DELETE FROM jobs WHERE created_at < ? AND NOT ({_ACTIVE_SQL})", (before,)
+            f"DELETE FROM jobs WHERE NOT ({_ACTIVE_SQL}) "
+            "AND COALESCE(delivered_at, finished_at, created_at) < ?",
+            (before,),
         )
-        await self._db.commit()
         return cursor.rowcount
 
-    # -- reads -------------------------------------------------------------
+    # -- reads -----------------------------------------------------------------
 
     async def get(self, job_id: int) -> Job | None:
         return await self._one("SELECT * FROM jobs WHERE id = ?", (job_id,))
@@ -206,7 +254,10 @@ class JobStore:
         return await self._one("SELECT * FROM jobs WHERE status_message_id = ?", (message_id,))
 
     async def active_jobs(self) -> list[Job]:
-        return await self._many(f"SELECT * FROM jobs WHERE {_ACTIVE_SQL} ORDER BY created_at")
+        """Jobs not final, oldest first (a scan of the small partial index only)."""
+        return await self._many(
+            f"SELECT * FROM jobs WHERE {_ACTIVE_SQL} ORDER BY created_at, id", ()
+        )
 
     async def list_for_user(
         self,
@@ -216,6 +267,9 @@ class JobStore:
         limit: int = 10,
         offset: int = 0,
     ) -> list[Job]:
+        """A page of the user's jobs, newest first. `statuses`: None means any."""
+        if limit < 0 or offset < 0:
+            raise ValueError("limit and offset must not be negative")
         where, values = _user_filter(user_id, statuses)
         return await self._many(
             f"SELECT * FROM jobs WHERE {where} ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
@@ -239,6 +293,7 @@ class JobStore:
         )
 
     async def oldest_created_since(self, user_id: int, since: float) -> float | None:
+        """When the user's oldest job in the window was made: the quota frees up after it."""
         async with self._db.execute(
             "SELECT MIN(created_at) FROM jobs WHERE user_id = ? AND created_at >= ?",
             (user_id, since),
@@ -249,29 +304,43 @@ class JobStore:
     async def recent_durations(
         self, *, resolution: str, duration: int, limit: int = 50
     ) -> list[float]:
+        """Render times (finished - submitted) of the latest finished jobs of one kind."""
         async with self._db.execute(
             "SELECT finished_at - submitted_at FROM jobs "
-            "WHERE status = 'delivered' AND resolution = ? AND duration = ? "
-            "AND finished_at IS NOT NULL AND submitted_at IS NOT NULL "
+            f"WHERE {_FINISHED_SQL} AND resolution = ? AND duration = ? "
+            "AND finished_at > submitted_at "
             "ORDER BY finished_at DESC LIMIT ?",
             (resolution, duration, limit),
         ) as cursor:
             rows = await cursor.fetchall()
         return [float(row[0]) for row in rows]
 
-    async def explain(self, sql: str, params: tuple[Any, ...] = ()) -> list[str]:
-        """The query plan, for tests that check an index is used."""
-        async with self._db.execute(f"EXPLAIN QUERY PLAN {sql}", params) as cursor:
+    # -- diagnostics -------------------------------------------------------------
+
+    async def explain(self, sql: str, params: Iterable[Any] = ()) -> list[str]:
+        """SQLite's query plan for `sql`, one line per step (tests check index use)."""
+        async with self._db.execute(f"EXPLAIN QUERY PLAN {sql}", tuple(params)) as cursor:
             return [str(row[3]) for row in await cursor.fetchall()]
 
-    # -- helpers -----------------------------------------------------------
+    async def trace(self, callback: Callable[[str], None] | None) -> None:
+        """Call `callback` with every statement run, values inlined; None stops it."""
+        # sqlite3 takes None to stop tracing; aiosqlite's annotation forgets it.
+        await self._db.set_trace_callback(callback)  # type: ignore[arg-type]
+
+    # -- helpers -----------------------------------------------------------------
+
+    async def _returning(self, sql: str, params: tuple[Any, ...]) -> Job | None:
+        # execute_fetchall steps the statement to its end in one call: the write is
+        # complete (and committed, in autocommit) before anything else runs.
+        rows = list(await self._db.execute_fetchall(sql, params))
+        return _from_row(rows[0]) if rows else None
 
     async def _one(self, sql: str, params: tuple[Any, ...]) -> Job | None:
         async with self._db.execute(sql, params) as cursor:
             row = await cursor.fetchone()
         return None if row is None else _from_row(row)
 
-    async def _many(self, sql: str, params: tuple[Any, ...] = ()) -> list[Job]:
+    async def _many(self, sql: str, params: tuple[Any, ...]) -> list[Job]:
         async with self._db.execute(sql, params) as cursor:
             return [_from_row(row) for row in await cursor.fetchall()]
 
@@ -281,21 +350,54 @@ class JobStore:
         return int(row[0]) if row else 0
 
 
+async def _configure(db: aiosqlite.Connection) -> None:
+    async with db.execute("PRAGMA journal_mode = WAL") as cursor:
+        row = await cursor.fetchone()
+    if row is None or str(row[0]).lower() != "wal":
+        # e.g. ":memory:" databases; fine for tests, not for the bot.
+        log.warning("SQLite journal mode is %s, not WAL", row[0] if row else "unknown")
+    await db.execute("PRAGMA synchronous = NORMAL")  # safe with WAL, far fewer fsyncs
+    await db.execute("PRAGMA busy_timeout = 5000")  # wait for another writer, not fail
+    await db.execute("PRAGMA foreign_keys = ON")
+
+
+# -- mapping between Job and columns ---------------------------------------------
+
+
+@cache
+def _adapter(name: str) -> TypeAdapter[Any]:
+    annotation = Job.model_fields[name].annotation
+    assert annotation is not None, name
+    return TypeAdapter(annotation)
+
+
+def _validated(name: str, value: object) -> Any:
+    """The value as the Job field `name` would hold it; ValueError if it cannot."""
+    try:
+        return _adapter(name).validate_python(value)
+    except ValueError as exc:  # pydantic.ValidationError is a ValueError
+        raise ValueError(f"bad value for job field {name!r}: {exc}") from None
+
+
 def _user_filter(
     user_id: int, statuses: Collection[JobStatus] | None
 ) -> tuple[str, tuple[Any, ...]]:
-    if not statuses:
+    if statuses is None:
         return "user_id = ?", (user_id,)
+    if not statuses:
+        return "0", ()  # no status asked for: nothing matches
     marks = ", ".join("?" for _ in statuses)
-    return f"user_id = ? AND status IN ({marks})", (user_id, *(str(s) for s in statuses))
+    values = (str(_validated("status", s)) for s in statuses)
+    return f"user_id = ? AND status IN ({marks})", (user_id, *values)
 
 
-def _assignments(fields: dict[str, Any]) -> tuple[str, list[Any]]:
+def _assignments(fields: dict[str, object]) -> tuple[str, list[Any]]:
     unknown = set(fields) - UPDATABLE
     if unknown:
         raise ValueError(f"not job fields: {sorted(unknown)}")
     columns: dict[str, Any] = {}
-    for name, value in fields.items():
+    for name, raw in fields.items():
+        value = _validated(name, raw)
         if name == "options":
             columns.update(_option_columns(value))
         elif name == "image":
@@ -317,9 +419,7 @@ def _option_columns(options: JobOptions) -> dict[str, Any]:
 
 
 def _to_sql(value: Any) -> Any:
-    if isinstance(value, JobStatus):
-        return str(value)
-    return value
+    return str(value) if isinstance(value, JobStatus) else value
 
 
 def _to_columns(job: Job) -> dict[str, Any]:
@@ -331,8 +431,8 @@ def _to_columns(job: Job) -> dict[str, Any]:
     return columns
 
 
-def _from_row(row: aiosqlite.Row) -> Job:
-    data = {name: row[name] for name in _PLAIN_FIELDS}
+def _from_row(row: sqlite3.Row) -> Job:
+    data: dict[str, Any] = {name: row[name] for name in _PLAIN_FIELDS}
     data["id"] = row["id"]
     data["options"] = JobOptions(
         resolution=row["resolution"],

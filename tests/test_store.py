@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import AsyncIterator
+import re
+import sqlite3
+from collections.abc import AsyncIterator, Awaitable
 from pathlib import Path
 
 import aiosqlite
 import pytest
 
-from bot.models import ACTIVE_STATUSES, ImageFacts, Job, JobOptions, JobStatus
-from bot.store import MIGRATIONS, JobStore
+import bot.store
+from bot.models import ACTIVE_STATUSES, FINAL_STATUSES, ImageFacts, Job, JobOptions, JobStatus
+from bot.store import _ACTIVE_SQL, MIGRATIONS, JobStore
 
 IMAGE = ImageFacts(filename="a.png", format="PNG", width=800, height=600, size_bytes=1234)
+S = JobStatus
 
 
 def new_job(user_id: int = 1, created_at: float = 1000.0, **fields: object) -> Job:
@@ -26,16 +29,70 @@ async def store(tmp_path: Path) -> AsyncIterator[JobStore]:
         yield opened
 
 
+async def raw(path: Path, sql: str) -> list[tuple[object, ...]]:
+    async with aiosqlite.connect(path) as db, db.execute(sql) as cursor:
+        return [tuple(row) for row in await cursor.fetchall()]
+
+
+# --- Opening and migrations -------------------------------------------------------------
+
+
 async def test_migrations_from_empty_and_reopen_is_idempotent(tmp_path: Path) -> None:
-    path = tmp_path / "bot.db"
+    path = tmp_path / "new" / "dir" / "bot.db"  # parent directories are created
     async with await JobStore.open(path) as first:
-        assert await first.schema_version() == len(MIGRATIONS)
+        assert await first.schema_version() == len(MIGRATIONS) == 2
         await first.create(new_job())
     async with await JobStore.open(path) as again:
         assert await again.schema_version() == len(MIGRATIONS)
         assert await again.count_for_user(1) == 1
-    async with aiosqlite.connect(path) as raw, raw.execute("PRAGMA journal_mode") as cursor:
-        assert (await cursor.fetchone())[0] == "wal"  # type: ignore[index]
+    assert await raw(path, "PRAGMA journal_mode") == [("wal",)]
+    tables = await raw(path, "SELECT name FROM sqlite_master WHERE type = 'table'")
+    assert ("jobs",) in tables
+
+
+async def test_upgrade_from_version_1_keeps_rows(tmp_path: Path) -> None:
+    path = tmp_path / "bot.db"
+    async with aiosqlite.connect(path) as db:
+        for statement in MIGRATIONS[0]:
+            await db.execute(statement)
+        await db.execute("PRAGMA user_version = 1")
+        await db.commit()
+    async with await JobStore.open(path) as upgraded:
+        assert await upgraded.schema_version() == 2
+        assert (await upgraded.create(new_job())).id == 1
+    [(index_sql,)] = await raw(path, "SELECT sql FROM sqlite_master WHERE name = 'jobs_by_kind'")
+    assert "'completed', 'delivered'" in str(index_sql)
+
+
+async def test_a_failing_migration_leaves_nothing_behind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "bot.db"
+    broken = ("CREATE TABLE half_done (id INTEGER PRIMARY KEY)", "NOT SQL AT ALL")
+    monkeypatch.setattr(bot.store, "MIGRATIONS", (*MIGRATIONS, broken))
+    with pytest.raises(sqlite3.OperationalError):
+        await JobStore.open(path)
+    assert await raw(path, "PRAGMA user_version") == [(2,)]  # 1 and 2 committed, 3 not
+    assert await raw(path, "SELECT name FROM sqlite_master WHERE name = 'half_done'") == []
+
+
+async def test_two_processes_opening_a_new_file_together_migrate_once(tmp_path: Path) -> None:
+    path = tmp_path / "bot.db"
+    stores = await asyncio.gather(*(JobStore.open(path) for _ in range(4)))
+    try:
+        assert {await s.schema_version() for s in stores} == {len(MIGRATIONS)}
+    finally:
+        for opened in stores:
+            await opened.close()
+
+
+async def test_close_is_idempotent(tmp_path: Path) -> None:
+    opened = await JobStore.open(tmp_path / "bot.db")
+    await opened.close()
+    await opened.close()
+
+
+# --- Round trip and updates ------------------------------------------------------------------
 
 
 async def test_round_trip_of_every_field(store: JobStore) -> None:
@@ -45,20 +102,20 @@ async def test_round_trip_of_every_field(store: JobStore) -> None:
         channel_id=222222222222222222,
         status_message_id=333333333333333333,
         request_id="req-1",
-        status=JobStatus.DELIVERED,
-        prompt="a **bold** <@1> prompt\nwith lines",
+        status=S.DELIVERED,
+        prompt="a **bold** <@1> prompt\nwith 'quotes'; DROP TABLE jobs; --",
         options=JobOptions(
             resolution="1080p", ratio="9:16", duration=12, generate_audio=False, camera_fixed=False
         ),
         image=ImageFacts(
             filename="big.jpg",
             format="JPEG",
-            width=5999,
-            height=3000,
+            width=2560,
+            height=1280,
             size_bytes=29_000_000,
             fitted=True,
             original_width=8000,
-            original_height=4001,
+            original_height=4000,
         ),
         image_url="https://cdn.example/input-1.jpeg",
         queue_position=3,
@@ -73,116 +130,250 @@ async def test_round_trip_of_every_field(store: JobStore) -> None:
         finished_at=4.5,
         delivered_at=5.5,
     )
+    # Every field differs from its default, so a column the store forgot would show.
+    for name, field in Job.model_fields.items():
+        if name != "id":
+            assert getattr(job, name) != field.get_default(call_default_factory=True), name
     created = await store.create(job)
     assert created.id is not None
     assert await store.get(created.id) == created
     assert await store.find_by_request_id("req-1") == created
     assert await store.find_by_status_message(333333333333333333) == created
+    assert await store.get(created.id + 1) is None
+    assert await store.find_by_request_id("nope") is None
 
 
-async def test_update_accepts_only_job_fields(store: JobStore) -> None:
+async def test_update_sets_fields_and_returns_the_job(store: JobStore) -> None:
     job = await store.create(new_job())
     assert job.id is not None
-    updated = await store.update(job.id, status=JobStatus.IN_QUEUE, queue_position=4)
-    assert updated.status is JobStatus.IN_QUEUE and updated.queue_position == 4
-    with pytest.raises(ValueError, match="not job fields"):
-        await store.update(job.id, **{"status = 'x'; --": 1})
+    updated = await store.update(job.id, status=S.IN_QUEUE, queue_position=4, request_id="r")
+    assert updated.status is S.IN_QUEUE and updated.queue_position == 4
+    assert updated == await store.get(job.id)
+    options = JobOptions(resolution="720p", duration=8)
+    image = IMAGE.model_copy(update={"fitted": True})
+    updated = await store.update(job.id, options=options, image=image, status="in_progress")
+    assert updated.options == options and updated.image == image
+    assert updated.status is S.IN_PROGRESS  # plain strings are validated into JobStatus
+    assert await store.update(job.id) == updated
 
 
-async def test_list_for_user_is_newest_first_filtered_and_paged(store: JobStore) -> None:
-    for i in range(25):
-        status = JobStatus.DELIVERED if i % 2 else JobStatus.FAILED
-        await store.create(new_job(user_id=1, created_at=1000 + i, status=status))
-    await store.create(new_job(user_id=2, created_at=5000))
-    page = await store.list_for_user(1, limit=10)
-    assert [j.created_at for j in page] == [1024 - i for i in range(10)]
-    last = await store.list_for_user(1, limit=10, offset=20)
-    assert len(last) == 5 and last[-1].created_at == 1000
-    delivered = await store.list_for_user(1, statuses=[JobStatus.DELIVERED], limit=50)
-    assert len(delivered) == 12 and all(j.status is JobStatus.DELIVERED for j in delivered)
-    assert await store.count_for_user(1) == 25
-    assert await store.count_for_user(1, statuses=[JobStatus.FAILED]) == 13
-    assert all(j.user_id == 1 for j in await store.list_for_user(1, limit=100))
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"status = 'x'; --": 1},
+        {"id": 5},
+        {"image_json": "{}"},  # a column, but not a Job field
+        {"status": "bogus"},
+        {"user_id": "not a number"},
+        {"options": {"duration": 99}},
+    ],
+)
+async def test_update_refuses_unknown_fields_and_bad_values(
+    store: JobStore, fields: dict[str, object]
+) -> None:
+    job = await store.create(new_job())
+    assert job.id is not None
+    with pytest.raises(ValueError):
+        await store.update(job.id, **fields)
+    assert await store.get(job.id) == job
 
 
-async def test_active_jobs_counts_and_quota_queries(store: JobStore) -> None:
-    now = time.time()
-    for status in JobStatus:
-        await store.create(new_job(user_id=1, created_at=now, status=status))
-    await store.create(new_job(user_id=2, created_at=now - 90_000, status=JobStatus.IN_QUEUE))
-    active = await store.active_jobs()
-    assert {j.status for j in active} == set(ACTIVE_STATUSES)
-    assert await store.count_active(1) == len(ACTIVE_STATUSES)
-    assert await store.count_active() == len(ACTIVE_STATUSES) + 1
-    assert await store.count_created_since(2, now - 86_400) == 0
-    assert await store.count_created_since(1, now - 86_400) == len(JobStatus)
-    assert await store.oldest_created_since(1, now - 86_400) == pytest.approx(now)
-    assert await store.oldest_created_since(3, 0) is None
+async def test_update_of_a_missing_job(store: JobStore) -> None:
+    with pytest.raises(LookupError):
+        await store.update(42, error="x")
+
+
+# --- Compare-and-set transitions ------------------------------------------------------
 
 
 async def test_transition_is_compare_and_set(store: JobStore) -> None:
-    job = await store.create(new_job(status=JobStatus.COMPLETED))
+    job = await store.create(new_job(status=S.COMPLETED))
     assert job.id is not None
 
     async def deliver(message_id: int) -> Job | None:
+        assert job.id is not None
         return await store.transition(
-            job.id,  # type: ignore[arg-type]
-            from_statuses=[JobStatus.COMPLETED],
-            to=JobStatus.DELIVERED,
-            delivered_message_id=message_id,
+            job.id, from_statuses=[S.COMPLETED], to=S.DELIVERED, delivered_message_id=message_id
         )
 
     results = await asyncio.gather(deliver(1), deliver(2))
     winners = [r for r in results if r is not None]
     assert len(winners) == 1
-    final = await store.get(job.id)
-    assert final is not None and final.delivered_message_id == winners[0].delivered_message_id
+    assert await store.get(job.id) == winners[0]
+    # Not in from_statuses: nothing changes.
+    assert await store.transition(job.id, from_statuses=[S.IN_QUEUE], to=S.CANCELLED) is None
+    assert await store.transition(job.id, from_statuses=[], to=S.CANCELLED) is None
+    assert (await store.get(job.id)) == winners[0]
+
+
+async def test_racing_transitions_from_two_connections(tmp_path: Path) -> None:
+    """A cancel and a completion from two processes: exactly one wins, every time."""
+    path = tmp_path / "bot.db"
+    async with await JobStore.open(path) as one, await JobStore.open(path) as two:
+        ids = [(await one.create(new_job(status=S.IN_PROGRESS))).id for _ in range(30)]
+        for job_id in ids:
+            assert job_id is not None
+            cancel = one.transition(
+                job_id, from_statuses=[S.IN_QUEUE, S.IN_PROGRESS], to=S.CANCELLED
+            )
+            complete = two.transition(
+                job_id, from_statuses=[S.IN_PROGRESS], to=S.COMPLETED, finished_at=9.0
+            )
+            results = await asyncio.gather(cancel, complete)
+            [winner] = [r for r in results if r is not None]
+            assert await one.get(job_id) == winner
+
+
+async def test_transition_fields_must_agree_with_to(store: JobStore) -> None:
+    job = await store.create(new_job(status=S.IN_QUEUE))
+    assert job.id is not None
+    moved = await store.transition(
+        job.id, from_statuses=[S.IN_QUEUE], to=S.IN_PROGRESS, status=S.IN_PROGRESS
+    )
+    assert moved is not None and moved.status is S.IN_PROGRESS
+    with pytest.raises(ValueError):
+        await store.transition(job.id, from_statuses=[S.IN_PROGRESS], to=S.FAILED, status=S.LOST)
+    with pytest.raises(ValueError):
+        await store.transition(job.id, from_statuses=[S.IN_PROGRESS], to=S.FAILED, nope=1)
+
+
+# --- Reads ------------------------------------------------------------------------------------
+
+
+async def test_list_for_user_is_newest_first_filtered_and_paged(store: JobStore) -> None:
+    for i in range(25):
+        status = S.DELIVERED if i % 2 else S.FAILED
+        await store.create(new_job(user_id=1, created_at=1000 + i, status=status))
+    await store.create(new_job(user_id=2, created_at=5000))
+    page = await store.list_for_user(1, limit=10)
+    assert [j.created_at for j in page] == [1024 - i for i in range(10)]
+    second = await store.list_for_user(1, limit=10, offset=10)
+    assert [j.created_at for j in second] == [1014 - i for i in range(10)]
+    last = await store.list_for_user(1, limit=10, offset=20)
+    assert len(last) == 5 and last[-1].created_at == 1000
+    delivered = await store.list_for_user(1, statuses=[S.DELIVERED], limit=50)
+    assert len(delivered) == 12 and all(j.status is S.DELIVERED for j in delivered)
+    assert await store.list_for_user(1, statuses=[]) == []
+    assert all(j.user_id == 1 for j in await store.list_for_user(1, limit=100))
+    with pytest.raises(ValueError):
+        await store.list_for_user(1, limit=-1)
+
+
+async def test_same_second_jobs_are_ordered_by_id(store: JobStore) -> None:
+    ids = [(await store.create(new_job(created_at=7.0))).id for _ in range(3)]
+    assert [j.id for j in await store.list_for_user(1)] == ids[::-1]
+
+
+async def test_active_jobs_are_the_unfinished_ones_oldest_first(store: JobStore) -> None:
+    for age, status in enumerate(JobStatus):
+        await store.create(new_job(user_id=age, created_at=100.0 - age, status=status))
+    active = await store.active_jobs()
+    assert {j.status for j in active} == set(ACTIVE_STATUSES)
+    assert [j.created_at for j in active] == sorted(j.created_at for j in active)
+
+
+async def test_counts_and_quota_queries(store: JobStore) -> None:
+    now = 1_000_000.0
+    for status in JobStatus:
+        await store.create(new_job(user_id=1, created_at=now, status=status))
+    await store.create(new_job(user_id=1, created_at=now - 86_400, status=S.DELIVERED))
+    await store.create(new_job(user_id=2, created_at=now - 90_000, status=S.IN_QUEUE))
+    assert await store.count_active(1) == len(ACTIVE_STATUSES)
+    assert await store.count_active() == len(ACTIVE_STATUSES) + 1
+    assert await store.count_for_user(1) == len(JobStatus) + 1
+    assert await store.count_for_user(1, statuses=[S.FAILED, S.LOST]) == 2
+    # The window includes its start: the job exactly a day old still counts.
+    assert await store.count_created_since(1, now - 86_400) == len(JobStatus) + 1
+    assert await store.count_created_since(1, now - 86_399) == len(JobStatus)
+    assert await store.count_created_since(2, now - 86_400) == 0
+    assert await store.oldest_created_since(1, now - 86_400) == now - 86_400
+    assert await store.oldest_created_since(3, 0) is None
 
 
 async def test_recent_durations_of_one_kind(store: JobStore) -> None:
-    opts = JobOptions(resolution="720p", duration=5)
-    for i in range(3):
+    kind = JobOptions(resolution="720p", duration=5)
+
+    async def finished(status: JobStatus, took: float, at: float, **other: object) -> None:
         await store.create(
-            new_job(
-                status=JobStatus.DELIVERED,
-                options=opts,
-                submitted_at=100.0,
-                finished_at=100.0 + 30 + i,
-            )
+            new_job(status=status, submitted_at=at - took, finished_at=at, **other)  # type: ignore[arg-type]
         )
-    await store.create(
-        new_job(status=JobStatus.FAILED, options=opts, submitted_at=1.0, finished_at=500.0)
-    )
-    durations = await store.recent_durations(resolution="720p", duration=5)
-    assert sorted(durations) == [30, 31, 32]
-    assert await store.recent_durations(resolution="1080p", duration=5) == []
+
+    await finished(S.DELIVERED, 30, at=100, options=kind)
+    await finished(S.COMPLETED, 31, at=300, options=kind)  # done, not delivered: counts
+    await finished(S.DELIVERED, 32, at=200, options=kind)
+    await finished(S.FAILED, 400, at=500, options=kind)
+    await finished(S.DELIVERED, 99, at=600, options=JobOptions(resolution="720p", duration=6))
+    await finished(S.DELIVERED, 98, at=700, options=JobOptions(resolution="1080p", duration=5))
+    await store.create(new_job(status=S.DELIVERED, options=kind, finished_at=800.0))  # no submit
+    assert await store.recent_durations(resolution="720p", duration=5) == [31, 32, 30]
+    assert await store.recent_durations(resolution="720p", duration=5, limit=2) == [31, 32]
+    assert await store.recent_durations(resolution="480p", duration=5) == []
 
 
 async def test_deletes_touch_only_their_rows(store: JobStore) -> None:
-    await store.create(new_job(user_id=1, status=JobStatus.DELIVERED, created_at=10))
-    await store.create(new_job(user_id=1, status=JobStatus.IN_QUEUE, created_at=10))
-    await store.create(new_job(user_id=2, status=JobStatus.DELIVERED, created_at=10))
-    await store.create(new_job(user_id=2, status=JobStatus.DELIVERED, created_at=5000))
-    assert await store.purge_finished_before(100) == 2  # active jobs are never purged
-    assert await store.count_for_user(1) == 1
+    old_final = await store.create(new_job(user_id=1, status=S.DELIVERED, delivered_at=10))
+    await store.create(new_job(user_id=1, status=S.IN_QUEUE, created_at=10))  # active: stays
+    await store.create(new_job(user_id=2, status=S.FAILED, created_at=10, finished_at=20))
+    # Created long ago, but delivered recently: not "finished before".
+    await store.create(new_job(user_id=2, status=S.DELIVERED, created_at=10, delivered_at=500))
+    assert await store.purge_finished_before(100) == 2
+    assert old_final.id is not None and await store.get(old_final.id) is None
+    assert await store.count_for_user(1) == 1 and await store.count_for_user(2) == 1
     assert await store.delete_for_user(1) == 1
     assert await store.count_for_user(1) == 0
     assert await store.count_for_user(2) == 1
 
 
-async def test_hot_queries_use_indexes(store: JobStore) -> None:
-    plans = {
-        "history": await store.explain(
-            "SELECT * FROM jobs WHERE user_id = ? ORDER BY created_at DESC, id DESC LIMIT 10",
-            (1,),
-        ),
-        "active": await store.explain(
-            "SELECT * FROM jobs WHERE status NOT IN "
-            "('delivered', 'cancelled', 'failed', 'timed_out', 'lost') ORDER BY created_at"
-        ),
-        "reaction": await store.explain("SELECT * FROM jobs WHERE status_message_id = ?", (1,)),
+# --- Indexes ----------------------------------------------------------------------------------
+
+
+async def plans_of(store: JobStore, call: Awaitable[object]) -> list[tuple[str, str]]:
+    """The query plan of every statement `call` really runs."""
+    statements: list[str] = []
+    await store.trace(statements.append)
+    try:
+        await call
+    finally:
+        await store.trace(None)
+    return [(sql, " | ".join(await store.explain(sql))) for sql in statements]
+
+
+async def test_hot_queries_use_indexes_not_scans(store: JobStore) -> None:
+    for i in range(20):
+        await store.create(
+            new_job(user_id=i % 3, created_at=float(i), status=list(JobStatus)[i % 9])
+        )
+    job = await store.create(new_job(status_message_id=77, request_id="r-77"))
+    assert job.id is not None
+    calls: dict[str, Awaitable[object]] = {
+        "history": store.list_for_user(1, limit=10, offset=10),
+        "history by status": store.list_for_user(1, statuses=[S.DELIVERED, S.FAILED]),
+        "active": store.active_jobs(),
+        "count active": store.count_active(),
+        "count active of a user": store.count_active(1),
+        "count for user": store.count_for_user(1),
+        "daily quota": store.count_created_since(1, 5.0),
+        "quota frees up": store.oldest_created_since(1, 5.0),
+        "eta": store.recent_durations(resolution="480p", duration=5),
+        "get": store.get(job.id),
+        "by request": store.find_by_request_id("r-77"),
+        "by status message": store.find_by_status_message(77),
+        "transition": store.transition(job.id, from_statuses=[S.SUBMITTING], to=S.IN_QUEUE),
+        "update": store.update(job.id, queue_position=2),
+        "delete for user": store.delete_for_user(2),
     }
-    for name, plan in plans.items():
-        text = " ".join(plan)
-        assert "USING INDEX" in text, (name, plan)
-        assert "TEMP B-TREE" not in text, (name, plan)
+    for name, call in calls.items():
+        plans = await plans_of(store, call)
+        assert plans, name
+        for sql, plan in plans:
+            context = (name, sql, plan)
+            # "SCAN jobs" alone is a full table scan; a temp B-tree is a sort.
+            assert re.search(r"(SEARCH|SCAN) jobs USING|INTEGER PRIMARY KEY", plan), context
+            assert not re.search(r"SCAN jobs($| \|)", plan), context
+            assert "TEMP B-TREE" not in plan, context
+
+
+async def test_active_predicate_matches_the_models() -> None:
+    """The partial index's WHERE is frozen in migration 1; FINAL_STATUSES must agree."""
+    assert set(re.findall(r"'(\w+)'", _ACTIVE_SQL)) == {str(s) for s in FINAL_STATUSES}
+    assert _ACTIVE_SQL in " ".join(MIGRATIONS[0][2].split())
