@@ -130,8 +130,8 @@ async def assemble(settings: Settings, **bot_options: Any) -> AsyncIterator[Anim
             await bot.close()
 
 
-async def run(settings: Settings) -> None:
-    async with assemble(settings) as bot:
+async def run(settings: Settings, **bot_options: Any) -> None:
+    async with assemble(settings, **bot_options) as bot:
         await bot.start(settings.discord_token.get_secret_value())
 
 

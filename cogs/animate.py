@@ -41,8 +41,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DEFAULT_UPLOAD_LIMIT = 10 * 1024 * 1024
-# Status edits share Discord's global 50 requests/s with everything else.
-STATUS_EDITS_PER_SECOND = 25.0
+# Discord allows 50 requests/s per bot token (interaction routes are exempt);
+# leave room for what discord.py itself sends.
+BOT_REQUESTS_PER_SECOND = 40.0
 # Discord's interaction tokens live 15 minutes; stop using them a little before.
 WEBHOOK_EXPIRED = 50027
 UPLOAD_TOO_LARGE = 40005
@@ -102,11 +103,12 @@ class Animate(commands.Cog):
         self._sessions: dict[int, _Session] = {}
         # Status messages that can no longer be edited (deleted, no access).
         self._unreachable: set[int] = set()
-        # Latest state wins, one edit per message per interval, well under 50 requests/s.
+        # Every bot-token call of this cog shares one budget, under Discord's 50/s.
+        self._budget = RateBudget(rate=BOT_REQUESTS_PER_SECOND)
+        # Latest state wins, one edit per message per interval.
         self._status_updates: Coalescer[int, Job] = Coalescer(
             self._edit_status,
             interval=self.settings.status_edit_interval_seconds,
-            budget=RateBudget(rate=STATUS_EDITS_PER_SECOND),
         )
 
     async def cog_load(self) -> None:
@@ -187,6 +189,7 @@ class Animate(commands.Cog):
             return None
         channel = self.bot.get_partial_messageable(job.channel_id)
         try:
+            await self._budget.acquire()
             message = await channel.fetch_message(job.status_message_id)
         except discord.HTTPException:
             return None
@@ -285,6 +288,7 @@ class Animate(commands.Cog):
         if submitted.status.is_final:
             return
         try:
+            await self._budget.acquire()
             await message.add_reaction(CANCEL_EMOJI)
         except discord.HTTPException:
             log.debug("Job %d: cannot add the cancel reaction", job.id)
@@ -323,6 +327,7 @@ class Animate(commands.Cog):
             job.status_message_id
         )
         try:
+            await self._budget.acquire()
             await message.edit(embed=embed, view=view)
         except (discord.NotFound, discord.Forbidden) as exc:
             log.info("Job %d: status message unreachable (%s)", job_id, exc)
@@ -405,6 +410,7 @@ class Animate(commands.Cog):
         }
         if file is not None:
             kwargs["file"] = file
+        await self._budget.acquire()
         return await channel.send(text, **kwargs)
 
     async def _send_followup(
@@ -425,11 +431,13 @@ class Animate(commands.Cog):
         kwargs: dict[str, Any] = {"allowed_mentions": pings, "nonce": _nonce(job, text)}
         if file is not None:
             kwargs["file"] = file
+        await self._budget.acquire()
         return await user.send(text, **kwargs)
 
     async def alert_operator(self, text: str) -> None:
         channel_id = self.settings.admin_channel_id
         if channel_id is not None:
+            await self._budget.acquire()
             await self.bot.get_partial_messageable(channel_id).send(f"⚠️ {text}")
 
     # -- cancel ------------------------------------------------------------
@@ -469,6 +477,7 @@ class Animate(commands.Cog):
             channel = self.bot.get_partial_messageable(payload.channel_id)
             reference = _reply_to(payload.channel_id, payload.message_id)
             try:
+                await self._budget.acquire()
                 await channel.send(text, allowed_mentions=pings, reference=reference)
             except discord.HTTPException:
                 log.info("Job %d: could not answer a refused cancel", job.id)
@@ -486,6 +495,7 @@ class Animate(commands.Cog):
         )
         # Without Manage Messages the reaction stays; it is ignored anyway.
         with contextlib.suppress(discord.HTTPException):
+            await self._budget.acquire()
             await message.remove_reaction(payload.emoji, discord.Object(payload.user_id))
 
     # -- errors ------------------------------------------------------------
