@@ -11,7 +11,7 @@ import pytest
 from bot.app import AnimateBot
 from bot.config import Settings
 from tests.fakes.discord import FakeDiscord
-from tests.fakes.harness import RUNCOMFY_TOKEN, BotRunner, pointed_at, test_settings
+from tests.fakes.harness import RUNCOMFY_TOKEN, BotRunner, pointed_at, settings_for_fakes
 from tests.fakes.runcomfy import FakeRunComfy
 
 
@@ -33,7 +33,7 @@ async def runcomfy_fake() -> AsyncIterator[FakeRunComfy]:
 
 @pytest.fixture
 def settings(discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy, tmp_path: Path) -> Settings:
-    return test_settings(discord_fake, runcomfy_fake, tmp_path / "bot.db")
+    return settings_for_fakes(discord_fake, runcomfy_fake, tmp_path / "bot.db")
 
 
 @pytest.fixture

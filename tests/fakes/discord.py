@@ -1037,6 +1037,12 @@ class FakeDiscord:
 
     # -- test surface: acting as users -------------------------------------
 
+    def add_user(self, name: str) -> FakeUser:
+        """Another member of the guild (add before the bot connects to see it cached)."""
+        user = FakeUser(self._next_id(), name)
+        self.users[user.id] = user
+        return user
+
     def add_cdn_file(
         self, data: bytes, filename: str, content_type: str | None = None
     ) -> FakeAttachment:

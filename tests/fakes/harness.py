@@ -27,7 +27,7 @@ DISCORD_TOKEN = "fake-discord-token.Canary-0f3c9d"
 RUNCOMFY_TOKEN = "fake-runcomfy-token-Canary-7a21be"
 
 
-def test_settings(
+def settings_for_fakes(
     discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy, database: Path, **overrides: Any
 ) -> Settings:
     """Settings for a bot wired to the fakes, with short intervals."""

@@ -1,0 +1,98 @@
+"""The bot as a separate process: start, SIGKILL, stop, and read its CPU and memory."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+from bot.config import Settings
+from tests.fakes.discord import FakeDiscord
+
+REPO = Path(__file__).resolve().parents[2]
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The environment that makes `load_settings()` in the child equal `settings`."""
+    env: dict[str, str] = {}
+    for name, value in settings.model_dump().items():
+        if value is None:
+            continue
+        if hasattr(value, "get_secret_value"):
+            value = value.get_secret_value()
+        elif isinstance(value, list):
+            value = ",".join(str(v) for v in value)
+        env[name.upper()] = str(value)
+    return env
+
+
+class BotProcess:
+    def __init__(self, settings: Settings, discord_fake: FakeDiscord, log: Path) -> None:
+        self.settings = settings
+        self.discord_fake = discord_fake
+        self.log = log
+        self.proc: asyncio.subprocess.Process | None = None
+
+    async def start(self, *, within: float = 20.0) -> None:
+        self.discord_fake.identified.clear()
+        env = {
+            "PATH": os.environ.get("PATH", ""),
+            "PYTHONPATH": str(REPO),
+            "LOG_LEVEL": "WARNING",
+            **settings_env(self.settings),
+        }
+        with self.log.open("ab") as log:
+            self.proc = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "tests.fakes.run_bot",
+                "--discord-url",
+                self.discord_fake.base_url,
+                cwd=str(self.log.parent),
+                env=env,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+            )
+        await asyncio.wait_for(self.discord_fake.identified.wait(), within)
+
+    async def kill(self) -> None:
+        """SIGKILL: no cleanup at all, as when the machine or the OOM killer ends it."""
+        if self.proc is not None and self.proc.returncode is None:
+            self.proc.send_signal(signal.SIGKILL)
+            await self.proc.wait()
+        self.proc = None
+        await self.discord_fake.drop_gateway()
+
+    async def stop(self) -> None:
+        """Ctrl-C: the bot closes cleanly."""
+        if self.proc is not None and self.proc.returncode is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                await asyncio.wait_for(self.proc.wait(), 10)
+            except TimeoutError:
+                await self.kill()
+        self.proc = None
+        await self.discord_fake.drop_gateway()
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    def cpu_seconds(self) -> float:
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime + stime
+
+    def memory(self) -> dict[str, int]:
+        """Current and peak resident memory in bytes (VmRSS, VmHWM)."""
+        values: dict[str, Any] = {}
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            key, _, rest = line.partition(":")
+            if key in ("VmRSS", "VmHWM"):
+                values[key] = int(rest.split()[0]) * 1024
+        return values

@@ -1,0 +1,47 @@
+"""Run the real bot in its own process against a loopback fake Discord.
+
+For crash tests (SIGKILL) and benchmarks (the bot's own CPU and memory).
+The bot reads its settings from the environment as usual; only Discord's
+addresses are redirected, as in-process tests do.
+
+    python -m tests.fakes.run_bot --discord-url http://127.0.0.1:PORT
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import sys
+
+import discord.gateway
+import discord.http
+import yarl
+
+from bot.app import run
+from bot.config import SettingsError, load_settings
+from bot.logs import setup_logging
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--discord-url", required=True)
+    args = parser.parse_args()
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    base = args.discord_url.rstrip("/")
+    discord.http.Route.BASE = base + "/api/v10"
+    discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(
+        base.replace("http://", "ws://") + "/gateway"
+    )
+    setup_logging(settings.log_level)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run(settings, guild_ready_timeout=0.01))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

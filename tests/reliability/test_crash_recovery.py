@@ -1,0 +1,98 @@
+"""SIGKILL the bot process at random points; every job still ends, once.
+
+The bot runs as a real separate process against the loopback fakes; it is
+killed without any cleanup several times and restarted on the same database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections import Counter
+from pathlib import Path
+
+from bot.models import FINAL_STATUSES, JobStatus
+from bot.store import JobStore
+from tests.fakes.discord import FakeDiscord
+from tests.fakes.harness import settings_for_fakes
+from tests.fakes.process import BotProcess
+from tests.fakes.runcomfy import FakeRunComfy, Timeline
+from tests.test_animate import png
+
+JOBS = 50
+KILLS = 3
+
+
+def timelines(rng: random.Random) -> list[Timeline]:
+    return [
+        Timeline(
+            queue_positions=(3, 2, 1),
+            queue_seconds=rng.uniform(0.2, 1.5),
+            run_seconds=rng.uniform(0.2, 1.5),
+            outcome="failed" if i % 5 == 4 else "completed",
+            error="model error" if i % 5 == 4 else None,
+        )
+        for i in range(JOBS)
+    ]
+
+
+async def test_sigkill_at_random_points_loses_and_duplicates_nothing(
+    discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy, tmp_path: Path
+) -> None:
+    rng = random.Random(2026)
+    users = [discord_fake.add_user(f"user{i}") for i in range(10)]
+    runcomfy_fake.script(*timelines(rng))
+    settings = settings_for_fakes(
+        discord_fake,
+        runcomfy_fake,
+        tmp_path / "bot.db",
+        quota_user_concurrent=JOBS,
+        quota_global_concurrent=JOBS,
+        poll_max_seconds=0.3,
+    )
+    bot = BotProcess(settings, discord_fake, tmp_path / "bot.log")
+    await bot.start()
+    try:
+        image = png()
+        for i in range(JOBS):
+            await discord_fake.invoke(
+                "animate", image=image, prompt=f"job {i}", user=users[i % len(users)]
+            )
+        await discord_fake.wait_for(lambda: len(runcomfy_fake.submits) == JOBS, within=30)
+        for _ in range(KILLS):
+            await asyncio.sleep(rng.uniform(0.2, 1.0))
+            await bot.kill()
+            await bot.start()
+        store = await JobStore.open(settings.database_path)
+        try:
+
+            async def all_final() -> list:  # type: ignore[type-arg]
+                for _ in range(600):
+                    jobs = await store.active_jobs()
+                    if not jobs:
+                        return await store.list_for_user(0) or []
+                    await asyncio.sleep(0.05)
+                raise AssertionError(f"jobs still active: {[j.status for j in jobs]}")
+
+            await all_final()
+            jobs = [j for u in users for j in await store.list_for_user(u.id, limit=100)]
+        finally:
+            await store.close()
+    finally:
+        await bot.stop()
+
+    assert len(jobs) == JOBS and all(j.status in FINAL_STATUSES for j in jobs)
+    assert len(runcomfy_fake.submits) == JOBS  # nothing was ever sent twice
+    outcome = {rid: job.timeline.outcome for rid, job in runcomfy_fake.jobs.items()}
+    by_request = {j.request_id: j for j in jobs}
+    for rid, expected in outcome.items():
+        want = JobStatus.DELIVERED if expected == "completed" else JobStatus.FAILED
+        assert by_request[rid].status is want, (rid, by_request[rid].status)
+    videos = [
+        m
+        for m in discord_fake.messages.values()
+        if m.attachments and m.attachments[0].filename.endswith(".mp4")
+    ]
+    per_job = Counter(m.attachments[0].filename for m in videos)
+    assert len(per_job) == sum(1 for o in outcome.values() if o == "completed")
+    assert set(per_job.values()) == {1}  # each video delivered exactly once
