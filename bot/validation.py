@@ -192,6 +192,8 @@ def prepare_image(data: bytes, *, filename: str, size_limit: int = MAX_FILE_BYTE
     size_limit = min(size_limit, MAX_FILE_BYTES)
     with _open(data, filename) as img:
         info = _header(img, len(data))
+        if info.animated and info.format == "WEBP":
+            raise _animated_webp(filename)
         _check_geometry(*info.display_size)  # cheap: header only, before decoding
         target, changes = _plan(info)
         if target != (info.width, info.height) and info.format == "JPEG":
@@ -578,6 +580,16 @@ def _unsupported(filename: str, kind: str) -> ImageRejected:
         "unsupported_format",
         f"{_quoted(filename)} is {what}, which I cannot use. "
         "Please convert it to PNG or JPEG and try again.",
+    )
+
+
+def _animated_webp(filename: str) -> ImageRejected:
+    # Only GIFs are promised "first frame"; an animated WebP is usually a sticker or
+    # a clip, and silently animating its first frame would surprise its sender.
+    return _reject(
+        "animated",
+        f"{_quoted(filename)} is an animated WebP. Please send a still image, "
+        "or a GIF (its first frame is used).",
     )
 
 

@@ -334,7 +334,15 @@ def frames(*colours: str) -> list[Image.Image]:
     return [Image.new("RGB", (400, 400), colour) for colour in colours]
 
 
-@pytest.mark.parametrize("fmt", ["GIF", "WEBP", "PNG"])
+def test_an_animated_webp_is_refused() -> None:
+    first, *rest = frames("red", "blue")
+    data = encode(first, "WEBP", save_all=True, append_images=rest, duration=100)
+    with pytest.raises(ImageRejected) as caught:
+        prepare_image(data, filename="sticker.webp")
+    assert caught.value.code == "animated" and "still image" in caught.value.message
+
+
+@pytest.mark.parametrize("fmt", ["GIF", "PNG"])
 def test_animations_send_their_first_frame_as_a_still(fmt: str) -> None:
     first, *rest = frames("red", "blue", "green")
     data = encode(first, fmt, save_all=True, append_images=rest, duration=100)
