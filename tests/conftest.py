@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -11,7 +11,13 @@ import pytest
 from bot.app import AnimateBot
 from bot.config import Settings
 from tests.fakes.discord import FakeDiscord
-from tests.fakes.harness import RUNCOMFY_TOKEN, BotRunner, pointed_at, settings_for_fakes
+from tests.fakes.harness import (
+    DISCORD_TOKEN,
+    RUNCOMFY_TOKEN,
+    BotRunner,
+    pointed_at,
+    settings_for_fakes,
+)
 from tests.fakes.runcomfy import FakeRunComfy
 
 
@@ -50,6 +56,14 @@ async def runner(settings: Settings, discord_fake: FakeDiscord) -> AsyncIterator
 @pytest.fixture
 async def bot(runner: BotRunner) -> AnimateBot:
     return await runner.start()
+
+
+@pytest.fixture(autouse=True)
+def no_token_in_logs(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """Whatever a test does, the canary tokens never reach a log line."""
+    yield
+    for canary in (DISCORD_TOKEN, RUNCOMFY_TOKEN):
+        assert canary not in caplog.text, "a token was logged"
 
 
 @pytest.fixture(autouse=True)

@@ -14,7 +14,7 @@ from pathlib import Path
 from bot.models import FINAL_STATUSES, JobStatus
 from bot.store import JobStore
 from tests.fakes.discord import FakeDiscord
-from tests.fakes.harness import settings_for_fakes
+from tests.fakes.harness import DISCORD_TOKEN, RUNCOMFY_TOKEN, settings_for_fakes
 from tests.fakes.process import BotProcess
 from tests.fakes.runcomfy import FakeRunComfy, Timeline
 from tests.test_animate import png
@@ -87,3 +87,6 @@ async def test_sigkill_at_random_points_loses_and_duplicates_nothing(
     per_job = Counter(m.attachments[0].filename for m in videos)
     assert len(per_job) == sum(1 for o in outcome.values() if o == "completed")
     assert set(per_job.values()) == {1}  # each video delivered exactly once
+    bot_log = (tmp_path / "bot.log").read_text()
+    assert DISCORD_TOKEN not in bot_log and RUNCOMFY_TOKEN not in bot_log
+    assert "Traceback" not in bot_log
