@@ -137,14 +137,13 @@ class JobService:
     async def check_quota(self, user_id: int) -> None:
         """Raise QuotaExceeded if `user_id` may not start a job now."""
         s = self.settings
-        if await self.store.count_active(user_id) >= s.quota_user_concurrent:
+        usage = await self.store.quota_usage(user_id, since=self.clock() - DAY)
+        if usage.user_active >= s.quota_user_concurrent:
             raise QuotaExceeded(QuotaKind.USER_CONCURRENT, s.quota_user_concurrent)
-        since = self.clock() - DAY
-        if await self.store.count_created_since(user_id, since) >= s.quota_user_daily:
-            oldest = await self.store.oldest_created_since(user_id, since)
-            frees_at = (oldest or self.clock()) + DAY
+        if usage.user_since >= s.quota_user_daily:
+            frees_at = (usage.oldest_since or self.clock()) + DAY
             raise QuotaExceeded(QuotaKind.USER_DAILY, s.quota_user_daily, frees_at)
-        if await self.store.count_active() >= s.quota_global_concurrent:
+        if usage.all_active >= s.quota_global_concurrent:
             raise QuotaExceeded(QuotaKind.GLOBAL_CONCURRENT, s.quota_global_concurrent)
 
     async def create(

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 from collections.abc import Callable, Collection, Iterable
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -90,8 +91,17 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     ),
 )
 
+
 # Must stay word for word the WHERE of the `jobs_active` index, or SQLite will not
 # use that index (tests check it matches FINAL_STATUSES).
+@dataclass(frozen=True)
+class QuotaUsage:
+    user_active: int  # the user's jobs not final
+    user_since: int  # the user's jobs created since the window start
+    oldest_since: float | None  # created_at of the oldest of those
+    all_active: int  # everybody's jobs not final
+
+
 _ACTIVE_SQL = "status NOT IN ('delivered', 'cancelled', 'failed', 'timed_out', 'lost')"
 _FINISHED_SQL = "status IN ('completed', 'delivered')"  # the `jobs_by_kind` index's WHERE
 
@@ -286,6 +296,24 @@ class JobStore:
         if user_id is None:
             return await self._scalar(f"SELECT COUNT(*) FROM jobs WHERE {_ACTIVE_SQL}", ())
         return await self.count_for_user(user_id, statuses=ACTIVE_STATUSES)
+
+    async def quota_usage(self, user_id: int, since: float) -> QuotaUsage:
+        """Everything a quota check needs, in one round trip (it runs before each defer)."""
+        async with self._db.execute(
+            f"SELECT (SELECT COUNT(*) FROM jobs WHERE user_id = ? AND {_ACTIVE_SQL}), "
+            "(SELECT COUNT(*) FROM jobs WHERE user_id = ? AND created_at >= ?), "
+            "(SELECT MIN(created_at) FROM jobs WHERE user_id = ? AND created_at >= ?), "
+            f"(SELECT COUNT(*) FROM jobs WHERE {_ACTIVE_SQL})",
+            (user_id, user_id, since, user_id, since),
+        ) as cursor:
+            row = await cursor.fetchone()
+        assert row is not None
+        return QuotaUsage(
+            user_active=int(row[0]),
+            user_since=int(row[1]),
+            oldest_since=None if row[2] is None else float(row[2]),
+            all_active=int(row[3]),
+        )
 
     async def count_created_since(self, user_id: int, since: float) -> int:
         return await self._scalar(

@@ -288,6 +288,11 @@ async def test_counts_and_quota_queries(store: JobStore) -> None:
     assert await store.count_created_since(2, now - 86_400) == 0
     assert await store.oldest_created_since(1, now - 86_400) == now - 86_400
     assert await store.oldest_created_since(3, 0) is None
+    usage = await store.quota_usage(1, since=now - 86_399)
+    assert (usage.user_active, usage.user_since, usage.oldest_since, usage.all_active) == (
+        len(ACTIVE_STATUSES), len(JobStatus), now, len(ACTIVE_STATUSES) + 1
+    )
+    assert (await store.quota_usage(3, since=0)).oldest_since is None
 
 
 async def test_recent_durations_of_one_kind(store: JobStore) -> None:
@@ -354,6 +359,7 @@ async def test_hot_queries_use_indexes_not_scans(store: JobStore) -> None:
         "count for user": store.count_for_user(1),
         "daily quota": store.count_created_since(1, 5.0),
         "quota frees up": store.oldest_created_since(1, 5.0),
+        "quota in one query": store.quota_usage(1, since=5.0),
         "eta": store.recent_durations(resolution="480p", duration=5),
         "get": store.get(job.id),
         "by request": store.find_by_request_id("r-77"),

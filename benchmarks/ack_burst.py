@@ -1,0 +1,47 @@
+"""200 `/animate` invocations dispatched at once by 200 users: time to the defer.
+
+Target: p99 under 500 ms, none over 3 s (Discord's deadline).
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from benchmarks.common import machine, rig, summary
+from tests.fakes.runcomfy import Timeline
+from tests.test_animate import png
+
+USERS = 200
+
+
+async def main() -> dict[str, float]:
+    async with rig(quota_global_concurrent=1000) as r:
+        users = [r.discord.add_user(f"user{i}") for i in range(USERS)]
+        r.runcomfy.script(*(Timeline(manual=True) for _ in range(USERS)))
+        await r.bot.start()
+        image = png()
+        attachments = [r.discord.add_cdn_file(image, "photo.png", "image/png") for _ in users]
+        interactions = await asyncio.gather(
+            *(
+                r.discord.invoke("animate", image=attachment, prompt=f"burst {i}", user=user)
+                for i, (user, attachment) in enumerate(zip(users, attachments, strict=True))
+            )
+        )
+        await r.discord.wait_for(
+            lambda: all(ix.responded_at is not None for ix in interactions), within=30
+        )
+        acks = [ix.ack_seconds or 0.0 for ix in interactions]
+        await r.discord.wait_for(lambda: len(r.runcomfy.submits) == USERS, within=60)
+    late = sum(1 for a in acks if a > 3.0)
+    print(f"ack burst: {USERS} /animate at once -> defer: {summary(acks)}; over 3 s: {late}")
+    print(f"  machine: {machine()}")
+    return {
+        "p50": sorted(acks)[len(acks) // 2],
+        "p99": sorted(acks)[int(len(acks) * 0.99)],
+        "max": max(acks),
+        "late": late,
+    }
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
