@@ -27,8 +27,6 @@ log = logging.getLogger(__name__)
 
 # Loaded in this order in setup_hook; listed, never discovered.
 EXTENSIONS: tuple[str, ...] = ("cogs.about", "cogs.animate")
-# RunComfy publishes no limits; its own clients poll every 2-5 s per job.
-RUNCOMFY_REQUESTS_PER_SECOND = 20.0
 PURGE_EVERY_SECONDS = 24 * 60 * 60
 
 
@@ -120,7 +118,7 @@ async def assemble(settings: Settings, **bot_options: Any) -> AsyncIterator[Anim
         runcomfy = RunComfyClient(
             runcomfy_http,
             model_id=settings.runcomfy_model_id,
-            requests_per_second=RUNCOMFY_REQUESTS_PER_SECOND,
+            requests_per_second=settings.runcomfy_requests_per_second,
         )
         jobs = JobService(settings=settings, store=store, runcomfy=runcomfy, cdn_http=cdn_http)
         bot = AnimateBot(Services(settings=settings, store=store, jobs=jobs), **bot_options)

@@ -46,8 +46,12 @@ class BotProcess:
             **settings_env(self.settings),
         }
         with self.log.open("ab") as log:
+            # BOT_PROFILE=path writes the bot's cProfile stats there (benchmark digging).
+            profile = os.environ.get("BOT_PROFILE")
+            prefix = ["-m", "cProfile", "-o", profile] if profile else []
             self.proc = await asyncio.create_subprocess_exec(
                 sys.executable,
+                *prefix,
                 "-m",
                 "tests.fakes.run_bot",
                 "--discord-url",

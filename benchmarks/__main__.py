@@ -1,0 +1,17 @@
+"""`make bench`: run every benchmark in turn; each prints its own figures."""
+
+from __future__ import annotations
+
+import asyncio
+
+from benchmarks import ack_burst, large_video, live_jobs
+
+
+async def main() -> None:
+    await ack_burst.main()
+    await large_video.main()
+    await live_jobs.main()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,155 @@
+"""Many live jobs at once, with realistic timelines compressed in time.
+
+Each job queues 10-60 s and renders 20-90 s (job time); `--time-scale 0.25`
+plays that four times faster, and the bot's polling is scaled alike, so
+requests per job are what they would be in real time. Reports the bot's CPU
+per job and per job-minute, its peak RSS, RunComfy requests per job against
+the minimum, Discord requests per second at peak (bot-token routes, which
+share the 50/s global limit, and interaction routes, which do not), and the
+lag from "completed" at RunComfy to the video posted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import time
+
+from benchmarks.common import machine, percentile, rig, summary
+from bot.store import JobStore
+from tests.fakes.runcomfy import Timeline
+from tests.test_animate import png
+
+# Status changes a job shows: each queue position, rendering, completed.
+QUEUE_POSITIONS = (3, 2, 1)
+MIN_REQUESTS = 1 + len(QUEUE_POSITIONS) + 2 + 1  # submit + status changes + result
+INTERACTION_ROUTES = ("/interactions/", "/webhooks/")
+
+
+def peak_per_second(times: list[float]) -> int:
+    times = sorted(times)
+    best, start = 0, 0
+    for end, at in enumerate(times):
+        while at - times[start] > 1.0:
+            start += 1
+        best = max(best, end - start + 1)
+    return best
+
+
+async def main(jobs: int = 1000, time_scale: float = 0.25, seed: int = 1) -> dict[str, float]:
+    rng = random.Random(seed)
+    timelines = [
+        Timeline(
+            queue_positions=QUEUE_POSITIONS,
+            queue_seconds=rng.uniform(10, 60),
+            run_seconds=rng.uniform(20, 90),
+            video_size=64 * 1024,
+        )
+        for _ in range(jobs)
+    ]
+    job_minutes = sum(t.queue_seconds + t.run_seconds for t in timelines) / 60
+    async with rig(
+        runcomfy_time_scale=time_scale,
+        quota_user_concurrent=jobs,
+        quota_user_daily=jobs,
+        quota_global_concurrent=jobs,
+        poll_min_seconds=2.0 * time_scale,
+        poll_max_seconds=15.0 * time_scale,
+        default_eta_seconds=90.0 * time_scale,
+        status_edit_interval_seconds=5.0 * time_scale,
+        job_timeout_seconds=1800.0 * time_scale,
+        http_timeout_seconds=30.0,
+        runcomfy_requests_per_second=100.0 / time_scale,
+    ) as r:
+        users = [r.discord.add_user(f"user{i}") for i in range(50)]
+        r.runcomfy.script(*timelines)
+        await r.bot.start()
+        cpu_start = r.bot.cpu_seconds()
+        started = time.monotonic()
+        image = png()
+        for batch in range(0, jobs, 100):
+            await asyncio.gather(
+                *(
+                    r.discord.invoke(
+                        "animate",
+                        image=r.discord.add_cdn_file(image, "photo.png", "image/png"),
+                        prompt=f"job {i}",
+                        user=users[i % len(users)],
+                    )
+                    for i in range(batch, min(jobs, batch + 100))
+                )
+            )
+        await r.discord.wait_for(lambda: len(r.runcomfy.submits) == jobs, within=300)
+        async with await JobStore.open(r.settings.database_path) as store:
+            for _ in range(int(400 * time_scale + 300) * 2):  # bounded wait
+                if not await store.count_active():
+                    break
+                await asyncio.sleep(0.5)
+            cpu = r.bot.cpu_seconds() - cpu_start
+            memory = r.bot.memory()
+            delivered = [j for u in users for j in await store.list_for_user(u.id, limit=jobs)]
+        elapsed = time.monotonic() - started
+
+        lags = []
+        for job in delivered:
+            fake_job = r.runcomfy.jobs[job.request_id or ""]
+            t = fake_job.timeline
+            completed_at = fake_job.created + (t.queue_seconds + t.run_seconds) * time_scale
+            message = r.discord.messages.get(job.delivered_message_id or 0)
+            if message is not None:
+                lags.append((message.created_at - completed_at) / time_scale)
+        runcomfy_requests = len(r.runcomfy.requests) - r.runcomfy.count("video")
+        bot_routes = [
+            q.at
+            for q in r.discord.requests
+            if q.path.startswith("/api/") and not any(p in q.path for p in INTERACTION_ROUTES)
+        ]
+        interaction_routes = [
+            q.at for q in r.discord.requests if any(p in q.path for p in INTERACTION_ROUTES)
+        ]
+
+    figures = {
+        "jobs": float(jobs),
+        "delivered": float(sum(1 for j in delivered if j.delivered_message_id)),
+        "cpu_ms_per_job": cpu / jobs * 1000,
+        "cpu_ms_per_job_minute": cpu / job_minutes * 1000,
+        "peak_rss_mb": memory["VmHWM"] / 1e6,
+        "runcomfy_requests_per_job": runcomfy_requests / jobs,
+        "discord_bot_peak_rps": float(peak_per_second(bot_routes)),
+        "discord_interaction_peak_rps": float(peak_per_second(interaction_routes)),
+        "lag_p50_s": percentile(lags, 0.5),
+        "lag_p99_s": percentile(lags, 0.99),
+    }
+    print(
+        f"live jobs: {jobs} concurrent jobs, time scale {time_scale} "
+        f"({elapsed:.0f} s wall, {job_minutes:.0f} job-minutes)"
+    )
+    print(f"  delivered {figures['delivered']:.0f}/{jobs}")
+    print(
+        f"  bot CPU {cpu:.1f} s: {figures['cpu_ms_per_job']:.1f} ms per job, "
+        f"{figures['cpu_ms_per_job_minute']:.2f} ms per job-minute (target < 5)"
+    )
+    print(f"  bot peak RSS {figures['peak_rss_mb']:.0f} MB (target < 300)")
+    print(
+        f"  RunComfy requests per job {figures['runcomfy_requests_per_job']:.1f} "
+        f"(minimum {MIN_REQUESTS}: submit + {len(QUEUE_POSITIONS) + 2} status changes + result)"
+    )
+    print(
+        f"  Discord peak requests/s: bot-token routes {figures['discord_bot_peak_rps']:.0f} "
+        f"(global limit 50), interaction routes {figures['discord_interaction_peak_rps']:.0f}"
+    )
+    print(
+        f"  lag completed -> video posted, in job time: {summary(lags, 's', 1.0)} "
+        f"(poll interval 2 s)"
+    )
+    print(f"  machine: {machine()}")
+    return figures
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--jobs", type=int, default=1000)
+    parser.add_argument("--time-scale", type=float, default=0.25)
+    args = parser.parse_args()
+    asyncio.run(main(args.jobs, args.time_scale))
