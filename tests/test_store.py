@@ -290,7 +290,10 @@ async def test_counts_and_quota_queries(store: JobStore) -> None:
     assert await store.oldest_created_since(3, 0) is None
     usage = await store.quota_usage(1, since=now - 86_399)
     assert (usage.user_active, usage.user_since, usage.oldest_since, usage.all_active) == (
-        len(ACTIVE_STATUSES), len(JobStatus), now, len(ACTIVE_STATUSES) + 1
+        len(ACTIVE_STATUSES),
+        len(JobStatus),
+        now,
+        len(ACTIVE_STATUSES) + 1,
     )
     assert (await store.quota_usage(3, since=0)).oldest_since is None
 

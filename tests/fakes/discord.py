@@ -16,6 +16,7 @@ deleted messages, missing access, closed DMs).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import itertools
 import json
@@ -1241,7 +1242,10 @@ class FakeDiscord:
     # -- test surface: reading what users see ------------------------------
 
     async def wait_for(self, predicate: Callable[[], Any], *, within: float = 5.0) -> Any:
-        """Wait until `predicate()` is truthy, waking on every request the fake serves."""
+        """Wait until `predicate()` is truthy, waking on every request the fake serves.
+
+        It also looks again every 50 ms, for predicates on the bot's own state.
+        """
 
         async def wait() -> Any:
             async with self._changed:
@@ -1249,7 +1253,8 @@ class FakeDiscord:
                     result = predicate()
                     if result:
                         return result
-                    await self._changed.wait()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._changed.wait(), 0.05)
 
         return await asyncio.wait_for(wait(), within)
 
