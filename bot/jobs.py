@@ -15,7 +15,7 @@ import logging
 import random
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 
 DAY = 24 * 60 * 60
 DOWNLOAD_ATTEMPTS = 3
+ETA_CACHE_SECONDS = 60.0
 _STATUS_BY_WIRE = {
     "in_queue": JobStatus.IN_QUEUE,
     "in_progress": JobStatus.IN_PROGRESS,
@@ -131,6 +132,7 @@ class JobService:
         # Serialises "check quota, then insert" so two commands cannot both pass.
         self._admission = asyncio.Lock()
         self._closing = False
+        self._eta_cache: dict[tuple[str, int], tuple[float, float]] = {}
 
     # -- admission ---------------------------------------------------------
 
@@ -218,7 +220,7 @@ class JobService:
         if exc.operator_problem:
             await self._alert(f"RunComfy refused a submit ({exc.error_code}): {exc.message}")
             status, error = JobStatus.FAILED, SERVICE_UNAVAILABLE
-        elif getattr(exc, "ambiguous", False):
+        elif exc.ambiguous:
             # The job may exist at RunComfy, but without its id we cannot track it,
             # and a retry could bill a second one.
             log.warning("Job %d: submit outcome unknown (%s); not retried", job.id, exc)
@@ -242,7 +244,8 @@ class JobService:
             return
         task = asyncio.create_task(self._run_tracker(job), name=f"job:{job.id}")
         self._trackers[job.id] = task
-        task.add_done_callback(lambda _t, job_id=job.id: self._trackers.pop(job_id, None))
+        job_id = job.id
+        task.add_done_callback(lambda _task: self._trackers.pop(job_id, None))
 
     async def _run_tracker(self, job: Job) -> None:
         try:
@@ -257,10 +260,21 @@ class JobService:
             log.exception("Tracker for job %s crashed", job.id)
 
     async def expected_duration(self, options: JobOptions) -> float:
+        """Median time from submit to finish of recent jobs of the same kind.
+
+        Cached for a minute: every status edit shows it, and it moves slowly.
+        """
+        key = (options.resolution, options.duration)
+        cached = self._eta_cache.get(key)
+        now = time.monotonic()
+        if cached is not None and now - cached[0] < ETA_CACHE_SECONDS:
+            return cached[1]
         past = await self.store.recent_durations(
             resolution=options.resolution, duration=options.duration
         )
-        return expected_render_seconds(past, self.settings.default_eta_seconds)
+        eta = expected_render_seconds(past, self.settings.default_eta_seconds)
+        self._eta_cache[key] = (now, eta)
+        return eta
 
     async def _poll_until_done(self, job: Job) -> None:
         assert job.id is not None and job.request_id is not None
@@ -375,6 +389,7 @@ class JobService:
                 return
             job = await self.store.update(job.id, video_url=result.video_url, cost=result.cost)
         delivery = await self._post_video(job)
+        assert job.id is not None
         delivered = await self.store.transition(
             job.id,
             from_statuses=[JobStatus.COMPLETED],
@@ -521,10 +536,10 @@ class JobService:
                 await self.observer.alert_operator(text)
 
 
-async def _guarded(coro: object, what: str, job: Job) -> None:
+async def _guarded(call: Awaitable[None], what: str, job: Job) -> None:
     """Observer failures (Discord down) must not break the job's bookkeeping."""
     try:
-        await coro  # type: ignore[misc]
+        await call
     except asyncio.CancelledError:
         raise
     except Exception:

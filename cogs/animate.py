@@ -77,12 +77,12 @@ class CancelButton(
 
     @classmethod
     async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Button[Any], match: Any, /
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: Any, /
     ) -> CancelButton:
         return cls(int(match["job_id"]))
 
     async def callback(self, interaction: discord.Interaction) -> None:
-        cog = interaction.client.get_cog("Animate")  # type: ignore[union-attr]
+        cog = interaction.client.get_cog("Animate")  # type: ignore[attr-defined]
         if isinstance(cog, Animate):
             await cog.cancel_from_button(interaction, self.job_id)
 
@@ -456,31 +456,36 @@ class Animate(commands.Cog):
         job = await self.jobs.store.find_by_status_message(payload.message_id)
         if job is None or job.id is None:
             return
-        member = payload.member
-        is_moderator = False
-        if member is not None:
-            channel = self.bot.get_channel(payload.channel_id)
-            permissions = (
-                channel.permissions_for(member)
-                if isinstance(channel, discord.abc.GuildChannel)
-                else member.guild_permissions
-            )
-            is_moderator = permissions.manage_messages
-        outcome = await self._cancel(job.id, payload.user_id, is_moderator)
+        outcome = await self._cancel(job.id, payload.user_id, self._is_moderator(payload))
         if outcome is CancelOutcome.NOT_ALLOWED:
             await self._remove_reaction(payload)
         elif outcome is CancelOutcome.RENDERING:
-            text = f"<@{payload.user_id}> {CANCEL_REPLIES[outcome]}"
-            pings = discord.AllowedMentions(
-                everyone=False, roles=False, users=[discord.Object(payload.user_id)]
+            await self._answer_reaction(payload, CANCEL_REPLIES[outcome])
+
+    def _is_moderator(self, payload: discord.RawReactionActionEvent) -> bool:
+        """Manage Messages in that channel (DMs have no moderators)."""
+        member = payload.member
+        if member is None:
+            return False
+        channel = self.bot.get_channel(payload.channel_id)
+        if isinstance(channel, discord.abc.GuildChannel):
+            return channel.permissions_for(member).manage_messages
+        return member.guild_permissions.manage_messages
+
+    async def _answer_reaction(self, payload: discord.RawReactionActionEvent, text: str) -> None:
+        """Reply to the reacted message, pinging only the person who reacted."""
+        pings = discord.AllowedMentions(
+            everyone=False, roles=False, users=[discord.Object(payload.user_id)]
+        )
+        channel = self.bot.get_partial_messageable(payload.channel_id)
+        reference = _reply_to(payload.channel_id, payload.message_id)
+        try:
+            await self._budget.acquire()
+            await channel.send(
+                f"<@{payload.user_id}> {text}", allowed_mentions=pings, reference=reference
             )
-            channel = self.bot.get_partial_messageable(payload.channel_id)
-            reference = _reply_to(payload.channel_id, payload.message_id)
-            try:
-                await self._budget.acquire()
-                await channel.send(text, allowed_mentions=pings, reference=reference)
-            except discord.HTTPException:
-                log.info("Job %d: could not answer a refused cancel", job.id)
+        except discord.HTTPException:
+            log.info("Could not answer a reaction on message %d", payload.message_id)
 
     async def _cancel(self, job_id: int, user_id: int, is_moderator: bool) -> CancelOutcome:
         try:
