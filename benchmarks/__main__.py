@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 
-from benchmarks import ack_burst, large_video, live_jobs
+from benchmarks import ack_burst, history_bench, large_video, live_jobs
 
 
 async def main() -> None:
+    await history_bench.main()
     await ack_burst.main()
     await large_video.main()
     await live_jobs.main()

@@ -26,7 +26,7 @@ from bot.store import JobStore
 log = logging.getLogger(__name__)
 
 # Loaded in this order in setup_hook; listed, never discovered.
-EXTENSIONS: tuple[str, ...] = ("cogs.about", "cogs.animate")
+EXTENSIONS: tuple[str, ...] = ("cogs.about", "cogs.animate", "cogs.history")
 PURGE_EVERY_SECONDS = 24 * 60 * 60
 
 
