@@ -37,7 +37,7 @@ def peak_per_second(times: list[float]) -> int:
     return best
 
 
-async def main(jobs: int = 1000, time_scale: float = 0.25, seed: int = 1) -> dict[str, float]:
+async def main(jobs: int = 1000, time_scale: float = 0.5, seed: int = 1) -> dict[str, float]:
     rng = random.Random(seed)
     timelines = [
         Timeline(
@@ -150,6 +150,6 @@ async def main(jobs: int = 1000, time_scale: float = 0.25, seed: int = 1) -> dic
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--jobs", type=int, default=1000)
-    parser.add_argument("--time-scale", type=float, default=0.25)
+    parser.add_argument("--time-scale", type=float, default=0.5)
     args = parser.parse_args()
     asyncio.run(main(args.jobs, args.time_scale))

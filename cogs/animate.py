@@ -42,8 +42,9 @@ log = logging.getLogger(__name__)
 
 DEFAULT_UPLOAD_LIMIT = 10 * 1024 * 1024
 # Discord allows 50 requests/s per bot token (interaction routes are exempt);
-# leave room for what discord.py itself sends.
-BOT_REQUESTS_PER_SECOND = 40.0
+# leave room for what discord.py itself sends and for bunching when the loop is busy.
+BOT_REQUESTS_PER_SECOND = 30.0
+BOT_REQUESTS_BURST = 5
 # Discord's interaction tokens live 15 minutes; stop using them a little before.
 WEBHOOK_EXPIRED = 50027
 UPLOAD_TOO_LARGE = 40005
@@ -104,7 +105,7 @@ class Animate(commands.Cog):
         # Status messages that can no longer be edited (deleted, no access).
         self._unreachable: set[int] = set()
         # Every bot-token call of this cog shares one budget, under Discord's 50/s.
-        self._budget = RateBudget(rate=BOT_REQUESTS_PER_SECOND)
+        self._budget = RateBudget(rate=BOT_REQUESTS_PER_SECOND, burst=BOT_REQUESTS_BURST)
         # Latest state wins, one edit per message per interval.
         self._status_updates: Coalescer[int, Job] = Coalescer(
             self._edit_status,
