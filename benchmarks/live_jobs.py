@@ -1,7 +1,7 @@
 """Many live jobs at once, with realistic timelines compressed in time.
 
-Each job queues 10-60 s and renders 20-90 s (job time); `--time-scale 0.25`
-plays that four times faster, and the bot's polling is scaled alike, so
+Each job queues 10-60 s and renders 20-90 s (job time); `--time-scale 0.5` (the default)
+plays that twice as fast, and the bot's polling is scaled alike, so
 requests per job are what they would be in real time. Reports the bot's CPU
 per job and per job-minute, its peak RSS, RunComfy requests per job against
 the minimum, Discord requests per second at peak (bot-token routes, which
@@ -18,6 +18,7 @@ import time
 
 from benchmarks.common import machine, percentile, rig, summary
 from bot.store import JobStore
+from tests.fakes.discord import peak_per_second
 from tests.fakes.runcomfy import Timeline
 from tests.test_animate import png
 
@@ -25,16 +26,6 @@ from tests.test_animate import png
 QUEUE_POSITIONS = (3, 2, 1)
 MIN_REQUESTS = 1 + len(QUEUE_POSITIONS) + 2 + 1  # submit + status changes + result
 INTERACTION_ROUTES = ("/interactions/", "/webhooks/")
-
-
-def peak_per_second(times: list[float]) -> int:
-    times = sorted(times)
-    best, start = 0, 0
-    for end, at in enumerate(times):
-        while at - times[start] > 1.0:
-            start += 1
-        best = max(best, end - start + 1)
-    return best
 
 
 async def main(jobs: int = 1000, time_scale: float = 0.5, seed: int = 1) -> dict[str, float]:

@@ -1,4 +1,4 @@
-"""Latest-state-wins updates, at most one per key per interval, under a global budget.
+"""Latest-state-wins updates, at most one per key per interval.
 
 Status messages are edited through Discord, which allows about 5 edits per 5 s
 per channel and 50 requests/s per bot. A job may change state faster than
@@ -20,28 +20,6 @@ K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 
 
-class RateBudget:
-    """A token bucket shared by every sender: at most `rate` starts per second."""
-
-    def __init__(self, rate: float, *, burst: int = 10) -> None:
-        self.rate = rate
-        self.capacity = float(burst)
-        self._tokens = float(burst)
-        self._stamp = time.monotonic()
-        self._lock = asyncio.Lock()
-
-    async def acquire(self) -> None:
-        async with self._lock:
-            while True:
-                now = time.monotonic()
-                self._tokens = min(self.capacity, self._tokens + (now - self._stamp) * self.rate)
-                self._stamp = now
-                if self._tokens >= 1:
-                    self._tokens -= 1
-                    return
-                await asyncio.sleep((1 - self._tokens) / self.rate)
-
-
 class Coalescer(Generic[K, V]):
     """Sends the latest value per key, no more often than `interval` seconds."""
 
@@ -50,11 +28,9 @@ class Coalescer(Generic[K, V]):
         send: Callable[[K, V], Awaitable[None]],
         *,
         interval: float,
-        budget: RateBudget | None = None,
     ) -> None:
         self._send = send
         self._interval = interval
-        self._budget = budget
         self._pending: dict[K, V] = {}
         self._last_sent: dict[K, float] = {}
         self._workers: dict[K, asyncio.Task[None]] = {}
@@ -90,8 +66,6 @@ class Coalescer(Generic[K, V]):
                 del self._workers[key]
 
     async def _deliver(self, key: K, value: V) -> None:
-        if self._budget is not None:
-            await self._budget.acquire()
         self._last_sent[key] = time.monotonic()
         try:
             await self._send(key, value)

@@ -13,7 +13,6 @@ import ipaddress
 import json
 import logging
 import random
-import time
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit
@@ -22,6 +21,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from bot.models import MAX_DURATION, MIN_DURATION, JobOptions, Ratio, Resolution
+from bot.ratelimit import RateBudget
 
 log = logging.getLogger(__name__)
 
@@ -205,28 +205,6 @@ def make_http_client(base_url: str, token: SecretStr, timeout_seconds: float) ->
     )
 
 
-class _TokenBucket:
-    """A global request budget shared by every call of one client."""
-
-    def __init__(self, rate: float) -> None:
-        self.rate = rate
-        self.capacity = max(1.0, rate)
-        self._tokens = self.capacity
-        self._stamp = time.monotonic()
-        self._lock = asyncio.Lock()
-
-    async def take(self) -> None:
-        async with self._lock:
-            while True:
-                now = time.monotonic()
-                self._tokens = min(self.capacity, self._tokens + (now - self._stamp) * self.rate)
-                self._stamp = now
-                if self._tokens >= 1:
-                    self._tokens -= 1
-                    return
-                await asyncio.sleep((1 - self._tokens) / self.rate)
-
-
 class RunComfyClient:
     def __init__(
         self,
@@ -243,7 +221,11 @@ class RunComfyClient:
         self._max_attempts = max_attempts
         self._backoff_base = backoff_base
         self._backoff_cap = backoff_cap
-        self._budget = _TokenBucket(requests_per_second) if requests_per_second else None
+        self._budget = (
+            RateBudget(requests_per_second, burst=max(1, int(requests_per_second)))
+            if requests_per_second
+            else None
+        )
         self._rng = random.Random()
         self._unknown_statuses: set[str] = set()
 
@@ -295,7 +277,7 @@ class RunComfyClient:
 
     async def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         if self._budget is not None:
-            await self._budget.take()
+            await self._budget.acquire()
         return await self._http.request(method, path, **kwargs)
 
     async def _retrying(self, method: str, path: str, model: type[_WireT], **kwargs: Any) -> _WireT:

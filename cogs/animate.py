@@ -20,10 +20,11 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.coalesce import Coalescer, RateBudget
+from bot.coalesce import Coalescer
 from bot.jobs import CancelOutcome, Delivery, JobService, QuotaExceeded
 from bot.models import MAX_DURATION, MIN_DURATION, Job, JobOptions, Ratio, Resolution
 from bot.prompts import MAX_PROMPT_CHARS, PromptRejected, clean_prompt
+from bot.ratelimit import RateBudget
 from bot.validation import ImageRejected, PreparedImage, precheck_metadata, prepare_image
 from cogs.rendering import (
     CANCEL_EMOJI,

@@ -6,7 +6,8 @@ import asyncio
 import itertools
 import time
 
-from bot.coalesce import Coalescer, RateBudget
+from bot.coalesce import Coalescer
+from bot.ratelimit import RateBudget
 
 
 async def test_latest_value_wins_and_rate_is_limited() -> None:

@@ -1302,13 +1302,7 @@ class FakeDiscord:
 
     def peak_requests_per_second(self) -> int:
         """The most REST requests served in any one-second window."""
-        times = sorted(r.at for r in self.requests)
-        best, start = 0, 0
-        for end, at in enumerate(times):
-            while at - times[start] > 1.0:
-                start += 1
-            best = max(best, end - start + 1)
-        return best
+        return peak_per_second([r.at for r in self.requests])
 
     def reset(self) -> None:
         self.messages.clear()
@@ -1317,6 +1311,17 @@ class FakeDiscord:
         self.unhandled.clear()
         self._rate_limits.clear()
         self.dm_closed.clear()
+
+
+def peak_per_second(times: list[float]) -> int:
+    """The most events in any one-second window."""
+    times = sorted(times)
+    best, start = 0, 0
+    for end, at in enumerate(times):
+        while at - times[start] > 1.0:
+            start += 1
+        best = max(best, end - start + 1)
+    return best
 
 
 def _emoji(raw: str) -> str:
