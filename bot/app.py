@@ -15,6 +15,7 @@ from typing import Any
 
 import discord
 import httpx
+from discord import app_commands
 from discord.ext import commands
 
 from bot.config import Settings, SettingsError, load_settings
@@ -39,6 +40,32 @@ class Services:
     jobs: JobService
 
 
+SORRY = "Something went wrong on my side and the operator has been told. Please try again shortly."
+
+
+class AnimateTree(app_commands.CommandTree["AnimateBot"]):
+    """The last layer of error handling: what no cog turned into a reply."""
+
+    async def on_error(
+        self, interaction: discord.Interaction[AnimateBot], error: app_commands.AppCommandError
+    ) -> None:
+        command = interaction.command.qualified_name if interaction.command else "?"
+        log.error(
+            "Command /%s failed for user %s in guild %s",
+            command,
+            interaction.user.id,
+            interaction.guild_id,
+            exc_info=error,
+        )
+        try:
+            if interaction.response.is_done():
+                await interaction.followup.send(SORRY, ephemeral=True)
+            else:
+                await interaction.response.send_message(SORRY, ephemeral=True)
+        except discord.HTTPException:
+            log.warning("Could not tell user %s that /%s failed", interaction.user.id, command)
+
+
 class AnimateBot(commands.AutoShardedBot):
     def __init__(self, services: Services, **options: Any) -> None:
         super().__init__(
@@ -47,6 +74,7 @@ class AnimateBot(commands.AutoShardedBot):
             # Nobody is pinged unless a message says so explicitly.
             allowed_mentions=discord.AllowedMentions.none(),
             help_command=None,
+            tree_cls=AnimateTree,
             **options,
         )
         self.services = services

@@ -505,24 +505,6 @@ class Animate(commands.Cog):
             await self._budget.acquire()
             await message.remove_reaction(payload.emoji, discord.Object(payload.user_id))
 
-    # -- errors ------------------------------------------------------------
-
-    async def cog_app_command_error(
-        self, interaction: discord.Interaction, error: app_commands.AppCommandError
-    ) -> None:
-        log.error(
-            "Command %s failed for user %s in guild %s",
-            interaction.command.qualified_name if interaction.command else "?",
-            interaction.user.id,
-            interaction.guild_id,
-            exc_info=error,
-        )
-        text = "Something went wrong on my side; nothing was charged. Please try again."
-        if interaction.response.is_done():
-            await interaction.followup.send(text, ephemeral=True)
-        else:
-            await interaction.response.send_message(text, ephemeral=True)
-
 
 IMAGE_GONE = (
     "The image of that job is no longer available. Please use /animate again and attach the image."

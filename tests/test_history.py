@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import importlib
 import json
+import sqlite3
 import time
 from typing import Any
 
-from bot.app import AnimateBot
+import pytest
+
+from bot.app import SORRY, AnimateBot
 from bot.models import ImageFacts, Job, JobOptions, JobStatus
 from tests.fakes.discord import FakeDiscord, FakeInteraction, FakeMessage, FakeUser
 from tests.fakes.harness import BotRunner
@@ -286,3 +289,18 @@ async def test_buttons_are_disabled_when_the_view_times_out(
     assert not component(page, "›").get("disabled")
     await discord_fake.wait_for(lambda: component(page, "›").get("disabled"), within=5)
     assert all(item.get("disabled") for row in page.components for item in row["components"])
+
+
+async def test_an_unexpected_error_is_logged_with_who_and_where_and_the_user_told(
+    bot: AnimateBot, discord_fake: FakeDiscord, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The operator's database lost its table: a real fault no cog can turn into advice.
+    with sqlite3.connect(bot.settings.database_path) as db:
+        db.execute("DROP TABLE jobs")
+    page = await reply(discord_fake, await discord_fake.invoke("history"))
+    assert page.ephemeral
+    assert page.content == SORRY
+    failures = [r for r in caplog.records if r.getMessage().startswith("Command /history failed")]
+    assert len(failures) == 1
+    assert str(discord_fake.author.id) in failures[0].getMessage()
+    assert failures[0].exc_info is not None
