@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from benchmarks import ack_burst, history_bench, large_video, live_jobs
+from benchmarks import ack_burst, history_bench, large_video, live_jobs, tracking
 
 
 async def main() -> None:
@@ -12,6 +12,7 @@ async def main() -> None:
     await ack_burst.main()
     await large_video.main()
     await live_jobs.main()
+    await tracking.main()
 
 
 if __name__ == "__main__":

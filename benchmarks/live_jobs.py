@@ -15,10 +15,11 @@ import argparse
 import asyncio
 import random
 import time
+from typing import Any
 
-from benchmarks.common import machine, percentile, rig, summary
+from benchmarks.common import Rig, machine, percentile, rig, summary
 from bot.store import JobStore
-from tests.fakes.discord import peak_per_second
+from tests.fakes.discord import FakeUser, peak_per_second
 from tests.fakes.runcomfy import Timeline
 from tests.test_animate import png
 
@@ -26,6 +27,43 @@ from tests.test_animate import png
 QUEUE_POSITIONS = (3, 2, 1)
 MIN_REQUESTS = 1 + len(QUEUE_POSITIONS) + 2 + 1  # submit + status changes + result
 INTERACTION_ROUTES = ("/interactions/", "/webhooks/")
+
+
+def live_settings(jobs: int, time_scale: float) -> dict[str, Any]:
+    """Production intervals, scaled like the fake's timelines; quotas out of the way."""
+    return {
+        "runcomfy_time_scale": time_scale,
+        "quota_user_concurrent": jobs,
+        "quota_user_daily": jobs,
+        "quota_global_concurrent": jobs,
+        "poll_min_seconds": 2.0 * time_scale,
+        "poll_max_seconds": 15.0 * time_scale,
+        "default_eta_seconds": 90.0 * time_scale,
+        "status_edit_interval_seconds": 5.0 * time_scale,
+        "job_timeout_seconds": 1800.0 * time_scale,
+        "http_timeout_seconds": 30.0,
+        "runcomfy_requests_per_second": 100.0 / time_scale,
+    }
+
+
+async def animate_many(r: Rig, jobs: int) -> list[FakeUser]:
+    """`jobs` /animate invocations by 50 users, 100 at a time, until all are submitted."""
+    users = [r.discord.add_user(f"user{i}") for i in range(50)]
+    image = png()
+    for batch in range(0, jobs, 100):
+        await asyncio.gather(
+            *(
+                r.discord.invoke(
+                    "animate",
+                    image=r.discord.add_cdn_file(image, "photo.png", "image/png"),
+                    prompt=f"job {i}",
+                    user=users[i % len(users)],
+                )
+                for i in range(batch, min(jobs, batch + 100))
+            )
+        )
+    await r.discord.wait_for(lambda: len(r.runcomfy.submits) == jobs, within=300)
+    return users
 
 
 async def main(jobs: int = 1000, time_scale: float = 0.5, seed: int = 1) -> dict[str, float]:
@@ -40,38 +78,12 @@ async def main(jobs: int = 1000, time_scale: float = 0.5, seed: int = 1) -> dict
         for _ in range(jobs)
     ]
     job_minutes = sum(t.queue_seconds + t.run_seconds for t in timelines) / 60
-    async with rig(
-        runcomfy_time_scale=time_scale,
-        quota_user_concurrent=jobs,
-        quota_user_daily=jobs,
-        quota_global_concurrent=jobs,
-        poll_min_seconds=2.0 * time_scale,
-        poll_max_seconds=15.0 * time_scale,
-        default_eta_seconds=90.0 * time_scale,
-        status_edit_interval_seconds=5.0 * time_scale,
-        job_timeout_seconds=1800.0 * time_scale,
-        http_timeout_seconds=30.0,
-        runcomfy_requests_per_second=100.0 / time_scale,
-    ) as r:
-        users = [r.discord.add_user(f"user{i}") for i in range(50)]
+    async with rig(**live_settings(jobs, time_scale)) as r:
         r.runcomfy.script(*timelines)
         await r.bot.start()
         cpu_start = r.bot.cpu_seconds()
         started = time.monotonic()
-        image = png()
-        for batch in range(0, jobs, 100):
-            await asyncio.gather(
-                *(
-                    r.discord.invoke(
-                        "animate",
-                        image=r.discord.add_cdn_file(image, "photo.png", "image/png"),
-                        prompt=f"job {i}",
-                        user=users[i % len(users)],
-                    )
-                    for i in range(batch, min(jobs, batch + 100))
-                )
-            )
-        await r.discord.wait_for(lambda: len(r.runcomfy.submits) == jobs, within=300)
+        users = await animate_many(r, jobs)
         async with await JobStore.open(r.settings.database_path) as store:
             for _ in range(int(400 * time_scale + 300) * 2):  # bounded wait
                 if not await store.count_active():

@@ -1,0 +1,66 @@
+"""What it costs to keep 1,000 jobs under watch, apart from starting and delivering them.
+
+A job's CPU has a fixed part (the command, the image check, the delivery) and a part
+that grows with its length (polling RunComfy, editing the status message). This runs
+in real time: 1,000 jobs are started and left queued then rendering (long timelines,
+queue positions stepping down), and the bot's CPU is read over one minute in which
+nothing is started or delivered. That minute is 1,000 job-minutes of tracking.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import time
+
+from benchmarks.common import machine, rig
+from benchmarks.live_jobs import animate_many, live_settings
+from tests.fakes.runcomfy import Timeline
+
+SETTLE_SECONDS = 15.0  # let the submits' own work (first polls, first edits) pass
+
+
+async def main(jobs: int = 1000, window_seconds: float = 60.0) -> dict[str, float]:
+    # Long enough that no job finishes before the window ends, with changes inside it.
+    timeline = Timeline(queue_positions=(9, 6, 3, 1), queue_seconds=120, run_seconds=600)
+    async with rig(**live_settings(jobs, time_scale=1.0)) as r:
+        r.runcomfy.script(*([timeline] * jobs))
+        await r.bot.start()
+        began = time.monotonic()
+        await animate_many(r, jobs)
+        started_seconds = time.monotonic() - began
+        await asyncio.sleep(SETTLE_SECONDS)
+        requests_before = len(r.runcomfy.requests)
+        discord_before = len(r.discord.requests)
+        cpu_before = r.bot.cpu_seconds()
+        await asyncio.sleep(window_seconds)
+        cpu = r.bot.cpu_seconds() - cpu_before
+        polls = len(r.runcomfy.requests) - requests_before
+        discord_requests = len(r.discord.requests) - discord_before
+        assert len(r.runcomfy.submits) == jobs and not r.runcomfy.count("result"), "window spoilt"
+
+    job_minutes = jobs * window_seconds / 60
+    figures = {
+        "cpu_ms_per_job_minute": cpu / job_minutes * 1000,
+        "polls_per_job_minute": polls / job_minutes,
+        "discord_requests_per_job_minute": discord_requests / job_minutes,
+    }
+    print(
+        f"tracking: {jobs} live jobs watched for {window_seconds:.0f} s "
+        f"({job_minutes:.0f} job-minutes; starting them took {started_seconds:.0f} s)"
+    )
+    print(
+        f"  bot CPU {cpu:.2f} s: {figures['cpu_ms_per_job_minute']:.2f} ms per job-minute "
+        f"(target < 5); RunComfy polls {figures['polls_per_job_minute']:.1f} per job-minute, "
+        f"Discord requests {figures['discord_requests_per_job_minute']:.2f} per job-minute"
+    )
+    print(f"  machine: {machine()}")
+    return figures
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--jobs", type=int, default=1000)
+    parser.add_argument("--window", type=float, default=60.0)
+    args = parser.parse_args()
+    asyncio.run(main(args.jobs, args.window))
