@@ -192,6 +192,11 @@ class CancelResponse(_Wire):
         return self.outcome == "cancelled"
 
 
+# Failures before a single byte of the request was written: no connection could be
+# made, or every pooled connection stayed busy (a slow RunComfy, 1,000 live jobs).
+NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
 def make_http_client(base_url: str, token: SecretStr, timeout_seconds: float) -> httpx.AsyncClient:
     """The one client for RunComfy: base URL, Bearer auth, explicit timeouts."""
     return httpx.AsyncClient(
@@ -235,8 +240,8 @@ class RunComfyClient:
         for attempt in range(1, self._max_attempts + 1):
             try:
                 response = await self._send("POST", self._model_path, json=body)
-            except httpx.ConnectError as exc:
-                # Provably never reached the server: safe to try again.
+            except NEVER_SENT as exc:
+                # The request provably never left this machine: safe to try again.
                 if attempt == self._max_attempts:
                     raise RunComfyError("cannot reach RunComfy", retryable=True) from exc
                 await self._backoff(attempt, None)

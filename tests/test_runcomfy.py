@@ -265,6 +265,26 @@ async def test_submit_is_retried_when_the_server_was_never_reached() -> None:
     assert caught.value.retryable and not caught.value.ambiguous
 
 
+async def test_submit_is_retried_when_it_never_got_a_connection(fake: FakeRunComfy) -> None:
+    # One connection, held by a slow status call: the submit waits for it past the
+    # pool timeout, which proves it was never sent, so it is tried again.
+    fake.script(Timeline(manual=True))
+    async with httpx.AsyncClient(
+        base_url=fake.base_url,
+        headers={"Authorization": f"Bearer {TOKEN}"},
+        timeout=httpx.Timeout(5.0, pool=0.1),
+        limits=httpx.Limits(max_connections=1),
+    ) as http:
+        client = RunComfyClient(http, model_id=fake.model_id, backoff_base=0.3)
+        fake.inject("status", "slow", delay=0.5)
+        polling = asyncio.create_task(client.status("anything"))
+        await asyncio.sleep(0.05)
+        submitted = await client.submit(INPUT)
+        await asyncio.gather(polling, return_exceptions=True)
+    assert fake.count("submit") == 1
+    assert list(fake.jobs) == [submitted.request_id]
+
+
 async def test_token_never_appears_in_errors_or_logs(
     fake: FakeRunComfy, client: RunComfyClient, caplog: pytest.LogCaptureFixture
 ) -> None:
