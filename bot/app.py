@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
+import aiohttp
 import discord
 import httpx
 from discord import app_commands
@@ -21,6 +22,7 @@ from discord.ext import commands
 from bot.config import Settings, SettingsError, load_settings
 from bot.jobs import JobService
 from bot.logs import setup_logging
+from bot.ratelimit import RateBudget
 from bot.runcomfy import RunComfyClient, make_http_client
 from bot.store import JobStore
 
@@ -29,6 +31,32 @@ log = logging.getLogger(__name__)
 # Loaded in this order in setup_hook; listed, never discovered.
 EXTENSIONS: tuple[str, ...] = ("cogs.about", "cogs.animate", "cogs.history")
 PURGE_EVERY_SECONDS = 24 * 60 * 60
+# Discord allows 50 requests/s per bot token; interaction and webhook routes are exempt.
+# Paced where Discord counts them, on the wire, with room for the burst.
+BOT_REQUESTS_PER_SECOND = 40.0
+BOT_REQUESTS_BURST = 5
+EXEMPT_ROUTES = ("/interactions/", "/webhooks/")
+
+
+def paced_bot_token_requests(budget: RateBudget) -> aiohttp.TraceConfig:
+    """An aiohttp trace that holds each bot-token REST request until the budget allows it.
+
+    Pacing here rather than before each call: discord.py queues requests per route
+    bucket, and a queue that drains at once would send a burst the budget never saw.
+    """
+
+    async def on_request_start(
+        _session: aiohttp.ClientSession,
+        _context: object,
+        params: aiohttp.TraceRequestStartParams,
+    ) -> None:
+        path = params.url.path
+        if "/api/" in path and not any(route in path for route in EXEMPT_ROUTES):
+            await budget.acquire()
+
+    trace = aiohttp.TraceConfig()
+    trace.on_request_start.append(on_request_start)
+    return trace
 
 
 @dataclass(frozen=True)
@@ -75,6 +103,9 @@ class AnimateBot(commands.AutoShardedBot):
             allowed_mentions=discord.AllowedMentions.none(),
             help_command=None,
             tree_cls=AnimateTree,
+            http_trace=paced_bot_token_requests(
+                RateBudget(BOT_REQUESTS_PER_SECOND, burst=BOT_REQUESTS_BURST)
+            ),
             **options,
         )
         self.services = services

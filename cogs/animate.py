@@ -24,7 +24,6 @@ from bot.coalesce import Coalescer
 from bot.jobs import CancelOutcome, Delivery, JobService, QuotaExceeded
 from bot.models import MAX_DURATION, MIN_DURATION, Job, JobOptions, Ratio, Resolution
 from bot.prompts import MAX_PROMPT_CHARS, PromptRejected, clean_prompt
-from bot.ratelimit import RateBudget
 from bot.validation import ImageRejected, PreparedImage, precheck_metadata, prepare_image
 from cogs.rendering import (
     CANCEL_EMOJI,
@@ -42,10 +41,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DEFAULT_UPLOAD_LIMIT = 10 * 1024 * 1024
-# Discord allows 50 requests/s per bot token (interaction routes are exempt);
-# leave room for what discord.py itself sends and for bunching when the loop is busy.
-BOT_REQUESTS_PER_SECOND = 30.0
-BOT_REQUESTS_BURST = 5
 # Discord's interaction tokens live 15 minutes; stop using them a little before.
 WEBHOOK_EXPIRED = 50027
 UPLOAD_TOO_LARGE = 40005
@@ -105,8 +100,6 @@ class Animate(commands.Cog):
         self._sessions: dict[int, _Session] = {}
         # Status messages that can no longer be edited (deleted, no access).
         self._unreachable: set[int] = set()
-        # Every bot-token call of this cog shares one budget, under Discord's 50/s.
-        self._budget = RateBudget(rate=BOT_REQUESTS_PER_SECOND, burst=BOT_REQUESTS_BURST)
         # Latest state wins, one edit per message per interval.
         self._status_updates: Coalescer[int, Job] = Coalescer(
             self._edit_status,
@@ -191,7 +184,6 @@ class Animate(commands.Cog):
             return None
         channel = self.bot.get_partial_messageable(job.channel_id)
         try:
-            await self._budget.acquire()
             message = await channel.fetch_message(job.status_message_id)
         except discord.HTTPException:
             return None
@@ -290,7 +282,6 @@ class Animate(commands.Cog):
         if submitted.status.is_final:
             return
         try:
-            await self._budget.acquire()
             await message.add_reaction(CANCEL_EMOJI)
         except discord.HTTPException:
             log.debug("Job %d: cannot add the cancel reaction", job.id)
@@ -329,7 +320,6 @@ class Animate(commands.Cog):
             job.status_message_id
         )
         try:
-            await self._budget.acquire()
             await message.edit(embed=embed, view=view)
         except (discord.NotFound, discord.Forbidden) as exc:
             log.info("Job %d: status message unreachable (%s)", job_id, exc)
@@ -412,7 +402,6 @@ class Animate(commands.Cog):
         }
         if file is not None:
             kwargs["file"] = file
-        await self._budget.acquire()
         return await channel.send(text, **kwargs)
 
     async def _send_followup(
@@ -433,13 +422,11 @@ class Animate(commands.Cog):
         kwargs: dict[str, Any] = {"allowed_mentions": pings, "nonce": _nonce(job, text)}
         if file is not None:
             kwargs["file"] = file
-        await self._budget.acquire()
         return await user.send(text, **kwargs)
 
     async def alert_operator(self, text: str) -> None:
         channel_id = self.settings.admin_channel_id
         if channel_id is not None:
-            await self._budget.acquire()
             await self.bot.get_partial_messageable(channel_id).send(f"⚠️ {text}")
 
     # -- cancel ------------------------------------------------------------
@@ -482,7 +469,6 @@ class Animate(commands.Cog):
         channel = self.bot.get_partial_messageable(payload.channel_id)
         reference = _reply_to(payload.channel_id, payload.message_id)
         try:
-            await self._budget.acquire()
             await channel.send(
                 f"<@{payload.user_id}> {text}", allowed_mentions=pings, reference=reference
             )
@@ -502,7 +488,6 @@ class Animate(commands.Cog):
         )
         # Without Manage Messages the reaction stays; it is ignored anyway.
         with contextlib.suppress(discord.HTTPException):
-            await self._budget.acquire()
             await message.remove_reaction(payload.emoji, discord.Object(payload.user_id))
 
 

@@ -1302,7 +1302,7 @@ class FakeDiscord:
 
     def peak_requests_per_second(self) -> int:
         """The most REST requests served in any one-second window."""
-        return peak_per_second([r.at for r in self.requests])
+        return int(peak_per_second([r.at for r in self.requests]))
 
     def reset(self) -> None:
         self.messages.clear()
@@ -1313,15 +1313,15 @@ class FakeDiscord:
         self.dm_closed.clear()
 
 
-def peak_per_second(times: list[float]) -> int:
-    """The most events in any one-second window."""
+def peak_per_second(times: list[float], window: float = 1.0) -> float:
+    """The most events in any `window` seconds, per second."""
     times = sorted(times)
     best, start = 0, 0
     for end, at in enumerate(times):
-        while at - times[start] > 1.0:
+        while at - times[start] > window:
             start += 1
         best = max(best, end - start + 1)
-    return best
+    return best / window
 
 
 def _emoji(raw: str) -> str:
