@@ -1,7 +1,7 @@
 """A token bucket: at most `rate` starts per second, shared by every caller.
 
-Used for Discord's global 50 requests/s (the animate cog) and for the RunComfy
-request budget (the client), so that 1,000 live jobs cannot flood either.
+Used for Discord's global 50 requests/s (paced on the wire by the composition root)
+and for the RunComfy request budget (the client), so 1,000 live jobs flood neither.
 """
 
 from __future__ import annotations
