@@ -44,6 +44,9 @@ DEFAULT_UPLOAD_LIMIT = 10 * 1024 * 1024
 # Discord's interaction tokens live 15 minutes; stop using them a little before.
 WEBHOOK_EXPIRED = 50027
 UPLOAD_TOO_LARGE = 40005
+# Jobs past their defer download, check and submit a few at a time: a burst of
+# commands then cannot queue the next commands' 3 s acknowledgements behind its work.
+PREPARING_AT_ONCE = 8
 
 
 @dataclass
@@ -100,6 +103,7 @@ class Animate(commands.Cog):
         self._sessions: dict[int, _Session] = {}
         # Status messages that can no longer be edited (deleted, no access).
         self._unreachable: set[int] = set()
+        self._preparing = asyncio.Semaphore(PREPARING_AT_ONCE)
         # Latest state wins, one edit per message per interval.
         self._status_updates: Coalescer[int, Job] = Coalescer(
             self._edit_status,
@@ -197,21 +201,27 @@ class Animate(commands.Cog):
         options: JobOptions,
     ) -> None:
         """After the public defer: check the real bytes, write the row, start the job."""
-        try:
-            prepared, original = await self._read_image(image)
-            job = await self.jobs.create(
-                user_id=interaction.user.id,
-                guild_id=interaction.guild_id,
-                channel_id=interaction.channel_id,
-                prompt=prompt,
-                options=options,
-                image=prepared.facts,
-            )
-        except (ImageRejected, QuotaExceeded) as exc:
-            text = quota_message(exc) if isinstance(exc, QuotaExceeded) else str(exc)
-            await self._replace_placeholder_with_error(interaction, text)
-            return
-        await self._start(interaction, job, image.url, prepared, original)
+        async with self._preparing:
+            try:
+                prepared, original = await self._read_image(image)
+                job = await self.jobs.create(
+                    user_id=interaction.user.id,
+                    guild_id=interaction.guild_id,
+                    channel_id=interaction.channel_id,
+                    prompt=prompt,
+                    options=options,
+                    image=prepared.facts,
+                )
+            except (ImageRejected, QuotaExceeded) as exc:
+                text = quota_message(exc) if isinstance(exc, QuotaExceeded) else str(exc)
+                await self._replace_placeholder_with_error(interaction, text)
+                return
+            status_message = await self._start(interaction, job, image.url, prepared, original)
+        if status_message is not None:
+            try:
+                await status_message.add_reaction(CANCEL_EMOJI)
+            except discord.HTTPException:
+                log.debug("Job %s: cannot add the cancel reaction", job.id)
 
     async def _read_image(self, image: discord.Attachment) -> tuple[PreparedImage, bytes]:
         data = await image.read()
@@ -236,8 +246,8 @@ class Animate(commands.Cog):
         source_url: str,
         prepared: PreparedImage,
         original: bytes,
-    ) -> None:
-        """Publish the status message, then submit once.
+    ) -> discord.Message | None:
+        """Publish the status message, then submit once; the message while the job lives.
 
         The image is attached to the status message when it fits the upload limit:
         it is the embed's thumbnail, "Animate again" can fetch it later, and a fitted
@@ -254,7 +264,7 @@ class Animate(commands.Cog):
                 "Your image had to be resized, and the result is larger than this server's "
                 f"upload limit ({size_mb(interaction.filesize_limit)}). Try a smaller image.",
             )
-            return
+            return None
         files = [discord.File(io.BytesIO(data), filename=hosted_name)] if hosting else []
         # The embed names the attachment it shows; the URL is known once it is posted.
         shown = job.model_copy(update={"image_url": hosted_name if hosting else None})
@@ -270,7 +280,7 @@ class Animate(commands.Cog):
                 "I could not post the status message here, so nothing was sent. "
                 "If your image is very large, try a smaller one.",
             )
-            return
+            return None
         self._sessions[job.id] = _Session(interaction, time.monotonic())
         hosted_url = next((a.url for a in message.attachments if a.filename == hosted_name), None)
         submitted = await self.jobs.submit(
@@ -279,12 +289,7 @@ class Animate(commands.Cog):
             status_message_id=message.id,
             hosted_url=hosted_url,
         )
-        if submitted.status.is_final:
-            return
-        try:
-            await message.add_reaction(CANCEL_EMOJI)
-        except discord.HTTPException:
-            log.debug("Job %d: cannot add the cancel reaction", job.id)
+        return None if submitted.status.is_final else message
 
     # -- status message ----------------------------------------------------
 

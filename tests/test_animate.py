@@ -10,6 +10,7 @@ from PIL import Image
 
 from bot.app import AnimateBot
 from bot.models import JobStatus
+from cogs.animate import PREPARING_AT_ONCE
 from tests.fakes.discord import FakeDiscord, FakeMessage
 from tests.fakes.harness import BotRunner
 from tests.fakes.runcomfy import FakeRunComfy, Timeline
@@ -253,6 +254,32 @@ async def test_quota_refusals_say_which_limit(
         and f"<t:{int(first.created_at) + 86400}:R>" in daily
     )
     assert len(runcomfy_fake.submits) == 3
+
+
+async def test_a_burst_is_acknowledged_before_its_images_are_fetched_a_few_at_a_time(
+    bot: AnimateBot, discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy
+) -> None:
+    """Every defer goes out at once; downloads, checks and submits then take turns."""
+    burst = 3 * PREPARING_AT_ONCE
+    discord_fake.cdn_latency = 0.3
+    runcomfy_fake.script(*(Timeline(manual=True) for _ in range(burst)))
+    image = png()
+    interactions = [
+        await discord_fake.invoke(
+            "animate", image=image, prompt=f"burst {i}", user=discord_fake.add_user(f"u{i}")
+        )
+        for i in range(burst)
+    ]
+    await discord_fake.wait_for(lambda: len(runcomfy_fake.submits) == burst, within=15)
+
+    assert discord_fake.cdn_peak_in_flight == PREPARING_AT_ONCE
+    downloads = sorted(r.at for r in discord_fake.requests if "/cdn/" in r.path)
+    assert len(downloads) == burst
+    # All answered before the second round of downloads could even begin.
+    assert all(ix.response_type == 5 for ix in interactions)
+    assert (
+        max(ix.responded_at or float("inf") for ix in interactions) < downloads[PREPARING_AT_ONCE]
+    )
 
 
 # -- cancel --------------------------------------------------------------------

@@ -282,6 +282,9 @@ class FakeDiscord:
         self.bot_can_manage_messages = True
         self.dm_closed: set[int] = set()
         self.latency = 0.0
+        self.cdn_latency = 0.0  # seconds each attachment download takes
+        self.cdn_in_flight = 0
+        self.cdn_peak_in_flight = 0
         self._rate_limits: list[_RateLimit] = []
         self._sockets: set[web.WebSocketResponse] = set()
         self._seq = 0
@@ -514,6 +517,12 @@ class FakeDiscord:
         attachment = self.attachments.get(int(request.match_info["id"]))
         if attachment is None:
             return web.Response(status=404)
+        self.cdn_in_flight += 1
+        self.cdn_peak_in_flight = max(self.cdn_peak_in_flight, self.cdn_in_flight)
+        try:
+            await asyncio.sleep(self.cdn_latency)
+        finally:
+            self.cdn_in_flight -= 1
         return web.Response(
             body=attachment.data, content_type=attachment.content_type or "application/octet-stream"
         )
@@ -1311,6 +1320,8 @@ class FakeDiscord:
         self.unhandled.clear()
         self._rate_limits.clear()
         self.dm_closed.clear()
+        self.cdn_latency = 0.0
+        self.cdn_peak_in_flight = 0
 
 
 def peak_per_second(times: list[float], window: float = 1.0) -> float:
