@@ -11,7 +11,9 @@ Migrations are the one multi-statement write; they take `BEGIN IMMEDIATE`.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import random
 import sqlite3
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
@@ -378,15 +380,40 @@ class JobStore:
         return int(row[0]) if row else 0
 
 
+WAL_SWITCH_ATTEMPTS = 20
+
+
 async def _configure(db: aiosqlite.Connection) -> None:
+    await db.execute("PRAGMA busy_timeout = 5000")  # wait for another writer, not fail
+    mode = await _switch_to_wal(db)
+    if mode.lower() != "wal":
+        # e.g. ":memory:" databases; fine for tests, not for the bot.
+        log.warning("SQLite journal mode is %s, not WAL", mode)
+    await db.execute("PRAGMA synchronous = NORMAL")  # safe with WAL, far fewer fsyncs
+    await db.execute("PRAGMA foreign_keys = ON")
+
+
+async def _switch_to_wal(db: aiosqlite.Connection) -> str:
+    """Set WAL mode; the journal mode the file ends up in.
+
+    Connections switching a new file at the same moment can deadlock on the lock
+    upgrade, and SQLite then answers "locked" at once instead of waiting: try again
+    after a short random pause.
+    """
+    for attempt in range(1, WAL_SWITCH_ATTEMPTS):
+        try:
+            return await _set_wal(db)
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc):
+                raise
+        await asyncio.sleep(random.uniform(0.01, 0.05) * attempt)
+    return await _set_wal(db)
+
+
+async def _set_wal(db: aiosqlite.Connection) -> str:
     async with db.execute("PRAGMA journal_mode = WAL") as cursor:
         row = await cursor.fetchone()
-    if row is None or str(row[0]).lower() != "wal":
-        # e.g. ":memory:" databases; fine for tests, not for the bot.
-        log.warning("SQLite journal mode is %s, not WAL", row[0] if row else "unknown")
-    await db.execute("PRAGMA synchronous = NORMAL")  # safe with WAL, far fewer fsyncs
-    await db.execute("PRAGMA busy_timeout = 5000")  # wait for another writer, not fail
-    await db.execute("PRAGMA foreign_keys = ON")
+    return str(row[0]) if row else "unknown"
 
 
 # -- mapping between Job and columns ---------------------------------------------
