@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import aiohttp
 import discord
 from discord import app_commands
 from discord.ext import commands
@@ -216,6 +217,10 @@ class Animate(commands.Cog):
                 text = quota_message(exc) if isinstance(exc, QuotaExceeded) else str(exc)
                 await self._replace_placeholder_with_error(interaction, text)
                 return
+            except (discord.HTTPException, aiohttp.ClientError, TimeoutError):
+                log.warning("Could not download the image of user %s", interaction.user.id)
+                await self._replace_placeholder_with_error(interaction, IMAGE_UNREACHABLE)
+                return
             status_message = await self._start(interaction, job, image.url, prepared, original)
         if status_message is not None:
             try:
@@ -224,7 +229,9 @@ class Animate(commands.Cog):
                 log.debug("Job %s: cannot add the cancel reaction", job.id)
 
     async def _read_image(self, image: discord.Attachment) -> tuple[PreparedImage, bytes]:
-        data = await image.read()
+        # Bounded: a stalled download must not hold one of the few preparing slots.
+        async with asyncio.timeout(self.settings.http_timeout_seconds):
+            data = await image.read()
         # Pillow work is CPU-bound; keep the event loop (and other users) responsive.
         prepared = await asyncio.to_thread(prepare_image, data, filename=image.filename)
         return prepared, data
@@ -496,6 +503,9 @@ class Animate(commands.Cog):
             await message.remove_reaction(payload.emoji, discord.Object(payload.user_id))
 
 
+IMAGE_UNREACHABLE = (
+    "I could not download your image from Discord, so nothing was sent. Please try again."
+)
 IMAGE_GONE = (
     "The image of that job is no longer available. Please use /animate again and attach the image."
 )

@@ -173,6 +173,20 @@ async def test_lying_metadata_is_caught_on_the_real_bytes(
     assert await bot.jobs.store.count_for_user(discord_fake.author.id) == 0
 
 
+async def test_an_image_the_cdn_no_longer_serves_is_a_kind_error(
+    bot: AnimateBot, discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy
+) -> None:
+    attachment = discord_fake.add_cdn_file(png(), "photo.png", "image/png")
+    del discord_fake.attachments[attachment.id]  # the CDN answers 404
+    ix = await discord_fake.invoke("animate", image=attachment, prompt="x")
+    await discord_fake.wait_for(lambda: ix.followup_ids)
+    assert discord_fake.messages[ix.original_id].deleted
+    error = discord_fake.messages[ix.followup_ids[0]]
+    assert error.ephemeral and "could not download your image" in error.content
+    assert runcomfy_fake.submits == []
+    assert await bot.jobs.store.count_for_user(discord_fake.author.id) == 0
+
+
 async def test_prompt_rules(bot: AnimateBot, discord_fake: FakeDiscord) -> None:
     prompt_option = next(
         o for o in discord_fake.command("animate")["options"] if o["name"] == "prompt"
