@@ -27,6 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import aiohttp
 from aiohttp import WSMsgType, web
 from PIL import Image
 
@@ -609,12 +610,18 @@ class FakeDiscord:
         if not request.can_read_body:
             return None, []
         if request.content_type.startswith("multipart/"):
-            form = await request.post()
-            payload = json.loads(str(form.get("payload_json") or "{}"))
+            # Parts read into memory: request.post() spools files to temporary files
+            # it leaves open when the client goes away mid-upload.
+            payload: dict[str, Any] = {}
             files = []
-            for name, value in form.items():
-                if name.startswith("files[") and isinstance(value, web.FileField):
-                    files.append((value.filename, value.file.read(), value.content_type))
+            async for part in await request.multipart():
+                if not isinstance(part, aiohttp.BodyPartReader):
+                    continue
+                if part.name == "payload_json":
+                    payload = json.loads(await part.text())
+                elif part.name and part.name.startswith("files[") and part.filename:
+                    content_type = part.headers.get(aiohttp.hdrs.CONTENT_TYPE)
+                    files.append((part.filename, bytes(await part.read()), content_type))
             return payload, files
         raw = await request.read()
         return (json.loads(raw) if raw else None), []
