@@ -199,6 +199,8 @@ async def test_animate_again_submits_once_with_the_same_options(
     new_status = status_message(discord_fake, again)
     await discord_fake.wait_for(lambda: "Queued" in state_of(new_status))
     assert not new_status.ephemeral
+    # The button's last step: the bot's own ❌ on the new status message.
+    await discord_fake.wait_for(lambda: discord_fake.bot.id in new_status.reactions.get("❌", ()))
 
 
 async def test_animate_again_says_when_the_image_is_gone(
