@@ -110,10 +110,17 @@ async def start_queued(
     """Start a job that stays queued (manual timeline) and return its status message."""
     runcomfy.script(Timeline(manual=True))
     ix = await fake.invoke("animate", image=png(), prompt="a cat yawns", **options)
+    await fake.wait_for(lambda: ix.original_id)
+    status = status_message(fake, ix)
+    await until_queued_and_cancellable(fake, status)
+    return ix, status
+
+
+async def until_queued_and_cancellable(fake: FakeDiscord, status: FakeMessage) -> None:
+    """Wait for the command's last step, the bot's ❌, so no command task outlives the test."""
     await fake.wait_for(
-        lambda: ix.original_id and "Queued" in state_of(fake.messages[ix.original_id])
+        lambda: "Queued" in state_of(status) and fake.bot.id in status.reactions.get("❌", ())
     )
-    return ix, status_message(fake, ix)
 
 
 def request_id_of(runcomfy: FakeRunComfy) -> str:

@@ -15,7 +15,7 @@ from bot.models import ImageFacts, Job, JobOptions, JobStatus
 from tests.fakes.discord import FakeDiscord, FakeInteraction, FakeMessage, FakeUser
 from tests.fakes.harness import BotRunner
 from tests.fakes.runcomfy import FakeRunComfy, Timeline
-from tests.test_animate import start_queued, state_of, status_message
+from tests.test_animate import start_queued, status_message, until_queued_and_cancellable
 
 IMAGE = ImageFacts(filename="cat.png", format="PNG", width=800, height=600, size_bytes=120_000)
 STATES = [
@@ -197,10 +197,8 @@ async def test_animate_again_submits_once_with_the_same_options(
     # The image came back from the first status message, re-hosted on the new one.
     assert second["first_frame_image_url"] == status.attachments[0].url
     new_status = status_message(discord_fake, again)
-    await discord_fake.wait_for(lambda: "Queued" in state_of(new_status))
+    await until_queued_and_cancellable(discord_fake, new_status)
     assert not new_status.ephemeral
-    # The button's last step: the bot's own ❌ on the new status message.
-    await discord_fake.wait_for(lambda: discord_fake.bot.id in new_status.reactions.get("❌", ()))
 
 
 async def test_animate_again_says_when_the_image_is_gone(
