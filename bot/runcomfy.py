@@ -162,11 +162,8 @@ class RequestResult(_Wire):
 
     @field_validator("cost", mode="before")
     @classmethod
-    def _number_or_none(cls, value: object) -> object:
-        try:
-            return None if value is None else float(value)  # type: ignore[arg-type]
-        except (TypeError, ValueError):
-            return None
+    def _number_or_none(cls, value: object) -> float | None:
+        return _float_or_none(value)
 
     @property
     def video_url(self) -> str | None:
@@ -179,6 +176,38 @@ class RequestResult(_Wire):
         videos = output.get("videos")
         if isinstance(videos, list) and videos and isinstance(videos[0], str):
             return videos[0]
+        return None
+
+
+class ModelInfo(_Wire):
+    """`GET /v1/models/{model_id}`: the hosted model and its price."""
+
+    model_id: str
+    base_price_usd: float | None = None
+    # `second`: the price is per second of video (times `duration`); `output`: per video.
+    price_unit: str | None = None
+    pricing_note: str | None = None
+
+    @field_validator("base_price_usd", mode="before")
+    @classmethod
+    def _number_or_none(cls, value: object) -> float | None:
+        return _float_or_none(value)
+
+    def price_for(self, duration: int) -> float | None:
+        """What one video of `duration` seconds costs, if the model says; never guessed."""
+        if self.base_price_usd is None:
+            return None
+        if self.price_unit == "second":
+            return self.base_price_usd * duration
+        if self.price_unit == "output":
+            return self.base_price_usd
+        return None
+
+
+def _float_or_none(value: object) -> float | None:
+    try:
+        return None if value is None else float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
         return None
 
 
@@ -273,6 +302,10 @@ class RunComfyClient:
         path = f"/v1/requests/{quote(request_id, safe='')}/result"
         params = {"include_cost": "true"} if include_cost else None
         return await self._retrying("GET", path, RequestResult, params=params)
+
+    async def model(self) -> ModelInfo:
+        """The configured model and its price; RunComfyError 400001 when it is gone."""
+        return await self._retrying("GET", self._model_path, ModelInfo)
 
     async def cancel(self, request_id: str) -> CancelResponse:
         path = f"/v1/requests/{quote(request_id, safe='')}/cancel"

@@ -326,3 +326,28 @@ async def test_download_streams_to_a_file_within_the_cap(
         with pytest.raises(DownloadError) as insecure:
             await download_to_file(cdn, "http://example.com/v.mp4", tmp_path / "x", max_bytes=10)
         assert insecure.value.reason == "bad_url"
+
+
+async def test_model_reports_its_price_per_second(
+    client: RunComfyClient, fake: FakeRunComfy
+) -> None:
+    fake.base_price_usd, fake.price_unit = 0.03, "second"
+    info = await client.model()
+    assert info.model_id == fake.model_id
+    assert info.price_for(5) == pytest.approx(0.15)
+    fake.price_unit = "output"
+    assert (await client.model()).price_for(12) == pytest.approx(0.03)
+
+
+async def test_model_price_is_never_guessed(client: RunComfyClient, fake: FakeRunComfy) -> None:
+    fake.price_unit = "token"  # a unit we do not know
+    assert (await client.model()).price_for(5) is None
+    fake.base_price_usd = None
+    assert (await client.model()).price_for(5) is None
+
+
+async def test_retired_model_is_a_clear_error(client: RunComfyClient, fake: FakeRunComfy) -> None:
+    fake.model_retired = True
+    with pytest.raises(RunComfyError) as caught:
+        await client.model()
+    assert caught.value.error_code == 400001 and not caught.value.retryable

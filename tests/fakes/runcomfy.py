@@ -25,7 +25,7 @@ from aiohttp import web
 
 from bot.config import DEFAULT_MODEL_ID
 
-Endpoint = Literal["submit", "status", "result", "cancel", "video"]
+Endpoint = Literal["submit", "status", "result", "cancel", "video", "model"]
 INPUT_FIELDS = {
     "prompt",
     "first_frame_image_url",
@@ -118,6 +118,10 @@ class FakeRunComfy:
         self.jobs: dict[str, FakeJob] = {}
         self.requests: list[Recorded] = []
         self.default_timeline = Timeline()
+        # What `GET /v1/models/{id}` answers; `model_retired` makes it 404 (400001).
+        self.base_price_usd: float | None = 0.024
+        self.price_unit: str | None = "second"
+        self.model_retired = False
         self._host, self._port = host, port
         self._scripted: deque[Timeline] = deque()
         self._faults: dict[str, deque[_Fault]] = {}
@@ -133,6 +137,7 @@ class FakeRunComfy:
         app.add_routes(
             [
                 web.post("/v1/models/{model_id:.+}", self._submit),
+                web.get("/v1/models/{model_id:.+}", self._model),
                 web.get("/v1/requests/{rid}/status", self._status),
                 web.get("/v1/requests/{rid}/result", self._result),
                 web.post("/v1/requests/{rid}/cancel", self._cancel),
@@ -252,6 +257,18 @@ class FakeRunComfy:
             )
         job = self._create(body)
         return web.json_response(self._links(job.request_id))
+
+    async def _model(self, request: web.Request) -> web.StreamResponse:
+        if request.match_info["model_id"] != self.model_id or self.model_retired:
+            return _error(404, 400001, "Invalid model id")
+        return web.json_response(
+            {
+                "model_id": self.model_id,
+                "base_price_usd": self.base_price_usd,
+                "price_unit": self.price_unit,
+                "pricing_note": "Price per second of output video.",
+            }
+        )
 
     def _create(self, body: dict[str, Any]) -> FakeJob:
         rid = f"req-{next(self._ids):05d}-{uuid.uuid4().hex[:8]}"
@@ -388,7 +405,7 @@ class FakeRunComfy:
 def _endpoint_of(request: web.Request) -> str:
     path = request.path
     if path.startswith("/v1/models/"):
-        return "submit"
+        return "submit" if request.method == "POST" else "model"
     if path.startswith("/videos/"):
         return "video"
     for name in ("status", "result", "cancel"):
