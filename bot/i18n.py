@@ -36,8 +36,8 @@ DOMAIN = "messages"
 DEFAULT_LOCALE = "en"
 
 
-def catalog_path(locale: str) -> Path:
-    return LOCALES_DIR / locale / "LC_MESSAGES" / f"{DOMAIN}.po"
+def catalog_path(locale: str, directory: Path = LOCALES_DIR) -> Path:
+    return directory / locale / "LC_MESSAGES" / f"{DOMAIN}.po"
 
 
 @functools.cache
@@ -47,9 +47,9 @@ def available_locales() -> tuple[str, ...]:
     return (DEFAULT_LOCALE, *(code for code in found if code != DEFAULT_LOCALE))
 
 
-def read_catalog(locale: str) -> Catalog:
+def read_catalog(locale: str, directory: Path = LOCALES_DIR) -> Catalog:
     """The parsed `.po` of one locale (also what the tests check key by key)."""
-    with catalog_path(locale).open("rb") as po:
+    with catalog_path(locale, directory).open("rb") as po:
         return read_po(po, locale=locale, domain=DOMAIN)
 
 
@@ -99,15 +99,17 @@ class Messages:
         return format_currency(amount, currency, locale=self.locale)
 
 
-def _load(locale: str) -> Messages:
-    catalog = read_catalog(locale)
+def load_messages(
+    locale: str, directory: Path = LOCALES_DIR, fallback: Messages | None = None
+) -> Messages:
+    """Read and compile one catalog; keys it lacks come from `fallback`."""
+    catalog = read_catalog(locale, directory)
     compiled = io.BytesIO()
     write_mo(compiled, catalog)
     compiled.seek(0)
     translations = gettext.GNUTranslations(compiled)
-    if locale != DEFAULT_LOCALE:
-        # A key missing in a translation shows English rather than its id.
-        translations.add_fallback(_messages(DEFAULT_LOCALE)._translations)
+    if fallback is not None:
+        translations.add_fallback(fallback._translations)
     keys = frozenset(str(m.id[0] if isinstance(m.id, tuple) else m.id) for m in catalog if m.id)
     log.debug("Loaded %d messages for locale %s", len(keys), locale)
     return Messages(locale, translations, keys)
@@ -115,7 +117,9 @@ def _load(locale: str) -> Messages:
 
 @functools.cache
 def _messages(locale: str) -> Messages:
-    return _load(locale)
+    # A key missing in a translation shows English rather than its id.
+    fallback = None if locale == DEFAULT_LOCALE else _messages(DEFAULT_LOCALE)
+    return load_messages(locale, fallback=fallback)
 
 
 def for_locale(tag: str | None) -> Messages:
