@@ -68,10 +68,17 @@ def negotiate(tag: str | None) -> str:
 class Messages:
     """The sentences of one locale, with its numbers and money."""
 
-    def __init__(self, locale: str, translations: gettext.NullTranslations, keys: frozenset[str]):
+    def __init__(
+        self,
+        locale: str,
+        translations: gettext.GNUTranslations,
+        keys: frozenset[str],
+        fallback: Messages | None = None,
+    ) -> None:
         self.locale = locale
         self._translations = translations
         self._keys = keys
+        self._fallback = fallback
 
     def __repr__(self) -> str:
         return f"Messages({self.locale!r})"
@@ -81,13 +88,30 @@ class Messages:
         return key in self._keys
 
     def __call__(self, key: str, /, **values: object) -> str:
-        return self._translations.gettext(key).format(**values)
+        try:
+            return self._translations.gettext(key).format(**values)
+        except (KeyError, IndexError, ValueError):
+            # A translation whose placeholders went wrong: English rather than a crash.
+            if self._fallback is None:
+                raise
+            log.error(
+                "The %s text of %s does not fit its values; English instead", self.locale, key
+            )
+            return self._fallback(key, **values)
 
     def plural(self, key: str, count: int, /, **values: object) -> str:
         """A text whose form follows `count` ({count} is it, formatted for the locale)."""
         # The plural id does not matter: catalogs are keyed by the singular id.
         text = self._translations.ngettext(key, key, count)
-        return text.format(count=self.number(count), **values)
+        try:
+            return text.format(count=self.number(count), **values)
+        except (KeyError, IndexError, ValueError):
+            if self._fallback is None:
+                raise
+            log.error(
+                "The %s text of %s does not fit its values; English instead", self.locale, key
+            )
+            return self._fallback.plural(key, count, **values)
 
     def number(self, value: float | Decimal, digits: int | None = None) -> str:
         """`1234.5` as `1,234.5` or `1 234,5`; `digits` fixes the decimals shown."""
@@ -112,7 +136,7 @@ def load_messages(
         translations.add_fallback(fallback._translations)
     keys = frozenset(str(m.id[0] if isinstance(m.id, tuple) else m.id) for m in catalog if m.id)
     log.debug("Loaded %d messages for locale %s", len(keys), locale)
-    return Messages(locale, translations, keys)
+    return Messages(locale, translations, keys, fallback)
 
 
 @functools.cache

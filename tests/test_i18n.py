@@ -48,10 +48,18 @@ def test_french_is_an_available_locale_beside_english() -> None:
     assert i18n.available_locales() == ("en", "fr")
 
 
-@pytest.mark.parametrize("locale", ["fr"])
+# Every catalog found, so a new language is checked without editing this file.
+TRANSLATIONS = [locale for locale in i18n.available_locales() if locale != i18n.DEFAULT_LOCALE]
+
+
+@pytest.mark.parametrize("locale", TRANSLATIONS)
 def test_every_key_exists_in_both_languages_with_the_same_placeholders(locale: str) -> None:
     english, other = texts("en"), texts(locale)
     assert sorted(english) == sorted(other)
+    for code, parsed in (("en", english), (locale, other)):
+        # Babel keeps the last of two equal ids silently: a duplicate hides a text.
+        raw = i18n.catalog_path(code).read_text(encoding="utf-8")
+        assert len(re.findall(r'^msgid "', raw, re.M)) == len(parsed) + 1, code
     for key, forms in english.items():
         expected = set().union(*(placeholders(f) for f in forms))
         assert all(forms), f"en {key} is empty"
@@ -61,7 +69,7 @@ def test_every_key_exists_in_both_languages_with_the_same_placeholders(locale: s
         assert len(other[key]) == len(forms), f"{locale} {key} plural forms"
 
 
-@pytest.mark.parametrize("locale", ["en", "fr"])
+@pytest.mark.parametrize("locale", i18n.available_locales())
 def test_command_texts_fit_in_discords_picker(locale: str) -> None:
     for key, forms in texts(locale).items():
         if COMMAND_TEXT.search(key):
@@ -129,8 +137,12 @@ def test_each_catalog_is_loaded_once() -> None:
 def test_a_key_missing_in_a_translation_falls_back_to_english(tmp_path: Path) -> None:
     header = 'msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=UTF-8\\n"\n\n'
     for locale, body in (
-        ("en", 'msgid "a.hello"\nmsgstr "Hello {name}"\n\nmsgid "a.new"\nmsgstr "Brand new"\n'),
-        ("fr", 'msgid "a.hello"\nmsgstr "Bonjour {name}"\n'),
+        (
+            "en",
+            'msgid "a.hello"\nmsgstr "Hello {name}"\n\nmsgid "a.new"\nmsgstr "Brand new"\n\n'
+            'msgid "a.broken"\nmsgstr "Fine {name}"\n',
+        ),
+        ("fr", 'msgid "a.hello"\nmsgstr "Bonjour {name}"\n\nmsgid "a.broken"\nmsgstr "{nom}"\n'),
     ):
         folder = tmp_path / locale / "LC_MESSAGES"
         folder.mkdir(parents=True)
@@ -139,6 +151,10 @@ def test_a_key_missing_in_a_translation_falls_back_to_english(tmp_path: Path) ->
     fr = i18n.load_messages("fr", tmp_path, fallback=en)
     assert fr("a.hello", name="Léa") == "Bonjour Léa"
     assert fr("a.new") == "Brand new" and not fr.has("a.new") and en.has("a.new")
+    # A translation whose placeholder went wrong shows English, it does not crash.
+    assert fr("a.broken", name="Léa") == "Fine Léa"
+    with pytest.raises(KeyError):
+        en("a.hello")  # English itself is the source: a wrong call is a bug to see
 
 
 async def translate(text: app_commands.locale_str, locale: discord.Locale) -> str | None:
