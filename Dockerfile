@@ -14,6 +14,7 @@ RUN mkdir bot cogs && touch bot/__init__.py cogs/__init__.py \
     && pip install . \
     && pip uninstall -y animate-bot
 
+# bot/ brings its message catalogs (bot/locales/*/LC_MESSAGES/*.po), read at start.
 COPY bot ./bot
 COPY cogs ./cogs
 

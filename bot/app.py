@@ -25,6 +25,7 @@ from bot.logs import setup_logging
 from bot.ratelimit import RateBudget
 from bot.runcomfy import RunComfyClient, make_http_client
 from bot.store import JobStore
+from cogs.translator import CatalogTranslator
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +121,8 @@ class AnimateBot(commands.AutoShardedBot):
         return self.services.jobs
 
     async def setup_hook(self) -> None:
+        # Before the sync: the synced payload carries the commands' localized texts.
+        await self.tree.set_translator(CatalogTranslator())
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         await self._sync_commands()

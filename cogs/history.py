@@ -9,16 +9,18 @@ from __future__ import annotations
 import contextlib
 import logging
 import weakref
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
 from bot.history import HistoryPage, HistoryService, StatusFilter, timings
-from bot.models import Job, JobStatus
+from bot.i18n import Messages
+from bot.models import Job, JobOptions, JobStatus
 from cogs.animate import Animate
-from cogs.animate.rendering import STATE_LABELS, describe_options, safe_text, state_line, timestamp
+from cogs.animate.rendering import STATE_LABELS, safe_text, timestamp
+from cogs.translator import command_text, user_messages
 
 if TYPE_CHECKING:
     from bot.app import AnimateBot
@@ -26,17 +28,57 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 VIEW_TIMEOUT = 300.0
-NOT_FOUND = "I found no job of yours with that number."
-NOT_YOURS = "These buttons belong to someone else's /history. Use /history to see your own jobs."
+# Catalog keys (bot/locales/*/LC_MESSAGES/messages.po); the sentences live there.
+NOT_FOUND = "history.not_found"
+NOT_YOURS = "history.not_yours"
 PAGE_PROMPT_CHARS = 120
 DESCRIPTION_LIMIT = 4096
+BYTES_PER_MB = 1e6
+# The filter's choice in the picker, in the reader's words.
+FILTER_KEYS: dict[StatusFilter, str] = {
+    StatusFilter.ALL: "history.choice.all",
+    StatusFilter.DELIVERED: "history.choice.delivered",
+    StatusFilter.IN_PROGRESS: "history.choice.in_progress",
+    StatusFilter.FAILED: "history.choice.failed",
+    StatusFilter.CANCELLED: "history.choice.cancelled",
+}
+ENDED_WITH_ERROR = (JobStatus.FAILED, JobStatus.TIMED_OUT, JobStatus.LOST)
 
 
-def duration_text(seconds: float | None) -> str:
+def duration_text(seconds: float | None, t: Messages) -> str:
     if seconds is None:
-        return "–"
+        return t("duration.unknown")
     minutes, secs = divmod(round(seconds), 60)
-    return f"{minutes}m {secs:02d}s" if minutes else f"{secs}s"
+    if minutes:
+        return t("duration.minutes", minutes=t.number(minutes), seconds=f"{secs:02d}")
+    return t("duration.seconds", seconds=t.number(secs))
+
+
+def state_words(status: JobStatus, t: Messages) -> str:
+    return t(f"job.state.{status.value}")
+
+
+def state_text(job: Job, t: Messages) -> str:
+    """The state in words, with the queue position or what went wrong."""
+    words = state_words(job.status, t)
+    if job.status is JobStatus.IN_QUEUE and job.queue_position is not None:
+        words = t("job.state.queue_position", position=t.number(job.queue_position))
+    if job.error and job.status in ENDED_WITH_ERROR:
+        words = t("job.state.with_error", state=words, error=job.error)
+    return f"{STATE_LABELS[job.status][0]} {words}"
+
+
+def options_text(options: JobOptions, t: Messages) -> str:
+    ratio = t("job.options.ratio.adaptive") if options.ratio == "adaptive" else options.ratio
+    return " · ".join(
+        (
+            options.resolution,
+            ratio,
+            t("job.options.seconds", duration=t.number(options.duration)),
+            t("job.options.audio_on" if options.generate_audio else "job.options.audio_off"),
+            t("job.options.camera_fixed" if options.camera_fixed else "job.options.camera_moves"),
+        )
+    )
 
 
 def jump_url(job: Job) -> str | None:
@@ -46,65 +88,115 @@ def jump_url(job: Job) -> str | None:
     return f"https://discord.com/channels/{place}/{job.delivered_channel_id}/{job.delivered_message_id}"
 
 
-def outcome_text(job: Job) -> str:
+def outcome_text(job: Job, t: Messages) -> str:
     url = jump_url(job)
     if url is not None:
-        return f"[Open the video]({url})"
+        return t("history.outcome.open", url=url)
     if job.status is JobStatus.DELIVERED and job.video_url:
-        return f"[Download the video]({job.video_url}) (the link may expire)"
+        return t("history.outcome.download", url=job.video_url)
     if job.error:
         return safe_text(job.error, 200)
-    return STATE_LABELS[job.status][1]
+    return state_words(job.status, t)
 
 
-def page_embed(page: HistoryPage) -> discord.Embed:
-    embed = discord.Embed(title="Your videos", colour=discord.Colour.blurple())
+def page_row(job: Job, t: Messages) -> str:
+    took = timings(job).total
+    options = job.options
+    summary = " · ".join(
+        (
+            options.resolution,
+            t("job.options.seconds", duration=t.number(options.duration)),
+            options.ratio,
+        )
+    )
+    head = t(
+        "history.row",
+        icon=STATE_LABELS[job.status][0],
+        id=job.id,
+        created=timestamp(job.created_at),
+        options=summary,
+    )
+    if took is not None:
+        head += " · " + t("history.row.took", duration=duration_text(took, t))
+    prompt = safe_text(job.prompt.replace("\n", " "), PAGE_PROMPT_CHARS)
+    return f"{head}\n> {prompt}\n{outcome_text(job, t)}"
+
+
+def page_embed(page: HistoryPage, t: Messages) -> discord.Embed:
+    embed = discord.Embed(title=t("history.title"), colour=discord.Colour.blurple())
+    status = t(FILTER_KEYS[page.status])
     if not page.jobs:
         embed.description = (
-            "No jobs yet." if page.status is StatusFilter.ALL else f"No jobs match “{page.status}”."
-        ) + " Use /animate to make one."
-    lines = []
-    for job in page.jobs:
-        icon = STATE_LABELS[job.status][0]
-        took = timings(job).total
-        lines.append(
-            f"{icon} **#{job.id}** · {timestamp(job.created_at)} · "
-            f"{job.options.resolution} · {job.options.duration} s · {job.options.ratio}"
-            + (f" · took {duration_text(took)}" if took is not None else "")
-            + f"\n> {safe_text(job.prompt.replace(chr(10), ' '), PAGE_PROMPT_CHARS)}"
-            + f"\n{outcome_text(job)}"
+            t("history.empty")
+            if page.status is StatusFilter.ALL
+            else t("history.empty_filtered", status=status)
         )
+    lines = [page_row(job, t) for job in page.jobs]
     if lines:
         # Ten entries fit well inside the limit; trimming is only a safety net.
         embed.description = "\n\n".join(lines)[:DESCRIPTION_LIMIT]
     embed.set_footer(
-        text=f"Page {page.page + 1} of {page.pages} · {page.total} jobs · showing {page.status}"
+        text=" · ".join(
+            (
+                page_position(page, t),
+                t.plural("history.jobs", page.total),
+                t("history.showing", status=status),
+            )
+        )
     )
     return embed
 
 
-def detail_embed(job: Job) -> discord.Embed:
+def page_position(page: HistoryPage, t: Messages) -> str:
+    return t("history.page", page=t.number(page.page + 1), pages=t.number(page.pages))
+
+
+def image_text(job: Job, t: Messages) -> str:
+    image = job.image
+    facts = t(
+        "history.detail.image_facts",
+        filename=image.filename,
+        width=image.width,
+        height=image.height,
+        format=image.format,
+        megabytes=t.number(image.size_bytes / BYTES_PER_MB, 1),
+    )
+    if image.fitted and image.original_width and image.original_height:
+        facts = t(
+            "history.detail.resized",
+            facts=facts,
+            width=image.original_width,
+            height=image.original_height,
+        )
+    return facts
+
+
+def detail_embed(job: Job, t: Messages) -> discord.Embed:
     embed = discord.Embed(
-        title=f"Job #{job.id}",
+        title=t("history.detail.title", id=job.id),
         description=safe_text(job.prompt, 4000),
         colour=discord.Colour.blurple(),
     )
-    image = job.image
-    size = f"{image.width}x{image.height} px {image.format}, {image.size_bytes / 1e6:.1f} MB"
-    if image.fitted and image.original_width and image.original_height:
-        size += f" (resized from {image.original_width}x{image.original_height})"
     spent = timings(job)
-    embed.add_field(name="State", value=safe_text(state_line(job), 1024), inline=False)
-    embed.add_field(name="Options", value=describe_options(job.options), inline=False)
-    embed.add_field(name="Image", value=safe_text(f"{image.filename}: {size}", 1024), inline=False)
-    embed.add_field(name="Started", value=timestamp(job.created_at, "f"))
-    embed.add_field(name="Queued", value=duration_text(spent.queued))
-    embed.add_field(name="Rendering", value=duration_text(spent.rendering))
-    embed.add_field(name="Result", value=outcome_text(job)[:1024], inline=False)
+    embed.add_field(
+        name=t("history.detail.state"), value=safe_text(state_text(job, t), 1024), inline=False
+    )
+    embed.add_field(
+        name=t("history.detail.options"), value=options_text(job.options, t), inline=False
+    )
+    embed.add_field(
+        name=t("history.detail.image"), value=safe_text(image_text(job, t), 1024), inline=False
+    )
+    embed.add_field(name=t("history.detail.started"), value=timestamp(job.created_at, "f"))
+    embed.add_field(name=t("history.detail.queued"), value=duration_text(spent.queued, t))
+    embed.add_field(name=t("history.detail.rendering"), value=duration_text(spent.rendering, t))
+    embed.add_field(
+        name=t("history.detail.result"), value=outcome_text(job, t)[:1024], inline=False
+    )
     if job.request_id:
-        embed.add_field(name="RunComfy request", value=f"`{job.request_id}`")
+        embed.add_field(name=t("history.detail.reference"), value=f"`{job.request_id}`")
     if job.cost is not None:
-        embed.add_field(name="Cost", value=f"${job.cost:.2f}")
+        embed.add_field(name=t("history.detail.cost"), value=t.money(job.cost))
     return embed
 
 
@@ -118,12 +210,15 @@ class OwnedView(discord.ui.View):
         super().__init__(timeout=VIEW_TIMEOUT)
         self.owner_id = owner_id
         self.interaction = interaction
+        # The owner's language, for every page and detail this view shows them.
+        self.t = user_messages(interaction)
         OwnedView.live.add(self)
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         if interaction.user.id == self.owner_id:
             return True
-        await interaction.response.send_message(NOT_YOURS, ephemeral=True)
+        refusal = user_messages(interaction)(NOT_YOURS)
+        await interaction.response.send_message(refusal, ephemeral=True)
         return False
 
     async def on_timeout(self) -> None:
@@ -148,16 +243,17 @@ class PageView(OwnedView):
         page = self.page
         self.first.disabled = self.previous.disabled = page.is_first
         self.next.disabled = self.last.disabled = page.is_last
-        self.position.label = f"Page {page.page + 1} of {page.pages}"
+        self.position.label = page_position(page, self.t)
+        self.pick.placeholder = self.t("history.pick.placeholder")
         self.pick.options = [
             discord.SelectOption(
                 label=f"#{job.id} · {job.prompt[:80]}",
                 value=str(job.id),
                 emoji=STATE_LABELS[job.status][0],
-                description=describe_options(job.options)[:100],
+                description=options_text(job.options, self.t)[:100],
             )
             for job in page.jobs
-        ] or [discord.SelectOption(label="No jobs", value="0")]
+        ] or [discord.SelectOption(label=self.t("history.pick.none"), value="0")]
         self.pick.disabled = not page.jobs
 
     async def _show(self, interaction: discord.Interaction, page_number: int) -> None:
@@ -165,7 +261,7 @@ class PageView(OwnedView):
             self.owner_id, status=self.page.status, page=page_number
         )
         self._sync()
-        await interaction.response.edit_message(embed=page_embed(self.page), view=self)
+        await interaction.response.edit_message(embed=page_embed(self.page, self.t), view=self)
 
     @discord.ui.button(label="«", style=discord.ButtonStyle.secondary, row=0)
     async def first(self, interaction: discord.Interaction, _: discord.ui.Button[Any]) -> None:
@@ -191,10 +287,10 @@ class PageView(OwnedView):
     async def pick(self, interaction: discord.Interaction, select: discord.ui.Select[Any]) -> None:
         job = await self.cog.service.job(self.owner_id, int(select.values[0]))
         if job is None:
-            await interaction.response.send_message(NOT_FOUND, ephemeral=True)
+            await interaction.response.send_message(self.t(NOT_FOUND), ephemeral=True)
             return
         view = DetailView(self.cog, self.owner_id, interaction, job, back=self.page)
-        await interaction.response.edit_message(embed=detail_embed(job), view=view)
+        await interaction.response.edit_message(embed=detail_embed(job, self.t), view=view)
         self.stop()
 
 
@@ -212,6 +308,7 @@ class DetailView(OwnedView):
         self.cog = cog
         self.job = job
         self.back = back
+        self.to_list.label = self.t("history.back")
         if back is None:
             self.remove_item(self.to_list)
 
@@ -230,7 +327,7 @@ class DetailView(OwnedView):
             self.owner_id, status=self.back.status, page=self.back.page
         )
         view = PageView(self.cog, self.owner_id, interaction, page)
-        await interaction.response.edit_message(embed=page_embed(page), view=view)
+        await interaction.response.edit_message(embed=page_embed(page, view.t), view=view)
         self.stop()
 
 
@@ -264,37 +361,44 @@ class History(commands.Cog):
         for view in list(OwnedView.live):
             view.stop()
 
-    @app_commands.command(name="history", description="Your own /animate jobs (only you see them)")
+    @app_commands.command(name="history", description=command_text("history.command.description"))
     @app_commands.describe(
-        status="Show only jobs in this state (default: all)",
-        job="A job number, to see everything about it",
+        status=command_text("history.option.status"),
+        job=command_text("history.option.job"),
+    )
+    @app_commands.choices(
+        status=[
+            app_commands.Choice(name=command_text(key), value=status.value)
+            for status, key in FILTER_KEYS.items()
+        ]
     )
     async def history(
         self,
         interaction: discord.Interaction,
-        status: Literal["all", "delivered", "in progress", "failed", "cancelled"] = "all",
+        status: str = StatusFilter.ALL.value,
         job: app_commands.Range[int, 1] | None = None,
     ) -> None:
         user_id = interaction.user.id
+        t = user_messages(interaction)
         if job is not None:
             found = await self.service.job(user_id, job)
             if found is None:
-                await interaction.response.send_message(NOT_FOUND, ephemeral=True)
+                await interaction.response.send_message(t(NOT_FOUND), ephemeral=True)
                 return
             view = DetailView(self, user_id, interaction, found, back=None)
             await interaction.response.send_message(
-                embed=detail_embed(found), view=view, ephemeral=True
+                embed=detail_embed(found, t), view=view, ephemeral=True
             )
             return
         page = await self.service.page(user_id, status=StatusFilter(status))
         await interaction.response.send_message(
-            embed=page_embed(page),
+            embed=page_embed(page, t),
             view=PageView(self, user_id, interaction, page),
             ephemeral=True,
         )
 
     @app_commands.command(
-        name="history-clear", description="Delete your whole /animate history (asks first)"
+        name="history-clear", description=command_text("history_clear.command.description")
     )
     async def history_clear(self, interaction: discord.Interaction) -> None:
         total = await self.service.store.count_for_user(interaction.user.id)

@@ -164,7 +164,7 @@ async def test_detail_view_from_the_menu_and_by_number(
     assert fields["Options"] == "720p · 9:16 · 6 s · audio on · camera fixed"
     assert "800x600 px PNG" in fields["Image"] and "cat.png" in fields["Image"]
     assert fields["Queued"] == "10s" and fields["Rendering"] == "1m 00s"
-    assert fields["RunComfy request"] == f"`{jobs[0].request_id}`"
+    assert fields["Reference"] == f"`{jobs[0].request_id}`"
     assert fields["Cost"] == "$0.12"
     assert detail["description"] == "job 0"
     await press(discord_fake, page, "Back to the list")

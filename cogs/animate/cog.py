@@ -27,6 +27,7 @@ from cogs.animate.buttons import CancelButton, cancel_view
 from cogs.animate.delivery import Courier, reply_to
 from cogs.animate.rendering import CANCEL_EMOJI, hosted_filename, quota_message, size_mb
 from cogs.animate.status import StatusBoard
+from cogs.translator import command_text
 
 if TYPE_CHECKING:
     from bot.app import AnimateBot
@@ -57,15 +58,15 @@ class Animate(commands.Cog):
 
     # -- /animate ----------------------------------------------------------
 
-    @app_commands.command(name="animate", description="Turn an image into a short video")
+    @app_commands.command(name="animate", description=command_text("animate.command.description"))
     @app_commands.describe(
-        image="The picture to animate (PNG, JPEG, WebP or GIF)",
-        prompt="What should happen in the video; under 500 characters works best",
-        resolution="Video resolution (default 480p; higher takes longer)",
-        ratio="Aspect ratio of the video (default: adaptive, follows the image)",
-        duration=f"Length in seconds, {MIN_DURATION} to {MAX_DURATION} (default 5)",
-        audio="Generate sound with the video (default on)",
-        camera_fixed="Keep the camera still (default on)",
+        image=command_text("animate.option.image"),
+        prompt=command_text("animate.option.prompt"),
+        resolution=command_text("animate.option.resolution"),
+        ratio=command_text("animate.option.ratio"),
+        duration=command_text("animate.option.duration", min=MIN_DURATION, max=MAX_DURATION),
+        audio=command_text("animate.option.audio"),
+        camera_fixed=command_text("animate.option.camera_fixed"),
     )
     async def animate(
         self,

@@ -50,6 +50,44 @@ INTERACTION_ANSWER_SECONDS = 3.0
 OPTION_TYPES = {"string": 3, "integer": 4, "boolean": 5, "number": 10, "attachment": 11}
 _USER_MENTION = re.compile(r"<@!?(\d+)>")
 _ROLE_MENTION = re.compile(r"<@&(\d+)>")
+# Discord's locales: a localization keyed by anything else is refused (50035).
+DISCORD_LOCALES = frozenset(
+    [
+        "id",
+        "da",
+        "de",
+        "en-GB",
+        "en-US",
+        "es-ES",
+        "es-419",
+        "fr",
+        "hr",
+        "it",
+        "lt",
+        "hu",
+        "nl",
+        "no",
+        "pl",
+        "pt-BR",
+        "ro",
+        "fi",
+        "sv-SE",
+        "vi",
+        "tr",
+        "cs",
+        "el",
+        "bg",
+        "ru",
+        "uk",
+        "hi",
+        "th",
+        "zh-CN",
+        "ja",
+        "zh-TW",
+        "ko",
+    ]
+)
+_COMMAND_NAME = re.compile(r"^[-_\w]{1,32}$")
 
 
 class DiscordError(Exception):
@@ -280,6 +318,8 @@ class FakeDiscord:
         self._nonces: dict[tuple[int, str], int] = {}
         # Knobs and faults.
         self.upload_limit = DEFAULT_UPLOAD_LIMIT  # channel uploads in the guild
+        # The server's language: its preferred_locale, and every interaction's guild_locale.
+        self.guild_locale = "en-US"
         self.bot_can_manage_messages = True
         self.dm_closed: set[int] = set()
         self.latency = 0.0
@@ -437,7 +477,7 @@ class FakeDiscord:
             "premium_tier": {DEFAULT_UPLOAD_LIMIT: 0, 52428800: 2, 104857600: 3}.get(
                 self.upload_limit, 0
             ),
-            "preferred_locale": "en-US",
+            "preferred_locale": self.guild_locale,
             "member_count": len(self.users),
             "members": [self._member_payload(u) for u in self.users.values()],
             "channels": [self._channel_payload(cid) for cid in self.channel_names],
@@ -691,6 +731,7 @@ class FakeDiscord:
     ) -> list[dict[str, Any]]:
         stored = []
         for command in body or []:
+            _check_command_texts(command)
             command = {
                 **command,
                 "id": str(self._next_id()),
@@ -1144,6 +1185,7 @@ class FakeDiscord:
         *,
         user: FakeUser | None = None,
         values: list[str] | None = None,
+        locale: str = "en-US",
     ) -> FakeInteraction:
         """Press a button (or pick in a select menu) on a message."""
         user = user or self.author
@@ -1158,7 +1200,7 @@ class FakeDiscord:
             message.guild_id is None,
             data,
             DEFAULT_UPLOAD_LIMIT,
-            "en-US",
+            locale,
             message=message,
         )
 
@@ -1201,7 +1243,7 @@ class FakeDiscord:
             channel_id = channel or self.general
             payload.update(
                 guild_id=str(self.guild_id),
-                guild_locale="en-US",
+                guild_locale=self.guild_locale,
                 channel_id=str(channel_id),
                 channel=self._channel_payload(channel_id),
                 member={
@@ -1354,6 +1396,38 @@ def _sniff_type(data: bytes) -> str | None:
             return Image.MIME.get(str(img.format))
     except Exception:
         return "application/octet-stream"
+
+
+def _check_command_texts(command: dict[str, Any]) -> None:
+    """What Discord refuses in a command, an option or a choice, localizations included."""
+
+    def invalid(what: str) -> DiscordError:
+        return DiscordError(400, 50035, f"Invalid Form Body: {what}")
+
+    def check(item: dict[str, Any], name_limit: int, lowercase: bool) -> None:
+        names = [item["name"], *(item.get("name_localizations") or {}).values()]
+        descriptions = [item.get("description", "")]
+        descriptions += (item.get("description_localizations") or {}).values()
+        for locale in {
+            **(item.get("name_localizations") or {}),
+            **(item.get("description_localizations") or {}),
+        }:
+            if locale not in DISCORD_LOCALES:
+                raise invalid(f"unknown locale {locale!r}")
+        for name in names:
+            if not 1 <= len(name) <= name_limit:
+                raise invalid(f"name {name!r} length")
+            if lowercase and (not _COMMAND_NAME.match(name) or name != name.lower()):
+                raise invalid(f"name {name!r}")
+        for description in descriptions:
+            if len(description) > 100:
+                raise invalid(f"description {description!r} longer than 100")
+        for option in item.get("options", []):
+            check(option, 32, True)
+        for choice in item.get("choices", []):
+            check(choice, 100, False)
+
+    check(command, 32, True)
 
 
 def _check_option(option: dict[str, Any], value: Any) -> None:
