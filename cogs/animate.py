@@ -21,6 +21,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.admission import AdmissionRefused
 from bot.coalesce import Coalescer
 from bot.jobs import CancelOutcome, Delivery, JobService, QuotaExceeded
 from bot.models import MAX_DURATION, MIN_DURATION, Job, JobOptions, Ratio, Resolution
@@ -28,10 +29,11 @@ from bot.prompts import MAX_PROMPT_CHARS, PromptRejected, clean_prompt
 from bot.validation import ImageRejected, PreparedImage, precheck_metadata, prepare_image
 from cogs.rendering import (
     CANCEL_EMOJI,
-    describe_options,
     ended_message,
     hosted_filename,
     quota_message,
+    ready_message,
+    refusal_message,
     size_mb,
     status_embed,
 )
@@ -101,6 +103,8 @@ class Animate(commands.Cog):
         self.bot = bot
         self.jobs = jobs
         self.settings = bot.settings
+        self.admission = bot.services.admission
+        self.pricing = bot.services.pricing
         self._sessions: dict[int, _Session] = {}
         # Status messages that can no longer be edited (deleted, no access).
         self._unreachable: set[int] = set()
@@ -152,12 +156,16 @@ class Animate(commands.Cog):
                 width=image.width,
                 height=image.height,
             )
+            await self._admit(interaction, duration)
             await self.jobs.check_quota(interaction.user.id)
         except (PromptRejected, ImageRejected) as exc:
             await interaction.response.send_message(str(exc), ephemeral=True)
             return
         except QuotaExceeded as exc:
             await interaction.response.send_message(quota_message(exc), ephemeral=True)
+            return
+        except AdmissionRefused as exc:
+            await interaction.response.send_message(refusal_message(exc), ephemeral=True)
             return
         await interaction.response.defer(thinking=True)
         options = JobOptions(
@@ -172,9 +180,13 @@ class Animate(commands.Cog):
     async def animate_again(self, interaction: discord.Interaction, source: Job) -> None:
         """Run a past job's prompt and options again on the image its status message hosts."""
         try:
+            await self._admit(interaction, source.options.duration)
             await self.jobs.check_quota(interaction.user.id)
         except QuotaExceeded as exc:
             await interaction.response.send_message(quota_message(exc), ephemeral=True)
+            return
+        except AdmissionRefused as exc:
+            await interaction.response.send_message(refusal_message(exc), ephemeral=True)
             return
         await interaction.response.defer(thinking=True)
         image = await self._hosted_image(source)
@@ -182,6 +194,15 @@ class Animate(commands.Cog):
             await self._replace_placeholder_with_error(interaction, IMAGE_GONE)
             return
         await self._run(interaction, image, source.prompt, source.options)
+
+    async def _admit(self, interaction: discord.Interaction, duration: int) -> None:
+        """Pause, channel, spend cap, model: the cheap checks, before any defer."""
+        await self.admission.check(
+            user_id=interaction.user.id,
+            guild_id=interaction.guild_id,
+            channel_id=interaction.channel_id,
+            duration=duration,
+        )
 
     async def _hosted_image(self, job: Job) -> discord.Attachment | None:
         name = hosted_filename(job)
@@ -216,6 +237,9 @@ class Animate(commands.Cog):
             except (ImageRejected, QuotaExceeded) as exc:
                 text = quota_message(exc) if isinstance(exc, QuotaExceeded) else str(exc)
                 await self._replace_placeholder_with_error(interaction, text)
+                return
+            except AdmissionRefused as exc:
+                await self._replace_placeholder_with_error(interaction, refusal_message(exc))
                 return
             except (discord.HTTPException, aiohttp.ClientError, TimeoutError):
                 log.warning("Could not download the image of user %s", interaction.user.id)
@@ -301,7 +325,11 @@ class Animate(commands.Cog):
     # -- status message ----------------------------------------------------
 
     async def _embed(self, job: Job) -> discord.Embed:
-        return status_embed(job, expected_seconds=await self.jobs.expected_duration(job.options))
+        return status_embed(
+            job,
+            expected_seconds=await self.jobs.expected_duration(job.options),
+            estimate=self.pricing.estimate(job.options.duration),
+        )
 
     async def job_updated(self, job: Job) -> None:
         if job.id is None or job.status_message_id is None:
@@ -359,7 +387,7 @@ class Animate(commands.Cog):
     async def deliver(self, job: Job, video: Path | None) -> Delivery | None:
         mention = f"<@{job.user_id}>"
         if video is not None:
-            text = f"{mention} your video is ready! ({describe_options(job.options)})"
+            text = ready_message(job, mention)
             delivery = await self._tell_author(job, text, video=video)
             if delivery is not None:
                 return delivery
