@@ -31,6 +31,7 @@ from cogs.rendering import (
     CANCEL_EMOJI,
     ended_message,
     hosted_filename,
+    link_message,
     quota_message,
     ready_message,
     refusal_message,
@@ -392,12 +393,7 @@ class Animate(commands.Cog):
             if delivery is not None:
                 return delivery
         # Too large to upload here (or the upload failed): a link still gets it to them.
-        limit = size_mb(self.upload_limit(job))
-        text = (
-            f"{mention} your video is ready: {job.video_url}\n"
-            f"It is larger than this server's upload limit ({limit}), so here is a link. "
-            "Download it soon: the link may expire."
-        )
+        text = link_message(job, mention, size_mb(self.upload_limit(job)))
         return await self._tell_author(job, text)
 
     async def _tell_author(

@@ -139,10 +139,20 @@ def quota_message(exc: QuotaExceeded) -> str:
 
 def ready_message(job: Job, mention: str) -> str:
     """The delivery message of an uploaded video; with its real cost when known."""
-    text = f"{mention} your video is ready! ({describe_options(job.options)})"
-    if job.cost is not None:
-        text += f" · cost ${job.cost:.2f}"
-    return text
+    return f"{mention} your video is ready! ({describe_options(job.options)}){_cost_note(job)}"
+
+
+def link_message(job: Job, mention: str, limit: str) -> str:
+    """The delivery message when the video is too large to upload here."""
+    return (
+        f"{mention} your video is ready: {job.video_url}{_cost_note(job)}\n"
+        f"It is larger than this server's upload limit ({limit}), so here is a link. "
+        "Download it soon: the link may expire."
+    )
+
+
+def _cost_note(job: Job) -> str:
+    return f" · cost ${job.cost:.2f}" if job.cost is not None else ""
 
 
 REFUSALS: dict[RefusalKind, str] = {

@@ -134,3 +134,21 @@ async def test_a_missing_model_alerts_the_operator_and_animate_says_unavailable(
     assert "unavailable" in text and "RunComfy" not in text
     assert runcomfy_fake.submits == []
     assert await bot.jobs.store.count_for_user(discord_fake.author.id) == 0
+
+
+async def test_a_linked_video_says_its_cost_too(
+    bot: AnimateBot, discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy
+) -> None:
+    runcomfy_fake.script(
+        Timeline(queue_seconds=0.1, run_seconds=0.1, video_size=3 * 1024 * 1024, cost=0.27)
+    )
+    discord_fake.upload_limit = 2 * 1024 * 1024
+    ix = await discord_fake.invoke(
+        "animate", image=png(), prompt="p", attachment_size_limit=2 * 1024 * 1024
+    )
+    (link,) = await discord_fake.wait_for(
+        lambda: [m for m in discord_fake.channel_messages() if "upload limit" in m.content],
+        within=10,
+    )
+    assert "$0.27" in link.content
+    await wait_state(discord_fake, discord_fake.messages[ix.original_id], "Done")  # type: ignore[index]
