@@ -28,7 +28,9 @@ def test_refusals_are_kind_and_use_no_internal_words() -> None:
         text = refusal_message(AdmissionRefused(kind, channel_ids=(5, 6), cap_usd=2.5))
         assert text and not any(word in text.lower() for word in INTERNAL_WORDS), kind
     assert set(REFUSALS) == set(RefusalKind)
-    paused = refusal_message(AdmissionRefused(RefusalKind.PAUSED, reason="<@&123456789012345678> **now**"))
+    paused = refusal_message(
+        AdmissionRefused(RefusalKind.PAUSED, reason="<@&123456789012345678> **now**")
+    )
     assert "<@&123456789012345678>" not in paused and "\\*\\*now\\*\\*" in paused
     channels = refusal_message(AdmissionRefused(RefusalKind.CHANNEL, channel_ids=(5, 6)))
     assert "<#5>, <#6>" in channels
