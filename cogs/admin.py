@@ -23,7 +23,7 @@ from bot.guild_settings import (
     may_administer,
 )
 from bot.models import GuildSettings, UsageReport
-from cogs.rendering import safe_text
+from cogs.animate.rendering import safe_text
 
 if TYPE_CHECKING:
     from bot.app import AnimateBot

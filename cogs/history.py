@@ -18,7 +18,7 @@ from discord.ext import commands
 from bot.history import HistoryPage, HistoryService, StatusFilter, timings
 from bot.models import Job, JobStatus
 from cogs.animate import Animate
-from cogs.rendering import STATE_LABELS, describe_options, safe_text, state_line, timestamp
+from cogs.animate.rendering import STATE_LABELS, describe_options, safe_text, state_line, timestamp
 
 if TYPE_CHECKING:
     from bot.app import AnimateBot

@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.admission import AdmissionRefused, EffectiveLimits, RefusalKind
 from bot.models import GuildSettings, ImageFacts, Job, JobStatus, UsageReport, UserSpend
 from cogs.admin import settings_text, usage_text
-from cogs.rendering import REFUSALS, price_text, refusal_message
+from cogs.animate.rendering import REFUSALS, price_text, refusal_message
 
 IMAGE = ImageFacts(filename="a.png", format="PNG", width=800, height=600, size_bytes=1000)
 INTERNAL_WORDS = ("submit", "request id", "runcomfy", "billed")

@@ -1,20 +1,18 @@
-"""/animate, cancelling by ❌ or button, and the Discord side of every job.
+"""/animate and cancelling by ❌ or button.
 
-This cog parses interactions, calls `JobService` and renders; it is also the
-service's `JobObserver`, the only way the service reaches Discord.
+This cog parses interactions and calls `JobService`; it is also the service's
+`JobObserver`, the only way the service reaches Discord, delegating the status
+message to `StatusBoard` and posting to `Courier`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import io
 import logging
-import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import aiohttp
 import discord
@@ -22,81 +20,29 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.admission import AdmissionRefused
-from bot.coalesce import Coalescer
 from bot.jobs import CancelOutcome, Delivery, JobService, QuotaExceeded
 from bot.models import MAX_DURATION, MIN_DURATION, Job, JobOptions, Ratio, Resolution
 from bot.prompts import MAX_PROMPT_CHARS, PromptRejected, clean_prompt
 from bot.validation import ImageRejected, PreparedImage, precheck_metadata, prepare_image
-from cogs.rendering import (
+from cogs.animate.buttons import CancelButton, cancel_view
+from cogs.animate.delivery import Courier, reply_to
+from cogs.animate.rendering import (
     CANCEL_EMOJI,
-    ended_message,
     hosted_filename,
-    link_message,
     quota_message,
-    ready_message,
     refusal_message,
     size_mb,
-    status_embed,
 )
+from cogs.animate.status import StatusBoard
 
 if TYPE_CHECKING:
     from bot.app import AnimateBot
 
 log = logging.getLogger(__name__)
 
-DEFAULT_UPLOAD_LIMIT = 10 * 1024 * 1024
-# Discord's interaction tokens live 15 minutes; stop using them a little before.
-WEBHOOK_EXPIRED = 50027
-UPLOAD_TOO_LARGE = 40005
 # Jobs past their defer download, check and submit a few at a time: a burst of
 # commands then cannot queue the next commands' 3 s acknowledgements behind its work.
 PREPARING_AT_ONCE = 8
-
-
-@dataclass
-class _Session:
-    """What only the live process knows about a job: its interaction."""
-
-    interaction: discord.Interaction
-    started: float  # monotonic
-
-    def fresh(self, ttl: float) -> bool:
-        return time.monotonic() - self.started < ttl
-
-
-class CancelButton(
-    discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"animate:cancel:(?P<job_id>\d+)"
-):
-    """A Cancel button that keeps working after a restart (the job id is in its custom_id)."""
-
-    def __init__(self, job_id: int) -> None:
-        super().__init__(
-            discord.ui.Button(
-                label="Cancel",
-                style=discord.ButtonStyle.danger,
-                custom_id=f"animate:cancel:{job_id}",
-            )
-        )
-        self.job_id = job_id
-
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: Any, /
-    ) -> CancelButton:
-        return cls(int(match["job_id"]))
-
-    async def callback(self, interaction: discord.Interaction) -> None:
-        cog = interaction.client.get_cog("Animate")  # type: ignore[attr-defined]
-        if isinstance(cog, Animate):
-            await cog.cancel_from_button(interaction, self.job_id)
-
-
-def cancel_view(job: Job) -> discord.ui.View | None:
-    if job.id is None or job.status.is_final:
-        return None
-    view = discord.ui.View(timeout=None)
-    view.add_item(CancelButton(job.id))
-    return view
 
 
 class Animate(commands.Cog):
@@ -104,17 +50,9 @@ class Animate(commands.Cog):
         self.bot = bot
         self.jobs = jobs
         self.settings = bot.settings
-        self.admission = bot.services.admission
-        self.pricing = bot.services.pricing
-        self._sessions: dict[int, _Session] = {}
-        # Status messages that can no longer be edited (deleted, no access).
-        self._unreachable: set[int] = set()
+        self.board = StatusBoard(bot, jobs)
+        self.courier = Courier(bot, self.board)
         self._preparing = asyncio.Semaphore(PREPARING_AT_ONCE)
-        # Latest state wins, one edit per message per interval.
-        self._status_updates: Coalescer[int, Job] = Coalescer(
-            self._edit_status,
-            interval=self.settings.status_edit_interval_seconds,
-        )
 
     async def cog_load(self) -> None:
         self.bot.add_dynamic_items(CancelButton)
@@ -122,7 +60,7 @@ class Animate(commands.Cog):
 
     async def cog_unload(self) -> None:
         self.jobs.observer = None
-        await self._status_updates.close()
+        await self.board.close()
 
     # -- /animate ----------------------------------------------------------
 
@@ -198,7 +136,7 @@ class Animate(commands.Cog):
 
     async def _admit(self, interaction: discord.Interaction, duration: int) -> None:
         """Pause, channel, spend cap, model: the cheap checks, before any defer."""
-        await self.admission.check(
+        await self.bot.services.admission.check(
             user_id=interaction.user.id,
             guild_id=interaction.guild_id,
             channel_id=interaction.channel_id,
@@ -302,7 +240,7 @@ class Animate(commands.Cog):
         shown = job.model_copy(update={"image_url": hosted_name if hosting else None})
         try:
             message = await interaction.edit_original_response(
-                embed=await self._embed(shown), attachments=files, view=cancel_view(job)
+                embed=await self.board.embed(shown), attachments=files, view=cancel_view(job)
             )
         except discord.HTTPException as exc:
             log.warning("Job %d: status message failed (%s)", job.id, exc)
@@ -313,7 +251,7 @@ class Animate(commands.Cog):
                 "If your image is very large, try a smaller one.",
             )
             return None
-        self._sessions[job.id] = _Session(interaction, time.monotonic())
+        self.board.remember(job.id, interaction)
         hosted_url = next((a.url for a in message.attachments if a.filename == hosted_name), None)
         submitted = await self.jobs.submit(
             job.id,
@@ -323,147 +261,22 @@ class Animate(commands.Cog):
         )
         return None if submitted.status.is_final else message
 
-    # -- status message ----------------------------------------------------
-
-    async def _embed(self, job: Job) -> discord.Embed:
-        return status_embed(
-            job,
-            expected_seconds=await self.jobs.expected_duration(job.options),
-            estimate=self.pricing.estimate(job.options.duration),
-        )
+    # -- JobObserver: the service reaches Discord only through these -------
 
     async def job_updated(self, job: Job) -> None:
-        if job.id is None or job.status_message_id is None:
-            return
-        if job.status.is_final:
-            # Final states are shown at once, replacing anything pending.
-            await self._status_updates.flush(job.id, job)
-        else:
-            self._status_updates.submit(job.id, job)
-
-    async def _edit_status(self, job_id: int, job: Job) -> None:
-        if job_id in self._unreachable or job.status_message_id is None:
-            return
-        embed, view = await self._embed(job), cancel_view(job)
-        session = self._sessions.get(job_id)
-        if session is not None and session.fresh(self.settings.interaction_token_ttl_seconds):
-            try:
-                await session.interaction.edit_original_response(embed=embed, view=view)
-                return
-            except discord.HTTPException as exc:
-                if not _token_expired(exc):
-                    raise
-                log.info("Job %d: interaction token expired; using the channel", job_id)
-                del self._sessions[job_id]
-        if job.channel_id is None:
-            return
-        message = self.bot.get_partial_messageable(job.channel_id).get_partial_message(
-            job.status_message_id
-        )
-        try:
-            await message.edit(embed=embed, view=view)
-        except (discord.NotFound, discord.Forbidden) as exc:
-            log.info("Job %d: status message unreachable (%s)", job_id, exc)
-            self._unreachable.add(job_id)
-        if job.status.is_final:
-            self._forget(job_id)
-
-    def _forget(self, job_id: int) -> None:
-        self._sessions.pop(job_id, None)
-        self._status_updates.forget(job_id)
-
-    # -- telling the author ------------------------------------------------
+        await self.board.show(job)
 
     async def job_ended(self, job: Job) -> None:
-        mention = f"<@{job.user_id}>"
-        await self._tell_author(job, ended_message(job, mention))
+        await self.courier.job_ended(job)
 
     def upload_limit(self, job: Job) -> int:
-        session = self._sessions.get(job.id or 0)
-        if session is not None:
-            return session.interaction.filesize_limit
-        guild = self.bot.get_guild(job.guild_id) if job.guild_id else None
-        return guild.filesize_limit if guild is not None else DEFAULT_UPLOAD_LIMIT
+        return self.board.upload_limit(job)
 
     async def deliver(self, job: Job, video: Path | None) -> Delivery | None:
-        mention = f"<@{job.user_id}>"
-        if video is not None:
-            text = ready_message(job, mention)
-            delivery = await self._tell_author(job, text, video=video)
-            if delivery is not None:
-                return delivery
-        # Too large to upload here (or the upload failed): a link still gets it to them.
-        text = link_message(job, mention, size_mb(self.upload_limit(job)))
-        return await self._tell_author(job, text)
-
-    async def _tell_author(
-        self, job: Job, text: str, *, video: Path | None = None
-    ) -> Delivery | None:
-        """Reply to the status message; else a followup; else a DM. Pings the author only."""
-        pings = discord.AllowedMentions(
-            everyone=False, roles=False, users=[discord.Object(job.user_id)], replied_user=False
-        )
-        for place in (self._send_in_channel, self._send_followup, self._send_dm):
-            file = discord.File(video, filename=f"animate-{job.id}.mp4") if video else None
-            try:
-                message = await place(job, text, file, pings)
-            except discord.HTTPException as exc:
-                if exc.code == UPLOAD_TOO_LARGE or exc.status == 413:
-                    return None  # the caller falls back to a link
-                log.info("Job %s: %s failed (%s)", job.id, place.__name__, exc)
-                continue
-            finally:
-                if file is not None:
-                    file.close()  # a place that did not use it must not leak it
-            if message is not None:
-                return Delivery(channel_id=message.channel.id, message_id=message.id)
-        log.warning(
-            "Job %s: no way to reach user %d; result kept for /history", job.id, job.user_id
-        )
-        return None
-
-    async def _send_in_channel(
-        self, job: Job, text: str, file: discord.File | None, pings: discord.AllowedMentions
-    ) -> discord.Message | None:
-        if job.channel_id is None:
-            return None
-        channel = self.bot.get_partial_messageable(job.channel_id)
-        reference = None
-        if job.status_message_id is not None and job.id not in self._unreachable:
-            reference = _reply_to(job.channel_id, job.status_message_id)
-        kwargs: dict[str, Any] = {
-            "allowed_mentions": pings,
-            "reference": reference,
-            "nonce": _nonce(job, text),
-        }
-        if file is not None:
-            kwargs["file"] = file
-        return await channel.send(text, **kwargs)
-
-    async def _send_followup(
-        self, job: Job, text: str, file: discord.File | None, pings: discord.AllowedMentions
-    ) -> discord.Message | None:
-        session = self._sessions.get(job.id or 0)
-        if session is None or not session.fresh(self.settings.interaction_token_ttl_seconds):
-            return None
-        kwargs: dict[str, Any] = {"allowed_mentions": pings, "wait": True}
-        if file is not None:
-            kwargs["file"] = file
-        return await session.interaction.followup.send(text, **kwargs)
-
-    async def _send_dm(
-        self, job: Job, text: str, file: discord.File | None, pings: discord.AllowedMentions
-    ) -> discord.Message | None:
-        user = self.bot.get_user(job.user_id) or await self.bot.fetch_user(job.user_id)
-        kwargs: dict[str, Any] = {"allowed_mentions": pings, "nonce": _nonce(job, text)}
-        if file is not None:
-            kwargs["file"] = file
-        return await user.send(text, **kwargs)
+        return await self.courier.deliver(job, video)
 
     async def alert_operator(self, text: str) -> None:
-        channel_id = self.settings.admin_channel_id
-        if channel_id is not None:
-            await self.bot.get_partial_messageable(channel_id).send(f"⚠️ {text}")
+        await self.courier.alert_operator(text)
 
     # -- cancel ------------------------------------------------------------
 
@@ -503,7 +316,7 @@ class Animate(commands.Cog):
             everyone=False, roles=False, users=[discord.Object(payload.user_id)]
         )
         channel = self.bot.get_partial_messageable(payload.channel_id)
-        reference = _reply_to(payload.channel_id, payload.message_id)
+        reference = reply_to(payload.channel_id, payload.message_id)
         try:
             await channel.send(
                 f"<@{payload.user_id}> {text}", allowed_mentions=pings, reference=reference
@@ -547,29 +360,3 @@ CANCEL_REPLIES: dict[CancelOutcome, str] = {
     ),
     CancelOutcome.UNKNOWN: "I do not know this job any more.",
 }
-
-
-def _nonce(job: Job, text: str) -> str:
-    """The same message of the same job gets the same nonce.
-
-    Discord (with `enforce_nonce`, which discord.py sets) returns the existing
-    message instead of posting a second one, so a crash between posting and
-    recording the delivery cannot make a restart deliver twice.
-    """
-    digest = hashlib.blake2s(text.encode(), digest_size=6).hexdigest()
-    return f"j{job.id}-{digest}"[:25]
-
-
-def _reply_to(channel_id: int, message_id: int) -> discord.MessageReference:
-    # A deleted status message must not make the reply (and so the delivery) fail.
-    return discord.MessageReference(
-        message_id=message_id, channel_id=channel_id, fail_if_not_exists=False
-    )
-
-
-def _token_expired(exc: discord.HTTPException) -> bool:
-    return exc.status == 401 or exc.code == WEBHOOK_EXPIRED
-
-
-async def setup(bot: AnimateBot) -> None:
-    await bot.add_cog(Animate(bot, bot.jobs))

@@ -1,0 +1,49 @@
+"""Buttons that keep working after a restart: the job id lives in the custom_id."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import discord
+
+from bot.models import Job
+
+CANCEL_LABEL = "Cancel"
+
+
+class CancelButton(
+    discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"animate:cancel:(?P<job_id>\d+)"
+):
+    """Cancel a queued job; registered in the cog so a restart does not orphan it."""
+
+    def __init__(self, job_id: int) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label=CANCEL_LABEL,
+                style=discord.ButtonStyle.danger,
+                custom_id=f"animate:cancel:{job_id}",
+            )
+        )
+        self.job_id = job_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: Any, /
+    ) -> CancelButton:
+        return cls(int(match["job_id"]))
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        # Imported here: the cog module imports this one.
+        from cogs.animate.cog import Animate
+
+        cog = interaction.client.get_cog("Animate")  # type: ignore[attr-defined]
+        if isinstance(cog, Animate):
+            await cog.cancel_from_button(interaction, self.job_id)
+
+
+def cancel_view(job: Job) -> discord.ui.View | None:
+    if job.id is None or job.status.is_final:
+        return None
+    view = discord.ui.View(timeout=None)
+    view.add_item(CancelButton(job.id))
+    return view

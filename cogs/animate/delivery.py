@@ -1,0 +1,139 @@
+"""Posting the video (or its link) and telling the author how a job ended.
+
+Every message pings the job's author and nobody else. Places are tried in
+order: a reply in the channel, a followup on the interaction, a DM.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import discord
+
+from bot.jobs import Delivery
+from bot.models import Job
+from cogs.animate.rendering import ended_message, link_message, ready_message, size_mb
+from cogs.animate.status import StatusBoard
+
+if TYPE_CHECKING:
+    from bot.app import AnimateBot
+
+log = logging.getLogger(__name__)
+
+UPLOAD_TOO_LARGE = 40005
+Place = Callable[
+    [Job, str, "discord.File | None", discord.AllowedMentions],
+    Awaitable["discord.Message | None"],
+]
+
+
+class Courier:
+    def __init__(self, bot: AnimateBot, board: StatusBoard) -> None:
+        self.bot = bot
+        self.board = board
+
+    async def job_ended(self, job: Job) -> None:
+        await self.tell_author(job, ended_message(job, f"<@{job.user_id}>"))
+
+    async def deliver(self, job: Job, video: Path | None) -> Delivery | None:
+        mention = f"<@{job.user_id}>"
+        if video is not None:
+            text = ready_message(job, mention)
+            delivery = await self.tell_author(job, text, video=video)
+            if delivery is not None:
+                return delivery
+        # Too large to upload here (or the upload failed): a link still gets it to them.
+        text = link_message(job, mention, size_mb(self.board.upload_limit(job)))
+        return await self.tell_author(job, text)
+
+    async def tell_author(
+        self, job: Job, text: str, *, video: Path | None = None
+    ) -> Delivery | None:
+        """Reply to the status message; else a followup; else a DM. Pings the author only."""
+        pings = discord.AllowedMentions(
+            everyone=False, roles=False, users=[discord.Object(job.user_id)], replied_user=False
+        )
+        places: tuple[Place, ...] = (self._send_in_channel, self._send_followup, self._send_dm)
+        for place in places:
+            file = discord.File(video, filename=f"animate-{job.id}.mp4") if video else None
+            try:
+                message = await place(job, text, file, pings)
+            except discord.HTTPException as exc:
+                if exc.code == UPLOAD_TOO_LARGE or exc.status == 413:
+                    return None  # the caller falls back to a link
+                log.info("Job %s: %s failed (%s)", job.id, place.__name__, exc)
+                continue
+            finally:
+                if file is not None:
+                    file.close()  # a place that did not use it must not leak it
+            if message is not None:
+                return Delivery(channel_id=message.channel.id, message_id=message.id)
+        log.warning(
+            "Job %s: no way to reach user %d; result kept for /history", job.id, job.user_id
+        )
+        return None
+
+    async def _send_in_channel(
+        self, job: Job, text: str, file: discord.File | None, pings: discord.AllowedMentions
+    ) -> discord.Message | None:
+        if job.channel_id is None:
+            return None
+        channel = self.bot.get_partial_messageable(job.channel_id)
+        reference = None
+        if job.status_message_id is not None and job.id not in self.board.unreachable:
+            reference = reply_to(job.channel_id, job.status_message_id)
+        kwargs: dict[str, Any] = {
+            "allowed_mentions": pings,
+            "reference": reference,
+            "nonce": _nonce(job, text),
+        }
+        if file is not None:
+            kwargs["file"] = file
+        return await channel.send(text, **kwargs)
+
+    async def _send_followup(
+        self, job: Job, text: str, file: discord.File | None, pings: discord.AllowedMentions
+    ) -> discord.Message | None:
+        session = self.board.fresh_session(job.id)
+        if session is None:
+            return None
+        kwargs: dict[str, Any] = {"allowed_mentions": pings, "wait": True}
+        if file is not None:
+            kwargs["file"] = file
+        return await session.interaction.followup.send(text, **kwargs)
+
+    async def _send_dm(
+        self, job: Job, text: str, file: discord.File | None, pings: discord.AllowedMentions
+    ) -> discord.Message | None:
+        user = self.bot.get_user(job.user_id) or await self.bot.fetch_user(job.user_id)
+        kwargs: dict[str, Any] = {"allowed_mentions": pings, "nonce": _nonce(job, text)}
+        if file is not None:
+            kwargs["file"] = file
+        return await user.send(text, **kwargs)
+
+    async def alert_operator(self, text: str) -> None:
+        channel_id = self.bot.settings.admin_channel_id
+        if channel_id is not None:
+            await self.bot.get_partial_messageable(channel_id).send(f"⚠️ {text}")
+
+
+def _nonce(job: Job, text: str) -> str:
+    """The same message of the same job gets the same nonce.
+
+    Discord (with `enforce_nonce`, which discord.py sets) returns the existing
+    message instead of posting a second one, so a crash between posting and
+    recording the delivery cannot make a restart deliver twice.
+    """
+    digest = hashlib.blake2s(text.encode(), digest_size=6).hexdigest()
+    return f"j{job.id}-{digest}"[:25]
+
+
+def reply_to(channel_id: int, message_id: int) -> discord.MessageReference:
+    # A deleted status message must not make the reply (and so the delivery) fail.
+    return discord.MessageReference(
+        message_id=message_id, channel_id=channel_id, fail_if_not_exists=False
+    )

@@ -1,0 +1,124 @@
+"""The one public status message of each job, edited as the job moves.
+
+Edits are coalesced (latest state wins, one per job per interval) and go
+through the interaction while its token is fresh, then through the channel.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import discord
+
+from bot.coalesce import Coalescer
+from bot.jobs import JobService
+from bot.models import Job
+from cogs.animate.buttons import cancel_view
+from cogs.animate.rendering import status_embed
+
+if TYPE_CHECKING:
+    from bot.app import AnimateBot
+
+log = logging.getLogger(__name__)
+
+DEFAULT_UPLOAD_LIMIT = 10 * 1024 * 1024
+WEBHOOK_EXPIRED = 50027
+
+
+@dataclass
+class Session:
+    """What only the live process knows about a job: its interaction."""
+
+    interaction: discord.Interaction
+    started: float  # monotonic
+
+    def fresh(self, ttl: float) -> bool:
+        return time.monotonic() - self.started < ttl
+
+
+class StatusBoard:
+    """Status messages of the jobs this process shows, and their interactions."""
+
+    def __init__(self, bot: AnimateBot, jobs: JobService) -> None:
+        self.bot = bot
+        self.jobs = jobs
+        self.settings = bot.settings
+        self.sessions: dict[int, Session] = {}
+        # Status messages that can no longer be edited (deleted, no access).
+        self.unreachable: set[int] = set()
+        self._updates: Coalescer[int, Job] = Coalescer(
+            self._edit, interval=self.settings.status_edit_interval_seconds
+        )
+
+    def remember(self, job_id: int, interaction: discord.Interaction) -> None:
+        self.sessions[job_id] = Session(interaction, time.monotonic())
+
+    def fresh_session(self, job_id: int | None) -> Session | None:
+        session = self.sessions.get(job_id or 0)
+        if session is None or not session.fresh(self.settings.interaction_token_ttl_seconds):
+            return None
+        return session
+
+    def upload_limit(self, job: Job) -> int:
+        session = self.sessions.get(job.id or 0)
+        if session is not None:
+            return session.interaction.filesize_limit
+        guild = self.bot.get_guild(job.guild_id) if job.guild_id else None
+        return guild.filesize_limit if guild is not None else DEFAULT_UPLOAD_LIMIT
+
+    async def embed(self, job: Job) -> discord.Embed:
+        return status_embed(
+            job,
+            expected_seconds=await self.jobs.expected_duration(job.options),
+            estimate=self.bot.services.pricing.estimate(job.options.duration),
+        )
+
+    async def show(self, job: Job) -> None:
+        if job.id is None or job.status_message_id is None:
+            return
+        if job.status.is_final:
+            # Final states are shown at once, replacing anything pending.
+            await self._updates.flush(job.id, job)
+        else:
+            self._updates.submit(job.id, job)
+
+    async def _edit(self, job_id: int, job: Job) -> None:
+        if job_id in self.unreachable or job.status_message_id is None:
+            return
+        embed, view = await self.embed(job), cancel_view(job)
+        session = self.fresh_session(job_id)
+        if session is not None:
+            try:
+                await session.interaction.edit_original_response(embed=embed, view=view)
+                return
+            except discord.HTTPException as exc:
+                if not _token_expired(exc):
+                    raise
+                log.info("Job %d: interaction token expired; using the channel", job_id)
+                del self.sessions[job_id]
+        if job.channel_id is None:
+            return
+        message = self.bot.get_partial_messageable(job.channel_id).get_partial_message(
+            job.status_message_id
+        )
+        try:
+            await message.edit(embed=embed, view=view)
+        except (discord.NotFound, discord.Forbidden) as exc:
+            log.info("Job %d: status message unreachable (%s)", job_id, exc)
+            self.unreachable.add(job_id)
+        if job.status.is_final:
+            self.forget(job_id)
+
+    def forget(self, job_id: int) -> None:
+        self.sessions.pop(job_id, None)
+        self._updates.forget(job_id)
+
+    async def close(self) -> None:
+        await self._updates.close()
+
+
+def _token_expired(exc: discord.HTTPException) -> bool:
+    return exc.status == 401 or exc.code == WEBHOOK_EXPIRED
