@@ -19,9 +19,12 @@ import httpx
 from discord import app_commands
 from discord.ext import commands
 
+from bot.admission import Admission
 from bot.config import Settings, SettingsError, load_settings
+from bot.guild_settings import GuildAdmin
 from bot.jobs import JobService
 from bot.logs import setup_logging
+from bot.pricing import PriceWatch
 from bot.ratelimit import RateBudget
 from bot.runcomfy import RunComfyClient, make_http_client
 from bot.store import JobStore
@@ -30,7 +33,7 @@ from cogs.translator import CatalogTranslator
 log = logging.getLogger(__name__)
 
 # Loaded in this order in setup_hook; listed, never discovered.
-EXTENSIONS: tuple[str, ...] = ("cogs.about", "cogs.animate", "cogs.history")
+EXTENSIONS: tuple[str, ...] = ("cogs.about", "cogs.animate", "cogs.history", "cogs.admin")
 PURGE_EVERY_SECONDS = 24 * 60 * 60
 # Discord allows 50 requests/s per bot token; interaction and webhook routes are exempt.
 # Paced where Discord counts them, on the wire, with room for the burst.
@@ -67,6 +70,9 @@ class Services:
     settings: Settings
     store: JobStore
     jobs: JobService
+    pricing: PriceWatch
+    admission: Admission
+    guild_admin: GuildAdmin
 
 
 SORRY = "Something went wrong on my side and the operator has been told. Please try again shortly."
@@ -111,6 +117,7 @@ class AnimateBot(commands.AutoShardedBot):
         )
         self.services = services
         self._purger: asyncio.Task[None] | None = None
+        self._pricer: asyncio.Task[None] | None = None
 
     @property
     def settings(self) -> Settings:
@@ -126,10 +133,28 @@ class AnimateBot(commands.AutoShardedBot):
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         await self._sync_commands()
+        await self._watch_price()
         # The cogs observe the jobs now, so unfinished ones can be picked up again.
         await self.jobs.resume()
         if self.settings.history_retention_days is not None:
             self._purger = asyncio.create_task(self._purge_daily(), name="purge-history")
+
+    async def _watch_price(self) -> None:
+        """Read the model and its price now (bounded: start-up must not hang), then hourly."""
+        pricing = self.services.pricing
+        pricing.alert = self.alert_operator
+        try:
+            async with asyncio.timeout(self.settings.http_timeout_seconds):
+                await pricing.refresh()
+        except TimeoutError:
+            log.warning("RunComfy did not say the model's price in time; retrying hourly")
+        self._pricer = asyncio.create_task(pricing.run(), name="refresh-price")
+
+    async def alert_operator(self, text: str) -> None:
+        """Post an operator alert to ADMIN_CHANNEL_ID, if set (the log has it anyway)."""
+        channel_id = self.settings.admin_channel_id
+        if channel_id is not None:
+            await self.get_partial_messageable(channel_id).send(f"⚠️ {text}")
 
     async def _purge_daily(self) -> None:
         while True:
@@ -139,8 +164,10 @@ class AnimateBot(commands.AutoShardedBot):
             await asyncio.sleep(PURGE_EVERY_SECONDS)
 
     async def close(self) -> None:
-        if self._purger is not None:
-            self._purger.cancel()
+        background = [task for task in (self._purger, self._pricer) if task is not None]
+        for task in background:
+            task.cancel()
+        await asyncio.gather(*background, return_exceptions=True)
         # Stop trackers before the cogs go: rows stay and resume at the next start.
         await self.jobs.close()
         await super().close()
@@ -182,8 +209,28 @@ async def assemble(settings: Settings, **bot_options: Any) -> AsyncIterator[Anim
             model_id=settings.runcomfy_model_id,
             requests_per_second=settings.runcomfy_requests_per_second,
         )
-        jobs = JobService(settings=settings, store=store, runcomfy=runcomfy, cdn_http=cdn_http)
-        bot = AnimateBot(Services(settings=settings, store=store, jobs=jobs), **bot_options)
+        pricing = PriceWatch(
+            runcomfy,
+            model_id=settings.runcomfy_model_id,
+            refresh_seconds=settings.price_refresh_seconds,
+        )
+        admission = Admission(settings=settings, store=store, pricing=pricing)
+        jobs = JobService(
+            settings=settings,
+            store=store,
+            runcomfy=runcomfy,
+            cdn_http=cdn_http,
+            admission=admission,
+        )
+        services = Services(
+            settings=settings,
+            store=store,
+            jobs=jobs,
+            pricing=pricing,
+            admission=admission,
+            guild_admin=GuildAdmin(settings=settings, store=store),
+        )
+        bot = AnimateBot(services, **bot_options)
         try:
             yield bot
         finally:

@@ -32,6 +32,12 @@ class Settings(BaseSettings):
     discord_guild_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     # Where operator alerts (balance empty, bad token) go besides the log.
     admin_channel_id: int | None = None
+    # The bot's operators: they may use /admin on every server (user ids).
+    owner_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    # The operator's kill switch: no new job anywhere while set (running jobs finish).
+    global_pause: bool = False
+    # How often the model's price is read again from RunComfy.
+    price_refresh_seconds: float = Field(default=60 * 60, gt=0)
 
     # Polling RunComfy: sparse far from the expected end, dense near it.
     poll_min_seconds: float = Field(default=2.0, gt=0)
@@ -60,7 +66,7 @@ class Settings(BaseSettings):
 
     log_level: str = "INFO"
 
-    @field_validator("discord_guild_ids", mode="before")
+    @field_validator("discord_guild_ids", "owner_ids", mode="before")
     @classmethod
     def _split_ids(cls, value: object) -> object:
         if isinstance(value, str):

@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import httpx
 
@@ -36,6 +36,9 @@ from bot.runcomfy import (
     download_to_file,
 )
 from bot.store import JobStore
+
+if TYPE_CHECKING:
+    from bot.admission import Admission
 
 log = logging.getLogger(__name__)
 
@@ -119,8 +122,11 @@ class JobService:
         runcomfy: RunComfyClient,
         cdn_http: httpx.AsyncClient,
         clock: Callable[[], float] = time.time,
+        admission: Admission | None = None,
     ) -> None:
         self.settings = settings
+        # The operator's and server admins' switches (pause, channels, spend cap).
+        self.admission = admission
         self.store = store
         self.runcomfy = runcomfy
         self.cdn_http = cdn_http
@@ -160,6 +166,14 @@ class JobService:
     ) -> Job:
         """Check quotas and write the job row (`submitting`); nothing is sent yet."""
         async with self._admission:
+            if self.admission is not None:
+                # Again under the lock: a pause or cap since the cog's check counts.
+                await self.admission.check(
+                    user_id=user_id,
+                    guild_id=guild_id,
+                    channel_id=channel_id,
+                    duration=options.duration,
+                )
             await self.check_quota(user_id)
             return await self.store.create(
                 Job(

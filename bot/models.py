@@ -97,3 +97,49 @@ class Job(BaseModel):
     started_at: float | None = None
     finished_at: float | None = None
     delivered_at: float | None = None
+
+
+class GuildSettings(BaseModel):
+    """What a server's admins chose with /admin; None means "the operator's setting"."""
+
+    model_config = ConfigDict(frozen=True)
+
+    guild_id: int
+    paused: bool = False
+    pause_reason: str | None = None
+    # Empty: /animate works in every channel.
+    allowed_channel_ids: tuple[int, ...] = ()
+    user_concurrent: int | None = Field(default=None, ge=1)
+    user_daily: int | None = Field(default=None, ge=1)
+    daily_spend_cap_usd: float | None = Field(default=None, gt=0)
+    updated_by: int | None = None
+    updated_at: float | None = None
+
+
+class GuildUsage(BaseModel):
+    """What a server's admission check needs, read in one round trip."""
+
+    user_active: int  # the user's jobs in this server not final
+    user_since: int  # the user's jobs in this server since the window start
+    oldest_since: float | None  # created_at of the oldest of those
+    known_spend_usd: float  # known costs of the server's jobs since the window start
+    # Duration (s) -> how many of the server's active jobs without a known cost.
+    active_uncosted: dict[int, int]
+
+
+class UserSpend(BaseModel):
+    user_id: int
+    jobs: int
+    spend_usd: float
+
+
+class UsageReport(BaseModel):
+    """A server's jobs since a moment: counts by outcome and known spend."""
+
+    jobs: int = 0
+    delivered: int = 0
+    failed: int = 0  # failed, timed out or lost
+    cancelled: int = 0
+    active: int = 0
+    spend_usd: float = 0.0
+    top_users: list[UserSpend] = Field(default_factory=list)

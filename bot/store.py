@@ -12,6 +12,7 @@ Migrations are the one multi-statement write; they take `BEGIN IMMEDIATE`.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import random
 import sqlite3
@@ -24,7 +25,17 @@ from typing import Any
 import aiosqlite
 from pydantic import TypeAdapter
 
-from bot.models import ACTIVE_STATUSES, ImageFacts, Job, JobOptions, JobStatus
+from bot.models import (
+    ACTIVE_STATUSES,
+    GuildSettings,
+    GuildUsage,
+    ImageFacts,
+    Job,
+    JobOptions,
+    JobStatus,
+    UsageReport,
+    UserSpend,
+)
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +101,24 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         CREATE INDEX jobs_by_kind ON jobs (resolution, duration, finished_at DESC)
             WHERE status IN ('completed', 'delivered')
         """,
+    ),
+    # 4: per-server admin settings (/admin), and the server's jobs by time for its
+    # spend cap and usage report.
+    (
+        """
+        CREATE TABLE guild_settings (
+            guild_id INTEGER PRIMARY KEY,
+            paused INTEGER NOT NULL DEFAULT 0,
+            pause_reason TEXT,
+            allowed_channels TEXT NOT NULL DEFAULT '[]',
+            user_concurrent INTEGER,
+            user_daily INTEGER,
+            daily_spend_cap_usd REAL,
+            updated_by INTEGER,
+            updated_at REAL
+        )
+        """,
+        "CREATE INDEX jobs_by_guild ON jobs (guild_id, created_at)",
     ),
 )
 
@@ -344,6 +373,115 @@ class JobStore:
         ) as cursor:
             rows = await cursor.fetchall()
         return [float(row[0]) for row in rows]
+
+    # -- guild settings and usage (/admin) -----------------------------------------
+
+    async def guild_settings(self, guild_id: int) -> GuildSettings:
+        """The server's settings; the defaults when its admins never changed any."""
+        async with self._db.execute(
+            "SELECT * FROM guild_settings WHERE guild_id = ?", (guild_id,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        if row is None:
+            return GuildSettings(guild_id=guild_id)
+        return GuildSettings(
+            guild_id=row["guild_id"],
+            paused=bool(row["paused"]),
+            pause_reason=row["pause_reason"],
+            allowed_channel_ids=tuple(json.loads(row["allowed_channels"])),
+            user_concurrent=row["user_concurrent"],
+            user_daily=row["user_daily"],
+            daily_spend_cap_usd=row["daily_spend_cap_usd"],
+            updated_by=row["updated_by"],
+            updated_at=row["updated_at"],
+        )
+
+    async def save_guild_settings(self, settings: GuildSettings) -> GuildSettings:
+        await self._db.execute(
+            "INSERT INTO guild_settings (guild_id, paused, pause_reason, allowed_channels, "
+            "user_concurrent, user_daily, daily_spend_cap_usd, updated_by, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (guild_id) DO UPDATE SET paused = excluded.paused, "
+            "pause_reason = excluded.pause_reason, allowed_channels = excluded.allowed_channels, "
+            "user_concurrent = excluded.user_concurrent, user_daily = excluded.user_daily, "
+            "daily_spend_cap_usd = excluded.daily_spend_cap_usd, "
+            "updated_by = excluded.updated_by, updated_at = excluded.updated_at",
+            (
+                settings.guild_id,
+                int(settings.paused),
+                settings.pause_reason,
+                json.dumps(list(settings.allowed_channel_ids)),
+                settings.user_concurrent,
+                settings.user_daily,
+                settings.daily_spend_cap_usd,
+                settings.updated_by,
+                settings.updated_at,
+            ),
+        )
+        return settings
+
+    async def guild_usage(self, guild_id: int, user_id: int, since: float) -> GuildUsage:
+        """Everything a server's admission check needs (it runs before each defer)."""
+        async with self._db.execute(
+            "SELECT "
+            f"(SELECT COUNT(*) FROM jobs WHERE guild_id = :g AND user_id = :u AND {_ACTIVE_SQL}), "
+            "(SELECT COUNT(*) FROM jobs "
+            "WHERE guild_id = :g AND user_id = :u AND created_at >= :since), "
+            "(SELECT MIN(created_at) FROM jobs "
+            "WHERE guild_id = :g AND user_id = :u AND created_at >= :since), "
+            "(SELECT COALESCE(SUM(cost), 0) FROM jobs "
+            "WHERE guild_id = :g AND created_at >= :since)",
+            {"g": guild_id, "u": user_id, "since": since},
+        ) as cursor:
+            row = await cursor.fetchone()
+        assert row is not None
+        async with self._db.execute(
+            "SELECT duration, COUNT(*) FROM jobs "
+            f"WHERE guild_id = ? AND cost IS NULL AND {_ACTIVE_SQL} GROUP BY duration",
+            (guild_id,),
+        ) as cursor:
+            uncosted = {int(d): int(n) for d, n in await cursor.fetchall()}
+        return GuildUsage(
+            user_active=int(row[0]),
+            user_since=int(row[1]),
+            oldest_since=None if row[2] is None else float(row[2]),
+            known_spend_usd=float(row[3]),
+            active_uncosted=uncosted,
+        )
+
+    async def usage_report(self, guild_id: int, since: float, *, top: int = 5) -> UsageReport:
+        """The server's jobs created since `since`: counts by outcome, known spend, top users."""
+        async with self._db.execute(
+            "SELECT COUNT(*), "
+            "COALESCE(SUM(status = 'delivered'), 0), "
+            "COALESCE(SUM(status IN ('failed', 'timed_out', 'lost')), 0), "
+            "COALESCE(SUM(status = 'cancelled'), 0), "
+            f"COALESCE(SUM({_ACTIVE_SQL}), 0), "
+            "COALESCE(SUM(cost), 0) "
+            "FROM jobs WHERE guild_id = ? AND created_at >= ?",
+            (guild_id, since),
+        ) as cursor:
+            row = await cursor.fetchone()
+        assert row is not None
+        async with self._db.execute(
+            "SELECT user_id, COUNT(*), COALESCE(SUM(cost), 0) AS spend FROM jobs "
+            "WHERE guild_id = ? AND created_at >= ? "
+            "GROUP BY user_id ORDER BY spend DESC, COUNT(*) DESC, user_id LIMIT ?",
+            (guild_id, since, top),
+        ) as cursor:
+            users = [
+                UserSpend(user_id=int(u), jobs=int(n), spend_usd=float(spend))
+                for u, n, spend in await cursor.fetchall()
+            ]
+        return UsageReport(
+            jobs=int(row[0]),
+            delivered=int(row[1]),
+            failed=int(row[2]),
+            cancelled=int(row[3]),
+            active=int(row[4]),
+            spend_usd=float(row[5]),
+            top_users=users,
+        )
 
     # -- diagnostics -------------------------------------------------------------
 

@@ -19,13 +19,20 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.admission import AdmissionRefused
 from bot.jobs import CancelOutcome, Delivery, JobService, QuotaExceeded
 from bot.models import MAX_DURATION, MIN_DURATION, Job, JobOptions, Ratio, Resolution
 from bot.prompts import MAX_PROMPT_CHARS, PromptRejected, clean_prompt
 from bot.validation import ImageRejected, PreparedImage, precheck_metadata, prepare_image
 from cogs.animate.buttons import CancelButton, cancel_view
 from cogs.animate.delivery import Courier, reply_to
-from cogs.animate.rendering import CANCEL_EMOJI, hosted_filename, quota_message, size_mb
+from cogs.animate.rendering import (
+    CANCEL_EMOJI,
+    hosted_filename,
+    quota_message,
+    refusal_message,
+    size_mb,
+)
 from cogs.animate.status import StatusBoard
 from cogs.translator import command_text
 
@@ -89,12 +96,16 @@ class Animate(commands.Cog):
                 width=image.width,
                 height=image.height,
             )
+            await self._admit(interaction, duration)
             await self.jobs.check_quota(interaction.user.id)
         except (PromptRejected, ImageRejected) as exc:
             await interaction.response.send_message(str(exc), ephemeral=True)
             return
         except QuotaExceeded as exc:
             await interaction.response.send_message(quota_message(exc), ephemeral=True)
+            return
+        except AdmissionRefused as exc:
+            await interaction.response.send_message(refusal_message(exc), ephemeral=True)
             return
         await interaction.response.defer(thinking=True)
         options = JobOptions(
@@ -109,9 +120,13 @@ class Animate(commands.Cog):
     async def animate_again(self, interaction: discord.Interaction, source: Job) -> None:
         """Run a past job's prompt and options again on the image its status message hosts."""
         try:
+            await self._admit(interaction, source.options.duration)
             await self.jobs.check_quota(interaction.user.id)
         except QuotaExceeded as exc:
             await interaction.response.send_message(quota_message(exc), ephemeral=True)
+            return
+        except AdmissionRefused as exc:
+            await interaction.response.send_message(refusal_message(exc), ephemeral=True)
             return
         await interaction.response.defer(thinking=True)
         image = await self._hosted_image(source)
@@ -119,6 +134,15 @@ class Animate(commands.Cog):
             await self._replace_placeholder_with_error(interaction, IMAGE_GONE)
             return
         await self._run(interaction, image, source.prompt, source.options)
+
+    async def _admit(self, interaction: discord.Interaction, duration: int) -> None:
+        """Pause, channel, spend cap, model: the cheap checks, before any defer."""
+        await self.bot.services.admission.check(
+            user_id=interaction.user.id,
+            guild_id=interaction.guild_id,
+            channel_id=interaction.channel_id,
+            duration=duration,
+        )
 
     async def _hosted_image(self, job: Job) -> discord.Attachment | None:
         name = hosted_filename(job)
@@ -153,6 +177,9 @@ class Animate(commands.Cog):
             except (ImageRejected, QuotaExceeded) as exc:
                 text = quota_message(exc) if isinstance(exc, QuotaExceeded) else str(exc)
                 await self._replace_placeholder_with_error(interaction, text)
+                return
+            except AdmissionRefused as exc:
+                await self._replace_placeholder_with_error(interaction, refusal_message(exc))
                 return
             except (discord.HTTPException, aiohttp.ClientError, TimeoutError):
                 log.warning("Could not download the image of user %s", interaction.user.id)

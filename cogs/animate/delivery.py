@@ -16,7 +16,7 @@ import discord
 
 from bot.jobs import Delivery
 from bot.models import Job
-from cogs.animate.rendering import describe_options, ended_message, size_mb
+from cogs.animate.rendering import ended_message, link_message, ready_message, size_mb
 from cogs.animate.status import StatusBoard
 
 if TYPE_CHECKING:
@@ -42,17 +42,12 @@ class Courier:
     async def deliver(self, job: Job, video: Path | None) -> Delivery | None:
         mention = f"<@{job.user_id}>"
         if video is not None:
-            text = f"{mention} your video is ready! ({describe_options(job.options)})"
+            text = ready_message(job, mention)
             delivery = await self.tell_author(job, text, video=video)
             if delivery is not None:
                 return delivery
         # Too large to upload here (or the upload failed): a link still gets it to them.
-        limit = size_mb(self.board.upload_limit(job))
-        text = (
-            f"{mention} your video is ready: {job.video_url}\n"
-            f"It is larger than this server's upload limit ({limit}), so here is a link. "
-            "Download it soon: the link may expire."
-        )
+        text = link_message(job, mention, size_mb(self.board.upload_limit(job)))
         return await self.tell_author(job, text)
 
     async def tell_author(

@@ -6,6 +6,7 @@ from urllib.parse import urlsplit
 
 import discord
 
+from bot.admission import AdmissionRefused, RefusalKind
 from bot.jobs import QuotaExceeded, QuotaKind
 from bot.models import Job, JobOptions, JobStatus
 from bot.prompts import RECOMMENDED_PROMPT_CHARS, is_long
@@ -66,7 +67,18 @@ def state_line(job: Job) -> str:
     return f"{icon} {words}"
 
 
-def status_embed(job: Job, *, expected_seconds: float) -> discord.Embed:
+def price_text(job: Job, estimate: float | None) -> str | None:
+    """The real cost once the video service gave it, else the estimate; None if neither."""
+    if job.cost is not None:
+        return f"${job.cost:.2f}"
+    if estimate is not None and not job.status.is_final:
+        return f"≈ ${estimate:.2f}"
+    return None
+
+
+def status_embed(
+    job: Job, *, expected_seconds: float, estimate: float | None = None
+) -> discord.Embed:
     """The one public status message of a job."""
     embed = discord.Embed(
         title="🎬 Animating your image",
@@ -81,6 +93,9 @@ def status_embed(job: Job, *, expected_seconds: float) -> discord.Embed:
         embed.add_field(name="Expected", value=timestamp(eta))
     elif job.finished_at:
         embed.add_field(name="Finished", value=timestamp(job.finished_at))
+    price = price_text(job, estimate)
+    if price is not None:
+        embed.add_field(name="Cost", value=price)
     if is_long(job.prompt) and not job.status.is_final:
         embed.add_field(
             name="Note",
@@ -120,6 +135,52 @@ def quota_message(exc: QuotaExceeded) -> str:
         f"The bot is busy with {exc.limit} videos right now, its limit. "
         "Please try again in a few minutes."
     )
+
+
+def ready_message(job: Job, mention: str) -> str:
+    """The delivery message of an uploaded video; with its real cost when known."""
+    return f"{mention} your video is ready! ({describe_options(job.options)}){_cost_note(job)}"
+
+
+def link_message(job: Job, mention: str, limit: str) -> str:
+    """The delivery message when the video is too large to upload here."""
+    return (
+        f"{mention} your video is ready: {job.video_url}{_cost_note(job)}\n"
+        f"It is larger than this server's upload limit ({limit}), so here is a link. "
+        "Download it soon: the link may expire."
+    )
+
+
+def _cost_note(job: Job) -> str:
+    return f" · cost ${job.cost:.2f}" if job.cost is not None else ""
+
+
+REFUSALS: dict[RefusalKind, str] = {
+    RefusalKind.GLOBAL_PAUSE: (
+        "The bot's operator has paused new videos for now. Please try again later."
+    ),
+    RefusalKind.MODEL_MISSING: (
+        "The video service is unavailable right now. The bot's operator has been told."
+    ),
+    RefusalKind.PAUSED: "This server's admins have paused new videos for now.",
+    RefusalKind.CHANNEL: "Videos can be made only in {channels} on this server.",
+    RefusalKind.SPEND_CAP: (
+        "This server has reached its daily video budget (${cap:.2f}). "
+        "Please try again tomorrow, or ask its admins."
+    ),
+}
+
+
+def refusal_message(exc: AdmissionRefused) -> str:
+    """Why a new job may not start; nothing was stored or sent."""
+    template = REFUSALS[exc.kind]
+    if exc.kind is RefusalKind.PAUSED and exc.reason:
+        return f"{template} Reason: {safe_text(exc.reason, 200)}"
+    if exc.kind is RefusalKind.CHANNEL:
+        return template.format(channels=", ".join(f"<#{c}>" for c in exc.channel_ids))
+    if exc.kind is RefusalKind.SPEND_CAP:
+        return template.format(cap=exc.cap_usd or 0.0)
+    return template
 
 
 def ended_message(job: Job, mention: str) -> str:

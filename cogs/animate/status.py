@@ -70,7 +70,11 @@ class StatusBoard:
         return guild.filesize_limit if guild is not None else DEFAULT_UPLOAD_LIMIT
 
     async def embed(self, job: Job) -> discord.Embed:
-        return status_embed(job, expected_seconds=await self.jobs.expected_duration(job.options))
+        return status_embed(
+            job,
+            expected_seconds=await self.jobs.expected_duration(job.options),
+            estimate=self.bot.services.pricing.estimate(job.options.duration),
+        )
 
     async def show(self, job: Job) -> None:
         if job.id is None or job.status_message_id is None:

@@ -38,6 +38,7 @@ LOADING = 1 << 7
 VIEW_CHANNEL = 1 << 10
 SEND_MESSAGES = 1 << 11
 MANAGE_MESSAGES = 1 << 13
+MANAGE_GUILD = 1 << 5
 EMBED_LINKS = 1 << 14
 ATTACH_FILES = 1 << 15
 READ_HISTORY = 1 << 16
@@ -47,7 +48,14 @@ MEMBER_PERMISSIONS = VIEW_CHANNEL | SEND_MESSAGES | READ_HISTORY | ADD_REACTIONS
 BOT_PERMISSIONS = MEMBER_PERMISSIONS | EMBED_LINKS | ATTACH_FILES | MANAGE_MESSAGES
 DEFAULT_UPLOAD_LIMIT = 10 * 1024 * 1024
 INTERACTION_ANSWER_SECONDS = 3.0
-OPTION_TYPES = {"string": 3, "integer": 4, "boolean": 5, "number": 10, "attachment": 11}
+OPTION_TYPES = {
+    "string": 3,
+    "integer": 4,
+    "boolean": 5,
+    "channel": 7,
+    "number": 10,
+    "attachment": 11,
+}
 _USER_MENTION = re.compile(r"<@!?(\d+)>")
 _ROLE_MENTION = re.compile(r"<@&(\d+)>")
 # Discord's locales: a localization keyed by anything else is refused (50035).
@@ -308,6 +316,10 @@ class FakeDiscord:
         self.art = self._next_id()
         self.hidden = self._next_id()  # the bot cannot see it
         self.channel_names = {self.general: "general", self.art: "art", self.hidden: "staff"}
+        # A server admin: Manage Server through a role (for /admin).
+        self.admin_role = self._next_id()
+        self.admin = FakeUser(self._next_id(), "admin", roles=[self.admin_role])
+        self.users[self.admin.id] = self.admin
         self.dm_channels: dict[int, int] = {}  # user id -> DM channel id
         self.messages: dict[int, FakeMessage] = {}
         self.interactions: dict[str, FakeInteraction] = {}
@@ -447,6 +459,13 @@ class FakeDiscord:
             "position": 1,
             "permissions": str(MEMBER_PERMISSIONS | MANAGE_MESSAGES),
         }
+        admin = {
+            **everyone,
+            "id": str(self.admin_role),
+            "name": "admin",
+            "position": 1,
+            "permissions": str(MEMBER_PERMISSIONS | MANAGE_GUILD),
+        }
         bot_perms = (
             BOT_PERMISSIONS
             if self.bot_can_manage_messages
@@ -469,7 +488,7 @@ class FakeDiscord:
             "verification_level": 0,
             "default_message_notifications": 0,
             "explicit_content_filter": 0,
-            "roles": [everyone, moderator, bot_role],
+            "roles": [everyone, moderator, admin, bot_role],
             "emojis": [],
             "stickers": [],
             "features": [],
@@ -535,7 +554,11 @@ class FakeDiscord:
     def permissions_of(self, user: FakeUser) -> int:
         if user is self.bot:
             return BOT_PERMISSIONS
-        return MEMBER_PERMISSIONS | (MANAGE_MESSAGES if self.moderator_role in user.roles else 0)
+        return (
+            MEMBER_PERMISSIONS
+            | (MANAGE_MESSAGES if self.moderator_role in user.roles else 0)
+            | (MANAGE_GUILD if self.admin_role in user.roles else 0)
+        )
 
     # -- REST plumbing -----------------------------------------------------
 
@@ -1124,7 +1147,9 @@ class FakeDiscord:
         names = command.split()
         schema = self.command(names[0])
         resolved: dict[str, Any] = {}
-        option_list = self._build_options(schema, names[1:], options, resolved, attachment_meta)
+        option_list = self._build_options(
+            schema, names[1:], options, resolved, attachment_meta, user
+        )
         data: dict[str, Any] = {
             "id": schema["id"],
             "name": names[0],
@@ -1132,7 +1157,7 @@ class FakeDiscord:
             "options": option_list,
         }
         if resolved:
-            data["resolved"] = {"attachments": resolved}
+            data["resolved"] = resolved
         return await self._dispatch_interaction(
             2, user, channel, dm, data, attachment_size_limit, locale
         )
@@ -1144,6 +1169,7 @@ class FakeDiscord:
         values: dict[str, Any],
         resolved: dict[str, Any],
         meta: dict[str, Any] | None,
+        user: FakeUser,
     ) -> list[dict[str, Any]]:
         declared = {o["name"]: o for o in schema.get("options", [])}
         if path:
@@ -1152,7 +1178,7 @@ class FakeDiscord:
                 {
                     "name": path[0],
                     "type": sub["type"],
-                    "options": self._build_options(sub, path[1:], values, resolved, meta),
+                    "options": self._build_options(sub, path[1:], values, resolved, meta, user),
                 }
             ]
         built = []
@@ -1163,8 +1189,20 @@ class FakeDiscord:
             _check_option(option, value)
             if option["type"] == OPTION_TYPES["attachment"]:
                 attachment = self._option_attachment(value, name, meta or {})
-                resolved[str(attachment.id)] = {**attachment.payload(), **(meta or {})}
+                resolved.setdefault("attachments", {})[str(attachment.id)] = {
+                    **attachment.payload(),
+                    **(meta or {}),
+                }
                 value = str(attachment.id)
+            elif option["type"] == OPTION_TYPES["channel"]:
+                # The client sends the id; Discord resolves the channel with the
+                # invoking member's permissions there.
+                channel = {
+                    **self._channel_payload(int(value)),
+                    "permissions": str(self.permissions_of(user)),
+                }
+                resolved.setdefault("channels", {})[str(value)] = channel
+                value = str(value)
             built.append({"name": name, "type": option["type"], "value": value})
         missing = [n for n, o in declared.items() if o.get("required") and n not in values]
         if missing:
