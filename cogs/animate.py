@@ -392,7 +392,10 @@ class Animate(commands.Cog):
                 if file is not None:
                     file.close()  # a place that did not use it must not leak it
             if message is not None:
-                return Delivery(channel_id=message.channel.id, message_id=message.id)
+                dm, upload = place == self._send_dm, file is not None
+                return Delivery(
+                    message.channel.id, message.id, "dm" if dm else "upload" if upload else "link"
+                )
         log.warning(
             "Job %s: no way to reach user %d; result kept for /history", job.id, job.user_id
         )
