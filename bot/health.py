@@ -18,7 +18,7 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 
-BEAT_EVERY_SECONDS = 10.0
+BEAT_EVERY_SECONDS = 2.0
 STALE_AFTER_SECONDS = 60.0
 
 
