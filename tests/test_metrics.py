@@ -1,0 +1,117 @@
+"""Prometheus metrics: the real bot with METRICS_PORT set, one job through the fakes, a scrape."""
+
+from __future__ import annotations
+
+import socket
+
+import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from bot.metrics import Metrics
+from tests.fakes.discord import FakeDiscord
+from tests.fakes.harness import BotRunner
+from tests.fakes.runcomfy import FakeRunComfy, Timeline
+from tests.test_animate import png
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def scrape(port: int) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+    """Every sample of /metrics, parsed by prometheus-client's own parser."""
+    async with httpx.AsyncClient() as http:
+        response = await http.get(f"http://127.0.0.1:{port}/metrics", timeout=5)
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(response.text)
+        for sample in family.samples
+    }
+
+
+def value(
+    samples: dict[tuple[str, frozenset[tuple[str, str]]], float], name: str, **labels: str
+) -> float:
+    return samples.get((name, frozenset(labels.items())), 0.0)
+
+
+async def test_metrics_move_with_a_job_and_are_served_on_metrics_port(
+    runner: BotRunner, discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy
+) -> None:
+    port = free_port()
+    bot = await runner.start(metrics_port=port)
+    metrics: Metrics = bot.services.metrics
+
+    before = await scrape(port)
+    assert value(before, "animate_jobs_ended_total", outcome="delivered") == 0
+    assert value(before, "animate_runcomfy_requests_total", endpoint="submit", outcome="2xx") == 0
+
+    # One job that sits queued long enough for the sampler to see it, then delivers.
+    runcomfy_fake.script(Timeline(queue_positions=(1,), queue_seconds=1.5, run_seconds=0.3))
+    discord_fake.rate_limit_once("/reactions/")  # the bot's own ❌: one 429, then retried
+    await discord_fake.invoke("animate", image=png(), prompt="the waves roll in")
+    await discord_fake.wait_for(
+        lambda: (
+            metrics.value("animate_jobs", state="in_queue") == 1
+            and metrics.value("animate_live_trackers") == 1
+        ),
+        within=5,
+    )
+    await discord_fake.wait_for(
+        lambda: metrics.value("animate_jobs_ended_total", outcome="delivered") == 1, within=10
+    )
+    await discord_fake.wait_for(lambda: metrics.value("animate_live_trackers") == 0, within=5)
+
+    after = await scrape(port)
+    assert value(after, "animate_jobs_ended_total", outcome="delivered") == 1
+    assert value(after, "animate_jobs_ended_total", outcome="failed") == 0
+    assert value(after, "animate_deliveries_total", kind="upload") == 1
+    assert value(after, "animate_deliveries_total", kind="link") == 0
+    # The fake reports a cost of $0.12 with include_cost=true.
+    assert value(after, "animate_spend_dollars_total") == 0.12
+    assert value(after, "animate_runcomfy_requests_total", endpoint="submit", outcome="2xx") == 1
+    assert value(after, "animate_runcomfy_requests_total", endpoint="status", outcome="2xx") >= 2
+    assert value(after, "animate_runcomfy_requests_total", endpoint="result", outcome="2xx") >= 1
+    submit_seconds = value(after, "animate_runcomfy_request_seconds_count", endpoint="submit")
+    assert submit_seconds == 1
+    assert value(after, "animate_runcomfy_request_seconds_sum", endpoint="submit") > 0
+    assert value(after, "animate_discord_requests_total", route="bot_token", outcome="2xx") > 0
+    assert value(after, "animate_discord_requests_total", route="interaction", outcome="2xx") > 0
+    assert value(after, "animate_discord_requests_total", route="bot_token", outcome="429") == 1
+    assert value(after, "animate_discord_rate_limited_total", scope="user") == 1
+    assert value(after, "animate_event_loop_lag_seconds_count") >= 1
+    assert value(after, "animate_live_trackers") == 0
+    assert value(after, "animate_jobs", state="in_queue") in (0, 1)  # sampled each second
+
+    await runner.stop()
+    await nothing_answers(port)  # the server went with the bot
+
+
+async def nothing_answers(port: int) -> None:
+    async with httpx.AsyncClient() as http:
+        with pytest.raises(httpx.ConnectError):
+            await http.get(f"http://127.0.0.1:{port}/metrics", timeout=2)
+
+
+async def test_no_metrics_port_serves_nothing(runner: BotRunner) -> None:
+    port = free_port()
+    await runner.start()
+    assert runner.settings.metrics_port is None
+    await nothing_answers(port)
+
+
+def test_two_bots_in_one_process_keep_separate_counters() -> None:
+    first, second = Metrics(), Metrics()
+    first.job_ended("delivered")
+    first.delivered("dm", 0.3)
+    assert first.value("animate_jobs_ended_total", outcome="delivered") == 1
+    assert first.value("animate_spend_dollars_total") == 0.3
+    assert second.value("animate_jobs_ended_total", outcome="delivered") == 0
+    second.delivered("link", None)
+    assert second.value("animate_jobs_without_cost_total") == 1
+    assert second.value("animate_spend_dollars_total") == 0
