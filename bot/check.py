@@ -12,6 +12,7 @@ import asyncio
 import logging
 import os
 import sqlite3
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -111,10 +112,11 @@ async def check_database(path: Path) -> Check:
     fix = "set DATABASE_PATH to a file in a folder the bot's user can write"
     if not path.exists():
         folder = _nearest_existing(path.parent)
-        if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
+        if not _can_write_in(folder):
             return Check(name, False, f"{path} cannot be created ({folder} is not writable)", fix)
         return Check(name, True, f"{path} will be created at start (migration {latest})")
-    if not os.access(path, os.R_OK | os.W_OK) or not os.access(path.parent, os.W_OK | os.X_OK):
+    # SQLite in WAL mode also creates `-wal` and `-shm` files beside the database.
+    if not os.access(path, os.R_OK | os.W_OK) or not _can_write_in(path.parent):
         return Check(name, False, f"{path} or its folder is not writable", fix)
     try:
         version = await JobStore.peek_version(path)
@@ -135,6 +137,17 @@ async def check_database(path: Path) -> Check:
             "(back it up first: python -m bot backup PATH)",
         )
     return Check(name, True, f"{path} is at migration {version} (the latest)")
+
+
+def _can_write_in(folder: Path) -> bool:
+    """Try it (a temporary folder, removed at once): permission bits lie to root."""
+    if not folder.is_dir():
+        return False
+    try:
+        with tempfile.TemporaryDirectory(dir=folder, prefix=".animate-check-"):
+            return True
+    except OSError:
+        return False
 
 
 def _nearest_existing(path: Path) -> Path:
