@@ -178,15 +178,21 @@ async def test_check_optional_manage_messages_warns_but_passes(
     assert line_of(lines, "✓ guild Fake Guild")
 
 
+@pytest.mark.parametrize("where", ["under a file", "in /proc"])
 async def test_check_an_unwritable_database(
     settings: Settings,
     discord_fake: FakeDiscord,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
+    where: str,
 ) -> None:
-    # A file where the folder should be: fails for root too (tests may run as root).
+    # Both fail for root too (tests may run as root, whom permission bits do not stop).
     (tmp_path / "not-a-folder").write_text("")
-    settings = settings.model_copy(update={"database_path": tmp_path / "not-a-folder" / "bot.db"})
+    path = {
+        "under a file": tmp_path / "not-a-folder" / "bot.db",
+        "in /proc": Path("/proc/animate-bot/bot.db"),
+    }[where]
+    settings = settings.model_copy(update={"database_path": path})
     code, lines = await check_in_process(settings, discord_fake, capsys)
     assert code == 1
     database = line_of(lines, "✗ database")
