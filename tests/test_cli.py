@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from pydantic import SecretStr
 
@@ -27,6 +29,7 @@ from tests.fakes.discord import ATTACH_FILES, EMBED_LINKS, FakeDiscord
 from tests.fakes.harness import DISCORD_TOKEN, BotRunner, pointed_at
 from tests.fakes.process import REPO, settings_env
 from tests.fakes.runcomfy import FakeRunComfy
+from tests.test_metrics import free_port
 
 CHILD_SECONDS = 60  # a cold interpreter importing discord.py on a loaded machine
 
@@ -82,6 +85,44 @@ async def test_help_lists_the_subcommands_and_starts_nothing(tmp_path: Path) -> 
     for command in ("run", "check", "backup", "health"):
         assert f"    {command} " in out
     assert list(tmp_path.iterdir()) == []
+
+
+# -- run ------------------------------------------------------------------------
+
+
+async def test_python_m_bot_runs_the_bot_until_ctrl_c(
+    settings: Settings, discord_fake: FakeDiscord, tmp_path: Path
+) -> None:
+    """No subcommand runs the bot, as before: it connects, beats, serves metrics, stops."""
+    heartbeat, port = tmp_path / "heartbeat", free_port()
+    env = settings_env(
+        settings.model_copy(update={"heartbeat_path": heartbeat, "metrics_port": port})
+    )
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "tests.fakes.run_cli",
+        "--discord-url",
+        discord_fake.base_url,
+        cwd=str(tmp_path),
+        env={"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(REPO), **env},
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        await asyncio.wait_for(discord_fake.identified.wait(), CHILD_SECONDS)
+        await discord_fake.wait_for(heartbeat.exists, within=10)
+        async with httpx.AsyncClient() as http:
+            scraped = await http.get(f"http://127.0.0.1:{port}/metrics", timeout=5)
+        assert "animate_live_trackers" in scraped.text
+    finally:
+        if proc.returncode is None:
+            proc.send_signal(signal.SIGINT)
+        _, err = await asyncio.wait_for(proc.communicate(), CHILD_SECONDS)
+        await discord_fake.drop_gateway()
+    assert proc.returncode == 0, err.decode()
+    assert not heartbeat.exists()
 
 
 # -- check ----------------------------------------------------------------------

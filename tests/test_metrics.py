@@ -115,3 +115,18 @@ def test_two_bots_in_one_process_keep_separate_counters() -> None:
     second.delivered("link", None)
     assert second.value("animate_jobs_without_cost_total") == 1
     assert second.value("animate_spend_dollars_total") == 0
+
+
+async def test_a_video_too_large_to_download_counts_as_a_link_delivery(
+    runner: BotRunner, discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy
+) -> None:
+    bot = await runner.start(max_video_bytes=1000)  # every fake video is larger
+    metrics: Metrics = bot.services.metrics
+    runcomfy_fake.script(Timeline(queue_seconds=0.1, run_seconds=0.1))
+    await discord_fake.invoke("animate", image=png(), prompt="the waves roll in")
+    await discord_fake.wait_for(
+        lambda: metrics.value("animate_jobs_ended_total", outcome="delivered") == 1, within=10
+    )
+    assert metrics.value("animate_deliveries_total", kind="link") == 1
+    assert metrics.value("animate_deliveries_total", kind="upload") == 0
+    assert any("here is a link" in m.content for m in discord_fake.channel_messages())
