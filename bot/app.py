@@ -277,8 +277,9 @@ def _start_monitors(bot: AnimateBot) -> list[asyncio.Task[None]]:
     """The metrics sampler (and server) and the heartbeat; stopped by `assemble`."""
     settings, services = bot.settings, bot.services
     tasks = []
-    if settings.metrics_port is not None:
-        services.metrics.serve(settings.metrics_host, settings.metrics_port)
+    if settings.metrics_port is not None and services.metrics.serve(
+        settings.metrics_host, settings.metrics_port
+    ):
         tasks.append(
             asyncio.create_task(
                 sample_forever(

@@ -151,10 +151,20 @@ class Metrics:
 
     # -- serving ---------------------------------------------------------------
 
-    def serve(self, host: str, port: int) -> None:
-        """Serve /metrics from a thread: a scrape never waits for the event loop."""
-        self._server, self._thread = start_http_server(port, addr=host, registry=self.registry)
+    def serve(self, host: str, port: int) -> bool:
+        """Serve /metrics from a thread: a scrape never waits for the event loop.
+
+        A port already taken is logged, not fatal: the bot (and what it earns the
+        operator's users) matters more than its numbers, and Prometheus shows the
+        target as down.
+        """
+        try:
+            self._server, self._thread = start_http_server(port, addr=host, registry=self.registry)
+        except OSError as exc:
+            log.error("Cannot serve metrics on %s:%d (%s); check METRICS_PORT", host, port, exc)
+            return False
         log.info("Serving Prometheus metrics on http://%s:%d/metrics", host, port)
+        return True
 
     def stop_serving(self) -> None:
         if self._server is not None:

@@ -20,7 +20,7 @@ import pytest
 from pydantic import SecretStr
 
 from bot import cli
-from bot.check import REQUIRED_PERMISSIONS
+from bot.check import ADMINISTRATOR, REQUIRED_PERMISSIONS, GuildFacts, guild_permissions
 from bot.config import Settings
 from bot.health import STALE_AFTER_SECONDS
 from bot.models import ImageFacts, Job, JobOptions
@@ -427,3 +427,21 @@ def test_env_example_in_the_image_keeps_the_images_database_path(
     assert settings.database_path == Path(image["DATABASE_PATH"])
     assert settings.heartbeat_path == Path(image["HEARTBEAT_PATH"])
     assert settings.metrics_host == image["METRICS_HOST"] == "0.0.0.0"
+
+
+def test_guild_permissions_as_discord_computes_them() -> None:
+    send, attach = REQUIRED_PERMISSIONS["Send Messages"], REQUIRED_PERMISSIONS["Attach Files"]
+    guild, bot_id, role = 10, 20, 30
+    facts = GuildFacts(
+        guild_id=guild,
+        name="g",
+        owner_id=1,
+        role_permissions={guild: send, role: attach, 40: ADMINISTRATOR},
+        member_roles=[role],
+    )
+    # @everyone's bits and the member's roles add up; a role it lacks does not count.
+    assert guild_permissions(facts, bot_id) == send | attach
+    admin = facts.model_copy(update={"member_roles": [40]})
+    assert guild_permissions(admin, bot_id) & REQUIRED_PERMISSIONS["Embed Links"]
+    owner = facts.model_copy(update={"owner_id": bot_id, "member_roles": []})
+    assert all(guild_permissions(owner, bot_id) & bit for bit in REQUIRED_PERMISSIONS.values())

@@ -130,3 +130,16 @@ async def test_a_video_too_large_to_download_counts_as_a_link_delivery(
     assert metrics.value("animate_deliveries_total", kind="link") == 1
     assert metrics.value("animate_deliveries_total", kind="upload") == 0
     assert any("here is a link" in m.content for m in discord_fake.channel_messages())
+
+
+async def test_a_taken_metrics_port_is_logged_and_the_bot_still_runs(
+    runner: BotRunner, caplog: pytest.LogCaptureFixture
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = int(taken.getsockname()[1])
+        bot = await runner.start(metrics_port=port)
+        assert bot.is_ready()
+    assert f"Cannot serve metrics on 127.0.0.1:{port}" in caplog.text
+    assert "METRICS_PORT" in caplog.text
