@@ -12,7 +12,7 @@ from bot.metrics import Metrics
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.harness import BotRunner
 from tests.fakes.runcomfy import FakeRunComfy, Timeline
-from tests.test_animate import png
+from tests.test_animate import png, request_id_of
 
 
 def free_port() -> int:
@@ -143,3 +143,29 @@ async def test_a_taken_metrics_port_is_logged_and_the_bot_still_runs(
         assert bot.is_ready()
     assert f"Cannot serve metrics on 127.0.0.1:{port}" in caplog.text
     assert "METRICS_PORT" in caplog.text
+
+
+async def test_a_dm_delivery_and_a_refused_submit_are_counted(
+    runner: BotRunner, discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy
+) -> None:
+    bot = await runner.start()
+    metrics: Metrics = bot.services.metrics
+    # The channel is hidden from the bot and the token expired: only a DM reaches the author.
+    runcomfy_fake.script(Timeline(manual=True))
+    ix = await discord_fake.invoke("animate", image=png(), prompt="p", channel=discord_fake.hidden)
+    await discord_fake.wait_for(lambda: runcomfy_fake.submits)
+    discord_fake.expire(ix)
+    runcomfy_fake.set_state(request_id_of(runcomfy_fake), "completed")
+    await discord_fake.wait_for(
+        lambda: metrics.value("animate_deliveries_total", kind="dm") == 1, within=10
+    )
+    assert metrics.value("animate_deliveries_total", kind="upload") == 0
+
+    # RunComfy refuses the next submit (a balance empty): failed, counted once, nothing spent.
+    runcomfy_fake.inject("submit", "balance")
+    await discord_fake.invoke("animate", image=png(), prompt="p")
+    await discord_fake.wait_for(
+        lambda: metrics.value("animate_jobs_ended_total", outcome="failed") == 1, within=10
+    )
+    assert metrics.value("animate_runcomfy_requests_total", endpoint="submit", outcome="4xx") == 1
+    assert metrics.value("animate_spend_dollars_total") == 0.12  # the first job's cost only
