@@ -15,15 +15,19 @@ from typing import Any
 
 import aiohttp
 import discord
+import discord.http
 import httpx
 from discord import app_commands
 from discord.ext import commands
 
 from bot.admission import Admission
+from bot.check import DiscordLoginFailed, GuildFacts
 from bot.config import Settings, SettingsError, load_settings
 from bot.guild_settings import GuildAdmin
+from bot.health import beat_forever
 from bot.jobs import JobService
 from bot.logs import setup_logging
+from bot.metrics import Metrics, sample_forever
 from bot.pricing import PriceWatch
 from bot.ratelimit import RateBudget
 from bot.runcomfy import RunComfyClient, make_http_client
@@ -42,11 +46,22 @@ BOT_REQUESTS_BURST = 5
 EXEMPT_ROUTES = ("/interactions/", "/webhooks/")
 
 
-def paced_bot_token_requests(budget: RateBudget) -> aiohttp.TraceConfig:
+def _route_kind(path: str) -> str | None:
+    """`bot_token` (counted by Discord's global limit), `interaction`, or None (not REST)."""
+    if "/api/" not in path:
+        return None
+    return "interaction" if any(route in path for route in EXEMPT_ROUTES) else "bot_token"
+
+
+def paced_bot_token_requests(
+    budget: RateBudget, metrics: Metrics | None = None
+) -> aiohttp.TraceConfig:
     """An aiohttp trace that holds each bot-token REST request until the budget allows it.
 
     Pacing here rather than before each call: discord.py queues requests per route
     bucket, and a queue that drains at once would send a burst the budget never saw.
+    It also counts every REST request and every 429 for the metrics, on the wire,
+    so discord.py's own retries are counted too.
     """
 
     async def on_request_start(
@@ -54,13 +69,73 @@ def paced_bot_token_requests(budget: RateBudget) -> aiohttp.TraceConfig:
         _context: object,
         params: aiohttp.TraceRequestStartParams,
     ) -> None:
-        path = params.url.path
-        if "/api/" in path and not any(route in path for route in EXEMPT_ROUTES):
+        if _route_kind(params.url.path) == "bot_token":
             await budget.acquire()
+
+    async def on_request_end(
+        _session: aiohttp.ClientSession,
+        _context: object,
+        params: aiohttp.TraceRequestEndParams,
+    ) -> None:
+        kind = _route_kind(params.url.path)
+        if kind is not None and metrics is not None:
+            response = params.response
+            scope = response.headers.get("X-RateLimit-Scope")
+            metrics.discord_request(kind, response.status, scope)
+
+    async def on_request_exception(
+        _session: aiohttp.ClientSession,
+        _context: object,
+        params: aiohttp.TraceRequestExceptionParams,
+    ) -> None:
+        kind = _route_kind(params.url.path)
+        if kind is not None and metrics is not None:
+            metrics.discord_request(kind, None)
 
     trace = aiohttp.TraceConfig()
     trace.on_request_start.append(on_request_start)
+    trace.on_request_end.append(on_request_end)
+    trace.on_request_exception.append(on_request_exception)
     return trace
+
+
+class DiscordRestProbe:
+    """`python -m bot check`'s view of Discord: REST with the bot token, no gateway."""
+
+    def __init__(self, token: str) -> None:
+        self._token = token
+        self._http = discord.http.HTTPClient(asyncio.get_running_loop())
+
+    async def __aenter__(self) -> DiscordRestProbe:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._http.close()
+
+    async def login(self) -> tuple[int, str]:
+        try:
+            user = await self._http.static_login(self._token)
+        except discord.LoginFailure:
+            raise DiscordLoginFailed from None
+        except (aiohttp.ClientError, discord.HTTPException) as exc:
+            raise ConnectionError(type(exc).__name__) from None
+        return int(user["id"]), str(user["username"])
+
+    async def guild(self, guild_id: int, bot_id: int) -> GuildFacts | None:
+        try:
+            guild = await self._http.get_guild(guild_id, with_counts=False)
+            member = await self._http.get_member(guild_id, bot_id)
+        except (discord.NotFound, discord.Forbidden):
+            return None  # Discord answers 403 for a guild the bot is not in, 404 for no guild
+        except (aiohttp.ClientError, discord.HTTPException) as exc:
+            raise ConnectionError(type(exc).__name__) from None
+        return GuildFacts(
+            guild_id=guild_id,
+            name=str(guild["name"]),
+            owner_id=int(guild["owner_id"]),
+            role_permissions={int(r["id"]): int(r["permissions"]) for r in guild["roles"]},
+            member_roles=[int(role) for role in member["roles"]],
+        )
 
 
 @dataclass(frozen=True)
@@ -73,6 +148,7 @@ class Services:
     pricing: PriceWatch
     admission: Admission
     guild_admin: GuildAdmin
+    metrics: Metrics
 
 
 SORRY = "Something went wrong on my side and the operator has been told. Please try again shortly."
@@ -111,7 +187,7 @@ class AnimateBot(commands.AutoShardedBot):
             help_command=None,
             tree_cls=AnimateTree,
             http_trace=paced_bot_token_requests(
-                RateBudget(BOT_REQUESTS_PER_SECOND, burst=BOT_REQUESTS_BURST)
+                RateBudget(BOT_REQUESTS_PER_SECOND, burst=BOT_REQUESTS_BURST), services.metrics
             ),
             **options,
         )
@@ -204,10 +280,12 @@ async def assemble(settings: Settings, **bot_options: Any) -> AsyncIterator[Anim
         httpx.AsyncClient(timeout=timeout, follow_redirects=True) as cdn_http,
         await JobStore.open(settings.database_path) as store,
     ):
+        metrics = Metrics()
         runcomfy = RunComfyClient(
             runcomfy_http,
             model_id=settings.runcomfy_model_id,
             requests_per_second=settings.runcomfy_requests_per_second,
+            metrics=metrics,
         )
         pricing = PriceWatch(
             runcomfy,
@@ -221,6 +299,7 @@ async def assemble(settings: Settings, **bot_options: Any) -> AsyncIterator[Anim
             runcomfy=runcomfy,
             cdn_http=cdn_http,
             admission=admission,
+            metrics=metrics,
         )
         services = Services(
             settings=settings,
@@ -229,12 +308,50 @@ async def assemble(settings: Settings, **bot_options: Any) -> AsyncIterator[Anim
             pricing=pricing,
             admission=admission,
             guild_admin=GuildAdmin(settings=settings, store=store),
+            metrics=metrics,
         )
         bot = AnimateBot(services, **bot_options)
+        monitors = _start_monitors(bot)
         try:
             yield bot
         finally:
+            for task in monitors:
+                task.cancel()
+            await asyncio.gather(*monitors, return_exceptions=True)
+            metrics.stop_serving()
             await bot.close()
+
+
+def _start_monitors(bot: AnimateBot) -> list[asyncio.Task[None]]:
+    """The metrics sampler (and server) and the heartbeat; stopped by `assemble`."""
+    settings, services = bot.settings, bot.services
+    tasks = []
+    if settings.metrics_port is not None and services.metrics.serve(
+        settings.metrics_host, settings.metrics_port
+    ):
+        tasks.append(
+            asyncio.create_task(
+                sample_forever(
+                    services.metrics,
+                    jobs_by_state=services.store.count_active_by_status,
+                    live_trackers=lambda: services.jobs.live_trackers,
+                ),
+                name="metrics-sampler",
+            )
+        )
+    if settings.heartbeat_path is not None:
+        tasks.append(
+            asyncio.create_task(
+                beat_forever(settings.heartbeat_path, lambda: _gateway_connected(bot)),
+                name="heartbeat",
+            )
+        )
+    return tasks
+
+
+def _gateway_connected(bot: AnimateBot) -> bool:
+    shards = bot.shards.values()
+    return bot.is_ready() and not bot.is_closed() and all(not s.is_closed() for s in shards)
 
 
 async def run(settings: Settings, **bot_options: Any) -> None:

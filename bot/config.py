@@ -66,6 +66,14 @@ class Settings(BaseSettings):
 
     log_level: str = "INFO"
 
+    # Prometheus metrics on http://METRICS_HOST:METRICS_PORT/metrics; None serves none.
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    # Loopback by default: the numbers are the operator's, not the internet's.
+    metrics_host: str = "127.0.0.1"
+    # Touched every few seconds while the gateway is connected; `python -m bot health`
+    # reads its age (the Docker HEALTHCHECK). None writes none.
+    heartbeat_path: Path | None = None
+
     @field_validator("discord_guild_ids", "owner_ids", mode="before")
     @classmethod
     def _split_ids(cls, value: object) -> object:

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Protocol
 import httpx
 
 from bot.config import Settings
+from bot.metrics import DeliveryKind, Metrics
 from bot.models import ACTIVE_STATUSES, ImageFacts, Job, JobOptions, JobStatus
 from bot.polling import PollPolicy, expected_render_seconds
 from bot.runcomfy import (
@@ -89,6 +90,7 @@ class Delivery:
 
     channel_id: int | None
     message_id: int | None
+    kind: DeliveryKind = "upload"
 
 
 class JobObserver(Protocol):
@@ -123,10 +125,13 @@ class JobService:
         cdn_http: httpx.AsyncClient,
         clock: Callable[[], float] = time.time,
         admission: Admission | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.settings = settings
         # The operator's and server admins' switches (pause, channels, spend cap).
         self.admission = admission
+        # Tests that build the service alone get a private registry nobody reads.
+        self.metrics = metrics or Metrics()
         self.store = store
         self.runcomfy = runcomfy
         self.cdn_http = cdn_http
@@ -221,13 +226,15 @@ class JobService:
 
     async def abandon(self, job_id: int, reason: str) -> None:
         """The cog could not set the job up (e.g. its status message failed): end it unsent."""
-        await self.store.transition(
+        abandoned = await self.store.transition(
             job_id,
             from_statuses=[JobStatus.SUBMITTING],
             to=JobStatus.FAILED,
             error=reason,
             finished_at=self.clock(),
         )
+        if abandoned is not None:
+            self.metrics.job_ended(JobStatus.FAILED)
 
     async def _submit_failed(self, job: Job, exc: RunComfyError) -> Job:
         assert job.id is not None
@@ -246,6 +253,7 @@ class JobService:
         else:
             status, error = JobStatus.FAILED, exc.user_message
         job = await self.store.update(job.id, status=status, error=error, finished_at=self.clock())
+        self.metrics.job_ended(status)
         await self._notify_updated(job)
         await self._notify_ended(job)
         return job
@@ -388,6 +396,7 @@ class JobService:
         )
         if ended is None:
             return await self._reload(job)
+        self.metrics.job_ended(status)
         log.info("Job %d ended %s", job.id, status)
         await self._notify_updated(ended)
         await self._notify_ended(ended)
@@ -414,6 +423,9 @@ class JobService:
         )
         if delivered is not None:
             log.info("Job %d delivered", job.id)
+            self.metrics.job_ended(JobStatus.DELIVERED)
+            # No place reached: the result waits in /history ("none").
+            self.metrics.delivered(delivery.kind if delivery else "none", delivered.cost)
             await self._notify_updated(delivered)
 
     async def _fetch_result(self, job: Job) -> RequestResult | None:

@@ -13,6 +13,7 @@ import ipaddress
 import json
 import logging
 import random
+import time
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit
@@ -20,6 +21,7 @@ from urllib.parse import quote, urlsplit
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
+from bot.metrics import Metrics, http_outcome
 from bot.models import MAX_DURATION, MIN_DURATION, JobOptions, Ratio, Resolution
 from bot.ratelimit import RateBudget
 
@@ -249,8 +251,10 @@ class RunComfyClient:
         backoff_base: float = 0.5,
         backoff_cap: float = 20.0,
         requests_per_second: float | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self._http = http
+        self._metrics = metrics
         self._model_path = "/v1/models/" + quote(model_id, safe="/")
         self._max_attempts = max_attempts
         self._backoff_base = backoff_base
@@ -316,7 +320,19 @@ class RunComfyClient:
     async def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         if self._budget is not None:
             await self._budget.acquire()
-        return await self._http.request(method, path, **kwargs)
+        if self._metrics is None:
+            return await self._http.request(method, path, **kwargs)
+        endpoint = _endpoint_of(method, path)
+        started = time.perf_counter()
+        try:
+            response = await self._http.request(method, path, **kwargs)
+        except httpx.HTTPError:
+            self._metrics.runcomfy_request(endpoint, "error", time.perf_counter() - started)
+            raise
+        self._metrics.runcomfy_request(
+            endpoint, http_outcome(response.status_code), time.perf_counter() - started
+        )
+        return response
 
     async def _retrying(self, method: str, path: str, model: type[_WireT], **kwargs: Any) -> _WireT:
         """Safe calls: retried on network errors, 408/429/5xx and unreadable bodies."""
@@ -367,6 +383,16 @@ class RunComfyClient:
                 status_code=status,
                 retryable=True,
             ) from None
+
+
+def _endpoint_of(method: str, path: str) -> str:
+    """The metrics label of a request: which call of the contract it is."""
+    if path.startswith("/v1/models/"):
+        return "submit" if method == "POST" else "model"
+    for endpoint in ("status", "result", "cancel"):
+        if path.endswith("/" + endpoint):
+            return endpoint
+    return "other"
 
 
 def _message_of(body: dict[str, Any]) -> str | None:

@@ -12,6 +12,7 @@ Migrations are the one multi-statement write; they take `BEGIN IMMEDIATE`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import random
@@ -199,6 +200,40 @@ class JobStore:
 
     async def schema_version(self) -> int:
         return await self._scalar("PRAGMA user_version", ())
+
+    @staticmethod
+    async def peek_version(path: Path | str) -> int:
+        """The migration an existing file is at, read-only: nothing migrated or switched.
+
+        For `python -m bot check`, which must not change the database it looks at.
+        """
+        uri = Path(path).resolve().as_uri() + "?mode=ro"
+        async with (
+            aiosqlite.connect(uri, uri=True) as db,
+            db.execute("PRAGMA user_version") as cursor,
+        ):
+            row = await cursor.fetchone()
+        return int(row[0]) if row else 0
+
+    @staticmethod
+    def backup(source: Path | str, target: Path | str) -> None:
+        """Copy `source` to `target` with SQLite's online backup API (blocking).
+
+        Consistent while the bot writes: the copy is one snapshot, WAL pages included.
+        """
+        with (
+            contextlib.closing(
+                sqlite3.connect(f"{Path(source).resolve().as_uri()}?mode=ro", uri=True)
+            ) as src,
+            contextlib.closing(sqlite3.connect(target)) as dst,
+        ):
+            src.backup(dst)
+
+    async def count_active_by_status(self) -> dict[str, int]:
+        """Jobs not final, per status (the metrics gauge); served by the `jobs_active` index."""
+        sql = f"SELECT status, COUNT(*) FROM jobs WHERE {_ACTIVE_SQL} GROUP BY status"
+        async with self._db.execute(sql) as cursor:
+            return {str(row[0]): int(row[1]) for row in await cursor.fetchall()}
 
     async def _migrate(self) -> None:
         for number, statements in enumerate(MIGRATIONS, start=1):

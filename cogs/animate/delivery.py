@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
-from bot.jobs import Delivery
+from bot.jobs import Delivery, DeliveryKind
 from bot.models import Job
 from cogs.animate.rendering import ended_message, link_message, ready_message, size_mb
 from cogs.animate.status import StatusBoard
@@ -71,7 +71,10 @@ class Courier:
                 if file is not None:
                     file.close()  # a place that did not use it must not leak it
             if message is not None:
-                return Delivery(channel_id=message.channel.id, message_id=message.id)
+                kind: DeliveryKind = (
+                    "dm" if place == self._send_dm else "upload" if file else "link"
+                )
+                return Delivery(message.channel.id, message.id, kind)
         log.warning(
             "Job %s: no way to reach user %d; result kept for /history", job.id, job.user_id
         )

@@ -333,6 +333,9 @@ class FakeDiscord:
         # The server's language: its preferred_locale, and every interaction's guild_locale.
         self.guild_locale = "en-US"
         self.bot_can_manage_messages = True
+        self.bot_denied_permissions = 0  # bits taken from the bot's role (`check` tests)
+        # When set, bot-token routes answer 401 to any other token, as Discord does.
+        self.token: str | None = None
         self.dm_closed: set[int] = set()
         self.latency = 0.0
         self.cdn_latency = 0.0  # seconds each attachment download takes
@@ -470,7 +473,7 @@ class FakeDiscord:
             BOT_PERMISSIONS
             if self.bot_can_manage_messages
             else (BOT_PERMISSIONS & ~MANAGE_MESSAGES)
-        )
+        ) & ~self.bot_denied_permissions
         bot_role = {
             **everyone,
             "id": str(self._bot_role),
@@ -596,6 +599,9 @@ class FakeDiscord:
         limited = self._take_rate_limit(path)
         if limited is not None:
             return limited
+        bot_token_route = not path.startswith(("/interactions/", "/webhooks/"))
+        if bot_token_route and self.token not in (None, _bot_token(request)):
+            raise DiscordError(401, 0, "401: Unauthorized")
         body, files = await self._read_body(request)
         self.requests[-1].json = body
         for pattern, method, handler in self._routes():
@@ -664,6 +670,8 @@ class FakeDiscord:
             ),
             ("/users/@me/channels", "POST", self._open_dm),
             (f"/users/{s.format('uid')}", "GET", self._get_user),
+            (f"/guilds/{s.format('gid')}", "GET", self._get_guild),
+            (f"/guilds/{s.format('gid')}/members/{s.format('uid')}", "GET", self._get_member),
         ]
         return [(re.compile(p), m, h) for p, m, h in table]
 
@@ -748,6 +756,29 @@ class FakeDiscord:
         if user is None:
             raise DiscordError(404, 10013, "Unknown User")
         return user.payload()
+
+    def _known_guild(self, gid: str) -> None:
+        if int(gid) != self.guild_id:
+            # Discord: 404 Unknown Guild for an id that is no guild, 403 Missing Access for
+            # one the bot is not in; the fake knows only its own guild.
+            raise DiscordError(404, 10004, "Unknown Guild")
+
+    async def _get_guild(self, request: web.Request, body: Any, files: Any, gid: str) -> Any:
+        self._known_guild(gid)
+        return {
+            k: v
+            for k, v in self._guild_payload().items()
+            if k not in ("members", "channels", "threads", "presences", "voice_states")
+        }
+
+    async def _get_member(
+        self, request: web.Request, body: Any, files: Any, gid: str, uid: str
+    ) -> Any:
+        self._known_guild(gid)
+        user = self.users.get(int(uid))
+        if user is None:
+            raise DiscordError(404, 10007, "Unknown Member")
+        return self._member_payload(user)
 
     async def _put_commands(
         self, request: web.Request, body: Any, files: Any, app: str, guild: str | None = None
@@ -1420,6 +1451,11 @@ def peak_per_second(times: list[float], window: float = 1.0) -> float:
             start += 1
         best = max(best, end - start + 1)
     return best / window
+
+
+def _bot_token(request: web.Request) -> str | None:
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    return token if scheme == "Bot" else None
 
 
 def _emoji(raw: str) -> str:
