@@ -234,6 +234,27 @@ class DetailView(OwnedView):
         self.stop()
 
 
+def jobs_text(count: int) -> str:
+    return f"{count} finished job" + ("" if count == 1 else "s")
+
+
+def clear_question(count: int) -> str:
+    return (
+        f"Delete your {jobs_text(count)} from your history: their prompts, images and "
+        "video links? Jobs in progress stay and will still be delivered. "
+        "When each job ran and whether it was charged is kept, for the daily limit. "
+        "This cannot be undone."
+    )
+
+
+def cleared_text(count: int) -> str:
+    return f"Deleted {jobs_text(count)} from your history. Jobs in progress stay."
+
+
+NOTHING_TO_CLEAR = "You have no finished jobs to delete. Jobs in progress stay in your history."
+NOTHING_DELETED = "Nothing was deleted."
+
+
 class ClearView(OwnedView):
     def __init__(
         self, service: HistoryService, owner_id: int, interaction: discord.Interaction
@@ -241,17 +262,15 @@ class ClearView(OwnedView):
         super().__init__(owner_id, interaction)
         self.service = service
 
-    @discord.ui.button(label="Delete all my jobs", style=discord.ButtonStyle.danger)
+    @discord.ui.button(label="Delete my finished jobs", style=discord.ButtonStyle.danger)
     async def confirm(self, interaction: discord.Interaction, _: discord.ui.Button[Any]) -> None:
         deleted = await self.service.clear(self.owner_id)
-        await interaction.response.edit_message(
-            content=f"Deleted {deleted} jobs from your history.", view=None
-        )
+        await interaction.response.edit_message(content=cleared_text(deleted), view=None)
         self.stop()
 
     @discord.ui.button(label="Keep them", style=discord.ButtonStyle.secondary)
     async def keep(self, interaction: discord.Interaction, _: discord.ui.Button[Any]) -> None:
-        await interaction.response.edit_message(content="Nothing was deleted.", view=None)
+        await interaction.response.edit_message(content=NOTHING_DELETED, view=None)
         self.stop()
 
 
@@ -294,17 +313,15 @@ class History(commands.Cog):
         )
 
     @app_commands.command(
-        name="history-clear", description="Delete your whole /animate history (asks first)"
+        name="history-clear", description="Delete your finished /animate jobs (asks first)"
     )
     async def history_clear(self, interaction: discord.Interaction) -> None:
-        total = await self.service.store.count_for_user(interaction.user.id)
+        total = await self.service.clearable(interaction.user.id)
         if total == 0:
-            await interaction.response.send_message(
-                "Your history is already empty.", ephemeral=True
-            )
+            await interaction.response.send_message(NOTHING_TO_CLEAR, ephemeral=True)
             return
         await interaction.response.send_message(
-            f"Delete all {total} of your jobs, prompts included? This cannot be undone.",
+            clear_question(total),
             view=ClearView(self.service, interaction.user.id, interaction),
             ephemeral=True,
         )

@@ -229,7 +229,7 @@ async def test_quotas(harness_factory) -> None:
     h: Harness = await harness_factory(
         quota_user_concurrent=2, quota_user_daily=3, quota_global_concurrent=3
     )
-    h.fake.script(*(Timeline(manual=True) for _ in range(4)))
+    h.fake.script(*(Timeline(manual=True) for _ in range(5)))
     first = await h.start_job(user_id=1)
     await h.start_job(user_id=1)
     with pytest.raises(QuotaExceeded) as concurrent:
@@ -241,18 +241,21 @@ async def test_quotas(harness_factory) -> None:
         await h.start_job(user_id=3)
     assert global_cap.value.kind is QuotaKind.GLOBAL_CONCURRENT
 
+    # A job cancelled while queued frees its slot and is not charged: no daily use.
     await h.service.cancel(first.id, actor_id=1, actor_is_moderator=False)  # type: ignore[arg-type]
-    await h.start_job(user_id=1)  # a slot freed up
-    await h.service.cancel(  # type: ignore[arg-type]
-        (await h.service.store.list_for_user(1, limit=1))[0].id,
-        actor_id=1,
-        actor_is_moderator=False,
-    )
+    third = await h.start_job(user_id=1)
+    # A delivered job frees its slot but was charged: it uses a daily one.
+    h.fake.set_state(third.request_id, "completed")  # type: ignore[arg-type]
+    await h.wait_status(third.id, JobStatus.DELIVERED)  # type: ignore[arg-type]
+    fourth = await h.start_job(user_id=1)
+    h.fake.set_state(fourth.request_id, "completed")  # type: ignore[arg-type]
+    await h.wait_status(fourth.id, JobStatus.DELIVERED)  # type: ignore[arg-type]
     with pytest.raises(QuotaExceeded) as daily:
         await h.start_job(user_id=1)
     assert daily.value.kind is QuotaKind.USER_DAILY
-    assert daily.value.frees_at == pytest.approx(first.created_at + 86400)
-    assert len(h.fake.submits) == 4
+    second = (await h.service.store.list_for_user(1))[-2]
+    assert daily.value.frees_at == pytest.approx(second.created_at + 86400)
+    assert len(h.fake.submits) == 5
 
 
 async def test_ambiguous_submit_is_never_retried(harness_factory) -> None:

@@ -65,7 +65,11 @@ async def test_clear_hides_finished_jobs_but_keeps_live_ones_and_the_quota(
     assert job_numbers(page) == [live_job.id]
 
     # Clearing again cannot free a daily slot either: 2 used of 3, then 3 of 3.
-    await press(discord_fake, await reply(discord_fake, await discord_fake.invoke("history-clear")), "Delete my finished jobs")
+    await press(
+        discord_fake,
+        await reply(discord_fake, await discord_fake.invoke("history-clear")),
+        "Delete my finished jobs",
+    )
     await start_queued(discord_fake, runcomfy_fake)
     assert "3 videos in the last 24 hours" in await refusal(discord_fake)
     assert len(runcomfy_fake.submits) == 3
@@ -155,7 +159,7 @@ def embed_state(message: FakeMessage) -> str:
 async def test_animate_again_pressed_twice_at_once_starts_one_job(
     bot: AnimateBot, discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy
 ) -> None:
-    _, status = await start_queued(discord_fake, runcomfy_fake)
+    await start_queued(discord_fake, runcomfy_fake)
     (job,) = await bot.jobs.store.list_for_user(discord_fake.author.id)
     await bot.jobs.cancel(job.id, actor_id=discord_fake.author.id, actor_is_moderator=False)  # type: ignore[arg-type]
     runcomfy_fake.script(Timeline(manual=True), Timeline(manual=True))
