@@ -257,7 +257,7 @@ class Animate(commands.Cog):
         is_moderator = interaction.permissions.manage_messages
         await interaction.response.defer(ephemeral=True, thinking=True)
         outcome = await self._cancel(job_id, interaction.user.id, is_moderator)
-        await interaction.followup.send(CANCEL_REPLIES[outcome], ephemeral=True)
+        await interaction.followup.send(cancel_reply(outcome), ephemeral=True)
 
     @commands.Cog.listener()
     async def on_raw_reaction_add(self, payload: discord.RawReactionActionEvent) -> None:
@@ -270,8 +270,8 @@ class Animate(commands.Cog):
         outcome = await self._cancel(job.id, payload.user_id, self._is_moderator(payload))
         if outcome is CancelOutcome.NOT_ALLOWED:
             await self._remove_reaction(payload)
-        elif outcome is CancelOutcome.RENDERING:
-            await self._answer_reaction(payload, CANCEL_REPLIES[outcome])
+        elif outcome in ANSWERED_REACTIONS:
+            await self._answer_reaction(payload, cancel_reply(outcome))
 
     def _is_moderator(self, payload: discord.RawReactionActionEvent) -> bool:
         """Manage Messages in that channel (DMs have no moderators)."""
@@ -297,12 +297,13 @@ class Animate(commands.Cog):
         except discord.HTTPException:
             log.info("Could not answer a reaction on message %d", payload.message_id)
 
-    async def _cancel(self, job_id: int, user_id: int, is_moderator: bool) -> CancelOutcome:
+    async def _cancel(self, job_id: int, user_id: int, is_moderator: bool) -> CancelOutcome | None:
+        """The service's outcome; None when it failed unexpectedly (a bug, logged)."""
         try:
             return await self.jobs.cancel(job_id, actor_id=user_id, actor_is_moderator=is_moderator)
         except Exception:
             log.exception("Cancel of job %d failed", job_id)
-            return CancelOutcome.NOT_YET
+            return None
 
     async def _remove_reaction(self, payload: discord.RawReactionActionEvent) -> None:
         message = self.bot.get_partial_messageable(payload.channel_id).get_partial_message(
@@ -322,14 +323,28 @@ IMAGE_GONE = (
 
 CANCEL_REPLIES: dict[CancelOutcome, str] = {
     CancelOutcome.CANCELLED: "Cancelled. It was still queued, so nothing was charged.",
+    CancelOutcome.ALREADY_CANCELLED: "This job is already cancelled; nothing was charged for it.",
     CancelOutcome.RENDERING: (
         "This video is already rendering and cannot be stopped; "
-        "it will be delivered (and billed) when it is done."
+        "it will be delivered (and charged) when it is done."
     ),
     CancelOutcome.NOT_YET: "The job is still being sent; try again in a moment.",
+    CancelOutcome.UNREACHABLE: (
+        "I could not reach the video service, so the job was not cancelled. "
+        "Please try again in a moment."
+    ),
     CancelOutcome.FINISHED: "This job has already finished.",
     CancelOutcome.NOT_ALLOWED: (
         "Only the person who started this job (or a moderator) can cancel it."
     ),
     CancelOutcome.UNKNOWN: "I do not know this job any more.",
 }
+CANCEL_FAILED = "Something went wrong while cancelling; please try again."
+# Outcomes a ❌ reaction gets a reply for (the others show on the status message).
+ANSWERED_REACTIONS = frozenset(
+    {CancelOutcome.RENDERING, CancelOutcome.UNREACHABLE, CancelOutcome.ALREADY_CANCELLED}
+)
+
+
+def cancel_reply(outcome: CancelOutcome | None) -> str:
+    return CANCEL_FAILED if outcome is None else CANCEL_REPLIES[outcome]
