@@ -19,6 +19,7 @@ from bot.history import HistoryPage, HistoryService, StatusFilter, timings
 from bot.models import Job, JobStatus
 from cogs.animate import Animate
 from cogs.animate.rendering import STATE_LABELS, describe_options, safe_text, state_line, timestamp
+from cogs.presses import PressLedger
 
 if TYPE_CHECKING:
     from bot.app import AnimateBot
@@ -27,6 +28,8 @@ log = logging.getLogger(__name__)
 
 VIEW_TIMEOUT = 300.0
 NOT_FOUND = "I found no job of yours with that number."
+ALREADY_STARTED = "This button already started a video. Use /history to follow it."
+ANIMATE_UNAVAILABLE = "/animate is not available."
 NOT_YOURS = "These buttons belong to someone else's /history. Use /history to see your own jobs."
 PAGE_PROMPT_CHARS = 120
 DESCRIPTION_LIMIT = 4096
@@ -214,14 +217,37 @@ class DetailView(OwnedView):
         self.back = back
         if back is None:
             self.remove_item(self.to_list)
+        # The message is known when this view replaces another one on it.
+        if interaction.message is not None:
+            self.again.disabled = cog.presses.claimed(self._press_key(interaction.message.id))
+        self._pressed = False
+
+    def _press_key(self, message_id: int | None) -> tuple[str, int | None, int | None]:
+        return ("again", message_id, self.job.id)
 
     @discord.ui.button(label="Animate again", style=discord.ButtonStyle.primary)
-    async def again(self, interaction: discord.Interaction, _: discord.ui.Button[Any]) -> None:
+    async def again(self, interaction: discord.Interaction, button: discord.ui.Button[Any]) -> None:
         animate = self.cog.bot.get_cog("Animate")
         if not isinstance(animate, Animate):
-            await interaction.response.send_message("/animate is not available.", ephemeral=True)
+            await interaction.response.send_message(ANIMATE_UNAVAILABLE, ephemeral=True)
             return
-        await animate.animate_again(interaction, self.job)
+        # One press, one job: claimed before any await, so a second interaction
+        # delivered before the button is disabled is refused.
+        key = self._press_key(interaction.message.id if interaction.message else None)
+        if self._pressed or not self.cog.presses.claim(key):
+            await interaction.response.send_message(ALREADY_STARTED, ephemeral=True)
+            return
+        self._pressed = True
+
+        async def disable() -> None:
+            button.disabled = True
+            # The view's own message; if it is gone there is nothing to disable.
+            with contextlib.suppress(discord.HTTPException):
+                await self.interaction.edit_original_response(view=self)
+
+        if not await animate.animate_again(interaction, self.job, accepted=disable):
+            self._pressed = False  # refused (a quota): nothing started, may press again
+            self.cog.presses.release(key)
 
     @discord.ui.button(label="Back to the list", style=discord.ButtonStyle.secondary)
     async def to_list(self, interaction: discord.Interaction, _: discord.ui.Button[Any]) -> None:
@@ -278,6 +304,7 @@ class History(commands.Cog):
     def __init__(self, bot: AnimateBot, service: HistoryService) -> None:
         self.bot = bot
         self.service = service
+        self.presses = PressLedger()
 
     async def cog_unload(self) -> None:
         for view in list(OwnedView.live):

@@ -192,3 +192,38 @@ async def test_animate_again_pressed_twice_at_once_starts_one_job(
     stale = await discord_fake.click(detail, again_id)
     await discord_fake.wait_for(lambda: stale.response_type is not None)
     assert stale.response_type == 4 and len(runcomfy_fake.submits) == 2
+
+
+async def test_animate_again_from_the_list_stays_one_press_and_a_refusal_frees_it(
+    runner: BotRunner, discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy
+) -> None:
+    bot = await runner.start(quota_user_concurrent=1)
+    await start_queued(discord_fake, runcomfy_fake)
+    (job,) = await bot.jobs.store.list_for_user(discord_fake.author.id)
+    page = await reply(discord_fake, await discord_fake.invoke("history"))
+    await press(discord_fake, page, "select", values=[str(job.id)])
+
+    # The job still runs, so the concurrent quota refuses: nothing starts, the press is free.
+    refused = await press(discord_fake, page, "Animate again")
+    assert refused.response_type == 4 and "in progress" in told_or_said(discord_fake, refused)
+    assert not component(page, "Animate again").get("disabled")
+    await bot.jobs.cancel(job.id, actor_id=discord_fake.author.id, actor_is_moderator=False)  # type: ignore[arg-type]
+
+    runcomfy_fake.script(Timeline(manual=True))
+    started = await press(discord_fake, page, "Animate again")
+    assert started.response_type == 5
+    new_status = status_message(discord_fake, started)
+    await discord_fake.wait_for(
+        lambda: discord_fake.bot.id in new_status.reactions.get("❌", ()), within=10
+    )
+    # Disabled on the message (edited through the menu's interaction) ...
+    assert component(page, "Animate again").get("disabled")
+    # ... and still disabled when the same job is picked again on the same message.
+    await press(discord_fake, page, "Back to the list")
+    await press(discord_fake, page, "select", values=[str(job.id)])
+    assert component(page, "Animate again").get("disabled")
+    assert len(runcomfy_fake.submits) == 2
+
+
+def told_or_said(fake: FakeDiscord, ix: FakeInteraction) -> str:
+    return fake.messages[ix.original_id].content if ix.original_id else told(fake, ix)  # type: ignore[index]

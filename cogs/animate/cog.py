@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import io
 import logging
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -105,19 +106,32 @@ class Animate(commands.Cog):
         )
         await self._run(interaction, image, cleaned, options)
 
-    async def animate_again(self, interaction: discord.Interaction, source: Job) -> None:
-        """Run a past job's prompt and options again on the image its status message hosts."""
+    async def animate_again(
+        self,
+        interaction: discord.Interaction,
+        source: Job,
+        *,
+        accepted: Callable[[], Awaitable[None]] | None = None,
+    ) -> bool:
+        """Run a past job's prompt and options again on the image its status message hosts.
+
+        False when a quota refused it (nothing started). `accepted` runs right after
+        the defer, e.g. to disable the button that was pressed.
+        """
         try:
             await self.jobs.check_quota(interaction.user.id)
         except QuotaExceeded as exc:
             await interaction.response.send_message(quota_message(exc), ephemeral=True)
-            return
+            return False
         await interaction.response.defer(thinking=True)
+        if accepted is not None:
+            await accepted()
         image = await self._hosted_image(source)
         if image is None:
             await self._replace_placeholder_with_error(interaction, IMAGE_GONE)
-            return
+            return True
         await self._run(interaction, image, source.prompt, source.options)
+        return True
 
     async def _hosted_image(self, job: Job) -> discord.Attachment | None:
         name = hosted_filename(job)
