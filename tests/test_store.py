@@ -409,6 +409,8 @@ async def test_active_predicate_matches_the_models() -> None:
     """The partial index's WHERE is frozen in migration 1; FINAL_STATUSES must agree."""
     assert set(re.findall(r"'(\w+)'", _ACTIVE_SQL)) == {str(s) for s in FINAL_STATUSES}
     assert _ACTIVE_SQL in " ".join(MIGRATIONS[0][2].split())
+    by_user = next(sql for step in MIGRATIONS for sql in step if "INDEX jobs_active_by_user" in sql)
+    assert _ACTIVE_SQL in " ".join(by_user.split())
 
 
 async def test_clear_hides_and_scrubs_finished_rows_and_keeps_what_quotas_count(
