@@ -391,3 +391,28 @@ async def test_cancel_while_submitting_or_after_completion(harness_factory) -> N
         CancelOutcome.FINISHED
     )
     assert h.fake.count("cancel") == 0
+
+
+async def test_jobs_never_sent_leave_the_daily_quota_alone(harness_factory) -> None:
+    h: Harness = await harness_factory(quota_user_daily=1)
+    # Abandoned before the submit (the status message failed): not charged.
+    abandoned = await h.service.create(
+        user_id=1, guild_id=10, channel_id=20, prompt="p", options=JobOptions(), image=IMAGE
+    )
+    await h.service.abandon(abandoned.id, "The status message could not be posted.")  # type: ignore[arg-type]
+    # Refused at submit (the service rejected the token): not charged.
+    h.fake.inject("submit", "token")
+    refused = await h.start_job()
+    assert refused.status is JobStatus.FAILED and refused.request_id is None
+    h.fake.script(Timeline(manual=True))
+    accepted = await h.start_job()  # the one daily slot
+    assert accepted.status is JobStatus.IN_QUEUE
+    await h.service.cancel(accepted.id, actor_id=1, actor_is_moderator=False)  # type: ignore[arg-type]
+    # An ambiguous submit might have been charged: it takes the slot the cancel freed.
+    h.fake.inject("submit", "submit_500_after_create")
+    lost = await h.start_job()
+    assert lost.status is JobStatus.LOST
+    with pytest.raises(QuotaExceeded) as daily:
+        await h.start_job()
+    assert daily.value.kind is QuotaKind.USER_DAILY
+    assert daily.value.frees_at == pytest.approx(lost.created_at + 86400)
