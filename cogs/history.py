@@ -268,7 +268,8 @@ def clear_question(count: int) -> str:
     return (
         f"Delete your {jobs_text(count)} from your history: their prompts, images and "
         "video links? Jobs in progress stay and will still be delivered. "
-        "When each job ran and whether it was charged is kept, for the daily limit. "
+        "A minimal record (when each job ran, its options, whether it was charged and "
+        "its cost) is kept for the daily limit. "
         "This cannot be undone."
     )
 

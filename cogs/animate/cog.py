@@ -284,7 +284,7 @@ class Animate(commands.Cog):
         outcome = await self._cancel(job.id, payload.user_id, self._is_moderator(payload))
         if outcome is CancelOutcome.NOT_ALLOWED:
             await self._remove_reaction(payload)
-        elif outcome in ANSWERED_REACTIONS:
+        elif outcome is None or outcome in ANSWERED_REACTIONS:
             await self._answer_reaction(payload, cancel_reply(outcome))
 
     def _is_moderator(self, payload: discord.RawReactionActionEvent) -> bool:
@@ -354,7 +354,8 @@ CANCEL_REPLIES: dict[CancelOutcome, str] = {
     CancelOutcome.UNKNOWN: "I do not know this job any more.",
 }
 CANCEL_FAILED = "Something went wrong while cancelling; please try again."
-# Outcomes a ❌ reaction gets a reply for (the others show on the status message).
+# Outcomes a ❌ reaction gets a reply for (the others show on the status message),
+# besides an unexpected failure.
 ANSWERED_REACTIONS = frozenset(
     {CancelOutcome.RENDERING, CancelOutcome.UNREACHABLE, CancelOutcome.ALREADY_CANCELLED}
 )
