@@ -77,8 +77,10 @@ class QuotaExceeded(Exception):
 
 class CancelOutcome(StrEnum):
     CANCELLED = "cancelled"  # it was queued; RunComfy dropped it
+    ALREADY_CANCELLED = "already_cancelled"  # someone else's cancel did it (or is doing it)
     RENDERING = "rendering"  # already running: will be delivered and billed
     NOT_YET = "not_yet"  # still being submitted; try again in a moment
+    UNREACHABLE = "unreachable"  # RunComfy did not answer; nothing changed, try again
     FINISHED = "finished"  # already final
     NOT_ALLOWED = "not_allowed"  # neither the author nor a moderator
     UNKNOWN = "unknown"  # no such job
@@ -140,6 +142,8 @@ class JobService:
         self.policy = PollPolicy(settings.poll_min_seconds, settings.poll_max_seconds)
         self._rng = random.Random()
         self._trackers: dict[int, asyncio.Task[None]] = {}
+        # A cancel in flight per job: concurrent presses share it (one RunComfy call).
+        self._cancels: dict[int, asyncio.Future[CancelOutcome]] = {}
         # Serialises "check quota, then insert" so two commands cannot both pass.
         self._admission = asyncio.Lock()
         self._closing = False
@@ -483,11 +487,46 @@ class JobService:
     async def cancel(
         self, job_id: int, *, actor_id: int, actor_is_moderator: bool
     ) -> CancelOutcome:
+        """Cancel a queued job at RunComfy, once however many people ask at once.
+
+        Calls that overlap share the first one's RunComfy call; they get
+        ALREADY_CANCELLED when it cancelled the job, else its outcome.
+        """
         job = await self.store.get(job_id)
         if job is None:
             return CancelOutcome.UNKNOWN
         if actor_id != job.user_id and not actor_is_moderator:
             return CancelOutcome.NOT_ALLOWED
+        in_flight = self._cancels.get(job_id)
+        if in_flight is not None:
+            outcome = await asyncio.shield(in_flight)
+            return (
+                CancelOutcome.ALREADY_CANCELLED if outcome is CancelOutcome.CANCELLED else outcome
+            )
+        future: asyncio.Future[CancelOutcome] = asyncio.get_running_loop().create_future()
+        self._cancels[job_id] = future
+        try:
+            outcome = await self._cancel_once(job_id)
+        except asyncio.CancelledError:
+            future.cancel()
+            raise
+        except Exception as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: no "never retrieved" warning if nobody waits
+            raise
+        else:
+            future.set_result(outcome)
+            return outcome
+        finally:
+            del self._cancels[job_id]
+
+    async def _cancel_once(self, job_id: int) -> CancelOutcome:
+        # Read again under the guard: an earlier cancel may have just ended the job.
+        job = await self.store.get(job_id)
+        if job is None:
+            return CancelOutcome.UNKNOWN
+        if job.status is JobStatus.CANCELLED:
+            return CancelOutcome.ALREADY_CANCELLED
         if job.status.is_final or job.status is JobStatus.COMPLETED:
             return CancelOutcome.FINISHED
         if job.request_id is None:
@@ -495,14 +534,19 @@ class JobService:
         try:
             answer = await self.runcomfy.cancel(job.request_id)
         except RunComfyError as exc:
+            # The client already retried what is safe to retry; the job is unchanged.
             log.warning("Job %d: cancel failed (%s)", job_id, exc)
-            raise
+            return CancelOutcome.UNREACHABLE
         if not answer.cancelled:
             return CancelOutcome.RENDERING
         tracker = self._trackers.get(job_id)
         if tracker is not None and tracker is not asyncio.current_task():
             tracker.cancel()
-        await self._end(job, JobStatus.CANCELLED, error=None)
+        ended = await self._end(job, JobStatus.CANCELLED, error=None)
+        if ended.status is not JobStatus.CANCELLED:
+            # Lost the race to the tracker (say, a completion seen just before).
+            log.warning("Job %d: cancelled at RunComfy but already %s", job_id, ended.status)
+            return CancelOutcome.FINISHED
         return CancelOutcome.CANCELLED
 
     # -- life cycle --------------------------------------------------------

@@ -43,6 +43,22 @@ FINAL_STATUSES = frozenset(
 ACTIVE_STATUSES = frozenset(set(JobStatus) - FINAL_STATUSES)
 
 
+def is_charged(status: JobStatus, request_id: str | None) -> bool:
+    """Whether a job counts as costing money: the one definition of "charged".
+
+    Not charged: a job cancelled while queued (RunComfy dropped it; every
+    `cancelled` job ended that way), and a job that failed before the video
+    service accepted it (`failed` without a request id: refused at submit, or
+    abandoned before it was sent). Everything else counts, spend-safe: an active
+    job (it may yet be charged), an ambiguous submit (`lost`, the service may have
+    accepted it), a time-out (it may have rendered) and a failure after acceptance.
+    The daily quota counts charged jobs; `bot.store._CHARGED_SQL` is this in SQL.
+    """
+    if status is JobStatus.CANCELLED:
+        return False
+    return not (status is JobStatus.FAILED and request_id is None)
+
+
 class JobOptions(BaseModel):
     """What the user chose; the model's defaults where they chose nothing."""
 

@@ -103,6 +103,27 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             WHERE status IN ('completed', 'delivered')
         """,
     ),
+    # 3: /history-clear hides a finished job and scrubs its private content instead
+    # of deleting it: what quotas and spend reports count must outlive a clear.
+    # History reads the rows not cleared; the daily quota counts charged rows
+    # (see `bot.models.is_charged`), cleared or not.
+    (
+        "ALTER TABLE jobs ADD COLUMN cleared_at REAL",
+        """
+        CREATE INDEX jobs_history ON jobs (user_id, created_at DESC, id DESC)
+            WHERE cleared_at IS NULL
+        """,
+        # "A user's jobs not final" (concurrent quota): a few rows per user, not all of them.
+        """
+        CREATE INDEX jobs_active_by_user ON jobs (user_id)
+            WHERE status NOT IN ('delivered', 'cancelled', 'failed', 'timed_out', 'lost')
+        """,
+        # status and request_id only make it covering: the daily count never reads rows.
+        """
+        CREATE INDEX jobs_charged ON jobs (user_id, created_at, status, request_id)
+            WHERE NOT (status = 'cancelled' OR (status = 'failed' AND request_id IS NULL))
+        """,
+    ),
     # 4: per-server admin settings (/admin), and the server's jobs by time for its
     # spend cap and usage report.
     (
@@ -135,6 +156,11 @@ class QuotaUsage:
 
 
 _ACTIVE_SQL = "status NOT IN ('delivered', 'cancelled', 'failed', 'timed_out', 'lost')"
+# `bot.models.is_charged` in SQL; word for word the WHERE of the `jobs_charged` index.
+_CHARGED_SQL = "NOT (status = 'cancelled' OR (status = 'failed' AND request_id IS NULL))"
+_SHOWN_SQL = "cleared_at IS NULL"  # the `jobs_history` index's WHERE
+# What a clear keeps of the image: the JSON column stays a valid ImageFacts.
+_SCRUBBED_IMAGE = '{"filename": "", "format": "", "width": 0, "height": 0, "size_bytes": 0}'
 _FINISHED_SQL = "status IN ('completed', 'delivered')"  # the `jobs_by_kind` index's WHERE
 
 _PLAIN_FIELDS = (
@@ -305,16 +331,39 @@ class JobStore:
             (*values, job_id, *allowed),
         )
 
-    async def delete_for_user(self, user_id: int) -> int:
-        cursor = await self._db.execute("DELETE FROM jobs WHERE user_id = ?", (user_id,))
+    async def clear_for_user(self, user_id: int, *, now: float) -> int:
+        """Hide the user's final jobs from /history and scrub their private content.
+
+        Prompt, image facts and URLs, video URL and error go; what quotas and spend
+        reports count stays (user, guild, created, status, request id, options,
+        cost, timestamps). Active jobs are untouched: they are still delivered.
+        """
+        cursor = await self._db.execute(
+            "UPDATE jobs SET cleared_at = ?, prompt = '', image_json = ?, image_url = NULL, "
+            "video_url = NULL, error = NULL "
+            f"WHERE user_id = ? AND {_SHOWN_SQL} AND NOT ({_ACTIVE_SQL})",
+            (now, _SCRUBBED_IMAGE, user_id),
+        )
         return cursor.rowcount
 
+    async def count_clearable(self, user_id: int) -> int:
+        """The user's final jobs that /history-clear would hide."""
+        return await self._scalar(
+            f"SELECT COUNT(*) FROM jobs WHERE user_id = ? AND {_SHOWN_SQL} AND NOT ({_ACTIVE_SQL})",
+            (user_id,),
+        )
+
     async def purge_finished_before(self, before: float) -> int:
-        """Delete final jobs whose last event is older than `before`; active ones stay."""
+        """Delete final jobs whose last event is older than `before`; active ones stay.
+
+        The retention purge deletes (cleared or not). It cannot reset a daily quota:
+        a row's last event is never before its creation, so a purged row was created
+        before `before`, which is at least a day ago (retention is at least one day).
+        """
         cursor = await self._db.execute(
             f"DELETE FROM jobs WHERE NOT ({_ACTIVE_SQL}) "
-            "AND COALESCE(delivered_at, finished_at, created_at) < ?",
-            (before,),
+            "AND COALESCE(delivered_at, finished_at, created_at) < ? AND created_at < ?",
+            (before, before),
         )
         return cursor.rowcount
 
@@ -322,6 +371,10 @@ class JobStore:
 
     async def get(self, job_id: int) -> Job | None:
         return await self._one("SELECT * FROM jobs WHERE id = ?", (job_id,))
+
+    async def get_shown(self, job_id: int) -> Job | None:
+        """The job unless its owner cleared it from their history."""
+        return await self._one(f"SELECT * FROM jobs WHERE id = ? AND {_SHOWN_SQL}", (job_id,))
 
     async def find_by_request_id(self, request_id: str) -> Job | None:
         return await self._one("SELECT * FROM jobs WHERE request_id = ?", (request_id,))
@@ -343,7 +396,7 @@ class JobStore:
         limit: int = 10,
         offset: int = 0,
     ) -> list[Job]:
-        """A page of the user's jobs, newest first. `statuses`: None means any."""
+        """A page of the user's jobs not cleared, newest first. `statuses`: None means any."""
         if limit < 0 or offset < 0:
             raise ValueError("limit and offset must not be negative")
         where, values = _user_filter(user_id, statuses)
@@ -364,11 +417,16 @@ class JobStore:
         return await self.count_for_user(user_id, statuses=ACTIVE_STATUSES)
 
     async def quota_usage(self, user_id: int, since: float) -> QuotaUsage:
-        """Everything a quota check needs, in one round trip (it runs before each defer)."""
+        """Everything a quota check needs, in one round trip (it runs before each defer).
+
+        Cleared rows count like any other: a clear cannot give a slot back.
+        """
         async with self._db.execute(
             f"SELECT (SELECT COUNT(*) FROM jobs WHERE user_id = ? AND {_ACTIVE_SQL}), "
-            "(SELECT COUNT(*) FROM jobs WHERE user_id = ? AND created_at >= ?), "
-            "(SELECT MIN(created_at) FROM jobs WHERE user_id = ? AND created_at >= ?), "
+            "(SELECT COUNT(*) FROM jobs "
+            f"WHERE user_id = ? AND created_at >= ? AND {_CHARGED_SQL}), "
+            "(SELECT MIN(created_at) FROM jobs "
+            f"WHERE user_id = ? AND created_at >= ? AND {_CHARGED_SQL}), "
             f"(SELECT COUNT(*) FROM jobs WHERE {_ACTIVE_SQL})",
             (user_id, user_id, since, user_id, since),
         ) as cursor:
@@ -382,14 +440,17 @@ class JobStore:
         )
 
     async def count_created_since(self, user_id: int, since: float) -> int:
+        """The user's charged jobs created since `since` (what the daily quota counts)."""
         return await self._scalar(
-            "SELECT COUNT(*) FROM jobs WHERE user_id = ? AND created_at >= ?", (user_id, since)
+            f"SELECT COUNT(*) FROM jobs WHERE user_id = ? AND created_at >= ? AND {_CHARGED_SQL}",
+            (user_id, since),
         )
 
     async def oldest_created_since(self, user_id: int, since: float) -> float | None:
-        """When the user's oldest job in the window was made: the quota frees up after it."""
+        """When the user's oldest charged job in the window was made: a slot frees after it."""
         async with self._db.execute(
-            "SELECT MIN(created_at) FROM jobs WHERE user_id = ? AND created_at >= ?",
+            "SELECT MIN(created_at) FROM jobs "
+            f"WHERE user_id = ? AND created_at >= ? AND {_CHARGED_SQL}",
             (user_id, since),
         ) as cursor:
             row = await cursor.fetchone()
@@ -610,13 +671,14 @@ def _validated(name: str, value: object) -> Any:
 def _user_filter(
     user_id: int, statuses: Collection[JobStatus] | None
 ) -> tuple[str, tuple[Any, ...]]:
+    """The user's jobs as /history shows them: cleared ones are left out."""
     if statuses is None:
-        return "user_id = ?", (user_id,)
+        return f"user_id = ? AND {_SHOWN_SQL}", (user_id,)
     if not statuses:
         return "0", ()  # no status asked for: nothing matches
     marks = ", ".join("?" for _ in statuses)
     values = (str(_validated("status", s)) for s in statuses)
-    return f"user_id = ? AND status IN ({marks})", (user_id, *values)
+    return f"user_id = ? AND {_SHOWN_SQL} AND status IN ({marks})", (user_id, *values)
 
 
 def _assignments(fields: dict[str, object]) -> tuple[str, list[Any]]:

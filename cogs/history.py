@@ -20,6 +20,7 @@ from bot.i18n import Messages
 from bot.models import Job, JobOptions, JobStatus
 from cogs.animate import Animate
 from cogs.animate.rendering import STATE_LABELS, safe_text, timestamp
+from cogs.presses import PressLedger
 from cogs.translator import command_text, user_messages
 
 if TYPE_CHECKING:
@@ -31,6 +32,8 @@ VIEW_TIMEOUT = 300.0
 # Catalog keys (bot/locales/*/LC_MESSAGES/messages.po); the sentences live there.
 NOT_FOUND = "history.not_found"
 NOT_YOURS = "history.not_yours"
+ALREADY_STARTED = "This button already started a video. Use /history to follow it."
+ANIMATE_UNAVAILABLE = "/animate is not available."
 PAGE_PROMPT_CHARS = 120
 DESCRIPTION_LIMIT = 4096
 BYTES_PER_MB = 1e6
@@ -311,14 +314,37 @@ class DetailView(OwnedView):
         self.to_list.label = self.t("history.back")
         if back is None:
             self.remove_item(self.to_list)
+        # The message is known when this view replaces another one on it.
+        if interaction.message is not None:
+            self.again.disabled = cog.presses.claimed(self._press_key(interaction.message.id))
+        self._pressed = False
+
+    def _press_key(self, message_id: int | None) -> tuple[str, int | None, int | None]:
+        return ("again", message_id, self.job.id)
 
     @discord.ui.button(label="Animate again", style=discord.ButtonStyle.primary)
-    async def again(self, interaction: discord.Interaction, _: discord.ui.Button[Any]) -> None:
+    async def again(self, interaction: discord.Interaction, button: discord.ui.Button[Any]) -> None:
         animate = self.cog.bot.get_cog("Animate")
         if not isinstance(animate, Animate):
-            await interaction.response.send_message("/animate is not available.", ephemeral=True)
+            await interaction.response.send_message(ANIMATE_UNAVAILABLE, ephemeral=True)
             return
-        await animate.animate_again(interaction, self.job)
+        # One press, one job: claimed before any await, so a second interaction
+        # delivered before the button is disabled is refused.
+        key = self._press_key(interaction.message.id if interaction.message else None)
+        if self._pressed or not self.cog.presses.claim(key):
+            await interaction.response.send_message(ALREADY_STARTED, ephemeral=True)
+            return
+        self._pressed = True
+
+        async def disable() -> None:
+            button.disabled = True
+            # The view's own message; if it is gone there is nothing to disable.
+            with contextlib.suppress(discord.HTTPException):
+                await self.interaction.edit_original_response(view=self)
+
+        if not await animate.animate_again(interaction, self.job, accepted=disable):
+            self._pressed = False  # refused (a quota): nothing started, may press again
+            self.cog.presses.release(key)
 
     @discord.ui.button(label="Back to the list", style=discord.ButtonStyle.secondary)
     async def to_list(self, interaction: discord.Interaction, _: discord.ui.Button[Any]) -> None:
@@ -331,6 +357,28 @@ class DetailView(OwnedView):
         self.stop()
 
 
+def jobs_text(count: int) -> str:
+    return f"{count} finished job" + ("" if count == 1 else "s")
+
+
+def clear_question(count: int) -> str:
+    return (
+        f"Delete your {jobs_text(count)} from your history: their prompts, images and "
+        "video links? Jobs in progress stay and will still be delivered. "
+        "A minimal record (when each job ran, its options, whether it was charged and "
+        "its cost) is kept for the daily limit. "
+        "This cannot be undone."
+    )
+
+
+def cleared_text(count: int) -> str:
+    return f"Deleted {jobs_text(count)} from your history. Jobs in progress stay."
+
+
+NOTHING_TO_CLEAR = "You have no finished jobs to delete. Jobs in progress stay in your history."
+NOTHING_DELETED = "Nothing was deleted."
+
+
 class ClearView(OwnedView):
     def __init__(
         self, service: HistoryService, owner_id: int, interaction: discord.Interaction
@@ -338,17 +386,15 @@ class ClearView(OwnedView):
         super().__init__(owner_id, interaction)
         self.service = service
 
-    @discord.ui.button(label="Delete all my jobs", style=discord.ButtonStyle.danger)
+    @discord.ui.button(label="Delete my finished jobs", style=discord.ButtonStyle.danger)
     async def confirm(self, interaction: discord.Interaction, _: discord.ui.Button[Any]) -> None:
         deleted = await self.service.clear(self.owner_id)
-        await interaction.response.edit_message(
-            content=f"Deleted {deleted} jobs from your history.", view=None
-        )
+        await interaction.response.edit_message(content=cleared_text(deleted), view=None)
         self.stop()
 
     @discord.ui.button(label="Keep them", style=discord.ButtonStyle.secondary)
     async def keep(self, interaction: discord.Interaction, _: discord.ui.Button[Any]) -> None:
-        await interaction.response.edit_message(content="Nothing was deleted.", view=None)
+        await interaction.response.edit_message(content=NOTHING_DELETED, view=None)
         self.stop()
 
 
@@ -356,6 +402,7 @@ class History(commands.Cog):
     def __init__(self, bot: AnimateBot, service: HistoryService) -> None:
         self.bot = bot
         self.service = service
+        self.presses = PressLedger()
 
     async def cog_unload(self) -> None:
         for view in list(OwnedView.live):
@@ -401,14 +448,12 @@ class History(commands.Cog):
         name="history-clear", description=command_text("history_clear.command.description")
     )
     async def history_clear(self, interaction: discord.Interaction) -> None:
-        total = await self.service.store.count_for_user(interaction.user.id)
+        total = await self.service.clearable(interaction.user.id)
         if total == 0:
-            await interaction.response.send_message(
-                "Your history is already empty.", ephemeral=True
-            )
+            await interaction.response.send_message(NOTHING_TO_CLEAR, ephemeral=True)
             return
         await interaction.response.send_message(
-            f"Delete all {total} of your jobs, prompts included? This cannot be undone.",
+            clear_question(total),
             view=ClearView(self.service, interaction.user.id, interaction),
             ephemeral=True,
         )

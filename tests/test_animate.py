@@ -257,18 +257,21 @@ async def test_quota_refusals_say_which_limit(
         assert ix.response_type == 4 and ix.ephemeral
         return discord_fake.messages[ix.original_id].content
 
-    await start_queued(discord_fake, runcomfy_fake)
+    _, first_status = await start_queued(discord_fake, runcomfy_fake)
     assert "in progress" in await refusal(author)
 
     await start_queued(discord_fake, runcomfy_fake, user=stranger)
     assert "busy" in await refusal(discord_fake.moderator)
 
-    # Free the author's slot; the second job of the day is allowed, the third is not.
+    # Free the author's slot (a finished render is charged); the second job of the
+    # day is allowed, the third is not.
     first = (await bot.jobs.store.list_for_user(author.id))[0]
-    await bot.jobs.cancel(first.id, actor_id=author.id, actor_is_moderator=False)  # type: ignore[arg-type]
-    await start_queued(discord_fake, runcomfy_fake)
+    runcomfy_fake.set_state(first.request_id, "completed")  # type: ignore[arg-type]
+    await discord_fake.wait_for(lambda: "Done" in state_of(first_status))
+    _, second_status = await start_queued(discord_fake, runcomfy_fake)
     second = (await bot.jobs.store.list_for_user(author.id))[0]
-    await bot.jobs.cancel(second.id, actor_id=author.id, actor_is_moderator=False)  # type: ignore[arg-type]
+    runcomfy_fake.set_state(second.request_id, "completed")  # type: ignore[arg-type]
+    await discord_fake.wait_for(lambda: "Done" in state_of(second_status))
     daily = await refusal(author)
     assert (
         "2 videos in the last 24 hours" in daily
@@ -333,7 +336,7 @@ async def test_cancel_is_refused_while_rendering_and_the_job_is_delivered(
         lambda: [m for m in discord_fake.channel_messages() if "already rendering" in m.content]
     )
     assert refusal[0].pinged_users == {discord_fake.moderator.id}
-    assert "billed" in refusal[0].content
+    assert "charged" in refusal[0].content
     runcomfy_fake.set_state(rid, "completed")
     await wait_state(discord_fake, status, "Done")
 

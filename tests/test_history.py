@@ -213,26 +213,34 @@ async def test_animate_again_says_when_the_image_is_gone(
     assert runcomfy_fake.submits == []
 
 
-async def test_clear_asks_first_and_deletes_only_the_callers_rows(
+async def test_clear_asks_first_and_removes_only_the_callers_finished_rows(
     bot: AnimateBot, discord_fake: FakeDiscord
 ) -> None:
-    await seed(bot, discord_fake.author, 5)
+    mine = await seed(bot, discord_fake.author, 5)  # 4 finished, 1 queued
     await seed(bot, discord_fake.stranger, 2)
+    store = bot.jobs.store
     ask = await reply(discord_fake, await discord_fake.invoke("history-clear"))
-    assert ask.ephemeral and "Delete all 5" in ask.content
-    assert await bot.jobs.store.count_for_user(discord_fake.author.id) == 5  # asked, not done
-    await press(discord_fake, ask, "Delete all my jobs", user=discord_fake.stranger)
-    assert await bot.jobs.store.count_for_user(discord_fake.author.id) == 5
-    await press(discord_fake, ask, "Delete all my jobs")
-    assert "Deleted 5 jobs" in ask.content and ask.components == []
-    assert await bot.jobs.store.count_for_user(discord_fake.author.id) == 0
-    assert await bot.jobs.store.count_for_user(discord_fake.stranger.id) == 2
+    assert ask.ephemeral and "4 finished jobs" in ask.content
+    assert "in progress stay" in ask.content
+    assert await store.count_for_user(discord_fake.author.id) == 5  # asked, not done
+    await press(discord_fake, ask, "Delete my finished jobs", user=discord_fake.stranger)
+    assert await store.count_for_user(discord_fake.author.id) == 5
+    await press(discord_fake, ask, "Delete my finished jobs")
+    assert "Deleted 4 finished jobs" in ask.content and ask.components == []
+    (left,) = await store.list_for_user(discord_fake.author.id)
+    assert left.id == mine[3].id and left.status is JobStatus.IN_QUEUE
+    assert await store.count_for_user(discord_fake.stranger.id) == 2
+    # A cleared job is as absent as a missing one, even by its number.
+    gone = await reply(discord_fake, await discord_fake.invoke("history", job=mine[0].id))
+    assert "no job of yours" in gone.content
+    again = await reply(discord_fake, await discord_fake.invoke("history-clear"))
+    assert "no finished jobs" in again.content and again.components == []
 
     keep = await reply(
         discord_fake, await discord_fake.invoke("history-clear", user=discord_fake.stranger)
     )
     await press(discord_fake, keep, "Keep them", user=discord_fake.stranger)
-    assert await bot.jobs.store.count_for_user(discord_fake.stranger.id) == 2
+    assert await store.count_for_user(discord_fake.stranger.id) == 2
 
 
 async def test_retention_purges_old_finished_rows_at_start(

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import io
 import logging
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -117,23 +118,36 @@ class Animate(commands.Cog):
         )
         await self._run(interaction, image, cleaned, options)
 
-    async def animate_again(self, interaction: discord.Interaction, source: Job) -> None:
-        """Run a past job's prompt and options again on the image its status message hosts."""
+    async def animate_again(
+        self,
+        interaction: discord.Interaction,
+        source: Job,
+        *,
+        accepted: Callable[[], Awaitable[None]] | None = None,
+    ) -> bool:
+        """Run a past job's prompt and options again on the image its status message hosts.
+
+        False when a quota refused it (nothing started). `accepted` runs right after
+        the defer, e.g. to disable the button that was pressed.
+        """
         try:
             await self._admit(interaction, source.options.duration)
             await self.jobs.check_quota(interaction.user.id)
         except QuotaExceeded as exc:
             await interaction.response.send_message(quota_message(exc), ephemeral=True)
-            return
+            return False
         except AdmissionRefused as exc:
             await interaction.response.send_message(refusal_message(exc), ephemeral=True)
-            return
+            return False
         await interaction.response.defer(thinking=True)
+        if accepted is not None:
+            await accepted()
         image = await self._hosted_image(source)
         if image is None:
             await self._replace_placeholder_with_error(interaction, IMAGE_GONE)
-            return
+            return True
         await self._run(interaction, image, source.prompt, source.options)
+        return True
 
     async def _admit(self, interaction: discord.Interaction, duration: int) -> None:
         """Pause, channel, spend cap, model: the cheap checks, before any defer."""
@@ -285,7 +299,7 @@ class Animate(commands.Cog):
         is_moderator = interaction.permissions.manage_messages
         await interaction.response.defer(ephemeral=True, thinking=True)
         outcome = await self._cancel(job_id, interaction.user.id, is_moderator)
-        await interaction.followup.send(CANCEL_REPLIES[outcome], ephemeral=True)
+        await interaction.followup.send(cancel_reply(outcome), ephemeral=True)
 
     @commands.Cog.listener()
     async def on_raw_reaction_add(self, payload: discord.RawReactionActionEvent) -> None:
@@ -298,8 +312,8 @@ class Animate(commands.Cog):
         outcome = await self._cancel(job.id, payload.user_id, self._is_moderator(payload))
         if outcome is CancelOutcome.NOT_ALLOWED:
             await self._remove_reaction(payload)
-        elif outcome is CancelOutcome.RENDERING:
-            await self._answer_reaction(payload, CANCEL_REPLIES[outcome])
+        elif outcome is None or outcome in ANSWERED_REACTIONS:
+            await self._answer_reaction(payload, cancel_reply(outcome))
 
     def _is_moderator(self, payload: discord.RawReactionActionEvent) -> bool:
         """Manage Messages in that channel (DMs have no moderators)."""
@@ -325,12 +339,13 @@ class Animate(commands.Cog):
         except discord.HTTPException:
             log.info("Could not answer a reaction on message %d", payload.message_id)
 
-    async def _cancel(self, job_id: int, user_id: int, is_moderator: bool) -> CancelOutcome:
+    async def _cancel(self, job_id: int, user_id: int, is_moderator: bool) -> CancelOutcome | None:
+        """The service's outcome; None when it failed unexpectedly (a bug, logged)."""
         try:
             return await self.jobs.cancel(job_id, actor_id=user_id, actor_is_moderator=is_moderator)
         except Exception:
             log.exception("Cancel of job %d failed", job_id)
-            return CancelOutcome.NOT_YET
+            return None
 
     async def _remove_reaction(self, payload: discord.RawReactionActionEvent) -> None:
         message = self.bot.get_partial_messageable(payload.channel_id).get_partial_message(
@@ -350,14 +365,29 @@ IMAGE_GONE = (
 
 CANCEL_REPLIES: dict[CancelOutcome, str] = {
     CancelOutcome.CANCELLED: "Cancelled. It was still queued, so nothing was charged.",
+    CancelOutcome.ALREADY_CANCELLED: "This job is already cancelled; nothing was charged for it.",
     CancelOutcome.RENDERING: (
         "This video is already rendering and cannot be stopped; "
-        "it will be delivered (and billed) when it is done."
+        "it will be delivered (and charged) when it is done."
     ),
     CancelOutcome.NOT_YET: "The job is still being sent; try again in a moment.",
+    CancelOutcome.UNREACHABLE: (
+        "I could not reach the video service, so the job was not cancelled. "
+        "Please try again in a moment."
+    ),
     CancelOutcome.FINISHED: "This job has already finished.",
     CancelOutcome.NOT_ALLOWED: (
         "Only the person who started this job (or a moderator) can cancel it."
     ),
     CancelOutcome.UNKNOWN: "I do not know this job any more.",
 }
+CANCEL_FAILED = "Something went wrong while cancelling; please try again."
+# Outcomes a ❌ reaction gets a reply for (the others show on the status message),
+# besides an unexpected failure.
+ANSWERED_REACTIONS = frozenset(
+    {CancelOutcome.RENDERING, CancelOutcome.UNREACHABLE, CancelOutcome.ALREADY_CANCELLED}
+)
+
+
+def cancel_reply(outcome: CancelOutcome | None) -> str:
+    return CANCEL_FAILED if outcome is None else CANCEL_REPLIES[outcome]

@@ -850,6 +850,9 @@ class FakeDiscord:
                 limit=interaction.payload["attachment_size_limit"],
             )
             message = target
+            # Discord: a component interaction's @original is the message it updated.
+            if interaction.original_id is None:
+                interaction.original_id = target.id
         interaction.response_type = kind
         interaction.responded_at = time.monotonic()
         interaction.responded.set()
