@@ -24,7 +24,7 @@ from bot.jobs import JobService
 from bot.logs import setup_logging
 from bot.ratelimit import RateBudget
 from bot.runcomfy import RunComfyClient, make_http_client
-from bot.store import JobStore
+from bot.store import JobStore, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +96,8 @@ class AnimateTree(app_commands.CommandTree["AnimateBot"]):
 
 class AnimateBot(commands.AutoShardedBot):
     def __init__(self, services: Services, **options: Any) -> None:
+        # The bot never joins voice: two warnings at every start would only hide real ones.
+        discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
         super().__init__(
             command_prefix=commands.when_mentioned,
             intents=discord.Intents.default(),
@@ -187,12 +189,24 @@ async def assemble(settings: Settings, **bot_options: Any) -> AsyncIterator[Anim
             await bot.close()
 
 
+class DiscordUnreachable(Exception):
+    """Logging in failed before Discord answered (DNS, refused or reset connection)."""
+
+
 async def run(settings: Settings, **bot_options: Any) -> None:
     async with assemble(settings, **bot_options) as bot:
-        await bot.start(settings.discord_token.get_secret_value())
+        try:
+            await bot.login(settings.discord_token.get_secret_value())
+        except aiohttp.ClientConnectionError as exc:
+            raise DiscordUnreachable(str(exc)) from None
+        await bot.connect()
 
 
-def main() -> int:
+def main(**bot_options: Any) -> int:
+    """Run the bot until it is stopped; the process exit code.
+
+    Every failure to start is one or two log lines naming the cause, never a traceback.
+    """
     try:
         settings = load_settings()
     except SettingsError as exc:
@@ -200,10 +214,27 @@ def main() -> int:
         return 2
     setup_logging(settings.log_level)
     try:
-        asyncio.run(run(settings))
+        asyncio.run(run(settings, **bot_options))
+    except StoreUnavailable as exc:
+        log.error(
+            "The bot cannot start: invalid DATABASE_PATH %s: %s. Point DATABASE_PATH at a "
+            "file in a folder the bot can write.",
+            exc.path,
+            exc.reason,
+        )
+        return 2
     except discord.LoginFailure:
-        log.error("Discord refused DISCORD_TOKEN: check it in the developer portal.")
+        log.error(
+            "The bot cannot start: Discord refused DISCORD_TOKEN. Check it in the developer "
+            "portal (Bot, Reset Token)."
+        )
+        return 1
+    except DiscordUnreachable as exc:
+        log.error(
+            "The bot cannot start: Discord cannot be reached (%s). Check the network and DNS.",
+            exc,
+        )
         return 1
     except KeyboardInterrupt:
-        pass
+        pass  # Ctrl-C before the stop handlers were installed: nothing to finish
     return 0

@@ -283,6 +283,8 @@ class FakeDiscord:
         self.bot_can_manage_messages = True
         self.dm_closed: set[int] = set()
         self.latency = 0.0
+        # When set, logging in with any other bot token gets Discord's 401.
+        self.bot_token: str | None = None
         self.cdn_latency = 0.0  # seconds each attachment download takes
         self.cdn_in_flight = 0
         self.cdn_peak_in_flight = 0
@@ -663,7 +665,11 @@ class FakeDiscord:
             },
         }
 
-    async def _get_me(self, *_: Any) -> dict[str, Any]:
+    async def _get_me(self, request: web.Request, *_: Any) -> dict[str, Any]:
+        if self.bot_token is not None and request.headers.get("Authorization") != (
+            f"Bot {self.bot_token}"
+        ):
+            raise DiscordError(401, 0, "401: Unauthorized")
         return {**self.bot.payload(), "verified": True, "mfa_enabled": False, "flags": 0}
 
     async def _get_application(self, *_: Any) -> dict[str, Any]:
