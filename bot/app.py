@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from bot.logs import setup_logging
 from bot.ratelimit import RateBudget
 from bot.runcomfy import RunComfyClient, make_http_client
 from bot.store import JobStore, StoreUnavailable
+from cogs.rendering import RESTARTED_NOTHING_SENT, RESTARTING
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +38,9 @@ PURGE_EVERY_SECONDS = 24 * 60 * 60
 BOT_REQUESTS_PER_SECOND = 40.0
 BOT_REQUESTS_BURST = 5
 EXEMPT_ROUTES = ("/interactions/", "/webhooks/")
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+# After the grace, interrupted commands get this long to unwind and to tell their authors.
+UNWIND_SECONDS = 2.0
 
 
 def paced_bot_token_requests(budget: RateBudget) -> aiohttp.TraceConfig:
@@ -72,7 +77,10 @@ SORRY = "Something went wrong on my side and the operator has been told. Please 
 
 
 class AnimateTree(app_commands.CommandTree["AnimateBot"]):
-    """The last layer of error handling: what no cog turned into a reply."""
+    """Every command passes here first (refused while stopping) and, on errors, last."""
+
+    async def interaction_check(self, interaction: discord.Interaction[AnimateBot], /) -> bool:
+        return await self.client.admit(interaction)
 
     async def on_error(
         self, interaction: discord.Interaction[AnimateBot], error: app_commands.AppCommandError
@@ -112,6 +120,9 @@ class AnimateBot(commands.AutoShardedBot):
         )
         self.services = services
         self._purger: asyncio.Task[None] | None = None
+        # Set by a stop signal: no new command starts, the ones under way get a grace.
+        self.stopping = False
+        self._under_way: dict[asyncio.Task[Any], discord.Interaction[Any]] = {}
 
     @property
     def settings(self) -> Settings:
@@ -136,6 +147,64 @@ class AnimateBot(commands.AutoShardedBot):
             if purged:
                 log.info("Purged %d jobs past the retention period", purged)
             await asyncio.sleep(PURGE_EVERY_SECONDS)
+
+    async def admit(self, interaction: discord.Interaction[Any]) -> bool:
+        """May this interaction start work? Refused kindly while stopping.
+
+        Admitted ones are remembered with their task, so a stop can wait for them or,
+        past its grace, interrupt them and tell their authors that nothing was sent.
+        Used by the command tree and by every button that starts a job.
+        """
+        if self.stopping:
+            if interaction.type is not discord.InteractionType.autocomplete:
+                with contextlib.suppress(discord.HTTPException):
+                    await interaction.response.send_message(RESTARTING, ephemeral=True)
+            return False
+        task = asyncio.current_task()
+        if task is not None and task not in self._under_way:
+            self._under_way[task] = interaction
+            task.add_done_callback(self._under_way.pop)
+        return True
+
+    async def stop_gracefully(self, reason: str) -> None:
+        """Refuse new commands, give those under way a grace, then close; within 10 s."""
+        self.stopping = True
+        grace = self.settings.shutdown_grace_seconds
+        under_way = {t: i for t, i in self._under_way.items() if t is not asyncio.current_task()}
+        log.warning(
+            "%s: stopping; %d commands under way get up to %.1f s", reason, len(under_way), grace
+        )
+        if under_way:
+            _done, late = await asyncio.wait(under_way, timeout=grace)
+            if late:
+                log.warning("Interrupting %d commands that did not finish in time", len(late))
+                for task in late:
+                    task.cancel()
+                await asyncio.wait(late, timeout=UNWIND_SECONDS)
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(UNWIND_SECONDS):
+                        await asyncio.gather(*(self._tell_interrupted(under_way[t]) for t in late))
+        await self.close()
+
+    async def _tell_interrupted(self, interaction: discord.Interaction[Any]) -> None:
+        """Never leave a "thinking…" placeholder behind: swap it for "nothing was sent".
+
+        A command interrupted after its status message replaced the placeholder owns
+        a job row: that row is resumed, or ends "lost", at the next start.
+        """
+        try:
+            if not interaction.response.is_done():
+                await interaction.response.send_message(RESTARTED_NOTHING_SENT, ephemeral=True)
+                return
+            original = await interaction.original_response()
+            if not original.flags.loading:
+                return
+            await interaction.delete_original_response()
+            await interaction.followup.send(RESTARTED_NOTHING_SENT, ephemeral=True)
+        except discord.HTTPException as exc:
+            log.info(
+                "Could not tell user %s the command was interrupted (%s)", interaction.user.id, exc
+            )
 
     async def close(self) -> None:
         if self._purger is not None:
@@ -193,8 +262,37 @@ class DiscordUnreachable(Exception):
     """Logging in failed before Discord answered (DNS, refused or reset connection)."""
 
 
+@contextlib.asynccontextmanager
+async def stop_on_signals(bot: AnimateBot) -> AsyncIterator[None]:
+    """SIGTERM (docker stop, systemd) and SIGINT (Ctrl-C) stop the bot gracefully.
+
+    Real handlers, not Python's defaults: as PID 1 in a container the kernel drops
+    every signal that has none. A second signal while stopping is logged and ignored:
+    the stop is bounded (grace, then a short unwind) and must not end in a traceback.
+    """
+    loop = asyncio.get_running_loop()
+    stopping: list[asyncio.Task[None]] = []
+
+    def on_signal(sig: signal.Signals) -> None:
+        if stopping:
+            log.warning("Received %s again while stopping; ignored, exiting shortly", sig.name)
+            return
+        stopping.append(
+            loop.create_task(bot.stop_gracefully(f"Received {sig.name}"), name="graceful-stop")
+        )
+
+    for sig in STOP_SIGNALS:
+        loop.add_signal_handler(sig, on_signal, sig)
+    try:
+        yield
+    finally:
+        # Handlers stay until the loop closes: a late signal is ignored, not fatal.
+        if stopping:
+            await stopping[0]
+
+
 async def run(settings: Settings, **bot_options: Any) -> None:
-    async with assemble(settings, **bot_options) as bot:
+    async with assemble(settings, **bot_options) as bot, stop_on_signals(bot):
         try:
             await bot.login(settings.discord_token.get_secret_value())
         except aiohttp.ClientConnectionError as exc:

@@ -12,6 +12,13 @@ from bot.prompts import RECOMMENDED_PROMPT_CHARS, is_long
 
 CANCEL_EMOJI = "❌"
 
+# While the bot stops (a restart or an update): new commands, and commands caught mid-way.
+RESTARTING = "The bot is restarting. Please try again in a minute."
+RESTARTED_NOTHING_SENT = (
+    "The bot is restarting, so nothing was sent and nothing was charged. "
+    "Please try again in a minute."
+)
+
 STATE_LABELS: dict[JobStatus, tuple[str, str]] = {
     JobStatus.SUBMITTING: ("⏳", "Waiting to submit"),
     JobStatus.IN_QUEUE: ("🕒", "Queued"),
