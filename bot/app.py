@@ -41,6 +41,9 @@ EXEMPT_ROUTES = ("/interactions/", "/webhooks/")
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 # After the grace, interrupted commands get this long to unwind and to tell their authors.
 UNWIND_SECONDS = 2.0
+# A command already sending its job is interrupted only this long after the signal:
+# cut off, its job may exist (and cost) untracked. Leaves room in Docker's 10 s.
+SENDING_DEADLINE_SECONDS = 6.0
 
 
 def paced_bot_token_requests(budget: RateBudget) -> aiohttp.TraceConfig:
@@ -175,16 +178,28 @@ class AnimateBot(commands.AutoShardedBot):
             "%s: stopping; %d commands under way get up to %.1f s", reason, len(under_way), grace
         )
         if under_way:
+            began = asyncio.get_running_loop().time()
             _done, late = await asyncio.wait(under_way, timeout=grace)
+            sending = {t for t in late if self.jobs.is_sending(t)}
+            self._interrupt(late - sending)
+            if sending:
+                left = max(
+                    0.0, SENDING_DEADLINE_SECONDS - (asyncio.get_running_loop().time() - began)
+                )
+                _done, still = await asyncio.wait(sending, timeout=left)
+                self._interrupt(still)
             if late:
-                log.warning("Interrupting %d commands that did not finish in time", len(late))
-                for task in late:
-                    task.cancel()
                 await asyncio.wait(late, timeout=UNWIND_SECONDS)
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(UNWIND_SECONDS):
                         await asyncio.gather(*(self._tell_interrupted(under_way[t]) for t in late))
         await self.close()
+
+    def _interrupt(self, tasks: set[asyncio.Task[Any]]) -> None:
+        if tasks:
+            log.warning("Interrupting %d commands that did not finish in time", len(tasks))
+        for task in tasks:
+            task.cancel()
 
     async def _tell_interrupted(self, interaction: discord.Interaction[Any]) -> None:
         """Never leave a "thinking…" placeholder behind: swap it for "nothing was sent".

@@ -60,9 +60,9 @@ class Settings(BaseSettings):
     # Rows older than this many days are purged at start and daily; None keeps all.
     history_retention_days: int | None = Field(default=None, ge=1)
 
-    # On SIGTERM/SIGINT, commands already past their first answer get this long to
-    # send their job; Docker kills 10 s after its SIGTERM, so this stays well below.
-    shutdown_grace_seconds: float = Field(default=5.0, ge=0, le=8)
+    # On SIGTERM/SIGINT, commands under way get this long to send their job (one already
+    # sending gets up to 6 s); Docker kills 10 s after its SIGTERM, so this stays below.
+    shutdown_grace_seconds: float = Field(default=5.0, ge=0, le=6)
 
     log_level: str = "INFO"
 

@@ -132,6 +132,8 @@ class JobService:
         # Serialises "check quota, then insert" so two commands cannot both pass.
         self._admission = asyncio.Lock()
         self._closing = False
+        # Tasks inside a submit call: a stop lets them finish rather than interrupt them.
+        self._sending: set[asyncio.Task[object]] = set()
         self._eta_cache: dict[tuple[str, int], tuple[float, float]] = {}
 
     # -- admission ---------------------------------------------------------
@@ -190,10 +192,15 @@ class JobService:
             job_id, status_message_id=status_message_id, image_url=hosted_url
         )
         job_input = SeedanceInput.from_options(job.prompt, image_url, job.options)
+        task = asyncio.current_task()
+        if task is not None:
+            self._sending.add(task)
         try:
             submitted = await self.runcomfy.submit(job_input)
         except RunComfyError as exc:
             return await self._submit_failed(job, exc)
+        finally:
+            self._sending.discard(task)  # type: ignore[arg-type]
         job = await self.store.update(
             job_id,
             request_id=submitted.request_id,
@@ -506,6 +513,10 @@ class JobService:
         if days is None:
             return 0
         return await self.store.purge_finished_before(self.clock() - days * DAY)
+
+    def is_sending(self, task: asyncio.Task[object]) -> bool:
+        """Is `task` waiting for RunComfy to accept a job (the point of no return)?"""
+        return task in self._sending
 
     @property
     def live_trackers(self) -> int:

@@ -146,6 +146,7 @@ async def test_a_command_caught_mid_way_says_nothing_was_sent_and_new_ones_are_r
     about = await discord_fake.invoke("about")
     bot.send(signal.SIGINT)  # an impatient second signal: ignored, no traceback
     code, seconds = await bot.wait_exit(within=STOP_WITHIN)
+    discord_fake.release_cdn()  # the download nobody waits for any more
 
     assert code == 0 and seconds < STOP_WITHIN, log_of(tmp_path)
     assert refused_kindly(newcomer, discord_fake) and refused_kindly(about, discord_fake)
@@ -158,3 +159,28 @@ async def test_a_command_caught_mid_way_says_nothing_was_sent_and_new_ones_are_r
     assert await jobs_in(settings, discord_fake.author) == []
     log = log_of(tmp_path)
     assert "Received SIGTERM" in log and "Received SIGINT" in log and "Traceback" not in log
+
+
+async def test_a_command_already_sending_its_job_is_let_finish_past_the_grace(
+    discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy, tmp_path: Path
+) -> None:
+    """Interrupting a submit would leave a job that may exist and cost, but is not tracked."""
+    settings = bot_settings(discord_fake, runcomfy_fake, tmp_path, shutdown_grace_seconds=0.5)
+    bot = BotProcess(settings, discord_fake, tmp_path / "bot.log")
+    await bot.start()
+    runcomfy_fake.script(Timeline(manual=True))
+    runcomfy_fake.inject("submit", "slow", delay=2.5)
+    ix = await discord_fake.invoke("animate", image=png(), prompt="a slow service")
+    await discord_fake.wait_for(
+        lambda: any(r.endpoint == "submit" for r in runcomfy_fake.requests), within=10
+    )
+
+    code, seconds = await bot.terminate(within=STOP_WITHIN)
+
+    assert code == 0 and seconds < STOP_WITHIN, log_of(tmp_path)
+    (job,) = await jobs_in(settings, discord_fake.author)
+    assert job.status is JobStatus.IN_QUEUE and job.request_id is not None  # tracked next start
+    assert len(runcomfy_fake.submits) == 1
+    status = discord_fake.messages[ix.original_id]
+    assert not status.loading and not status.deleted
+    assert "Traceback" not in log_of(tmp_path)

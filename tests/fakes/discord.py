@@ -287,6 +287,7 @@ class FakeDiscord:
         self.bot_token: str | None = None
         self.cdn_latency = 0.0  # seconds each attachment download takes
         self.cdn_in_flight = 0
+        self._cdn_released = asyncio.Event()
         self.cdn_peak_in_flight = 0
         self._rate_limits: list[_RateLimit] = []
         self._sockets: set[web.WebSocketResponse] = set()
@@ -523,7 +524,9 @@ class FakeDiscord:
         self.cdn_in_flight += 1
         self.cdn_peak_in_flight = max(self.cdn_peak_in_flight, self.cdn_in_flight)
         try:
-            await asyncio.sleep(self.cdn_latency)
+            if self.cdn_latency:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._cdn_released.wait(), self.cdn_latency)
         finally:
             self.cdn_in_flight -= 1
         return web.Response(
@@ -1257,6 +1260,12 @@ class FakeDiscord:
         self, path_contains: str, *, retry_after: float = 0.05, is_global: bool = False
     ) -> None:
         self._rate_limits.append(_RateLimit(path_contains, retry_after, is_global))
+
+    def release_cdn(self) -> None:
+        """Downloads stalled by `cdn_latency` end now (so a test need not wait them out)."""
+        self.cdn_latency = 0.0
+        self._cdn_released.set()
+        self._cdn_released = asyncio.Event()
 
     def delete(self, message: FakeMessage) -> None:
         message.deleted = True
