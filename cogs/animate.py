@@ -171,6 +171,9 @@ class Animate(commands.Cog):
 
     async def animate_again(self, interaction: discord.Interaction, source: Job) -> None:
         """Run a past job's prompt and options again on the image its status message hosts."""
+        # Buttons bypass the command tree's check: refused while stopping, waited for if not.
+        if not await self.bot.admit(interaction):
+            return
         try:
             await self.jobs.check_quota(interaction.user.id)
         except QuotaExceeded as exc:

@@ -1,11 +1,14 @@
-"""The composition root's own behaviour: pacing bot-token requests under Discord's limit."""
+"""The composition root's own behaviour: pacing bot-token requests, admitting work."""
 
 from __future__ import annotations
 
 import asyncio
 
 from bot.app import BOT_REQUESTS_BURST, BOT_REQUESTS_PER_SECOND, EXEMPT_ROUTES, AnimateBot
+from cogs.rendering import RESTARTING
 from tests.fakes.discord import FakeDiscord, peak_per_second
+from tests.fakes.runcomfy import FakeRunComfy
+from tests.test_history import press, reply, seed
 
 
 async def test_bot_token_requests_are_paced_on_the_wire_and_interactions_are_not(
@@ -25,3 +28,15 @@ async def test_bot_token_requests_are_paced_on_the_wire_and_interactions_are_not
     assert peak_per_second(sent) <= BOT_REQUESTS_PER_SECOND + BOT_REQUESTS_BURST < 50
     # Interaction callbacks are exempt from the global limit: none waits behind the messages.
     assert peak_per_second(answered) == 40
+
+
+async def test_while_stopping_a_button_that_starts_a_job_is_refused_kindly(
+    bot: AnimateBot, discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy
+) -> None:
+    (job,) = await seed(bot, discord_fake.author, 1)
+    detail = await reply(discord_fake, await discord_fake.invoke("history", job=job.id))
+    bot.stopping = True  # what a stop signal sets first; the gateway is still up
+    again = await press(discord_fake, detail, "Animate again")
+    told = discord_fake.messages[again.original_id]  # type: ignore[index]
+    assert again.response_type == 4 and told.ephemeral and told.content == RESTARTING
+    assert runcomfy_fake.submits == []
