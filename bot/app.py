@@ -312,7 +312,8 @@ async def run(settings: Settings, **bot_options: Any) -> None:
             await bot.login(settings.discord_token.get_secret_value())
         except aiohttp.ClientConnectionError as exc:
             raise DiscordUnreachable(str(exc)) from None
-        await bot.connect()
+        if not bot.stopping:  # a signal during the login already closed the bot
+            await bot.connect()
 
 
 def main(**bot_options: Any) -> int:
