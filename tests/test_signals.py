@@ -45,33 +45,35 @@ async def jobs_in(settings: Settings, user: FakeUser) -> list:  # type: ignore[t
         return await store.list_for_user(user.id, limit=100)
 
 
-@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT])
+@pytest.mark.parametrize(
+    ("stop", "as_pid_1"),
+    [
+        (signal.SIGINT, False),
+        # As PID 1 (a container's CMD) the kernel drops any signal without a handler.
+        pytest.param(
+            signal.SIGTERM,
+            True,
+            marks=pytest.mark.skipif(not can_run_as_pid_1(), reason="needs root and unshare"),
+        ),
+    ],
+    ids=["SIGINT", "SIGTERM-as-PID-1"],
+)
 async def test_an_idle_bot_stops_on_the_signal_with_exit_0(
-    discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy, tmp_path: Path, stop: signal.Signals
+    discord_fake: FakeDiscord,
+    runcomfy_fake: FakeRunComfy,
+    tmp_path: Path,
+    stop: signal.Signals,
+    as_pid_1: bool,
 ) -> None:
-    bot = BotProcess(
-        bot_settings(discord_fake, runcomfy_fake, tmp_path), discord_fake, tmp_path / "bot.log"
-    )
-    await bot.start()
+    """SIGTERM without PID 1 is in every other test of this file."""
+    settings = bot_settings(discord_fake, runcomfy_fake, tmp_path)
+    bot = BotProcess(settings, discord_fake, tmp_path / "bot.log")
+    await bot.start(as_pid_1=as_pid_1)
     bot.send(stop)
     code, seconds = await bot.wait_exit(within=STOP_WITHIN)
     assert code == 0 and seconds < STOP_WITHIN, log_of(tmp_path)
     log = log_of(tmp_path)
     assert f"Received {stop.name}" in log and "Traceback" not in log
-
-
-@pytest.mark.skipif(not can_run_as_pid_1(), reason="needs root and unshare for a PID namespace")
-async def test_as_pid_1_sigterm_still_stops_the_bot(
-    discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy, tmp_path: Path
-) -> None:
-    """As PID 1 (a container's CMD), a signal without a handler is dropped by the kernel."""
-    bot = BotProcess(
-        bot_settings(discord_fake, runcomfy_fake, tmp_path), discord_fake, tmp_path / "bot.log"
-    )
-    await bot.start(as_pid_1=True)
-    code, seconds = await bot.terminate(within=STOP_WITHIN)
-    assert code == 0 and seconds < STOP_WITHIN, log_of(tmp_path)
-    assert "Traceback" not in log_of(tmp_path)
 
 
 async def test_tracked_jobs_stay_and_resume_and_a_command_in_its_grace_finishes_sending(
