@@ -39,11 +39,12 @@ BOT_REQUESTS_PER_SECOND = 40.0
 BOT_REQUESTS_BURST = 5
 EXEMPT_ROUTES = ("/interactions/", "/webhooks/")
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
-# After the grace, interrupted commands get this long to unwind and to tell their authors.
-UNWIND_SECONDS = 2.0
-# A command already sending its job is interrupted only this long after the signal:
-# cut off, its job may exist (and cost) untracked. Leaves room in Docker's 10 s.
+# Seconds after the signal. A command already sending its job is interrupted only at
+# the first (cut off, its job may exist and cost, untracked); interrupted commands have
+# unwound and their authors are told by the second; closing takes about 1 s more, inside
+# the 10 s Docker waits before SIGKILL.
 SENDING_DEADLINE_SECONDS = 6.0
+TELL_DEADLINE_SECONDS = 8.0
 
 
 def paced_bot_token_requests(budget: RateBudget) -> aiohttp.TraceConfig:
@@ -178,20 +179,22 @@ class AnimateBot(commands.AutoShardedBot):
             "%s: stopping; %d commands under way get up to %.1f s", reason, len(under_way), grace
         )
         if under_way:
-            began = asyncio.get_running_loop().time()
+            loop = asyncio.get_running_loop()
+            began = loop.time()
+
+            def left(deadline: float) -> float:
+                return max(0.0, deadline - (loop.time() - began))
+
             _done, late = await asyncio.wait(under_way, timeout=grace)
             sending = {t for t in late if self.jobs.is_sending(t)}
             self._interrupt(late - sending)
             if sending:
-                left = max(
-                    0.0, SENDING_DEADLINE_SECONDS - (asyncio.get_running_loop().time() - began)
-                )
-                _done, still = await asyncio.wait(sending, timeout=left)
+                _done, still = await asyncio.wait(sending, timeout=left(SENDING_DEADLINE_SECONDS))
                 self._interrupt(still)
             if late:
-                await asyncio.wait(late, timeout=UNWIND_SECONDS)
                 with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(UNWIND_SECONDS):
+                    async with asyncio.timeout(left(TELL_DEADLINE_SECONDS)):
+                        await asyncio.wait(late)
                         await asyncio.gather(*(self._tell_interrupted(under_way[t]) for t in late))
         await self.close()
 

@@ -186,3 +186,28 @@ async def test_a_command_already_sending_its_job_is_let_finish_past_the_grace(
     status = discord_fake.messages[ix.original_id]
     assert not status.loading and not status.deleted
     assert "Traceback" not in log_of(tmp_path)
+
+
+async def test_a_submit_that_never_answers_still_lets_the_bot_exit_in_time(
+    discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy, tmp_path: Path
+) -> None:
+    """The worst case: cut off mid-submit at the deadline; the row ends "lost" next start."""
+    settings = bot_settings(
+        discord_fake, runcomfy_fake, tmp_path, shutdown_grace_seconds=6.0, http_timeout_seconds=30
+    )
+    bot = BotProcess(settings, discord_fake, tmp_path / "bot.log")
+    await bot.start()
+    runcomfy_fake.inject("submit", "slow", delay=8.0)  # past the 6 s deadline
+    ix = await discord_fake.invoke("animate", image=png(), prompt="a service that hangs")
+    await discord_fake.wait_for(
+        lambda: any(r.endpoint == "submit" for r in runcomfy_fake.requests), within=10
+    )
+
+    code, seconds = await bot.terminate(within=STOP_WITHIN)
+
+    assert code == 0 and seconds < STOP_WITHIN, log_of(tmp_path)
+    (job,) = await jobs_in(settings, discord_fake.author)
+    # It may exist at the video service: never resent; the next start tells the author.
+    assert job.status is JobStatus.SUBMITTING and job.request_id is None
+    assert not discord_fake.messages[ix.original_id].loading
+    assert "Traceback" not in log_of(tmp_path)
