@@ -240,7 +240,16 @@ class AnimateBot(commands.AutoShardedBot):
         for guild_id in guild_ids:
             guild = discord.Object(id=guild_id)
             self.tree.copy_global_to(guild=guild)
-            synced = await self.tree.sync(guild=guild)
+            try:
+                synced = await self.tree.sync(guild=guild)
+            except discord.Forbidden:
+                # A typo or a server that removed the bot must not keep the others waiting.
+                log.error(
+                    "Cannot sync commands to guild %d from DISCORD_GUILD_IDS: the bot is not "
+                    "in it, or was invited without the applications.commands scope",
+                    guild_id,
+                )
+                continue
             log.info("Synced %d commands to guild %d", len(synced), guild_id)
 
     async def on_ready(self) -> None:

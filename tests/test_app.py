@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+
+import pytest
 
 from bot.app import BOT_REQUESTS_BURST, BOT_REQUESTS_PER_SECOND, EXEMPT_ROUTES, AnimateBot
 from cogs.rendering import RESTARTING
 from tests.fakes.discord import FakeDiscord, peak_per_second
+from tests.fakes.harness import BotRunner
 from tests.fakes.runcomfy import FakeRunComfy
 from tests.test_history import press, reply, seed
 
@@ -40,3 +44,14 @@ async def test_while_stopping_a_button_that_starts_a_job_is_refused_kindly(
     told = discord_fake.messages[again.original_id]  # type: ignore[index]
     assert again.response_type == 4 and told.ephemeral and told.content == RESTARTING
     assert runcomfy_fake.submits == []
+
+
+async def test_a_guild_id_the_bot_is_not_in_is_named_and_the_others_still_sync(
+    runner: BotRunner, discord_fake: FakeDiscord, caplog: pytest.LogCaptureFixture
+) -> None:
+    stray = 4242
+    await runner.start(discord_guild_ids=[stray, discord_fake.guild_id])
+    assert [c["name"] for c in discord_fake.commands[discord_fake.guild_id]]
+    assert stray not in discord_fake.commands
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert any("DISCORD_GUILD_IDS" in e and str(stray) in e for e in errors), errors

@@ -698,6 +698,8 @@ class FakeDiscord:
     async def _put_commands(
         self, request: web.Request, body: Any, files: Any, app: str, guild: str | None = None
     ) -> list[dict[str, Any]]:
+        if guild is not None and int(guild) != self.guild_id:
+            raise DiscordError(403, 50001, "Missing Access")  # the bot is not in that guild
         stored = []
         for command in body or []:
             command = {
