@@ -295,7 +295,7 @@ async def stop_on_signals(bot: AnimateBot) -> AsyncIterator[None]:
 
     Real handlers, not Python's defaults: as PID 1 in a container the kernel drops
     every signal that has none. A second signal while stopping is logged and ignored:
-    the stop is bounded (grace, then a short unwind) and must not end in a traceback.
+    the stop is bounded (8 s, then closing) and must not end in a traceback.
     """
     loop = asyncio.get_running_loop()
     stopping: list[asyncio.Task[None]] = []
@@ -309,7 +309,9 @@ async def stop_on_signals(bot: AnimateBot) -> AsyncIterator[None]:
         )
 
     for sig in STOP_SIGNALS:
-        loop.add_signal_handler(sig, on_signal, sig)
+        # Not on Windows event loops: there Ctrl-C stays Python's KeyboardInterrupt.
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, on_signal, sig)
     try:
         yield
     finally:
