@@ -35,6 +35,14 @@ def log_of(tmp_path: Path) -> str:
     return (tmp_path / "bot.log").read_text()
 
 
+async def until_logged(tmp_path: Path, text: str, *, within: float = 10.0) -> None:
+    for _ in range(int(within / 0.05)):
+        if text in log_of(tmp_path):
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"the bot never logged {text!r}")
+
+
 def no_lingering_placeholder(fake: FakeDiscord) -> bool:
     """No "thinking…" message is left anywhere (a deleted one is gone for users)."""
     return not [m for m in fake.messages.values() if m.loading and not m.deleted]
@@ -141,7 +149,7 @@ async def test_a_command_caught_mid_way_says_nothing_was_sent_and_new_ones_are_r
     assert discord_fake.messages[stuck.original_id].loading
 
     bot.send(signal.SIGTERM)
-    await asyncio.sleep(0.3)
+    await until_logged(tmp_path, "Received SIGTERM")
     # The gateway is still up during the grace: a new command gets a kind refusal,
     # and so does the /about command (no command starts while stopping).
     newcomer = await discord_fake.invoke("animate", image=png(), prompt="too late")
