@@ -50,6 +50,10 @@ _STATUS_BY_WIRE = {
     "failed": JobStatus.FAILED,
 }
 NO_VIDEO = "The video service finished but returned no video."
+RESTARTED_WHILE_SENDING = (
+    "The bot restarted while sending this job; it was not resent to avoid charging twice. "
+    "Please try again."
+)
 SERVICE_UNAVAILABLE = (
     "The video service is unavailable right now. The bot's operator has been told."
 )
@@ -199,6 +203,12 @@ class JobService:
             submitted = await self.runcomfy.submit(job_input)
         except RunComfyError as exc:
             return await self._submit_failed(job, exc)
+        except asyncio.CancelledError:
+            # Cut off by a stop while RunComfy had the request: the job may exist, so it
+            # is never resent, and its author hears it now rather than at the next start.
+            log.warning("Job %d: stopped while being submitted; marked lost", job_id)
+            await self._end(job, JobStatus.LOST, error=RESTARTED_WHILE_SENDING)
+            raise
         finally:
             self._sending.discard(task)  # type: ignore[arg-type]
         job = await self.store.update(
@@ -495,12 +505,7 @@ class JobService:
             if job.request_id is None:
                 # Crashed between writing the row and learning the request id:
                 # it may or may not exist at RunComfy; never resubmit.
-                await self._end(
-                    job,
-                    JobStatus.LOST,
-                    error="The bot restarted while sending this job; it was not resent "
-                    "to avoid charging twice. Please try again.",
-                )
+                await self._end(job, JobStatus.LOST, error=RESTARTED_WHILE_SENDING)
                 continue
             self._track(job)
             resumed += 1

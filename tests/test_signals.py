@@ -18,7 +18,7 @@ from tests.fakes.discord import FakeDiscord, FakeInteraction, FakeUser
 from tests.fakes.harness import settings_for_fakes
 from tests.fakes.process import BotProcess, can_run_as_pid_1
 from tests.fakes.runcomfy import FakeRunComfy, Timeline
-from tests.test_animate import png
+from tests.test_animate import png, state_of
 
 STOP_WITHIN = 10.0  # `docker stop` sends SIGKILL after this
 
@@ -199,7 +199,7 @@ async def test_a_command_already_sending_its_job_is_let_finish_past_the_grace(
 async def test_a_submit_that_never_answers_still_lets_the_bot_exit_in_time(
     discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy, tmp_path: Path
 ) -> None:
-    """The worst case: cut off mid-submit at the deadline; the row ends "lost" next start."""
+    """The worst case: cut off mid-submit at the deadline; the author is told at once."""
     settings = bot_settings(
         discord_fake, runcomfy_fake, tmp_path, shutdown_grace_seconds=6.0, http_timeout_seconds=30
     )
@@ -215,7 +215,10 @@ async def test_a_submit_that_never_answers_still_lets_the_bot_exit_in_time(
 
     assert code == 0 and seconds < STOP_WITHIN, log_of(tmp_path)
     (job,) = await jobs_in(settings, discord_fake.author)
-    # It may exist at the video service: never resent; the next start tells the author.
-    assert job.status is JobStatus.SUBMITTING and job.request_id is None
-    assert not discord_fake.messages[ix.original_id].loading
+    # It may exist at the video service: never resent, and the author knows now.
+    assert job.status is JobStatus.LOST and job.request_id is None
+    status = discord_fake.messages[ix.original_id]
+    assert not status.loading and "Lost" in state_of(status)
+    told = [m for m in discord_fake.channel_messages() if "could not be tracked" in m.content]
+    assert len(told) == 1 and told[0].pinged_users == {discord_fake.author.id}
     assert "Traceback" not in log_of(tmp_path)
