@@ -208,7 +208,8 @@ class AnimateBot(commands.AutoShardedBot):
         """Never leave a "thinking…" placeholder behind: swap it for "nothing was sent".
 
         A command interrupted after its status message replaced the placeholder owns
-        a job row: that row is resumed, or ends "lost", at the next start.
+        a job row, which says the rest: cut off mid-submit it ended "lost" (its author
+        told); a row never sent is ended "lost" at the next start.
         """
         try:
             if not interaction.response.is_done():
