@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -31,8 +32,8 @@ from bot.metrics import Metrics, sample_forever
 from bot.pricing import PriceWatch
 from bot.ratelimit import RateBudget
 from bot.runcomfy import RunComfyClient, make_http_client
-from bot.store import JobStore
-from cogs.translator import CatalogTranslator
+from bot.store import JobStore, StoreUnavailable
+from cogs.translator import CatalogTranslator, user_messages
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,13 @@ PURGE_EVERY_SECONDS = 24 * 60 * 60
 BOT_REQUESTS_PER_SECOND = 40.0
 BOT_REQUESTS_BURST = 5
 EXEMPT_ROUTES = ("/interactions/", "/webhooks/")
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+# Seconds after the signal. A command already sending its job is interrupted only at
+# the first (cut off, its job may exist and cost, untracked); interrupted commands have
+# unwound and their authors are told by the second; closing takes about 1 s more, inside
+# the 10 s Docker waits before SIGKILL.
+SENDING_DEADLINE_SECONDS = 6.0
+TELL_DEADLINE_SECONDS = 8.0
 
 
 def _route_kind(path: str) -> str | None:
@@ -155,7 +163,10 @@ SORRY = "Something went wrong on my side and the operator has been told. Please 
 
 
 class AnimateTree(app_commands.CommandTree["AnimateBot"]):
-    """The last layer of error handling: what no cog turned into a reply."""
+    """Every command passes here first (refused while stopping) and, on errors, last."""
+
+    async def interaction_check(self, interaction: discord.Interaction[AnimateBot], /) -> bool:
+        return await self.client.admit(interaction)
 
     async def on_error(
         self, interaction: discord.Interaction[AnimateBot], error: app_commands.AppCommandError
@@ -179,6 +190,8 @@ class AnimateTree(app_commands.CommandTree["AnimateBot"]):
 
 class AnimateBot(commands.AutoShardedBot):
     def __init__(self, services: Services, **options: Any) -> None:
+        # The bot never joins voice: two warnings at every start would only hide real ones.
+        discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
         super().__init__(
             command_prefix=commands.when_mentioned,
             intents=discord.Intents.default(),
@@ -194,6 +207,9 @@ class AnimateBot(commands.AutoShardedBot):
         self.services = services
         self._purger: asyncio.Task[None] | None = None
         self._pricer: asyncio.Task[None] | None = None
+        # Set by a stop signal: no new command starts, the ones under way get a grace.
+        self.stopping = False
+        self._under_way: dict[asyncio.Task[Any], discord.Interaction[Any]] = {}
 
     @property
     def settings(self) -> Settings:
@@ -239,6 +255,85 @@ class AnimateBot(commands.AutoShardedBot):
                 log.info("Purged %d jobs past the retention period", purged)
             await asyncio.sleep(PURGE_EVERY_SECONDS)
 
+    async def admit(self, interaction: discord.Interaction[Any]) -> bool:
+        """May this interaction start work? Refused kindly while stopping.
+
+        Admitted ones are remembered with their task, so a stop can wait for them or,
+        past its grace, interrupt them and tell their authors that nothing was sent.
+        Used by the command tree and by every button that starts a job.
+        """
+        if self.stopping:
+            if interaction.type is not discord.InteractionType.autocomplete:
+                with contextlib.suppress(discord.HTTPException):
+                    await interaction.response.send_message(
+                        user_messages(interaction)("bot.restarting"), ephemeral=True
+                    )
+            return False
+        task = asyncio.current_task()
+        if task is not None and task not in self._under_way:
+            self._under_way[task] = interaction
+            task.add_done_callback(self._under_way.pop)
+        return True
+
+    async def stop_gracefully(self, reason: str) -> None:
+        """Refuse new commands, give those under way a grace, then close; within 10 s."""
+        self.stopping = True
+        grace = self.settings.shutdown_grace_seconds
+        under_way = {t: i for t, i in self._under_way.items() if t is not asyncio.current_task()}
+        log.warning(
+            "%s: stopping; %d commands under way get up to %.1f s", reason, len(under_way), grace
+        )
+        if under_way:
+            loop = asyncio.get_running_loop()
+            began = loop.time()
+
+            def left(deadline: float) -> float:
+                return max(0.0, deadline - (loop.time() - began))
+
+            _done, late = await asyncio.wait(under_way, timeout=grace)
+            sending = {t for t in late if self.jobs.is_sending(t)}
+            self._interrupt(late - sending)
+            if sending:
+                _done, still = await asyncio.wait(sending, timeout=left(SENDING_DEADLINE_SECONDS))
+                self._interrupt(still)
+            if late:
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(left(TELL_DEADLINE_SECONDS)):
+                        await asyncio.wait(late)
+                        await asyncio.gather(*(self._tell_interrupted(under_way[t]) for t in late))
+        await self.close()
+
+    def _interrupt(self, tasks: set[asyncio.Task[Any]]) -> None:
+        if tasks:
+            log.warning("Interrupting %d commands that did not finish in time", len(tasks))
+        for task in tasks:
+            task.cancel()
+
+    async def _tell_interrupted(self, interaction: discord.Interaction[Any]) -> None:
+        """Never leave a "thinking…" placeholder behind: swap it for "nothing was sent".
+
+        A command interrupted after its status message replaced the placeholder owns
+        a job row, which says the rest: cut off mid-submit it ended "lost" (its author
+        told); a row never sent is ended "lost" at the next start.
+        """
+        try:
+            if not interaction.response.is_done():
+                await interaction.response.send_message(
+                    user_messages(interaction)("bot.restarted_nothing_sent"), ephemeral=True
+                )
+                return
+            original = await interaction.original_response()
+            if not original.flags.loading:
+                return
+            await interaction.delete_original_response()
+            await interaction.followup.send(
+                user_messages(interaction)("bot.restarted_nothing_sent"), ephemeral=True
+            )
+        except discord.HTTPException as exc:
+            log.info(
+                "Could not tell user %s the command was interrupted (%s)", interaction.user.id, exc
+            )
+
     async def close(self) -> None:
         background = [task for task in (self._purger, self._pricer) if task is not None]
         for task in background:
@@ -257,7 +352,16 @@ class AnimateBot(commands.AutoShardedBot):
         for guild_id in guild_ids:
             guild = discord.Object(id=guild_id)
             self.tree.copy_global_to(guild=guild)
-            synced = await self.tree.sync(guild=guild)
+            try:
+                synced = await self.tree.sync(guild=guild)
+            except discord.Forbidden:
+                # A typo or a server that removed the bot must not keep the others waiting.
+                log.error(
+                    "Cannot sync commands to guild %d from DISCORD_GUILD_IDS: the bot is not "
+                    "in it, or was invited without the applications.commands scope",
+                    guild_id,
+                )
+                continue
             log.info("Synced %d commands to guild %d", len(synced), guild_id)
 
     async def on_ready(self) -> None:
@@ -354,12 +458,56 @@ def _gateway_connected(bot: AnimateBot) -> bool:
     return bot.is_ready() and not bot.is_closed() and all(not s.is_closed() for s in shards)
 
 
+class DiscordUnreachable(Exception):
+    """Logging in failed before Discord answered (DNS, refused or reset connection)."""
+
+
+@contextlib.asynccontextmanager
+async def stop_on_signals(bot: AnimateBot) -> AsyncIterator[None]:
+    """SIGTERM (docker stop, systemd) and SIGINT (Ctrl-C) stop the bot gracefully.
+
+    Real handlers, not Python's defaults: as PID 1 in a container the kernel drops
+    every signal that has none. A second signal while stopping is logged and ignored:
+    the stop is bounded (8 s, then closing) and must not end in a traceback.
+    """
+    loop = asyncio.get_running_loop()
+    stopping: list[asyncio.Task[None]] = []
+
+    def on_signal(sig: signal.Signals) -> None:
+        if stopping:
+            log.warning("Received %s again while stopping; ignored, exiting shortly", sig.name)
+            return
+        stopping.append(
+            loop.create_task(bot.stop_gracefully(f"Received {sig.name}"), name="graceful-stop")
+        )
+
+    for sig in STOP_SIGNALS:
+        # Not on Windows event loops: there Ctrl-C stays Python's KeyboardInterrupt.
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, on_signal, sig)
+    try:
+        yield
+    finally:
+        # Handlers stay until the loop closes: a late signal is ignored, not fatal.
+        if stopping:
+            await stopping[0]
+
+
 async def run(settings: Settings, **bot_options: Any) -> None:
-    async with assemble(settings, **bot_options) as bot:
-        await bot.start(settings.discord_token.get_secret_value())
+    async with assemble(settings, **bot_options) as bot, stop_on_signals(bot):
+        try:
+            await bot.login(settings.discord_token.get_secret_value())
+        except aiohttp.ClientConnectionError as exc:
+            raise DiscordUnreachable(str(exc)) from None
+        if not bot.stopping:  # a signal during the login already closed the bot
+            await bot.connect()
 
 
-def main() -> int:
+def main(**bot_options: Any) -> int:
+    """Run the bot until it is stopped; the process exit code.
+
+    Every failure to start is one or two log lines naming the cause, never a traceback.
+    """
     try:
         settings = load_settings()
     except SettingsError as exc:
@@ -367,10 +515,27 @@ def main() -> int:
         return 2
     setup_logging(settings.log_level)
     try:
-        asyncio.run(run(settings))
+        asyncio.run(run(settings, **bot_options))
+    except StoreUnavailable as exc:
+        log.error(
+            "The bot cannot start: invalid DATABASE_PATH %s: %s. Point DATABASE_PATH at a "
+            "file in a folder the bot can write.",
+            exc.path,
+            exc.reason,
+        )
+        return 2
     except discord.LoginFailure:
-        log.error("Discord refused DISCORD_TOKEN: check it in the developer portal.")
+        log.error(
+            "The bot cannot start: Discord refused DISCORD_TOKEN. Check it in the developer "
+            "portal (Bot, Reset Token)."
+        )
+        return 1
+    except DiscordUnreachable as exc:
+        log.error(
+            "The bot cannot start: Discord cannot be reached (%s). Check the network and DNS.",
+            exc,
+        )
         return 1
     except KeyboardInterrupt:
-        pass
+        pass  # Ctrl-C before the stop handlers were installed: nothing to finish
     return 0

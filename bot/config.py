@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Self
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_MODEL_ID = "bytedance/seedance-v1.5-pro/image-to-video"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 class Settings(BaseSettings):
@@ -64,6 +66,10 @@ class Settings(BaseSettings):
     # Rows older than this many days are purged at start and daily; None keeps all.
     history_retention_days: int | None = Field(default=None, ge=1)
 
+    # On SIGTERM/SIGINT, commands under way get this long to send their job (one already
+    # sending gets up to 6 s); Docker kills 10 s after its SIGTERM, so this stays below.
+    shutdown_grace_seconds: float = Field(default=5.0, ge=0, le=6)
+
     log_level: str = "INFO"
 
     # Prometheus metrics on http://METRICS_HOST:METRICS_PORT/metrics; None serves none.
@@ -78,13 +84,32 @@ class Settings(BaseSettings):
     @classmethod
     def _split_ids(cls, value: object) -> object:
         if isinstance(value, str):
-            return [int(part) for part in value.replace(" ", "").split(",") if part]
+            parts = [part.strip() for part in value.split(",") if part.strip()]
+            if not all(part.isdigit() for part in parts):
+                # Never echo the value back: the message is the same for any input.
+                raise PydanticCustomError(
+                    "guild_ids", "expected comma-separated numeric server ids, e.g. 123,456"
+                )
+            return [int(part) for part in parts]
         return value
 
     @field_validator("log_level")
     @classmethod
-    def _upper_level(cls, value: str) -> str:
-        return value.upper()
+    def _known_level(cls, value: str) -> str:
+        level = value.strip().upper()
+        if level not in LOG_LEVELS:
+            raise PydanticCustomError("log_level", "must be one of " + ", ".join(LOG_LEVELS))
+        return level
+
+    @model_validator(mode="after")
+    def _poll_range(self) -> Self:
+        if self.poll_min_seconds > self.poll_max_seconds:
+            raise PydanticCustomError(
+                "poll_range",
+                "POLL_MIN_SECONDS ({low}) must not be above POLL_MAX_SECONDS ({high})",
+                {"low": self.poll_min_seconds, "high": self.poll_max_seconds},
+            )
+        return self
 
 
 class SettingsError(Exception):
@@ -100,22 +125,28 @@ def load_settings(**overrides: object) -> Settings:
 
 
 def _describe(exc: ValidationError) -> str:
+    """Two lines: what is missing or invalid, by variable name; then where to set it."""
     missing: list[str] = []
     invalid: list[str] = []
     for error in exc.errors():
-        name = str(error["loc"][0]).upper() if error["loc"] else "?"
         if error["type"] == "missing":
-            missing.append(name)
-        else:
+            missing.append(str(error["loc"][0]).upper())
+        elif error["loc"]:
             # Never echo the input: it may be a token.
-            invalid.append(f"{name}: {error['msg']}")
-    lines = ["The bot cannot start because its settings are incomplete."]
+            invalid.append(f"{str(error['loc'][0]).upper()} ({error['msg']})")
+        else:  # a rule across fields names its variables itself
+            invalid.append(error["msg"])
+    parts = []
     if missing:
-        lines.append("Missing: " + ", ".join(missing))
+        parts.append(_plural("missing setting", missing) + " " + ", ".join(missing))
     if invalid:
-        lines.append("Invalid: " + "; ".join(invalid))
-    lines.append(
+        parts.append(_plural("invalid setting", invalid) + " " + "; ".join(invalid))
+    return (
+        "The bot cannot start: " + "; ".join(parts) + ".\n"
         "Set them in the environment or in a .env file in the working directory "
         "(copy .env.example to .env and fill it in)."
     )
-    return "\n".join(lines)
+
+
+def _plural(noun: str, items: list[str]) -> str:
+    return noun if len(items) == 1 else noun + "s"

@@ -54,6 +54,10 @@ _STATUS_BY_WIRE = {
     "failed": JobStatus.FAILED,
 }
 NO_VIDEO = "The video service finished but returned no video."
+RESTARTED_WHILE_SENDING = (
+    "The bot restarted while sending this job; it was not resent to avoid charging twice. "
+    "Please try again."
+)
 SERVICE_UNAVAILABLE = (
     "The video service is unavailable right now. The bot's operator has been told."
 )
@@ -147,6 +151,8 @@ class JobService:
         # Serialises "check quota, then insert" so two commands cannot both pass.
         self._admission = asyncio.Lock()
         self._closing = False
+        # Tasks inside a submit call: a stop lets them finish rather than interrupt them.
+        self._sending: set[asyncio.Task[object]] = set()
         self._eta_cache: dict[tuple[str, int], tuple[float, float]] = {}
 
     # -- admission ---------------------------------------------------------
@@ -213,10 +219,21 @@ class JobService:
             job_id, status_message_id=status_message_id, image_url=hosted_url
         )
         job_input = SeedanceInput.from_options(job.prompt, image_url, job.options)
+        task = asyncio.current_task()
+        if task is not None:
+            self._sending.add(task)
         try:
             submitted = await self.runcomfy.submit(job_input)
         except RunComfyError as exc:
             return await self._submit_failed(job, exc)
+        except asyncio.CancelledError:
+            # Cut off by a stop while RunComfy had the request: the job may exist, so it
+            # is never resent, and its author hears it now rather than at the next start.
+            log.warning("Job %d: stopped while being submitted; marked lost", job_id)
+            await self._end(job, JobStatus.LOST, error=RESTARTED_WHILE_SENDING)
+            raise
+        finally:
+            self._sending.discard(task)  # type: ignore[arg-type]
         job = await self.store.update(
             job_id,
             request_id=submitted.request_id,
@@ -558,12 +575,7 @@ class JobService:
             if job.request_id is None:
                 # Crashed between writing the row and learning the request id:
                 # it may or may not exist at RunComfy; never resubmit.
-                await self._end(
-                    job,
-                    JobStatus.LOST,
-                    error="The bot restarted while sending this job; it was not resent "
-                    "to avoid charging twice. Please try again.",
-                )
+                await self._end(job, JobStatus.LOST, error=RESTARTED_WHILE_SENDING)
                 continue
             self._track(job)
             resumed += 1
@@ -576,6 +588,10 @@ class JobService:
         if days is None:
             return 0
         return await self.store.purge_finished_before(self.clock() - days * DAY)
+
+    def is_sending(self, task: asyncio.Task[object]) -> bool:
+        """Is `task` waiting for RunComfy to accept a job (the point of no return)?"""
+        return task in self._sending
 
     @property
     def live_trackers(self) -> int:

@@ -188,6 +188,15 @@ _PLAIN_FIELDS = (
 UPDATABLE = frozenset({*_PLAIN_FIELDS, "options", "image"})
 
 
+class StoreUnavailable(Exception):
+    """The database file cannot be used; `reason` says why in words an operator acts on."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason
+
+
 class JobStore:
     """The jobs table. Open with `await JobStore.open(path)`, close with `close()`."""
 
@@ -197,15 +206,25 @@ class JobStore:
 
     @classmethod
     async def open(cls, path: Path | str) -> JobStore:
+        """Open (creating if needed) and migrate; StoreUnavailable if the file cannot serve."""
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # A failed aiosqlite connect leaves its worker thread answering a loop that
+            # may be gone (a traceback at exit); a plain probe fails cleanly first.
+            await asyncio.to_thread(_probe, path)
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreUnavailable(path, _why_unusable(path, exc)) from None
         # isolation_level=None: autocommit; see the module docstring.
         db = await aiosqlite.connect(path, isolation_level=None)
         db.row_factory = aiosqlite.Row
         try:
-            await _configure(db)
+            try:
+                await _configure(db)
+            except sqlite3.Error as exc:  # e.g. a read-only file cannot switch to WAL
+                raise StoreUnavailable(path, _why_unusable(path, exc)) from None
             store = cls(db)
-            await store._migrate()
+            await store._migrate()  # a failing migration is a bug: it stays loud
         except BaseException:
             await db.close()
             raise
@@ -615,6 +634,30 @@ class JobStore:
 
 
 WAL_SWITCH_ATTEMPTS = 20
+
+
+def _probe(path: Path) -> None:
+    """Open the file and read its header, as SQLite would on first use."""
+    probe = sqlite3.connect(path)
+    try:
+        probe.execute("PRAGMA schema_version").fetchone()
+    finally:
+        probe.close()
+
+
+def _why_unusable(path: Path, exc: OSError | sqlite3.Error) -> str:
+    if path.is_dir():
+        return "it is a folder, not a database file"
+    if isinstance(exc, OSError):
+        return f"its folder cannot be created ({exc.strerror or exc})"
+    name = getattr(exc, "sqlite_errorname", "")
+    if name == "SQLITE_NOTADB":
+        return "the file is not an SQLite database (damaged, or another kind of file)"
+    if name.startswith("SQLITE_READONLY"):
+        return "the file is read-only"
+    if name.startswith("SQLITE_CANTOPEN"):
+        return "the file cannot be opened or created there (is its folder writable?)"
+    return f"SQLite refused it ({exc})"
 
 
 async def _configure(db: aiosqlite.Connection) -> None:

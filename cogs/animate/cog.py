@@ -130,6 +130,9 @@ class Animate(commands.Cog):
         False when a quota refused it (nothing started). `accepted` runs right after
         the defer, e.g. to disable the button that was pressed.
         """
+        # Buttons bypass the command tree's check: refused while stopping, waited for if not.
+        if not await self.bot.admit(interaction):
+            return False
         try:
             await self._admit(interaction, source.options.duration)
             await self.jobs.check_quota(interaction.user.id)

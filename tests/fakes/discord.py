@@ -338,8 +338,11 @@ class FakeDiscord:
         self.token: str | None = None
         self.dm_closed: set[int] = set()
         self.latency = 0.0
+        # When set, logging in with any other bot token gets Discord's 401.
+        self.bot_token: str | None = None
         self.cdn_latency = 0.0  # seconds each attachment download takes
         self.cdn_in_flight = 0
+        self._cdn_released = asyncio.Event()
         self.cdn_peak_in_flight = 0
         self._rate_limits: list[_RateLimit] = []
         self._sockets: set[web.WebSocketResponse] = set()
@@ -587,7 +590,9 @@ class FakeDiscord:
         self.cdn_in_flight += 1
         self.cdn_peak_in_flight = max(self.cdn_peak_in_flight, self.cdn_in_flight)
         try:
-            await asyncio.sleep(self.cdn_latency)
+            if self.cdn_latency:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._cdn_released.wait(), self.cdn_latency)
         finally:
             self.cdn_in_flight -= 1
         return web.Response(
@@ -734,7 +739,11 @@ class FakeDiscord:
             },
         }
 
-    async def _get_me(self, *_: Any) -> dict[str, Any]:
+    async def _get_me(self, request: web.Request, *_: Any) -> dict[str, Any]:
+        if self.bot_token is not None and request.headers.get("Authorization") != (
+            f"Bot {self.bot_token}"
+        ):
+            raise DiscordError(401, 0, "401: Unauthorized")
         return {**self.bot.payload(), "verified": True, "mfa_enabled": False, "flags": 0}
 
     async def _get_application(self, *_: Any) -> dict[str, Any]:
@@ -783,6 +792,8 @@ class FakeDiscord:
     async def _put_commands(
         self, request: web.Request, body: Any, files: Any, app: str, guild: str | None = None
     ) -> list[dict[str, Any]]:
+        if guild is not None and int(guild) != self.guild_id:
+            raise DiscordError(403, 50001, "Missing Access")  # the bot is not in that guild
         stored = []
         for command in body or []:
             _check_command_texts(command)
@@ -1365,6 +1376,12 @@ class FakeDiscord:
         self, path_contains: str, *, retry_after: float = 0.05, is_global: bool = False
     ) -> None:
         self._rate_limits.append(_RateLimit(path_contains, retry_after, is_global))
+
+    def release_cdn(self) -> None:
+        """Downloads stalled by `cdn_latency` end now (so a test need not wait them out)."""
+        self.cdn_latency = 0.0
+        self._cdn_released.set()
+        self._cdn_released = asyncio.Event()
 
     def delete(self, message: FakeMessage) -> None:
         message.deleted = True
