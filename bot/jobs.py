@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 
 DAY = 24 * 60 * 60
 DOWNLOAD_ATTEMPTS = 3
+RESULT_ATTEMPTS = 5
 ETA_CACHE_SECONDS = 60.0
 _STATUS_BY_WIRE = {
     "in_queue": JobStatus.IN_QUEUE,
