@@ -23,7 +23,10 @@ from tests.fakes.discord import FakeDiscord
 from tests.fakes.harness import BotRunner
 from tests.fakes.runcomfy import FakeRunComfy, Timeline
 from tests.test_animate import png, request_id_of, state_of, status_message, wait_state
-from tests.test_jobs import Harness, harness_factory  # noqa: F401  (the fixture)
+from tests.test_jobs import Harness
+from tests.test_jobs import harness_factory as _harness_factory
+
+harness_factory = _harness_factory  # the JobService + fake RunComfy fixture, shared
 
 FAST = {"queue_seconds": 0.05, "run_seconds": 0.05}
 
@@ -245,6 +248,7 @@ async def test_a_refused_url_is_never_shown_in_discord(
         Timeline(result_output={"video": "file:///etc/passwd"}, queue_seconds=0.1, run_seconds=0.1)
     )
     ix = await discord_fake.invoke("animate", image=png(), prompt="p")
+    await discord_fake.wait_for(lambda: ix.original_id)
     status = status_message(discord_fake, ix)
     await wait_state(discord_fake, status, "Failed")
     told = await discord_fake.wait_for(
@@ -282,11 +286,11 @@ async def test_finished_jobs_leave_no_per_job_state(
         jobs = await bot.jobs.store.list_for_user(discord_fake.author.id)
         return len(jobs) == 8 and all(j.status.is_final for j in jobs)
 
-    async def settle() -> None:
-        while not await all_final():
-            await asyncio.sleep(0.05)
-
-    await asyncio.wait_for(settle(), 15)
+    for _ in range(300):  # bounded: 15 s
+        if await all_final():
+            break
+        await asyncio.sleep(0.05)
+    assert await all_final()
     board = bot.get_cog("Animate").board  # type: ignore[union-attr]
     await discord_fake.wait_for(lambda: board.live_entries() == 0, within=5)
     assert board.sessions == {} and board.unreachable == set()

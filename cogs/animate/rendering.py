@@ -133,5 +133,21 @@ def ended_message(job: Job, mention: str) -> str:
     return f"{mention} your video failed: {job.error or 'the video service could not make it.'}"
 
 
+def link_message(mention: str, url: str, *, too_large_for: int | None) -> str:
+    """The video as a link; says truthfully why it was not uploaded.
+
+    `too_large_for` is the upload limit it exceeded; None means the bot could not
+    fetch the file (gone, refused, or too slow), which says nothing of its size.
+    """
+    if too_large_for is not None:
+        why = (
+            f"It is larger than this server's upload limit ({size_mb(too_large_for)}), "
+            "so here is a link."
+        )
+    else:
+        why = "The bot could not fetch the file to upload it here, so here is a link."
+    return f"{mention} your video is ready: {url}\n{why} Download it soon: the link may expire."
+
+
 def size_mb(size: int) -> str:
     return f"{size / (1024 * 1024):.1f} MB"
