@@ -63,6 +63,10 @@ class Settings(BaseSettings):
 
     # Videos larger than this are never downloaded (a link is posted instead).
     max_video_bytes: int = Field(default=500 * 1024 * 1024, gt=0)
+    # The whole video download (all tries) ends by then: a trickling CDN cannot hold it.
+    video_download_timeout_seconds: float = Field(default=300.0, gt=0)
+    # Fetch result videos from private, loopback and link-local addresses (tests only).
+    allow_private_urls: bool = False
     # Rows older than this many days are purged at start and daily; None keeps all.
     history_retention_days: int | None = Field(default=None, ge=1)
 

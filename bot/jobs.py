@@ -24,17 +24,16 @@ from typing import TYPE_CHECKING, Protocol
 import httpx
 
 from bot.config import Settings
+from bot.downloads import DownloadError, DownloadProblem, download_to_file, is_fetchable_url
 from bot.metrics import DeliveryKind, Metrics
 from bot.models import ACTIVE_STATUSES, ImageFacts, Job, JobOptions, JobStatus
 from bot.polling import PollPolicy, expected_render_seconds
 from bot.runcomfy import (
-    DownloadError,
     RequestResult,
     RequestStatus,
     RunComfyClient,
     RunComfyError,
     SeedanceInput,
-    download_to_file,
 )
 from bot.store import JobStore
 
@@ -45,6 +44,12 @@ log = logging.getLogger(__name__)
 
 DAY = 24 * 60 * 60
 DOWNLOAD_ATTEMPTS = 3
+# /status can say completed a moment before /result carries the video: a few tries,
+# spaced by the poll backoff (2, 4, 8, 15 s in production), within about 30 s.
+RESULT_ATTEMPTS = 5
+RESULT_GRACE_SECONDS = 30.0
+# One operator alert per kind of trouble in this window, not one per failing job.
+ALERT_INTERVAL_SECONDS = 10 * 60.0
 ETA_CACHE_SECONDS = 60.0
 _STATUS_BY_WIRE = {
     "in_queue": JobStatus.IN_QUEUE,
@@ -58,6 +63,8 @@ RESTARTED_WHILE_SENDING = (
     "The bot restarted while sending this job; it was not resent to avoid charging twice. "
     "Please try again."
 )
+RESULT_EXPIRED = "The video service no longer has this video; it expired before it was fetched."
+VIDEO_REFUSED = "The video service returned a link the bot does not open, so it is not shown."
 SERVICE_UNAVAILABLE = (
     "The video service is unavailable right now. The bot's operator has been told."
 )
@@ -111,9 +118,12 @@ class JobObserver(Protocol):
     def upload_limit(self, job: Job) -> int:
         """Largest file in bytes the job's destination accepts."""
 
-    async def deliver(self, job: Job, video: Path | None) -> Delivery | None:
+    async def deliver(
+        self, job: Job, video: Path | None, why: DownloadProblem | None = None
+    ) -> Delivery | None:
         """Post the video (or, when `video` is None, its link) pinging the author.
 
+        `why` says why there is only a link (too large, or it could not be fetched).
         Returns None when no place could be reached; the result then waits in /history.
         """
 
@@ -154,6 +164,9 @@ class JobService:
         # Tasks inside a submit call: a stop lets them finish rather than interrupt them.
         self._sending: set[asyncio.Task[object]] = set()
         self._eta_cache: dict[tuple[str, int], tuple[float, float]] = {}
+        # Operator alerts by kind: when the last one went out, and how many were held since.
+        self._alerted: dict[str, float] = {}
+        self._alerts_held: dict[str, int] = {}
 
     # -- admission ---------------------------------------------------------
 
@@ -272,6 +285,8 @@ class JobService:
                 "it was not resent to avoid charging twice."
             )
         else:
+            if exc.retryable:  # RunComfy could not be reached: nothing was sent
+                await self._alert_unreachable(job, exc)
             status, error = JobStatus.FAILED, exc.user_message
         job = await self.store.update(job.id, status=status, error=error, finished_at=self.clock())
         self.metrics.job_ended(status)
@@ -399,10 +414,20 @@ class JobService:
 
     async def _fail(self, job: Job, exc: RunComfyError) -> None:
         if exc.operator_problem:
-            await self._alert(f"RunComfy refused job {job.id} ({exc.error_code}): {exc.message}")
+            await self._alert(
+                f"RunComfy refused job {job.id} ({exc.error_code}): {exc.message}",
+                kind=f"refused:{exc.error_code or exc.status_code}",
+            )
             await self._end(job, JobStatus.FAILED, error=SERVICE_UNAVAILABLE)
         else:
+            if exc.retryable:
+                await self._alert_unreachable(job, exc)
             await self._end(job, JobStatus.FAILED, error=exc.user_message)
+
+    async def _alert_unreachable(self, job: Job, exc: RunComfyError) -> None:
+        await self._alert(
+            f"RunComfy cannot be reached; job {job.id} failed ({exc})", kind="unreachable"
+        )
 
     async def _end(self, job: Job, status: JobStatus, *, error: str | None) -> Job:
         """Move an active job to a final state once; tell the author."""
@@ -432,7 +457,11 @@ class JobService:
             if result is None:
                 return
             job = await self.store.update(job.id, video_url=result.video_url, cost=result.cost)
-        delivery = await self._post_video(job)
+        try:
+            delivery = await self._post_video(job)
+        except DownloadError as exc:  # refused: neither fetched nor shown
+            await self._refuse_video(job, str(exc))
+            return
         assert job.id is not None
         delivered = await self.store.transition(
             job.id,
@@ -450,54 +479,116 @@ class JobService:
             await self._notify_updated(delivered)
 
     async def _fetch_result(self, job: Job) -> RequestResult | None:
-        """The finished job's result, retried until the deadline; None if the job ended."""
+        """The finished job's result with a video; None if the job ended instead.
+
+        A few tries over at most RESULT_GRACE_SECONDS: a completed job whose result
+        still carries no video by then is not going to get one.
+        """
         assert job.request_id is not None
-        deadline = self.clock() + self.settings.job_timeout_seconds
+        deadline = self.clock() + RESULT_GRACE_SECONDS
         delay = self.policy.min_delay
-        while True:
+        unreachable: RunComfyError | None = None
+        for attempt in range(1, RESULT_ATTEMPTS + 1):
             try:
                 result = await self.runcomfy.result(job.request_id)
-                if result.video_url is not None:
-                    return result
-                if result.status in ("failed", "cancelled"):
-                    await self._end(job, JobStatus.FAILED, error=result.error or NO_VIDEO)
-                    return None
-                # /status said completed but /result lags behind: ask again shortly.
             except RunComfyError as exc:
                 if not exc.retryable:
-                    await self._fail(job, exc)
+                    await self._result_refused(job, exc)
                     return None
-                log.warning("Job %d: result unavailable (%s)", job.id, exc)
-            if self.clock() >= deadline:
-                await self._end(job, JobStatus.FAILED, error=NO_VIDEO)
-                return None
+                unreachable = exc  # the client logged it and already retried
+            else:
+                unreachable = None
+                if result.video_url is not None:
+                    if is_fetchable_url(result.video_url):
+                        return result
+                    await self._refuse_video(job, "not an http(s) URL")
+                    return None
+                if result.status in ("failed", "cancelled"):
+                    log.warning(
+                        "Job %d: RunComfy finished %s without a video (%s)",
+                        job.id,
+                        result.status,
+                        result.error,
+                    )
+                    await self._end(job, JobStatus.FAILED, error=NO_VIDEO)
+                    return None
+                log.warning(
+                    "Job %d: completed but /result has no video (status %r), try %d of %d",
+                    job.id,
+                    result.status,
+                    attempt,
+                    RESULT_ATTEMPTS,
+                )
+            if attempt == RESULT_ATTEMPTS or self.clock() + delay > deadline:
+                break
             await asyncio.sleep(delay)
             delay = min(self.policy.max_delay, delay * 2)
+        if unreachable is not None:
+            await self._fail(job, unreachable)
+        else:
+            log.error("Job %d: RunComfy said completed but gave no video; failed", job.id)
+            await self._end(job, JobStatus.FAILED, error=NO_VIDEO)
+        return None
+
+    async def _result_refused(self, job: Job, exc: RunComfyError) -> None:
+        if exc.error_code == 404001 or exc.status_code == 404:
+            log.warning("Job %d: the result expired at RunComfy before it was fetched", job.id)
+            await self._end(job, JobStatus.FAILED, error=RESULT_EXPIRED)
+        else:
+            await self._fail(job, exc)
+
+    async def _refuse_video(self, job: Job, why: str) -> None:
+        """A video URL that must be neither fetched nor shown: forget it, end the job."""
+        assert job.id is not None
+        log.warning("Job %d: video URL refused (%s)", job.id, why)
+        job = await self.store.update(job.id, video_url=None)
+        await self._end(job, JobStatus.FAILED, error=VIDEO_REFUSED)
 
     async def _post_video(self, job: Job) -> Delivery | None:
-        """Download the video to a temp file (capped) and hand it to the observer."""
+        """Download the video to a temp file (capped) and hand it, or its link, to the observer."""
         assert job.video_url is not None
         if self.observer is None:
             return None
         limit = min(self.observer.upload_limit(job), self.settings.max_video_bytes)
         with tempfile.TemporaryDirectory(prefix="animate-") as tmp:
             path = Path(tmp) / f"animate-{job.id}.mp4"
-            downloaded = await self._download(job, path, limit)
-            return await self.observer.deliver(job, path if downloaded else None)
+            problem = await self._download(job, path, limit)
+            return await self.observer.deliver(job, None if problem else path, why=problem)
 
-    async def _download(self, job: Job, path: Path, limit: int) -> bool:
-        """Fetch the video, retrying CDN hiccups; False means "post the link instead"."""
+    async def _download(self, job: Job, path: Path, limit: int) -> DownloadProblem | None:
+        """Fetch the video, retrying CDN hiccups, all within one deadline.
+
+        None when the video is in `path`; else why the link is posted instead.
+        Raises DownloadError for a URL that must be neither fetched nor shown.
+        """
         assert job.video_url is not None
-        for attempt in range(1, DOWNLOAD_ATTEMPTS + 1):
-            try:
-                await download_to_file(self.cdn_http, job.video_url, path, max_bytes=limit)
-                return True
-            except DownloadError as exc:
-                if exc.reason in ("too_large", "bad_url") or attempt == DOWNLOAD_ATTEMPTS:
-                    log.info("Job %d: posting a link (%s)", job.id, exc)
-                    return False
-                await asyncio.sleep(self.policy.min_delay * attempt)
-        return False
+        allow_private = self.settings.allow_private_urls
+        try:
+            async with asyncio.timeout(self.settings.video_download_timeout_seconds):
+                for attempt in range(1, DOWNLOAD_ATTEMPTS + 1):
+                    try:
+                        await download_to_file(
+                            self.cdn_http,
+                            job.video_url,
+                            path,
+                            max_bytes=limit,
+                            allow_private=allow_private,
+                        )
+                        return None
+                    except DownloadError as exc:
+                        if exc.reason is DownloadProblem.REFUSED:
+                            raise
+                        if exc.reason is DownloadProblem.TOO_LARGE or attempt == DOWNLOAD_ATTEMPTS:
+                            log.info("Job %d: posting a link (%s)", job.id, exc)
+                            return exc.reason
+                    await asyncio.sleep(self.policy.min_delay * attempt)
+        except TimeoutError:
+            log.warning(
+                "Job %d: video download passed its %.0f s deadline; posting a link",
+                job.id,
+                self.settings.video_download_timeout_seconds,
+            )
+        return DownloadProblem.UNAVAILABLE
 
     # -- cancel ------------------------------------------------------------
 
@@ -615,8 +706,19 @@ class JobService:
         if self.observer is not None:
             await _guarded(self.observer.job_ended(job), "job_ended", job)
 
-    async def _alert(self, text: str) -> None:
+    async def _alert(self, text: str, *, kind: str | None = None) -> None:
+        """Log at ERROR; tell the admin channel at most once per kind per ALERT_INTERVAL."""
         log.error("%s", text)
+        key = kind or text
+        now = time.monotonic()
+        last = self._alerted.get(key)
+        if last is not None and now - last < ALERT_INTERVAL_SECONDS:
+            self._alerts_held[key] = self._alerts_held.get(key, 0) + 1
+            return
+        self._alerted[key] = now
+        held = self._alerts_held.pop(key, 0)
+        if held:
+            text = f"{text} (and {held} more like it since the last alert)"
         if self.observer is not None:
             with contextlib.suppress(Exception):
                 await self.observer.alert_operator(text)

@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import json
 import logging
 import random
 import time
-from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
@@ -167,17 +165,19 @@ class RequestResult(_Wire):
     def _number_or_none(cls, value: object) -> float | None:
         return _float_or_none(value)
 
+    @field_validator("output", mode="before")
+    @classmethod
+    def _object_or_none(cls, value: object) -> object:
+        # Garbage in `output` means "no video", not an unreadable answer worth retrying.
+        return value if isinstance(value, dict) else None
+
     @property
     def video_url(self) -> str | None:
         output = self.output or {}
-        video = output.get("video")
-        if isinstance(video, str) and video:
-            return video
-        if isinstance(video, list) and video and isinstance(video[0], str):
-            return video[0]
-        videos = output.get("videos")
-        if isinstance(videos, list) and videos and isinstance(videos[0], str):
-            return videos[0]
+        for found in (output.get("video"), output.get("videos")):
+            first = found[0] if isinstance(found, list) and found else found
+            if isinstance(first, str) and first.strip():
+                return first.strip()
         return None
 
 
@@ -276,10 +276,12 @@ class RunComfyClient:
             except NEVER_SENT as exc:
                 # The request provably never left this machine: safe to try again.
                 if attempt == self._max_attempts:
+                    _gave_up("POST", self._model_path, attempt, exc)
                     raise RunComfyError("cannot reach RunComfy", retryable=True) from exc
                 await self._backoff(attempt, None)
                 continue
             except httpx.HTTPError as exc:
+                _gave_up("POST", self._model_path, attempt, exc)
                 raise RunComfyError(
                     f"submit outcome unknown ({type(exc).__name__})", ambiguous=True
                 ) from exc
@@ -348,6 +350,7 @@ class RunComfyClient:
                     raise
                 error, cause = exc, exc
             if attempt == self._max_attempts:
+                _gave_up(method, path, attempt, error)
                 raise error from cause
             log.debug("RunComfy %s %s failed (%s); retry %d", method, path, error, attempt)
             await self._backoff(attempt, error.retry_after)
@@ -393,6 +396,12 @@ def _endpoint_of(method: str, path: str) -> str:
         if path.endswith("/" + endpoint):
             return endpoint
     return "other"
+
+
+def _gave_up(method: str, path: str, attempts: int, error: BaseException) -> None:
+    """One WARNING per failed call (its retries log at DEBUG); never the token."""
+    described = type(error).__name__ if isinstance(error, httpx.HTTPError) else str(error)
+    log.warning("RunComfy %s %s failed after %d tries: %s", method, path, attempts, described)
 
 
 def _message_of(body: dict[str, Any]) -> str | None:
@@ -442,54 +451,3 @@ def _retry_after(response: httpx.Response) -> float | None:
     with contextlib.suppress(ValueError):
         return max(0.0, float(value))
     return None
-
-
-class DownloadError(Exception):
-    def __init__(self, reason: str, detail: str = "") -> None:
-        super().__init__(f"{reason}: {detail}" if detail else reason)
-        self.reason = reason
-
-
-def _allowed_url(url: str) -> bool:
-    """https anywhere; plain http only to this machine (the tests' fakes)."""
-    parts = urlsplit(url)
-    if parts.scheme == "https":
-        return True
-    if parts.scheme != "http" or not parts.hostname:
-        return False
-    if parts.hostname == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(parts.hostname).is_loopback
-    except ValueError:
-        return False
-
-
-async def download_to_file(http: httpx.AsyncClient, url: str, dest: Path, *, max_bytes: int) -> int:
-    """Stream `url` into `dest`, never holding it in memory; returns its size.
-
-    `http` must not carry the RunComfy token: output URLs are public CDN URLs.
-    """
-    if not _allowed_url(url):
-        raise DownloadError("bad_url", "only https URLs are fetched")
-    written = 0
-    try:
-        async with http.stream("GET", url) as response:
-            if response.status_code != 200:
-                raise DownloadError("http", f"HTTP {response.status_code}")
-            declared = response.headers.get("Content-Length")
-            if declared is not None and declared.isdigit() and int(declared) > max_bytes:
-                raise DownloadError("too_large", f"{declared} bytes")
-            with dest.open("wb") as out:
-                async for chunk in response.aiter_bytes(256 * 1024):
-                    written += len(chunk)
-                    if written > max_bytes:
-                        raise DownloadError("too_large", f"over {max_bytes} bytes")
-                    out.write(chunk)
-    except httpx.HTTPError as exc:
-        dest.unlink(missing_ok=True)
-        raise DownloadError("network", type(exc).__name__) from exc
-    except DownloadError:
-        dest.unlink(missing_ok=True)
-        raise
-    return written

@@ -15,6 +15,7 @@ import pytest
 from pydantic import SecretStr
 
 from bot.config import Settings
+from bot.downloads import DownloadProblem
 from bot.jobs import CancelOutcome, Delivery, JobService, QuotaExceeded, QuotaKind
 from bot.models import ImageFacts, Job, JobOptions, JobStatus
 from bot.runcomfy import RunComfyClient, make_http_client
@@ -33,6 +34,7 @@ class RecordingObserver:
         self.ended: list[Job] = []
         self.delivered: list[tuple[Job, bytes | None]] = []
         self.alerts: list[str] = []
+        self.why: list[DownloadProblem | None] = []
         self.limit = upload_limit
         self.changed = asyncio.Event()
 
@@ -47,8 +49,11 @@ class RecordingObserver:
     def upload_limit(self, job: Job) -> int:
         return self.limit
 
-    async def deliver(self, job: Job, video: Path | None) -> Delivery | None:
+    async def deliver(
+        self, job: Job, video: Path | None, why: DownloadProblem | None = None
+    ) -> Delivery | None:
         self.delivered.append((job, video.read_bytes() if video else None))
+        self.why.append(why)
         self.changed.set()
         return Delivery(channel_id=job.channel_id, message_id=9000 + len(self.delivered))
 
@@ -66,6 +71,7 @@ def make_settings(tmp_path: Path, base_url: str, **overrides: object) -> Setting
         "poll_max_seconds": 0.1,
         "default_eta_seconds": 0.3,
         "job_timeout_seconds": 5.0,
+        "allow_private_urls": True,  # the fake's videos live on 127.0.0.1
         **overrides,
     }
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]

@@ -21,6 +21,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.admission import AdmissionRefused
+from bot.downloads import DownloadProblem
 from bot.jobs import CancelOutcome, Delivery, JobService, QuotaExceeded
 from bot.models import MAX_DURATION, MIN_DURATION, Job, JobOptions, Ratio, Resolution
 from bot.prompts import MAX_PROMPT_CHARS, PromptRejected, clean_prompt
@@ -290,8 +291,10 @@ class Animate(commands.Cog):
     def upload_limit(self, job: Job) -> int:
         return self.board.upload_limit(job)
 
-    async def deliver(self, job: Job, video: Path | None) -> Delivery | None:
-        return await self.courier.deliver(job, video)
+    async def deliver(
+        self, job: Job, video: Path | None, why: DownloadProblem | None = None
+    ) -> Delivery | None:
+        return await self.courier.deliver(job, video, why)
 
     async def alert_operator(self, text: str) -> None:
         await self.courier.alert_operator(text)

@@ -14,9 +14,10 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
+from bot.downloads import DownloadProblem
 from bot.jobs import Delivery, DeliveryKind
 from bot.models import Job
-from cogs.animate.rendering import ended_message, link_message, ready_message, size_mb
+from cogs.animate.rendering import ended_message, link_message, ready_message
 from cogs.animate.status import StatusBoard
 
 if TYPE_CHECKING:
@@ -37,17 +38,25 @@ class Courier:
         self.board = board
 
     async def job_ended(self, job: Job) -> None:
-        await self.tell_author(job, ended_message(job, f"<@{job.user_id}>"))
+        try:
+            await self.tell_author(job, ended_message(job, f"<@{job.user_id}>"))
+        finally:
+            # The author was the last to hear of it: nothing of the job stays in memory.
+            self.board.forget(job.id)
 
-    async def deliver(self, job: Job, video: Path | None) -> Delivery | None:
+    async def deliver(
+        self, job: Job, video: Path | None, why: DownloadProblem | None = None
+    ) -> Delivery | None:
         mention = f"<@{job.user_id}>"
         if video is not None:
             text = ready_message(job, mention)
             delivery = await self.tell_author(job, text, video=video)
             if delivery is not None:
                 return delivery
-        # Too large to upload here (or the upload failed): a link still gets it to them.
-        text = link_message(job, mention, size_mb(self.board.upload_limit(job)))
+            why = DownloadProblem.TOO_LARGE  # the upload was refused (413)
+        # A link still gets it to them; say truthfully why it is only a link.
+        limit = self.board.upload_limit(job) if why is DownloadProblem.TOO_LARGE else None
+        text = link_message(job, mention, too_large_for=limit)
         return await self.tell_author(job, text)
 
     async def tell_author(

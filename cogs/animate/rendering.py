@@ -142,15 +142,6 @@ def ready_message(job: Job, mention: str) -> str:
     return f"{mention} your video is ready! ({describe_options(job.options)}){_cost_note(job)}"
 
 
-def link_message(job: Job, mention: str, limit: str) -> str:
-    """The delivery message when the video is too large to upload here."""
-    return (
-        f"{mention} your video is ready: {job.video_url}{_cost_note(job)}\n"
-        f"It is larger than this server's upload limit ({limit}), so here is a link. "
-        "Download it soon: the link may expire."
-    )
-
-
 def _cost_note(job: Job) -> str:
     return f" · cost ${job.cost:.2f}" if job.cost is not None else ""
 
@@ -192,6 +183,25 @@ def ended_message(job: Job, mention: str) -> str:
     if job.status is JobStatus.LOST:
         return f"{mention} your video could not be tracked. {job.error or ''}".strip()
     return f"{mention} your video failed: {job.error or 'the video service could not make it.'}"
+
+
+def link_message(job: Job, mention: str, *, too_large_for: int | None) -> str:
+    """The video as a link; says truthfully why it was not uploaded.
+
+    `too_large_for` is the upload limit it exceeded; None means the bot could not
+    fetch the file (gone, refused, or too slow), which says nothing of its size.
+    """
+    if too_large_for is not None:
+        why = (
+            f"It is larger than this server's upload limit ({size_mb(too_large_for)}), "
+            "so here is a link."
+        )
+    else:
+        why = "The bot could not fetch the file to upload it here, so here is a link."
+    return (
+        f"{mention} your video is ready: {job.video_url or ''}{_cost_note(job)}\n"
+        f"{why} Download it soon: the link may expire."
+    )
 
 
 def size_mb(size: int) -> str:

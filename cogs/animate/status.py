@@ -15,7 +15,7 @@ import discord
 
 from bot.coalesce import Coalescer
 from bot.jobs import JobService
-from bot.models import Job
+from bot.models import Job, JobStatus
 from cogs.animate.buttons import cancel_view
 from cogs.animate.rendering import status_embed
 
@@ -77,13 +77,21 @@ class StatusBoard:
         )
 
     async def show(self, job: Job) -> None:
-        if job.id is None or job.status_message_id is None:
+        if job.id is None:
             return
-        if job.status.is_final:
-            # Final states are shown at once, replacing anything pending.
-            await self._updates.flush(job.id, job)
-        else:
-            self._updates.submit(job.id, job)
+        try:
+            if job.status_message_id is None:
+                return
+            if job.status.is_final:
+                # Final states are shown at once, replacing anything pending.
+                await self._updates.flush(job.id, job)
+            else:
+                self._updates.submit(job.id, job)
+        finally:
+            # Delivered is the job's last word (the video was posted before it); other
+            # final states are forgotten once the author is told (`Courier.job_ended`).
+            if job.status is JobStatus.DELIVERED:
+                self.forget(job.id)
 
     async def _edit(self, job_id: int, job: Job) -> None:
         if job_id in self.unreachable or job.status_message_id is None:
@@ -98,7 +106,7 @@ class StatusBoard:
                 if not _token_expired(exc):
                     raise
                 log.info("Job %d: interaction token expired; using the channel", job_id)
-                del self.sessions[job_id]
+                self.sessions.pop(job_id, None)
         if job.channel_id is None:
             return
         message = self.bot.get_partial_messageable(job.channel_id).get_partial_message(
@@ -109,12 +117,18 @@ class StatusBoard:
         except (discord.NotFound, discord.Forbidden) as exc:
             log.info("Job %d: status message unreachable (%s)", job_id, exc)
             self.unreachable.add(job_id)
-        if job.status.is_final:
-            self.forget(job_id)
 
-    def forget(self, job_id: int) -> None:
+    def forget(self, job_id: int | None) -> None:
+        """Drop everything this process holds for a finished job."""
+        if job_id is None:
+            return
         self.sessions.pop(job_id, None)
+        self.unreachable.discard(job_id)
         self._updates.forget(job_id)
+
+    def live_entries(self) -> int:
+        """Jobs with any state held here (sessions, unreachable marks, pending edits)."""
+        return len(self.sessions.keys() | self.unreachable | self._updates.keys())
 
     async def close(self) -> None:
         await self._updates.close()
