@@ -1,0 +1,186 @@
+"""bot/video.py on tiny real MP4s generated at test time (tests/fakes/media.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import av
+import pytest
+
+from bot import video
+from bot.video import FitFailure, VideoUnreadable
+from tests.fakes import media
+from tests.fakes.media import Clip
+
+LIMIT = 256 * 1024  # small, so the noisy clip must be re-encoded to fit
+
+
+def decoded(path: Path) -> tuple[str, str, float, int, str | None]:
+    """Codec, pixel format, duration (from decoded frames), frame count and audio codec."""
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        frames = list(container.decode(stream))
+        fps = float(stream.average_rate)
+        audio = container.streams.audio[0].codec_context.name if container.streams.audio else None
+        return (
+            stream.codec_context.name,
+            frames[0].format.name,
+            len(frames) / fps,
+            len(frames),
+            audio,
+        )
+
+
+@pytest.mark.parametrize(
+    ("clip", "inline"),
+    [
+        (media.H264_FITS, True),
+        (media.NO_AUDIO, True),
+        (media.H265, False),
+        (media.ODD_PIXELS, False),
+        (media.NOT_FASTSTART, False),
+    ],
+    ids=["h264", "no-audio", "h265", "yuv444p", "moov-at-end"],
+)
+def test_probe_tells_what_plays_inline(tmp_path: Path, clip: Clip, inline: bool) -> None:
+    path = media.make_clip(tmp_path / "in.mp4", clip)
+    facts = video.probe(path)
+    assert facts.is_mp4 and facts.complete
+    assert (facts.width, facts.height) == (clip.width, clip.height)
+    assert facts.duration == pytest.approx(clip.seconds, abs=0.1)
+    assert facts.video_codec == ("hevc" if clip.codec == "libx265" else "h264")
+    assert facts.pixel_format == clip.pix_fmt
+    assert facts.audio_codec == ("aac" if clip.audio else None)
+    assert facts.faststart is clip.faststart
+    assert facts.size_bytes == path.stat().st_size
+    assert facts.bitrate == pytest.approx(facts.size_bytes * 8 / facts.duration, rel=0.01)
+    assert video.plays_inline(facts) is inline
+
+
+def test_probe_sees_a_truncated_file(tmp_path: Path) -> None:
+    path = tmp_path / "cut.mp4"
+    path.write_bytes(media.truncated(media.clip_bytes(tmp_path, media.H264_FITS)))
+    facts = video.probe(path)
+    assert not facts.complete
+    assert not video.plays_inline(facts)
+
+
+def test_probe_refuses_what_is_not_a_video(tmp_path: Path) -> None:
+    path = tmp_path / "junk.mp4"
+    path.write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"not a video at all" * 100)
+    with pytest.raises(VideoUnreadable):
+        video.probe(path)
+
+
+@pytest.mark.parametrize(
+    "clip",
+    [media.H264_OVER_LIMIT, media.H265, media.ODD_PIXELS, media.NOT_FASTSTART],
+    ids=["h264-over-limit", "h265", "yuv444p", "moov-at-end"],
+)
+def test_fit_makes_an_inline_mp4_under_the_limit(tmp_path: Path, clip: Clip) -> None:
+    src = media.make_clip(tmp_path / "in.mp4", clip)
+    dest = tmp_path / "out.mp4"
+    result = video.fit(src, dest, LIMIT)
+    assert result.ok, result
+    assert result.size_bytes == dest.stat().st_size <= LIMIT
+    facts = video.probe(dest)
+    assert video.plays_inline(facts)
+    codec, pix_fmt, seconds, _, audio = decoded(dest)
+    assert (codec, pix_fmt, audio) == ("h264", "yuv420p", "aac")
+    assert seconds == pytest.approx(clip.seconds, abs=0.2)
+    assert (result.width, result.height) == (clip.width, clip.height)  # enough bits: kept
+
+
+def test_fit_retries_lower_when_the_first_pass_overshoots(tmp_path: Path) -> None:
+    # Noise is the worst case for rate control: the first pass lands over the limit.
+    src = media.make_clip(tmp_path / "in.mp4", media.H264_OVER_LIMIT)
+    result = video.fit(src, tmp_path / "out.mp4", LIMIT)
+    assert result.ok and result.passes == 2 and result.size_bytes <= LIMIT
+
+
+def test_fit_says_when_nothing_watchable_fits(tmp_path: Path) -> None:
+    src = media.make_clip(tmp_path / "in.mp4", media.H264_OVER_LIMIT)
+    result = video.fit(src, tmp_path / "out.mp4", 20 * 1024)  # 80 kb/s for 2 s: too few
+    assert not result.ok and result.failure is FitFailure.TOO_LONG
+    assert not (tmp_path / "out.mp4").exists()
+
+
+def test_fit_stops_at_its_time_limit(tmp_path: Path) -> None:
+    src = media.make_clip(tmp_path / "in.mp4", media.H264_OVER_LIMIT)
+    result = video.fit(src, tmp_path / "out.mp4", LIMIT, timeout_seconds=0.0)
+    assert not result.ok and result.failure is FitFailure.TIMEOUT
+
+
+def facts_of(width: int, height: int, seconds: float) -> video.VideoFacts:
+    return video.VideoFacts(
+        container="mov,mp4,m4a,3gp,3g2,mj2",
+        video_codec="hevc",
+        pixel_format="yuv420p",
+        width=width,
+        height=height,
+        duration=seconds,
+        bitrate=0,
+        audio_codec="aac",
+        faststart=True,
+        size_bytes=0,
+        complete=True,
+        fps=24.0,
+    )
+
+
+def test_plan_keeps_1080p_for_a_12s_clip_under_10_mib() -> None:
+    plan = video.plan_encode(facts_of(1920, 1080, 12), 10 * 1024 * 1024)
+    assert plan is not None and (plan.width, plan.height) == (1920, 1080)
+    total = (plan.video_bitrate + plan.audio_bitrate) * 12 / 8
+    assert 0.85 * 10 * 1024 * 1024 < total < 10 * 1024 * 1024
+
+
+@pytest.mark.parametrize(
+    ("limit_mib", "size"),
+    [(10, (1920, 1080)), (5, (1280, 720)), (2, (854, 480))],
+)
+def test_plan_steps_down_when_bits_per_pixel_run_low(limit_mib: int, size: tuple[int, int]) -> None:
+    plan = video.plan_encode(facts_of(1920, 1080, 12), limit_mib * 1024 * 1024)
+    assert plan is not None and (plan.width, plan.height) == size
+
+
+def test_plan_steps_down_a_portrait_clip_by_its_short_side() -> None:
+    plan = video.plan_encode(facts_of(1080, 1920, 12), 5 * 1024 * 1024)
+    assert plan is not None and (plan.width, plan.height) == (720, 1280)
+
+
+def test_last_frame_is_the_final_picture(tmp_path: Path) -> None:
+    clip = Clip(seconds=2.0)
+    path = media.make_clip(tmp_path / "in.mp4", clip)
+    frames = round(clip.seconds * media.FPS)
+    image = video.last_frame(path)
+    assert image.size == (clip.width, clip.height) and image.mode == "RGB"
+    expected = media.colour_at(frames - 1, frames)
+    assert all(abs(a - b) <= 6 for a, b in zip(image.getpixel((160, 120)), expected, strict=True))
+
+
+def test_last_frame_of_junk_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "junk.mp4"
+    path.write_bytes(b"junk" * 100)
+    with pytest.raises(VideoUnreadable):
+        video.last_frame(path)
+
+
+def test_concat_copies_matching_streams(tmp_path: Path) -> None:
+    a = media.make_clip(tmp_path / "a.mp4", Clip(seconds=1.0))
+    b = media.make_clip(tmp_path / "b.mp4", Clip(seconds=1.0))
+    dest = tmp_path / "ab.mp4"
+    assert video.concat(a, b, dest)
+    codec, _, seconds, frames, audio = decoded(dest)
+    assert (codec, audio) == ("h264", "aac")
+    assert frames == 2 * media.FPS
+    assert seconds == pytest.approx(2.0, abs=0.2)
+    assert video.plays_inline(video.probe(dest))
+
+
+def test_concat_refuses_streams_that_differ(tmp_path: Path) -> None:
+    a = media.make_clip(tmp_path / "a.mp4", media.H264_FITS)
+    b = media.make_clip(tmp_path / "b.mp4", media.H265)
+    dest = tmp_path / "ab.mp4"
+    assert not video.concat(a, b, dest)
+    assert not dest.exists()
