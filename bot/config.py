@@ -55,6 +55,9 @@ class Settings(BaseSettings):
 
     # Videos larger than this are never downloaded (a link is posted instead).
     max_video_bytes: int = Field(default=500 * 1024 * 1024, gt=0)
+    # Re-encoding (to play inline, to fit the upload limit) is CPU work in worker processes.
+    video_workers: int = Field(default=1, ge=1)
+    video_fit_timeout_seconds: float = Field(default=300.0, gt=0)
     # Rows older than this many days are purged at start and daily; None keeps all.
     history_retention_days: int | None = Field(default=None, ge=1)
 

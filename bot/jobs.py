@@ -36,6 +36,7 @@ from bot.runcomfy import (
     download_to_file,
 )
 from bot.store import JobStore
+from bot.video import VideoUnreadable, VideoWorkers, plays_inline, probe
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +81,26 @@ class CancelOutcome(StrEnum):
     UNKNOWN = "unknown"  # no such job
 
 
+class LinkReason(StrEnum):
+    """Why a finished video is posted as a link rather than uploaded."""
+
+    TOO_LARGE = "too_large"  # over the upload limit, and re-encoding could not fit it
+    DAMAGED = "damaged"  # the file from the video service is incomplete
+
+
+class VideoStep(StrEnum):
+    COMPRESSING = "compressing"  # re-encoding to fit the upload limit
+    CONVERTING = "converting"  # re-encoding to a format Discord plays inline
+
+
+@dataclass(frozen=True)
+class ProgressNote:
+    """Work between "done" and "delivered" worth showing on the status message."""
+
+    step: VideoStep
+    limit_bytes: int
+
+
 @dataclass(frozen=True)
 class Delivery:
     """Where the video (or its link) was posted."""
@@ -97,11 +118,16 @@ class JobObserver(Protocol):
     async def job_ended(self, job: Job) -> None:
         """The job ended without a video (cancelled, failed, timed out, lost): tell the author."""
 
+    async def job_progress(self, job: Job, note: ProgressNote) -> None:
+        """The finished video is being worked on before it is posted (say, compressed)."""
+
     def upload_limit(self, job: Job) -> int:
         """Largest file in bytes the job's destination accepts."""
 
-    async def deliver(self, job: Job, video: Path | None) -> Delivery | None:
-        """Post the video (or, when `video` is None, its link) pinging the author.
+    async def deliver(
+        self, job: Job, video: Path | None, *, why: LinkReason | None = None
+    ) -> Delivery | None:
+        """Post the video (or, when `video` is None, its link and `why`) pinging the author.
 
         Returns None when no place could be reached; the result then waits in /history.
         """
@@ -133,6 +159,7 @@ class JobService:
         self._admission = asyncio.Lock()
         self._closing = False
         self._eta_cache: dict[tuple[str, int], tuple[float, float]] = {}
+        self.videos = VideoWorkers(settings.video_workers, settings.video_fit_timeout_seconds)
 
     # -- admission ---------------------------------------------------------
 
@@ -204,6 +231,13 @@ class JobService:
         await self._notify_updated(job)
         self._track(job)
         return job
+
+    async def claim_extend(self, job_id: int) -> bool:
+        """Extend a delivered job at most once (two racing presses make one job)."""
+        return await self.store.claim_extend(job_id, self.clock())
+
+    async def release_extend(self, job_id: int) -> None:
+        await self.store.release_extend(job_id)
 
     async def abandon(self, job_id: int, reason: str) -> None:
         """The cog could not set the job up (e.g. its status message failed): end it unsent."""
@@ -435,8 +469,54 @@ class JobService:
         limit = min(self.observer.upload_limit(job), self.settings.max_video_bytes)
         with tempfile.TemporaryDirectory(prefix="animate-") as tmp:
             path = Path(tmp) / f"animate-{job.id}.mp4"
-            downloaded = await self._download(job, path, limit)
-            return await self.observer.deliver(job, path if downloaded else None)
+            # Over the upload limit is fine here: the fit step below may compress it.
+            downloaded = await self._download(job, path, self.settings.max_video_bytes)
+            if not downloaded:
+                return await self.observer.deliver(job, None)
+            job, video, why = await self._playable(job, path, limit)
+            return await self.observer.deliver(job, video, why=why)
+
+    async def _playable(
+        self, job: Job, path: Path, limit: int
+    ) -> tuple[Job, Path | None, LinkReason | None]:
+        """The file to upload (as it came, or re-encoded to play inline under `limit`).
+
+        None and the reason when only a link can get the video to the author.
+        """
+        assert job.id is not None and self.observer is not None
+        job_id = job.id
+        size = path.stat().st_size
+        try:
+            facts = await asyncio.to_thread(probe, path)
+        except VideoUnreadable as exc:
+            # Nothing we can judge or improve: as it came when it fits, it may still play.
+            log.warning("Job %d: the video could not be probed (%s)", job.id, exc)
+            return (job, path, None) if size <= limit else (job, None, LinkReason.TOO_LARGE)
+        job = await self.store.update(job_id, video_bytes=size)
+        if plays_inline(facts) and size <= limit:
+            return job, path, None
+        if not facts.complete:
+            log.warning("Job %d: the video from RunComfy is incomplete (%d bytes)", job.id, size)
+            return job, None, LinkReason.DAMAGED
+        step = VideoStep.COMPRESSING if size > limit else VideoStep.CONVERTING
+        await _guarded(self.observer.job_progress(job, ProgressNote(step, limit)), "progress", job)
+        fitted = path.with_name(f"fitted-{job.id}.mp4")
+        result = await self.videos.fit(path, fitted, limit)
+        if result.ok:
+            log.info(
+                "Job %d: re-encoded %s %dx%d, %d -> %d bytes (limit %d)",
+                job.id, facts.video_codec, result.width, result.height, size, result.size_bytes,
+                limit,
+            )  # fmt: skip
+            return (
+                await self.store.update(job_id, posted_video_bytes=result.size_bytes),
+                fitted,
+                None,
+            )
+        log.info("Job %d: could not re-encode under %d bytes (%s)", job.id, limit, result.failure)
+        if size <= limit:
+            return job, path, None  # it fits as it is, it just will not play inline
+        return job, None, LinkReason.TOO_LARGE
 
     async def _download(self, job: Job, path: Path, limit: int) -> bool:
         """Fetch the video, retrying CDN hiccups; False means "post the link instead"."""
@@ -518,6 +598,7 @@ class JobService:
         for task in trackers:
             task.cancel()
         await asyncio.gather(*trackers, return_exceptions=True)
+        await asyncio.to_thread(self.videos.close)
 
     # -- observer plumbing -------------------------------------------------
 

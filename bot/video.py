@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import logging
 import multiprocessing
 import struct
@@ -357,6 +358,13 @@ def last_frame(path: Path) -> Image.Image:
             return last.to_image().convert("RGB")
     except (av.error.FFmpegError, IndexError) as exc:
         raise VideoUnreadable(str(exc)) from None
+
+
+def last_frame_png(path: Path) -> bytes:
+    """The final picture as PNG bytes (lossless: the next job starts from exactly it)."""
+    out = io.BytesIO()
+    last_frame(path).save(out, format="PNG")
+    return out.getvalue()
 
 
 def streams_match(a: VideoFacts, b: VideoFacts) -> bool:

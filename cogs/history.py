@@ -18,7 +18,14 @@ from discord.ext import commands
 from bot.history import HistoryPage, HistoryService, StatusFilter, timings
 from bot.models import Job, JobStatus
 from cogs.animate import Animate
-from cogs.animate.rendering import STATE_LABELS, describe_options, safe_text, state_line, timestamp
+from cogs.animate.rendering import (
+    STATE_LABELS,
+    describe_options,
+    safe_text,
+    size_mb,
+    state_line,
+    timestamp,
+)
 
 if TYPE_CHECKING:
     from bot.app import AnimateBot
@@ -55,6 +62,19 @@ def outcome_text(job: Job) -> str:
     if job.error:
         return safe_text(job.error, 200)
     return STATE_LABELS[job.status][1]
+
+
+def video_text(job: Job) -> str | None:
+    """The video as the service made it, and whether the posted copy is a re-encoding."""
+    if job.video_url is None or job.video_bytes is None:
+        return None
+    text = f"[Original]({job.video_url}), {size_mb(job.video_bytes)} (the link may expire)"
+    if job.posted_video_bytes is not None:
+        text += (
+            f"\nThe posted copy was re-encoded ({size_mb(job.posted_video_bytes)}) "
+            "to play in Discord and fit the upload limit."
+        )
+    return text
 
 
 def page_embed(page: HistoryPage) -> discord.Embed:
@@ -101,6 +121,9 @@ def detail_embed(job: Job) -> discord.Embed:
     embed.add_field(name="Queued", value=duration_text(spent.queued))
     embed.add_field(name="Rendering", value=duration_text(spent.rendering))
     embed.add_field(name="Result", value=outcome_text(job)[:1024], inline=False)
+    video = video_text(job)
+    if video is not None:
+        embed.add_field(name="Video", value=video[:1024], inline=False)
     if job.request_id:
         embed.add_field(name="RunComfy request", value=f"`{job.request_id}`")
     if job.cost is not None:

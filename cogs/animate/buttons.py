@@ -9,6 +9,8 @@ import discord
 from bot.models import Job
 
 CANCEL_LABEL = "Cancel"
+EXTEND_LABEL = "Extend"
+EXTENDED_LABEL = "Extended"
 
 
 class CancelButton(
@@ -46,4 +48,43 @@ def cancel_view(job: Job) -> discord.ui.View | None:
         return None
     view = discord.ui.View(timeout=None)
     view.add_item(CancelButton(job.id))
+    return view
+
+
+class ExtendButton(
+    discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"animate:extend:(?P<job_id>\d+)"
+):
+    """On a delivered video: a new job from its last frame, with the same prompt and options."""
+
+    def __init__(self, job_id: int, *, disabled: bool = False) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label=EXTENDED_LABEL if disabled else EXTEND_LABEL,
+                emoji="⏩",
+                style=discord.ButtonStyle.secondary,
+                custom_id=f"animate:extend:{job_id}",
+                disabled=disabled,
+            )
+        )
+        self.job_id = job_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: Any, /
+    ) -> ExtendButton:
+        return cls(int(match["job_id"]))
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        from cogs.animate.cog import Animate
+
+        cog = interaction.client.get_cog("Animate")  # type: ignore[attr-defined]
+        if isinstance(cog, Animate):
+            await cog.extend_from_button(interaction, self.job_id)
+
+
+def extend_view(job: Job, *, disabled: bool = False) -> discord.ui.View | None:
+    if job.id is None:
+        return None
+    view = discord.ui.View(timeout=None)
+    view.add_item(ExtendButton(job.id, disabled=disabled))
     return view

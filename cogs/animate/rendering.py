@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 
 import discord
 
-from bot.jobs import QuotaExceeded, QuotaKind
+from bot.jobs import LinkReason, ProgressNote, QuotaExceeded, QuotaKind, VideoStep
 from bot.models import Job, JobOptions, JobStatus
 from bot.prompts import RECOMMENDED_PROMPT_CHARS, is_long
 
@@ -66,14 +66,26 @@ def state_line(job: Job) -> str:
     return f"{icon} {words}"
 
 
-def status_embed(job: Job, *, expected_seconds: float) -> discord.Embed:
+def progress_line(note: ProgressNote) -> str:
+    """What the bot does with a finished video before posting it."""
+    if note.step is VideoStep.COMPRESSING:
+        return f"🗜️ Compressing to fit this server's {limit_mb(note.limit_bytes)} limit"
+    return "🔄 Converting the video so it plays in Discord"
+
+
+def status_embed(
+    job: Job, *, expected_seconds: float, note: ProgressNote | None = None
+) -> discord.Embed:
     """The one public status message of a job."""
     embed = discord.Embed(
         title="🎬 Animating your image",
         description=safe_text(job.prompt, 1000),
         colour=STATE_COLOURS.get(job.status, discord.Colour.blurple()),
     )
-    embed.add_field(name="State", value=safe_text(state_line(job), 1024), inline=False)
+    state = state_line(job)
+    if note is not None and job.status is JobStatus.COMPLETED:
+        state = progress_line(note)
+    embed.add_field(name="State", value=safe_text(state, 1024), inline=False)
     embed.add_field(name="Options", value=describe_options(job.options), inline=False)
     embed.add_field(name="Started", value=timestamp(job.created_at))
     if not job.status.is_final and job.status is not JobStatus.COMPLETED:
@@ -135,3 +147,30 @@ def ended_message(job: Job, mention: str) -> str:
 
 def size_mb(size: int) -> str:
     return f"{size / (1024 * 1024):.1f} MB"
+
+
+def limit_mb(size: int) -> str:
+    """An upload limit as servers state it: "10 MB", "0.2 MB"."""
+    return f"{round(size / (1024 * 1024), 1):g} MB"
+
+
+def link_message(job: Job, mention: str, limit: int, why: LinkReason | None) -> str:
+    """The delivery that could not upload the video: its link, and why."""
+    if why is LinkReason.DAMAGED:
+        reason = (
+            "The file came back incomplete from the video service, so it cannot play here; "
+            "the link may still work."
+        )
+    elif why is LinkReason.TOO_LARGE:
+        reason = (
+            f"It is larger than this server's upload limit ({size_mb(limit)}), even "
+            "compressed, so here is a link."
+        )
+    else:
+        reason = (
+            f"It is larger than this server's upload limit ({size_mb(limit)}), so here is a link."
+        )
+    return (
+        f"{mention} your video is ready: {job.video_url}\n{reason} "
+        "Download it soon: the link may expire."
+    )

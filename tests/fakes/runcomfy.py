@@ -51,6 +51,8 @@ class Timeline:
     outcome: Literal["completed", "failed"] = "completed"
     error: str | dict[str, Any] | None = None
     video_size: int = 4096
+    # Real MP4 bytes to serve (tests/fakes/media.py); None: the byte pattern of `video_size`.
+    media: bytes | None = None
     cost: float | None = 0.12
     result_status_word: str = "succeeded"
     videos_list: bool = False  # answer `output.videos: [...]` instead of `output.video`
@@ -340,6 +342,8 @@ class FakeRunComfy:
         job = self._job(request)
         if job is None:
             return web.Response(status=404)
+        if job.timeline.media is not None:
+            return web.Response(body=job.timeline.media, content_type="video/mp4")
         size = job.timeline.video_size
         response = web.StreamResponse(
             headers={"Content-Type": "video/mp4", "Content-Length": str(size)}
