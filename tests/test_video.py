@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import av
 import pytest
 
 from bot import video
+from bot.app import AnimateBot
 from bot.video import FitFailure, VideoUnreadable
+from cogs.history import detail_embed
 from tests.fakes import media
+from tests.fakes.discord import FakeDiscord, FakeInteraction, FakeMessage
 from tests.fakes.media import Clip
+from tests.fakes.runcomfy import FakeRunComfy, Timeline
+from tests.test_animate import png, status_message, wait_state
 
 LIMIT = 256 * 1024  # small, so the noisy clip must be re-encoded to fit
 
@@ -184,3 +190,99 @@ def test_concat_refuses_streams_that_differ(tmp_path: Path) -> None:
     dest = tmp_path / "ab.mp4"
     assert not video.concat(a, b, dest)
     assert not dest.exists()
+
+
+# -- end to end: the real bot, the fakes serving these MP4s --------------------
+
+E2E_LIMIT = 200 * 1024  # the fake guild's upload limit: small, to force re-encoding
+
+
+async def deliver_media(
+    discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy, data: bytes, limit: int = E2E_LIMIT
+) -> tuple[FakeInteraction, FakeMessage]:
+    runcomfy_fake.script(Timeline(queue_seconds=0.05, run_seconds=0.05, media=data))
+    discord_fake.upload_limit = limit
+    ix = await discord_fake.invoke("animate", image=png(), prompt="p", attachment_size_limit=limit)
+    (message,) = await discord_fake.wait_for(
+        lambda: [m for m in discord_fake.channel_messages() if "your video is ready" in m.content],
+        within=60,
+    )
+    await wait_state(discord_fake, status_message(discord_fake, ix), "Done")
+    return ix, message
+
+
+@pytest.mark.parametrize(
+    ("clip", "reencoded"),
+    [
+        (media.H264_FITS, False),
+        (media.NO_AUDIO, False),
+        (media.H264_OVER_LIMIT, True),
+        (media.H265, True),
+        (media.ODD_PIXELS, True),
+        (media.NOT_FASTSTART, True),
+    ],
+    ids=["h264", "no-audio", "h264-over-limit", "h265", "yuv444p", "moov-at-end"],
+)
+async def test_each_video_arrives_inline_under_the_limit(
+    bot: AnimateBot,
+    discord_fake: FakeDiscord,
+    runcomfy_fake: FakeRunComfy,
+    tmp_path: Path,
+    clip: Clip,
+    reencoded: bool,
+) -> None:
+    data = media.clip_bytes(tmp_path, clip)
+    ix, message = await deliver_media(discord_fake, runcomfy_fake, data)
+    (attachment,) = message.attachments
+    assert attachment.filename.endswith(".mp4") and len(attachment.data) <= E2E_LIMIT
+    assert (attachment.data == data) is not reencoded  # inline-ready clips go as they came
+    posted = tmp_path / "posted.mp4"
+    posted.write_bytes(attachment.data)
+    assert video.plays_inline(video.probe(posted))
+    codec, pix_fmt, seconds, _, audio = decoded(posted)
+    assert (codec, pix_fmt) == ("h264", "yuv420p")
+    assert audio == ("aac" if clip.audio else None)
+    assert seconds == pytest.approx(clip.seconds, abs=0.2)
+
+    job = (await bot.jobs.store.list_for_user(discord_fake.author.id))[0]
+    assert job.video_bytes == len(data)
+    assert job.posted_video_bytes == (len(attachment.data) if reencoded else None)
+    shown = [json.dumps(edit.embeds) for edit in status_message(discord_fake, ix).edits]
+    if clip is media.H264_OVER_LIMIT:
+        assert any("Compressing to fit this server's 0.2 MB limit" in s for s in shown)
+    elif reencoded:
+        assert any("Converting the video so it plays in Discord" in s for s in shown)
+
+
+async def test_a_truncated_video_is_linked_with_the_reason(
+    bot: AnimateBot, discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy, tmp_path: Path
+) -> None:
+    data = media.truncated(media.clip_bytes(tmp_path, media.H264_FITS))
+    _, message = await deliver_media(discord_fake, runcomfy_fake, data)
+    assert not message.attachments
+    assert runcomfy_fake.video_url(next(iter(runcomfy_fake.jobs))) in message.content
+    assert "came back incomplete" in message.content
+
+
+async def test_a_video_that_cannot_fit_even_compressed_is_linked(
+    bot: AnimateBot, discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy, tmp_path: Path
+) -> None:
+    data = media.clip_bytes(tmp_path, media.H264_OVER_LIMIT)
+    _, message = await deliver_media(discord_fake, runcomfy_fake, data, limit=20 * 1024)
+    assert not message.attachments
+    assert "upload limit (0.0 MB), even compressed" in message.content
+    job = (await bot.jobs.store.list_for_user(discord_fake.author.id))[0]
+    assert job.video_bytes == len(data) and job.posted_video_bytes is None
+    details = json.dumps(detail_embed(job).to_dict())
+    assert job.video_url is not None and job.video_url in details
+
+
+async def test_history_details_say_the_posted_copy_was_reencoded(
+    bot: AnimateBot, discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy, tmp_path: Path
+) -> None:
+    data = media.clip_bytes(tmp_path, media.H265)
+    await deliver_media(discord_fake, runcomfy_fake, data)
+    job = (await bot.jobs.store.list_for_user(discord_fake.author.id))[0]
+    details = json.dumps(detail_embed(job).to_dict())
+    assert f"[Original]({job.video_url})" in details
+    assert "The posted copy was re-encoded" in details
