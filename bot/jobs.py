@@ -491,7 +491,7 @@ class JobService:
         except VideoUnreadable as exc:
             # Nothing we can judge or improve: as it came when it fits, it may still play.
             log.warning("Job %d: the video could not be probed (%s)", job.id, exc)
-            return (job, path, None) if size <= limit else (job, None, LinkReason.TOO_LARGE)
+            return (job, path if size <= limit else None, None)
         job = await self.store.update(job_id, video_bytes=size)
         if plays_inline(facts) and size <= limit:
             return job, path, None

@@ -35,6 +35,7 @@ class Clip:
     content: Content = "colour"
     bit_rate: int | None = None  # None: the encoder's default quality
     faststart: bool = True
+    preset: str | None = None  # x264's speed/quality trade-off; "ultrafast" for big clips
 
 
 # The test media the issue names; HEVC comes from the wheel's libx265.
@@ -59,10 +60,16 @@ def make_clip(path: Path, clip: Clip = H264_FITS) -> Path:
         video = out.add_stream(clip.codec, rate=FPS)
         video.width, video.height = clip.width, clip.height
         video.pix_fmt = clip.pix_fmt
+        options: dict[str, str] = {}
         if clip.bit_rate is not None:
             video.bit_rate = clip.bit_rate
+            # A VBV cap, so noise lands near the asked size instead of far above it.
+            options.update(maxrate=str(clip.bit_rate), bufsize=str(clip.bit_rate))
         if clip.codec == "libx265":
-            video.options = {"x265-params": "log-level=error"}
+            options = {"x265-params": "log-level=error"}
+        elif clip.preset is not None:
+            options["preset"] = clip.preset
+        video.options = options
         audio = out.add_stream("aac", rate=SAMPLE_RATE, layout="mono") if clip.audio else None
         for index in range(frames):
             image = _frame_image(clip, index, frames)
