@@ -19,6 +19,7 @@ import multiprocessing
 import struct
 import time
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from enum import StrEnum
 from fractions import Fraction
@@ -443,11 +444,24 @@ class VideoWorkers:
             except TimeoutError:
                 log.warning("Fitting %s did not finish in time", src.name)
                 return FitResult(ok=False, failure=FitFailure.TIMEOUT)
+            except BrokenProcessPool:
+                # A worker died (killed, out of memory): the next video gets a fresh pool.
+                log.error("A video worker died while fitting %s", src.name)
+                self._pool = None
+                return FitResult(ok=False, failure=FitFailure.UNREADABLE)
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
+        """Stop the workers now, mid-encode too: the job stays `completed` and a restart
+        fits it again, which beats holding the shutdown for minutes."""
+        pool, self._pool = self._pool, None
+        if pool is None:
+            return
+        # The executor has no public way to stop a running call; its processes do.
+        processes = list(getattr(pool, "_processes", {}).values())
+        pool.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            process.terminate()
+        pool.shutdown(wait=True)
 
 
 def _fit_in_worker(src: str, dest: str, limit_bytes: int, timeout_seconds: float) -> FitResult:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from bot.video import FitFailure, VideoUnreadable
 from cogs.history import detail_embed
 from tests.fakes import media
 from tests.fakes.discord import FakeDiscord, FakeInteraction, FakeMessage
+from tests.fakes.harness import BotRunner
 from tests.fakes.media import Clip
 from tests.fakes.runcomfy import FakeRunComfy, Timeline
 from tests.test_animate import png, status_message, wait_state
@@ -286,3 +288,36 @@ async def test_history_details_say_the_posted_copy_was_reencoded(
     details = json.dumps(detail_embed(job).to_dict())
     assert f"[Original]({job.video_url})" in details
     assert "The posted copy was re-encoded" in details
+
+
+async def test_a_fit_out_of_time_posts_the_video_as_it_came_when_it_fits(
+    runner: BotRunner, discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy, tmp_path: Path
+) -> None:
+    await runner.start(video_fit_timeout_seconds=0.001)
+    data = media.clip_bytes(tmp_path, media.H265)
+    _, message = await deliver_media(discord_fake, runcomfy_fake, data)
+    assert message.attachments[0].data == data  # not playable inline, but better than a link
+
+
+async def test_a_fit_out_of_time_links_a_video_over_the_limit(
+    runner: BotRunner, discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy, tmp_path: Path
+) -> None:
+    await runner.start(video_fit_timeout_seconds=0.001)
+    data = media.clip_bytes(tmp_path, media.H264_OVER_LIMIT)
+    _, message = await deliver_media(discord_fake, runcomfy_fake, data)
+    assert not message.attachments and "even compressed" in message.content
+
+
+async def test_closing_stops_an_encode_in_progress(tmp_path: Path) -> None:
+    clip = Clip(content="noise", seconds=20.0, bit_rate=2_000_000)
+    src, dest = media.make_clip(tmp_path / "in.mp4", clip), tmp_path / "out.mp4"
+    workers = video.VideoWorkers(1, timeout_seconds=120)
+    fitting = asyncio.create_task(workers.fit(src, dest, 4 * 1024 * 1024))
+    for _ in range(200):  # until the worker has opened its output: it is encoding
+        if dest.exists() or fitting.done():
+            break
+        await asyncio.sleep(0.05)
+    assert not fitting.done()
+    await asyncio.to_thread(workers.close)
+    result = await asyncio.wait_for(fitting, 5)
+    assert not result.ok  # stopped, not waited for
