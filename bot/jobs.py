@@ -184,6 +184,7 @@ class JobService:
         prompt: str,
         options: JobOptions,
         image: ImageFacts,
+        extends_job_id: int | None = None,
     ) -> Job:
         """Check quotas and write the job row (`submitting`); nothing is sent yet."""
         async with self._admission:
@@ -196,6 +197,7 @@ class JobService:
                     prompt=prompt,
                     options=options,
                     image=image,
+                    extends_job_id=extends_job_id,
                     created_at=self.clock(),
                 )
             )

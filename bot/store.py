@@ -93,11 +93,13 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     ),
     # 6: the video as the service made it (its size) and, when the bot re-encoded it
     # to play inline or fit the upload limit, the size of the copy it posted; when the
-    # delivered video was extended (Extend claims it once, so one press makes one job).
+    # delivered video was extended (Extend claims it once, so one press makes one job),
+    # and which job an extension continues (for Join).
     (
         "ALTER TABLE jobs ADD COLUMN video_bytes INTEGER",
         "ALTER TABLE jobs ADD COLUMN posted_video_bytes INTEGER",
         "ALTER TABLE jobs ADD COLUMN extended_at REAL",
+        "ALTER TABLE jobs ADD COLUMN extends_job_id INTEGER",
     ),
 )
 
@@ -130,6 +132,7 @@ _PLAIN_FIELDS = (
     "video_bytes",
     "posted_video_bytes",
     "extended_at",
+    "extends_job_id",
     "cost",
     "delivered_channel_id",
     "delivered_message_id",

@@ -9,6 +9,7 @@ from pathlib import Path
 import av
 from PIL import Image, ImageChops, ImageStat
 
+from bot import video
 from bot.app import AnimateBot
 from bot.models import JobStatus
 from cogs.animate.cog import ALREADY_EXTENDED
@@ -119,3 +120,36 @@ async def test_extend_survives_a_restart(
     await discord_fake.wait_for(lambda: len(runcomfy_fake.submits) == 2, within=30)
     assert press.response_type == 5 and not press.ephemeral
     await until_reacted(discord_fake, press)
+
+
+async def test_join_delivers_the_extension_and_its_source_as_one_video(
+    bot: AnimateBot, discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy, tmp_path: Path
+) -> None:
+    data = media.clip_bytes(tmp_path, CLIP)
+    fast = Timeline(queue_seconds=0.05, run_seconds=0.05, media=data)
+    runcomfy_fake.script(fast, fast)
+    await discord_fake.invoke("animate", image=png(), prompt="p")
+    (first,) = await discord_fake.wait_for(lambda: delivered(discord_fake), within=30)
+    assert not any(c.startswith("animate:join:") for c in first.custom_ids)  # not an extension
+    press = await discord_fake.click(first, extend_id(first))
+    (second,) = await discord_fake.wait_for(
+        lambda: [m for m in delivered(discord_fake) if m.id != first.id], within=30
+    )
+    await until_reacted(discord_fake, press)
+    join_id = next(c for c in second.custom_ids if c.startswith("animate:join:"))
+
+    stranger = await discord_fake.click(second, join_id, user=discord_fake.add_user("stranger"))
+    await discord_fake.wait_for(lambda: stranger.response_type is not None)
+    assert stranger.ephemeral
+
+    ix = await discord_fake.click(second, join_id)
+    joined = await discord_fake.wait_for(
+        lambda: ix.original_id and discord_fake.messages[ix.original_id].attachments, within=30
+    )
+    path = tmp_path / "joined.mp4"
+    path.write_bytes(joined[0].data)
+    assert video.plays_inline(video.probe(path))
+    with av.open(str(path)) as container:
+        frames = list(container.decode(container.streams.video[0]))
+    assert len(frames) == 2 * round(CLIP.seconds * media.FPS)
+    assert ix.original_id not in discord_fake.pinged()

@@ -124,6 +124,7 @@ async def test_round_trip_of_every_field(store: JobStore) -> None:
         video_bytes=20_000_000,
         posted_video_bytes=9_000_000,
         extended_at=4.5,
+        extends_job_id=7,
         cost=0.25,
         delivered_channel_id=444,
         delivered_message_id=555,

@@ -25,8 +25,14 @@ from bot.jobs import CancelOutcome, Delivery, JobService, LinkReason, ProgressNo
 from bot.models import MAX_DURATION, MIN_DURATION, Job, JobOptions, Ratio, Resolution
 from bot.prompts import MAX_PROMPT_CHARS, PromptRejected, clean_prompt
 from bot.validation import ImageRejected, PreparedImage, precheck_metadata, prepare_image
-from bot.video import VideoUnreadable, last_frame_png
-from cogs.animate.buttons import CancelButton, ExtendButton, cancel_view, extend_view
+from bot.video import VideoUnreadable, concat, last_frame_png
+from cogs.animate.buttons import (
+    CancelButton,
+    ExtendButton,
+    JoinButton,
+    cancel_view,
+    delivered_view,
+)
 from cogs.animate.delivery import Courier, reply_to
 from cogs.animate.rendering import CANCEL_EMOJI, hosted_filename, quota_message, size_mb
 from cogs.animate.status import StatusBoard
@@ -51,7 +57,7 @@ class Animate(commands.Cog):
         self._preparing = asyncio.Semaphore(PREPARING_AT_ONCE)
 
     async def cog_load(self) -> None:
-        self.bot.add_dynamic_items(CancelButton, ExtendButton)
+        self.bot.add_dynamic_items(CancelButton, ExtendButton, JoinButton)
         self.jobs.observer = self
 
     async def cog_unload(self) -> None:
@@ -167,9 +173,11 @@ class Animate(commands.Cog):
         source_url: str,
         prepared: PreparedImage,
         original: bytes,
+        extends_job_id: int | None = None,
     ) -> discord.Message | None:
         try:
             job = await self.jobs.create(
+                extends_job_id=extends_job_id,
                 user_id=interaction.user.id,
                 guild_id=interaction.guild_id,
                 channel_id=interaction.channel_id,
@@ -234,7 +242,13 @@ class Animate(commands.Cog):
                 return False
             assert prepared.data is not None
             status_message = await self._create_and_start(
-                interaction, source.prompt, source.options, "", prepared, prepared.data
+                interaction,
+                source.prompt,
+                source.options,
+                "",
+                prepared,
+                prepared.data,
+                extends_job_id=source.id,
             )
         return await self._add_cancel_reaction(status_message)
 
@@ -255,8 +269,11 @@ class Animate(commands.Cog):
     ) -> None:
         if message is None:
             return
+        joinable = f"animate:join:{source.id}" in _custom_ids(message)
         try:
-            await message.edit(view=extend_view(source, disabled=disabled))
+            await message.edit(
+                view=delivered_view(source, extend_disabled=disabled, joinable=joinable)
+            )
         except discord.HTTPException:
             log.info("Job %s: could not update the Extend button", source.id)
 
@@ -329,6 +346,62 @@ class Animate(commands.Cog):
             hosted_url=hosted_url,
         )
         return None if submitted.status.is_final else message
+
+    # -- Join --------------------------------------------------------------
+
+    async def join_from_button(self, interaction: discord.Interaction, job_id: int) -> None:
+        """Deliver an extension and the clip it continues as one video (the author only)."""
+        job = await self.jobs.store.get(job_id)
+        source = (
+            await self.jobs.store.get(job.extends_job_id) if job and job.extends_job_id else None
+        )
+        second = _delivered_video(interaction.message, job_id)
+        if job is None or source is None or second is None:
+            await interaction.response.send_message(JOIN_GONE, ephemeral=True)
+            return
+        if interaction.user.id != job.user_id:
+            await interaction.response.send_message(JOIN_AUTHOR_ONLY, ephemeral=True)
+            return
+        await interaction.response.defer(thinking=True)
+        first = await self._video_of(source)
+        if first is None:
+            await self._replace_placeholder_with_error(interaction, JOIN_GONE)
+            return
+        with tempfile.TemporaryDirectory(prefix="join-") as tmp:
+            a, b, joined = Path(tmp) / "a.mp4", Path(tmp) / "b.mp4", Path(tmp) / "joined.mp4"
+            try:
+                async with asyncio.timeout(self.settings.http_timeout_seconds):
+                    await first.save(a)
+                    await second.save(b)
+                matched = await asyncio.to_thread(concat, a, b, joined)
+            except (VideoUnreadable, discord.HTTPException, aiohttp.ClientError, TimeoutError):
+                log.warning("Job %d: could not join with job %d", job_id, source.id)
+                await self._replace_placeholder_with_error(interaction, JOIN_FAILED)
+                return
+            if not matched:
+                await self._replace_placeholder_with_error(interaction, JOIN_MISMATCH)
+                return
+            if joined.stat().st_size > interaction.filesize_limit:
+                limit = size_mb(interaction.filesize_limit)
+                await self._replace_placeholder_with_error(interaction, join_too_large(limit))
+                return
+            # No ping: the author just pressed the button and is looking.
+            await interaction.edit_original_response(
+                content=joined_message(source, job),
+                attachments=[discord.File(joined, filename=f"joined-{source.id}-{job_id}.mp4")],
+            )
+
+    async def _video_of(self, job: Job) -> discord.Attachment | None:
+        """The video the bot uploaded for `job`, from its delivered message."""
+        if job.delivered_channel_id is None or job.delivered_message_id is None:
+            return None
+        channel = self.bot.get_partial_messageable(job.delivered_channel_id)
+        try:
+            message = await channel.fetch_message(job.delivered_message_id)
+        except discord.HTTPException:
+            return None
+        assert job.id is not None
+        return _delivered_video(message, job.id)
 
     # -- JobObserver: the service reaches Discord only through these -------
 
@@ -417,6 +490,20 @@ class Animate(commands.Cog):
 IMAGE_UNREACHABLE = (
     "I could not download your image from Discord, so nothing was sent. Please try again."
 )
+JOIN_GONE = "One of the two videos is no longer available, so they cannot be joined."
+JOIN_AUTHOR_ONLY = "Only the person who made these videos can join them."
+JOIN_FAILED = "I could not join the two videos. Please try again."
+JOIN_MISMATCH = "These two videos differ in format or size, so they cannot be joined as they are."
+
+
+def join_too_large(limit: str) -> str:
+    return f"Joined, the two videos are larger than this server's upload limit ({limit})."
+
+
+def joined_message(first: Job, second: Job) -> str:
+    return f"Videos #{first.id} and #{second.id}, joined into one."
+
+
 EXTEND_GONE = "This video is no longer available to extend."
 ALREADY_EXTENDED = "This video has already been extended."
 EXTEND_NO_FRAME = (
@@ -447,3 +534,13 @@ def _delivered_video(message: discord.Message | None, job_id: int) -> discord.At
         return None
     name = f"animate-{job_id}.mp4"
     return next((a for a in message.attachments if a.filename == name), None)
+
+
+def _custom_ids(message: discord.Message) -> set[str]:
+    return {
+        child.custom_id
+        for row in message.components
+        if isinstance(row, discord.ActionRow)
+        for child in row.children
+        if isinstance(child, discord.Button) and child.custom_id
+    }

@@ -16,7 +16,7 @@ import discord
 
 from bot.jobs import Delivery, LinkReason
 from bot.models import Job
-from cogs.animate.buttons import extend_view
+from cogs.animate.buttons import delivered_view
 from cogs.animate.rendering import describe_options, ended_message, link_message
 from cogs.animate.status import StatusBoard
 
@@ -46,12 +46,25 @@ class Courier:
         mention = f"<@{job.user_id}>"
         if video is not None:
             text = f"{mention} your video is ready! ({describe_options(job.options)})"
-            delivery = await self.tell_author(job, text, video=video, view=extend_view(job))
+            view = delivered_view(job, joinable=await self._joinable(job, video))
+            delivery = await self.tell_author(job, text, video=video, view=view)
             if delivery is not None:
                 return delivery
         # Too large to upload here (or the upload failed): a link still gets it to them.
         text = link_message(job, mention, self.board.upload_limit(job), why)
         return await self.tell_author(job, text)
+
+    async def _joinable(self, job: Job, video: Path) -> bool:
+        """An extension whose clip and the one it continues are the author's and fit together."""
+        if job.extends_job_id is None:
+            return False
+        source = await self.bot.jobs.store.get(job.extends_job_id)
+        if source is None or source.user_id != job.user_id or source.delivered_message_id is None:
+            return False
+        posted = source.posted_video_bytes or source.video_bytes
+        if posted is None:
+            return False
+        return posted + video.stat().st_size <= self.board.upload_limit(job)
 
     async def tell_author(
         self,
