@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from pathlib import Path
 
 import av
@@ -321,3 +322,16 @@ async def test_closing_stops_an_encode_in_progress(tmp_path: Path) -> None:
     await asyncio.to_thread(workers.close)
     result = await asyncio.wait_for(fitting, 5)
     assert not result.ok  # stopped, not waited for
+
+
+async def test_workers_run_below_the_bots_priority(tmp_path: Path) -> None:
+    # Encoding is background work: the event loop (acks, tracking) must win the CPU.
+    workers = video.VideoWorkers(1, timeout_seconds=60)
+    try:
+        src = media.make_clip(tmp_path / "in.mp4", media.H265)
+        assert (await workers.fit(src, tmp_path / "out.mp4", LIMIT)).ok
+        assert workers._pool is not None  # the pool the fit used, asked directly
+        niceness = await asyncio.wrap_future(workers._pool.submit(os.nice, 0))
+        assert niceness >= os.nice(0) + video.WORKER_NICENESS
+    finally:
+        await asyncio.to_thread(workers.close)
