@@ -36,6 +36,7 @@ from bot.runcomfy import (
     SeedanceInput,
 )
 from bot.store import JobStore
+from bot.video import VideoUnreadable, VideoWorkers, plays_inline, probe
 
 if TYPE_CHECKING:
     from bot.admission import Admission
@@ -97,6 +98,34 @@ class CancelOutcome(StrEnum):
     UNKNOWN = "unknown"  # no such job
 
 
+class LinkReason(StrEnum):
+    """Why a finished video is posted as a link rather than uploaded."""
+
+    TOO_LARGE = "too_large"  # over the upload limit, and re-encoding could not fit it
+    DAMAGED = "damaged"  # the file from the video service is incomplete
+    UNAVAILABLE = "unavailable"  # it could not be fetched (gone, an error, too slow)
+
+
+# What a failed download means for the author (a refused URL never reaches a link).
+LINK_REASONS: dict[DownloadProblem, LinkReason] = {
+    DownloadProblem.TOO_LARGE: LinkReason.TOO_LARGE,
+    DownloadProblem.UNAVAILABLE: LinkReason.UNAVAILABLE,
+}
+
+
+class VideoStep(StrEnum):
+    COMPRESSING = "compressing"  # re-encoding to fit the upload limit
+    CONVERTING = "converting"  # re-encoding to a format Discord plays inline
+
+
+@dataclass(frozen=True)
+class ProgressNote:
+    """Work between "done" and "delivered" worth showing on the status message."""
+
+    step: VideoStep
+    limit_bytes: int
+
+
 @dataclass(frozen=True)
 class Delivery:
     """Where the video (or its link) was posted."""
@@ -115,13 +144,16 @@ class JobObserver(Protocol):
     async def job_ended(self, job: Job) -> None:
         """The job ended without a video (cancelled, failed, timed out, lost): tell the author."""
 
+    async def job_progress(self, job: Job, note: ProgressNote) -> None:
+        """The finished video is being worked on before it is posted (say, compressed)."""
+
     def upload_limit(self, job: Job) -> int:
         """Largest file in bytes the job's destination accepts."""
 
     async def deliver(
-        self, job: Job, video: Path | None, why: DownloadProblem | None = None
+        self, job: Job, video: Path | None, *, why: LinkReason | None = None
     ) -> Delivery | None:
-        """Post the video (or, when `video` is None, its link) pinging the author.
+        """Post the video (or, when `video` is None, its link and `why`) pinging the author.
 
         `why` says why there is only a link (too large, or it could not be fetched).
         Returns None when no place could be reached; the result then waits in /history.
@@ -167,6 +199,7 @@ class JobService:
         # Operator alerts by kind: when the last one went out, and how many were held since.
         self._alerted: dict[str, float] = {}
         self._alerts_held: dict[str, int] = {}
+        self.videos = VideoWorkers(settings.video_workers, settings.video_fit_timeout_seconds)
 
     # -- admission ---------------------------------------------------------
 
@@ -191,6 +224,7 @@ class JobService:
         prompt: str,
         options: JobOptions,
         image: ImageFacts,
+        extends_job_id: int | None = None,
     ) -> Job:
         """Check quotas and write the job row (`submitting`); nothing is sent yet."""
         async with self._admission:
@@ -211,6 +245,7 @@ class JobService:
                     prompt=prompt,
                     options=options,
                     image=image,
+                    extends_job_id=extends_job_id,
                     created_at=self.clock(),
                 )
             )
@@ -257,6 +292,13 @@ class JobService:
         await self._notify_updated(job)
         self._track(job)
         return job
+
+    async def claim_extend(self, job_id: int) -> bool:
+        """Extend a delivered job at most once (two racing presses make one job)."""
+        return await self.store.claim_extend(job_id, self.clock())
+
+    async def release_extend(self, job_id: int) -> None:
+        await self.store.release_extend(job_id)
 
     async def abandon(self, job_id: int, reason: str) -> None:
         """The cog could not set the job up (e.g. its status message failed): end it unsent."""
@@ -552,8 +594,54 @@ class JobService:
         limit = min(self.observer.upload_limit(job), self.settings.max_video_bytes)
         with tempfile.TemporaryDirectory(prefix="animate-") as tmp:
             path = Path(tmp) / f"animate-{job.id}.mp4"
-            problem = await self._download(job, path, limit)
-            return await self.observer.deliver(job, None if problem else path, why=problem)
+            # Over the upload limit is fine here: the fit step below may compress it.
+            problem = await self._download(job, path, self.settings.max_video_bytes)
+            if problem is not None:
+                return await self.observer.deliver(job, None, why=LINK_REASONS[problem])
+            job, video, why = await self._playable(job, path, limit)
+            return await self.observer.deliver(job, video, why=why)
+
+    async def _playable(
+        self, job: Job, path: Path, limit: int
+    ) -> tuple[Job, Path | None, LinkReason | None]:
+        """The file to upload (as it came, or re-encoded to play inline under `limit`).
+
+        None and the reason when only a link can get the video to the author.
+        """
+        assert job.id is not None and self.observer is not None
+        job_id = job.id
+        size = path.stat().st_size
+        try:
+            facts = await asyncio.to_thread(probe, path)
+        except VideoUnreadable as exc:
+            # Nothing we can judge or improve: as it came when it fits, it may still play.
+            log.warning("Job %d: the video could not be probed (%s)", job.id, exc)
+            return (job, path, None) if size <= limit else (job, None, LinkReason.TOO_LARGE)
+        job = await self.store.update(job_id, video_bytes=size)
+        if plays_inline(facts) and size <= limit:
+            return job, path, None
+        if not facts.complete:
+            log.warning("Job %d: the video from RunComfy is incomplete (%d bytes)", job.id, size)
+            return job, None, LinkReason.DAMAGED
+        step = VideoStep.COMPRESSING if size > limit else VideoStep.CONVERTING
+        await _guarded(self.observer.job_progress(job, ProgressNote(step, limit)), "progress", job)
+        fitted = path.with_name(f"fitted-{job.id}.mp4")
+        result = await self.videos.fit(path, fitted, limit)
+        if result.ok:
+            log.info(
+                "Job %d: re-encoded %s %dx%d, %d -> %d bytes (limit %d)",
+                job.id, facts.video_codec, result.width, result.height, size, result.size_bytes,
+                limit,
+            )  # fmt: skip
+            return (
+                await self.store.update(job_id, posted_video_bytes=result.size_bytes),
+                fitted,
+                None,
+            )
+        log.info("Job %d: could not re-encode under %d bytes (%s)", job.id, limit, result.failure)
+        if size <= limit:
+            return job, path, None  # it fits as it is, it just will not play inline
+        return job, None, LinkReason.TOO_LARGE
 
     async def _download(self, job: Job, path: Path, limit: int) -> DownloadProblem | None:
         """Fetch the video, retrying CDN hiccups, all within one deadline.
@@ -695,6 +783,7 @@ class JobService:
         for task in trackers:
             task.cancel()
         await asyncio.gather(*trackers, return_exceptions=True)
+        await asyncio.to_thread(self.videos.close)
 
     # -- observer plumbing -------------------------------------------------
 

@@ -105,6 +105,10 @@ class Job(BaseModel):
     queue_position: int | None = None
     error: str | None = None
     video_url: str | None = None
+    video_bytes: int | None = None  # the video as the service made it
+    posted_video_bytes: int | None = None  # set when the posted copy was re-encoded
+    extended_at: float | None = None  # Extend was pressed on the delivered video
+    extends_job_id: int | None = None  # this job continues that one's video (Extend)
     cost: float | None = None
     delivered_channel_id: int | None = None
     delivered_message_id: int | None = None

@@ -142,6 +142,16 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         """,
         "CREATE INDEX jobs_by_guild ON jobs (guild_id, created_at)",
     ),
+    # 6: the video as the service made it (its size) and, when the bot re-encoded it
+    # to play inline or fit the upload limit, the size of the copy it posted; when the
+    # delivered video was extended (Extend claims it once, so one press makes one job),
+    # and which job an extension continues (for Join).
+    (
+        "ALTER TABLE jobs ADD COLUMN video_bytes INTEGER",
+        "ALTER TABLE jobs ADD COLUMN posted_video_bytes INTEGER",
+        "ALTER TABLE jobs ADD COLUMN extended_at REAL",
+        "ALTER TABLE jobs ADD COLUMN extends_job_id INTEGER",
+    ),
 )
 
 
@@ -175,6 +185,10 @@ _PLAIN_FIELDS = (
     "queue_position",
     "error",
     "video_url",
+    "video_bytes",
+    "posted_video_bytes",
+    "extended_at",
+    "extends_job_id",
     "cost",
     "delivered_channel_id",
     "delivered_message_id",
@@ -349,6 +363,22 @@ class JobStore:
             f"UPDATE jobs SET {assignments} WHERE id = ? AND status IN ({marks}) RETURNING *",
             (*values, job_id, *allowed),
         )
+
+    async def claim_extend(self, job_id: int, at: float) -> bool:
+        """Mark a delivered job as being extended; False if it already is (or is not delivered).
+
+        One UPDATE decides, so of two presses racing exactly one wins.
+        """
+        cursor = await self._db.execute(
+            "UPDATE jobs SET extended_at = ? "
+            "WHERE id = ? AND status = 'delivered' AND extended_at IS NULL",
+            (at, job_id),
+        )
+        return cursor.rowcount == 1
+
+    async def release_extend(self, job_id: int) -> None:
+        """The extension did not start a job: let the button be pressed again."""
+        await self._db.execute("UPDATE jobs SET extended_at = NULL WHERE id = ?", (job_id,))
 
     async def clear_for_user(self, user_id: int, *, now: float) -> int:
         """Hide the user's final jobs from /history and scrub their private content.

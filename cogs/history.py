@@ -102,6 +102,20 @@ def outcome_text(job: Job, t: Messages) -> str:
     return state_words(job.status, t)
 
 
+def video_text(job: Job, t: Messages) -> str | None:
+    """The video as the service made it, and whether the posted copy is a re-encoding."""
+    if job.video_url is None or job.video_bytes is None:
+        return None
+    text = t("history.video.original", url=job.video_url, size=size_text(job.video_bytes, t))
+    if job.posted_video_bytes is not None:
+        text += "\n" + t("history.video.reencoded", size=size_text(job.posted_video_bytes, t))
+    return text
+
+
+def size_text(size: int, t: Messages) -> str:
+    return t("history.video.size", mb=t.number(size / (1024 * 1024), 1))
+
+
 def page_row(job: Job, t: Messages) -> str:
     took = timings(job).total
     options = job.options
@@ -196,6 +210,9 @@ def detail_embed(job: Job, t: Messages) -> discord.Embed:
     embed.add_field(
         name=t("history.detail.result"), value=outcome_text(job, t)[:1024], inline=False
     )
+    video = video_text(job, t)
+    if video is not None:
+        embed.add_field(name=t("history.detail.video"), value=video[:1024], inline=False)
     if job.request_id:
         embed.add_field(name=t("history.detail.reference"), value=f"`{job.request_id}`")
     if job.cost is not None:

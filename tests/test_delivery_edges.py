@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from bot.downloads import DownloadError, DownloadProblem, download_to_file, is_public_address
-from bot.jobs import RESULT_ATTEMPTS
+from bot.jobs import RESULT_ATTEMPTS, LinkReason
 from bot.models import JobStatus
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.harness import BotRunner
@@ -94,7 +94,7 @@ async def test_a_trickling_cdn_cannot_hold_a_delivery(harness_factory) -> None:
     await h.wait_status(job.id, JobStatus.DELIVERED, within=6)  # type: ignore[arg-type]
     assert time.monotonic() - began < 4
     assert [video for _, video in h.observer.delivered] == [None]  # the link instead
-    assert h.observer.why == [DownloadProblem.UNAVAILABLE]
+    assert h.observer.reasons == [LinkReason.UNAVAILABLE]
 
 
 async def test_a_video_the_cdn_cannot_serve_is_linked_as_unavailable(harness_factory) -> None:
@@ -102,7 +102,7 @@ async def test_a_video_the_cdn_cannot_serve_is_linked_as_unavailable(harness_fac
     h.fake.script(Timeline(video_status=404, **FAST))
     job = await h.start_job()
     await h.wait_status(job.id, JobStatus.DELIVERED)  # type: ignore[arg-type]
-    assert h.observer.why == [DownloadProblem.UNAVAILABLE]
+    assert h.observer.reasons == [LinkReason.UNAVAILABLE]
 
 
 async def test_a_video_too_large_is_linked_as_too_large(harness_factory) -> None:
@@ -111,7 +111,7 @@ async def test_a_video_too_large_is_linked_as_too_large(harness_factory) -> None
     h.fake.script(Timeline(video_size=50_000, **FAST))
     job = await h.start_job()
     await h.wait_status(job.id, JobStatus.DELIVERED)  # type: ignore[arg-type]
-    assert h.observer.why == [DownloadProblem.TOO_LARGE]
+    assert h.observer.reasons == [LinkReason.TOO_LARGE]
 
 
 async def test_the_link_says_the_file_could_not_be_fetched_not_too_large(

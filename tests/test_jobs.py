@@ -15,8 +15,15 @@ import pytest
 from pydantic import SecretStr
 
 from bot.config import Settings
-from bot.downloads import DownloadProblem
-from bot.jobs import CancelOutcome, Delivery, JobService, QuotaExceeded, QuotaKind
+from bot.jobs import (
+    CancelOutcome,
+    Delivery,
+    JobService,
+    LinkReason,
+    ProgressNote,
+    QuotaExceeded,
+    QuotaKind,
+)
 from bot.models import ImageFacts, Job, JobOptions, JobStatus
 from bot.runcomfy import RunComfyClient, make_http_client
 from bot.store import JobStore
@@ -34,7 +41,8 @@ class RecordingObserver:
         self.ended: list[Job] = []
         self.delivered: list[tuple[Job, bytes | None]] = []
         self.alerts: list[str] = []
-        self.why: list[DownloadProblem | None] = []
+        self.notes: list[ProgressNote] = []
+        self.reasons: list[LinkReason | None] = []
         self.limit = upload_limit
         self.changed = asyncio.Event()
 
@@ -49,11 +57,14 @@ class RecordingObserver:
     def upload_limit(self, job: Job) -> int:
         return self.limit
 
+    async def job_progress(self, job: Job, note: ProgressNote) -> None:
+        self.notes.append(note)
+
     async def deliver(
-        self, job: Job, video: Path | None, why: DownloadProblem | None = None
+        self, job: Job, video: Path | None, *, why: LinkReason | None = None
     ) -> Delivery | None:
         self.delivered.append((job, video.read_bytes() if video else None))
-        self.why.append(why)
+        self.reasons.append(why)
         self.changed.set()
         return Delivery(channel_id=job.channel_id, message_id=9000 + len(self.delivered))
 

@@ -11,7 +11,9 @@ import asyncio
 import contextlib
 import io
 import logging
+import tempfile
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,12 +23,18 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.admission import AdmissionRefused
-from bot.downloads import DownloadProblem
-from bot.jobs import CancelOutcome, Delivery, JobService, QuotaExceeded
+from bot.jobs import CancelOutcome, Delivery, JobService, LinkReason, ProgressNote, QuotaExceeded
 from bot.models import MAX_DURATION, MIN_DURATION, Job, JobOptions, Ratio, Resolution
 from bot.prompts import MAX_PROMPT_CHARS, PromptRejected, clean_prompt
 from bot.validation import ImageRejected, PreparedImage, precheck_metadata, prepare_image
-from cogs.animate.buttons import CancelButton, cancel_view
+from bot.video import VideoUnreadable, concat, last_frame_png
+from cogs.animate.buttons import (
+    CancelButton,
+    ExtendButton,
+    JoinButton,
+    cancel_view,
+    delivered_view,
+)
 from cogs.animate.delivery import Courier, reply_to
 from cogs.animate.rendering import (
     CANCEL_EMOJI,
@@ -58,7 +66,7 @@ class Animate(commands.Cog):
         self._preparing = asyncio.Semaphore(PREPARING_AT_ONCE)
 
     async def cog_load(self) -> None:
-        self.bot.add_dynamic_items(CancelButton)
+        self.bot.add_dynamic_items(CancelButton, ExtendButton, JoinButton)
         self.jobs.observer = self
 
     async def cog_unload(self) -> None:
@@ -179,36 +187,147 @@ class Animate(commands.Cog):
         image: discord.Attachment,
         prompt: str,
         options: JobOptions,
-    ) -> None:
-        """After the public defer: check the real bytes, write the row, start the job."""
+    ) -> bool:
+        """After the public defer: check the real bytes, write the row, start the job.
+
+        True when a job was started.
+        """
         async with self._preparing:
             try:
                 prepared, original = await self._read_image(image)
-                job = await self.jobs.create(
-                    user_id=interaction.user.id,
-                    guild_id=interaction.guild_id,
-                    channel_id=interaction.channel_id,
-                    prompt=prompt,
-                    options=options,
-                    image=prepared.facts,
-                )
-            except (ImageRejected, QuotaExceeded) as exc:
-                text = quota_message(exc) if isinstance(exc, QuotaExceeded) else str(exc)
-                await self._replace_placeholder_with_error(interaction, text)
-                return
-            except AdmissionRefused as exc:
-                await self._replace_placeholder_with_error(interaction, refusal_message(exc))
-                return
+            except ImageRejected as exc:
+                await self._replace_placeholder_with_error(interaction, str(exc))
+                return False
             except (discord.HTTPException, aiohttp.ClientError, TimeoutError):
                 log.warning("Could not download the image of user %s", interaction.user.id)
                 await self._replace_placeholder_with_error(interaction, IMAGE_UNREACHABLE)
-                return
-            status_message = await self._start(interaction, job, image.url, prepared, original)
-        if status_message is not None:
+                return False
+            status_message = await self._create_and_start(
+                interaction, prompt, options, image.url, prepared, original
+            )
+        return await self._add_cancel_reaction(status_message)
+
+    async def _create_and_start(
+        self,
+        interaction: discord.Interaction,
+        prompt: str,
+        options: JobOptions,
+        source_url: str,
+        prepared: PreparedImage,
+        original: bytes,
+        extends_job_id: int | None = None,
+    ) -> discord.Message | None:
+        try:
+            job = await self.jobs.create(
+                extends_job_id=extends_job_id,
+                user_id=interaction.user.id,
+                guild_id=interaction.guild_id,
+                channel_id=interaction.channel_id,
+                prompt=prompt,
+                options=options,
+                image=prepared.facts,
+            )
+        except QuotaExceeded as exc:
+            await self._replace_placeholder_with_error(interaction, quota_message(exc))
+            return None
+        except AdmissionRefused as exc:
+            await self._replace_placeholder_with_error(interaction, refusal_message(exc))
+            return None
+        return await self._start(interaction, job, source_url, prepared, original)
+
+    async def _add_cancel_reaction(self, status_message: discord.Message | None) -> bool:
+        if status_message is None:
+            return False
+        try:
+            await status_message.add_reaction(CANCEL_EMOJI)
+        except discord.HTTPException:
+            log.debug("Cannot add the cancel reaction to message %d", status_message.id)
+        return True
+
+    # -- Extend ------------------------------------------------------------
+
+    async def extend_from_button(self, interaction: discord.Interaction, job_id: int) -> None:
+        """A new job from the last frame of a delivered video, same prompt and options."""
+        source = await self.jobs.store.get(job_id)
+        video = _delivered_video(interaction.message, job_id)
+        if source is None or video is None:
+            await interaction.response.send_message(EXTEND_GONE, ephemeral=True)
+            return
+        # Buttons bypass the command tree's check: refused while stopping.
+        if not await self.bot.admit(interaction):
+            return
+        try:
+            await self._admit(interaction, source.options.duration)
+            await self.jobs.check_quota(interaction.user.id)
+        except QuotaExceeded as exc:
+            await interaction.response.send_message(quota_message(exc), ephemeral=True)
+            return
+        except AdmissionRefused as exc:
+            await interaction.response.send_message(refusal_message(exc), ephemeral=True)
+            return
+        # The button is disabled below, but a second press can already be on its way.
+        if not await self.jobs.claim_extend(job_id):
+            await interaction.response.send_message(ALREADY_EXTENDED, ephemeral=True)
+            return
+        await interaction.response.defer(thinking=True)
+        await self._show_extend_button(interaction.message, source, disabled=True)
+        started = False
+        try:
+            started = await self._extend(interaction, source, video)
+        finally:
+            if not started:
+                await self.jobs.release_extend(job_id)
+                await self._show_extend_button(interaction.message, source, disabled=False)
+
+    async def _extend(
+        self, interaction: discord.Interaction, source: Job, video: discord.Attachment
+    ) -> bool:
+        async with self._preparing:
             try:
-                await status_message.add_reaction(CANCEL_EMOJI)
-            except discord.HTTPException:
-                log.debug("Job %s: cannot add the cancel reaction", job.id)
+                prepared = await self._last_frame(source, video)
+            except ImageRejected as exc:
+                await self._replace_placeholder_with_error(interaction, str(exc))
+                return False
+            except (VideoUnreadable, discord.HTTPException, aiohttp.ClientError, TimeoutError):
+                log.warning("Job %s: no last frame from the delivered video", source.id)
+                await self._replace_placeholder_with_error(interaction, EXTEND_NO_FRAME)
+                return False
+            assert prepared.data is not None
+            status_message = await self._create_and_start(
+                interaction,
+                source.prompt,
+                source.options,
+                "",
+                prepared,
+                prepared.data,
+                extends_job_id=source.id,
+            )
+        return await self._add_cancel_reaction(status_message)
+
+    async def _last_frame(self, source: Job, video: discord.Attachment) -> PreparedImage:
+        """The video's last frame, checked like any input, as bytes the bot will host."""
+        with tempfile.TemporaryDirectory(prefix="extend-") as tmp:
+            path = Path(tmp) / "video.mp4"
+            async with asyncio.timeout(self.settings.http_timeout_seconds):
+                await video.save(path)
+            png = await asyncio.to_thread(last_frame_png, path)
+        name = f"extend-{source.id}.png"
+        prepared = await asyncio.to_thread(prepare_image, png, filename=name)
+        # Not fitted, it still has no public URL: the status message must host it.
+        return prepared if prepared.data is not None else replace(prepared, data=png)
+
+    async def _show_extend_button(
+        self, message: discord.Message | None, source: Job, *, disabled: bool
+    ) -> None:
+        if message is None:
+            return
+        joinable = f"animate:join:{source.id}" in _custom_ids(message)
+        try:
+            await message.edit(
+                view=delivered_view(source, extend_disabled=disabled, joinable=joinable)
+            )
+        except discord.HTTPException:
+            log.info("Job %s: could not update the Extend button", source.id)
 
     async def _read_image(self, image: discord.Attachment) -> tuple[PreparedImage, bytes]:
         # Bounded: a stalled download must not hold one of the few preparing slots.
@@ -280,6 +399,62 @@ class Animate(commands.Cog):
         )
         return None if submitted.status.is_final else message
 
+    # -- Join --------------------------------------------------------------
+
+    async def join_from_button(self, interaction: discord.Interaction, job_id: int) -> None:
+        """Deliver an extension and the clip it continues as one video (the author only)."""
+        job = await self.jobs.store.get(job_id)
+        source = (
+            await self.jobs.store.get(job.extends_job_id) if job and job.extends_job_id else None
+        )
+        second = _delivered_video(interaction.message, job_id)
+        if job is None or source is None or second is None:
+            await interaction.response.send_message(JOIN_GONE, ephemeral=True)
+            return
+        if interaction.user.id != job.user_id:
+            await interaction.response.send_message(JOIN_AUTHOR_ONLY, ephemeral=True)
+            return
+        await interaction.response.defer(thinking=True)
+        first = await self._video_of(source)
+        if first is None:
+            await self._replace_placeholder_with_error(interaction, JOIN_GONE)
+            return
+        with tempfile.TemporaryDirectory(prefix="join-") as tmp:
+            a, b, joined = Path(tmp) / "a.mp4", Path(tmp) / "b.mp4", Path(tmp) / "joined.mp4"
+            try:
+                async with asyncio.timeout(self.settings.http_timeout_seconds):
+                    await first.save(a)
+                    await second.save(b)
+                matched = await asyncio.to_thread(concat, a, b, joined)
+            except (VideoUnreadable, discord.HTTPException, aiohttp.ClientError, TimeoutError):
+                log.warning("Job %d: could not join with job %d", job_id, source.id)
+                await self._replace_placeholder_with_error(interaction, JOIN_FAILED)
+                return
+            if not matched:
+                await self._replace_placeholder_with_error(interaction, JOIN_MISMATCH)
+                return
+            if joined.stat().st_size > interaction.filesize_limit:
+                limit = size_mb(interaction.filesize_limit)
+                await self._replace_placeholder_with_error(interaction, join_too_large(limit))
+                return
+            # No ping: the author just pressed the button and is looking.
+            await interaction.edit_original_response(
+                content=joined_message(source, job),
+                attachments=[discord.File(joined, filename=f"joined-{source.id}-{job_id}.mp4")],
+            )
+
+    async def _video_of(self, job: Job) -> discord.Attachment | None:
+        """The video the bot uploaded for `job`, from its delivered message."""
+        if job.delivered_channel_id is None or job.delivered_message_id is None:
+            return None
+        channel = self.bot.get_partial_messageable(job.delivered_channel_id)
+        try:
+            message = await channel.fetch_message(job.delivered_message_id)
+        except discord.HTTPException:
+            return None
+        assert job.id is not None
+        return _delivered_video(message, job.id)
+
     # -- JobObserver: the service reaches Discord only through these -------
 
     async def job_updated(self, job: Job) -> None:
@@ -288,13 +463,16 @@ class Animate(commands.Cog):
     async def job_ended(self, job: Job) -> None:
         await self.courier.job_ended(job)
 
+    async def job_progress(self, job: Job, note: ProgressNote) -> None:
+        await self.board.progress(job, note)
+
     def upload_limit(self, job: Job) -> int:
         return self.board.upload_limit(job)
 
     async def deliver(
-        self, job: Job, video: Path | None, why: DownloadProblem | None = None
+        self, job: Job, video: Path | None, *, why: LinkReason | None = None
     ) -> Delivery | None:
-        return await self.courier.deliver(job, video, why)
+        return await self.courier.deliver(job, video, why=why)
 
     async def alert_operator(self, text: str) -> None:
         await self.courier.alert_operator(text)
@@ -365,6 +543,25 @@ class Animate(commands.Cog):
 IMAGE_UNREACHABLE = (
     "I could not download your image from Discord, so nothing was sent. Please try again."
 )
+JOIN_GONE = "One of the two videos is no longer available, so they cannot be joined."
+JOIN_AUTHOR_ONLY = "Only the person who made these videos can join them."
+JOIN_FAILED = "I could not join the two videos. Please try again."
+JOIN_MISMATCH = "These two videos differ in format or size, so they cannot be joined as they are."
+
+
+def join_too_large(limit: str) -> str:
+    return f"Joined, the two videos are larger than this server's upload limit ({limit})."
+
+
+def joined_message(first: Job, second: Job) -> str:
+    return f"Videos #{first.id} and #{second.id}, joined into one."
+
+
+EXTEND_GONE = "This video is no longer available to extend."
+ALREADY_EXTENDED = "This video has already been extended."
+EXTEND_NO_FRAME = (
+    "I could not read the last frame of this video, so nothing was started. Please try again."
+)
 IMAGE_GONE = (
     "The image of that job is no longer available. Please use /animate again and attach the image."
 )
@@ -397,3 +594,21 @@ ANSWERED_REACTIONS = frozenset(
 
 def cancel_reply(outcome: CancelOutcome | None) -> str:
     return CANCEL_FAILED if outcome is None else CANCEL_REPLIES[outcome]
+
+
+def _delivered_video(message: discord.Message | None, job_id: int) -> discord.Attachment | None:
+    """The video the bot uploaded for `job_id` on the message whose Extend was pressed."""
+    if message is None:
+        return None
+    name = f"animate-{job_id}.mp4"
+    return next((a for a in message.attachments if a.filename == name), None)
+
+
+def _custom_ids(message: discord.Message) -> set[str]:
+    return {
+        child.custom_id
+        for row in message.components
+        if isinstance(row, discord.ActionRow)
+        for child in row.children
+        if isinstance(child, discord.Button) and child.custom_id
+    }

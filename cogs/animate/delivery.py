@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
-from bot.downloads import DownloadProblem
-from bot.jobs import Delivery, DeliveryKind
+from bot.jobs import Delivery, DeliveryKind, LinkReason
 from bot.models import Job
+from cogs.animate.buttons import delivered_view
 from cogs.animate.rendering import ended_message, link_message, ready_message
 from cogs.animate.status import StatusBoard
 
@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 
 UPLOAD_TOO_LARGE = 40005
 Place = Callable[
-    [Job, str, "discord.File | None", discord.AllowedMentions],
+    [Job, str, "discord.File | None", discord.AllowedMentions, "discord.ui.View | None"],
     Awaitable["discord.Message | None"],
 ]
 
@@ -45,22 +45,39 @@ class Courier:
             self.board.forget(job.id)
 
     async def deliver(
-        self, job: Job, video: Path | None, why: DownloadProblem | None = None
+        self, job: Job, video: Path | None, *, why: LinkReason | None = None
     ) -> Delivery | None:
         mention = f"<@{job.user_id}>"
         if video is not None:
             text = ready_message(job, mention)
-            delivery = await self.tell_author(job, text, video=video)
+            view = delivered_view(job, joinable=await self._joinable(job, video))
+            delivery = await self.tell_author(job, text, video=video, view=view)
             if delivery is not None:
                 return delivery
-            why = DownloadProblem.TOO_LARGE  # the upload was refused (413)
+            why = LinkReason.TOO_LARGE  # the upload was refused (413)
         # A link still gets it to them; say truthfully why it is only a link.
-        limit = self.board.upload_limit(job) if why is DownloadProblem.TOO_LARGE else None
-        text = link_message(job, mention, too_large_for=limit)
+        text = link_message(job, mention, self.board.upload_limit(job), why)
         return await self.tell_author(job, text)
 
+    async def _joinable(self, job: Job, video: Path) -> bool:
+        """An extension whose clip and the one it continues are the author's and fit together."""
+        if job.extends_job_id is None:
+            return False
+        source = await self.bot.jobs.store.get(job.extends_job_id)
+        if source is None or source.user_id != job.user_id or source.delivered_message_id is None:
+            return False
+        posted = source.posted_video_bytes or source.video_bytes
+        if posted is None:
+            return False
+        return posted + video.stat().st_size <= self.board.upload_limit(job)
+
     async def tell_author(
-        self, job: Job, text: str, *, video: Path | None = None
+        self,
+        job: Job,
+        text: str,
+        *,
+        video: Path | None = None,
+        view: discord.ui.View | None = None,
     ) -> Delivery | None:
         """Reply to the status message; else a followup; else a DM. Pings the author only."""
         pings = discord.AllowedMentions(
@@ -70,7 +87,7 @@ class Courier:
         for place in places:
             file = discord.File(video, filename=f"animate-{job.id}.mp4") if video else None
             try:
-                message = await place(job, text, file, pings)
+                message = await place(job, text, file, pings, view)
             except discord.HTTPException as exc:
                 if exc.code == UPLOAD_TOO_LARGE or exc.status == 413:
                     return None  # the caller falls back to a link
@@ -90,7 +107,12 @@ class Courier:
         return None
 
     async def _send_in_channel(
-        self, job: Job, text: str, file: discord.File | None, pings: discord.AllowedMentions
+        self,
+        job: Job,
+        text: str,
+        file: discord.File | None,
+        pings: discord.AllowedMentions,
+        view: discord.ui.View | None,
     ) -> discord.Message | None:
         if job.channel_id is None:
             return None
@@ -105,10 +127,17 @@ class Courier:
         }
         if file is not None:
             kwargs["file"] = file
+        if view is not None:
+            kwargs["view"] = view
         return await channel.send(text, **kwargs)
 
     async def _send_followup(
-        self, job: Job, text: str, file: discord.File | None, pings: discord.AllowedMentions
+        self,
+        job: Job,
+        text: str,
+        file: discord.File | None,
+        pings: discord.AllowedMentions,
+        view: discord.ui.View | None,
     ) -> discord.Message | None:
         session = self.board.fresh_session(job.id)
         if session is None:
@@ -116,15 +145,24 @@ class Courier:
         kwargs: dict[str, Any] = {"allowed_mentions": pings, "wait": True}
         if file is not None:
             kwargs["file"] = file
+        if view is not None:
+            kwargs["view"] = view
         return await session.interaction.followup.send(text, **kwargs)
 
     async def _send_dm(
-        self, job: Job, text: str, file: discord.File | None, pings: discord.AllowedMentions
+        self,
+        job: Job,
+        text: str,
+        file: discord.File | None,
+        pings: discord.AllowedMentions,
+        view: discord.ui.View | None,
     ) -> discord.Message | None:
         user = self.bot.get_user(job.user_id) or await self.bot.fetch_user(job.user_id)
         kwargs: dict[str, Any] = {"allowed_mentions": pings, "nonce": _nonce(job, text)}
         if file is not None:
             kwargs["file"] = file
+        if view is not None:
+            kwargs["view"] = view
         return await user.send(text, **kwargs)
 
     async def alert_operator(self, text: str) -> None:

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 import discord
 
 from bot.admission import AdmissionRefused, RefusalKind
-from bot.jobs import QuotaExceeded, QuotaKind
+from bot.jobs import LinkReason, ProgressNote, QuotaExceeded, QuotaKind, VideoStep
 from bot.models import Job, JobOptions, JobStatus
 from bot.prompts import RECOMMENDED_PROMPT_CHARS, is_long
 
@@ -76,8 +76,19 @@ def price_text(job: Job, estimate: float | None) -> str | None:
     return None
 
 
+def progress_line(note: ProgressNote) -> str:
+    """What the bot does with a finished video before posting it."""
+    if note.step is VideoStep.COMPRESSING:
+        return f"🗜️ Compressing to fit this server's {limit_mb(note.limit_bytes)} limit"
+    return "🔄 Converting the video so it plays in Discord"
+
+
 def status_embed(
-    job: Job, *, expected_seconds: float, estimate: float | None = None
+    job: Job,
+    *,
+    expected_seconds: float,
+    estimate: float | None = None,
+    note: ProgressNote | None = None,
 ) -> discord.Embed:
     """The one public status message of a job."""
     embed = discord.Embed(
@@ -85,7 +96,10 @@ def status_embed(
         description=safe_text(job.prompt, 1000),
         colour=STATE_COLOURS.get(job.status, discord.Colour.blurple()),
     )
-    embed.add_field(name="State", value=safe_text(state_line(job), 1024), inline=False)
+    state = state_line(job)
+    if note is not None and job.status is JobStatus.COMPLETED:
+        state = progress_line(note)
+    embed.add_field(name="State", value=safe_text(state, 1024), inline=False)
     embed.add_field(name="Options", value=describe_options(job.options), inline=False)
     embed.add_field(name="Started", value=timestamp(job.created_at))
     if not job.status.is_final and job.status is not JobStatus.COMPLETED:
@@ -185,24 +199,35 @@ def ended_message(job: Job, mention: str) -> str:
     return f"{mention} your video failed: {job.error or 'the video service could not make it.'}"
 
 
-def link_message(job: Job, mention: str, *, too_large_for: int | None) -> str:
-    """The video as a link; says truthfully why it was not uploaded.
-
-    `too_large_for` is the upload limit it exceeded; None means the bot could not
-    fetch the file (gone, refused, or too slow), which says nothing of its size.
-    """
-    if too_large_for is not None:
-        why = (
-            f"It is larger than this server's upload limit ({size_mb(too_large_for)}), "
-            "so here is a link."
-        )
-    else:
-        why = "The bot could not fetch the file to upload it here, so here is a link."
-    return (
-        f"{mention} your video is ready: {job.video_url or ''}{_cost_note(job)}\n"
-        f"{why} Download it soon: the link may expire."
-    )
-
-
 def size_mb(size: int) -> str:
     return f"{size / (1024 * 1024):.1f} MB"
+
+
+def limit_mb(size: int) -> str:
+    """An upload limit as servers state it: "10 MB", "0.2 MB"."""
+    return f"{round(size / (1024 * 1024), 1):g} MB"
+
+
+def link_message(job: Job, mention: str, limit: int, why: LinkReason | None) -> str:
+    """The delivery that could not upload the video: its link, and why."""
+    if why is LinkReason.DAMAGED:
+        reason = (
+            "The file came back incomplete from the video service, so it cannot play here; "
+            "the link may still work."
+        )
+    elif why is LinkReason.TOO_LARGE:
+        reason = (
+            f"It is larger than this server's upload limit ({size_mb(limit)}), even "
+            "compressed, so here is a link."
+        )
+    elif why is LinkReason.UNAVAILABLE:
+        # Nothing is known of its size: never blame the upload limit for a 404.
+        reason = "The bot could not fetch the file to upload it here, so here is a link."
+    else:
+        reason = (
+            f"It is larger than this server's upload limit ({size_mb(limit)}), so here is a link."
+        )
+    return (
+        f"{mention} your video is ready: {job.video_url or ''}{_cost_note(job)}\n{reason} "
+        "Download it soon: the link may expire."
+    )

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import discord
 
 from bot.coalesce import Coalescer
-from bot.jobs import JobService
+from bot.jobs import JobService, ProgressNote
 from bot.models import Job, JobStatus
 from cogs.animate.buttons import cancel_view
 from cogs.animate.rendering import status_embed
@@ -49,6 +49,8 @@ class StatusBoard:
         self.sessions: dict[int, Session] = {}
         # Status messages that can no longer be edited (deleted, no access).
         self.unreachable: set[int] = set()
+        # What the bot is doing with a finished video (compressing...), until it is posted.
+        self.notes: dict[int, ProgressNote] = {}
         self._updates: Coalescer[int, Job] = Coalescer(
             self._edit, interval=self.settings.status_edit_interval_seconds
         )
@@ -74,7 +76,14 @@ class StatusBoard:
             job,
             expected_seconds=await self.jobs.expected_duration(job.options),
             estimate=self.bot.services.pricing.estimate(job.options.duration),
+            note=self.notes.get(job.id or 0),
         )
+
+    async def progress(self, job: Job, note: ProgressNote) -> None:
+        if job.id is None:
+            return
+        self.notes[job.id] = note
+        await self.show(job)
 
     async def show(self, job: Job) -> None:
         if job.id is None:
@@ -83,6 +92,7 @@ class StatusBoard:
             if job.status_message_id is None:
                 return
             if job.status.is_final:
+                self.notes.pop(job.id, None)
                 # Final states are shown at once, replacing anything pending.
                 await self._updates.flush(job.id, job)
             else:
@@ -124,6 +134,7 @@ class StatusBoard:
             return
         self.sessions.pop(job_id, None)
         self.unreachable.discard(job_id)
+        self.notes.pop(job_id, None)
         self._updates.forget(job_id)
 
     def live_entries(self) -> int:

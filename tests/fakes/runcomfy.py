@@ -51,6 +51,8 @@ class Timeline:
     outcome: Literal["completed", "failed"] = "completed"
     error: str | dict[str, Any] | None = None
     video_size: int = 4096
+    # Real MP4 bytes to serve (tests/fakes/media.py); None: the byte pattern of `video_size`.
+    media: bytes | None = None
     cost: float | None = 0.12
     result_status_word: str = "succeeded"
     videos_list: bool = False  # answer `output.videos: [...]` instead of `output.video`
@@ -352,6 +354,8 @@ class FakeRunComfy:
         t = job.timeline
         if t.video_status != 200:
             return web.Response(status=t.video_status, text="gone")
+        if t.media is not None:
+            return web.Response(body=t.media, content_type="video/mp4")
         response = web.StreamResponse(
             headers={"Content-Type": "video/mp4", "Content-Length": str(t.video_size)}
         )
