@@ -157,8 +157,12 @@ class JobService:
         prompt: str,
         options: JobOptions,
         image: ImageFacts,
+        locale: str | None = None,
     ) -> Job:
-        """Check quotas and write the job row (`submitting`); nothing is sent yet."""
+        """Check quotas and write the job row (`submitting`); nothing is sent yet.
+
+        `locale` is the language of the job's public messages (the server's).
+        """
         async with self._admission:
             await self.check_quota(user_id)
             return await self.store.create(
@@ -170,6 +174,7 @@ class JobService:
                     options=options,
                     image=image,
                     created_at=self.clock(),
+                    locale=locale,
                 )
             )
 

@@ -91,6 +91,9 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             WHERE status IN ('completed', 'delivered')
         """,
     ),
+    # 7: the server's language, kept with the job so that the public status message
+    # and the delivery speak it after a restart too (no interaction is kept).
+    ("ALTER TABLE jobs ADD COLUMN locale TEXT",),
 )
 
 
@@ -127,6 +130,7 @@ _PLAIN_FIELDS = (
     "started_at",
     "finished_at",
     "delivered_at",
+    "locale",
 )
 # What `update` may change: every Job field but the id.
 UPDATABLE = frozenset({*_PLAIN_FIELDS, "options", "image"})
