@@ -17,9 +17,9 @@ from discord.ext import commands
 
 from bot.history import HistoryPage, HistoryService, StatusFilter, timings
 from bot.i18n import Messages
-from bot.models import Job, JobOptions, JobStatus
+from bot.models import Job, JobStatus
 from cogs.animate import Animate
-from cogs.animate.rendering import STATE_LABELS, safe_text, timestamp
+from cogs.animate.rendering import STATE_LABELS, options_text, safe_text, timestamp
 from cogs.translator import command_text, user_messages
 
 if TYPE_CHECKING:
@@ -66,19 +66,6 @@ def state_text(job: Job, t: Messages) -> str:
     if job.error and job.status in ENDED_WITH_ERROR:
         words = t("job.state.with_error", state=words, error=job.error)
     return f"{STATE_LABELS[job.status][0]} {words}"
-
-
-def options_text(options: JobOptions, t: Messages) -> str:
-    ratio = t("job.options.ratio.adaptive") if options.ratio == "adaptive" else options.ratio
-    return " · ".join(
-        (
-            options.resolution,
-            ratio,
-            t("job.options.seconds", duration=t.number(options.duration)),
-            t("job.options.audio_on" if options.generate_audio else "job.options.audio_off"),
-            t("job.options.camera_fixed" if options.camera_fixed else "job.options.camera_moves"),
-        )
-    )
 
 
 def jump_url(job: Job) -> str | None:

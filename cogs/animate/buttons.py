@@ -1,4 +1,9 @@
-"""Buttons that keep working after a restart: the job id lives in the custom_id."""
+"""Buttons that keep working after a restart: the job id lives in the custom_id.
+
+Cancel sits on the status message while the job can be cancelled; Again, Remix
+and Higher resolution sit under the delivered video (`result_view`: add one more
+button there). Every press goes to the cog, which reads the job from the store.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +11,17 @@ from typing import Any
 
 import discord
 
-from bot.models import Job
+from bot.i18n import Messages
+from bot.models import RESOLUTIONS, Job, Resolution
+from cogs.animate.rendering import CANCELLABLE, public_messages
 
-CANCEL_LABEL = "Cancel"
+
+def _animate_cog(interaction: discord.Interaction) -> Any:
+    # Imported here: the cog module imports this one.
+    from cogs.animate.cog import Animate
+
+    cog = interaction.client.get_cog("Animate")  # type: ignore[attr-defined]
+    return cog if isinstance(cog, Animate) else None
 
 
 class CancelButton(
@@ -16,10 +29,10 @@ class CancelButton(
 ):
     """Cancel a queued job; registered in the cog so a restart does not orphan it."""
 
-    def __init__(self, job_id: int) -> None:
+    def __init__(self, job_id: int, label: str = "Cancel") -> None:
         super().__init__(
             discord.ui.Button(
-                label=CANCEL_LABEL,
+                label=label,
                 style=discord.ButtonStyle.danger,
                 custom_id=f"animate:cancel:{job_id}",
             )
@@ -33,17 +46,123 @@ class CancelButton(
         return cls(int(match["job_id"]))
 
     async def callback(self, interaction: discord.Interaction) -> None:
-        # Imported here: the cog module imports this one.
-        from cogs.animate.cog import Animate
-
-        cog = interaction.client.get_cog("Animate")  # type: ignore[attr-defined]
-        if isinstance(cog, Animate):
+        cog = _animate_cog(interaction)
+        if cog is not None:
             await cog.cancel_from_button(interaction, self.job_id)
 
 
+class AgainButton(
+    discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"animate:again:(?P<job_id>\d+)"
+):
+    """The same image, prompt and options: a new job for whoever presses."""
+
+    def __init__(self, job_id: int, label: str = "Again") -> None:
+        super().__init__(
+            discord.ui.Button(
+                label=label,
+                emoji="🔁",
+                style=discord.ButtonStyle.primary,
+                custom_id=f"animate:again:{job_id}",
+            )
+        )
+        self.job_id = job_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: Any, /
+    ) -> AgainButton:
+        return cls(int(match["job_id"]))
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        cog = _animate_cog(interaction)
+        if cog is not None:
+            await cog.again_from_button(interaction, self.job_id)
+
+
+class RemixButton(
+    discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"animate:remix:(?P<job_id>\d+)"
+):
+    """A modal prefilled with the prompt and options, then a new job on the same image."""
+
+    def __init__(self, job_id: int, label: str = "Remix") -> None:
+        super().__init__(
+            discord.ui.Button(
+                label=label,
+                emoji="🎛️",
+                style=discord.ButtonStyle.secondary,
+                custom_id=f"animate:remix:{job_id}",
+            )
+        )
+        self.job_id = job_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: Any, /
+    ) -> RemixButton:
+        return cls(int(match["job_id"]))
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        cog = _animate_cog(interaction)
+        if cog is not None:
+            await cog.remix_from_button(interaction, self.job_id)
+
+
+class HigherButton(
+    discord.ui.DynamicItem[discord.ui.Button[Any]],
+    template=r"animate:higher:(?P<job_id>\d+):(?P<resolution>480p|720p|1080p)",
+):
+    """The same job again at a higher resolution."""
+
+    def __init__(self, job_id: int, resolution: Resolution, label: str | None = None) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label=label or resolution,
+                emoji="⬆️",
+                style=discord.ButtonStyle.secondary,
+                custom_id=f"animate:higher:{job_id}:{resolution}",
+            )
+        )
+        self.job_id = job_id
+        self.resolution: Resolution = resolution
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: Any, /
+    ) -> HigherButton:
+        resolution: Resolution = match["resolution"]
+        return cls(int(match["job_id"]), resolution)
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        cog = _animate_cog(interaction)
+        if cog is not None:
+            await cog.again_from_button(interaction, self.job_id, resolution=self.resolution)
+
+
+DYNAMIC_ITEMS = (CancelButton, AgainButton, RemixButton, HigherButton)
+
+
 def cancel_view(job: Job) -> discord.ui.View | None:
-    if job.id is None or job.status.is_final:
+    """The Cancel button, only while cancelling can still work."""
+    if job.id is None or job.status not in CANCELLABLE:
         return None
     view = discord.ui.View(timeout=None)
-    view.add_item(CancelButton(job.id))
+    view.add_item(CancelButton(job.id, public_messages(job)("button.cancel")))
+    return view
+
+
+def higher_resolutions(job: Job) -> tuple[Resolution, ...]:
+    index = RESOLUTIONS.index(job.options.resolution)
+    return RESOLUTIONS[index + 1 :]
+
+
+def result_view(job: Job, t: Messages | None = None) -> discord.ui.View | None:
+    """The buttons under a delivered video; one more is one more `add_item`."""
+    if job.id is None:
+        return None
+    t = t or public_messages(job)
+    view = discord.ui.View(timeout=None)
+    view.add_item(AgainButton(job.id, t("button.again")))
+    view.add_item(RemixButton(job.id, t("button.remix")))
+    for resolution in higher_resolutions(job):
+        view.add_item(HigherButton(job.id, resolution, t("button.higher", resolution=resolution)))
     return view

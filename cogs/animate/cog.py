@@ -23,11 +23,18 @@ from bot.jobs import CancelOutcome, Delivery, JobService, QuotaExceeded
 from bot.models import MAX_DURATION, MIN_DURATION, Job, JobOptions, Ratio, Resolution
 from bot.prompts import MAX_PROMPT_CHARS, PromptRejected, clean_prompt
 from bot.validation import ImageRejected, PreparedImage, precheck_metadata, prepare_image
-from cogs.animate.buttons import CancelButton, cancel_view
+from cogs.animate.buttons import DYNAMIC_ITEMS, cancel_view
 from cogs.animate.delivery import Courier, reply_to
-from cogs.animate.rendering import CANCEL_EMOJI, hosted_filename, quota_message, size_mb
+from cogs.animate.remix import PromptModal
+from cogs.animate.rendering import (
+    CANCEL_EMOJI,
+    CANCELLABLE,
+    hosted_filename,
+    quota_message,
+    size_mb,
+)
 from cogs.animate.status import StatusBoard
-from cogs.translator import command_text
+from cogs.translator import command_text, user_messages
 
 if TYPE_CHECKING:
     from bot.app import AnimateBot
@@ -47,12 +54,19 @@ class Animate(commands.Cog):
         self.board = StatusBoard(bot, jobs)
         self.courier = Courier(bot, self.board)
         self._preparing = asyncio.Semaphore(PREPARING_AT_ONCE)
+        # (user, job, button) presses being handled: a double press starts one job.
+        self._pressing: set[tuple[int, int, str]] = set()
+        self.menu = app_commands.ContextMenu(
+            name=command_text("animate.menu.name"), callback=self.animate_message
+        )
 
     async def cog_load(self) -> None:
-        self.bot.add_dynamic_items(CancelButton)
+        self.bot.add_dynamic_items(*DYNAMIC_ITEMS)
+        self.bot.tree.add_command(self.menu)
         self.jobs.observer = self
 
     async def cog_unload(self) -> None:
+        self.bot.tree.remove_command(self.menu.name, type=self.menu.type)
         self.jobs.observer = None
         await self.board.close()
 
@@ -106,8 +120,19 @@ class Animate(commands.Cog):
         )
         await self._run(interaction, image, cleaned, options)
 
-    async def animate_again(self, interaction: discord.Interaction, source: Job) -> None:
-        """Run a past job's prompt and options again on the image its status message hosts."""
+    async def animate_again(
+        self,
+        interaction: discord.Interaction,
+        source: Job,
+        *,
+        prompt: str | None = None,
+        options: JobOptions | None = None,
+    ) -> None:
+        """Run a past job again on the image its status message hosts.
+
+        Its prompt and options unless others are given (Remix, Higher resolution);
+        a new job of whoever asked, under their quotas.
+        """
         try:
             await self.jobs.check_quota(interaction.user.id)
         except QuotaExceeded as exc:
@@ -116,9 +141,101 @@ class Animate(commands.Cog):
         await interaction.response.defer(thinking=True)
         image = await self._hosted_image(source)
         if image is None:
-            await self._replace_placeholder_with_error(interaction, IMAGE_GONE)
+            gone = user_messages(interaction)("result.gone")
+            await self._replace_placeholder_with_error(interaction, gone)
             return
-        await self._run(interaction, image, source.prompt, source.options)
+        await self._run(interaction, image, prompt or source.prompt, options or source.options)
+
+    # -- the buttons under a delivered video --------------------------------
+
+    async def again_from_button(
+        self, interaction: discord.Interaction, job_id: int, *, resolution: Resolution | None = None
+    ) -> None:
+        """Again (or Higher resolution): one new job per press, for whoever pressed."""
+        key = (interaction.user.id, job_id, resolution or "again")
+        if key in self._pressing:
+            await interaction.response.send_message(
+                user_messages(interaction)("result.busy"), ephemeral=True
+            )
+            return
+        self._pressing.add(key)
+        try:
+            source = await self.jobs.store.get(job_id)
+            if source is None:
+                await interaction.response.send_message(
+                    user_messages(interaction)("result.gone"), ephemeral=True
+                )
+                return
+            options = source.options
+            if resolution is not None:
+                options = options.model_copy(update={"resolution": resolution})
+            await self.animate_again(interaction, source, options=options)
+        finally:
+            self._pressing.discard(key)
+
+    async def remix_from_button(self, interaction: discord.Interaction, job_id: int) -> None:
+        """A modal prefilled with the prompt and options; its answer starts one job."""
+        t = user_messages(interaction)
+        source = await self.jobs.store.get(job_id)
+        if source is None:
+            await interaction.response.send_message(t("result.gone"), ephemeral=True)
+            return
+        try:
+            await self.jobs.check_quota(interaction.user.id)
+        except QuotaExceeded as exc:
+            await interaction.response.send_message(quota_message(exc), ephemeral=True)
+            return
+
+        async def remixed(
+            modal_interaction: discord.Interaction, prompt: str, options: JobOptions
+        ) -> None:
+            await self.animate_again(modal_interaction, source, prompt=prompt, options=options)
+
+        modal = PromptModal(
+            title=t("remix.title"),
+            t=t,
+            options=source.options,
+            prompt=source.prompt,
+            on_done=remixed,
+        )
+        await interaction.response.send_modal(modal)
+
+    # -- the "Animate" entry of a message's context menu ---------------------
+
+    async def animate_message(
+        self, interaction: discord.Interaction, message: discord.Message
+    ) -> None:
+        t = user_messages(interaction)
+        image = first_image(message)
+        if image is None:
+            await interaction.response.send_message(t("menu.no_image"), ephemeral=True)
+            return
+        try:
+            precheck_metadata(
+                filename=image.filename,
+                content_type=image.content_type,
+                size=image.size,
+                width=image.width,
+                height=image.height,
+            )
+            await self.jobs.check_quota(interaction.user.id)
+        except ImageRejected as exc:
+            await interaction.response.send_message(str(exc), ephemeral=True)
+            return
+        except QuotaExceeded as exc:
+            await interaction.response.send_message(quota_message(exc), ephemeral=True)
+            return
+
+        async def asked(
+            modal_interaction: discord.Interaction, prompt: str, options: JobOptions
+        ) -> None:
+            await modal_interaction.response.defer(thinking=True)
+            await self._run(modal_interaction, image, prompt, options)
+
+        modal = PromptModal(
+            title=t("menu.title"), t=t, options=JobOptions(), prompt="", on_done=asked
+        )
+        await interaction.response.send_modal(modal)
 
     async def _hosted_image(self, job: Job) -> discord.Attachment | None:
         name = hosted_filename(job)
@@ -149,6 +266,7 @@ class Animate(commands.Cog):
                     prompt=prompt,
                     options=options,
                     image=prepared.facts,
+                    locale=public_locale(interaction),
                 )
             except (ImageRejected, QuotaExceeded) as exc:
                 text = quota_message(exc) if isinstance(exc, QuotaExceeded) else str(exc)
@@ -164,6 +282,13 @@ class Animate(commands.Cog):
                 await status_message.add_reaction(CANCEL_EMOJI)
             except discord.HTTPException:
                 log.debug("Job %s: cannot add the cancel reaction", job.id)
+                return
+            # A fast job may have started rendering meanwhile, and its status edit
+            # then found no ❌ to take back: look again now that it is there.
+            assert job.id is not None
+            now = await self.jobs.store.get(job.id)
+            if now is None or now.status not in CANCELLABLE:
+                await self.board.remove_own_reaction(now or job)
 
     async def _read_image(self, image: discord.Attachment) -> tuple[PreparedImage, bytes]:
         # Bounded: a stalled download must not hold one of the few preparing slots.
@@ -299,11 +424,19 @@ class Animate(commands.Cog):
             log.info("Could not answer a reaction on message %d", payload.message_id)
 
     async def _cancel(self, job_id: int, user_id: int, is_moderator: bool) -> CancelOutcome:
+        job = await self.jobs.store.get(job_id)
+        by_author = job is not None and job.user_id == user_id
+        if by_author:
+            # Their own cancel: they get their answer (or see the ❌ work), no public ping.
+            self.courier.cancelled_by_author.add(job_id)
         try:
             return await self.jobs.cancel(job_id, actor_id=user_id, actor_is_moderator=is_moderator)
         except Exception:
             log.exception("Cancel of job %d failed", job_id)
             return CancelOutcome.NOT_YET
+        finally:
+            if by_author:
+                self.courier.cancelled_by_author.discard(job_id)
 
     async def _remove_reaction(self, payload: discord.RawReactionActionEvent) -> None:
         message = self.bot.get_partial_messageable(payload.channel_id).get_partial_message(
@@ -317,9 +450,21 @@ class Animate(commands.Cog):
 IMAGE_UNREACHABLE = (
     "I could not download your image from Discord, so nothing was sent. Please try again."
 )
-IMAGE_GONE = (
-    "The image of that job is no longer available. Please use /animate again and attach the image."
-)
+
+
+def public_locale(interaction: discord.Interaction) -> str:
+    """What the job's public messages speak: the server's language, else the user's."""
+    return str(interaction.guild_locale or interaction.locale)
+
+
+def first_image(message: discord.Message) -> discord.Attachment | None:
+    """The first attachment that says it is an image (by type, else by its size facts)."""
+    for attachment in message.attachments:
+        content_type = attachment.content_type or ""
+        if content_type.startswith("image/") or (not content_type and attachment.width is not None):
+            return attachment
+    return None
+
 
 CANCEL_REPLIES: dict[CancelOutcome, str] = {
     CancelOutcome.CANCELLED: "Cancelled. It was still queued, so nothing was charged.",

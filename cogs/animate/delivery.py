@@ -16,7 +16,8 @@ import discord
 
 from bot.jobs import Delivery
 from bot.models import Job
-from cogs.animate.rendering import describe_options, ended_message, size_mb
+from cogs.animate.buttons import result_view
+from cogs.animate.rendering import delivered_message, ended_message, link_message
 from cogs.animate.status import StatusBoard
 
 if TYPE_CHECKING:
@@ -26,7 +27,7 @@ log = logging.getLogger(__name__)
 
 UPLOAD_TOO_LARGE = 40005
 Place = Callable[
-    [Job, str, "discord.File | None", discord.AllowedMentions],
+    [Job, str, "discord.File | None", discord.AllowedMentions, "discord.ui.View | None"],
     Awaitable["discord.Message | None"],
 ]
 
@@ -35,28 +36,30 @@ class Courier:
     def __init__(self, bot: AnimateBot, board: StatusBoard) -> None:
         self.bot = bot
         self.board = board
+        # Jobs being cancelled by their own author right now (see `job_ended`).
+        self.cancelled_by_author: set[int] = set()
 
     async def job_ended(self, job: Job) -> None:
+        if job.id in self.cancelled_by_author:
+            # They cancelled it themselves: the status edit and their own (ephemeral)
+            # answer say so; a public message pinging them would be a third notice.
+            self.cancelled_by_author.discard(job.id)
+            return
         await self.tell_author(job, ended_message(job, f"<@{job.user_id}>"))
 
     async def deliver(self, job: Job, video: Path | None) -> Delivery | None:
         mention = f"<@{job.user_id}>"
         if video is not None:
-            text = f"{mention} your video is ready! ({describe_options(job.options)})"
-            delivery = await self.tell_author(job, text, video=video)
+            text = delivered_message(job, mention)
+            delivery = await self.tell_author(job, text, video=video, with_buttons=True)
             if delivery is not None:
                 return delivery
         # Too large to upload here (or the upload failed): a link still gets it to them.
-        limit = size_mb(self.board.upload_limit(job))
-        text = (
-            f"{mention} your video is ready: {job.video_url}\n"
-            f"It is larger than this server's upload limit ({limit}), so here is a link. "
-            "Download it soon: the link may expire."
-        )
-        return await self.tell_author(job, text)
+        text = link_message(job, mention, self.board.upload_limit(job))
+        return await self.tell_author(job, text, with_buttons=True)
 
     async def tell_author(
-        self, job: Job, text: str, *, video: Path | None = None
+        self, job: Job, text: str, *, video: Path | None = None, with_buttons: bool = False
     ) -> Delivery | None:
         """Reply to the status message; else a followup; else a DM. Pings the author only."""
         pings = discord.AllowedMentions(
@@ -65,8 +68,10 @@ class Courier:
         places: tuple[Place, ...] = (self._send_in_channel, self._send_followup, self._send_dm)
         for place in places:
             file = discord.File(video, filename=f"animate-{job.id}.mp4") if video else None
+            # A view per attempt: discord.py ties a sent view to its message.
+            view = result_view(job) if with_buttons else None
             try:
-                message = await place(job, text, file, pings)
+                message = await place(job, text, file, pings, view)
             except discord.HTTPException as exc:
                 if exc.code == UPLOAD_TOO_LARGE or exc.status == 413:
                     return None  # the caller falls back to a link
@@ -83,7 +88,12 @@ class Courier:
         return None
 
     async def _send_in_channel(
-        self, job: Job, text: str, file: discord.File | None, pings: discord.AllowedMentions
+        self,
+        job: Job,
+        text: str,
+        file: discord.File | None,
+        pings: discord.AllowedMentions,
+        view: discord.ui.View | None = None,
     ) -> discord.Message | None:
         if job.channel_id is None:
             return None
@@ -98,10 +108,17 @@ class Courier:
         }
         if file is not None:
             kwargs["file"] = file
+        if view is not None:
+            kwargs["view"] = view
         return await channel.send(text, **kwargs)
 
     async def _send_followup(
-        self, job: Job, text: str, file: discord.File | None, pings: discord.AllowedMentions
+        self,
+        job: Job,
+        text: str,
+        file: discord.File | None,
+        pings: discord.AllowedMentions,
+        view: discord.ui.View | None = None,
     ) -> discord.Message | None:
         session = self.board.fresh_session(job.id)
         if session is None:
@@ -109,15 +126,24 @@ class Courier:
         kwargs: dict[str, Any] = {"allowed_mentions": pings, "wait": True}
         if file is not None:
             kwargs["file"] = file
+        if view is not None:
+            kwargs["view"] = view
         return await session.interaction.followup.send(text, **kwargs)
 
     async def _send_dm(
-        self, job: Job, text: str, file: discord.File | None, pings: discord.AllowedMentions
+        self,
+        job: Job,
+        text: str,
+        file: discord.File | None,
+        pings: discord.AllowedMentions,
+        view: discord.ui.View | None = None,
     ) -> discord.Message | None:
         user = self.bot.get_user(job.user_id) or await self.bot.fetch_user(job.user_id)
         kwargs: dict[str, Any] = {"allowed_mentions": pings, "nonce": _nonce(job, text)}
         if file is not None:
             kwargs["file"] = file
+        if view is not None:
+            kwargs["view"] = view
         return await user.send(text, **kwargs)
 
     async def alert_operator(self, text: str) -> None:

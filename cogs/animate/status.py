@@ -14,10 +14,11 @@ from typing import TYPE_CHECKING
 import discord
 
 from bot.coalesce import Coalescer
+from bot.eta import EtaBoard
 from bot.jobs import JobService
 from bot.models import Job
 from cogs.animate.buttons import cancel_view
-from cogs.animate.rendering import status_embed
+from cogs.animate.rendering import CANCEL_EMOJI, CANCELLABLE, status_embed
 
 if TYPE_CHECKING:
     from bot.app import AnimateBot
@@ -49,6 +50,10 @@ class StatusBoard:
         self.sessions: dict[int, Session] = {}
         # Status messages that can no longer be edited (deleted, no access).
         self.unreachable: set[int] = set()
+        # The ETA is recomputed on every edit; swap `expected` for a better model freely.
+        self.eta = EtaBoard(jobs.expected_duration)
+        # Jobs whose ❌ this process already took back (it cannot cancel any more).
+        self._unreacted: set[int] = set()
         self._updates: Coalescer[int, Job] = Coalescer(
             self._edit, interval=self.settings.status_edit_interval_seconds
         )
@@ -70,7 +75,7 @@ class StatusBoard:
         return guild.filesize_limit if guild is not None else DEFAULT_UPLOAD_LIMIT
 
     async def embed(self, job: Job) -> discord.Embed:
-        return status_embed(job, expected_seconds=await self.jobs.expected_duration(job.options))
+        return status_embed(job, await self.eta.estimate(job))
 
     async def show(self, job: Job) -> None:
         if job.id is None or job.status_message_id is None:
@@ -89,6 +94,7 @@ class StatusBoard:
         if session is not None:
             try:
                 await session.interaction.edit_original_response(embed=embed, view=view)
+                await self._after_edit(job)
                 return
             except discord.HTTPException as exc:
                 if not _token_expired(exc):
@@ -105,12 +111,38 @@ class StatusBoard:
         except (discord.NotFound, discord.Forbidden) as exc:
             log.info("Job %d: status message unreachable (%s)", job_id, exc)
             self.unreachable.add(job_id)
+        await self._after_edit(job)
+
+    async def _after_edit(self, job: Job) -> None:
+        assert job.id is not None
+        # Once the job cannot be cancelled, the bot's own ❌ goes (the button already has).
+        if job.status not in CANCELLABLE and job.id not in self._unreacted:
+            await self.remove_own_reaction(job)
         if job.status.is_final:
-            self.forget(job_id)
+            self.forget(job.id)
+
+    async def remove_own_reaction(self, job: Job) -> None:
+        if job.id is None or job.channel_id is None or job.status_message_id is None:
+            return
+        if job.id in self.unreachable:
+            return
+        self._unreacted.add(job.id)
+        message = self.bot.get_partial_messageable(job.channel_id).get_partial_message(
+            job.status_message_id
+        )
+        me = self.bot.user
+        if me is None:
+            return
+        try:
+            await message.remove_reaction(CANCEL_EMOJI, me)
+        except discord.HTTPException as exc:
+            log.debug("Job %d: could not remove the bot's reaction (%s)", job.id, exc)
 
     def forget(self, job_id: int) -> None:
         self.sessions.pop(job_id, None)
         self._updates.forget(job_id)
+        self._unreacted.discard(job_id)
+        self.eta.forget(job_id)
 
     async def close(self) -> None:
         await self._updates.close()
