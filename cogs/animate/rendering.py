@@ -102,7 +102,8 @@ def state_line(job: Job, t: Messages) -> str:
 
 
 def progress_bar(progress: float, t: Messages) -> str:
-    filled = round(progress * PROGRESS_CELLS)
+    # Floor: a cell fills only once it is really reached (95 % is not a full bar).
+    filled = int(progress * PROGRESS_CELLS)
     bar = "▰" * filled + "▱" * (PROGRESS_CELLS - filled)
     return t("status.progress", bar=bar, percent=t.number(round(progress * 100)))
 

@@ -6,6 +6,7 @@ through the interaction while its token is fresh, then through the channel.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_UPLOAD_LIMIT = 10 * 1024 * 1024
 WEBHOOK_EXPIRED = 50027
+DUE_MARGIN_SECONDS = 1.0
 
 
 @dataclass
@@ -54,6 +56,9 @@ class StatusBoard:
         self.eta = EtaBoard(jobs.expected_duration)
         # Jobs whose ❌ this process already took back (it cannot cancel any more).
         self._unreacted: set[int] = set()
+        # One timer per live job, at its expected end: a job still running then is
+        # re-shown as "taking longer than usual" instead of a time in the past.
+        self._due: dict[int, asyncio.TimerHandle] = {}
         self._updates: Coalescer[int, Job] = Coalescer(
             self._edit, interval=self.settings.status_edit_interval_seconds
         )
@@ -75,7 +80,26 @@ class StatusBoard:
         return guild.filesize_limit if guild is not None else DEFAULT_UPLOAD_LIMIT
 
     async def embed(self, job: Job) -> discord.Embed:
-        return status_embed(job, await self.eta.estimate(job))
+        estimate = await self.eta.estimate(job)
+        if job.id is not None and job.status_message_id is not None:
+            self._when_due(job, estimate.expected_end)
+        return status_embed(job, estimate)
+
+    def _when_due(self, job: Job, expected_end: float | None) -> None:
+        assert job.id is not None
+        previous = self._due.pop(job.id, None)
+        if previous is not None:
+            previous.cancel()
+        if expected_end is None or job.status.is_final:
+            return
+        delay = max(0.0, expected_end - time.time()) + DUE_MARGIN_SECONDS
+        self._due[job.id] = asyncio.get_running_loop().call_later(delay, self._due_now, job)
+
+    def _due_now(self, job: Job) -> None:
+        assert job.id is not None
+        self._due.pop(job.id, None)
+        # The job as last shown; a newer state would have replaced this timer.
+        self._updates.submit(job.id, job)
 
     async def show(self, job: Job) -> None:
         if job.id is None or job.status_message_id is None:
@@ -143,8 +167,14 @@ class StatusBoard:
         self._updates.forget(job_id)
         self._unreacted.discard(job_id)
         self.eta.forget(job_id)
+        due = self._due.pop(job_id, None)
+        if due is not None:
+            due.cancel()
 
     async def close(self) -> None:
+        for due in self._due.values():
+            due.cancel()
+        self._due.clear()
         await self._updates.close()
 
 
