@@ -17,7 +17,6 @@ from tests.test_animate import (
     png,
     request_id_of,
     start_queued,
-    state_of,
     status_message,
     wait_state,
 )
