@@ -99,6 +99,7 @@ def page_row(job: Job, t: Messages) -> str:
     head = t(
         "history.row",
         icon=STATE_LABELS[job.status][0],
+        state=state_words(job.status, t),
         id=job.id,
         created=timestamp(job.created_at),
         options=summary,
@@ -230,6 +231,11 @@ class PageView(OwnedView):
         page = self.page
         self.first.disabled = self.previous.disabled = page.is_first
         self.next.disabled = self.last.disabled = page.is_last
+        # Words, not « ‹ › »: page 1 holds the newest jobs.
+        self.first.label = self.t("history.pager.newest")
+        self.previous.label = self.t("history.pager.newer")
+        self.next.label = self.t("history.pager.older")
+        self.last.label = self.t("history.pager.oldest")
         self.position.label = page_position(page, self.t)
         self.pick.placeholder = self.t("history.pick.placeholder")
         self.pick.options = [
@@ -250,11 +256,11 @@ class PageView(OwnedView):
         self._sync()
         await interaction.response.edit_message(embed=page_embed(self.page, self.t), view=self)
 
-    @discord.ui.button(label="«", style=discord.ButtonStyle.secondary, row=0)
+    @discord.ui.button(label="Newest", style=discord.ButtonStyle.secondary, row=0)
     async def first(self, interaction: discord.Interaction, _: discord.ui.Button[Any]) -> None:
         await self._show(interaction, 0)
 
-    @discord.ui.button(label="‹", style=discord.ButtonStyle.secondary, row=0)
+    @discord.ui.button(label="Newer", style=discord.ButtonStyle.secondary, row=0)
     async def previous(self, interaction: discord.Interaction, _: discord.ui.Button[Any]) -> None:
         await self._show(interaction, self.page.page - 1)
 
@@ -262,11 +268,11 @@ class PageView(OwnedView):
     async def position(self, interaction: discord.Interaction, _: discord.ui.Button[Any]) -> None:
         pass  # a label, never pressable
 
-    @discord.ui.button(label="›", style=discord.ButtonStyle.secondary, row=0)
+    @discord.ui.button(label="Older", style=discord.ButtonStyle.secondary, row=0)
     async def next(self, interaction: discord.Interaction, _: discord.ui.Button[Any]) -> None:
         await self._show(interaction, self.page.page + 1)
 
-    @discord.ui.button(label="»", style=discord.ButtonStyle.secondary, row=0)
+    @discord.ui.button(label="Oldest", style=discord.ButtonStyle.secondary, row=0)
     async def last(self, interaction: discord.Interaction, _: discord.ui.Button[Any]) -> None:
         await self._show(interaction, self.page.pages - 1)
 
@@ -378,6 +384,10 @@ class History(commands.Cog):
             )
             return
         page = await self.service.page(user_id, status=StatusFilter(status))
+        if page.total == 0:
+            # Nothing to page through or pick: the friendly line alone, no dead widgets.
+            await interaction.response.send_message(embed=page_embed(page, t), ephemeral=True)
+            return
         await interaction.response.send_message(
             embed=page_embed(page, t),
             view=PageView(self, user_id, interaction, page),
