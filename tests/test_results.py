@@ -75,6 +75,15 @@ async def test_again_makes_exactly_one_job_even_on_a_double_press(
     assert len(runcomfy_fake.submits) == 2  # the first job and one again
     assert runcomfy_fake.submits[1]["prompt"] == "the *waves* roll in"
     assert not (await answer(discord_fake, first)).ephemeral  # the new status message
+    # Greyed out while its job started, then offered again (others may press it too).
+    states = [
+        [c.get("disabled", False) for row in edit.components for c in row["components"]]
+        for edit in video.edits
+    ]
+    assert [True, False, False, False] in states
+    await discord_fake.wait_for(
+        lambda: not any(c.get("disabled") for row in video.components for c in row["components"])
+    )
 
 
 async def test_a_stranger_pressing_again_gets_their_own_job_on_their_quota(

@@ -23,7 +23,7 @@ from bot.jobs import CancelOutcome, Delivery, JobService, QuotaExceeded
 from bot.models import MAX_DURATION, MIN_DURATION, Job, JobOptions, Ratio, Resolution
 from bot.prompts import MAX_PROMPT_CHARS, PromptRejected, clean_prompt
 from bot.validation import ImageRejected, PreparedImage, precheck_metadata, prepare_image
-from cogs.animate.buttons import DYNAMIC_ITEMS, cancel_view
+from cogs.animate.buttons import DYNAMIC_ITEMS, cancel_view, result_view
 from cogs.animate.delivery import Courier, reply_to
 from cogs.animate.remix import PromptModal
 from cogs.animate.rendering import (
@@ -127,6 +127,7 @@ class Animate(commands.Cog):
         *,
         prompt: str | None = None,
         options: JobOptions | None = None,
+        hold: Job | None = None,
     ) -> None:
         """Run a past job again on the image its status message hosts.
 
@@ -139,6 +140,8 @@ class Animate(commands.Cog):
             await interaction.response.send_message(quota_message(exc), ephemeral=True)
             return
         await interaction.response.defer(thinking=True)
+        if hold is not None:
+            await self._show_pressed(interaction, hold, pressed=True)
         image = await self._hosted_image(source)
         if image is None:
             gone = user_messages(interaction)("result.gone")
@@ -169,9 +172,32 @@ class Animate(commands.Cog):
             options = source.options
             if resolution is not None:
                 options = options.model_copy(update={"resolution": resolution})
-            await self.animate_again(interaction, source, options=options)
+            await self.animate_again(interaction, source, options=options, hold=source)
         finally:
             self._pressing.discard(key)
+        if interaction.response.type is discord.InteractionResponseType.deferred_channel_message:
+            await self._show_pressed(interaction, source, pressed=False)
+
+    async def _show_pressed(
+        self, interaction: discord.Interaction, source: Job, *, pressed: bool
+    ) -> None:
+        """Grey the pressed button out while its job starts, then offer it again.
+
+        Others may press it too (each for a job of their own), so it comes back.
+        """
+        message = interaction.message
+        view = result_view(source)
+        if message is None or view is None:
+            return
+        if pressed:
+            pressed_id = interaction.data.get("custom_id") if interaction.data else None
+            for child in view.children:
+                if isinstance(child, discord.ui.DynamicItem) and child.custom_id == pressed_id:
+                    child.item.disabled = True
+        try:
+            await message.edit(view=view)
+        except discord.HTTPException as exc:
+            log.debug("Job %s: could not update the video's buttons (%s)", source.id, exc)
 
     async def remix_from_button(self, interaction: discord.Interaction, job_id: int) -> None:
         """A modal prefilled with the prompt and options; its answer starts one job."""
