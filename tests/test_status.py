@@ -202,3 +202,19 @@ async def test_a_french_server_sees_the_status_and_the_video_in_french_after_a_r
 
 def state_of_fr(message: FakeMessage) -> str:
     return embed_field(message, "État")
+
+
+INTERNAL_WORDS = ("submit", "runcomfy", "billed", "request id", "soumi")
+
+
+def test_no_catalog_text_uses_the_operators_words() -> None:
+    from bot import i18n
+
+    for locale in i18n.available_locales():
+        for message in i18n.read_catalog(locale):
+            if not message.id:
+                continue
+            forms = message.string if isinstance(message.string, tuple) else (message.string,)
+            for text in forms:
+                lowered = str(text).lower()
+                assert not [w for w in INTERNAL_WORDS if w in lowered], (locale, message.id)

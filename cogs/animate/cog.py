@@ -496,7 +496,7 @@ CANCEL_REPLIES: dict[CancelOutcome, str] = {
     CancelOutcome.CANCELLED: "Cancelled. It was still queued, so nothing was charged.",
     CancelOutcome.RENDERING: (
         "This video is already rendering and cannot be stopped; "
-        "it will be delivered (and billed) when it is done."
+        "it will be delivered (and charged) when it is done."
     ),
     CancelOutcome.NOT_YET: "The job is still being sent; try again in a moment.",
     CancelOutcome.FINISHED: "This job has already finished.",
