@@ -114,8 +114,9 @@ async def test_remix_opens_a_prefilled_modal_and_starts_one_job_with_the_choices
     assert press.modal is not None and press.response_type == 9
     prompt_input = press.modal["components"][0]["components"][0]
     assert prompt_input["value"] == "the *waves* roll in"
-    resolution, duration = (row["component"] for row in press.modal["components"][1:])
+    resolution, duration, ratio, audio = (row["component"] for row in press.modal["components"][1:])
     assert [o["value"] for o in resolution["options"] if o.get("default")] == ["480p"]
+    assert [o["value"] for o in ratio["options"] if o.get("default")] == ["adaptive"]
     runcomfy_fake.script(QUICK)
     submitted = await discord_fake.submit_modal(
         press,
@@ -123,17 +124,23 @@ async def test_remix_opens_a_prefilled_modal_and_starts_one_job_with_the_choices
             prompt_input["custom_id"]: "the waves freeze",
             resolution["custom_id"]: ["720p"],
             duration["custom_id"]: ["8"],
+            ratio["custom_id"]: ["9:16"],
+            audio["custom_id"]: ["off"],
         },
     )
     await settle(discord_fake, runcomfy_fake, 2)
     assert submitted.response_type == 5 and not submitted.ephemeral
     assert len(runcomfy_fake.submits) == 2
     remixed = runcomfy_fake.submits[1]
-    assert (remixed["prompt"], remixed["resolution"], remixed["duration"]) == (
-        "the waves freeze",
-        "720p",
-        8,
-    )
+    assert remixed == {
+        **runcomfy_fake.submits[0],
+        "prompt": "the waves freeze",
+        "resolution": "720p",
+        "duration": 8,
+        "ratio": "9:16",
+        "generate_audio": False,
+        "first_frame_image_url": remixed["first_frame_image_url"],
+    }
 
 
 async def test_higher_resolution_is_offered_only_above_and_makes_one_job(

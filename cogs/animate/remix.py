@@ -13,7 +13,7 @@ from typing import Any
 import discord
 
 from bot.i18n import Messages
-from bot.models import MAX_DURATION, MIN_DURATION, RESOLUTIONS, JobOptions, Resolution
+from bot.models import MAX_DURATION, MIN_DURATION, RATIOS, RESOLUTIONS, JobOptions
 from bot.prompts import MAX_PROMPT_CHARS, PromptRejected, clean_prompt
 
 TITLE_LIMIT = 45
@@ -52,19 +52,52 @@ class PromptModal(discord.ui.Modal):
                 for seconds in range(MIN_DURATION, MAX_DURATION + 1)
             ]
         )
+        self.ratio: discord.ui.Select[Any] = discord.ui.Select(
+            options=[
+                discord.SelectOption(
+                    label=t("job.options.ratio.adaptive") if r == "adaptive" else r,
+                    value=r,
+                    default=r == options.ratio,
+                )
+                for r in RATIOS
+            ]
+        )
+        self.audio: discord.ui.Select[Any] = discord.ui.Select(
+            options=[
+                discord.SelectOption(
+                    label=t("job.options.audio_on"), value="on", default=options.generate_audio
+                ),
+                discord.SelectOption(
+                    label=t("job.options.audio_off"),
+                    value="off",
+                    default=not options.generate_audio,
+                ),
+            ]
+        )
+        # Five rows is a modal's most: the camera option keeps the source's choice.
         self.add_item(self.prompt)
         self.add_item(discord.ui.Label(text=t("modal.resolution"), component=self.resolution))
         self.add_item(discord.ui.Label(text=t("modal.duration"), component=self.duration))
+        self.add_item(discord.ui.Label(text=t("modal.ratio"), component=self.ratio))
+        self.add_item(discord.ui.Label(text=t("modal.audio"), component=self.audio))
 
     def chosen(self) -> JobOptions:
-        resolution: Resolution = self.resolution.values[0] if self.resolution.values else None  # type: ignore[assignment]
-        duration = int(self.duration.values[0]) if self.duration.values else None
-        return self.base.model_copy(
-            update={
-                "resolution": resolution or self.base.resolution,
-                "duration": duration or self.base.duration,
-            }
-        )
+        """What was picked; the base options where nothing was."""
+        base = self.base
+        picked: dict[str, object] = {
+            name: select.values[0]
+            for name, select in (
+                ("resolution", self.resolution),
+                ("duration", self.duration),
+                ("ratio", self.ratio),
+                ("generate_audio", self.audio),
+            )
+            if select.values
+        }
+        if "generate_audio" in picked:
+            picked["generate_audio"] = picked["generate_audio"] == "on"
+        # Validated: a value that is not an option cannot reach a job.
+        return JobOptions.model_validate({**base.model_dump(), **picked})
 
     async def on_submit(self, interaction: discord.Interaction) -> None:
         try:
