@@ -6,8 +6,10 @@ the render start plus the expected render. A live job is never shown an end in t
 past: past the estimate it is "taking longer than usual" (`overdue`). The progress
 (elapsed against expected) never moves backwards, even when the estimate grows.
 
-`expected` is whatever says how long a job of these options takes (today
-`JobService.expected_duration`); keep it one awaitable so it can be swapped.
+`expected` says how long a job of these options takes from submit to finish (today
+`JobService.expected_duration`), `render` how long its render alone takes (`PastRenders`:
+past renders of the same resolution, duration and audio); each is one awaitable so a
+better model (a completion-time distribution) can replace it.
 """
 
 from __future__ import annotations
@@ -17,9 +19,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from bot.models import Job, JobOptions, JobStatus
+from bot.polling import expected_render_seconds
+from bot.store import JobStore
 
 # A live job never shows 100 %: the bar fills only when the video is there.
 LIVE_PROGRESS_CAP = 0.95
+CACHE_SECONDS = 60.0  # past renders move slowly; every status edit asks
 LIVE = frozenset({JobStatus.SUBMITTING, JobStatus.IN_QUEUE, JobStatus.IN_PROGRESS})
 
 
@@ -64,15 +69,43 @@ def expected_end(job: Job, *, render_seconds: float, place_seconds: float, now: 
     return (job.submitted_at or job.created_at) + render_seconds
 
 
+Expected = Callable[[JobOptions], Awaitable[float]]
+
+
+class PastRenders:
+    """Median render time (start to finish) of recent jobs of the same kind, cached."""
+
+    def __init__(self, store: JobStore, default: float, ttl: float = CACHE_SECONDS) -> None:
+        self._store = store
+        self._default = default
+        self._ttl = ttl
+        self._cache: dict[tuple[str, int, bool], tuple[float, float]] = {}
+
+    async def __call__(self, options: JobOptions) -> float:
+        key = (options.resolution, options.duration, options.generate_audio)
+        cached = self._cache.get(key)
+        now = time.monotonic()
+        if cached is not None and now - cached[0] < self._ttl:
+            return cached[1]
+        past = await self._store.recent_render_seconds(
+            resolution=key[0], duration=key[1], generate_audio=key[2]
+        )
+        seconds = expected_render_seconds(past, self._default)
+        self._cache[key] = (now, seconds)
+        return seconds
+
+
 class EtaBoard:
     """Estimates per live job; remembers queue movement and the progress already shown."""
 
     def __init__(
         self,
-        expected: Callable[[JobOptions], Awaitable[float]],
+        expected: Expected,
+        render: Expected | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._expected = expected
+        self._render = render or expected
         self._clock = clock
         self._watches: dict[int, _Watch] = {}
 
@@ -82,7 +115,12 @@ class EtaBoard:
                 self.forget(job.id)
             return NO_ESTIMATE
         now = self._clock()
-        render = await self._expected(job.options)
+        if job.status is JobStatus.SUBMITTING or (
+            job.status is JobStatus.IN_QUEUE and not job.queue_position
+        ):
+            render = await self._expected(job.options)  # queue and render together
+        else:
+            render = await self._render(job.options)
         watch = self._watch(job, now)
         place = render
         if watch is not None and job.queue_position is not None:

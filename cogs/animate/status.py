@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import discord
 
 from bot.coalesce import Coalescer
-from bot.eta import EtaBoard
+from bot.eta import EtaBoard, PastRenders
 from bot.jobs import JobService
 from bot.models import Job
 from cogs.animate.buttons import cancel_view
@@ -53,7 +53,10 @@ class StatusBoard:
         # Status messages that can no longer be edited (deleted, no access).
         self.unreachable: set[int] = set()
         # The ETA is recomputed on every edit; swap `expected` for a better model freely.
-        self.eta = EtaBoard(jobs.expected_duration)
+        self.eta = EtaBoard(
+            jobs.expected_duration,
+            render=PastRenders(jobs.store, self.settings.default_eta_seconds),
+        )
         # Jobs whose ❌ this process already took back (it cannot cancel any more).
         self._unreacted: set[int] = set()
         # One timer per live job, at its expected end: a job still running then is
