@@ -153,7 +153,8 @@ class StatusBoard:
             return
         if job.id in self.unreachable:
             return
-        self._unreacted.add(job.id)
+        if not job.status.is_final:  # a final job's state is forgotten right after
+            self._unreacted.add(job.id)
         message = self.bot.get_partial_messageable(job.channel_id).get_partial_message(
             job.status_message_id
         )
