@@ -335,7 +335,7 @@ async def test_cancel_is_refused_while_rendering_and_the_job_is_delivered(
         lambda: [m for m in discord_fake.channel_messages() if "already rendering" in m.content]
     )
     assert refusal[0].pinged_users == {discord_fake.moderator.id}
-    assert "billed" in refusal[0].content
+    assert "charged" in refusal[0].content
     runcomfy_fake.set_state(rid, "completed")
     await wait_state(discord_fake, status, "Done")
 
