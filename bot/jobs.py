@@ -225,8 +225,12 @@ class JobService:
         options: JobOptions,
         image: ImageFacts,
         extends_job_id: int | None = None,
+        locale: str | None = None,
     ) -> Job:
-        """Check quotas and write the job row (`submitting`); nothing is sent yet."""
+        """Check quotas and write the job row (`submitting`); nothing is sent yet.
+
+        `locale` is the language of the job's public messages (the server's).
+        """
         async with self._admission:
             if self.admission is not None:
                 # Again under the lock: a pause or cap since the cog's check counts.
@@ -247,6 +251,7 @@ class JobService:
                     image=image,
                     extends_job_id=extends_job_id,
                     created_at=self.clock(),
+                    locale=locale,
                 )
             )
 

@@ -117,6 +117,8 @@ class Job(BaseModel):
     started_at: float | None = None
     finished_at: float | None = None
     delivered_at: float | None = None
+    # The server's Discord locale (e.g. "fr"): what the public messages speak.
+    locale: str | None = None
 
 
 class GuildSettings(BaseModel):

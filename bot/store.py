@@ -152,6 +152,9 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "ALTER TABLE jobs ADD COLUMN extended_at REAL",
         "ALTER TABLE jobs ADD COLUMN extends_job_id INTEGER",
     ),
+    # 7: the server's language, kept with the job so that the public status message
+    # and the delivery speak it after a restart too (no interaction is kept).
+    ("ALTER TABLE jobs ADD COLUMN locale TEXT",),
 )
 
 
@@ -197,6 +200,7 @@ _PLAIN_FIELDS = (
     "started_at",
     "finished_at",
     "delivered_at",
+    "locale",
 )
 # What `update` may change: every Job field but the id.
 UPDATABLE = frozenset({*_PLAIN_FIELDS, "options", "image"})
@@ -627,6 +631,20 @@ class JobStore:
             spend_usd=float(row[5]),
             top_users=users,
         )
+
+    async def recent_render_seconds(
+        self, *, resolution: str, duration: int, generate_audio: bool, limit: int = 50
+    ) -> list[float]:
+        """Render times (finished - started) of the latest finished jobs of one kind."""
+        async with self._db.execute(
+            "SELECT finished_at - started_at FROM jobs "
+            f"WHERE {_FINISHED_SQL} AND resolution = ? AND duration = ? "
+            "AND generate_audio = ? AND finished_at > started_at "
+            "ORDER BY finished_at DESC LIMIT ?",
+            (resolution, duration, int(generate_audio), limit),
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return [float(row[0]) for row in rows]
 
     # -- diagnostics -------------------------------------------------------------
 

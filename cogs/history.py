@@ -17,9 +17,9 @@ from discord.ext import commands
 
 from bot.history import HistoryPage, HistoryService, StatusFilter, timings
 from bot.i18n import Messages
-from bot.models import Job, JobOptions, JobStatus
+from bot.models import Job, JobStatus
 from cogs.animate import Animate
-from cogs.animate.rendering import STATE_LABELS, safe_text, timestamp
+from cogs.animate.rendering import STATE_LABELS, options_text, safe_text, timestamp
 from cogs.presses import PressLedger
 from cogs.translator import command_text, user_messages
 
@@ -71,19 +71,6 @@ def state_text(job: Job, t: Messages) -> str:
     return f"{STATE_LABELS[job.status][0]} {words}"
 
 
-def options_text(options: JobOptions, t: Messages) -> str:
-    ratio = t("job.options.ratio.adaptive") if options.ratio == "adaptive" else options.ratio
-    return " · ".join(
-        (
-            options.resolution,
-            ratio,
-            t("job.options.seconds", duration=t.number(options.duration)),
-            t("job.options.audio_on" if options.generate_audio else "job.options.audio_off"),
-            t("job.options.camera_fixed" if options.camera_fixed else "job.options.camera_moves"),
-        )
-    )
-
-
 def jump_url(job: Job) -> str | None:
     if job.delivered_channel_id is None or job.delivered_message_id is None:
         return None
@@ -129,6 +116,7 @@ def page_row(job: Job, t: Messages) -> str:
     head = t(
         "history.row",
         icon=STATE_LABELS[job.status][0],
+        state=state_words(job.status, t),
         id=job.id,
         created=timestamp(job.created_at),
         options=summary,
@@ -263,6 +251,11 @@ class PageView(OwnedView):
         page = self.page
         self.first.disabled = self.previous.disabled = page.is_first
         self.next.disabled = self.last.disabled = page.is_last
+        # Words, not « ‹ › »: page 1 holds the newest jobs.
+        self.first.label = self.t("history.pager.newest")
+        self.previous.label = self.t("history.pager.newer")
+        self.next.label = self.t("history.pager.older")
+        self.last.label = self.t("history.pager.oldest")
         self.position.label = page_position(page, self.t)
         self.pick.placeholder = self.t("history.pick.placeholder")
         self.pick.options = [
@@ -283,11 +276,11 @@ class PageView(OwnedView):
         self._sync()
         await interaction.response.edit_message(embed=page_embed(self.page, self.t), view=self)
 
-    @discord.ui.button(label="«", style=discord.ButtonStyle.secondary, row=0)
+    @discord.ui.button(label="Newest", style=discord.ButtonStyle.secondary, row=0)
     async def first(self, interaction: discord.Interaction, _: discord.ui.Button[Any]) -> None:
         await self._show(interaction, 0)
 
-    @discord.ui.button(label="‹", style=discord.ButtonStyle.secondary, row=0)
+    @discord.ui.button(label="Newer", style=discord.ButtonStyle.secondary, row=0)
     async def previous(self, interaction: discord.Interaction, _: discord.ui.Button[Any]) -> None:
         await self._show(interaction, self.page.page - 1)
 
@@ -295,11 +288,11 @@ class PageView(OwnedView):
     async def position(self, interaction: discord.Interaction, _: discord.ui.Button[Any]) -> None:
         pass  # a label, never pressable
 
-    @discord.ui.button(label="›", style=discord.ButtonStyle.secondary, row=0)
+    @discord.ui.button(label="Older", style=discord.ButtonStyle.secondary, row=0)
     async def next(self, interaction: discord.Interaction, _: discord.ui.Button[Any]) -> None:
         await self._show(interaction, self.page.page + 1)
 
-    @discord.ui.button(label="»", style=discord.ButtonStyle.secondary, row=0)
+    @discord.ui.button(label="Oldest", style=discord.ButtonStyle.secondary, row=0)
     async def last(self, interaction: discord.Interaction, _: discord.ui.Button[Any]) -> None:
         await self._show(interaction, self.page.pages - 1)
 
@@ -455,6 +448,10 @@ class History(commands.Cog):
             )
             return
         page = await self.service.page(user_id, status=StatusFilter(status))
+        if page.total == 0:
+            # Nothing to page through or pick: the friendly line alone, no dead widgets.
+            await interaction.response.send_message(embed=page_embed(page, t), ephemeral=True)
+            return
         await interaction.response.send_message(
             embed=page_embed(page, t),
             view=PageView(self, user_id, interaction, page),

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from bot import i18n
 from bot.admission import AdmissionRefused, EffectiveLimits, RefusalKind
 from bot.models import GuildSettings, ImageFacts, Job, JobStatus, UsageReport, UserSpend
 from cogs.admin import settings_text, usage_text
 from cogs.animate.rendering import REFUSALS, price_text, refusal_message
+
+EN = i18n.english()
 
 IMAGE = ImageFacts(filename="a.png", format="PNG", width=800, height=600, size_bytes=1000)
 INTERNAL_WORDS = ("submit", "request id", "runcomfy", "billed")
@@ -16,11 +19,11 @@ def job(**values: object) -> Job:
 
 
 def test_price_is_the_real_cost_else_the_estimate_else_nothing() -> None:
-    assert price_text(job(status=JobStatus.IN_QUEUE), 0.12) == "≈ $0.12"
-    assert price_text(job(status=JobStatus.IN_QUEUE), None) is None
-    assert price_text(job(status=JobStatus.DELIVERED, cost=0.305), 0.12) == "$0.30"
+    assert price_text(job(status=JobStatus.IN_QUEUE), 0.12, EN) == "≈ $0.12"
+    assert price_text(job(status=JobStatus.IN_QUEUE), None, EN) is None
+    assert price_text(job(status=JobStatus.DELIVERED, cost=0.305), 0.12, EN) == "$0.30"
     # A job that ended without a cost shows none (an estimate would be a guess now).
-    assert price_text(job(status=JobStatus.CANCELLED), 0.12) is None
+    assert price_text(job(status=JobStatus.CANCELLED), 0.12, EN) is None
 
 
 def test_refusals_are_kind_and_use_no_internal_words() -> None:

@@ -252,7 +252,7 @@ async def test_a_refused_url_is_never_shown_in_discord(
     status = status_message(discord_fake, ix)
     await wait_state(discord_fake, status, "Failed")
     told = await discord_fake.wait_for(
-        lambda: [m for m in discord_fake.channel_messages() if "failed" in m.content]
+        lambda: [m for m in discord_fake.channel_messages() if "could not be made" in m.content]
     )
     assert told[0].pinged_users == {discord_fake.author.id}
     assert all("file:" not in m.content for m in discord_fake.channel_messages())

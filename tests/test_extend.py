@@ -39,7 +39,13 @@ def extend_id(message: FakeMessage) -> str:
 
 
 def button(message: FakeMessage) -> dict[str, object]:
-    return message.components[0]["components"][0]
+    """The Extend button among the buttons under the video."""
+    return next(
+        c
+        for row in message.components
+        for c in row["components"]
+        if str(c.get("custom_id", "")).startswith("animate:extend:")
+    )
 
 
 async def test_extend_starts_one_job_from_the_last_frame(

@@ -112,22 +112,22 @@ async def test_each_user_sees_only_their_jobs_newest_first_and_pages(
     assert job_numbers(page) == [j.id for j in reversed(mine)][:10]
     assert "secret plan" not in json.dumps(page.embeds)
     assert page.embeds[0]["footer"]["text"].startswith("Page 1 of 3 · 23 jobs")
-    assert component(page, "«")["disabled"] and component(page, "‹")["disabled"]
-    assert not component(page, "›").get("disabled")
+    assert component(page, "Newest")["disabled"] and component(page, "Newer")["disabled"]
+    assert not component(page, "Older").get("disabled")
     assert "https://discord.com/channels/1/2/" in page.embeds[0]["description"]
 
-    await press(discord_fake, page, "›")
+    await press(discord_fake, page, "Older")
     assert job_numbers(page) == [j.id for j in reversed(mine)][10:20]
-    await press(discord_fake, page, "»")
+    await press(discord_fake, page, "Oldest")
     assert job_numbers(page) == [j.id for j in reversed(mine)][20:]
-    assert component(page, "›")["disabled"] and component(page, "»")["disabled"]
+    assert component(page, "Older")["disabled"] and component(page, "Oldest")["disabled"]
     assert component(page, "Page 3 of 3")["disabled"]
-    await press(discord_fake, page, "«")
+    await press(discord_fake, page, "Newest")
     assert job_numbers(page)[0] == mine[-1].id
 
     # A stranger pressing the author's buttons is refused and changes nothing.
     before = json.dumps(page.embeds)
-    refused = await press(discord_fake, page, "›", user=discord_fake.stranger)
+    refused = await press(discord_fake, page, "Older", user=discord_fake.stranger)
     answer = discord_fake.messages[refused.original_id]  # type: ignore[index]
     assert answer.ephemeral and "someone else's" in answer.content
     assert json.dumps(page.embeds) == before
@@ -294,8 +294,8 @@ async def test_buttons_are_disabled_when_the_view_times_out(
     monkeypatch.setattr(importlib.import_module("cogs.history"), "VIEW_TIMEOUT", 0.2)
     await seed(bot, discord_fake.author, 12)
     page = await reply(discord_fake, await discord_fake.invoke("history"))
-    assert not component(page, "›").get("disabled")
-    await discord_fake.wait_for(lambda: component(page, "›").get("disabled"), within=5)
+    assert not component(page, "Older").get("disabled")
+    await discord_fake.wait_for(lambda: component(page, "Older").get("disabled"), within=5)
     assert all(item.get("disabled") for row in page.components for item in row["components"])
 
 
@@ -312,3 +312,25 @@ async def test_an_unexpected_error_is_logged_with_who_and_where_and_the_user_tol
     assert len(failures) == 1
     assert str(discord_fake.author.id) in failures[0].getMessage()
     assert failures[0].exc_info is not None
+
+
+async def test_an_empty_history_is_a_friendly_line_without_dead_widgets(
+    bot: AnimateBot, discord_fake: FakeDiscord
+) -> None:
+    page = await reply(discord_fake, await discord_fake.invoke("history"))
+    assert page.ephemeral and page.components == []
+    assert page.embeds[0]["description"] == "No jobs yet. Use /animate to make one."
+
+
+async def test_rows_say_their_state_in_words_and_the_pager_speaks_words(
+    bot: AnimateBot, discord_fake: FakeDiscord
+) -> None:
+    await seed(bot, discord_fake.author, 12)
+    page = await reply(discord_fake, await discord_fake.invoke("history"))
+    first_row = page.embeds[0]["description"].split("\n")[0]
+    assert " · Timed out · " in first_row  # the seeded 12th job; words beside the icon
+    labels = [item.get("label") for row in page.components for item in row["components"]]
+    assert labels[:5] == ["Newest", "Newer", "Page 1 of 2", "Older", "Oldest"]
+    french = await reply(discord_fake, await discord_fake.invoke("history", locale="fr"))
+    labels = [item.get("label") for row in french.components for item in row["components"]]
+    assert labels[:2] == ["Les plus récentes", "Plus récentes"]

@@ -219,6 +219,6 @@ async def test_a_submit_that_never_answers_still_lets_the_bot_exit_in_time(
     assert job.status is JobStatus.LOST and job.request_id is None
     status = discord_fake.messages[ix.original_id]
     assert not status.loading and "Lost" in state_of(status)
-    told = [m for m in discord_fake.channel_messages() if "could not be tracked" in m.content]
+    told = [m for m in discord_fake.channel_messages() if "lost track of this video" in m.content]
     assert len(told) == 1 and told[0].pinged_users == {discord_fake.author.id}
     assert "Traceback" not in log_of(tmp_path)

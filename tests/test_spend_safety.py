@@ -95,9 +95,7 @@ async def test_uncharged_jobs_do_not_use_up_the_daily_quota(
     runcomfy_fake.inject("submit", "submit_500_after_create")
     lost = await discord_fake.invoke("animate", image=png(), prompt="lost")
     await discord_fake.wait_for(lambda: lost.original_id)
-    await discord_fake.wait_for(
-        lambda: "not confirm" in json.dumps(status_message(discord_fake, lost).embeds)
-    )
+    await wait_state(discord_fake, status_message(discord_fake, lost), "Lost")
     # So one slot of two is used: one more job, then the daily limit.
     await start_queued(discord_fake, runcomfy_fake)
     assert "2 videos in the last 24 hours" in await refusal(discord_fake)

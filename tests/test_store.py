@@ -148,6 +148,7 @@ async def test_round_trip_of_every_field(store: JobStore) -> None:
         started_at=3.5,
         finished_at=4.5,
         delivered_at=5.5,
+        locale="fr",
     )
     # Every field differs from its default, so a column the store forgot would show.
     for name, field in Job.model_fields.items():
@@ -489,3 +490,13 @@ def test_charged_predicate_matches_the_model_and_its_index() -> None:
                 assert bool(got) is is_charged(status, request_id), (status, request_id)
     index = next(sql for step in MIGRATIONS for sql in step if "INDEX jobs_charged" in sql)
     assert _CHARGED_SQL in " ".join(index.split())
+
+
+async def test_a_jobs_locale_survives_reopening(tmp_path: Path) -> None:
+    path = tmp_path / "bot.db"
+    async with await JobStore.open(path) as store:
+        created = await store.create(new_job().model_copy(update={"locale": "fr"}))
+    assert created.id is not None
+    async with await JobStore.open(path) as again:
+        reread = await again.get(created.id)
+    assert reread is not None and reread.locale == "fr"

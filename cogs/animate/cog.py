@@ -28,23 +28,19 @@ from bot.models import MAX_DURATION, MIN_DURATION, Job, JobOptions, Ratio, Resol
 from bot.prompts import MAX_PROMPT_CHARS, PromptRejected, clean_prompt
 from bot.validation import ImageRejected, PreparedImage, precheck_metadata, prepare_image
 from bot.video import VideoUnreadable, concat, last_frame_png
-from cogs.animate.buttons import (
-    CancelButton,
-    ExtendButton,
-    JoinButton,
-    cancel_view,
-    delivered_view,
-)
+from cogs.animate.buttons import DYNAMIC_ITEMS, cancel_view, result_view
 from cogs.animate.delivery import Courier, reply_to
+from cogs.animate.remix import PromptModal
 from cogs.animate.rendering import (
     CANCEL_EMOJI,
+    CANCELLABLE,
     hosted_filename,
     quota_message,
     refusal_message,
     size_mb,
 )
 from cogs.animate.status import StatusBoard
-from cogs.translator import command_text
+from cogs.translator import command_text, user_messages
 
 if TYPE_CHECKING:
     from bot.app import AnimateBot
@@ -64,12 +60,19 @@ class Animate(commands.Cog):
         self.board = StatusBoard(bot, jobs)
         self.courier = Courier(bot, self.board)
         self._preparing = asyncio.Semaphore(PREPARING_AT_ONCE)
+        # (user, job, button) presses being handled: a double press starts one job.
+        self._pressing: set[tuple[int, int, str]] = set()
+        self.menu = app_commands.ContextMenu(
+            name=command_text("animate.menu.name"), callback=self.animate_message
+        )
 
     async def cog_load(self) -> None:
-        self.bot.add_dynamic_items(CancelButton, ExtendButton, JoinButton)
+        self.bot.add_dynamic_items(*DYNAMIC_ITEMS)
+        self.bot.tree.add_command(self.menu)
         self.jobs.observer = self
 
     async def cog_unload(self) -> None:
+        self.bot.tree.remove_command(self.menu.name, type=self.menu.type)
         self.jobs.observer = None
         await self.board.close()
 
@@ -132,12 +135,17 @@ class Animate(commands.Cog):
         interaction: discord.Interaction,
         source: Job,
         *,
+        prompt: str | None = None,
+        options: JobOptions | None = None,
+        hold: Job | None = None,
         accepted: Callable[[], Awaitable[None]] | None = None,
     ) -> bool:
-        """Run a past job's prompt and options again on the image its status message hosts.
+        """Run a past job again on the image its status message hosts.
 
-        False when a quota refused it (nothing started). `accepted` runs right after
-        the defer, e.g. to disable the button that was pressed.
+        Its prompt and options unless others are given (Remix, Higher resolution);
+        a new job of whoever asked, under their quotas. False when refused (nothing
+        started). `hold` greys the pressed result button out while the job starts;
+        `accepted` runs right after the defer (e.g. to disable /history's button).
         """
         # Buttons bypass the command tree's check: refused while stopping, waited for if not.
         if not await self.bot.admit(interaction):
@@ -154,11 +162,14 @@ class Animate(commands.Cog):
         await interaction.response.defer(thinking=True)
         if accepted is not None:
             await accepted()
+        if hold is not None:
+            await self._show_pressed(interaction, hold, pressed=True)
         image = await self._hosted_image(source)
         if image is None:
-            await self._replace_placeholder_with_error(interaction, IMAGE_GONE)
+            gone = user_messages(interaction)("result.gone")
+            await self._replace_placeholder_with_error(interaction, gone)
             return True
-        await self._run(interaction, image, source.prompt, source.options)
+        await self._run(interaction, image, prompt or source.prompt, options or source.options)
         return True
 
     async def _admit(self, interaction: discord.Interaction, duration: int) -> None:
@@ -169,6 +180,146 @@ class Animate(commands.Cog):
             channel_id=interaction.channel_id,
             duration=duration,
         )
+
+    # -- the buttons under a delivered video --------------------------------
+
+    async def again_from_button(
+        self, interaction: discord.Interaction, job_id: int, *, resolution: Resolution | None = None
+    ) -> None:
+        """Again (or Higher resolution): one new job per press, for whoever pressed."""
+        key = (interaction.user.id, job_id, resolution or "again")
+        if key in self._pressing:
+            await interaction.response.send_message(
+                user_messages(interaction)("result.busy"), ephemeral=True
+            )
+            return
+        self._pressing.add(key)
+        try:
+            source = await self.jobs.store.get_shown(job_id)
+            if source is None:
+                await interaction.response.send_message(
+                    user_messages(interaction)("result.gone"), ephemeral=True
+                )
+                return
+            options = source.options
+            if resolution is not None:
+                options = options.model_copy(update={"resolution": resolution})
+            await self.animate_again(interaction, source, options=options, hold=source)
+        finally:
+            self._pressing.discard(key)
+        if interaction.response.type is discord.InteractionResponseType.deferred_channel_message:
+            await self._show_pressed(interaction, source, pressed=False)
+
+    async def _show_pressed(
+        self, interaction: discord.Interaction, source: Job, *, pressed: bool
+    ) -> None:
+        """Grey the pressed button out while its job starts, then offer it again.
+
+        Others may press it too (each for a job of their own), so it comes back.
+        """
+        message = interaction.message
+        if message is None:
+            return
+        # The same buttons as delivered: Extend keeps its state, Join stays if it was there.
+        view = result_view(
+            source,
+            extendable=f"animate:extend:{source.id}" in _custom_ids(message),
+            extend_disabled=source.extended_at is not None,
+            joinable=f"animate:join:{source.id}" in _custom_ids(message),
+        )
+        if view is None:
+            return
+        if pressed:
+            pressed_id = interaction.data.get("custom_id") if interaction.data else None
+            for child in view.children:
+                if isinstance(child, discord.ui.DynamicItem) and child.custom_id == pressed_id:
+                    child.item.disabled = True
+        try:
+            await message.edit(view=view)
+        except discord.HTTPException as exc:
+            log.debug("Job %s: could not update the video's buttons (%s)", source.id, exc)
+
+    async def remix_from_button(self, interaction: discord.Interaction, job_id: int) -> None:
+        """A modal prefilled with the prompt and options; its answer starts one job."""
+        t = user_messages(interaction)
+        source = await self.jobs.store.get_shown(job_id)
+        if source is None:
+            await interaction.response.send_message(t("result.gone"), ephemeral=True)
+            return
+        if not await self.bot.admit(interaction):
+            return
+        try:
+            await self._admit(interaction, source.options.duration)
+            await self.jobs.check_quota(interaction.user.id)
+        except QuotaExceeded as exc:
+            await interaction.response.send_message(quota_message(exc), ephemeral=True)
+            return
+        except AdmissionRefused as exc:
+            await interaction.response.send_message(refusal_message(exc), ephemeral=True)
+            return
+
+        async def remixed(
+            modal_interaction: discord.Interaction, prompt: str, options: JobOptions
+        ) -> None:
+            await self.animate_again(modal_interaction, source, prompt=prompt, options=options)
+
+        modal = PromptModal(
+            title=t("remix.title"),
+            t=t,
+            options=source.options,
+            prompt=source.prompt,
+            on_done=remixed,
+        )
+        await interaction.response.send_modal(modal)
+
+    # -- the "Animate" entry of a message's context menu ---------------------
+
+    async def animate_message(
+        self, interaction: discord.Interaction, message: discord.Message
+    ) -> None:
+        t = user_messages(interaction)
+        image = first_image(message)
+        if image is None:
+            await interaction.response.send_message(t("menu.no_image"), ephemeral=True)
+            return
+        try:
+            precheck_metadata(
+                filename=image.filename,
+                content_type=image.content_type,
+                size=image.size,
+                width=image.width,
+                height=image.height,
+            )
+            await self._admit(interaction, JobOptions().duration)
+            await self.jobs.check_quota(interaction.user.id)
+        except ImageRejected as exc:
+            await interaction.response.send_message(str(exc), ephemeral=True)
+            return
+        except QuotaExceeded as exc:
+            await interaction.response.send_message(quota_message(exc), ephemeral=True)
+            return
+        except AdmissionRefused as exc:
+            await interaction.response.send_message(refusal_message(exc), ephemeral=True)
+            return
+
+        async def asked(
+            modal_interaction: discord.Interaction, prompt: str, options: JobOptions
+        ) -> None:
+            # The form may be sent long after: stopping, and the chosen duration's cost.
+            if not await self.bot.admit(modal_interaction):
+                return
+            try:
+                await self._admit(modal_interaction, options.duration)
+            except AdmissionRefused as exc:
+                await modal_interaction.response.send_message(refusal_message(exc), ephemeral=True)
+                return
+            await modal_interaction.response.defer(thinking=True)
+            await self._run(modal_interaction, image, prompt, options)
+
+        modal = PromptModal(
+            title=t("menu.title"), t=t, options=JobOptions(), prompt="", on_done=asked
+        )
+        await interaction.response.send_modal(modal)
 
     async def _hosted_image(self, job: Job) -> discord.Attachment | None:
         name = hosted_filename(job)
@@ -220,6 +371,7 @@ class Animate(commands.Cog):
         try:
             job = await self.jobs.create(
                 extends_job_id=extends_job_id,
+                locale=public_locale(interaction),
                 user_id=interaction.user.id,
                 guild_id=interaction.guild_id,
                 channel_id=interaction.channel_id,
@@ -236,19 +388,26 @@ class Animate(commands.Cog):
         return await self._start(interaction, job, source_url, prepared, original)
 
     async def _add_cancel_reaction(self, status_message: discord.Message | None) -> bool:
+        """True when a job was started (its status message is there)."""
         if status_message is None:
             return False
         try:
             await status_message.add_reaction(CANCEL_EMOJI)
         except discord.HTTPException:
             log.debug("Cannot add the cancel reaction to message %d", status_message.id)
+            return True
+        # A fast job may have started rendering meanwhile, and its status edit then
+        # found no ❌ to take back: look again now that it is there.
+        job = await self.jobs.store.find_by_status_message(status_message.id)
+        if job is not None and job.status not in CANCELLABLE:
+            await self.board.remove_own_reaction(job)
         return True
 
     # -- Extend ------------------------------------------------------------
 
     async def extend_from_button(self, interaction: discord.Interaction, job_id: int) -> None:
         """A new job from the last frame of a delivered video, same prompt and options."""
-        source = await self.jobs.store.get(job_id)
+        source = await self.jobs.store.get_shown(job_id)
         video = _delivered_video(interaction.message, job_id)
         if source is None or video is None:
             await interaction.response.send_message(EXTEND_GONE, ephemeral=True)
@@ -324,7 +483,7 @@ class Animate(commands.Cog):
         joinable = f"animate:join:{source.id}" in _custom_ids(message)
         try:
             await message.edit(
-                view=delivered_view(source, extend_disabled=disabled, joinable=joinable)
+                view=result_view(source, extend_disabled=disabled, joinable=joinable)
             )
         except discord.HTTPException:
             log.info("Job %s: could not update the Extend button", source.id)
@@ -525,11 +684,19 @@ class Animate(commands.Cog):
 
     async def _cancel(self, job_id: int, user_id: int, is_moderator: bool) -> CancelOutcome | None:
         """The service's outcome; None when it failed unexpectedly (a bug, logged)."""
+        job = await self.jobs.store.get(job_id)
+        by_author = job is not None and job.user_id == user_id
+        if by_author:
+            # Their own cancel: they get their answer (or see the ❌ work), no public ping.
+            self.courier.cancelled_by_author.add(job_id)
         try:
             return await self.jobs.cancel(job_id, actor_id=user_id, actor_is_moderator=is_moderator)
         except Exception:
             log.exception("Cancel of job %d failed", job_id)
             return None
+        finally:
+            if by_author:
+                self.courier.cancelled_by_author.discard(job_id)
 
     async def _remove_reaction(self, payload: discord.RawReactionActionEvent) -> None:
         message = self.bot.get_partial_messageable(payload.channel_id).get_partial_message(
@@ -565,6 +732,21 @@ EXTEND_NO_FRAME = (
 IMAGE_GONE = (
     "The image of that job is no longer available. Please use /animate again and attach the image."
 )
+
+
+def public_locale(interaction: discord.Interaction) -> str:
+    """What the job's public messages speak: the server's language, else the user's."""
+    return str(interaction.guild_locale or interaction.locale)
+
+
+def first_image(message: discord.Message) -> discord.Attachment | None:
+    """The first attachment that says it is an image (by type, else by its size facts)."""
+    for attachment in message.attachments:
+        content_type = attachment.content_type or ""
+        if content_type.startswith("image/") or (not content_type and attachment.width is not None):
+            return attachment
+    return None
+
 
 CANCEL_REPLIES: dict[CancelOutcome, str] = {
     CancelOutcome.CANCELLED: "Cancelled. It was still queued, so nothing was charged.",

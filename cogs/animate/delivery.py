@@ -16,8 +16,8 @@ import discord
 
 from bot.jobs import Delivery, DeliveryKind, LinkReason
 from bot.models import Job
-from cogs.animate.buttons import delivered_view
-from cogs.animate.rendering import ended_message, link_message, ready_message
+from cogs.animate.buttons import result_view
+from cogs.animate.rendering import delivered_message, ended_message, link_message
 from cogs.animate.status import StatusBoard
 
 if TYPE_CHECKING:
@@ -36,8 +36,16 @@ class Courier:
     def __init__(self, bot: AnimateBot, board: StatusBoard) -> None:
         self.bot = bot
         self.board = board
+        # Jobs being cancelled by their own author right now (see `job_ended`).
+        self.cancelled_by_author: set[int] = set()
 
     async def job_ended(self, job: Job) -> None:
+        if job.id in self.cancelled_by_author:
+            # They cancelled it themselves: the status edit and their own (ephemeral)
+            # answer say so; a public message pinging them would be a third notice.
+            self.cancelled_by_author.discard(job.id)
+            self.board.forget(job.id)
+            return
         try:
             await self.tell_author(job, ended_message(job, f"<@{job.user_id}>"))
         finally:
@@ -49,15 +57,18 @@ class Courier:
     ) -> Delivery | None:
         mention = f"<@{job.user_id}>"
         if video is not None:
-            text = ready_message(job, mention)
-            view = delivered_view(job, joinable=await self._joinable(job, video))
-            delivery = await self.tell_author(job, text, video=video, view=view)
+            text = delivered_message(job, mention)
+            joinable = await self._joinable(job, video)
+            delivery = await self.tell_author(
+                job, text, video=video, buttons=lambda: result_view(job, joinable=joinable)
+            )
             if delivery is not None:
                 return delivery
             why = LinkReason.TOO_LARGE  # the upload was refused (413)
         # A link still gets it to them; say truthfully why it is only a link.
         text = link_message(job, mention, self.board.upload_limit(job), why)
-        return await self.tell_author(job, text)
+        # No video on the message: nothing to extend from.
+        return await self.tell_author(job, text, buttons=lambda: result_view(job, extendable=False))
 
     async def _joinable(self, job: Job, video: Path) -> bool:
         """An extension whose clip and the one it continues are the author's and fit together."""
@@ -77,7 +88,7 @@ class Courier:
         text: str,
         *,
         video: Path | None = None,
-        view: discord.ui.View | None = None,
+        buttons: Callable[[], discord.ui.View | None] | None = None,
     ) -> Delivery | None:
         """Reply to the status message; else a followup; else a DM. Pings the author only."""
         pings = discord.AllowedMentions(
@@ -86,6 +97,8 @@ class Courier:
         places: tuple[Place, ...] = (self._send_in_channel, self._send_followup, self._send_dm)
         for place in places:
             file = discord.File(video, filename=f"animate-{job.id}.mp4") if video else None
+            # A view per attempt: discord.py ties a sent view to its message.
+            view = buttons() if buttons is not None else None
             try:
                 message = await place(job, text, file, pings, view)
             except discord.HTTPException as exc:

@@ -6,6 +6,7 @@ through the interaction while its token is fresh, then through the channel.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from dataclasses import dataclass
@@ -14,10 +15,11 @@ from typing import TYPE_CHECKING
 import discord
 
 from bot.coalesce import Coalescer
+from bot.eta import EtaBoard, PastRenders
 from bot.jobs import JobService, ProgressNote
 from bot.models import Job, JobStatus
 from cogs.animate.buttons import cancel_view
-from cogs.animate.rendering import status_embed
+from cogs.animate.rendering import CANCEL_EMOJI, CANCELLABLE, status_embed
 
 if TYPE_CHECKING:
     from bot.app import AnimateBot
@@ -26,6 +28,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_UPLOAD_LIMIT = 10 * 1024 * 1024
 WEBHOOK_EXPIRED = 50027
+DUE_MARGIN_SECONDS = 1.0
 
 
 @dataclass
@@ -51,6 +54,16 @@ class StatusBoard:
         self.unreachable: set[int] = set()
         # What the bot is doing with a finished video (compressing...), until it is posted.
         self.notes: dict[int, ProgressNote] = {}
+        # The ETA is recomputed on every edit; swap `expected` for a better model freely.
+        self.eta = EtaBoard(
+            jobs.expected_duration,
+            render=PastRenders(jobs.store, self.settings.default_eta_seconds),
+        )
+        # Jobs whose ❌ this process already took back (it cannot cancel any more).
+        self._unreacted: set[int] = set()
+        # One timer per live job, at its expected end: a job still running then is
+        # re-shown as "taking longer than usual" instead of a time in the past.
+        self._due: dict[int, asyncio.TimerHandle] = {}
         self._updates: Coalescer[int, Job] = Coalescer(
             self._edit, interval=self.settings.status_edit_interval_seconds
         )
@@ -72,10 +85,13 @@ class StatusBoard:
         return guild.filesize_limit if guild is not None else DEFAULT_UPLOAD_LIMIT
 
     async def embed(self, job: Job) -> discord.Embed:
+        estimate = await self.eta.estimate(job)
+        if job.id is not None and job.status_message_id is not None:
+            self._when_due(job, estimate.expected_end)
         return status_embed(
             job,
-            expected_seconds=await self.jobs.expected_duration(job.options),
-            estimate=self.bot.services.pricing.estimate(job.options.duration),
+            estimate,
+            price=self.bot.services.pricing.estimate(job.options.duration),
             note=self.notes.get(job.id or 0),
         )
 
@@ -84,6 +100,22 @@ class StatusBoard:
             return
         self.notes[job.id] = note
         await self.show(job)
+
+    def _when_due(self, job: Job, expected_end: float | None) -> None:
+        assert job.id is not None
+        previous = self._due.pop(job.id, None)
+        if previous is not None:
+            previous.cancel()
+        if expected_end is None or job.status.is_final:
+            return
+        delay = max(0.0, expected_end - time.time()) + DUE_MARGIN_SECONDS
+        self._due[job.id] = asyncio.get_running_loop().call_later(delay, self._due_now, job)
+
+    def _due_now(self, job: Job) -> None:
+        assert job.id is not None
+        self._due.pop(job.id, None)
+        # The job as last shown; a newer state would have replaced this timer.
+        self._updates.submit(job.id, job)
 
     async def show(self, job: Job) -> None:
         if job.id is None:
@@ -111,6 +143,7 @@ class StatusBoard:
         if session is not None:
             try:
                 await session.interaction.edit_original_response(embed=embed, view=view)
+                await self._after_edit(job)
                 return
             except discord.HTTPException as exc:
                 if not _token_expired(exc):
@@ -127,6 +160,33 @@ class StatusBoard:
         except (discord.NotFound, discord.Forbidden) as exc:
             log.info("Job %d: status message unreachable (%s)", job_id, exc)
             self.unreachable.add(job_id)
+        await self._after_edit(job)
+
+    async def _after_edit(self, job: Job) -> None:
+        assert job.id is not None
+        # Once the job cannot be cancelled, the bot's own ❌ goes (the button already has).
+        if job.status not in CANCELLABLE and job.id not in self._unreacted:
+            await self.remove_own_reaction(job)
+        # Final states are forgotten by `show` (delivered) or once the author is told
+        # (`Courier.job_ended`, whose fallbacks still need the interaction).
+
+    async def remove_own_reaction(self, job: Job) -> None:
+        if job.id is None or job.channel_id is None or job.status_message_id is None:
+            return
+        if job.id in self.unreachable:
+            return
+        if not job.status.is_final:  # a final job's state is forgotten right after
+            self._unreacted.add(job.id)
+        message = self.bot.get_partial_messageable(job.channel_id).get_partial_message(
+            job.status_message_id
+        )
+        me = self.bot.user
+        if me is None:
+            return
+        try:
+            await message.remove_reaction(CANCEL_EMOJI, me)
+        except discord.HTTPException as exc:
+            log.debug("Job %d: could not remove the bot's reaction (%s)", job.id, exc)
 
     def forget(self, job_id: int | None) -> None:
         """Drop everything this process holds for a finished job."""
@@ -136,12 +196,21 @@ class StatusBoard:
         self.unreachable.discard(job_id)
         self.notes.pop(job_id, None)
         self._updates.forget(job_id)
+        self._unreacted.discard(job_id)
+        self.eta.forget(job_id)
+        due = self._due.pop(job_id, None)
+        if due is not None:
+            due.cancel()
 
     def live_entries(self) -> int:
-        """Jobs with any state held here (sessions, unreachable marks, pending edits)."""
-        return len(self.sessions.keys() | self.unreachable | self._updates.keys())
+        """Jobs with any state held here (sessions, marks, notes, timers, pending edits)."""
+        held = self.sessions.keys() | self.unreachable | self._updates.keys() | self.notes.keys()
+        return len(held | self._unreacted | self._due.keys() | self.eta.live_jobs())
 
     async def close(self) -> None:
+        for due in self._due.values():
+            due.cancel()
+        self._due.clear()
         await self._updates.close()
 
 

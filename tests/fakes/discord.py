@@ -276,6 +276,8 @@ class FakeInteraction:
     followup_ids: list[int] = field(default_factory=list)
     expired: bool = False
     responded: asyncio.Event = field(default_factory=asyncio.Event)
+    # The modal the bot answered with (callback type 9): its custom_id, title, components.
+    modal: dict[str, Any] | None = None
 
     @property
     def ack_seconds(self) -> float | None:
@@ -798,6 +800,8 @@ class FakeDiscord:
         for command in body or []:
             _check_command_texts(command)
             command = {
+                # Discord answers "" for the description of context menu commands.
+                "description": "",
                 **command,
                 "id": str(self._next_id()),
                 "application_id": app,
@@ -864,6 +868,9 @@ class FakeDiscord:
             # Discord: a component interaction's @original is the message it updated.
             if interaction.original_id is None:
                 interaction.original_id = target.id
+        elif kind == 9:
+            _check_modal(data)
+            interaction.modal = data
         interaction.response_type = kind
         interaction.responded_at = time.monotonic()
         interaction.responded.set()
@@ -1261,6 +1268,92 @@ class FakeDiscord:
         content_type = meta.get("content_type", _sniff_type(value))
         return self.add_cdn_file(value, filename, content_type)
 
+    def post(
+        self,
+        content: str = "",
+        *,
+        user: FakeUser | None = None,
+        channel: int | None = None,
+        files: tuple[tuple[str, bytes], ...] = (),
+    ) -> FakeMessage:
+        """A user posts a message, maybe with attachments (what a context menu acts on)."""
+        user = user or self.author
+        attachments = [self.add_cdn_file(data, name, _sniff_type(data)) for name, data in files]
+        channel_id = channel or self.general
+        message = FakeMessage(
+            id=self._next_id(),
+            channel_id=channel_id,
+            author=user,
+            content=content,
+            attachments=attachments,
+            guild_id=self.guild_id if channel_id in self.channel_names else None,
+        )
+        self.messages[message.id] = message
+        return message
+
+    async def invoke_message_command(
+        self,
+        name: str,
+        target: FakeMessage,
+        *,
+        user: FakeUser | None = None,
+        locale: str = "en-US",
+    ) -> FakeInteraction:
+        """Pick an app's entry in a message's context menu ("Apps" > name)."""
+        schema = self.command(name)
+        if schema.get("type") != 3:
+            raise ValueError(f"{name!r} is not a message command")
+        data: dict[str, Any] = {
+            "id": schema["id"],
+            "name": name,
+            "type": 3,
+            "target_id": str(target.id),
+            "resolved": {"messages": {str(target.id): target.payload()}},
+        }
+        return await self._dispatch_interaction(
+            2,
+            user or self.author,
+            target.channel_id,
+            target.guild_id is None,
+            data,
+            DEFAULT_UPLOAD_LIMIT,
+            locale,
+        )
+
+    async def submit_modal(
+        self,
+        shown: FakeInteraction,
+        values: dict[str, Any] | None = None,
+        *,
+        locale: str = "en-US",
+    ) -> FakeInteraction:
+        """Fill in and send the modal the bot showed on `shown`.
+
+        `values` maps a text input's custom_id to its text, a select's to the values
+        picked; anything left out keeps what the bot prefilled (or its defaults).
+        """
+        if shown.modal is None:
+            raise ValueError("the bot showed no modal on this interaction")
+        values = values or {}
+        components: list[dict[str, Any]] = []
+        for row in shown.modal["components"]:
+            children = row["components"] if row["type"] == 1 else [row["component"]]
+            answered = [_modal_answer(child, values) for child in children]
+            if row["type"] == 1:
+                components.append({"type": 1, "components": answered})
+            else:
+                components.append({"type": 18, "component": answered[0]})
+        data = {"custom_id": shown.modal["custom_id"], "components": components}
+        return await self._dispatch_interaction(
+            5,
+            shown.user,
+            shown.channel_id,
+            shown.guild_id is None,
+            data,
+            DEFAULT_UPLOAD_LIMIT,
+            locale,
+        )
+
     async def click(
         self,
         message: FakeMessage,
@@ -1521,7 +1614,9 @@ def _check_command_texts(command: dict[str, Any]) -> None:
         for choice in item.get("choices", []):
             check(choice, 100, False)
 
-    check(command, 32, True)
+    # Context menu commands (types 2 and 3) have no description; their names are
+    # what the menu shows: capitals and spaces allowed.
+    check(command, 32, command.get("type", 1) == 1)
 
 
 def _check_option(option: dict[str, Any], value: Any) -> None:
@@ -1569,3 +1664,35 @@ def _check_message_limits(content: str, embeds: list[dict[str, Any]]) -> None:
         problems.append("embeds over 6000 characters in total")
     if problems:
         raise DiscordError(400, 50035, "Invalid Form Body: " + "; ".join(problems))
+
+
+def _check_modal(data: dict[str, Any]) -> None:
+    """What Discord refuses in a modal: a long title, too many or unknown components."""
+    if not 1 <= len(data.get("title", "")) <= 45:
+        raise DiscordError(400, 50035, "Invalid Form Body: modal title")
+    rows = data.get("components") or []
+    if not 1 <= len(rows) <= 5:
+        raise DiscordError(400, 50035, "Invalid Form Body: modal components")
+    for row in rows:
+        if row["type"] not in (1, 18):
+            raise DiscordError(400, 50035, "Invalid Form Body: modal component type")
+        if row["type"] == 18 and not 1 <= len(row.get("label", "")) <= 45:
+            raise DiscordError(400, 50035, "Invalid Form Body: label")
+
+
+def _modal_answer(child: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+    custom_id = child["custom_id"]
+    if child["type"] == 4:  # text input
+        value = values.get(custom_id, child.get("value", ""))
+        if child.get("required", True) and not value:
+            raise ValueError(f"Discord would not send the modal without {custom_id!r}")
+        if len(value) > child.get("max_length", 4000):
+            raise ValueError(f"{custom_id!r} is longer than Discord allows")
+        return {"type": 4, "custom_id": custom_id, "value": value}
+    picked = values.get(custom_id)
+    if picked is None:
+        picked = [o["value"] for o in child.get("options", []) if o.get("default")]
+    allowed = {o["value"] for o in child.get("options", [])}
+    if not set(picked) <= allowed:
+        raise ValueError(f"{picked!r} is not among the options of {custom_id!r}")
+    return {"type": child["type"], "custom_id": custom_id, "values": list(picked)}
