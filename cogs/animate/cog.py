@@ -20,6 +20,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot import i18n
 from bot.admission import AdmissionRefused
 from bot.jobs import CancelOutcome, Delivery, JobService, QuotaExceeded
 from bot.models import MAX_DURATION, MIN_DURATION, Job, JobOptions, Ratio, Resolution
@@ -27,15 +28,18 @@ from bot.prompts import MAX_PROMPT_CHARS, PromptRejected, clean_prompt
 from bot.validation import ImageRejected, PreparedImage, precheck_metadata, prepare_image
 from cogs.animate.buttons import CancelButton, cancel_view
 from cogs.animate.delivery import Courier, reply_to
-from cogs.animate.rendering import (
-    CANCEL_EMOJI,
-    hosted_filename,
+from cogs.animate.rendering import CANCEL_EMOJI, hosted_filename
+from cogs.animate.replies import (
+    IMAGE_GONE,
+    IMAGE_UNREACHABLE,
+    STATUS_NOT_POSTED,
+    cancel_reply,
     quota_message,
     refusal_message,
-    size_mb,
+    resized_too_large,
 )
 from cogs.animate.status import StatusBoard
-from cogs.translator import command_text
+from cogs.translator import command_text, user_messages
 
 if TYPE_CHECKING:
     from bot.app import AnimateBot
@@ -88,6 +92,7 @@ class Animate(commands.Cog):
         camera_fixed: bool = True,
     ) -> None:
         # Cheap checks first: no I/O but the local database, well inside 3 s.
+        t = user_messages(interaction)  # every refusal here is ephemeral
         try:
             cleaned = clean_prompt(prompt)
             precheck_metadata(
@@ -100,13 +105,13 @@ class Animate(commands.Cog):
             await self._admit(interaction, duration)
             await self.jobs.check_quota(interaction.user.id)
         except (PromptRejected, ImageRejected) as exc:
-            await interaction.response.send_message(str(exc), ephemeral=True)
+            await interaction.response.send_message(exc.text(t), ephemeral=True)
             return
         except QuotaExceeded as exc:
-            await interaction.response.send_message(quota_message(exc), ephemeral=True)
+            await interaction.response.send_message(quota_message(exc, t), ephemeral=True)
             return
         except AdmissionRefused as exc:
-            await interaction.response.send_message(refusal_message(exc), ephemeral=True)
+            await interaction.response.send_message(refusal_message(exc, t), ephemeral=True)
             return
         await interaction.response.defer(thinking=True)
         options = JobOptions(
@@ -130,21 +135,22 @@ class Animate(commands.Cog):
         False when a quota refused it (nothing started). `accepted` runs right after
         the defer, e.g. to disable the button that was pressed.
         """
+        t = user_messages(interaction)
         try:
             await self._admit(interaction, source.options.duration)
             await self.jobs.check_quota(interaction.user.id)
         except QuotaExceeded as exc:
-            await interaction.response.send_message(quota_message(exc), ephemeral=True)
+            await interaction.response.send_message(quota_message(exc, t), ephemeral=True)
             return False
         except AdmissionRefused as exc:
-            await interaction.response.send_message(refusal_message(exc), ephemeral=True)
+            await interaction.response.send_message(refusal_message(exc, t), ephemeral=True)
             return False
         await interaction.response.defer(thinking=True)
         if accepted is not None:
             await accepted()
         image = await self._hosted_image(source)
         if image is None:
-            await self._replace_placeholder_with_error(interaction, IMAGE_GONE)
+            await self._replace_placeholder_with_error(interaction, t(IMAGE_GONE))
             return True
         await self._run(interaction, image, source.prompt, source.options)
         return True
@@ -177,6 +183,7 @@ class Animate(commands.Cog):
         options: JobOptions,
     ) -> None:
         """After the public defer: check the real bytes, write the row, start the job."""
+        t = user_messages(interaction)  # errors replace the placeholder privately
         async with self._preparing:
             try:
                 prepared, original = await self._read_image(image)
@@ -189,15 +196,15 @@ class Animate(commands.Cog):
                     image=prepared.facts,
                 )
             except (ImageRejected, QuotaExceeded) as exc:
-                text = quota_message(exc) if isinstance(exc, QuotaExceeded) else str(exc)
+                text = quota_message(exc, t) if isinstance(exc, QuotaExceeded) else exc.text(t)
                 await self._replace_placeholder_with_error(interaction, text)
                 return
             except AdmissionRefused as exc:
-                await self._replace_placeholder_with_error(interaction, refusal_message(exc))
+                await self._replace_placeholder_with_error(interaction, refusal_message(exc, t))
                 return
             except (discord.HTTPException, aiohttp.ClientError, TimeoutError):
                 log.warning("Could not download the image of user %s", interaction.user.id)
-                await self._replace_placeholder_with_error(interaction, IMAGE_UNREACHABLE)
+                await self._replace_placeholder_with_error(interaction, t(IMAGE_UNREACHABLE))
                 return
             status_message = await self._start(interaction, job, image.url, prepared, original)
         if status_message is not None:
@@ -246,8 +253,7 @@ class Animate(commands.Cog):
             await self.jobs.abandon(job.id, "The resized image is too large to upload here.")
             await self._replace_placeholder_with_error(
                 interaction,
-                "Your image had to be resized, and the result is larger than this server's "
-                f"upload limit ({size_mb(interaction.filesize_limit)}). Try a smaller image.",
+                resized_too_large(interaction.filesize_limit, user_messages(interaction)),
             )
             return None
         files = [discord.File(io.BytesIO(data), filename=hosted_name)] if hosting else []
@@ -261,9 +267,7 @@ class Animate(commands.Cog):
             log.warning("Job %d: status message failed (%s)", job.id, exc)
             await self.jobs.abandon(job.id, "The status message could not be posted.")
             await self._replace_placeholder_with_error(
-                interaction,
-                "I could not post the status message here, so nothing was sent. "
-                "If your image is very large, try a smaller one.",
+                interaction, user_messages(interaction)(STATUS_NOT_POSTED)
             )
             return None
         self.board.remember(job.id, interaction)
@@ -299,7 +303,9 @@ class Animate(commands.Cog):
         is_moderator = interaction.permissions.manage_messages
         await interaction.response.defer(ephemeral=True, thinking=True)
         outcome = await self._cancel(job_id, interaction.user.id, is_moderator)
-        await interaction.followup.send(cancel_reply(outcome), ephemeral=True)
+        await interaction.followup.send(
+            cancel_reply(outcome, user_messages(interaction)), ephemeral=True
+        )
 
     @commands.Cog.listener()
     async def on_raw_reaction_add(self, payload: discord.RawReactionActionEvent) -> None:
@@ -313,7 +319,9 @@ class Animate(commands.Cog):
         if outcome is CancelOutcome.NOT_ALLOWED:
             await self._remove_reaction(payload)
         elif outcome is None or outcome in ANSWERED_REACTIONS:
-            await self._answer_reaction(payload, cancel_reply(outcome))
+            await self._answer_reaction(
+                payload, cancel_reply(outcome, self._channel_messages(payload))
+            )
 
     def _is_moderator(self, payload: discord.RawReactionActionEvent) -> bool:
         """Manage Messages in that channel (DMs have no moderators)."""
@@ -324,6 +332,11 @@ class Animate(commands.Cog):
         if isinstance(channel, discord.abc.GuildChannel):
             return channel.permissions_for(member).manage_messages
         return member.guild_permissions.manage_messages
+
+    def _channel_messages(self, payload: discord.RawReactionActionEvent) -> i18n.Messages:
+        """A reaction carries no locale: a reply in the channel speaks the server's."""
+        guild = self.bot.get_guild(payload.guild_id) if payload.guild_id else None
+        return i18n.for_locale(str(guild.preferred_locale) if guild else None)
 
     async def _answer_reaction(self, payload: discord.RawReactionActionEvent, text: str) -> None:
         """Reply to the reacted message, pinging only the person who reacted."""
@@ -356,38 +369,8 @@ class Animate(commands.Cog):
             await message.remove_reaction(payload.emoji, discord.Object(payload.user_id))
 
 
-IMAGE_UNREACHABLE = (
-    "I could not download your image from Discord, so nothing was sent. Please try again."
-)
-IMAGE_GONE = (
-    "The image of that job is no longer available. Please use /animate again and attach the image."
-)
-
-CANCEL_REPLIES: dict[CancelOutcome, str] = {
-    CancelOutcome.CANCELLED: "Cancelled. It was still queued, so nothing was charged.",
-    CancelOutcome.ALREADY_CANCELLED: "This job is already cancelled; nothing was charged for it.",
-    CancelOutcome.RENDERING: (
-        "This video is already rendering and cannot be stopped; "
-        "it will be delivered (and charged) when it is done."
-    ),
-    CancelOutcome.NOT_YET: "The job is still being sent; try again in a moment.",
-    CancelOutcome.UNREACHABLE: (
-        "I could not reach the video service, so the job was not cancelled. "
-        "Please try again in a moment."
-    ),
-    CancelOutcome.FINISHED: "This job has already finished.",
-    CancelOutcome.NOT_ALLOWED: (
-        "Only the person who started this job (or a moderator) can cancel it."
-    ),
-    CancelOutcome.UNKNOWN: "I do not know this job any more.",
-}
-CANCEL_FAILED = "Something went wrong while cancelling; please try again."
 # Outcomes a ❌ reaction gets a reply for (the others show on the status message),
 # besides an unexpected failure.
 ANSWERED_REACTIONS = frozenset(
     {CancelOutcome.RENDERING, CancelOutcome.UNREACHABLE, CancelOutcome.ALREADY_CANCELLED}
 )
-
-
-def cancel_reply(outcome: CancelOutcome | None) -> str:
-    return CANCEL_FAILED if outcome is None else CANCEL_REPLIES[outcome]
