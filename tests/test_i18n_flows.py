@@ -7,14 +7,15 @@ asked the catalog for its own text could not catch a wrong or missing translatio
 from __future__ import annotations
 
 import ast
+import asyncio
 import sqlite3
 from pathlib import Path
 
 from bot.app import AnimateBot
-from bot.models import GuildSettings
+from bot.models import GuildSettings, JobStatus
 from tests.fakes.discord import FakeDiscord, FakeInteraction
 from tests.fakes.harness import BotRunner
-from tests.fakes.runcomfy import FakeRunComfy
+from tests.fakes.runcomfy import FakeRunComfy, Timeline
 from tests.test_animate import png, start_queued
 from tests.test_history import reply, seed
 from tests.test_i18n import click
@@ -230,6 +231,47 @@ async def test_cancel_replies_in_the_language_of_who_pressed(
         "Annulée. Elle était encore en file d'attente, donc rien n'a été facturé."
     )
     assert len(runcomfy_fake.submits) == 1
+
+
+async def job_status(bot: AnimateBot, fake: FakeDiscord) -> JobStatus:
+    (job,) = await bot.jobs.store.list_for_user(fake.author.id)
+    return job.status
+
+
+async def test_a_reaction_in_a_french_server_is_answered_in_french(
+    runner: BotRunner, discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy
+) -> None:
+    # A reaction carries no locale: the reply, public in the channel, speaks the server's.
+    discord_fake.guild_locale = "fr"
+    bot = await runner.start()
+    runcomfy_fake.script(Timeline(manual=True))
+    ix = await discord_fake.invoke("animate", image=png(), prompt="un chat bâille")
+    await discord_fake.wait_for(lambda: ix.original_id)
+    status = discord_fake.messages[ix.original_id]
+    await discord_fake.wait_for(lambda: discord_fake.bot.id in status.reactions.get("❌", ()))
+    runcomfy_fake.set_state(list(runcomfy_fake.jobs)[-1], "in_progress")
+    for _ in range(100):  # bounded: the poller sees the render start within a few polls
+        if await job_status(bot, discord_fake) is JobStatus.IN_PROGRESS:
+            break
+        await asyncio.sleep(0.05)
+    await discord_fake.react(status, user=discord_fake.moderator)
+    (refusal,) = await discord_fake.wait_for(
+        lambda: [m for m in discord_fake.channel_messages() if "déjà en cours" in m.content]
+    )
+    assert refusal.content == (
+        f"<@{discord_fake.moderator.id}> Cette vidéo est déjà en cours de rendu et ne peut "
+        f"plus être arrêtée{NNBSP}; elle sera livrée (et facturée) une fois terminée."
+    )
+    assert refusal.pinged_users == {discord_fake.moderator.id}
+    runcomfy_fake.set_state(list(runcomfy_fake.jobs)[-1], "completed")
+    await discord_fake.wait_for(
+        lambda: [
+            m
+            for m in discord_fake.channel_messages()
+            if m.attachments and m.attachments[0].filename.endswith(".mp4")
+        ],
+        within=10,
+    )
 
 
 # -- /history-clear and the last resort ----------------------------------------------
