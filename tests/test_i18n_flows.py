@@ -50,7 +50,7 @@ async def test_a_too_small_image_is_refused_in_french_with_the_models_bounds(
         f"(les images dont les côtés font au moins 150{NBSP}pixels sont agrandies pour vous)."
     )
     # The bounds as the model's own French page words them, decimal commas included.
-    assert accepted.startswith(f"Acceptées{NBSP}: PNG, JPEG, WebP ou GIF{NNBSP};")
+    assert accepted.startswith(f"Images acceptées{NBSP}: PNG, JPEG, WebP ou GIF{NNBSP};")
     assert "le rapport d'aspect (largeur/hauteur) doit être compris entre 0,4 et 2,5" in accepted
     assert f"la taille du fichier doit être inférieure à 30{NBSP}Mo" in accepted
     await nothing_started(bot, discord_fake, runcomfy_fake)
