@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import io
+import random
 import sqlite3
 from pathlib import Path
+
+from PIL import Image
 
 from bot.app import AnimateBot
 from bot.models import GuildSettings, JobStatus
@@ -97,6 +101,35 @@ async def test_an_image_refused_after_the_defer_is_answered_in_french(
         "`photo.png` est un fichier PDF, un format que je ne peux pas utiliser."
     )
     await nothing_started(bot, discord_fake, runcomfy_fake)
+
+
+def noise_png(width: int, height: int) -> bytes:
+    """A picture that compresses badly, so its fitted copy stays large."""
+    out = io.BytesIO()
+    Image.frombytes("RGB", (width, height), random.Random(7).randbytes(width * height * 3)).save(
+        out, format="PNG"
+    )
+    return out.getvalue()
+
+
+async def test_a_fitted_image_over_the_upload_limit_is_refused_with_a_french_size(
+    bot: AnimateBot, discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy
+) -> None:
+    # 290 px high: enlarged to fit, and the copy is over this server's (tiny) upload limit.
+    ix = await discord_fake.invoke(
+        "animate",
+        image=noise_png(700, 290),
+        prompt="x",
+        attachment_size_limit=125_829,  # 0.12 MiB, under the fitted copy (about 0.2 MiB)
+        locale="fr",
+    )
+    await discord_fake.wait_for(lambda: ix.followup_ids)
+    error = discord_fake.messages[ix.followup_ids[0]]
+    assert error.ephemeral and error.content == (
+        "Votre image a dû être redimensionnée, et le résultat dépasse la limite d'envoi de "
+        f"ce serveur (0,1{NBSP}Mo). Essayez une image plus petite."
+    )
+    assert runcomfy_fake.submits == []
 
 
 async def test_an_empty_prompt_is_refused_in_french(
