@@ -159,7 +159,8 @@ class Services:
     metrics: Metrics
 
 
-SORRY = "Something went wrong on my side and the operator has been told. Please try again shortly."
+# Catalog key of the last resort's apology, in the user's own language (it is ephemeral).
+SORRY = "error.sorry"
 
 
 class AnimateTree(app_commands.CommandTree["AnimateBot"]):
@@ -179,11 +180,12 @@ class AnimateTree(app_commands.CommandTree["AnimateBot"]):
             interaction.guild_id,
             exc_info=error,
         )
+        sorry = user_messages(interaction)(SORRY)
         try:
             if interaction.response.is_done():
-                await interaction.followup.send(SORRY, ephemeral=True)
+                await interaction.followup.send(sorry, ephemeral=True)
             else:
-                await interaction.response.send_message(SORRY, ephemeral=True)
+                await interaction.response.send_message(sorry, ephemeral=True)
         except discord.HTTPException:
             log.warning("Could not tell user %s that /%s failed", interaction.user.id, command)
 

@@ -22,66 +22,84 @@ from bot.guild_settings import (
     TooManyChannels,
     may_administer,
 )
+from bot.i18n import Messages
 from bot.models import GuildSettings, UsageReport
 from cogs.animate.rendering import safe_text
+from cogs.translator import command_text, user_messages
 
 if TYPE_CHECKING:
     from bot.app import AnimateBot
 
 log = logging.getLogger(__name__)
 
-NOT_ALLOWED = "You need the Manage Server permission on this server to use /admin."
-OTHER_SERVER = "Only the bot's operator can manage another server."
-BAD_GUILD = "That is not a server id (a number, as Discord's “Copy Server ID” gives)."
-CHANNELS_HERE_ONLY = "Pick channels while you are on that server."
-TOO_MANY_CHANNELS = "A server can allow at most {limit} channels; nothing was changed."
-LIMIT_TOO_HIGH = (
-    "The bot's operator allows at most {ceiling} for “{name}”, so this server cannot "
-    "set {asked}; nothing was changed."
-)
-PAUSED = "New videos are paused on this server. Running ones will finish."
-RESUMED = "New videos are allowed again on this server."
+# Catalog keys (bot/locales/*/LC_MESSAGES/messages.po); /admin answers only the
+# admin, so always in their own client's language.
+NOT_ALLOWED = "admin.not_allowed"
+OTHER_SERVER = "admin.other_server"
+BAD_GUILD = "admin.bad_guild"
+CHANNELS_HERE_ONLY = "admin.channels_here_only"
+PAUSED = "admin.paused"
+RESUMED = "admin.resumed"
 NO_PINGS = discord.AllowedMentions.none()
+GUILD_OPTION = command_text("admin.option.guild")
 
 
-def settings_text(guild: GuildSettings, limits: EffectiveLimits, *, global_pause: bool) -> str:
+def settings_text(
+    guild: GuildSettings, limits: EffectiveLimits, t: Messages, *, global_pause: bool
+) -> str:
     """Everything /admin controls on a server, as its admins read it."""
-    if guild.paused:
-        state = "⏸️ Paused" + (
-            f": {safe_text(guild.pause_reason, 200)}" if guild.pause_reason else ""
-        )
+    if guild.paused and guild.pause_reason:
+        state = t("admin.state.paused_because", reason=safe_text(guild.pause_reason, 200))
+    elif guild.paused:
+        state = t("admin.state.paused")
     else:
-        state = "▶️ Accepting new videos"
+        state = t("admin.state.accepting")
     if global_pause:
-        state += " (the bot's operator has paused new videos everywhere for now)"
+        state = t("admin.state.global_pause", state=state)
     channels = (
         ", ".join(f"<#{c}>" for c in guild.allowed_channel_ids)
         if guild.allowed_channel_ids
-        else "every channel"
+        else t("admin.every_channel")
     )
     cap = limits.daily_spend_cap_usd
     return "\n".join(
         (
-            f"**State:** {state}",
-            f"**/animate works in:** {channels}",
-            f"**Per member:** {limits.user_concurrent} at once, {limits.user_daily} per 24 hours",
-            f"**Daily budget for the server:** {f'${cap:.2f}' if cap else 'none'}"
-            + (" (counts known and expected costs of the last 24 hours)" if cap else ""),
+            t("admin.settings.state", state=state),
+            t("admin.settings.channels", channels=channels),
+            t(
+                "admin.settings.per_member",
+                at_once=t.number(limits.user_concurrent),
+                daily=t.number(limits.user_daily),
+            ),
+            t("admin.settings.budget", cap=t.money(cap)) if cap else t("admin.settings.no_budget"),
         )
     )
 
 
-def usage_text(report: UsageReport, days: int) -> str:
-    period = "the last 24 hours" if days == 1 else f"the last {days} days"
+def usage_text(report: UsageReport, days: int, t: Messages) -> str:
+    period = t("admin.usage.last_day") if days == 1 else t.plural("admin.usage.last_days", days)
     lines = [
-        f"**This server, {period}:** {report.jobs} videos · {report.delivered} delivered · "
-        f"{report.failed} failed · {report.cancelled} cancelled · {report.active} in progress",
-        f"**Spend:** ${report.spend_usd:.2f} (costs the video service reported)",
+        t(
+            "admin.usage.summary",
+            period=period,
+            videos=t.plural("admin.usage.videos", report.jobs),
+            delivered=t.number(report.delivered),
+            failed=t.number(report.failed),
+            cancelled=t.number(report.cancelled),
+            active=t.number(report.active),
+        ),
+        t("admin.usage.spend", spend=t.money(report.spend_usd)),
     ]
     if report.top_users:
-        lines.append("**Top members by spend:**")
+        lines.append(t("admin.usage.top"))
         lines.extend(
-            f"{rank}. <@{user.user_id}>: ${user.spend_usd:.2f} ({user.jobs} videos)"
+            t(
+                "admin.usage.member",
+                rank=rank,
+                user=user.user_id,
+                spend=t.money(user.spend_usd),
+                videos=t.plural("admin.usage.videos", user.jobs),
+            )
             for rank, user in enumerate(report.top_users, start=1)
         )
     return "\n".join(lines)
@@ -90,7 +108,7 @@ def usage_text(report: UsageReport, days: int) -> str:
 class Admin(commands.Cog):
     admin = app_commands.Group(
         name="admin",
-        description="Control /animate on this server (Manage Server)",
+        description=command_text("admin.command.description"),
         guild_only=True,
         default_permissions=discord.Permissions(manage_guild=True),
     )
@@ -105,7 +123,7 @@ class Admin(commands.Cog):
         target = own
         if guild is not None:
             if not guild.strip().isdigit():
-                await _reply(interaction, BAD_GUILD)
+                await _reply(interaction, user_messages(interaction)(BAD_GUILD))
                 return None
             target = int(guild.strip())
         allowed = target is not None and may_administer(
@@ -116,24 +134,26 @@ class Admin(commands.Cog):
             target_guild_id=target,
         )
         if not allowed or target is None:
-            await _reply(interaction, OTHER_SERVER if target != own else NOT_ALLOWED)
+            refusal = OTHER_SERVER if target != own else NOT_ALLOWED
+            await _reply(interaction, user_messages(interaction)(refusal))
             log.info("User %d refused /admin on guild %s", interaction.user.id, target)
             return None
         return target
 
     async def _show(self, interaction: discord.Interaction, guild_id: int, lead: str = "") -> None:
+        """The server's settings, after `lead` (a catalog key) when there is one."""
+        t = user_messages(interaction)
         current = await self.service.get(guild_id)
         text = settings_text(
             current,
             self.service.limits(current),
+            t,
             global_pause=self.bot.settings.global_pause,
         )
-        await _reply(interaction, f"{lead}\n\n{text}" if lead else text)
+        await _reply(interaction, f"{t(lead)}\n\n{text}" if lead else text)
 
-    @admin.command(name="pause", description="Stop new videos on this server (running ones finish)")
-    @app_commands.describe(
-        reason="Shown to members who try /animate", guild="Operator only: a server id"
-    )
+    @admin.command(name="pause", description=command_text("admin_pause.command.description"))
+    @app_commands.describe(reason=command_text("admin_pause.option.reason"), guild=GUILD_OPTION)
     async def pause(
         self,
         interaction: discord.Interaction,
@@ -146,8 +166,8 @@ class Admin(commands.Cog):
         await self.service.pause(target, by=interaction.user.id, reason=reason)
         await self._show(interaction, target, PAUSED)
 
-    @admin.command(name="resume", description="Allow new videos on this server again")
-    @app_commands.describe(guild="Operator only: a server id")
+    @admin.command(name="resume", description=command_text("admin_resume.command.description"))
+    @app_commands.describe(guild=GUILD_OPTION)
     async def resume(self, interaction: discord.Interaction, guild: str | None = None) -> None:
         target = await self._target(interaction, guild)
         if target is None:
@@ -155,12 +175,12 @@ class Admin(commands.Cog):
         await self.service.resume(target, by=interaction.user.id)
         await self._show(interaction, target, RESUMED)
 
-    @admin.command(name="channels", description="Choose where /animate works (bare: show)")
+    @admin.command(name="channels", description=command_text("admin_channels.command.description"))
     @app_commands.describe(
-        add="Allow /animate in this channel (then only in the allowed ones)",
-        remove="Stop allowing /animate in this channel",
-        everywhere="Allow /animate in every channel again",
-        guild="Operator only: a server id",
+        add=command_text("admin_channels.option.add"),
+        remove=command_text("admin_channels.option.remove"),
+        everywhere=command_text("admin_channels.option.everywhere"),
+        guild=GUILD_OPTION,
     )
     async def channels(
         self,
@@ -174,7 +194,7 @@ class Admin(commands.Cog):
         if target is None:
             return
         if (add or remove) and target != interaction.guild_id:
-            await _reply(interaction, CHANNELS_HERE_ONLY)
+            await _reply(interaction, user_messages(interaction)(CHANNELS_HERE_ONLY))
             return
         try:
             await self.service.set_channels(
@@ -185,17 +205,18 @@ class Admin(commands.Cog):
                 everywhere=everywhere,
             )
         except TooManyChannels as exc:
-            await _reply(interaction, TOO_MANY_CHANNELS.format(limit=exc.limit))
+            refusal = user_messages(interaction).plural("admin.too_many_channels", exc.limit)
+            await _reply(interaction, refusal)
             return
         await self._show(interaction, target)
 
-    @admin.command(name="limits", description="This server's limits (bare: show them)")
+    @admin.command(name="limits", description=command_text("admin_limits.command.description"))
     @app_commands.describe(
-        per_user_at_once="Videos in progress per member at once",
-        per_user_daily="Videos per member per 24 hours",
-        daily_spend_usd="Budget in US dollars for the whole server per 24 hours (0: none)",
-        reset="Go back to the bot's own limits and no budget",
-        guild="Operator only: a server id",
+        per_user_at_once=command_text("admin_limits.option.per_user_at_once"),
+        per_user_daily=command_text("admin_limits.option.per_user_daily"),
+        daily_spend_usd=command_text("admin_limits.option.daily_spend_usd"),
+        reset=command_text("admin_limits.option.reset"),
+        guild=GUILD_OPTION,
     )
     async def limits(
         self,
@@ -219,15 +240,19 @@ class Admin(commands.Cog):
                 reset=reset,
             )
         except LimitTooHigh as exc:
-            text = LIMIT_TOO_HIGH.format(name=exc.name, asked=exc.asked, ceiling=exc.ceiling)
+            t = user_messages(interaction)
+            text = t(
+                "admin.limit_too_high",
+                name=exc.name,  # the option's name, typed the same in every language
+                asked=t.number(exc.asked),
+                ceiling=t.number(exc.ceiling),
+            )
             await _reply(interaction, text)
             return
         await self._show(interaction, target)
 
-    @admin.command(name="usage", description="Videos and spend on this server, top members")
-    @app_commands.describe(
-        days="How many days back (default 7)", guild="Operator only: a server id"
-    )
+    @admin.command(name="usage", description=command_text("admin_usage.command.description"))
+    @app_commands.describe(days=command_text("admin_usage.option.days"), guild=GUILD_OPTION)
     async def usage(
         self,
         interaction: discord.Interaction,
@@ -238,7 +263,7 @@ class Admin(commands.Cog):
         if target is None:
             return
         report = await self.service.usage(target, days=days)
-        await _reply(interaction, usage_text(report, days))
+        await _reply(interaction, usage_text(report, days, user_messages(interaction)))
 
 
 async def _reply(interaction: discord.Interaction, text: str) -> None:

@@ -19,7 +19,8 @@ from bot.history import HistoryPage, HistoryService, StatusFilter, timings
 from bot.i18n import Messages
 from bot.models import Job, JobStatus
 from cogs.animate import Animate
-from cogs.animate.rendering import STATE_LABELS, options_text, safe_text, timestamp
+from cogs.animate.rendering import STATE_LABELS, safe_text, timestamp
+from cogs.job_words import duration_text, options_text, state_text, state_words
 from cogs.presses import PressLedger
 from cogs.translator import command_text, user_messages
 
@@ -32,8 +33,10 @@ VIEW_TIMEOUT = 300.0
 # Catalog keys (bot/locales/*/LC_MESSAGES/messages.po); the sentences live there.
 NOT_FOUND = "history.not_found"
 NOT_YOURS = "history.not_yours"
-ALREADY_STARTED = "This button already started a video. Use /history to follow it."
-ANIMATE_UNAVAILABLE = "/animate is not available."
+ALREADY_STARTED = "history.already_started"
+ANIMATE_UNAVAILABLE = "history.animate_unavailable"
+NOTHING_TO_CLEAR = "history_clear.nothing"
+NOTHING_DELETED = "history_clear.kept"
 PAGE_PROMPT_CHARS = 120
 DESCRIPTION_LIMIT = 4096
 BYTES_PER_MB = 1e6
@@ -45,30 +48,6 @@ FILTER_KEYS: dict[StatusFilter, str] = {
     StatusFilter.FAILED: "history.choice.failed",
     StatusFilter.CANCELLED: "history.choice.cancelled",
 }
-ENDED_WITH_ERROR = (JobStatus.FAILED, JobStatus.TIMED_OUT, JobStatus.LOST)
-
-
-def duration_text(seconds: float | None, t: Messages) -> str:
-    if seconds is None:
-        return t("duration.unknown")
-    minutes, secs = divmod(round(seconds), 60)
-    if minutes:
-        return t("duration.minutes", minutes=t.number(minutes), seconds=f"{secs:02d}")
-    return t("duration.seconds", seconds=t.number(secs))
-
-
-def state_words(status: JobStatus, t: Messages) -> str:
-    return t(f"job.state.{status.value}")
-
-
-def state_text(job: Job, t: Messages) -> str:
-    """The state in words, with the queue position or what went wrong."""
-    words = state_words(job.status, t)
-    if job.status is JobStatus.IN_QUEUE and job.queue_position is not None:
-        words = t("job.state.queue_position", position=t.number(job.queue_position))
-    if job.error and job.status in ENDED_WITH_ERROR:
-        words = t("job.state.with_error", state=words, error=job.error)
-    return f"{STATE_LABELS[job.status][0]} {words}"
 
 
 def jump_url(job: Job) -> str | None:
@@ -322,6 +301,7 @@ class DetailView(OwnedView):
         self.job = job
         self.back = back
         self.to_list.label = self.t("history.back")
+        self.again.label = self.t("history.again")
         if back is None:
             self.remove_item(self.to_list)
         # The message is known when this view replaces another one on it.
@@ -336,13 +316,17 @@ class DetailView(OwnedView):
     async def again(self, interaction: discord.Interaction, button: discord.ui.Button[Any]) -> None:
         animate = self.cog.bot.get_cog("Animate")
         if not isinstance(animate, Animate):
-            await interaction.response.send_message(ANIMATE_UNAVAILABLE, ephemeral=True)
+            await interaction.response.send_message(
+                user_messages(interaction)(ANIMATE_UNAVAILABLE), ephemeral=True
+            )
             return
         # One press, one job: claimed before any await, so a second interaction
         # delivered before the button is disabled is refused.
         key = self._press_key(interaction.message.id if interaction.message else None)
         if self._pressed or not self.cog.presses.claim(key):
-            await interaction.response.send_message(ALREADY_STARTED, ephemeral=True)
+            await interaction.response.send_message(
+                user_messages(interaction)(ALREADY_STARTED), ephemeral=True
+            )
             return
         self._pressed = True
 
@@ -367,26 +351,12 @@ class DetailView(OwnedView):
         self.stop()
 
 
-def jobs_text(count: int) -> str:
-    return f"{count} finished job" + ("" if count == 1 else "s")
+def clear_question(count: int, t: Messages) -> str:
+    return t.plural("history_clear.question", count)
 
 
-def clear_question(count: int) -> str:
-    return (
-        f"Delete your {jobs_text(count)} from your history: their prompts, images and "
-        "video links? Jobs in progress stay and will still be delivered. "
-        "A minimal record (when each job ran, its options, whether it was charged and "
-        "its cost) is kept for the daily limit. "
-        "This cannot be undone."
-    )
-
-
-def cleared_text(count: int) -> str:
-    return f"Deleted {jobs_text(count)} from your history. Jobs in progress stay."
-
-
-NOTHING_TO_CLEAR = "You have no finished jobs to delete. Jobs in progress stay in your history."
-NOTHING_DELETED = "Nothing was deleted."
+def cleared_text(count: int, t: Messages) -> str:
+    return t.plural("history_clear.done", count)
 
 
 class ClearView(OwnedView):
@@ -395,16 +365,18 @@ class ClearView(OwnedView):
     ) -> None:
         super().__init__(owner_id, interaction)
         self.service = service
+        self.confirm.label = self.t("history_clear.confirm")
+        self.keep.label = self.t("history_clear.keep")
 
     @discord.ui.button(label="Delete my finished jobs", style=discord.ButtonStyle.danger)
     async def confirm(self, interaction: discord.Interaction, _: discord.ui.Button[Any]) -> None:
         deleted = await self.service.clear(self.owner_id)
-        await interaction.response.edit_message(content=cleared_text(deleted), view=None)
+        await interaction.response.edit_message(content=cleared_text(deleted, self.t), view=None)
         self.stop()
 
     @discord.ui.button(label="Keep them", style=discord.ButtonStyle.secondary)
     async def keep(self, interaction: discord.Interaction, _: discord.ui.Button[Any]) -> None:
-        await interaction.response.edit_message(content=NOTHING_DELETED, view=None)
+        await interaction.response.edit_message(content=self.t(NOTHING_DELETED), view=None)
         self.stop()
 
 
@@ -462,12 +434,13 @@ class History(commands.Cog):
         name="history-clear", description=command_text("history_clear.command.description")
     )
     async def history_clear(self, interaction: discord.Interaction) -> None:
+        t = user_messages(interaction)
         total = await self.service.clearable(interaction.user.id)
         if total == 0:
-            await interaction.response.send_message(NOTHING_TO_CLEAR, ephemeral=True)
+            await interaction.response.send_message(t(NOTHING_TO_CLEAR), ephemeral=True)
             return
         await interaction.response.send_message(
-            clear_question(total),
+            clear_question(total, t),
             view=ClearView(self.service, interaction.user.id, interaction),
             ephemeral=True,
         )

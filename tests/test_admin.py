@@ -150,7 +150,7 @@ async def test_limits_show_lower_and_cannot_raise_the_operators(
 
     await start_queued(discord_fake, runcomfy_fake)
     refused = await refused_animate(discord_fake)
-    assert "1 videos in progress" in answer(discord_fake, refused)
+    assert "1 video in progress" in answer(discord_fake, refused)
     assert len(runcomfy_fake.submits) == 1
 
     reset = await admin(discord_fake, "limits", reset=True)
@@ -174,7 +174,7 @@ async def test_daily_limit_of_the_server_counts_its_jobs(
         )
     )
     refused = await refused_animate(discord_fake)
-    assert "1 videos in the last 24 hours" in answer(discord_fake, refused)
+    assert "1 video in the last 24 hours" in answer(discord_fake, refused)
     assert runcomfy_fake.submits == []
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import av
 from PIL import Image, ImageChops, ImageStat
 
-from bot import video
+from bot import i18n, video
 from bot.app import AnimateBot
 from bot.models import JobStatus
 from cogs.animate.cog import ALREADY_EXTENDED
@@ -74,7 +74,7 @@ async def test_extend_starts_one_job_from_the_last_frame(
     await discord_fake.wait_for(lambda: all(p.response_type for p in presses), within=10)
     refused = [p for p in presses if p.ephemeral]
     assert len(refused) == 1
-    assert discord_fake.messages[refused[0].original_id].content == ALREADY_EXTENDED
+    assert discord_fake.messages[refused[0].original_id].content == i18n.english()(ALREADY_EXTENDED)
     await discord_fake.wait_for(lambda: button(first).get("disabled") is True, within=10)
 
     submitted = runcomfy_fake.submits[1]

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from bot import i18n
 from bot.app import SORRY, AnimateBot
 from bot.models import ImageFacts, Job, JobOptions, JobStatus
 from tests.fakes.discord import FakeDiscord, FakeInteraction, FakeMessage, FakeUser
@@ -307,7 +308,7 @@ async def test_an_unexpected_error_is_logged_with_who_and_where_and_the_user_tol
         db.execute("DROP TABLE jobs")
     page = await reply(discord_fake, await discord_fake.invoke("history"))
     assert page.ephemeral
-    assert page.content == SORRY
+    assert page.content == i18n.english()(SORRY)
     failures = [r for r in caplog.records if r.getMessage().startswith("Command /history failed")]
     assert len(failures) == 1
     assert str(discord_fake.author.id) in failures[0].getMessage()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import re
 import string
 from pathlib import Path
@@ -330,3 +331,38 @@ def test_the_fake_refuses_localizations_discord_refuses(command: dict[str, objec
     with pytest.raises(DiscordError) as refused:
         _check_command_texts(command)
     assert refused.value.code == 50035
+
+
+# Where keys are written in code: a typo there would show English (or crash) at runtime.
+KEYED_SOURCES = [
+    *sorted((Path(__file__).parent.parent / "cogs").rglob("*.py")),
+    *(
+        Path(__file__).parent.parent / "bot" / name
+        for name in ("app.py", "prompts.py", "validation.py")
+    ),
+]
+KEY = re.compile(r"^[a-z_]+(\.[a-z_]+)+$")
+PREFIXES = {key.split(".", 1)[0] for key in texts("en")}
+
+
+def test_every_key_written_in_code_is_in_the_catalogs() -> None:
+    written = set()
+    for path in KEYED_SOURCES:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            is_text = isinstance(node, ast.Constant) and isinstance(node.value, str)
+            if is_text and KEY.match(node.value) and node.value.split(".", 1)[0] in PREFIXES:
+                written.add(node.value)
+    assert len(written) > 100  # the scan sees the keys (not a vacuous pass)
+    for locale in i18n.available_locales():
+        missing = sorted(key for key in written if not i18n.for_locale(locale).has(key))
+        assert missing == [], locale
+
+
+def test_every_outcome_refusal_and_quota_has_its_text() -> None:
+    from bot.jobs import CancelOutcome
+    from cogs.animate.replies import CANCEL_REPLIES, QUOTAS, REFUSALS
+
+    assert set(CANCEL_REPLIES) == set(CancelOutcome)
+    for key in (*CANCEL_REPLIES.values(), *QUOTAS.values(), *REFUSALS.values()):
+        for locale in i18n.available_locales():
+            assert i18n.for_locale(locale).has(key), (locale, key)

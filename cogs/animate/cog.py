@@ -22,6 +22,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot import i18n
 from bot.admission import AdmissionRefused
 from bot.jobs import CancelOutcome, Delivery, JobService, LinkReason, ProgressNote, QuotaExceeded
 from bot.models import MAX_DURATION, MIN_DURATION, Job, JobOptions, Ratio, Resolution
@@ -31,13 +32,15 @@ from bot.video import VideoUnreadable, concat, last_frame_png
 from cogs.animate.buttons import DYNAMIC_ITEMS, cancel_view, result_view
 from cogs.animate.delivery import Courier, reply_to
 from cogs.animate.remix import PromptModal
-from cogs.animate.rendering import (
-    CANCEL_EMOJI,
-    CANCELLABLE,
-    hosted_filename,
+from cogs.animate.rendering import CANCEL_EMOJI, CANCELLABLE, hosted_filename, public_messages
+from cogs.animate.replies import (
+    IMAGE_UNREACHABLE,
+    STATUS_NOT_POSTED,
+    cancel_reply,
+    megabytes,
     quota_message,
     refusal_message,
-    size_mb,
+    resized_too_large,
 )
 from cogs.animate.status import StatusBoard
 from cogs.translator import command_text, user_messages
@@ -100,6 +103,7 @@ class Animate(commands.Cog):
         camera_fixed: bool = True,
     ) -> None:
         # Cheap checks first: no I/O but the local database, well inside 3 s.
+        t = user_messages(interaction)  # every refusal here is ephemeral
         try:
             cleaned = clean_prompt(prompt)
             precheck_metadata(
@@ -112,13 +116,13 @@ class Animate(commands.Cog):
             await self._admit(interaction, duration)
             await self.jobs.check_quota(interaction.user.id)
         except (PromptRejected, ImageRejected) as exc:
-            await interaction.response.send_message(str(exc), ephemeral=True)
+            await interaction.response.send_message(exc.text(t), ephemeral=True)
             return
         except QuotaExceeded as exc:
-            await interaction.response.send_message(quota_message(exc), ephemeral=True)
+            await interaction.response.send_message(quota_message(exc, t), ephemeral=True)
             return
         except AdmissionRefused as exc:
-            await interaction.response.send_message(refusal_message(exc), ephemeral=True)
+            await interaction.response.send_message(refusal_message(exc, t), ephemeral=True)
             return
         await interaction.response.defer(thinking=True)
         options = JobOptions(
@@ -150,14 +154,15 @@ class Animate(commands.Cog):
         # Buttons bypass the command tree's check: refused while stopping, waited for if not.
         if not await self.bot.admit(interaction):
             return False
+        t = user_messages(interaction)
         try:
             await self._admit(interaction, source.options.duration)
             await self.jobs.check_quota(interaction.user.id)
         except QuotaExceeded as exc:
-            await interaction.response.send_message(quota_message(exc), ephemeral=True)
+            await interaction.response.send_message(quota_message(exc, t), ephemeral=True)
             return False
         except AdmissionRefused as exc:
-            await interaction.response.send_message(refusal_message(exc), ephemeral=True)
+            await interaction.response.send_message(refusal_message(exc, t), ephemeral=True)
             return False
         await interaction.response.defer(thinking=True)
         if accepted is not None:
@@ -166,8 +171,7 @@ class Animate(commands.Cog):
             await self._show_pressed(interaction, hold, pressed=True)
         image = await self._hosted_image(source)
         if image is None:
-            gone = user_messages(interaction)("result.gone")
-            await self._replace_placeholder_with_error(interaction, gone)
+            await self._replace_placeholder_with_error(interaction, t("result.gone"))
             return True
         await self._run(interaction, image, prompt or source.prompt, options or source.options)
         return True
@@ -252,10 +256,14 @@ class Animate(commands.Cog):
             await self._admit(interaction, source.options.duration)
             await self.jobs.check_quota(interaction.user.id)
         except QuotaExceeded as exc:
-            await interaction.response.send_message(quota_message(exc), ephemeral=True)
+            await interaction.response.send_message(
+                quota_message(exc, user_messages(interaction)), ephemeral=True
+            )
             return
         except AdmissionRefused as exc:
-            await interaction.response.send_message(refusal_message(exc), ephemeral=True)
+            await interaction.response.send_message(
+                refusal_message(exc, user_messages(interaction)), ephemeral=True
+            )
             return
 
         async def remixed(
@@ -293,13 +301,19 @@ class Animate(commands.Cog):
             await self._admit(interaction, JobOptions().duration)
             await self.jobs.check_quota(interaction.user.id)
         except ImageRejected as exc:
-            await interaction.response.send_message(str(exc), ephemeral=True)
+            await interaction.response.send_message(
+                exc.text(user_messages(interaction)), ephemeral=True
+            )
             return
         except QuotaExceeded as exc:
-            await interaction.response.send_message(quota_message(exc), ephemeral=True)
+            await interaction.response.send_message(
+                quota_message(exc, user_messages(interaction)), ephemeral=True
+            )
             return
         except AdmissionRefused as exc:
-            await interaction.response.send_message(refusal_message(exc), ephemeral=True)
+            await interaction.response.send_message(
+                refusal_message(exc, user_messages(interaction)), ephemeral=True
+            )
             return
 
         async def asked(
@@ -311,7 +325,9 @@ class Animate(commands.Cog):
             try:
                 await self._admit(modal_interaction, options.duration)
             except AdmissionRefused as exc:
-                await modal_interaction.response.send_message(refusal_message(exc), ephemeral=True)
+                await modal_interaction.response.send_message(
+                    refusal_message(exc, user_messages(modal_interaction)), ephemeral=True
+                )
                 return
             await modal_interaction.response.defer(thinking=True)
             await self._run(modal_interaction, image, prompt, options)
@@ -347,11 +363,15 @@ class Animate(commands.Cog):
             try:
                 prepared, original = await self._read_image(image)
             except ImageRejected as exc:
-                await self._replace_placeholder_with_error(interaction, str(exc))
+                await self._replace_placeholder_with_error(
+                    interaction, exc.text(user_messages(interaction))
+                )
                 return False
             except (discord.HTTPException, aiohttp.ClientError, TimeoutError):
                 log.warning("Could not download the image of user %s", interaction.user.id)
-                await self._replace_placeholder_with_error(interaction, IMAGE_UNREACHABLE)
+                await self._replace_placeholder_with_error(
+                    interaction, user_messages(interaction)(IMAGE_UNREACHABLE)
+                )
                 return False
             status_message = await self._create_and_start(
                 interaction, prompt, options, image.url, prepared, original
@@ -380,10 +400,14 @@ class Animate(commands.Cog):
                 image=prepared.facts,
             )
         except QuotaExceeded as exc:
-            await self._replace_placeholder_with_error(interaction, quota_message(exc))
+            await self._replace_placeholder_with_error(
+                interaction, quota_message(exc, user_messages(interaction))
+            )
             return None
         except AdmissionRefused as exc:
-            await self._replace_placeholder_with_error(interaction, refusal_message(exc))
+            await self._replace_placeholder_with_error(
+                interaction, refusal_message(exc, user_messages(interaction))
+            )
             return None
         return await self._start(interaction, job, source_url, prepared, original)
 
@@ -410,7 +434,9 @@ class Animate(commands.Cog):
         source = await self.jobs.store.get_shown(job_id)
         video = _delivered_video(interaction.message, job_id)
         if source is None or video is None:
-            await interaction.response.send_message(EXTEND_GONE, ephemeral=True)
+            await interaction.response.send_message(
+                user_messages(interaction)(EXTEND_GONE), ephemeral=True
+            )
             return
         # Buttons bypass the command tree's check: refused while stopping.
         if not await self.bot.admit(interaction):
@@ -419,14 +445,20 @@ class Animate(commands.Cog):
             await self._admit(interaction, source.options.duration)
             await self.jobs.check_quota(interaction.user.id)
         except QuotaExceeded as exc:
-            await interaction.response.send_message(quota_message(exc), ephemeral=True)
+            await interaction.response.send_message(
+                quota_message(exc, user_messages(interaction)), ephemeral=True
+            )
             return
         except AdmissionRefused as exc:
-            await interaction.response.send_message(refusal_message(exc), ephemeral=True)
+            await interaction.response.send_message(
+                refusal_message(exc, user_messages(interaction)), ephemeral=True
+            )
             return
         # The button is disabled below, but a second press can already be on its way.
         if not await self.jobs.claim_extend(job_id):
-            await interaction.response.send_message(ALREADY_EXTENDED, ephemeral=True)
+            await interaction.response.send_message(
+                user_messages(interaction)(ALREADY_EXTENDED), ephemeral=True
+            )
             return
         await interaction.response.defer(thinking=True)
         await self._show_extend_button(interaction.message, source, disabled=True)
@@ -445,11 +477,15 @@ class Animate(commands.Cog):
             try:
                 prepared = await self._last_frame(source, video)
             except ImageRejected as exc:
-                await self._replace_placeholder_with_error(interaction, str(exc))
+                await self._replace_placeholder_with_error(
+                    interaction, exc.text(user_messages(interaction))
+                )
                 return False
             except (VideoUnreadable, discord.HTTPException, aiohttp.ClientError, TimeoutError):
                 log.warning("Job %s: no last frame from the delivered video", source.id)
-                await self._replace_placeholder_with_error(interaction, EXTEND_NO_FRAME)
+                await self._replace_placeholder_with_error(
+                    interaction, user_messages(interaction)(EXTEND_NO_FRAME)
+                )
                 return False
             assert prepared.data is not None
             status_message = await self._create_and_start(
@@ -528,8 +564,7 @@ class Animate(commands.Cog):
             await self.jobs.abandon(job.id, "The resized image is too large to upload here.")
             await self._replace_placeholder_with_error(
                 interaction,
-                "Your image had to be resized, and the result is larger than this server's "
-                f"upload limit ({size_mb(interaction.filesize_limit)}). Try a smaller image.",
+                resized_too_large(interaction.filesize_limit, user_messages(interaction)),
             )
             return None
         files = [discord.File(io.BytesIO(data), filename=hosted_name)] if hosting else []
@@ -543,9 +578,7 @@ class Animate(commands.Cog):
             log.warning("Job %d: status message failed (%s)", job.id, exc)
             await self.jobs.abandon(job.id, "The status message could not be posted.")
             await self._replace_placeholder_with_error(
-                interaction,
-                "I could not post the status message here, so nothing was sent. "
-                "If your image is very large, try a smaller one.",
+                interaction, user_messages(interaction)(STATUS_NOT_POSTED)
             )
             return None
         self.board.remember(job.id, interaction)
@@ -568,15 +601,21 @@ class Animate(commands.Cog):
         )
         second = _delivered_video(interaction.message, job_id)
         if job is None or source is None or second is None:
-            await interaction.response.send_message(JOIN_GONE, ephemeral=True)
+            await interaction.response.send_message(
+                user_messages(interaction)(JOIN_GONE), ephemeral=True
+            )
             return
         if interaction.user.id != job.user_id:
-            await interaction.response.send_message(JOIN_AUTHOR_ONLY, ephemeral=True)
+            await interaction.response.send_message(
+                user_messages(interaction)(JOIN_AUTHOR_ONLY), ephemeral=True
+            )
             return
         await interaction.response.defer(thinking=True)
         first = await self._video_of(source)
         if first is None:
-            await self._replace_placeholder_with_error(interaction, JOIN_GONE)
+            await self._replace_placeholder_with_error(
+                interaction, user_messages(interaction)(JOIN_GONE)
+            )
             return
         with tempfile.TemporaryDirectory(prefix="join-") as tmp:
             a, b, joined = Path(tmp) / "a.mp4", Path(tmp) / "b.mp4", Path(tmp) / "joined.mp4"
@@ -587,18 +626,25 @@ class Animate(commands.Cog):
                 matched = await asyncio.to_thread(concat, a, b, joined)
             except (VideoUnreadable, discord.HTTPException, aiohttp.ClientError, TimeoutError):
                 log.warning("Job %d: could not join with job %d", job_id, source.id)
-                await self._replace_placeholder_with_error(interaction, JOIN_FAILED)
+                await self._replace_placeholder_with_error(
+                    interaction, user_messages(interaction)(JOIN_FAILED)
+                )
                 return
             if not matched:
-                await self._replace_placeholder_with_error(interaction, JOIN_MISMATCH)
+                await self._replace_placeholder_with_error(
+                    interaction, user_messages(interaction)(JOIN_MISMATCH)
+                )
                 return
             if joined.stat().st_size > interaction.filesize_limit:
-                limit = size_mb(interaction.filesize_limit)
-                await self._replace_placeholder_with_error(interaction, join_too_large(limit))
+                t = user_messages(interaction)
+                limit = megabytes(interaction.filesize_limit, t)
+                await self._replace_placeholder_with_error(
+                    interaction, t("join.too_large", limit=limit)
+                )
                 return
             # No ping: the author just pressed the button and is looking.
             await interaction.edit_original_response(
-                content=joined_message(source, job),
+                content=public_messages(job)("join.done", first=source.id, second=job.id),
                 attachments=[discord.File(joined, filename=f"joined-{source.id}-{job_id}.mp4")],
             )
 
@@ -642,7 +688,9 @@ class Animate(commands.Cog):
         is_moderator = interaction.permissions.manage_messages
         await interaction.response.defer(ephemeral=True, thinking=True)
         outcome = await self._cancel(job_id, interaction.user.id, is_moderator)
-        await interaction.followup.send(cancel_reply(outcome), ephemeral=True)
+        await interaction.followup.send(
+            cancel_reply(outcome, user_messages(interaction)), ephemeral=True
+        )
 
     @commands.Cog.listener()
     async def on_raw_reaction_add(self, payload: discord.RawReactionActionEvent) -> None:
@@ -656,7 +704,9 @@ class Animate(commands.Cog):
         if outcome is CancelOutcome.NOT_ALLOWED:
             await self._remove_reaction(payload)
         elif outcome is None or outcome in ANSWERED_REACTIONS:
-            await self._answer_reaction(payload, cancel_reply(outcome))
+            await self._answer_reaction(
+                payload, cancel_reply(outcome, self._channel_messages(payload))
+            )
 
     def _is_moderator(self, payload: discord.RawReactionActionEvent) -> bool:
         """Manage Messages in that channel (DMs have no moderators)."""
@@ -667,6 +717,11 @@ class Animate(commands.Cog):
         if isinstance(channel, discord.abc.GuildChannel):
             return channel.permissions_for(member).manage_messages
         return member.guild_permissions.manage_messages
+
+    def _channel_messages(self, payload: discord.RawReactionActionEvent) -> i18n.Messages:
+        """A reaction carries no locale: a reply in the channel speaks the server's."""
+        guild = self.bot.get_guild(payload.guild_id) if payload.guild_id else None
+        return i18n.for_locale(str(guild.preferred_locale) if guild else None)
 
     async def _answer_reaction(self, payload: discord.RawReactionActionEvent, text: str) -> None:
         """Reply to the reacted message, pinging only the person who reacted."""
@@ -707,31 +762,14 @@ class Animate(commands.Cog):
             await message.remove_reaction(payload.emoji, discord.Object(payload.user_id))
 
 
-IMAGE_UNREACHABLE = (
-    "I could not download your image from Discord, so nothing was sent. Please try again."
-)
-JOIN_GONE = "One of the two videos is no longer available, so they cannot be joined."
-JOIN_AUTHOR_ONLY = "Only the person who made these videos can join them."
-JOIN_FAILED = "I could not join the two videos. Please try again."
-JOIN_MISMATCH = "These two videos differ in format or size, so they cannot be joined as they are."
-
-
-def join_too_large(limit: str) -> str:
-    return f"Joined, the two videos are larger than this server's upload limit ({limit})."
-
-
-def joined_message(first: Job, second: Job) -> str:
-    return f"Videos #{first.id} and #{second.id}, joined into one."
-
-
-EXTEND_GONE = "This video is no longer available to extend."
-ALREADY_EXTENDED = "This video has already been extended."
-EXTEND_NO_FRAME = (
-    "I could not read the last frame of this video, so nothing was started. Please try again."
-)
-IMAGE_GONE = (
-    "The image of that job is no longer available. Please use /animate again and attach the image."
-)
+# Catalog keys of the Extend and Join answers (bot/locales/*/LC_MESSAGES/messages.po).
+JOIN_GONE = "join.gone"
+JOIN_AUTHOR_ONLY = "join.author_only"
+JOIN_FAILED = "join.failed"
+JOIN_MISMATCH = "join.mismatch"
+EXTEND_GONE = "extend.gone"
+ALREADY_EXTENDED = "extend.already"
+EXTEND_NO_FRAME = "extend.no_frame"
 
 
 def public_locale(interaction: discord.Interaction) -> str:
@@ -748,34 +786,11 @@ def first_image(message: discord.Message) -> discord.Attachment | None:
     return None
 
 
-CANCEL_REPLIES: dict[CancelOutcome, str] = {
-    CancelOutcome.CANCELLED: "Cancelled. It was still queued, so nothing was charged.",
-    CancelOutcome.ALREADY_CANCELLED: "This job is already cancelled; nothing was charged for it.",
-    CancelOutcome.RENDERING: (
-        "This video is already rendering and cannot be stopped; "
-        "it will be delivered (and charged) when it is done."
-    ),
-    CancelOutcome.NOT_YET: "The job is still being sent; try again in a moment.",
-    CancelOutcome.UNREACHABLE: (
-        "I could not reach the video service, so the job was not cancelled. "
-        "Please try again in a moment."
-    ),
-    CancelOutcome.FINISHED: "This job has already finished.",
-    CancelOutcome.NOT_ALLOWED: (
-        "Only the person who started this job (or a moderator) can cancel it."
-    ),
-    CancelOutcome.UNKNOWN: "I do not know this job any more.",
-}
-CANCEL_FAILED = "Something went wrong while cancelling; please try again."
 # Outcomes a ❌ reaction gets a reply for (the others show on the status message),
 # besides an unexpected failure.
 ANSWERED_REACTIONS = frozenset(
     {CancelOutcome.RENDERING, CancelOutcome.UNREACHABLE, CancelOutcome.ALREADY_CANCELLED}
 )
-
-
-def cancel_reply(outcome: CancelOutcome | None) -> str:
-    return CANCEL_FAILED if outcome is None else CANCEL_REPLIES[outcome]
 
 
 def _delivered_video(message: discord.Message | None, job_id: int) -> discord.Attachment | None:

@@ -11,11 +11,10 @@ from urllib.parse import urlsplit
 import discord
 
 from bot import i18n
-from bot.admission import AdmissionRefused, RefusalKind
 from bot.eta import Estimate
 from bot.failures import FailureKind, failure_kind
 from bot.i18n import Messages
-from bot.jobs import LinkReason, ProgressNote, QuotaExceeded, QuotaKind, VideoStep
+from bot.jobs import LinkReason, ProgressNote, VideoStep
 from bot.models import Job, JobOptions, JobStatus
 from bot.prompts import RECOMMENDED_PROMPT_CHARS, is_long
 
@@ -215,52 +214,6 @@ def hosted_filename(job: Job) -> str | None:
     if job.image_url is None:
         return None
     return urlsplit(job.image_url).path.rsplit("/", 1)[-1] or None
-
-
-def quota_message(exc: QuotaExceeded) -> str:
-    if exc.kind is QuotaKind.USER_CONCURRENT:
-        return (
-            f"You already have {exc.limit} videos in progress, the most at once. "
-            "You can start another as soon as one of them finishes."
-        )
-    if exc.kind is QuotaKind.USER_DAILY:
-        when = timestamp(exc.frees_at) if exc.frees_at else "tomorrow"
-        return (
-            f"You have made {exc.limit} videos in the last 24 hours, the daily limit. "
-            f"Your next one frees up {when}."
-        )
-    return (
-        f"The bot is busy with {exc.limit} videos right now, its limit. "
-        "Please try again in a few minutes."
-    )
-
-
-REFUSALS: dict[RefusalKind, str] = {
-    RefusalKind.GLOBAL_PAUSE: (
-        "The bot's operator has paused new videos for now. Please try again later."
-    ),
-    RefusalKind.MODEL_MISSING: (
-        "The video service is unavailable right now. The bot's operator has been told."
-    ),
-    RefusalKind.PAUSED: "This server's admins have paused new videos for now.",
-    RefusalKind.CHANNEL: "Videos can be made only in {channels} on this server.",
-    RefusalKind.SPEND_CAP: (
-        "This server has reached its daily video budget (${cap:.2f}). "
-        "Please try again tomorrow, or ask its admins."
-    ),
-}
-
-
-def refusal_message(exc: AdmissionRefused) -> str:
-    """Why a new job may not start; nothing was stored or sent."""
-    template = REFUSALS[exc.kind]
-    if exc.kind is RefusalKind.PAUSED and exc.reason:
-        return f"{template} Reason: {safe_text(exc.reason, 200)}"
-    if exc.kind is RefusalKind.CHANNEL:
-        return template.format(channels=", ".join(f"<#{c}>" for c in exc.channel_ids))
-    if exc.kind is RefusalKind.SPEND_CAP:
-        return template.format(cap=exc.cap_usd or 0.0)
-    return template
 
 
 def ended_message(job: Job, mention: str) -> str:
