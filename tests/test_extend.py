@@ -12,7 +12,7 @@ from PIL import Image, ImageChops, ImageStat
 from bot import i18n, video
 from bot.app import AnimateBot
 from bot.models import JobStatus
-from cogs.animate.cog import ALREADY_EXTENDED
+from cogs.animate.continuations import ALREADY_EXTENDED
 from tests.fakes import media
 from tests.fakes.discord import FakeDiscord, FakeInteraction, FakeMessage
 from tests.fakes.media import Clip

@@ -77,7 +77,7 @@ class AgainButton(
     async def callback(self, interaction: discord.Interaction) -> None:
         cog = _animate_cog(interaction)
         if cog is not None:
-            await cog.again_from_button(interaction, self.job_id)
+            await cog.results.again_from_button(interaction, self.job_id)
 
 
 class RemixButton(
@@ -105,7 +105,7 @@ class RemixButton(
     async def callback(self, interaction: discord.Interaction) -> None:
         cog = _animate_cog(interaction)
         if cog is not None:
-            await cog.remix_from_button(interaction, self.job_id)
+            await cog.results.remix_from_button(interaction, self.job_id)
 
 
 class HigherButton(
@@ -136,7 +136,9 @@ class HigherButton(
     async def callback(self, interaction: discord.Interaction) -> None:
         cog = _animate_cog(interaction)
         if cog is not None:
-            await cog.again_from_button(interaction, self.job_id, resolution=self.resolution)
+            await cog.results.again_from_button(
+                interaction, self.job_id, resolution=self.resolution
+            )
 
 
 class ExtendButton(
@@ -165,7 +167,7 @@ class ExtendButton(
     async def callback(self, interaction: discord.Interaction) -> None:
         cog = _animate_cog(interaction)
         if cog is not None:
-            await cog.extend_from_button(interaction, self.job_id)
+            await cog.continuations.extend_from_button(interaction, self.job_id)
 
 
 class JoinButton(
@@ -193,7 +195,7 @@ class JoinButton(
     async def callback(self, interaction: discord.Interaction) -> None:
         cog = _animate_cog(interaction)
         if cog is not None:
-            await cog.join_from_button(interaction, self.job_id)
+            await cog.continuations.join_from_button(interaction, self.job_id)
 
 
 DYNAMIC_ITEMS = (CancelButton, AgainButton, RemixButton, HigherButton, ExtendButton, JoinButton)
@@ -241,3 +243,13 @@ def result_view(
     if joinable:
         view.add_item(JoinButton(job.id, t("button.join")))
     return view
+
+
+def custom_ids(message: discord.Message) -> set[str]:
+    return {
+        child.custom_id
+        for row in message.components
+        if isinstance(row, discord.ActionRow)
+        for child in row.children
+        if isinstance(child, discord.Button) and child.custom_id
+    }

@@ -1,0 +1,221 @@
+"""Going on from a delivered video: Extend (a new job from its last frame) and Join.
+
+Both buttons are restart-safe (`buttons.py`); their presses land here through the cog.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import aiohttp
+import discord
+
+from bot.admission import AdmissionRefused
+from bot.jobs import QuotaExceeded
+from bot.models import Job
+from bot.validation import ImageRejected, PreparedImage, prepare_image
+from bot.video import VideoUnreadable, concat, last_frame_png
+from cogs.animate.buttons import custom_ids, result_view
+from cogs.animate.rendering import public_messages
+from cogs.animate.replies import megabytes, quota_message, refusal_message
+from cogs.translator import user_messages
+
+if TYPE_CHECKING:
+    from cogs.animate.cog import Animate
+
+log = logging.getLogger(__name__)
+
+# Catalog keys of the Extend and Join answers (bot/locales/*/LC_MESSAGES/messages.po).
+JOIN_GONE = "join.gone"
+JOIN_AUTHOR_ONLY = "join.author_only"
+JOIN_FAILED = "join.failed"
+JOIN_MISMATCH = "join.mismatch"
+EXTEND_GONE = "extend.gone"
+ALREADY_EXTENDED = "extend.already"
+EXTEND_NO_FRAME = "extend.no_frame"
+
+
+class Continuations:
+    def __init__(self, cog: Animate) -> None:
+        self.cog = cog
+
+    # -- Extend ------------------------------------------------------------
+
+    async def extend_from_button(self, interaction: discord.Interaction, job_id: int) -> None:
+        """A new job from the last frame of a delivered video, same prompt and options."""
+        source = await self.cog.jobs.store.get_shown(job_id)
+        video = delivered_video(interaction.message, job_id)
+        if source is None or video is None:
+            await interaction.response.send_message(
+                user_messages(interaction)(EXTEND_GONE), ephemeral=True
+            )
+            return
+        # Buttons bypass the command tree's check: refused while stopping.
+        if not await self.cog.bot.admit(interaction):
+            return
+        try:
+            await self.cog.check_admission(interaction, source.options.duration)
+            await self.cog.jobs.check_quota(interaction.user.id)
+        except QuotaExceeded as exc:
+            await interaction.response.send_message(
+                quota_message(exc, user_messages(interaction)), ephemeral=True
+            )
+            return
+        except AdmissionRefused as exc:
+            await interaction.response.send_message(
+                refusal_message(exc, user_messages(interaction)), ephemeral=True
+            )
+            return
+        # The button is disabled below, but a second press can already be on its way.
+        if not await self.cog.jobs.claim_extend(job_id):
+            await interaction.response.send_message(
+                user_messages(interaction)(ALREADY_EXTENDED), ephemeral=True
+            )
+            return
+        await interaction.response.defer(thinking=True)
+        await self._show_extend_button(interaction.message, source, disabled=True)
+        started = False
+        try:
+            started = await self._extend(interaction, source, video)
+        finally:
+            if not started:
+                await self.cog.jobs.release_extend(job_id)
+                await self._show_extend_button(interaction.message, source, disabled=False)
+
+    async def _extend(
+        self, interaction: discord.Interaction, source: Job, video: discord.Attachment
+    ) -> bool:
+        async with self.cog.preparing:
+            try:
+                prepared = await self._last_frame(source, video)
+            except ImageRejected as exc:
+                await self.cog.replace_placeholder_with_error(
+                    interaction, exc.text(user_messages(interaction))
+                )
+                return False
+            except (VideoUnreadable, discord.HTTPException, aiohttp.ClientError, TimeoutError):
+                log.warning("Job %s: no last frame from the delivered video", source.id)
+                await self.cog.replace_placeholder_with_error(
+                    interaction, user_messages(interaction)(EXTEND_NO_FRAME)
+                )
+                return False
+            assert prepared.data is not None
+            status_message = await self.cog.create_and_start(
+                interaction,
+                source.prompt,
+                source.options,
+                "",
+                prepared,
+                prepared.data,
+                extends_job_id=source.id,
+            )
+        return await self.cog.add_cancel_reaction(status_message)
+
+    async def _last_frame(self, source: Job, video: discord.Attachment) -> PreparedImage:
+        """The video's last frame, checked like any input, as bytes the bot will host."""
+        with tempfile.TemporaryDirectory(prefix="extend-") as tmp:
+            path = Path(tmp) / "video.mp4"
+            async with asyncio.timeout(self.cog.settings.http_timeout_seconds):
+                await video.save(path)
+            png = await asyncio.to_thread(last_frame_png, path)
+        name = f"extend-{source.id}.png"
+        prepared = await asyncio.to_thread(prepare_image, png, filename=name)
+        # Not fitted, it still has no public URL: the status message must host it.
+        return prepared if prepared.data is not None else replace(prepared, data=png)
+
+    async def _show_extend_button(
+        self, message: discord.Message | None, source: Job, *, disabled: bool
+    ) -> None:
+        if message is None:
+            return
+        joinable = f"animate:join:{source.id}" in custom_ids(message)
+        try:
+            await message.edit(
+                view=result_view(source, extend_disabled=disabled, joinable=joinable)
+            )
+        except discord.HTTPException:
+            log.info("Job %s: could not update the Extend button", source.id)
+
+    # -- Join --------------------------------------------------------------
+
+    async def join_from_button(self, interaction: discord.Interaction, job_id: int) -> None:
+        """Deliver an extension and the clip it continues as one video (the author only)."""
+        job = await self.cog.jobs.store.get(job_id)
+        source = (
+            await self.cog.jobs.store.get(job.extends_job_id)
+            if job and job.extends_job_id
+            else None
+        )
+        second = delivered_video(interaction.message, job_id)
+        if job is None or source is None or second is None:
+            await interaction.response.send_message(
+                user_messages(interaction)(JOIN_GONE), ephemeral=True
+            )
+            return
+        if interaction.user.id != job.user_id:
+            await interaction.response.send_message(
+                user_messages(interaction)(JOIN_AUTHOR_ONLY), ephemeral=True
+            )
+            return
+        await interaction.response.defer(thinking=True)
+        first = await self._video_of(source)
+        if first is None:
+            await self.cog.replace_placeholder_with_error(
+                interaction, user_messages(interaction)(JOIN_GONE)
+            )
+            return
+        with tempfile.TemporaryDirectory(prefix="join-") as tmp:
+            a, b, joined = Path(tmp) / "a.mp4", Path(tmp) / "b.mp4", Path(tmp) / "joined.mp4"
+            try:
+                async with asyncio.timeout(self.cog.settings.http_timeout_seconds):
+                    await first.save(a)
+                    await second.save(b)
+                matched = await asyncio.to_thread(concat, a, b, joined)
+            except (VideoUnreadable, discord.HTTPException, aiohttp.ClientError, TimeoutError):
+                log.warning("Job %d: could not join with job %d", job_id, source.id)
+                await self.cog.replace_placeholder_with_error(
+                    interaction, user_messages(interaction)(JOIN_FAILED)
+                )
+                return
+            if not matched:
+                await self.cog.replace_placeholder_with_error(
+                    interaction, user_messages(interaction)(JOIN_MISMATCH)
+                )
+                return
+            if joined.stat().st_size > interaction.filesize_limit:
+                t = user_messages(interaction)
+                limit = megabytes(interaction.filesize_limit, t)
+                await self.cog.replace_placeholder_with_error(
+                    interaction, t("join.too_large", limit=limit)
+                )
+                return
+            # No ping: the author just pressed the button and is looking.
+            await interaction.edit_original_response(
+                content=public_messages(job)("join.done", first=source.id, second=job.id),
+                attachments=[discord.File(joined, filename=f"joined-{source.id}-{job_id}.mp4")],
+            )
+
+    async def _video_of(self, job: Job) -> discord.Attachment | None:
+        """The video the bot uploaded for `job`, from its delivered message."""
+        if job.delivered_channel_id is None or job.delivered_message_id is None:
+            return None
+        channel = self.cog.bot.get_partial_messageable(job.delivered_channel_id)
+        try:
+            message = await channel.fetch_message(job.delivered_message_id)
+        except discord.HTTPException:
+            return None
+        assert job.id is not None
+        return delivered_video(message, job.id)
+
+
+def delivered_video(message: discord.Message | None, job_id: int) -> discord.Attachment | None:
+    """The video the bot uploaded for `job_id` on the message whose Extend was pressed."""
+    if message is None:
+        return None
+    name = f"animate-{job_id}.mp4"
+    return next((a for a in message.attachments if a.filename == name), None)

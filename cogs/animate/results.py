@@ -1,0 +1,192 @@
+"""The buttons under a delivered video (Again, Remix, Higher resolution) and the
+"Animate" entry of a message's context menu: each starts one new job of whoever asked.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+import discord
+
+from bot.admission import AdmissionRefused
+from bot.jobs import QuotaExceeded
+from bot.models import Job, JobOptions, Resolution
+from bot.validation import ImageRejected, precheck_metadata
+from cogs.animate.buttons import custom_ids, result_view
+from cogs.animate.remix import PromptModal
+from cogs.animate.replies import quota_message, refusal_message
+from cogs.translator import user_messages
+
+if TYPE_CHECKING:
+    from cogs.animate.cog import Animate
+
+log = logging.getLogger(__name__)
+
+
+class ResultButtons:
+    def __init__(self, cog: Animate) -> None:
+        self.cog = cog
+        # (user, job, button) presses being handled: a double press starts one job.
+        self._pressing: set[tuple[int, int, str]] = set()
+
+    # -- the buttons under a delivered video --------------------------------
+
+    async def again_from_button(
+        self, interaction: discord.Interaction, job_id: int, *, resolution: Resolution | None = None
+    ) -> None:
+        """Again (or Higher resolution): one new job per press, for whoever pressed."""
+        key = (interaction.user.id, job_id, resolution or "again")
+        if key in self._pressing:
+            await interaction.response.send_message(
+                user_messages(interaction)("result.busy"), ephemeral=True
+            )
+            return
+        self._pressing.add(key)
+        try:
+            source = await self.cog.jobs.store.get_shown(job_id)
+            if source is None:
+                await interaction.response.send_message(
+                    user_messages(interaction)("result.gone"), ephemeral=True
+                )
+                return
+            options = source.options
+            if resolution is not None:
+                options = options.model_copy(update={"resolution": resolution})
+            await self.cog.animate_again(interaction, source, options=options, hold=source)
+        finally:
+            self._pressing.discard(key)
+        if interaction.response.type is discord.InteractionResponseType.deferred_channel_message:
+            await self.show_pressed(interaction, source, pressed=False)
+
+    async def show_pressed(
+        self, interaction: discord.Interaction, source: Job, *, pressed: bool
+    ) -> None:
+        """Grey the pressed button out while its job starts, then offer it again.
+
+        Others may press it too (each for a job of their own), so it comes back.
+        """
+        message = interaction.message
+        if message is None:
+            return
+        # The same buttons as delivered: Extend keeps its state, Join stays if it was there.
+        view = result_view(
+            source,
+            extendable=f"animate:extend:{source.id}" in custom_ids(message),
+            extend_disabled=source.extended_at is not None,
+            joinable=f"animate:join:{source.id}" in custom_ids(message),
+        )
+        if view is None:
+            return
+        if pressed:
+            pressed_id = interaction.data.get("custom_id") if interaction.data else None
+            for child in view.children:
+                if isinstance(child, discord.ui.DynamicItem) and child.custom_id == pressed_id:
+                    child.item.disabled = True
+        try:
+            await message.edit(view=view)
+        except discord.HTTPException as exc:
+            log.debug("Job %s: could not update the video's buttons (%s)", source.id, exc)
+
+    async def remix_from_button(self, interaction: discord.Interaction, job_id: int) -> None:
+        """A modal prefilled with the prompt and options; its answer starts one job."""
+        t = user_messages(interaction)
+        source = await self.cog.jobs.store.get_shown(job_id)
+        if source is None:
+            await interaction.response.send_message(t("result.gone"), ephemeral=True)
+            return
+        if not await self.cog.bot.admit(interaction):
+            return
+        try:
+            await self.cog.check_admission(interaction, source.options.duration)
+            await self.cog.jobs.check_quota(interaction.user.id)
+        except QuotaExceeded as exc:
+            await interaction.response.send_message(
+                quota_message(exc, user_messages(interaction)), ephemeral=True
+            )
+            return
+        except AdmissionRefused as exc:
+            await interaction.response.send_message(
+                refusal_message(exc, user_messages(interaction)), ephemeral=True
+            )
+            return
+
+        async def remixed(
+            modal_interaction: discord.Interaction, prompt: str, options: JobOptions
+        ) -> None:
+            await self.cog.animate_again(modal_interaction, source, prompt=prompt, options=options)
+
+        modal = PromptModal(
+            title=t("remix.title"),
+            t=t,
+            options=source.options,
+            prompt=source.prompt,
+            on_done=remixed,
+        )
+        await interaction.response.send_modal(modal)
+
+    # -- the "Animate" entry of a message's context menu ---------------------
+
+    async def animate_message(
+        self, interaction: discord.Interaction, message: discord.Message
+    ) -> None:
+        t = user_messages(interaction)
+        image = first_image(message)
+        if image is None:
+            await interaction.response.send_message(t("menu.no_image"), ephemeral=True)
+            return
+        try:
+            precheck_metadata(
+                filename=image.filename,
+                content_type=image.content_type,
+                size=image.size,
+                width=image.width,
+                height=image.height,
+            )
+            await self.cog.check_admission(interaction, JobOptions().duration)
+            await self.cog.jobs.check_quota(interaction.user.id)
+        except ImageRejected as exc:
+            await interaction.response.send_message(
+                exc.text(user_messages(interaction)), ephemeral=True
+            )
+            return
+        except QuotaExceeded as exc:
+            await interaction.response.send_message(
+                quota_message(exc, user_messages(interaction)), ephemeral=True
+            )
+            return
+        except AdmissionRefused as exc:
+            await interaction.response.send_message(
+                refusal_message(exc, user_messages(interaction)), ephemeral=True
+            )
+            return
+
+        async def asked(
+            modal_interaction: discord.Interaction, prompt: str, options: JobOptions
+        ) -> None:
+            # The form may be sent long after: stopping, and the chosen duration's cost.
+            if not await self.cog.bot.admit(modal_interaction):
+                return
+            try:
+                await self.cog.check_admission(modal_interaction, options.duration)
+            except AdmissionRefused as exc:
+                await modal_interaction.response.send_message(
+                    refusal_message(exc, user_messages(modal_interaction)), ephemeral=True
+                )
+                return
+            await modal_interaction.response.defer(thinking=True)
+            await self.cog.prepare_and_start(modal_interaction, image, prompt, options)
+
+        modal = PromptModal(
+            title=t("menu.title"), t=t, options=JobOptions(), prompt="", on_done=asked
+        )
+        await interaction.response.send_modal(modal)
+
+
+def first_image(message: discord.Message) -> discord.Attachment | None:
+    """The first attachment that says it is an image (by type, else by its size facts)."""
+    for attachment in message.attachments:
+        content_type = attachment.content_type or ""
+        if content_type.startswith("image/") or (not content_type and attachment.width is not None):
+            return attachment
+    return None
