@@ -7,8 +7,10 @@ replace the English-only helpers of `cogs/animate/rendering.py` when it is conve
 from __future__ import annotations
 
 from bot.i18n import Messages
-from bot.models import Job, JobOptions, JobStatus
-from cogs.animate.rendering import STATE_LABELS
+from bot.models import Job, JobStatus
+from cogs.animate.rendering import STATE_LABELS, options_text
+
+__all__ = ["duration_text", "options_text", "state_text", "state_words"]
 
 ENDED_WITH_ERROR = (JobStatus.FAILED, JobStatus.TIMED_OUT, JobStatus.LOST)
 
@@ -34,16 +36,3 @@ def state_text(job: Job, t: Messages) -> str:
     if job.error and job.status in ENDED_WITH_ERROR:
         words = t("job.state.with_error", state=words, error=job.error)
     return f"{STATE_LABELS[job.status][0]} {words}"
-
-
-def options_text(options: JobOptions, t: Messages) -> str:
-    ratio = t("job.options.ratio.adaptive") if options.ratio == "adaptive" else options.ratio
-    return " · ".join(
-        (
-            options.resolution,
-            ratio,
-            t("job.options.seconds", duration=t.number(options.duration)),
-            t("job.options.audio_on" if options.generate_audio else "job.options.audio_off"),
-            t("job.options.camera_fixed" if options.camera_fixed else "job.options.camera_moves"),
-        )
-    )

@@ -110,16 +110,10 @@ class Animate(commands.Cog):
                 width=image.width,
                 height=image.height,
             )
-            await self.check_admission(interaction, duration)
-            await self.jobs.check_quota(interaction.user.id)
         except (PromptRejected, ImageRejected) as exc:
             await interaction.response.send_message(exc.text(t), ephemeral=True)
             return
-        except QuotaExceeded as exc:
-            await interaction.response.send_message(quota_message(exc, t), ephemeral=True)
-            return
-        except AdmissionRefused as exc:
-            await interaction.response.send_message(refusal_message(exc, t), ephemeral=True)
+        if not await self.may_start(interaction, duration):
             return
         await interaction.response.defer(thinking=True)
         options = JobOptions(
@@ -148,19 +142,10 @@ class Animate(commands.Cog):
         started). `hold` greys the pressed result button out while the job starts;
         `accepted` runs right after the defer (e.g. to disable /history's button).
         """
-        # Buttons bypass the command tree's check: refused while stopping, waited for if not.
-        if not await self.bot.admit(interaction):
+        options = options or source.options
+        if not await self.may_start(interaction, options.duration):
             return False
         t = user_messages(interaction)
-        try:
-            await self.check_admission(interaction, source.options.duration)
-            await self.jobs.check_quota(interaction.user.id)
-        except QuotaExceeded as exc:
-            await interaction.response.send_message(quota_message(exc, t), ephemeral=True)
-            return False
-        except AdmissionRefused as exc:
-            await interaction.response.send_message(refusal_message(exc, t), ephemeral=True)
-            return False
         await interaction.response.defer(thinking=True)
         if accepted is not None:
             await accepted()
@@ -170,9 +155,27 @@ class Animate(commands.Cog):
         if image is None:
             await self.replace_placeholder_with_error(interaction, t("result.gone"))
             return True
-        await self.prepare_and_start(
-            interaction, image, prompt or source.prompt, options or source.options
-        )
+        await self.prepare_and_start(interaction, image, prompt or source.prompt, options)
+        return True
+
+    async def may_start(self, interaction: discord.Interaction, duration: int) -> bool:
+        """Every check a new job passes before its defer; a refusal is answered privately.
+
+        Stopping (buttons and forms bypass the command tree's check), the admins' and
+        operator's switches, then the quotas. Nothing is stored or sent when refused.
+        """
+        if not await self.bot.admit(interaction):
+            return False
+        t = user_messages(interaction)
+        try:
+            await self.check_admission(interaction, duration)
+            await self.jobs.check_quota(interaction.user.id)
+        except QuotaExceeded as exc:
+            await interaction.response.send_message(quota_message(exc, t), ephemeral=True)
+            return False
+        except AdmissionRefused as exc:
+            await interaction.response.send_message(refusal_message(exc, t), ephemeral=True)
+            return False
         return True
 
     async def check_admission(self, interaction: discord.Interaction, duration: int) -> None:

@@ -15,14 +15,12 @@ from typing import TYPE_CHECKING
 import aiohttp
 import discord
 
-from bot.admission import AdmissionRefused
-from bot.jobs import QuotaExceeded
 from bot.models import Job
 from bot.validation import ImageRejected, PreparedImage, prepare_image
 from bot.video import VideoUnreadable, concat, last_frame_png
 from cogs.animate.buttons import custom_ids, result_view
 from cogs.animate.rendering import public_messages
-from cogs.animate.replies import megabytes, quota_message, refusal_message
+from cogs.animate.replies import megabytes
 from cogs.translator import user_messages
 
 if TYPE_CHECKING:
@@ -55,21 +53,7 @@ class Continuations:
                 user_messages(interaction)(EXTEND_GONE), ephemeral=True
             )
             return
-        # Buttons bypass the command tree's check: refused while stopping.
-        if not await self.cog.bot.admit(interaction):
-            return
-        try:
-            await self.cog.check_admission(interaction, source.options.duration)
-            await self.cog.jobs.check_quota(interaction.user.id)
-        except QuotaExceeded as exc:
-            await interaction.response.send_message(
-                quota_message(exc, user_messages(interaction)), ephemeral=True
-            )
-            return
-        except AdmissionRefused as exc:
-            await interaction.response.send_message(
-                refusal_message(exc, user_messages(interaction)), ephemeral=True
-            )
+        if not await self.cog.may_start(interaction, source.options.duration):
             return
         # The button is disabled below, but a second press can already be on its way.
         if not await self.cog.jobs.claim_extend(job_id):

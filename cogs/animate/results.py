@@ -9,13 +9,10 @@ from typing import TYPE_CHECKING
 
 import discord
 
-from bot.admission import AdmissionRefused
-from bot.jobs import QuotaExceeded
 from bot.models import Job, JobOptions, Resolution
 from bot.validation import ImageRejected, precheck_metadata
 from cogs.animate.buttons import custom_ids, result_view
 from cogs.animate.remix import PromptModal
-from cogs.animate.replies import quota_message, refusal_message
 from cogs.translator import user_messages
 
 if TYPE_CHECKING:
@@ -95,20 +92,7 @@ class ResultButtons:
         if source is None:
             await interaction.response.send_message(t("result.gone"), ephemeral=True)
             return
-        if not await self.cog.bot.admit(interaction):
-            return
-        try:
-            await self.cog.check_admission(interaction, source.options.duration)
-            await self.cog.jobs.check_quota(interaction.user.id)
-        except QuotaExceeded as exc:
-            await interaction.response.send_message(
-                quota_message(exc, user_messages(interaction)), ephemeral=True
-            )
-            return
-        except AdmissionRefused as exc:
-            await interaction.response.send_message(
-                refusal_message(exc, user_messages(interaction)), ephemeral=True
-            )
+        if not await self.cog.may_start(interaction, source.options.duration):
             return
 
         async def remixed(
@@ -143,36 +127,17 @@ class ResultButtons:
                 width=image.width,
                 height=image.height,
             )
-            await self.cog.check_admission(interaction, JobOptions().duration)
-            await self.cog.jobs.check_quota(interaction.user.id)
         except ImageRejected as exc:
-            await interaction.response.send_message(
-                exc.text(user_messages(interaction)), ephemeral=True
-            )
+            await interaction.response.send_message(exc.text(t), ephemeral=True)
             return
-        except QuotaExceeded as exc:
-            await interaction.response.send_message(
-                quota_message(exc, user_messages(interaction)), ephemeral=True
-            )
-            return
-        except AdmissionRefused as exc:
-            await interaction.response.send_message(
-                refusal_message(exc, user_messages(interaction)), ephemeral=True
-            )
+        if not await self.cog.may_start(interaction, JobOptions().duration):
             return
 
         async def asked(
             modal_interaction: discord.Interaction, prompt: str, options: JobOptions
         ) -> None:
-            # The form may be sent long after: stopping, and the chosen duration's cost.
-            if not await self.cog.bot.admit(modal_interaction):
-                return
-            try:
-                await self.cog.check_admission(modal_interaction, options.duration)
-            except AdmissionRefused as exc:
-                await modal_interaction.response.send_message(
-                    refusal_message(exc, user_messages(modal_interaction)), ephemeral=True
-                )
+            # The form may be sent long after: checked again, with the chosen duration.
+            if not await self.cog.may_start(modal_interaction, options.duration):
                 return
             await modal_interaction.response.defer(thinking=True)
             await self.cog.prepare_and_start(modal_interaction, image, prompt, options)
