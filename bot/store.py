@@ -208,12 +208,12 @@ UPDATABLE = frozenset({*_PLAIN_FIELDS, "options", "image"})
 async def open_store(settings: Settings) -> JobStore:
     """The store DATABASE_URL names (PostgreSQL or `sqlite:///path`), else DATABASE_PATH's."""
     url = settings.database_url.get_secret_value() if settings.database_url else None
-    lease = {"owner": settings.process_id, "lease_hold": lease_hold(settings.lease_seconds)}
+    owner, hold = settings.process_id, lease_hold(settings.lease_seconds)
     if url is not None and url.startswith(("postgresql://", "postgres://")):
         from bot.store_postgres import PostgresJobStore
 
-        return await PostgresJobStore.open(url, **lease)
-    return await JobStore.open(sqlite_path(settings), **lease)
+        return await PostgresJobStore.open(url, owner=owner, lease_hold=hold)
+    return await JobStore.open(sqlite_path(settings), owner=owner, lease_hold=hold)
 
 
 def sqlite_path(settings: Settings) -> Path:

@@ -27,7 +27,7 @@ from bot.models import (
     is_charged,
 )
 from bot.store import _ACTIVE_SQL, _CHARGED_SQL, MIGRATIONS, JobStore
-from tests.stores import OpenStore, backend, open_store_at, pg_url  # noqa: F401 (fixtures)
+from tests.stores import OpenStore
 
 IMAGE = ImageFacts(filename="a.png", format="PNG", width=800, height=600, size_bytes=1234)
 S = JobStatus
@@ -238,9 +238,7 @@ async def test_racing_transitions_from_two_connections(open_store_at: OpenStore)
     ids = [(await one.create(new_job(status=S.IN_PROGRESS))).id for _ in range(30)]
     for job_id in ids:
         assert job_id is not None
-        cancel = one.transition(
-            job_id, from_statuses=[S.IN_QUEUE, S.IN_PROGRESS], to=S.CANCELLED
-        )
+        cancel = one.transition(job_id, from_statuses=[S.IN_QUEUE, S.IN_PROGRESS], to=S.CANCELLED)
         complete = two.transition(
             job_id, from_statuses=[S.IN_PROGRESS], to=S.COMPLETED, finished_at=9.0
         )
