@@ -429,16 +429,25 @@ class JobStore:
 
     # -- leases (several processes on one database) ------------------------------
 
-    async def claim(self, *, now: float, until: float, force: bool = False) -> list[Job]:
+    async def claim(
+        self, *, now: float, until: float, force: bool = False, own: bool = True
+    ) -> list[Job]:
         """Lease to this store's owner the active jobs nobody else holds; oldest first.
 
-        Held by nobody: no owner, an expired lease, or our own id (a restart with a
-        fixed PROCESS_ID). `force` takes every active job: SQLite's single process.
-        One UPDATE decides, so two processes claiming at once never share a job.
+        Held by nobody: no owner or an expired lease; with `own`, also our own id (at
+        start: a restart with a fixed PROCESS_ID; never in the running scan, which
+        must not take back a row this process is submitting). `force` takes every
+        active job: SQLite's single process. One UPDATE decides, so two processes
+        claiming at once never share a job.
         """
         assert self.owner is not None, "claim needs a store opened with an owner"
-        held = "" if force else " AND (owner IS NULL OR owner = ? OR lease_until < ?)"
-        params: tuple[Any, ...] = () if force else (self.owner, now)
+        params: tuple[Any, ...] = (now,)
+        free = "owner IS NULL OR lease_until < ?"
+        if own:
+            free, params = f"{free} OR owner = ?", (now, self.owner)
+        held = "" if force else f" AND ({free})"
+        if force:
+            params = ()
         rows = await self._db.execute_fetchall(
             "UPDATE jobs SET owner = ?, lease_until = ? WHERE id IN ("
             f"SELECT id FROM jobs WHERE {_ACTIVE_SQL}{held} ORDER BY created_at, id"
