@@ -70,7 +70,8 @@ class BotProcess:
             self.proc.send_signal(signal.SIGKILL)
             await self.proc.wait()
         self.proc = None
-        await self.discord_fake.drop_gateway()
+        # Only this process's connections (another process may share the fake).
+        await self.discord_fake.drop_gateway(self.settings.shard_ids or None)
 
     async def stop(self) -> None:
         """Ctrl-C: the bot closes cleanly."""
@@ -81,7 +82,8 @@ class BotProcess:
             except TimeoutError:
                 await self.kill()
         self.proc = None
-        await self.discord_fake.drop_gateway()
+        # Only this process's connections (another process may share the fake).
+        await self.discord_fake.drop_gateway(self.settings.shard_ids or None)
 
     @property
     def pid(self) -> int:
