@@ -24,7 +24,7 @@ from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import aiosqlite
 from pydantic import TypeAdapter
@@ -157,6 +157,11 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
 )
 
 
+# What `python -m bot migrate-to-postgres` copies, each table with its key (the order).
+# A new table goes here too (tests/test_store_migrate.py checks every table is listed).
+COPIED_TABLES = {"jobs": "id", "guild_settings": "guild_id"}
+
+
 # Must stay word for word the WHERE of the `jobs_active` index, or SQLite will not
 # use that index (tests check it matches FINAL_STATUSES).
 @dataclass(frozen=True)
@@ -272,7 +277,7 @@ class JobStore:
             self._closed = True
             await self._db.close()
 
-    async def __aenter__(self) -> JobStore:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -691,6 +696,29 @@ class JobStore:
             spend_usd=float(row[5]),
             top_users=users,
         )
+
+    # -- copying to another database (migrate-to-postgres) -----------------------
+
+    async def tables(self) -> list[str]:
+        """Every table of the schema (a table missing from COPIED_TABLES fails a test)."""
+        async with self._db.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+        ) as cursor:
+            return sorted(str(row[0]) for row in await cursor.fetchall())
+
+    async def export_rows(self, table: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """Every row of `table` in key order, with its column names."""
+        key = COPIED_TABLES[table]  # the whitelist: no other name reaches the SQL
+        async with self._db.execute(f"SELECT * FROM {table} ORDER BY {key}") as cursor:
+            columns = [str(d[0]) for d in cursor.description]
+            rows = [tuple(row) for row in await cursor.fetchall()]
+        if table == "jobs":
+            # Leases of the old process mean nothing in the new database: free at once.
+            for name in ("owner", "lease_until"):
+                if name in columns:
+                    at = columns.index(name)
+                    rows = [(*row[:at], None, *row[at + 1 :]) for row in rows]
+        return columns, rows
 
     # -- diagnostics -------------------------------------------------------------
 

@@ -19,7 +19,7 @@ from typing import Any, cast
 import aiosqlite
 import asyncpg
 
-from bot.store import _ACTIVE_SQL, _CHARGED_SQL, _FINISHED_SQL, JobStore
+from bot.store import _ACTIVE_SQL, _CHARGED_SQL, _FINISHED_SQL, COPIED_TABLES, JobStore
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +114,11 @@ PG_MIGRATIONS: tuple[tuple[str, ...], ...] = (
 
 # Any number: one lock id for "migrating this database", held for one transaction.
 _MIGRATION_LOCK = 0x616E696D
+# After rows were copied with their ids: the next new job gets the largest id + 1.
+_RESET_JOB_IDS = (
+    "SELECT setval(pg_get_serial_sequence('jobs', 'id'), "
+    "COALESCE((SELECT MAX(id) FROM jobs), 0) + 1, false)"
+)
 _RETURNS_ROWS = re.compile(r"^\s*(SELECT|WITH)\b|\bRETURNING\b", re.IGNORECASE | re.DOTALL)
 _NAMED = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
 
@@ -278,12 +283,34 @@ class PostgresJobStore(JobStore):
     async def trace(self, callback: Callable[[str], None] | None) -> None:
         raise NotImplementedError("statement tracing is SQLite's (use pg_stat_statements)")
 
-    async def reset_sequences(self) -> None:
-        """After rows were inserted with their ids (a migration): new ids follow the largest."""
-        await self._pg.pool.execute(
-            "SELECT setval(pg_get_serial_sequence('jobs', 'id'), "
-            "COALESCE((SELECT MAX(id) FROM jobs), 0) + 1, false)"
+    async def tables(self) -> list[str]:
+        rows = await self._pg.pool.fetch(
+            "SELECT table_name FROM information_schema.tables "
+            "WHERE table_schema = current_schema() AND table_name <> 'schema_version'"
         )
+        return sorted(str(row[0]) for row in rows)
+
+    async def is_empty(self) -> bool:
+        """No row in any copied table (a migration never mixes two databases)."""
+        for table in COPIED_TABLES:
+            # Names from the whitelist only.
+            if await self._pg.pool.fetchval(f"SELECT EXISTS (SELECT 1 FROM {table})"):
+                return False
+        return True
+
+    async def import_tables(
+        self, tables: Mapping[str, tuple[list[str], list[tuple[Any, ...]]]]
+    ) -> None:
+        """Insert every table's rows as they are, ids included, in one transaction (all
+        or nothing), then make new ids follow the largest. Binary COPY: fast, type-checked.
+        """
+        unknown = set(tables) - set(COPIED_TABLES)
+        if unknown:
+            raise ValueError(f"not copied tables: {sorted(unknown)}")
+        async with self._pg.pool.acquire() as conn, conn.transaction():
+            for table, (columns, rows) in tables.items():
+                await conn.copy_records_to_table(table, records=rows, columns=columns)
+            await conn.execute(_RESET_JOB_IDS)
 
 
 async def _version(conn: asyncpg.Connection) -> int:
