@@ -6,9 +6,15 @@ Each store stands for a bot process; `now` is passed explicitly, so expiry is ex
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
+import pytest
+from pydantic import ValidationError
+
+from bot.config import Settings
 from bot.models import Job, JobStatus
-from bot.store import lease_hold
+from bot.store import lease_hold, open_store
+from bot.store_postgres import PostgresJobStore
 from tests.stores import OpenStore
 from tests.test_store import new_job
 
@@ -102,3 +108,40 @@ async def test_racing_claims_never_share_a_job(open_store_at: OpenStore) -> None
         for job_id, owner in owners.items():
             assert job_id is not None
             assert (await stores[0].lease_of(job_id))[0] == owner
+
+
+# --- Settings and the choice of backend ----------------------------------------------------
+
+
+def settings(tmp_path: Path, **values: object) -> Settings:
+    return Settings(  # type: ignore[call-arg]
+        _env_file=None, discord_token="x", runcomfy_api_token="y", **values
+    )
+
+
+def test_shard_settings_are_checked(tmp_path: Path) -> None:
+    assert settings(tmp_path, shard_count=3, shard_ids="0, 2").shard_ids == [0, 2]
+    for bad in ({"shard_ids": "1"}, {"shard_count": 2, "shard_ids": "2"}):
+        with pytest.raises(ValidationError):
+            settings(tmp_path, **bad)
+
+
+def test_every_process_gets_its_own_default_id(tmp_path: Path) -> None:
+    assert settings(tmp_path).process_id != settings(tmp_path).process_id
+
+
+async def test_open_store_picks_the_backend_from_the_url(tmp_path: Path) -> None:
+    path = tmp_path / "other.db"
+    chosen = settings(tmp_path, database_url=f"sqlite://{path}", process_id="p", lease_seconds=9)
+    async with await open_store(chosen) as store:
+        assert not store.shared and store.owner == "p" and store.lease_hold == 6
+        await store.create(new_job())
+    assert path.is_file()
+    async with await open_store(settings(tmp_path, database_path=path)) as same:
+        assert await same.count_for_user(1) == 1
+
+
+async def test_open_store_on_postgres(tmp_path: Path, pg_url: str) -> None:
+    async with await open_store(settings(tmp_path, database_url=pg_url)) as store:
+        assert store.shared and isinstance(store, PostgresJobStore)
+        assert pg_url not in repr(settings(tmp_path, database_url=pg_url))  # a secret
