@@ -91,9 +91,12 @@ async def check(settings: Settings) -> int:
 
 
 def backup(settings: Settings, target: Path) -> int:
-    from bot.store import JobStore
+    from bot.store import JobStore, sqlite_path
 
-    source = settings.database_path
+    if settings.database_url and not settings.database_url.get_secret_value().startswith("sqlite:"):
+        print("✗ backup copies SQLite; back PostgreSQL up with pg_dump", file=sys.stderr)
+        return 1
+    source = sqlite_path(settings)
     if not source.is_file():
         print(f"✗ no database at {source} (DATABASE_PATH)", file=sys.stderr)
         return 1

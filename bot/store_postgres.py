@@ -248,6 +248,17 @@ class PostgresJobStore(JobStore):
             raise
         return store
 
+    @staticmethod
+    async def peek_version(url: str) -> int:  # type: ignore[override]
+        """The migration the database is at, read-only (0: empty), for `python -m bot check`."""
+        conn = await asyncpg.connect(url, timeout=10)
+        try:
+            if await conn.fetchval("SELECT to_regclass('schema_version')") is None:
+                return 0
+            return int(await conn.fetchval("SELECT MAX(version) FROM schema_version") or 0)
+        finally:
+            await conn.close()
+
     @property
     def queries(self) -> int:
         """Statements this store sent since it opened."""

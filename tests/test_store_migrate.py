@@ -9,7 +9,7 @@ import pytest
 
 from bot import cli
 from bot.models import GuildSettings, JobOptions, JobStatus
-from bot.store import COPIED_TABLES, JobStore
+from bot.store import COPIED_TABLES, MIGRATIONS, JobStore
 from bot.store_postgres import PostgresJobStore
 from tests.test_store import new_job
 
@@ -96,3 +96,30 @@ async def test_migrate_needs_a_postgres_url(
     env_for(monkeypatch, tmp_path, DATABASE_PATH=str(tmp_path / "bot.db"))
     assert await migrate() == 1
     assert "DATABASE_URL" in capsys.readouterr().err
+
+
+async def test_check_reads_the_postgres_version_without_changing_it(pg_url: str) -> None:
+    from bot.check import check_postgres
+
+    empty = await check_postgres(pg_url)
+    assert empty.ok and "migration 0" in empty.detail
+    async with await PostgresJobStore.open(pg_url):
+        pass
+    migrated = await check_postgres(pg_url)
+    assert migrated.ok and f"migration {len(MIGRATIONS)}" in migrated.detail
+
+
+async def test_check_says_postgres_is_unreachable_without_the_password() -> None:
+    from bot.check import check_postgres
+
+    url = "postgresql://animate:s3cret-Canary@127.0.0.1:1/animate"
+    result = await check_postgres(url)
+    assert not result.ok and "s3cret-Canary" not in f"{result.detail} {result.fix}"
+
+
+async def test_backup_is_refused_on_postgres(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    env_for(monkeypatch, tmp_path, DATABASE_URL="postgresql://a:b@127.0.0.1:1/c")
+    assert await asyncio.to_thread(cli.main, ["backup", str(tmp_path / "copy.db")]) == 1
+    assert "pg_dump" in capsys.readouterr().err
