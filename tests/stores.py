@@ -12,8 +12,9 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import pytest
@@ -21,7 +22,6 @@ import pytest
 from bot.store import JobStore
 
 BACKENDS = ("sqlite", "postgres")
-OpenStore = Callable[..., Awaitable[JobStore]]
 
 
 def server_url() -> str:
@@ -69,26 +69,38 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-async def open_store_at(backend: str, tmp_path: Path) -> AsyncIterator[OpenStore]:
+async def open_store_at(backend: str, tmp_path: Path) -> AsyncIterator[StoreOpener]:
     """Opens stores on one database of `backend`; all are closed after the test."""
     opened: list[JobStore] = []
     async with contextlib.AsyncExitStack() as stack:
         url = await stack.enter_async_context(temp_schema()) if backend == "postgres" else ""
-        yield _opener(backend, url, tmp_path, opened)
+        yield StoreOpener(backend, url, tmp_path, opened)
         for store in opened:
             await store.close()
 
 
-def _opener(backend: str, url: str, tmp_path: Path, opened: list[JobStore]) -> OpenStore:
+class StoreOpener:
+    """Opens stores on one database; `settings` points a bot's Settings at it."""
 
-    async def open_one(**options: object) -> JobStore:
-        if backend == "postgres":
+    def __init__(self, backend: str, url: str, tmp_path: Path, opened: list[JobStore]) -> None:
+        self.backend = backend
+        self._url = url
+        self._path = tmp_path / "sub" / "bot.db"
+        self._opened = opened
+        self.settings: dict[str, object] = (
+            {"database_url": url} if backend == "postgres" else {"database_path": self._path}
+        )
+
+    async def __call__(self, **options: Any) -> JobStore:
+        store: JobStore
+        if self.backend == "postgres":
             from bot.store_postgres import PostgresJobStore
 
-            store: JobStore = await PostgresJobStore.open(url, max_size=4, **options)  # type: ignore[arg-type]
+            store = await PostgresJobStore.open(self._url, max_size=4, **options)
         else:
-            store = await JobStore.open(tmp_path / "sub" / "bot.db", **options)  # type: ignore[arg-type]
-        opened.append(store)
+            store = await JobStore.open(self._path, **options)
+        self._opened.append(store)
         return store
 
-    return open_one
+
+OpenStore = StoreOpener  # the fixture's type, for annotations
