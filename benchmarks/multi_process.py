@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import json
 import random
+import shutil
 import subprocess
 import tempfile
 import time
@@ -99,7 +100,13 @@ async def statements(url: str) -> int | None:
 
 
 async def run(
-    jobs: int, time_scale: float, seed: int, *, database_url: str | None, workdir: Path
+    jobs: int,
+    time_scale: float,
+    seed: int,
+    *,
+    database_url: str | None,
+    workdir: Path,
+    keep: Path | None = None,
 ) -> dict[str, float]:
     """One run: one process on SQLite (database_url None) or two on PostgreSQL."""
     plan = timelines(jobs, seed)
@@ -166,13 +173,17 @@ async def run(
             )
 
         # Waiting on the fake, not the database: the statement count is the bots' alone.
-        await discord_fake.wait_for(lambda: videos() >= jobs, within=200 * time_scale + 600)
+        with contextlib.suppress(TimeoutError):  # reported as "delivered n/N"
+            await discord_fake.wait_for(lambda: videos() >= jobs, within=200 * time_scale + 600)
         elapsed = time.monotonic() - started
         cpu = [p.cpu_seconds() - c for p, c in zip(processes, cpu_start, strict=True)]
         after = await statements(database_url) if database_url else None
     finally:
         for process in processes:
             await process.stop()
+        if keep is not None:
+            for process in processes:
+                shutil.copy(process.log, keep / process.log.name)
         await runcomfy_fake.close()
         await discord_fake.close()
     figures = {
@@ -197,15 +208,20 @@ async def main(
     seed: int = 1,
     database_url: str | None = None,
     json_path: Path | None = None,
+    keep: Path | None = None,
 ) -> dict[str, Any]:
     with contextlib.ExitStack() as stack:
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="animate-bench-")))
         server = database_url or stack.enter_context(throwaway_cluster())
         (tmp / "sqlite").mkdir()
         (tmp / "pg").mkdir()
-        sqlite = await run(jobs, time_scale, seed, database_url=None, workdir=tmp / "sqlite")
+        sqlite = await run(
+            jobs, time_scale, seed, database_url=None, workdir=tmp / "sqlite", keep=keep
+        )
         async with fresh_database(server) as url:
-            postgres = await run(jobs, time_scale, seed, database_url=url, workdir=tmp / "pg")
+            postgres = await run(
+                jobs, time_scale, seed, database_url=url, workdir=tmp / "pg", keep=keep
+            )
     result = {"sqlite_one_process": sqlite, "postgres_two_processes": postgres}
     print(f"multi process: {jobs} live jobs, time scale {time_scale}")
     for name, figures in result.items():
@@ -231,7 +247,14 @@ if __name__ == "__main__":
     parser.add_argument("--time-scale", type=float, default=0.5)
     parser.add_argument("--database-url", default=None, help="a PostgreSQL server to use")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    parser.add_argument("--keep-logs", type=Path, default=None, help="copy the bots' logs here")
     args = parser.parse_args()
     asyncio.run(
-        main(args.jobs, args.time_scale, database_url=args.database_url, json_path=args.json)
+        main(
+            args.jobs,
+            args.time_scale,
+            database_url=args.database_url,
+            json_path=args.json,
+            keep=args.keep_logs,
+        )
     )
