@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint bench clean
+.PHONY: run test test-pg lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,11 @@ run: $(STAMP) .env
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q -n auto
+
+# The suite with its PostgreSQL variants, on a throwaway local cluster (as CI does).
+test-pg: $(STAMP)
+	@dir=$$(mktemp -d); trap '.ci/postgres stop "$$dir"; rm -rf "$$dir"' EXIT; \
+	TEST_DATABASE_URL=$$(.ci/postgres start "$$dir") $(MAKE) test
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -32,7 +32,7 @@ from bot.metrics import Metrics, sample_forever
 from bot.pricing import PriceWatch
 from bot.ratelimit import RateBudget
 from bot.runcomfy import RunComfyClient, make_http_client
-from bot.store import JobStore, StoreUnavailable
+from bot.store import JobStore, StoreUnavailable, open_store
 from cogs.translator import CatalogTranslator, user_messages
 
 log = logging.getLogger(__name__)
@@ -384,7 +384,7 @@ async def assemble(settings: Settings, **bot_options: Any) -> AsyncIterator[Anim
         runcomfy_http,
         # For public CDN downloads (videos): never carries the RunComfy token.
         httpx.AsyncClient(timeout=timeout, follow_redirects=True) as cdn_http,
-        await JobStore.open(settings.database_path) as store,
+        await open_store(settings) as store,
     ):
         metrics = Metrics()
         runcomfy = RunComfyClient(
@@ -416,7 +416,7 @@ async def assemble(settings: Settings, **bot_options: Any) -> AsyncIterator[Anim
             guild_admin=GuildAdmin(settings=settings, store=store),
             metrics=metrics,
         )
-        bot = AnimateBot(services, **bot_options)
+        bot = AnimateBot(services, **_shard_options(settings), **bot_options)
         monitors = _start_monitors(bot)
         try:
             yield bot
@@ -426,6 +426,16 @@ async def assemble(settings: Settings, **bot_options: Any) -> AsyncIterator[Anim
             await asyncio.gather(*monitors, return_exceptions=True)
             metrics.stop_serving()
             await bot.close()
+
+
+def _shard_options(settings: Settings) -> dict[str, Any]:
+    """SHARD_COUNT and SHARD_IDS for AutoShardedBot; unset, discord.py asks Discord."""
+    options: dict[str, Any] = {}
+    if settings.shard_count is not None:
+        options["shard_count"] = settings.shard_count
+        if settings.shard_ids:
+            options["shard_ids"] = list(settings.shard_ids)
+    return options
 
 
 def _start_monitors(bot: AnimateBot) -> list[asyncio.Task[None]]:

@@ -21,7 +21,7 @@ from pydantic import BaseModel
 
 from bot.config import Settings
 from bot.runcomfy import RunComfyClient, RunComfyError
-from bot.store import MIGRATIONS, JobStore
+from bot.store import MIGRATIONS, JobStore, sqlite_path
 
 log = logging.getLogger(__name__)
 
@@ -97,13 +97,42 @@ async def run_checks(
     settings: Settings, *, discord: DiscordProbe, runcomfy: RunComfyClient
 ) -> list[Check]:
     checks = [Check("settings", True, "valid")]
-    checks.append(await check_database(settings.database_path))
+    url = settings.database_url.get_secret_value() if settings.database_url else ""
+    if url.startswith(("postgresql://", "postgres://")):
+        checks.append(await check_postgres(url))
+    else:
+        checks.append(await check_database(sqlite_path(settings)))
     checks.extend(await check_discord(settings, discord))
     checks.append(await check_model(settings.runcomfy_model_id, runcomfy))
     return checks
 
 
 # -- database ------------------------------------------------------------------
+
+
+async def check_postgres(url: str) -> Check:
+    """DATABASE_URL reachable, and at a migration this bot knows (nothing is changed)."""
+    from bot.store_postgres import PostgresJobStore
+
+    name, latest = "database", len(MIGRATIONS)
+    try:
+        version = await PostgresJobStore.peek_version(url)
+    except Exception as exc:  # asyncpg's and the socket's errors alike
+        # The exception's type only: its text may quote the URL, password included.
+        return Check(
+            name,
+            False,
+            f"PostgreSQL cannot be reached ({type(exc).__name__})",
+            "check DATABASE_URL and that the server accepts this host",
+        )
+    if version > latest:
+        return Check(
+            name,
+            False,
+            f"PostgreSQL is at migration {version}, newer than this bot knows ({latest})",
+            "run the newer version of the bot",
+        )
+    return Check(name, True, f"PostgreSQL at migration {version}; the bot runs to {latest}")
 
 
 async def check_database(path: Path) -> Check:

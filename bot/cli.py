@@ -1,4 +1,4 @@
-"""The command line: `python -m bot [run | check | backup PATH | health]`.
+"""The command line: `python -m bot [run | check | backup PATH | health | migrate-to-postgres]`.
 
 Heavy imports (discord.py) happen inside the subcommands that need them, so
 `--help` and the Docker HEALTHCHECK's `health` stay quick.
@@ -37,6 +37,16 @@ def build_parser() -> argparse.ArgumentParser:
     health.add_argument(
         "--max-age", type=float, default=None, help="seconds after which it is stale (60)"
     )
+    migrate = commands.add_parser(
+        "migrate-to-postgres",
+        help="copy the SQLite database (DATABASE_PATH) into the empty PostgreSQL one "
+        "(DATABASE_URL); stop the bot first",
+    )
+    migrate.add_argument(
+        "--database-url",
+        default=None,
+        help="the PostgreSQL URL to copy into (default: DATABASE_URL)",
+    )
     return parser
 
 
@@ -55,6 +65,8 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(check(settings))
     if args.command == "backup":
         return backup(settings, args.path)
+    if args.command == "migrate-to-postgres":
+        return asyncio.run(migrate_to_postgres(settings, args.database_url))
     return health(settings, args.max_age)
 
 
@@ -79,9 +91,12 @@ async def check(settings: Settings) -> int:
 
 
 def backup(settings: Settings, target: Path) -> int:
-    from bot.store import JobStore
+    from bot.store import JobStore, sqlite_path
 
-    source = settings.database_path
+    if settings.database_url and not settings.database_url.get_secret_value().startswith("sqlite:"):
+        print("✗ backup copies SQLite; back PostgreSQL up with pg_dump", file=sys.stderr)
+        return 1
+    source = sqlite_path(settings)
     if not source.is_file():
         print(f"✗ no database at {source} (DATABASE_PATH)", file=sys.stderr)
         return 1
@@ -99,6 +114,40 @@ def backup(settings: Settings, target: Path) -> int:
         partial.unlink(missing_ok=True)
         raise
     print(f"✓ backed up {source} to {target}")
+    return 0
+
+
+async def migrate_to_postgres(settings: Settings, url: str | None) -> int:
+    """Copy every table, in key order, into an empty PostgreSQL database; reset its ids."""
+    from bot.store import COPIED_TABLES, JobStore, sqlite_path
+    from bot.store_postgres import PostgresJobStore
+
+    if url is None and settings.database_url is not None:
+        url = settings.database_url.get_secret_value()
+    if url is None or not url.startswith(("postgresql://", "postgres://")):
+        print("✗ give the PostgreSQL URL: DATABASE_URL or --database-url", file=sys.stderr)
+        return 1
+    source_path = sqlite_path(settings)
+    if not source_path.is_file():
+        print(f"✗ no SQLite database at {source_path} (DATABASE_PATH)", file=sys.stderr)
+        return 1
+    async with (
+        await JobStore.open(source_path) as source,
+        await PostgresJobStore.open(url) as target,
+    ):
+        missing = set(await source.tables()) - set(COPIED_TABLES)
+        if missing:
+            print(f"✗ tables this command does not know: {sorted(missing)}", file=sys.stderr)
+            return 1
+        if not await target.is_empty():
+            print("✗ the PostgreSQL database already has rows: nothing copied", file=sys.stderr)
+            return 1
+        tables = {table: await source.export_rows(table) for table in COPIED_TABLES}
+        await target.import_tables(tables)
+        for table, (_, rows) in tables.items():
+            print(f"✓ {table}: {len(rows)} rows")
+    # Never print the URL: it may carry a password.
+    print(f"✓ copied {source_path} into PostgreSQL; point DATABASE_URL at it and start the bot")
     return 0
 
 

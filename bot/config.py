@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import secrets
+import socket
 from pathlib import Path
 from typing import Annotated, Self
 
@@ -30,6 +33,16 @@ class Settings(BaseSettings):
     runcomfy_base_url: str = "https://model-api.runcomfy.net"
     runcomfy_model_id: str = DEFAULT_MODEL_ID
     database_path: Path = Path("data/bot.db")
+    # postgresql://user:password@host/db selects the shared PostgreSQL store (several
+    # processes); sqlite:///path is the same as DATABASE_PATH. Secret: it may hold a password.
+    database_url: SecretStr | None = None
+    # This process's name on leased jobs; must differ between processes sharing a database.
+    process_id: str = Field(default_factory=lambda: _default_process_id(), min_length=1)
+    # With PostgreSQL: a process that dies has its jobs taken over within this many seconds.
+    lease_seconds: float = Field(default=30.0, gt=0)
+    # Sharding (discord.py AutoShardedBot): the total, and the shards this process runs.
+    shard_count: int | None = Field(default=None, ge=1)
+    shard_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     # Commands sync to these guilds at start (instant); empty means a global sync.
     discord_guild_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     # Where operator alerts (balance empty, bad token) go besides the log.
@@ -87,7 +100,7 @@ class Settings(BaseSettings):
     # reads its age (the Docker HEALTHCHECK). None writes none.
     heartbeat_path: Path | None = None
 
-    @field_validator("discord_guild_ids", "owner_ids", mode="before")
+    @field_validator("discord_guild_ids", "owner_ids", "shard_ids", mode="before")
     @classmethod
     def _split_ids(cls, value: object) -> object:
         if isinstance(value, str):
@@ -99,6 +112,16 @@ class Settings(BaseSettings):
                 )
             return [int(part) for part in parts]
         return value
+
+    @model_validator(mode="after")
+    def _shards_within_count(self) -> Settings:
+        if self.shard_ids and self.shard_count is None:
+            raise ValueError("SHARD_IDS needs SHARD_COUNT")
+        if self.shard_count is not None and any(
+            not 0 <= i < self.shard_count for i in self.shard_ids
+        ):
+            raise ValueError("every SHARD_IDS entry must be from 0 to SHARD_COUNT - 1")
+        return self
 
     @field_validator("log_level")
     @classmethod
@@ -117,6 +140,11 @@ class Settings(BaseSettings):
                 {"low": self.poll_min_seconds, "high": self.poll_max_seconds},
             )
         return self
+
+
+def _default_process_id() -> str:
+    # Host and pid say where it runs; the random part keeps a reused pid apart.
+    return f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
 
 
 class SettingsError(Exception):

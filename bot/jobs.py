@@ -195,6 +195,8 @@ class JobService:
         self._closing = False
         # Tasks inside a submit call: a stop lets them finish rather than interrupt them.
         self._sending: set[asyncio.Task[object]] = set()
+        # Renews this process's leases and takes over dead processes' jobs (PostgreSQL).
+        self._leases: asyncio.Task[None] | None = None
         self._eta_cache: dict[tuple[str, int], tuple[float, float]] = {}
         # Operator alerts by kind: when the last one went out, and how many were held since.
         self._alerted: dict[str, float] = {}
@@ -753,9 +755,26 @@ class JobService:
     # -- life cycle --------------------------------------------------------
 
     async def resume(self) -> int:
-        """Pick every unfinished job up again after a start; returns how many."""
+        """Pick unfinished jobs up again after a start; returns how many.
+
+        SQLite (one process): every active job, at once. PostgreSQL: the jobs no live
+        process holds; then the lease keeper renews ours and takes over others' jobs.
+        """
+        store = self.store
+        if store.owner is None:  # a store opened without a process id (some tests)
+            jobs = await store.active_jobs()
+        else:
+            now = self.clock()
+            jobs = await store.claim(now=now, until=now + store.lease_hold, force=not store.shared)
+        resumed = await self._adopt(jobs)
+        if store.shared and store.owner is not None and self._leases is None:
+            self._leases = asyncio.create_task(self._keep_leases(), name="leases")
+        return resumed
+
+    async def _adopt(self, jobs: list[Job]) -> int:
+        """Track claimed jobs; those caught mid-submit are lost (never resubmitted)."""
         resumed = 0
-        for job in await self.store.active_jobs():
+        for job in jobs:
             if job.request_id is None:
                 # Crashed between writing the row and learning the request id:
                 # it may or may not exist at RunComfy; never resubmit.
@@ -766,6 +785,37 @@ class JobService:
         if resumed:
             log.info("Resumed %d jobs", resumed)
         return resumed
+
+    async def _keep_leases(self) -> None:
+        """Every third of LEASE_SECONDS: renew our leases, then take over expired ones."""
+        every = self.settings.lease_seconds / 3
+        while True:
+            await asyncio.sleep(every)
+            try:
+                now = self.clock()
+                until = now + self.store.lease_hold
+                ours = await self.store.renew(until=until)
+                await self._drop_taken(ours)
+                taken = await self.store.claim(now=now, until=until, own=False)
+                if taken:
+                    log.warning("Took over %d jobs whose process stopped renewing", len(taken))
+                    await self._adopt(taken)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                # The database may be briefly away: try again at the next round.
+                log.exception("Lease renewal failed")
+
+    async def _drop_taken(self, ours: set[int]) -> None:
+        """Stop tracking jobs another process took over (we were too slow to renew)."""
+        for job_id in [i for i in self._trackers if i not in ours]:
+            job = await self.store.get(job_id)
+            owner, _ = await self.store.lease_of(job_id)
+            if job is not None and not job.status.is_final and owner != self.store.owner:
+                log.warning("Job %d: taken over by %s; no longer tracked here", job_id, owner)
+                task = self._trackers.get(job_id)
+                if task is not None:
+                    task.cancel()
 
     async def purge_expired(self) -> int:
         days = self.settings.history_retention_days
@@ -784,10 +834,20 @@ class JobService:
     async def close(self) -> None:
         """Stop tracking (rows stay; the next start resumes them)."""
         self._closing = True
+        if self._leases is not None:
+            self._leases.cancel()
+            await asyncio.gather(self._leases, return_exceptions=True)
         trackers = list(self._trackers.values())
         for task in trackers:
             task.cancel()
         await asyncio.gather(*trackers, return_exceptions=True)
+        if self._leases is not None:
+            # Give our jobs back: another process picks them up at its next scan.
+            try:
+                released = await self.store.release()
+                log.info("Released %d jobs to the other processes", released)
+            except Exception:
+                log.exception("Could not release leases; they expire within LEASE_SECONDS")
         await asyncio.to_thread(self.videos.close)
 
     # -- observer plumbing -------------------------------------------------

@@ -1,7 +1,10 @@
-"""JobStore: every SQL statement of the bot, over aiosqlite in WAL mode.
+"""JobStore: every SQL statement of the bot, over aiosqlite in WAL mode (or PostgreSQL).
 
-One class holds all SQL so that another backend (PostgreSQL, for several processes)
-is a new class, not a rewrite. Queries are parameterised; the only names spliced into
+One class holds all SQL, written in the dialect SQLite and PostgreSQL share, so both
+backends run the same statements: `bot.store_postgres` only swaps the connection (an
+adapter with the slice of aiosqlite's API used here) and keeps its own migrations,
+numbered like `MIGRATIONS`. A new method is written once here and the parametrised
+store tests run it on both. Queries are parameterised; the only names spliced into
 SQL text are column names from the whitelist below, never input.
 
 The connection runs in autocommit mode: every write is one statement, hence atomic on
@@ -21,11 +24,12 @@ from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import aiosqlite
 from pydantic import TypeAdapter
 
+from bot.config import Settings
 from bot.models import (
     ACTIVE_STATUSES,
     GuildSettings,
@@ -155,7 +159,20 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     # 7: the server's language, kept with the job so that the public status message
     # and the delivery speak it after a restart too (no interaction is kept).
     ("ALTER TABLE jobs ADD COLUMN locale TEXT",),
+    # 8: leases, for several processes on one PostgreSQL: the process tracking an
+    # active job (`owner`, its PROCESS_ID) holds it until `lease_until` (epoch
+    # seconds) and renews it while alive; an expired lease may be claimed by another.
+    # No index: claims and renewals read the small `jobs_active` index.
+    (
+        "ALTER TABLE jobs ADD COLUMN owner TEXT",
+        "ALTER TABLE jobs ADD COLUMN lease_until REAL",
+    ),
 )
+
+
+# What `python -m bot migrate-to-postgres` copies, each table with its key (the order).
+# A new table goes here too (tests/test_store_migrate.py checks every table is listed).
+COPIED_TABLES = {"jobs": "id", "guild_settings": "guild_id"}
 
 
 # Must stay word for word the WHERE of the `jobs_active` index, or SQLite will not
@@ -175,6 +192,11 @@ _SHOWN_SQL = "cleared_at IS NULL"  # the `jobs_history` index's WHERE
 # What a clear keeps of the image: the JSON column stays a valid ImageFacts.
 _SCRUBBED_IMAGE = '{"filename": "", "format": "", "width": 0, "height": 0, "size_bytes": 0}'
 _FINISHED_SQL = "status IN ('completed', 'delivered')"  # the `jobs_by_kind` index's WHERE
+# 1 where the row matches, else 0: PostgreSQL cannot SUM a boolean, both engines sum these.
+_DELIVERED_1 = "CASE WHEN status = 'delivered' THEN 1 ELSE 0 END"
+_FAILED_1 = "CASE WHEN status IN ('failed', 'timed_out', 'lost') THEN 1 ELSE 0 END"
+_CANCELLED_1 = "CASE WHEN status = 'cancelled' THEN 1 ELSE 0 END"
+_ACTIVE_1 = f"CASE WHEN {_ACTIVE_SQL} THEN 1 ELSE 0 END"
 
 _PLAIN_FIELDS = (
     "user_id",
@@ -215,15 +237,54 @@ class StoreUnavailable(Exception):
         self.reason = reason
 
 
+async def open_store(settings: Settings) -> JobStore:
+    """The store DATABASE_URL names (PostgreSQL or `sqlite:///path`), else DATABASE_PATH's."""
+    url = settings.database_url.get_secret_value() if settings.database_url else None
+    owner, hold = settings.process_id, lease_hold(settings.lease_seconds)
+    if url is not None and url.startswith(("postgresql://", "postgres://")):
+        from bot.store_postgres import PostgresJobStore
+
+        return await PostgresJobStore.open(url, owner=owner, lease_hold=hold)
+    return await JobStore.open(sqlite_path(settings), owner=owner, lease_hold=hold)
+
+
+def sqlite_path(settings: Settings) -> Path:
+    """The SQLite file: a `sqlite:///path` DATABASE_URL, else DATABASE_PATH."""
+    url = settings.database_url.get_secret_value() if settings.database_url else None
+    if url is not None and url.startswith("sqlite:"):
+        return Path(url.removeprefix("sqlite:").removeprefix("//"))
+    return settings.database_path
+
+
+def lease_hold(lease_seconds: float) -> float:
+    """How far ahead a lease is set: renewed every third of LEASE_SECONDS, it lapses at most
+    two thirds after its owner died, and the next take-over scan (a third later) takes
+    the jobs: recovery within LEASE_SECONDS.
+    """
+    return lease_seconds * 2 / 3
+
+
 class JobStore:
     """The jobs table. Open with `await JobStore.open(path)`, close with `close()`."""
 
-    def __init__(self, db: aiosqlite.Connection) -> None:
+    # One process per SQLite file: no lease can be held by anybody else.
+    shared = False
+    # Appended to the claim's row selection (PostgreSQL: skip rows another claim holds).
+    _CLAIM_LOCK = ""
+
+    def __init__(
+        self, db: aiosqlite.Connection, *, owner: str | None = None, lease_hold: float = 20.0
+    ) -> None:
         self._db = db
         self._closed = False
+        # This process's id and lease length: rows it creates are leased to it.
+        self.owner = owner
+        self.lease_hold = lease_hold
 
     @classmethod
-    async def open(cls, path: Path | str) -> JobStore:
+    async def open(
+        cls, path: Path | str, *, owner: str | None = None, lease_hold: float = 20.0
+    ) -> JobStore:
         """Open (creating if needed) and migrate; StoreUnavailable if the file cannot serve."""
         path = Path(path)
         try:
@@ -241,7 +302,7 @@ class JobStore:
                 await _configure(db)
             except sqlite3.Error as exc:  # e.g. a read-only file cannot switch to WAL
                 raise StoreUnavailable(path, _why_unusable(path, exc)) from None
-            store = cls(db)
+            store = cls(db, owner=owner, lease_hold=lease_hold)
             await store._migrate()  # a failing migration is a bug: it stays loud
         except BaseException:
             await db.close()
@@ -253,7 +314,7 @@ class JobStore:
             self._closed = True
             await self._db.close()
 
-    async def __aenter__(self) -> JobStore:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -323,6 +384,10 @@ class JobStore:
 
     async def create(self, job: Job) -> Job:
         columns = _to_columns(job)
+        if self.owner is not None:
+            # Leased from the first moment: no other process may take a row being submitted.
+            columns["owner"] = self.owner
+            columns["lease_until"] = job.created_at + self.lease_hold
         names = ", ".join(columns)
         marks = ", ".join("?" for _ in columns)
         cursor = await self._db.execute(
@@ -419,6 +484,59 @@ class JobStore:
             (before, before),
         )
         return cursor.rowcount
+
+    # -- leases (several processes on one database) ------------------------------
+
+    async def claim(
+        self, *, now: float, until: float, force: bool = False, own: bool = True
+    ) -> list[Job]:
+        """Lease to this store's owner the active jobs nobody else holds; oldest first.
+
+        Held by nobody: no owner or an expired lease; with `own`, also our own id (at
+        start: a restart with a fixed PROCESS_ID; never in the running scan, which
+        must not take back a row this process is submitting). `force` takes every
+        active job: SQLite's single process. One UPDATE decides, so two processes
+        claiming at once never share a job.
+        """
+        assert self.owner is not None, "claim needs a store opened with an owner"
+        params: tuple[Any, ...] = (now,)
+        free = "owner IS NULL OR lease_until < ?"
+        if own:
+            free, params = f"{free} OR owner = ?", (now, self.owner)
+        held = "" if force else f" AND ({free})"
+        if force:
+            params = ()
+        rows = await self._db.execute_fetchall(
+            "UPDATE jobs SET owner = ?, lease_until = ? WHERE id IN ("
+            f"SELECT id FROM jobs WHERE {_ACTIVE_SQL}{held} ORDER BY created_at, id"
+            f"{self._CLAIM_LOCK}) RETURNING *",
+            (self.owner, until, *params),
+        )
+        return sorted((_from_row(row) for row in rows), key=lambda j: (j.created_at, j.id or 0))
+
+    async def renew(self, *, until: float) -> set[int]:
+        """Extend this owner's leases; the ids still ours (others were taken over)."""
+        rows = await self._db.execute_fetchall(
+            f"UPDATE jobs SET lease_until = ? WHERE owner = ? AND {_ACTIVE_SQL} RETURNING id",
+            (until, self.owner),
+        )
+        return {int(row[0]) for row in rows}
+
+    async def release(self) -> int:
+        """Give this owner's active jobs back (a clean stop): another process takes them now."""
+        cursor = await self._db.execute(
+            f"UPDATE jobs SET owner = NULL, lease_until = NULL WHERE owner = ? AND {_ACTIVE_SQL}",
+            (self.owner,),
+        )
+        return cursor.rowcount
+
+    async def lease_of(self, job_id: int) -> tuple[str | None, float | None]:
+        """Who holds the job and until when (tests and operators)."""
+        async with self._db.execute(
+            "SELECT owner, lease_until FROM jobs WHERE id = ?", (job_id,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        return (None, None) if row is None else (row[0], row[1])
 
     # -- reads -----------------------------------------------------------------
 
@@ -602,10 +720,10 @@ class JobStore:
         """The server's jobs created since `since`: counts by outcome, known spend, top users."""
         async with self._db.execute(
             "SELECT COUNT(*), "
-            "COALESCE(SUM(status = 'delivered'), 0), "
-            "COALESCE(SUM(status IN ('failed', 'timed_out', 'lost')), 0), "
-            "COALESCE(SUM(status = 'cancelled'), 0), "
-            f"COALESCE(SUM({_ACTIVE_SQL}), 0), "
+            f"COALESCE(SUM({_DELIVERED_1}), 0), "
+            f"COALESCE(SUM({_FAILED_1}), 0), "
+            f"COALESCE(SUM({_CANCELLED_1}), 0), "
+            f"COALESCE(SUM({_ACTIVE_1}), 0), "
             "COALESCE(SUM(cost), 0) "
             "FROM jobs WHERE guild_id = ? AND created_at >= ?",
             (guild_id, since),
@@ -645,6 +763,29 @@ class JobStore:
         ) as cursor:
             rows = await cursor.fetchall()
         return [float(row[0]) for row in rows]
+
+    # -- copying to another database (migrate-to-postgres) -----------------------
+
+    async def tables(self) -> list[str]:
+        """Every table of the schema (a table missing from COPIED_TABLES fails a test)."""
+        async with self._db.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+        ) as cursor:
+            return sorted(str(row[0]) for row in await cursor.fetchall())
+
+    async def export_rows(self, table: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """Every row of `table` in key order, with its column names."""
+        key = COPIED_TABLES[table]  # the whitelist: no other name reaches the SQL
+        async with self._db.execute(f"SELECT * FROM {table} ORDER BY {key}") as cursor:
+            columns = [str(d[0]) for d in cursor.description]
+            rows = [tuple(row) for row in await cursor.fetchall()]
+        if table == "jobs":
+            # Leases of the old process mean nothing in the new database: free at once.
+            for name in ("owner", "lease_until"):
+                if name in columns:
+                    at = columns.index(name)
+                    rows = [(*row[:at], None, *row[at + 1 :]) for row in rows]
+        return columns, rows
 
     # -- diagnostics -------------------------------------------------------------
 
@@ -766,7 +907,7 @@ def _user_filter(
     if statuses is None:
         return f"user_id = ? AND {_SHOWN_SQL}", (user_id,)
     if not statuses:
-        return "0", ()  # no status asked for: nothing matches
+        return "1 = 0", ()  # no status asked for: nothing matches
     marks = ", ".join("?" for _ in statuses)
     values = (str(_validated("status", s)) for s in statuses)
     return f"user_id = ? AND {_SHOWN_SQL} AND status IN ({marks})", (user_id, *values)

@@ -20,6 +20,9 @@ from tests.fakes.harness import (
 )
 from tests.fakes.runcomfy import FakeRunComfy
 
+# Both store backends (SQLite, PostgreSQL) for the tests that take them.
+from tests.stores import backend, open_store_at, pg_url  # noqa: F401
+
 
 @pytest.fixture
 async def discord_fake() -> AsyncIterator[FakeDiscord]:

@@ -1,4 +1,9 @@
-"""JobStore on a temporary SQLite file."""
+"""JobStore on both backends: a temporary SQLite file, and a PostgreSQL schema.
+
+Tests taking `store` (or `open_store_at`) run once per backend; the PostgreSQL run
+is skipped without TEST_DATABASE_URL (and fails under CI). The file, WAL and query
+plan tests are SQLite's own.
+"""
 
 from __future__ import annotations
 
@@ -22,6 +27,7 @@ from bot.models import (
     is_charged,
 )
 from bot.store import _ACTIVE_SQL, _CHARGED_SQL, MIGRATIONS, JobStore
+from tests.stores import OpenStore
 
 IMAGE = ImageFacts(filename="a.png", format="PNG", width=800, height=600, size_bytes=1234)
 S = JobStatus
@@ -32,7 +38,12 @@ def new_job(user_id: int = 1, created_at: float = 1000.0, **fields: object) -> J
 
 
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[JobStore]:
+async def store(open_store_at: OpenStore) -> JobStore:
+    return await open_store_at()
+
+
+@pytest.fixture
+async def sqlite_store(tmp_path: Path) -> AsyncIterator[JobStore]:
     async with await JobStore.open(tmp_path / "sub" / "bot.db") as opened:
         yield opened
 
@@ -226,22 +237,19 @@ async def test_transition_is_compare_and_set(store: JobStore) -> None:
     assert (await store.get(job.id)) == winners[0]
 
 
-async def test_racing_transitions_from_two_connections(tmp_path: Path) -> None:
+async def test_racing_transitions_from_two_connections(open_store_at: OpenStore) -> None:
     """A cancel and a completion from two processes: exactly one wins, every time."""
-    path = tmp_path / "bot.db"
-    async with await JobStore.open(path) as one, await JobStore.open(path) as two:
-        ids = [(await one.create(new_job(status=S.IN_PROGRESS))).id for _ in range(30)]
-        for job_id in ids:
-            assert job_id is not None
-            cancel = one.transition(
-                job_id, from_statuses=[S.IN_QUEUE, S.IN_PROGRESS], to=S.CANCELLED
-            )
-            complete = two.transition(
-                job_id, from_statuses=[S.IN_PROGRESS], to=S.COMPLETED, finished_at=9.0
-            )
-            results = await asyncio.gather(cancel, complete)
-            [winner] = [r for r in results if r is not None]
-            assert await one.get(job_id) == winner
+    one, two = await open_store_at(), await open_store_at()
+    ids = [(await one.create(new_job(status=S.IN_PROGRESS))).id for _ in range(30)]
+    for job_id in ids:
+        assert job_id is not None
+        cancel = one.transition(job_id, from_statuses=[S.IN_QUEUE, S.IN_PROGRESS], to=S.CANCELLED)
+        complete = two.transition(
+            job_id, from_statuses=[S.IN_PROGRESS], to=S.COMPLETED, finished_at=9.0
+        )
+        results = await asyncio.gather(cancel, complete)
+        [winner] = [r for r in results if r is not None]
+        assert await one.get(job_id) == winner
 
 
 async def test_transition_fields_must_agree_with_to(store: JobStore) -> None:
@@ -372,7 +380,8 @@ async def plans_of(store: JobStore, call: Awaitable[object]) -> list[tuple[str, 
     return [(sql, " | ".join(await store.explain(sql))) for sql in statements]
 
 
-async def test_hot_queries_use_indexes_not_scans(store: JobStore) -> None:
+async def test_hot_queries_use_indexes_not_scans(sqlite_store: JobStore) -> None:
+    store = sqlite_store
     for i in range(20):
         await store.create(
             new_job(user_id=i % 3, created_at=float(i), status=list(JobStatus)[i % 9])
@@ -500,3 +509,71 @@ async def test_a_jobs_locale_survives_reopening(tmp_path: Path) -> None:
     async with await JobStore.open(path) as again:
         reread = await again.get(created.id)
     assert reread is not None and reread.locale == "fr"
+
+
+# --- Guild settings and usage (/admin) ----------------------------------------------------
+
+
+async def test_guild_settings_round_trip_and_usage(store: JobStore) -> None:
+    from bot.models import GuildSettings
+
+    assert await store.guild_settings(5) == GuildSettings(guild_id=5)
+    saved = GuildSettings(
+        guild_id=5,
+        paused=True,
+        pause_reason="maintenance",
+        allowed_channel_ids=(2**62, 7),
+        user_concurrent=1,
+        user_daily=3,
+        daily_spend_cap_usd=2.5,
+        updated_by=2**63 - 1,
+        updated_at=12.5,
+    )
+    await store.save_guild_settings(saved)
+    assert await store.guild_settings(5) == saved
+    await store.save_guild_settings(saved.model_copy(update={"paused": False}))
+    assert (await store.guild_settings(5)).paused is False
+    now = 1000.0
+    for status, cost in ((S.DELIVERED, 0.5), (S.FAILED, None), (S.IN_QUEUE, None)):
+        await store.create(new_job(user_id=1, guild_id=5, created_at=now, status=status, cost=cost))
+    await store.create(new_job(user_id=2, guild_id=5, created_at=now, status=S.CANCELLED))
+    await store.create(new_job(user_id=1, guild_id=6, created_at=now, status=S.DELIVERED))
+    usage = await store.guild_usage(5, 1, since=now - 1)
+    assert (usage.user_active, usage.user_since, usage.oldest_since) == (1, 3, now)
+    assert usage.known_spend_usd == 0.5 and usage.active_uncosted == {5: 1}
+    report = await store.usage_report(5, since=now - 1)
+    assert (report.jobs, report.delivered, report.failed, report.cancelled, report.active) == (
+        4,
+        1,
+        1,
+        1,
+        1,
+    )
+    assert report.spend_usd == 0.5 and [u.user_id for u in report.top_users] == [1, 2]
+    assert await store.count_active_by_status() == {"in_queue": 1}
+
+
+# --- PostgreSQL's own ---------------------------------------------------------------------
+
+
+def test_both_backends_have_the_same_migrations() -> None:
+    """A migration added to one backend only fails here: same numbers on both."""
+    from bot.store_postgres import PG_MIGRATIONS
+
+    assert len(PG_MIGRATIONS) == len(MIGRATIONS)
+
+
+async def test_postgres_migrates_once_when_processes_start_together(pg_url: str) -> None:
+    from bot.store_postgres import PostgresJobStore
+
+    stores = await asyncio.gather(*(PostgresJobStore.open(pg_url, max_size=2) for _ in range(4)))
+    try:
+        assert {await s.schema_version() for s in stores} == {len(MIGRATIONS)}
+        job = await stores[0].create(new_job())
+        assert job.id is not None and await stores[3].get(job.id) == job
+    finally:
+        for opened in stores:
+            await opened.close()
+    async with await PostgresJobStore.open(pg_url) as again:
+        assert await again.schema_version() == len(MIGRATIONS)
+        assert await again.count_for_user(1) == 1

@@ -23,7 +23,7 @@ import json
 import re
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -348,6 +348,8 @@ class FakeDiscord:
         self.cdn_peak_in_flight = 0
         self._rate_limits: list[_RateLimit] = []
         self._sockets: set[web.WebSocketResponse] = set()
+        # Each connection's [shard_id, shard_count] from its IDENTIFY (unsharded: [0, 1]).
+        self._shards: dict[web.WebSocketResponse, tuple[int, int]] = {}
         self._seq = 0
         self._changed = asyncio.Condition()
         self._runner: web.AppRunner | None = None
@@ -391,12 +393,18 @@ class FakeDiscord:
     def gateway_url(self) -> str:
         return self.base_url.replace("http://", "ws://") + "/gateway"
 
-    async def drop_gateway(self) -> None:
-        """Close every gateway connection (as when the bot process dies)."""
+    async def drop_gateway(self, shard_ids: Collection[int] | None = None) -> None:
+        """Close the gateway connections (of these shards; all by default), as when the
+        bot process running them dies."""
         for ws in list(self._sockets):
-            await ws.close()
-        self._sockets.clear()
+            if shard_ids is None or self._shards.get(ws, (0, 1))[0] in shard_ids:
+                await ws.close()
+                self._sockets.discard(ws)
         self.identified.clear()
+
+    def shard_of(self, guild_id: int | None, shard_count: int) -> int:
+        """The shard Discord sends a guild's events to; DMs go to shard 0."""
+        return 0 if guild_id is None else (guild_id >> 22) % shard_count
 
     # -- gateway -----------------------------------------------------------
 
@@ -414,38 +422,54 @@ class FakeDiscord:
                 if op == 1:
                     await ws.send_str(json.dumps({"op": 11}))
                 elif op == 2:
+                    shard = (data.get("d") or {}).get("shard") or [0, 1]
+                    self._shards[ws] = (int(shard[0]), int(shard[1]))
                     await self._identify(ws)
                 elif op == 6:
                     # No resume here: ask for a fresh IDENTIFY.
                     await ws.send_str(json.dumps({"op": 9, "d": False}))
         finally:
             self._sockets.discard(ws)
+            self._shards.pop(ws, None)
         return ws
 
     async def _identify(self, ws: web.WebSocketResponse) -> None:
         ready = {
             "v": 10,
             "user": {**self.bot.payload(), "verified": True, "mfa_enabled": False, "flags": 0},
-            "guilds": [{"id": str(self.guild_id), "unavailable": True}],
+            "guilds": (
+                [{"id": str(self.guild_id), "unavailable": True}]
+                if self._owns(ws, self.guild_id)
+                else []
+            ),
             "session_id": secrets.token_hex(8),
             "resume_gateway_url": self.gateway_url,
             "application": {"id": str(self.application_id), "flags": 0},
             "private_channels": [],
             "relationships": [],
-            "shard": [0, 1],
+            "shard": list(self._shards.get(ws, (0, 1))),
         }
         await self._send(ws, "READY", ready)
-        await self._send(ws, "GUILD_CREATE", self._guild_payload())
+        # Like Discord: a guild is announced on its own shard only.
+        if self._owns(ws, self.guild_id):
+            await self._send(ws, "GUILD_CREATE", self._guild_payload())
         self.identified.set()
+
+    def _owns(self, ws: web.WebSocketResponse, guild_id: int | None) -> bool:
+        shard_id, count = self._shards.get(ws, (0, 1))
+        return self.shard_of(guild_id, count) == shard_id
 
     async def _send(self, ws: web.WebSocketResponse, event: str, data: dict[str, Any]) -> None:
         self._seq += 1
         await ws.send_str(json.dumps({"op": 0, "t": event, "s": self._seq, "d": data}))
 
     async def dispatch(self, event: str, data: dict[str, Any]) -> None:
-        if not self._sockets:
+        guild = data.get("guild_id")
+        # The connection of the event's shard (by its guild; DMs: shard 0), as Discord does.
+        targets = [ws for ws in self._sockets if self._owns(ws, int(guild) if guild else None)]
+        if not targets:
             raise RuntimeError("the bot is not connected to the fake gateway")
-        for ws in list(self._sockets):
+        for ws in targets:
             await self._send(ws, event, data)
 
     def _guild_payload(self) -> dict[str, Any]:

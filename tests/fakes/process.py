@@ -82,7 +82,8 @@ class BotProcess:
             self.proc.send_signal(signal.SIGKILL)
             await self.proc.wait()
         self.proc = None
-        await self.discord_fake.drop_gateway()
+        # Only this process's connections (another process may share the fake).
+        await self.discord_fake.drop_gateway(self.settings.shard_ids or None)
 
     async def stop(self) -> None:
         """Ctrl-C: the bot closes cleanly."""
@@ -93,7 +94,8 @@ class BotProcess:
             except TimeoutError:
                 await self.kill()
         self.proc = None
-        await self.discord_fake.drop_gateway()
+        # Only this process's connections (another process may share the fake).
+        await self.discord_fake.drop_gateway(self.settings.shard_ids or None)
 
     def send(self, sig: signal.Signals) -> None:
         """Send `sig` to the bot itself (under `unshare`, to its PID 1, not to unshare)."""

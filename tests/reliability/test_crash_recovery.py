@@ -12,11 +12,11 @@ from collections import Counter
 from pathlib import Path
 
 from bot.models import FINAL_STATUSES, JobStatus
-from bot.store import JobStore
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.harness import DISCORD_TOKEN, RUNCOMFY_TOKEN, settings_for_fakes
 from tests.fakes.process import BotProcess
 from tests.fakes.runcomfy import FakeRunComfy, Timeline
+from tests.stores import OpenStore
 from tests.test_animate import png
 
 JOBS = 50
@@ -37,7 +37,10 @@ def timelines(rng: random.Random) -> list[Timeline]:
 
 
 async def test_sigkill_at_random_points_loses_and_duplicates_nothing(
-    discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy, tmp_path: Path
+    discord_fake: FakeDiscord,
+    runcomfy_fake: FakeRunComfy,
+    tmp_path: Path,
+    open_store_at: OpenStore,
 ) -> None:
     rng = random.Random(2026)
     users = [discord_fake.add_user(f"user{i}") for i in range(10)]
@@ -50,6 +53,9 @@ async def test_sigkill_at_random_points_loses_and_duplicates_nothing(
         quota_global_concurrent=JOBS,
         poll_max_seconds=0.3,
     )
+    # Both backends; restarts keep the PROCESS_ID, so each resumes its own jobs at once.
+    settings = settings.model_copy(update=open_store_at.settings)
+    store = await open_store_at()
     bot = BotProcess(settings, discord_fake, tmp_path / "bot.log")
     await bot.start()
     try:
@@ -63,12 +69,11 @@ async def test_sigkill_at_random_points_loses_and_duplicates_nothing(
             await asyncio.sleep(rng.uniform(0.2, 1.0))
             await bot.kill()
             await bot.start()
-        async with await JobStore.open(settings.database_path) as store:
-            for _ in range(600):  # at most 30 s
-                if not await store.active_jobs():
-                    break
-                await asyncio.sleep(0.05)
-            jobs = [j for u in users for j in await store.list_for_user(u.id, limit=100)]
+        for _ in range(600):  # at most 30 s
+            if not await store.active_jobs():
+                break
+            await asyncio.sleep(0.05)
+        jobs = [j for u in users for j in await store.list_for_user(u.id, limit=100)]
     finally:
         await bot.stop()
 

@@ -1,0 +1,131 @@
+"""Two bot processes on one PostgreSQL against the loopback fakes; SIGKILL one mid-way.
+
+Process A runs shards 0 and 1 (DMs land on shard 0), B runs shard 2 (the fake guild's
+shard of 3), so each receives its own interactions and creates its own jobs. A is
+killed while its jobs render: B takes them over within the lease period, and every
+job still ends once, with one submit each and each video delivered once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections import Counter
+from pathlib import Path
+
+from bot.models import FINAL_STATUSES, JobStatus
+from bot.store_postgres import PostgresJobStore
+from tests.fakes.discord import FakeDiscord
+from tests.fakes.harness import DISCORD_TOKEN, RUNCOMFY_TOKEN, settings_for_fakes
+from tests.fakes.process import BotProcess
+from tests.fakes.runcomfy import FakeRunComfy, Timeline
+from tests.test_animate import png
+
+JOBS = 100  # 50 per process
+LEASE_SECONDS = 3.0
+SHARDS = 3
+# Scheduling slack on a loaded machine, on top of the lease period.
+SLACK_SECONDS = 2.0
+
+
+def ready(process: BotProcess) -> bool:
+    """Every shard of the process is up (discord.py's on_ready, logged by the bot)."""
+    return "Ready as" in process.log.read_text()
+
+
+def timelines(rng: random.Random) -> list[Timeline]:
+    return [
+        Timeline(
+            queue_positions=(2, 1),
+            queue_seconds=rng.uniform(1.0, 3.0),
+            run_seconds=rng.uniform(1.0, 3.0),
+            outcome="failed" if i % 6 == 5 else "completed",
+            error="model error" if i % 6 == 5 else None,
+        )
+        for i in range(JOBS)
+    ]
+
+
+async def test_sigkill_of_one_process_loses_and_duplicates_nothing(
+    discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy, pg_url: str, tmp_path: Path
+) -> None:
+    rng = random.Random(17)
+    assert discord_fake.shard_of(discord_fake.guild_id, SHARDS) == 2  # B's shard
+    users = [discord_fake.add_user(f"user{i}") for i in range(10)]
+    runcomfy_fake.script(*timelines(rng))
+    common = settings_for_fakes(
+        discord_fake,
+        runcomfy_fake,
+        tmp_path / "unused.db",
+        database_url=pg_url,
+        lease_seconds=LEASE_SECONDS,
+        shard_count=SHARDS,
+        quota_user_concurrent=JOBS,
+        quota_global_concurrent=JOBS,
+        poll_max_seconds=0.3,
+    )
+    a = BotProcess(
+        common.model_copy(update={"process_id": "proc-a", "shard_ids": [0, 1]}),
+        discord_fake,
+        tmp_path / "a.log",
+    )
+    b = BotProcess(
+        common.model_copy(update={"process_id": "proc-b", "shard_ids": [2]}),
+        discord_fake,
+        tmp_path / "b.log",
+    )
+    for process in (a, b):
+        await process.start()
+    # `start` returns at the first IDENTIFY; A has a second shard to connect.
+    await discord_fake.wait_for(lambda: all(ready(p) for p in (a, b)), within=30)
+    store = await PostgresJobStore.open(pg_url, max_size=2)
+    try:
+        image = png()
+        for i in range(JOBS):
+            # Even jobs in DMs (shard 0: process A), odd ones in the guild (B).
+            await discord_fake.invoke(
+                "animate", image=image, prompt=f"job {i}", user=users[i % len(users)], dm=i % 2 == 0
+            )
+        await discord_fake.wait_for(lambda: len(runcomfy_fake.submits) == JOBS, within=60)
+        active = await store.active_jobs()
+        owners = Counter([(await store.lease_of(j.id or 0))[0] for j in active])
+        assert owners["proc-a"] > 0 and owners["proc-b"] > 0, owners  # both track jobs
+
+        await a.kill()
+        killed_at = time.monotonic()
+        took_over = None
+        for _ in range(400):  # at most 40 s
+            left = [j for j in await store.active_jobs()]
+            held = [(await store.lease_of(j.id or 0))[0] for j in left]
+            if "proc-a" not in held and took_over is None:
+                took_over = time.monotonic() - killed_at
+            if not left:
+                break
+            await asyncio.sleep(0.1)
+        jobs = [j for u in users for j in await store.list_for_user(u.id, limit=100)]
+    finally:
+        await store.close()
+        await a.stop()
+        await b.stop()
+
+    assert len(jobs) == JOBS and all(j.status in FINAL_STATUSES for j in jobs)
+    assert took_over is not None and took_over <= LEASE_SECONDS + SLACK_SECONDS, took_over
+    assert len(runcomfy_fake.submits) == JOBS  # one submit per job, across both processes
+    outcome = {rid: job.timeline.outcome for rid, job in runcomfy_fake.jobs.items()}
+    by_request = {j.request_id: j for j in jobs}
+    for rid, expected in outcome.items():
+        want = JobStatus.DELIVERED if expected == "completed" else JobStatus.FAILED
+        assert by_request[rid].status is want, (rid, by_request[rid].status)
+    videos = [
+        m
+        for m in discord_fake.messages.values()
+        if m.attachments and m.attachments[0].filename.endswith(".mp4")
+    ]
+    per_job = Counter(m.attachments[0].filename for m in videos)
+    assert len(per_job) == sum(1 for o in outcome.values() if o == "completed")
+    assert set(per_job.values()) == {1}  # each video delivered exactly once
+    logs = (tmp_path / "a.log").read_text() + (tmp_path / "b.log").read_text()
+    assert DISCORD_TOKEN not in logs and RUNCOMFY_TOKEN not in logs
+    assert "Traceback" not in logs
+    assert "Took over" in (tmp_path / "b.log").read_text()
