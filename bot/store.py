@@ -91,6 +91,16 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             WHERE status IN ('completed', 'delivered')
         """,
     ),
+    # 5: a job's kind includes audio (it about doubles the render), so ETA and
+    # polling samples filter on it too.
+    (
+        "DROP INDEX jobs_by_kind",
+        """
+        CREATE INDEX jobs_by_kind
+            ON jobs (resolution, duration, generate_audio, finished_at DESC)
+            WHERE status IN ('completed', 'delivered')
+        """,
+    ),
 )
 
 
@@ -332,15 +342,26 @@ class JobStore:
         return None if row is None or row[0] is None else float(row[0])
 
     async def recent_durations(
-        self, *, resolution: str, duration: int, limit: int = 50
+        self,
+        *,
+        resolution: str,
+        duration: int,
+        generate_audio: bool,
+        from_start: bool = False,
+        limit: int = 50,
     ) -> list[float]:
-        """Render times (finished - submitted) of the latest finished jobs of one kind."""
+        """Times to finish of the latest finished jobs of one kind, newest first.
+
+        From submit (queue and render: what a user waits) or, `from_start`, from the
+        first `in_progress` seen (the render alone: what polling needs).
+        """
+        start = "started_at" if from_start else "submitted_at"
         async with self._db.execute(
-            "SELECT finished_at - submitted_at FROM jobs "
+            f"SELECT finished_at - {start} FROM jobs "
             f"WHERE {_FINISHED_SQL} AND resolution = ? AND duration = ? "
-            "AND finished_at > submitted_at "
+            f"AND generate_audio = ? AND finished_at > {start} "
             "ORDER BY finished_at DESC LIMIT ?",
-            (resolution, duration, limit),
+            (resolution, duration, int(generate_audio), limit),
         ) as cursor:
             rows = await cursor.fetchall()
         return [float(row[0]) for row in rows]
