@@ -43,9 +43,9 @@ DAY = 24 * 60 * 60
 DOWNLOAD_ATTEMPTS = 3
 ETA_CACHE_SECONDS = 60.0
 # How many seconds of a user's wait one poll is worth, as a fraction of the
-# shortest poll interval (HazardPolicy's c): 0.1 of 2 s costs ~10 polls per
-# render with spreads like the benchmark's (log-σ 0.4) and finds p50 < 2 s.
-POLL_COST_FRACTION = 0.1
+# shortest poll interval (HazardPolicy's c): 0.15 of 2 s costs 8-11 polls per
+# render for log-σ 0.1-0.3 and finds p50 < 2 s, p99 < 6.5 s (tests/test_polling.py).
+POLL_COST_FRACTION = 0.15
 _STATUS_BY_WIRE = {
     "in_queue": JobStatus.IN_QUEUE,
     "in_progress": JobStatus.IN_PROGRESS,
