@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import sys
 from collections.abc import AsyncIterator
@@ -127,6 +128,9 @@ class AnimateBot(commands.AutoShardedBot):
         await self.jobs.resume()
         if self.settings.history_retention_days is not None:
             self._purger = asyncio.create_task(self._purge_daily(), name="purge-history")
+        # Everything built so far lives as long as the process: move it out of the
+        # collector's generations so 1,000 live jobs' churn does not rescan it.
+        gc.freeze()
 
     async def _purge_daily(self) -> None:
         while True:
