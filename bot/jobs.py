@@ -42,10 +42,12 @@ log = logging.getLogger(__name__)
 DAY = 24 * 60 * 60
 DOWNLOAD_ATTEMPTS = 3
 ETA_CACHE_SECONDS = 60.0
+# Too few renders of a kind yet: look again soon, the first ones are finishing.
+SPARSE_HISTORY_CACHE_SECONDS = 5.0
 # How many seconds of a user's wait one poll is worth, as a fraction of the
-# shortest poll interval (HazardPolicy's c): 0.15 of 2 s costs 8-11 polls per
-# render for log-σ 0.1-0.3 and finds p50 < 2 s, p99 < 6.5 s (tests/test_polling.py).
-POLL_COST_FRACTION = 0.15
+# shortest poll interval (HazardPolicy's c): 0.1 of 2 s costs ~7-10 polls per
+# render and finds p50 < 2 s, p99 < 8 s (tests/test_polling.py, benchmarks.live_jobs).
+POLL_COST_FRACTION = 0.1
 _STATUS_BY_WIRE = {
     "in_queue": JobStatus.IN_QUEUE,
     "in_progress": JobStatus.IN_PROGRESS,
@@ -296,8 +298,10 @@ class JobService:
         key = (options.resolution, options.duration, options.generate_audio)
         cached = self._render_cache.get(key)
         now = time.monotonic()
-        if cached is not None and now - cached[0] < ETA_CACHE_SECONDS:
-            return cached[1]
+        if cached is not None:
+            ttl = ETA_CACHE_SECONDS if cached[1] is not None else SPARSE_HISTORY_CACHE_SECONDS
+            if now - cached[0] < ttl:
+                return cached[1]
         past = await self.store.recent_durations(
             resolution=options.resolution,
             duration=options.duration,
@@ -333,7 +337,6 @@ class JobService:
         started = job.submitted_at or job.created_at
         deadline = started + self.settings.job_timeout_seconds
         expected_end = started + await self.expected_duration(job.options)
-        times = await self.render_times(job.options)
         if first_delay > 0:
             await asyncio.sleep(first_delay)
         failures = 0
@@ -367,6 +370,8 @@ class JobService:
                 return
             if job.status.is_final:
                 return
+            # Looked up per poll (cached): a kind's first renders finish while others run.
+            times = await self.render_times(job.options)
             delay = self._next_delay(job, expected_end, times)
             # A poll at the sparsest interval is not due: it may wait for others.
             urgent = delay < self.policy.max_delay * (1 - self.policy.jitter)
@@ -378,11 +383,11 @@ class JobService:
             elapsed = now - job.started_at
             return self.hazard_policy.next_delay(elapsed=elapsed, times=times, rng=self._rng)
         if job.status is JobStatus.IN_QUEUE and times is not None:
-            # Queued with a known render distribution: only the start matters; the
-            # render clock starts at the first `in_progress` seen.
-            # Next in line: every half of max_delay; further back: max_delay.
-            end = None if (job.queue_position or 0) > 1 else now + self.policy.max_delay
-            return self.policy.next_delay(now=now, expected_end=end, rng=self._rng)
+            # Queued with a known render distribution: only the start matters. Next
+            # in line, look every three min_delay: the render clock starts when we
+            # see it run, so a late look skews every later poll.
+            soon = None if (job.queue_position or 0) > 1 else now + 6 * self.policy.min_delay
+            return self.policy.next_delay(now=now, expected_end=soon, rng=self._rng)
         # Too few past renders of this kind: the ETA-halving policy from submit.
         end = None if (job.queue_position or 0) > 1 else expected_end
         return self.policy.next_delay(now=now, expected_end=end, rng=self._rng)
