@@ -229,6 +229,25 @@ async def test_urgent_callers_never_wait_behind_sparse_ones() -> None:
     assert len(order) == 9
 
 
+async def test_callers_arriving_faster_than_tokens_still_get_the_full_rate() -> None:
+    """A waiter arriving every 2 ms must not push the refill back each time (starvation)."""
+    budget = RateBudget(rate=100, burst=1)
+    served: list[float] = []
+
+    async def take() -> None:
+        await budget.acquire()
+        served.append(time.monotonic())
+
+    began = time.monotonic()
+    takers = []
+    for _ in range(150):  # 0.3 s of arrivals at 500/s
+        takers.append(asyncio.create_task(take()))
+        await asyncio.sleep(0.002)
+    await asyncio.wait_for(asyncio.gather(*takers), 5)
+    # At 100/s, about 30 are served while they keep arriving (not ~1).
+    assert sum(1 for at in served if at - began < 0.3) >= 15
+
+
 async def test_a_cancelled_waiter_frees_its_place() -> None:
     budget = RateBudget(rate=20, burst=1)
     await budget.acquire()
