@@ -1,10 +1,18 @@
 # syntax=docker/dockerfile:1
 FROM python:3.11-slim
 
+# tini is PID 1: it forwards `docker stop`'s SIGTERM to the bot and reaps children.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends tini \
+    && rm -rf /var/lib/apt/lists/*
+
+# The one place the image's paths are set; .env.example leaves them alone.
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
-    DATABASE_PATH=/data/bot.db
+    DATABASE_PATH=/data/bot.db \
+    HEARTBEAT_PATH=/tmp/animate-bot.heartbeat \
+    METRICS_HOST=0.0.0.0
 
 WORKDIR /app
 
@@ -14,6 +22,7 @@ RUN mkdir bot cogs && touch bot/__init__.py cogs/__init__.py \
     && pip install . \
     && pip uninstall -y animate-bot
 
+# bot/ brings its message catalogs (bot/locales/*/LC_MESSAGES/*.po), read at start.
 COPY bot ./bot
 COPY cogs ./cogs
 
@@ -23,5 +32,13 @@ USER animate
 
 # SQLite lives on a volume so jobs survive container restarts.
 VOLUME ["/data"]
+# Only used when METRICS_PORT=9108 is set (and the port published).
+EXPOSE 9108
 
-CMD ["python", "-m", "bot"]
+# Healthy = the gateway is connected and the event loop turns (the heartbeat is fresh).
+HEALTHCHECK --interval=30s --timeout=10s --start-period=60s --retries=3 \
+    CMD ["python", "-m", "bot", "health"]
+
+# Exec form: no shell in between, so the signal reaches tini, then Python.
+ENTRYPOINT ["tini", "--", "python", "-m", "bot"]
+CMD ["run"]

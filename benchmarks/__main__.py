@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import asyncio
 
-from benchmarks import ack_burst, history_bench, large_video, live_jobs, restart, tracking
+from benchmarks import (
+    ack_burst,
+    fit_video,
+    history_bench,
+    large_video,
+    live_jobs,
+    restart,
+    tracking,
+)
 
 
 async def main() -> None:
@@ -14,6 +22,7 @@ async def main() -> None:
     await live_jobs.main()
     await tracking.main()
     await restart.main()
+    await fit_video.main(fit_video.parse([]))
 
 
 if __name__ == "__main__":

@@ -1,10 +1,10 @@
-"""`python -m bot`: run the bot."""
+"""`python -m bot`: see bot/cli.py for the subcommands."""
 
 from __future__ import annotations
 
 import sys
 
-from bot.app import main
+from bot.cli import main
 
 if __name__ == "__main__":
     sys.exit(main())

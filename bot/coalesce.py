@@ -42,14 +42,21 @@ class Coalescer(Generic[K, V]):
             self._workers[key] = asyncio.create_task(self._drain(key), name=f"coalesce:{key}")
 
     async def flush(self, key: K, value: V) -> None:
-        """Send `value` now (final states must not wait), cancelling any queued one."""
+        """Send `value` now, cancelling any queued one; the key's last word.
+
+        Final states must not wait, and nothing follows them: the key's state is
+        dropped once sent, so finished keys cost nothing for the life of the process.
+        """
         self._pending.pop(key, None)
         worker = self._workers.pop(key, None)
         if worker is not None:
             worker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await worker
-        await self._deliver(key, value)
+        try:
+            await self._deliver(key, value)
+        finally:
+            self._last_sent.pop(key, None)
 
     async def _drain(self, key: K) -> None:
         try:
@@ -74,7 +81,19 @@ class Coalescer(Generic[K, V]):
             log.exception("Update for %s failed", key)
 
     def forget(self, key: K) -> None:
+        """Drop everything held for `key`, a queued value included."""
+        self._pending.pop(key, None)
         self._last_sent.pop(key, None)
+        worker = self._workers.pop(key, None)
+        if worker is not None:
+            worker.cancel()
+
+    def keys(self) -> set[K]:
+        """Keys with any state held: a queued value, a worker, or a recent send."""
+        return self._pending.keys() | self._last_sent.keys() | self._workers.keys()
+
+    def live_entries(self) -> int:
+        return len(self.keys())
 
     async def close(self) -> None:
         workers = list(self._workers.values())

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Self
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_MODEL_ID = "bytedance/seedance-v1.5-pro/image-to-video"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 class Settings(BaseSettings):
@@ -32,6 +34,12 @@ class Settings(BaseSettings):
     discord_guild_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     # Where operator alerts (balance empty, bad token) go besides the log.
     admin_channel_id: int | None = None
+    # The bot's operators: they may use /admin on every server (user ids).
+    owner_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    # The operator's kill switch: no new job anywhere while set (running jobs finish).
+    global_pause: bool = False
+    # How often the model's price is read again from RunComfy.
+    price_refresh_seconds: float = Field(default=60 * 60, gt=0)
 
     # Polling RunComfy: sparse far from the expected end, dense near it.
     poll_min_seconds: float = Field(default=2.0, gt=0)
@@ -55,22 +63,60 @@ class Settings(BaseSettings):
 
     # Videos larger than this are never downloaded (a link is posted instead).
     max_video_bytes: int = Field(default=500 * 1024 * 1024, gt=0)
+    # The whole video download (all tries) ends by then: a trickling CDN cannot hold it.
+    video_download_timeout_seconds: float = Field(default=300.0, gt=0)
+    # Fetch result videos from private, loopback and link-local addresses (tests only).
+    allow_private_urls: bool = False
+    # Re-encoding (to play inline, to fit the upload limit) is CPU work in worker processes.
+    video_workers: int = Field(default=1, ge=1)
+    video_fit_timeout_seconds: float = Field(default=300.0, gt=0)
     # Rows older than this many days are purged at start and daily; None keeps all.
     history_retention_days: int | None = Field(default=None, ge=1)
 
+    # On SIGTERM/SIGINT, commands under way get this long to send their job (one already
+    # sending gets up to 6 s); Docker kills 10 s after its SIGTERM, so this stays below.
+    shutdown_grace_seconds: float = Field(default=5.0, ge=0, le=6)
+
     log_level: str = "INFO"
 
-    @field_validator("discord_guild_ids", mode="before")
+    # Prometheus metrics on http://METRICS_HOST:METRICS_PORT/metrics; None serves none.
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    # Loopback by default: the numbers are the operator's, not the internet's.
+    metrics_host: str = "127.0.0.1"
+    # Touched every few seconds while the gateway is connected; `python -m bot health`
+    # reads its age (the Docker HEALTHCHECK). None writes none.
+    heartbeat_path: Path | None = None
+
+    @field_validator("discord_guild_ids", "owner_ids", mode="before")
     @classmethod
     def _split_ids(cls, value: object) -> object:
         if isinstance(value, str):
-            return [int(part) for part in value.replace(" ", "").split(",") if part]
+            parts = [part.strip() for part in value.split(",") if part.strip()]
+            if not all(part.isdigit() for part in parts):
+                # Never echo the value back: the message is the same for any input.
+                raise PydanticCustomError(
+                    "guild_ids", "expected comma-separated numeric server ids, e.g. 123,456"
+                )
+            return [int(part) for part in parts]
         return value
 
     @field_validator("log_level")
     @classmethod
-    def _upper_level(cls, value: str) -> str:
-        return value.upper()
+    def _known_level(cls, value: str) -> str:
+        level = value.strip().upper()
+        if level not in LOG_LEVELS:
+            raise PydanticCustomError("log_level", "must be one of " + ", ".join(LOG_LEVELS))
+        return level
+
+    @model_validator(mode="after")
+    def _poll_range(self) -> Self:
+        if self.poll_min_seconds > self.poll_max_seconds:
+            raise PydanticCustomError(
+                "poll_range",
+                "POLL_MIN_SECONDS ({low}) must not be above POLL_MAX_SECONDS ({high})",
+                {"low": self.poll_min_seconds, "high": self.poll_max_seconds},
+            )
+        return self
 
 
 class SettingsError(Exception):
@@ -86,22 +132,28 @@ def load_settings(**overrides: object) -> Settings:
 
 
 def _describe(exc: ValidationError) -> str:
+    """Two lines: what is missing or invalid, by variable name; then where to set it."""
     missing: list[str] = []
     invalid: list[str] = []
     for error in exc.errors():
-        name = str(error["loc"][0]).upper() if error["loc"] else "?"
         if error["type"] == "missing":
-            missing.append(name)
-        else:
+            missing.append(str(error["loc"][0]).upper())
+        elif error["loc"]:
             # Never echo the input: it may be a token.
-            invalid.append(f"{name}: {error['msg']}")
-    lines = ["The bot cannot start because its settings are incomplete."]
+            invalid.append(f"{str(error['loc'][0]).upper()} ({error['msg']})")
+        else:  # a rule across fields names its variables itself
+            invalid.append(error["msg"])
+    parts = []
     if missing:
-        lines.append("Missing: " + ", ".join(missing))
+        parts.append(_plural("missing setting", missing) + " " + ", ".join(missing))
     if invalid:
-        lines.append("Invalid: " + "; ".join(invalid))
-    lines.append(
+        parts.append(_plural("invalid setting", invalid) + " " + "; ".join(invalid))
+    return (
+        "The bot cannot start: " + "; ".join(parts) + ".\n"
         "Set them in the environment or in a .env file in the working directory "
         "(copy .env.example to .env and fill it in)."
     )
-    return "\n".join(lines)
+
+
+def _plural(noun: str, items: list[str]) -> str:
+    return noun if len(items) == 1 else noun + "s"

@@ -6,6 +6,7 @@ so nobody can read another user's prompts, moderators included.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -89,9 +90,18 @@ class HistoryService:
         return HistoryPage(jobs=jobs, page=page, pages=pages, total=total, status=status)
 
     async def job(self, user_id: int, job_id: int) -> Job | None:
-        """The job if it is the user's; another user's job is as absent as a missing one."""
-        job = await self.store.get(job_id)
+        """The job if it is the user's and not cleared; else as absent as a missing one."""
+        job = await self.store.get_shown(job_id)
         return job if job is not None and job.user_id == user_id else None
 
+    async def clearable(self, user_id: int) -> int:
+        """How many finished jobs `clear` would remove from the user's history."""
+        return await self.store.count_clearable(user_id)
+
     async def clear(self, user_id: int) -> int:
-        return await self.store.delete_for_user(user_id)
+        """Remove the user's finished jobs from their history; returns how many.
+
+        A privacy action, not a reset: jobs in progress stay (and are delivered),
+        and the usage record quotas count is kept, so the quota is unchanged.
+        """
+        return await self.store.clear_for_user(user_id, now=time.time())

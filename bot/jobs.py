@@ -19,28 +19,38 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import httpx
 
 from bot.config import Settings
+from bot.downloads import DownloadError, DownloadProblem, download_to_file, is_fetchable_url
+from bot.metrics import DeliveryKind, Metrics
 from bot.models import ACTIVE_STATUSES, ImageFacts, Job, JobOptions, JobStatus
 from bot.polling import HazardPolicy, PollPolicy, RenderTimes, expected_render_seconds
 from bot.runcomfy import (
-    DownloadError,
     RequestResult,
     RequestStatus,
     RunComfyClient,
     RunComfyError,
     SeedanceInput,
-    download_to_file,
 )
 from bot.store import JobStore
+from bot.video import VideoUnreadable, VideoWorkers, plays_inline, probe
+
+if TYPE_CHECKING:
+    from bot.admission import Admission
 
 log = logging.getLogger(__name__)
 
 DAY = 24 * 60 * 60
 DOWNLOAD_ATTEMPTS = 3
+# /status can say completed a moment before /result carries the video: a few tries,
+# spaced by the poll backoff (2, 4, 8, 15 s in production), within about 30 s.
+RESULT_ATTEMPTS = 5
+RESULT_GRACE_SECONDS = 30.0
+# One operator alert per kind of trouble in this window, not one per failing job.
+ALERT_INTERVAL_SECONDS = 10 * 60.0
 ETA_CACHE_SECONDS = 60.0
 # Too few renders of a kind yet: look again soon, the first ones are finishing.
 SPARSE_HISTORY_CACHE_SECONDS = 5.0
@@ -56,6 +66,12 @@ _STATUS_BY_WIRE = {
     "failed": JobStatus.FAILED,
 }
 NO_VIDEO = "The video service finished but returned no video."
+RESTARTED_WHILE_SENDING = (
+    "The bot restarted while sending this job; it was not resent to avoid charging twice. "
+    "Please try again."
+)
+RESULT_EXPIRED = "The video service no longer has this video; it expired before it was fetched."
+VIDEO_REFUSED = "The video service returned a link the bot does not open, so it is not shown."
 SERVICE_UNAVAILABLE = (
     "The video service is unavailable right now. The bot's operator has been told."
 )
@@ -79,11 +95,41 @@ class QuotaExceeded(Exception):
 
 class CancelOutcome(StrEnum):
     CANCELLED = "cancelled"  # it was queued; RunComfy dropped it
+    ALREADY_CANCELLED = "already_cancelled"  # someone else's cancel did it (or is doing it)
     RENDERING = "rendering"  # already running: will be delivered and billed
     NOT_YET = "not_yet"  # still being submitted; try again in a moment
+    UNREACHABLE = "unreachable"  # RunComfy did not answer; nothing changed, try again
     FINISHED = "finished"  # already final
     NOT_ALLOWED = "not_allowed"  # neither the author nor a moderator
     UNKNOWN = "unknown"  # no such job
+
+
+class LinkReason(StrEnum):
+    """Why a finished video is posted as a link rather than uploaded."""
+
+    TOO_LARGE = "too_large"  # over the upload limit, and re-encoding could not fit it
+    DAMAGED = "damaged"  # the file from the video service is incomplete
+    UNAVAILABLE = "unavailable"  # it could not be fetched (gone, an error, too slow)
+
+
+# What a failed download means for the author (a refused URL never reaches a link).
+LINK_REASONS: dict[DownloadProblem, LinkReason] = {
+    DownloadProblem.TOO_LARGE: LinkReason.TOO_LARGE,
+    DownloadProblem.UNAVAILABLE: LinkReason.UNAVAILABLE,
+}
+
+
+class VideoStep(StrEnum):
+    COMPRESSING = "compressing"  # re-encoding to fit the upload limit
+    CONVERTING = "converting"  # re-encoding to a format Discord plays inline
+
+
+@dataclass(frozen=True)
+class ProgressNote:
+    """Work between "done" and "delivered" worth showing on the status message."""
+
+    step: VideoStep
+    limit_bytes: int
 
 
 @dataclass(frozen=True)
@@ -92,6 +138,7 @@ class Delivery:
 
     channel_id: int | None
     message_id: int | None
+    kind: DeliveryKind = "upload"
 
 
 class JobObserver(Protocol):
@@ -103,12 +150,18 @@ class JobObserver(Protocol):
     async def job_ended(self, job: Job) -> None:
         """The job ended without a video (cancelled, failed, timed out, lost): tell the author."""
 
+    async def job_progress(self, job: Job, note: ProgressNote) -> None:
+        """The finished video is being worked on before it is posted (say, compressed)."""
+
     def upload_limit(self, job: Job) -> int:
         """Largest file in bytes the job's destination accepts."""
 
-    async def deliver(self, job: Job, video: Path | None) -> Delivery | None:
-        """Post the video (or, when `video` is None, its link) pinging the author.
+    async def deliver(
+        self, job: Job, video: Path | None, *, why: LinkReason | None = None
+    ) -> Delivery | None:
+        """Post the video (or, when `video` is None, its link and `why`) pinging the author.
 
+        `why` says why there is only a link (too large, or it could not be fetched).
         Returns None when no place could be reached; the result then waits in /history.
         """
 
@@ -125,8 +178,14 @@ class JobService:
         runcomfy: RunComfyClient,
         cdn_http: httpx.AsyncClient,
         clock: Callable[[], float] = time.time,
+        admission: Admission | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.settings = settings
+        # The operator's and server admins' switches (pause, channels, spend cap).
+        self.admission = admission
+        # Tests that build the service alone get a private registry nobody reads.
+        self.metrics = metrics or Metrics()
         self.store = store
         self.runcomfy = runcomfy
         self.cdn_http = cdn_http
@@ -140,11 +199,19 @@ class JobService:
         )
         self._rng = random.Random()
         self._trackers: dict[int, asyncio.Task[None]] = {}
+        # A cancel in flight per job: concurrent presses share it (one RunComfy call).
+        self._cancels: dict[int, asyncio.Future[CancelOutcome]] = {}
         # Serialises "check quota, then insert" so two commands cannot both pass.
         self._admission = asyncio.Lock()
         self._closing = False
+        # Tasks inside a submit call: a stop lets them finish rather than interrupt them.
+        self._sending: set[asyncio.Task[object]] = set()
         self._eta_cache: dict[tuple[str, int, bool], tuple[float, float]] = {}
         self._render_cache: dict[tuple[str, int, bool], tuple[float, RenderTimes | None]] = {}
+        # Operator alerts by kind: when the last one went out, and how many were held since.
+        self._alerted: dict[str, float] = {}
+        self._alerts_held: dict[str, int] = {}
+        self.videos = VideoWorkers(settings.video_workers, settings.video_fit_timeout_seconds)
 
     # -- admission ---------------------------------------------------------
 
@@ -169,9 +236,22 @@ class JobService:
         prompt: str,
         options: JobOptions,
         image: ImageFacts,
+        extends_job_id: int | None = None,
+        locale: str | None = None,
     ) -> Job:
-        """Check quotas and write the job row (`submitting`); nothing is sent yet."""
+        """Check quotas and write the job row (`submitting`); nothing is sent yet.
+
+        `locale` is the language of the job's public messages (the server's).
+        """
         async with self._admission:
+            if self.admission is not None:
+                # Again under the lock: a pause or cap since the cog's check counts.
+                await self.admission.check(
+                    user_id=user_id,
+                    guild_id=guild_id,
+                    channel_id=channel_id,
+                    duration=options.duration,
+                )
             await self.check_quota(user_id)
             return await self.store.create(
                 Job(
@@ -181,7 +261,9 @@ class JobService:
                     prompt=prompt,
                     options=options,
                     image=image,
+                    extends_job_id=extends_job_id,
                     created_at=self.clock(),
+                    locale=locale,
                 )
             )
 
@@ -202,10 +284,21 @@ class JobService:
             job_id, status_message_id=status_message_id, image_url=hosted_url
         )
         job_input = SeedanceInput.from_options(job.prompt, image_url, job.options)
+        task = asyncio.current_task()
+        if task is not None:
+            self._sending.add(task)
         try:
             submitted = await self.runcomfy.submit(job_input)
         except RunComfyError as exc:
             return await self._submit_failed(job, exc)
+        except asyncio.CancelledError:
+            # Cut off by a stop while RunComfy had the request: the job may exist, so it
+            # is never resent, and its author hears it now rather than at the next start.
+            log.warning("Job %d: stopped while being submitted; marked lost", job_id)
+            await self._end(job, JobStatus.LOST, error=RESTARTED_WHILE_SENDING)
+            raise
+        finally:
+            self._sending.discard(task)  # type: ignore[arg-type]
         job = await self.store.update(
             job_id,
             request_id=submitted.request_id,
@@ -217,15 +310,24 @@ class JobService:
         self._track(job)
         return job
 
+    async def claim_extend(self, job_id: int) -> bool:
+        """Extend a delivered job at most once (two racing presses make one job)."""
+        return await self.store.claim_extend(job_id, self.clock())
+
+    async def release_extend(self, job_id: int) -> None:
+        await self.store.release_extend(job_id)
+
     async def abandon(self, job_id: int, reason: str) -> None:
         """The cog could not set the job up (e.g. its status message failed): end it unsent."""
-        await self.store.transition(
+        abandoned = await self.store.transition(
             job_id,
             from_statuses=[JobStatus.SUBMITTING],
             to=JobStatus.FAILED,
             error=reason,
             finished_at=self.clock(),
         )
+        if abandoned is not None:
+            self.metrics.job_ended(JobStatus.FAILED)
 
     async def _submit_failed(self, job: Job, exc: RunComfyError) -> Job:
         assert job.id is not None
@@ -242,8 +344,11 @@ class JobService:
                 "it was not resent to avoid charging twice."
             )
         else:
+            if exc.retryable:  # RunComfy could not be reached: nothing was sent
+                await self._alert_unreachable(job, exc)
             status, error = JobStatus.FAILED, exc.user_message
         job = await self.store.update(job.id, status=status, error=error, finished_at=self.clock())
+        self.metrics.job_ended(status)
         await self._notify_updated(job)
         await self._notify_ended(job)
         return job
@@ -458,10 +563,20 @@ class JobService:
 
     async def _fail(self, job: Job, exc: RunComfyError) -> None:
         if exc.operator_problem:
-            await self._alert(f"RunComfy refused job {job.id} ({exc.error_code}): {exc.message}")
+            await self._alert(
+                f"RunComfy refused job {job.id} ({exc.error_code}): {exc.message}",
+                kind=f"refused:{exc.error_code or exc.status_code}",
+            )
             await self._end(job, JobStatus.FAILED, error=SERVICE_UNAVAILABLE)
         else:
+            if exc.retryable:
+                await self._alert_unreachable(job, exc)
             await self._end(job, JobStatus.FAILED, error=exc.user_message)
+
+    async def _alert_unreachable(self, job: Job, exc: RunComfyError) -> None:
+        await self._alert(
+            f"RunComfy cannot be reached; job {job.id} failed ({exc})", kind="unreachable"
+        )
 
     async def _end(self, job: Job, status: JobStatus, *, error: str | None) -> Job:
         """Move an active job to a final state once; tell the author."""
@@ -476,6 +591,7 @@ class JobService:
         )
         if ended is None:
             return await self._reload(job)
+        self.metrics.job_ended(status)
         log.info("Job %d ended %s", job.id, status)
         await self._notify_updated(ended)
         await self._notify_ended(ended)
@@ -490,7 +606,11 @@ class JobService:
             if result is None:
                 return
             job = await self.store.update(job.id, video_url=result.video_url, cost=result.cost)
-        delivery = await self._post_video(job)
+        try:
+            delivery = await self._post_video(job)
+        except DownloadError as exc:  # refused: neither fetched nor shown
+            await self._refuse_video(job, str(exc))
+            return
         assert job.id is not None
         delivered = await self.store.transition(
             job.id,
@@ -502,68 +622,214 @@ class JobService:
         )
         if delivered is not None:
             log.info("Job %d delivered", job.id)
+            self.metrics.job_ended(JobStatus.DELIVERED)
+            # No place reached: the result waits in /history ("none").
+            self.metrics.delivered(delivery.kind if delivery else "none", delivered.cost)
             await self._notify_updated(delivered)
 
     async def _fetch_result(self, job: Job) -> RequestResult | None:
-        """The finished job's result, retried until the deadline; None if the job ended."""
+        """The finished job's result with a video; None if the job ended instead.
+
+        A few tries over at most RESULT_GRACE_SECONDS: a completed job whose result
+        still carries no video by then is not going to get one.
+        """
         assert job.request_id is not None
-        deadline = self.clock() + self.settings.job_timeout_seconds
+        deadline = self.clock() + RESULT_GRACE_SECONDS
         delay = self.policy.min_delay
-        while True:
+        unreachable: RunComfyError | None = None
+        for attempt in range(1, RESULT_ATTEMPTS + 1):
             try:
                 result = await self.runcomfy.result(job.request_id)
-                if result.video_url is not None:
-                    return result
-                if result.status in ("failed", "cancelled"):
-                    await self._end(job, JobStatus.FAILED, error=result.error or NO_VIDEO)
-                    return None
-                # /status said completed but /result lags behind: ask again shortly.
             except RunComfyError as exc:
                 if not exc.retryable:
-                    await self._fail(job, exc)
+                    await self._result_refused(job, exc)
                     return None
-                log.warning("Job %d: result unavailable (%s)", job.id, exc)
-            if self.clock() >= deadline:
-                await self._end(job, JobStatus.FAILED, error=NO_VIDEO)
-                return None
+                unreachable = exc  # the client logged it and already retried
+            else:
+                unreachable = None
+                if result.video_url is not None:
+                    if is_fetchable_url(result.video_url):
+                        return result
+                    await self._refuse_video(job, "not an http(s) URL")
+                    return None
+                if result.status in ("failed", "cancelled"):
+                    log.warning(
+                        "Job %d: RunComfy finished %s without a video (%s)",
+                        job.id,
+                        result.status,
+                        result.error,
+                    )
+                    await self._end(job, JobStatus.FAILED, error=NO_VIDEO)
+                    return None
+                log.warning(
+                    "Job %d: completed but /result has no video (status %r), try %d of %d",
+                    job.id,
+                    result.status,
+                    attempt,
+                    RESULT_ATTEMPTS,
+                )
+            if attempt == RESULT_ATTEMPTS or self.clock() + delay > deadline:
+                break
             await asyncio.sleep(delay)
             delay = min(self.policy.max_delay, delay * 2)
+        if unreachable is not None:
+            await self._fail(job, unreachable)
+        else:
+            log.error("Job %d: RunComfy said completed but gave no video; failed", job.id)
+            await self._end(job, JobStatus.FAILED, error=NO_VIDEO)
+        return None
+
+    async def _result_refused(self, job: Job, exc: RunComfyError) -> None:
+        if exc.error_code == 404001 or exc.status_code == 404:
+            log.warning("Job %d: the result expired at RunComfy before it was fetched", job.id)
+            await self._end(job, JobStatus.FAILED, error=RESULT_EXPIRED)
+        else:
+            await self._fail(job, exc)
+
+    async def _refuse_video(self, job: Job, why: str) -> None:
+        """A video URL that must be neither fetched nor shown: forget it, end the job."""
+        assert job.id is not None
+        log.warning("Job %d: video URL refused (%s)", job.id, why)
+        job = await self.store.update(job.id, video_url=None)
+        await self._end(job, JobStatus.FAILED, error=VIDEO_REFUSED)
 
     async def _post_video(self, job: Job) -> Delivery | None:
-        """Download the video to a temp file (capped) and hand it to the observer."""
+        """Download the video to a temp file (capped) and hand it, or its link, to the observer."""
         assert job.video_url is not None
         if self.observer is None:
             return None
         limit = min(self.observer.upload_limit(job), self.settings.max_video_bytes)
         with tempfile.TemporaryDirectory(prefix="animate-") as tmp:
             path = Path(tmp) / f"animate-{job.id}.mp4"
-            downloaded = await self._download(job, path, limit)
-            return await self.observer.deliver(job, path if downloaded else None)
+            # Over the upload limit is fine here: the fit step below may compress it.
+            problem = await self._download(job, path, self.settings.max_video_bytes)
+            if problem is not None:
+                return await self.observer.deliver(job, None, why=LINK_REASONS[problem])
+            job, video, why = await self._playable(job, path, limit)
+            return await self.observer.deliver(job, video, why=why)
 
-    async def _download(self, job: Job, path: Path, limit: int) -> bool:
-        """Fetch the video, retrying CDN hiccups; False means "post the link instead"."""
+    async def _playable(
+        self, job: Job, path: Path, limit: int
+    ) -> tuple[Job, Path | None, LinkReason | None]:
+        """The file to upload (as it came, or re-encoded to play inline under `limit`).
+
+        None and the reason when only a link can get the video to the author.
+        """
+        assert job.id is not None and self.observer is not None
+        job_id = job.id
+        size = path.stat().st_size
+        try:
+            facts = await asyncio.to_thread(probe, path)
+        except VideoUnreadable as exc:
+            # Nothing we can judge or improve: as it came when it fits, it may still play.
+            log.warning("Job %d: the video could not be probed (%s)", job.id, exc)
+            return (job, path, None) if size <= limit else (job, None, LinkReason.TOO_LARGE)
+        job = await self.store.update(job_id, video_bytes=size)
+        if plays_inline(facts) and size <= limit:
+            return job, path, None
+        if not facts.complete:
+            log.warning("Job %d: the video from RunComfy is incomplete (%d bytes)", job.id, size)
+            return job, None, LinkReason.DAMAGED
+        step = VideoStep.COMPRESSING if size > limit else VideoStep.CONVERTING
+        await _guarded(self.observer.job_progress(job, ProgressNote(step, limit)), "progress", job)
+        fitted = path.with_name(f"fitted-{job.id}.mp4")
+        result = await self.videos.fit(path, fitted, limit)
+        if result.ok:
+            log.info(
+                "Job %d: re-encoded %s %dx%d, %d -> %d bytes (limit %d)",
+                job.id, facts.video_codec, result.width, result.height, size, result.size_bytes,
+                limit,
+            )  # fmt: skip
+            return (
+                await self.store.update(job_id, posted_video_bytes=result.size_bytes),
+                fitted,
+                None,
+            )
+        log.info("Job %d: could not re-encode under %d bytes (%s)", job.id, limit, result.failure)
+        if size <= limit:
+            return job, path, None  # it fits as it is, it just will not play inline
+        return job, None, LinkReason.TOO_LARGE
+
+    async def _download(self, job: Job, path: Path, limit: int) -> DownloadProblem | None:
+        """Fetch the video, retrying CDN hiccups, all within one deadline.
+
+        None when the video is in `path`; else why the link is posted instead.
+        Raises DownloadError for a URL that must be neither fetched nor shown.
+        """
         assert job.video_url is not None
-        for attempt in range(1, DOWNLOAD_ATTEMPTS + 1):
-            try:
-                await download_to_file(self.cdn_http, job.video_url, path, max_bytes=limit)
-                return True
-            except DownloadError as exc:
-                if exc.reason in ("too_large", "bad_url") or attempt == DOWNLOAD_ATTEMPTS:
-                    log.info("Job %d: posting a link (%s)", job.id, exc)
-                    return False
-                await asyncio.sleep(self.policy.min_delay * attempt)
-        return False
+        allow_private = self.settings.allow_private_urls
+        try:
+            async with asyncio.timeout(self.settings.video_download_timeout_seconds):
+                for attempt in range(1, DOWNLOAD_ATTEMPTS + 1):
+                    try:
+                        await download_to_file(
+                            self.cdn_http,
+                            job.video_url,
+                            path,
+                            max_bytes=limit,
+                            allow_private=allow_private,
+                        )
+                        return None
+                    except DownloadError as exc:
+                        if exc.reason is DownloadProblem.REFUSED:
+                            raise
+                        if exc.reason is DownloadProblem.TOO_LARGE or attempt == DOWNLOAD_ATTEMPTS:
+                            log.info("Job %d: posting a link (%s)", job.id, exc)
+                            return exc.reason
+                    await asyncio.sleep(self.policy.min_delay * attempt)
+        except TimeoutError:
+            log.warning(
+                "Job %d: video download passed its %.0f s deadline; posting a link",
+                job.id,
+                self.settings.video_download_timeout_seconds,
+            )
+        return DownloadProblem.UNAVAILABLE
 
     # -- cancel ------------------------------------------------------------
 
     async def cancel(
         self, job_id: int, *, actor_id: int, actor_is_moderator: bool
     ) -> CancelOutcome:
+        """Cancel a queued job at RunComfy, once however many people ask at once.
+
+        Calls that overlap share the first one's RunComfy call; they get
+        ALREADY_CANCELLED when it cancelled the job, else its outcome.
+        """
         job = await self.store.get(job_id)
         if job is None:
             return CancelOutcome.UNKNOWN
         if actor_id != job.user_id and not actor_is_moderator:
             return CancelOutcome.NOT_ALLOWED
+        in_flight = self._cancels.get(job_id)
+        if in_flight is not None:
+            outcome = await asyncio.shield(in_flight)
+            return (
+                CancelOutcome.ALREADY_CANCELLED if outcome is CancelOutcome.CANCELLED else outcome
+            )
+        future: asyncio.Future[CancelOutcome] = asyncio.get_running_loop().create_future()
+        self._cancels[job_id] = future
+        try:
+            outcome = await self._cancel_once(job_id)
+        except asyncio.CancelledError:
+            future.cancel()
+            raise
+        except Exception as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: no "never retrieved" warning if nobody waits
+            raise
+        else:
+            future.set_result(outcome)
+            return outcome
+        finally:
+            del self._cancels[job_id]
+
+    async def _cancel_once(self, job_id: int) -> CancelOutcome:
+        # Read again under the guard: an earlier cancel may have just ended the job.
+        job = await self.store.get(job_id)
+        if job is None:
+            return CancelOutcome.UNKNOWN
+        if job.status is JobStatus.CANCELLED:
+            return CancelOutcome.ALREADY_CANCELLED
         if job.status.is_final or job.status is JobStatus.COMPLETED:
             return CancelOutcome.FINISHED
         if job.request_id is None:
@@ -571,14 +837,19 @@ class JobService:
         try:
             answer = await self.runcomfy.cancel(job.request_id)
         except RunComfyError as exc:
+            # The client already retried what is safe to retry; the job is unchanged.
             log.warning("Job %d: cancel failed (%s)", job_id, exc)
-            raise
+            return CancelOutcome.UNREACHABLE
         if not answer.cancelled:
             return CancelOutcome.RENDERING
         tracker = self._trackers.get(job_id)
         if tracker is not None and tracker is not asyncio.current_task():
             tracker.cancel()
-        await self._end(job, JobStatus.CANCELLED, error=None)
+        ended = await self._end(job, JobStatus.CANCELLED, error=None)
+        if ended.status is not JobStatus.CANCELLED:
+            # Lost the race to the tracker (say, a completion seen just before).
+            log.warning("Job %d: cancelled at RunComfy but already %s", job_id, ended.status)
+            return CancelOutcome.FINISHED
         return CancelOutcome.CANCELLED
 
     # -- life cycle --------------------------------------------------------
@@ -595,12 +866,7 @@ class JobService:
             if job.request_id is None:
                 # Crashed between writing the row and learning the request id:
                 # it may or may not exist at RunComfy; never resubmit.
-                await self._end(
-                    job,
-                    JobStatus.LOST,
-                    error="The bot restarted while sending this job; it was not resent "
-                    "to avoid charging twice. Please try again.",
-                )
+                await self._end(job, JobStatus.LOST, error=RESTARTED_WHILE_SENDING)
                 continue
             resumable.append(job)
         resumable.sort(key=_resume_order)
@@ -619,6 +885,10 @@ class JobService:
             return 0
         return await self.store.purge_finished_before(self.clock() - days * DAY)
 
+    def is_sending(self, task: asyncio.Task[object]) -> bool:
+        """Is `task` waiting for RunComfy to accept a job (the point of no return)?"""
+        return task in self._sending
+
     @property
     def live_trackers(self) -> int:
         return len(self._trackers)
@@ -630,6 +900,7 @@ class JobService:
         for task in trackers:
             task.cancel()
         await asyncio.gather(*trackers, return_exceptions=True)
+        await asyncio.to_thread(self.videos.close)
 
     # -- observer plumbing -------------------------------------------------
 
@@ -641,8 +912,19 @@ class JobService:
         if self.observer is not None:
             await _guarded(self.observer.job_ended(job), "job_ended", job)
 
-    async def _alert(self, text: str) -> None:
+    async def _alert(self, text: str, *, kind: str | None = None) -> None:
+        """Log at ERROR; tell the admin channel at most once per kind per ALERT_INTERVAL."""
         log.error("%s", text)
+        key = kind or text
+        now = time.monotonic()
+        last = self._alerted.get(key)
+        if last is not None and now - last < ALERT_INTERVAL_SECONDS:
+            self._alerts_held[key] = self._alerts_held.get(key, 0) + 1
+            return
+        self._alerted[key] = now
+        held = self._alerts_held.pop(key, 0)
+        if held:
+            text = f"{text} (and {held} more like it since the last alert)"
         if self.observer is not None:
             with contextlib.suppress(Exception):
                 await self.observer.alert_operator(text)

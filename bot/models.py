@@ -43,6 +43,22 @@ FINAL_STATUSES = frozenset(
 ACTIVE_STATUSES = frozenset(set(JobStatus) - FINAL_STATUSES)
 
 
+def is_charged(status: JobStatus, request_id: str | None) -> bool:
+    """Whether a job counts as costing money: the one definition of "charged".
+
+    Not charged: a job cancelled while queued (RunComfy dropped it; every
+    `cancelled` job ended that way), and a job that failed before the video
+    service accepted it (`failed` without a request id: refused at submit, or
+    abandoned before it was sent). Everything else counts, spend-safe: an active
+    job (it may yet be charged), an ambiguous submit (`lost`, the service may have
+    accepted it), a time-out (it may have rendered) and a failure after acceptance.
+    The daily quota counts charged jobs; `bot.store._CHARGED_SQL` is this in SQL.
+    """
+    if status is JobStatus.CANCELLED:
+        return False
+    return not (status is JobStatus.FAILED and request_id is None)
+
+
 class JobOptions(BaseModel):
     """What the user chose; the model's defaults where they chose nothing."""
 
@@ -89,6 +105,10 @@ class Job(BaseModel):
     queue_position: int | None = None
     error: str | None = None
     video_url: str | None = None
+    video_bytes: int | None = None  # the video as the service made it
+    posted_video_bytes: int | None = None  # set when the posted copy was re-encoded
+    extended_at: float | None = None  # Extend was pressed on the delivered video
+    extends_job_id: int | None = None  # this job continues that one's video (Extend)
     cost: float | None = None
     delivered_channel_id: int | None = None
     delivered_message_id: int | None = None
@@ -97,3 +117,51 @@ class Job(BaseModel):
     started_at: float | None = None
     finished_at: float | None = None
     delivered_at: float | None = None
+    # The server's Discord locale (e.g. "fr"): what the public messages speak.
+    locale: str | None = None
+
+
+class GuildSettings(BaseModel):
+    """What a server's admins chose with /admin; None means "the operator's setting"."""
+
+    model_config = ConfigDict(frozen=True)
+
+    guild_id: int
+    paused: bool = False
+    pause_reason: str | None = None
+    # Empty: /animate works in every channel.
+    allowed_channel_ids: tuple[int, ...] = ()
+    user_concurrent: int | None = Field(default=None, ge=1)
+    user_daily: int | None = Field(default=None, ge=1)
+    daily_spend_cap_usd: float | None = Field(default=None, gt=0)
+    updated_by: int | None = None
+    updated_at: float | None = None
+
+
+class GuildUsage(BaseModel):
+    """What a server's admission check needs, read in one round trip."""
+
+    user_active: int  # the user's jobs in this server not final
+    user_since: int  # the user's jobs in this server since the window start
+    oldest_since: float | None  # created_at of the oldest of those
+    known_spend_usd: float  # known costs of the server's jobs since the window start
+    # Duration (s) -> how many of the server's active jobs without a known cost.
+    active_uncosted: dict[int, int]
+
+
+class UserSpend(BaseModel):
+    user_id: int
+    jobs: int
+    spend_usd: float
+
+
+class UsageReport(BaseModel):
+    """A server's jobs since a moment: counts by outcome and known spend."""
+
+    jobs: int = 0
+    delivered: int = 0
+    failed: int = 0  # failed, timed out or lost
+    cancelled: int = 0
+    active: int = 0
+    spend_usd: float = 0.0
+    top_users: list[UserSpend] = Field(default_factory=list)

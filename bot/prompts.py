@@ -5,6 +5,9 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from bot import i18n
+from bot.i18n import Messages
+
 # Discord allows 6,000; the model works best under 500 and nothing needs more
 # than 2,000 (it still fits, escaped, in an embed description of 4,096).
 MAX_PROMPT_CHARS = 2000
@@ -16,7 +19,18 @@ _INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
 
 
 class PromptRejected(Exception):
-    """The prompt is unusable; `str()` is the message for the user."""
+    """The prompt is unusable: a catalog `key` and its values, rendered per reader.
+
+    `str(exc)` is the English text, for logs.
+    """
+
+    def __init__(self, key: str, **values: int) -> None:
+        self.key = key
+        self.values = values
+        super().__init__(self.text(i18n.english()))
+
+    def text(self, t: Messages) -> str:
+        return t(self.key, **{name: t.number(value) for name, value in self.values.items()})
 
 
 def clean_prompt(raw: str) -> str:
@@ -30,14 +44,13 @@ def clean_prompt(raw: str) -> str:
     )
     text = re.sub(r"\n{3,}", "\n\n", text).strip()
     if not text:
-        raise PromptRejected(
-            "Your prompt is empty. Describe the motion you want, e.g. "
-            '"the waves roll in and the camera pans left".'
-        )
+        raise PromptRejected("prompt.rejected.empty")
     if len(text) > MAX_PROMPT_CHARS:
         raise PromptRejected(
-            f"Your prompt has {len(text):,} characters; the limit is {MAX_PROMPT_CHARS:,} "
-            f"(under {RECOMMENDED_PROMPT_CHARS} works best)."
+            "prompt.rejected.too_long",
+            count=len(text),
+            limit=MAX_PROMPT_CHARS,
+            recommended=RECOMMENDED_PROMPT_CHARS,
         )
     return text
 

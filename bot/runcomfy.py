@@ -9,17 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import json
 import logging
 import random
-from pathlib import Path
+import time
 from typing import Any, TypeVar
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
+from bot.metrics import Metrics, http_outcome
 from bot.models import MAX_DURATION, MIN_DURATION, JobOptions, Ratio, Resolution
 from bot.ratelimit import RateBudget
 
@@ -165,17 +165,19 @@ class RequestResult(_Wire):
     def _number_or_none(cls, value: object) -> float | None:
         return _float_or_none(value)
 
+    @field_validator("output", mode="before")
+    @classmethod
+    def _object_or_none(cls, value: object) -> object:
+        # Garbage in `output` means "no video", not an unreadable answer worth retrying.
+        return value if isinstance(value, dict) else None
+
     @property
     def video_url(self) -> str | None:
         output = self.output or {}
-        video = output.get("video")
-        if isinstance(video, str) and video:
-            return video
-        if isinstance(video, list) and video and isinstance(video[0], str):
-            return video[0]
-        videos = output.get("videos")
-        if isinstance(videos, list) and videos and isinstance(videos[0], str):
-            return videos[0]
+        for found in (output.get("video"), output.get("videos")):
+            first = found[0] if isinstance(found, list) and found else found
+            if isinstance(first, str) and first.strip():
+                return first.strip()
         return None
 
 
@@ -249,8 +251,10 @@ class RunComfyClient:
         backoff_base: float = 0.5,
         backoff_cap: float = 20.0,
         requests_per_second: float | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self._http = http
+        self._metrics = metrics
         self._model_path = "/v1/models/" + quote(model_id, safe="/")
         self._max_attempts = max_attempts
         self._backoff_base = backoff_base
@@ -273,10 +277,12 @@ class RunComfyClient:
             except NEVER_SENT as exc:
                 # The request provably never left this machine: safe to try again.
                 if attempt == self._max_attempts:
+                    _gave_up("POST", self._model_path, attempt, exc)
                     raise RunComfyError("cannot reach RunComfy", retryable=True) from exc
                 await self._backoff(attempt, None)
                 continue
             except httpx.HTTPError as exc:
+                _gave_up("POST", self._model_path, attempt, exc)
                 raise RunComfyError(
                     f"submit outcome unknown ({type(exc).__name__})", ambiguous=True
                 ) from exc
@@ -331,7 +337,19 @@ class RunComfyClient:
     ) -> httpx.Response:
         if self._budget is not None:
             await self._budget.acquire(urgent=urgent)
-        return await self._http.request(method, path, **kwargs)
+        if self._metrics is None:
+            return await self._http.request(method, path, **kwargs)
+        endpoint = _endpoint_of(method, path)
+        started = time.perf_counter()
+        try:
+            response = await self._http.request(method, path, **kwargs)
+        except httpx.HTTPError:
+            self._metrics.runcomfy_request(endpoint, "error", time.perf_counter() - started)
+            raise
+        self._metrics.runcomfy_request(
+            endpoint, http_outcome(response.status_code), time.perf_counter() - started
+        )
+        return response
 
     async def _retrying(
         self, method: str, path: str, model: type[_WireT], *, urgent: bool = False, **kwargs: Any
@@ -349,6 +367,7 @@ class RunComfyClient:
                     raise
                 error, cause = exc, exc
             if attempt == self._max_attempts:
+                _gave_up(method, path, attempt, error)
                 raise error from cause
             log.debug("RunComfy %s %s failed (%s); retry %d", method, path, error, attempt)
             await self._backoff(attempt, error.retry_after)
@@ -384,6 +403,22 @@ class RunComfyClient:
                 status_code=status,
                 retryable=True,
             ) from None
+
+
+def _endpoint_of(method: str, path: str) -> str:
+    """The metrics label of a request: which call of the contract it is."""
+    if path.startswith("/v1/models/"):
+        return "submit" if method == "POST" else "model"
+    for endpoint in ("status", "result", "cancel"):
+        if path.endswith("/" + endpoint):
+            return endpoint
+    return "other"
+
+
+def _gave_up(method: str, path: str, attempts: int, error: BaseException) -> None:
+    """One WARNING per failed call (its retries log at DEBUG); never the token."""
+    described = type(error).__name__ if isinstance(error, httpx.HTTPError) else str(error)
+    log.warning("RunComfy %s %s failed after %d tries: %s", method, path, attempts, described)
 
 
 def _message_of(body: dict[str, Any]) -> str | None:
@@ -433,54 +468,3 @@ def _retry_after(response: httpx.Response) -> float | None:
     with contextlib.suppress(ValueError):
         return max(0.0, float(value))
     return None
-
-
-class DownloadError(Exception):
-    def __init__(self, reason: str, detail: str = "") -> None:
-        super().__init__(f"{reason}: {detail}" if detail else reason)
-        self.reason = reason
-
-
-def _allowed_url(url: str) -> bool:
-    """https anywhere; plain http only to this machine (the tests' fakes)."""
-    parts = urlsplit(url)
-    if parts.scheme == "https":
-        return True
-    if parts.scheme != "http" or not parts.hostname:
-        return False
-    if parts.hostname == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(parts.hostname).is_loopback
-    except ValueError:
-        return False
-
-
-async def download_to_file(http: httpx.AsyncClient, url: str, dest: Path, *, max_bytes: int) -> int:
-    """Stream `url` into `dest`, never holding it in memory; returns its size.
-
-    `http` must not carry the RunComfy token: output URLs are public CDN URLs.
-    """
-    if not _allowed_url(url):
-        raise DownloadError("bad_url", "only https URLs are fetched")
-    written = 0
-    try:
-        async with http.stream("GET", url) as response:
-            if response.status_code != 200:
-                raise DownloadError("http", f"HTTP {response.status_code}")
-            declared = response.headers.get("Content-Length")
-            if declared is not None and declared.isdigit() and int(declared) > max_bytes:
-                raise DownloadError("too_large", f"{declared} bytes")
-            with dest.open("wb") as out:
-                async for chunk in response.aiter_bytes(256 * 1024):
-                    written += len(chunk)
-                    if written > max_bytes:
-                        raise DownloadError("too_large", f"over {max_bytes} bytes")
-                    out.write(chunk)
-    except httpx.HTTPError as exc:
-        dest.unlink(missing_ok=True)
-        raise DownloadError("network", type(exc).__name__) from exc
-    except DownloadError:
-        dest.unlink(missing_ok=True)
-        raise
-    return written

@@ -12,6 +12,8 @@ Migrations are the one multi-statement write; they take `BEGIN IMMEDIATE`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import logging
 import random
 import sqlite3
@@ -24,7 +26,17 @@ from typing import Any
 import aiosqlite
 from pydantic import TypeAdapter
 
-from bot.models import ACTIVE_STATUSES, ImageFacts, Job, JobOptions, JobStatus
+from bot.models import (
+    ACTIVE_STATUSES,
+    GuildSettings,
+    GuildUsage,
+    ImageFacts,
+    Job,
+    JobOptions,
+    JobStatus,
+    UsageReport,
+    UserSpend,
+)
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +103,59 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             WHERE status IN ('completed', 'delivered')
         """,
     ),
-    # 5: a job's kind includes audio (it about doubles the render), so ETA and
+    # 3: /history-clear hides a finished job and scrubs its private content instead
+    # of deleting it: what quotas and spend reports count must outlive a clear.
+    # History reads the rows not cleared; the daily quota counts charged rows
+    # (see `bot.models.is_charged`), cleared or not.
+    (
+        "ALTER TABLE jobs ADD COLUMN cleared_at REAL",
+        """
+        CREATE INDEX jobs_history ON jobs (user_id, created_at DESC, id DESC)
+            WHERE cleared_at IS NULL
+        """,
+        # "A user's jobs not final" (concurrent quota): a few rows per user, not all of them.
+        """
+        CREATE INDEX jobs_active_by_user ON jobs (user_id)
+            WHERE status NOT IN ('delivered', 'cancelled', 'failed', 'timed_out', 'lost')
+        """,
+        # status and request_id only make it covering: the daily count never reads rows.
+        """
+        CREATE INDEX jobs_charged ON jobs (user_id, created_at, status, request_id)
+            WHERE NOT (status = 'cancelled' OR (status = 'failed' AND request_id IS NULL))
+        """,
+    ),
+    # 4: per-server admin settings (/admin), and the server's jobs by time for its
+    # spend cap and usage report.
+    (
+        """
+        CREATE TABLE guild_settings (
+            guild_id INTEGER PRIMARY KEY,
+            paused INTEGER NOT NULL DEFAULT 0,
+            pause_reason TEXT,
+            allowed_channels TEXT NOT NULL DEFAULT '[]',
+            user_concurrent INTEGER,
+            user_daily INTEGER,
+            daily_spend_cap_usd REAL,
+            updated_by INTEGER,
+            updated_at REAL
+        )
+        """,
+        "CREATE INDEX jobs_by_guild ON jobs (guild_id, created_at)",
+    ),
+    # 6: the video as the service made it (its size) and, when the bot re-encoded it
+    # to play inline or fit the upload limit, the size of the copy it posted; when the
+    # delivered video was extended (Extend claims it once, so one press makes one job),
+    # and which job an extension continues (for Join).
+    (
+        "ALTER TABLE jobs ADD COLUMN video_bytes INTEGER",
+        "ALTER TABLE jobs ADD COLUMN posted_video_bytes INTEGER",
+        "ALTER TABLE jobs ADD COLUMN extended_at REAL",
+        "ALTER TABLE jobs ADD COLUMN extends_job_id INTEGER",
+    ),
+    # 7: the server's language, kept with the job so that the public status message
+    # and the delivery speak it after a restart too (no interaction is kept).
+    ("ALTER TABLE jobs ADD COLUMN locale TEXT",),
+    # 7 (issue 16): a job's kind includes audio (it about doubles the render), so ETA and
     # polling samples filter on it too.
     (
         "DROP INDEX jobs_by_kind",
@@ -115,6 +179,11 @@ class QuotaUsage:
 
 
 _ACTIVE_SQL = "status NOT IN ('delivered', 'cancelled', 'failed', 'timed_out', 'lost')"
+# `bot.models.is_charged` in SQL; word for word the WHERE of the `jobs_charged` index.
+_CHARGED_SQL = "NOT (status = 'cancelled' OR (status = 'failed' AND request_id IS NULL))"
+_SHOWN_SQL = "cleared_at IS NULL"  # the `jobs_history` index's WHERE
+# What a clear keeps of the image: the JSON column stays a valid ImageFacts.
+_SCRUBBED_IMAGE = '{"filename": "", "format": "", "width": 0, "height": 0, "size_bytes": 0}'
 _FINISHED_SQL = "status IN ('completed', 'delivered')"  # the `jobs_by_kind` index's WHERE
 
 _PLAIN_FIELDS = (
@@ -129,6 +198,10 @@ _PLAIN_FIELDS = (
     "queue_position",
     "error",
     "video_url",
+    "video_bytes",
+    "posted_video_bytes",
+    "extended_at",
+    "extends_job_id",
     "cost",
     "delivered_channel_id",
     "delivered_message_id",
@@ -137,9 +210,19 @@ _PLAIN_FIELDS = (
     "started_at",
     "finished_at",
     "delivered_at",
+    "locale",
 )
 # What `update` may change: every Job field but the id.
 UPDATABLE = frozenset({*_PLAIN_FIELDS, "options", "image"})
+
+
+class StoreUnavailable(Exception):
+    """The database file cannot be used; `reason` says why in words an operator acts on."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason
 
 
 class JobStore:
@@ -151,15 +234,25 @@ class JobStore:
 
     @classmethod
     async def open(cls, path: Path | str) -> JobStore:
+        """Open (creating if needed) and migrate; StoreUnavailable if the file cannot serve."""
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # A failed aiosqlite connect leaves its worker thread answering a loop that
+            # may be gone (a traceback at exit); a plain probe fails cleanly first.
+            await asyncio.to_thread(_probe, path)
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreUnavailable(path, _why_unusable(path, exc)) from None
         # isolation_level=None: autocommit; see the module docstring.
         db = await aiosqlite.connect(path, isolation_level=None)
         db.row_factory = aiosqlite.Row
         try:
-            await _configure(db)
+            try:
+                await _configure(db)
+            except sqlite3.Error as exc:  # e.g. a read-only file cannot switch to WAL
+                raise StoreUnavailable(path, _why_unusable(path, exc)) from None
             store = cls(db)
-            await store._migrate()
+            await store._migrate()  # a failing migration is a bug: it stays loud
         except BaseException:
             await db.close()
             raise
@@ -180,6 +273,40 @@ class JobStore:
 
     async def schema_version(self) -> int:
         return await self._scalar("PRAGMA user_version", ())
+
+    @staticmethod
+    async def peek_version(path: Path | str) -> int:
+        """The migration an existing file is at, read-only: nothing migrated or switched.
+
+        For `python -m bot check`, which must not change the database it looks at.
+        """
+        uri = Path(path).resolve().as_uri() + "?mode=ro"
+        async with (
+            aiosqlite.connect(uri, uri=True) as db,
+            db.execute("PRAGMA user_version") as cursor,
+        ):
+            row = await cursor.fetchone()
+        return int(row[0]) if row else 0
+
+    @staticmethod
+    def backup(source: Path | str, target: Path | str) -> None:
+        """Copy `source` to `target` with SQLite's online backup API (blocking).
+
+        Consistent while the bot writes: the copy is one snapshot, WAL pages included.
+        """
+        with (
+            contextlib.closing(
+                sqlite3.connect(f"{Path(source).resolve().as_uri()}?mode=ro", uri=True)
+            ) as src,
+            contextlib.closing(sqlite3.connect(target)) as dst,
+        ):
+            src.backup(dst)
+
+    async def count_active_by_status(self) -> dict[str, int]:
+        """Jobs not final, per status (the metrics gauge); served by the `jobs_active` index."""
+        sql = f"SELECT status, COUNT(*) FROM jobs WHERE {_ACTIVE_SQL} GROUP BY status"
+        async with self._db.execute(sql) as cursor:
+            return {str(row[0]): int(row[1]) for row in await cursor.fetchall()}
 
     async def _migrate(self) -> None:
         for number, statements in enumerate(MIGRATIONS, start=1):
@@ -251,16 +378,55 @@ class JobStore:
             (*values, job_id, *allowed),
         )
 
-    async def delete_for_user(self, user_id: int) -> int:
-        cursor = await self._db.execute("DELETE FROM jobs WHERE user_id = ?", (user_id,))
+    async def claim_extend(self, job_id: int, at: float) -> bool:
+        """Mark a delivered job as being extended; False if it already is (or is not delivered).
+
+        One UPDATE decides, so of two presses racing exactly one wins.
+        """
+        cursor = await self._db.execute(
+            "UPDATE jobs SET extended_at = ? "
+            "WHERE id = ? AND status = 'delivered' AND extended_at IS NULL",
+            (at, job_id),
+        )
+        return cursor.rowcount == 1
+
+    async def release_extend(self, job_id: int) -> None:
+        """The extension did not start a job: let the button be pressed again."""
+        await self._db.execute("UPDATE jobs SET extended_at = NULL WHERE id = ?", (job_id,))
+
+    async def clear_for_user(self, user_id: int, *, now: float) -> int:
+        """Hide the user's final jobs from /history and scrub their private content.
+
+        Prompt, image facts and URLs, video URL and error go; what quotas and spend
+        reports count stays (user, guild, created, status, request id, options,
+        cost, timestamps). Active jobs are untouched: they are still delivered.
+        """
+        cursor = await self._db.execute(
+            "UPDATE jobs SET cleared_at = ?, prompt = '', image_json = ?, image_url = NULL, "
+            "video_url = NULL, error = NULL "
+            f"WHERE user_id = ? AND {_SHOWN_SQL} AND NOT ({_ACTIVE_SQL})",
+            (now, _SCRUBBED_IMAGE, user_id),
+        )
         return cursor.rowcount
 
+    async def count_clearable(self, user_id: int) -> int:
+        """The user's final jobs that /history-clear would hide."""
+        return await self._scalar(
+            f"SELECT COUNT(*) FROM jobs WHERE user_id = ? AND {_SHOWN_SQL} AND NOT ({_ACTIVE_SQL})",
+            (user_id,),
+        )
+
     async def purge_finished_before(self, before: float) -> int:
-        """Delete final jobs whose last event is older than `before`; active ones stay."""
+        """Delete final jobs whose last event is older than `before`; active ones stay.
+
+        The retention purge deletes (cleared or not). It cannot reset a daily quota:
+        a row's last event is never before its creation, so a purged row was created
+        before `before`, which is at least a day ago (retention is at least one day).
+        """
         cursor = await self._db.execute(
             f"DELETE FROM jobs WHERE NOT ({_ACTIVE_SQL}) "
-            "AND COALESCE(delivered_at, finished_at, created_at) < ?",
-            (before,),
+            "AND COALESCE(delivered_at, finished_at, created_at) < ? AND created_at < ?",
+            (before, before),
         )
         return cursor.rowcount
 
@@ -268,6 +434,10 @@ class JobStore:
 
     async def get(self, job_id: int) -> Job | None:
         return await self._one("SELECT * FROM jobs WHERE id = ?", (job_id,))
+
+    async def get_shown(self, job_id: int) -> Job | None:
+        """The job unless its owner cleared it from their history."""
+        return await self._one(f"SELECT * FROM jobs WHERE id = ? AND {_SHOWN_SQL}", (job_id,))
 
     async def find_by_request_id(self, request_id: str) -> Job | None:
         return await self._one("SELECT * FROM jobs WHERE request_id = ?", (request_id,))
@@ -289,7 +459,7 @@ class JobStore:
         limit: int = 10,
         offset: int = 0,
     ) -> list[Job]:
-        """A page of the user's jobs, newest first. `statuses`: None means any."""
+        """A page of the user's jobs not cleared, newest first. `statuses`: None means any."""
         if limit < 0 or offset < 0:
             raise ValueError("limit and offset must not be negative")
         where, values = _user_filter(user_id, statuses)
@@ -310,11 +480,16 @@ class JobStore:
         return await self.count_for_user(user_id, statuses=ACTIVE_STATUSES)
 
     async def quota_usage(self, user_id: int, since: float) -> QuotaUsage:
-        """Everything a quota check needs, in one round trip (it runs before each defer)."""
+        """Everything a quota check needs, in one round trip (it runs before each defer).
+
+        Cleared rows count like any other: a clear cannot give a slot back.
+        """
         async with self._db.execute(
             f"SELECT (SELECT COUNT(*) FROM jobs WHERE user_id = ? AND {_ACTIVE_SQL}), "
-            "(SELECT COUNT(*) FROM jobs WHERE user_id = ? AND created_at >= ?), "
-            "(SELECT MIN(created_at) FROM jobs WHERE user_id = ? AND created_at >= ?), "
+            "(SELECT COUNT(*) FROM jobs "
+            f"WHERE user_id = ? AND created_at >= ? AND {_CHARGED_SQL}), "
+            "(SELECT MIN(created_at) FROM jobs "
+            f"WHERE user_id = ? AND created_at >= ? AND {_CHARGED_SQL}), "
             f"(SELECT COUNT(*) FROM jobs WHERE {_ACTIVE_SQL})",
             (user_id, user_id, since, user_id, since),
         ) as cursor:
@@ -328,14 +503,17 @@ class JobStore:
         )
 
     async def count_created_since(self, user_id: int, since: float) -> int:
+        """The user's charged jobs created since `since` (what the daily quota counts)."""
         return await self._scalar(
-            "SELECT COUNT(*) FROM jobs WHERE user_id = ? AND created_at >= ?", (user_id, since)
+            f"SELECT COUNT(*) FROM jobs WHERE user_id = ? AND created_at >= ? AND {_CHARGED_SQL}",
+            (user_id, since),
         )
 
     async def oldest_created_since(self, user_id: int, since: float) -> float | None:
-        """When the user's oldest job in the window was made: the quota frees up after it."""
+        """When the user's oldest charged job in the window was made: a slot frees after it."""
         async with self._db.execute(
-            "SELECT MIN(created_at) FROM jobs WHERE user_id = ? AND created_at >= ?",
+            "SELECT MIN(created_at) FROM jobs "
+            f"WHERE user_id = ? AND created_at >= ? AND {_CHARGED_SQL}",
             (user_id, since),
         ) as cursor:
             row = await cursor.fetchone()
@@ -360,6 +538,129 @@ class JobStore:
             f"SELECT finished_at - {start} FROM jobs "
             f"WHERE {_FINISHED_SQL} AND resolution = ? AND duration = ? "
             f"AND generate_audio = ? AND finished_at > {start} "
+            "ORDER BY finished_at DESC LIMIT ?",
+            (resolution, duration, int(generate_audio), limit),
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return [float(row[0]) for row in rows]
+
+    # -- guild settings and usage (/admin) -----------------------------------------
+
+    async def guild_settings(self, guild_id: int) -> GuildSettings:
+        """The server's settings; the defaults when its admins never changed any."""
+        async with self._db.execute(
+            "SELECT * FROM guild_settings WHERE guild_id = ?", (guild_id,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        if row is None:
+            return GuildSettings(guild_id=guild_id)
+        return GuildSettings(
+            guild_id=row["guild_id"],
+            paused=bool(row["paused"]),
+            pause_reason=row["pause_reason"],
+            allowed_channel_ids=tuple(json.loads(row["allowed_channels"])),
+            user_concurrent=row["user_concurrent"],
+            user_daily=row["user_daily"],
+            daily_spend_cap_usd=row["daily_spend_cap_usd"],
+            updated_by=row["updated_by"],
+            updated_at=row["updated_at"],
+        )
+
+    async def save_guild_settings(self, settings: GuildSettings) -> GuildSettings:
+        await self._db.execute(
+            "INSERT INTO guild_settings (guild_id, paused, pause_reason, allowed_channels, "
+            "user_concurrent, user_daily, daily_spend_cap_usd, updated_by, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (guild_id) DO UPDATE SET paused = excluded.paused, "
+            "pause_reason = excluded.pause_reason, allowed_channels = excluded.allowed_channels, "
+            "user_concurrent = excluded.user_concurrent, user_daily = excluded.user_daily, "
+            "daily_spend_cap_usd = excluded.daily_spend_cap_usd, "
+            "updated_by = excluded.updated_by, updated_at = excluded.updated_at",
+            (
+                settings.guild_id,
+                int(settings.paused),
+                settings.pause_reason,
+                json.dumps(list(settings.allowed_channel_ids)),
+                settings.user_concurrent,
+                settings.user_daily,
+                settings.daily_spend_cap_usd,
+                settings.updated_by,
+                settings.updated_at,
+            ),
+        )
+        return settings
+
+    async def guild_usage(self, guild_id: int, user_id: int, since: float) -> GuildUsage:
+        """Everything a server's admission check needs (it runs before each defer)."""
+        async with self._db.execute(
+            "SELECT "
+            f"(SELECT COUNT(*) FROM jobs WHERE guild_id = :g AND user_id = :u AND {_ACTIVE_SQL}), "
+            "(SELECT COUNT(*) FROM jobs "
+            "WHERE guild_id = :g AND user_id = :u AND created_at >= :since), "
+            "(SELECT MIN(created_at) FROM jobs "
+            "WHERE guild_id = :g AND user_id = :u AND created_at >= :since), "
+            "(SELECT COALESCE(SUM(cost), 0) FROM jobs "
+            "WHERE guild_id = :g AND created_at >= :since)",
+            {"g": guild_id, "u": user_id, "since": since},
+        ) as cursor:
+            row = await cursor.fetchone()
+        assert row is not None
+        async with self._db.execute(
+            "SELECT duration, COUNT(*) FROM jobs "
+            f"WHERE guild_id = ? AND cost IS NULL AND {_ACTIVE_SQL} GROUP BY duration",
+            (guild_id,),
+        ) as cursor:
+            uncosted = {int(d): int(n) for d, n in await cursor.fetchall()}
+        return GuildUsage(
+            user_active=int(row[0]),
+            user_since=int(row[1]),
+            oldest_since=None if row[2] is None else float(row[2]),
+            known_spend_usd=float(row[3]),
+            active_uncosted=uncosted,
+        )
+
+    async def usage_report(self, guild_id: int, since: float, *, top: int = 5) -> UsageReport:
+        """The server's jobs created since `since`: counts by outcome, known spend, top users."""
+        async with self._db.execute(
+            "SELECT COUNT(*), "
+            "COALESCE(SUM(status = 'delivered'), 0), "
+            "COALESCE(SUM(status IN ('failed', 'timed_out', 'lost')), 0), "
+            "COALESCE(SUM(status = 'cancelled'), 0), "
+            f"COALESCE(SUM({_ACTIVE_SQL}), 0), "
+            "COALESCE(SUM(cost), 0) "
+            "FROM jobs WHERE guild_id = ? AND created_at >= ?",
+            (guild_id, since),
+        ) as cursor:
+            row = await cursor.fetchone()
+        assert row is not None
+        async with self._db.execute(
+            "SELECT user_id, COUNT(*), COALESCE(SUM(cost), 0) AS spend FROM jobs "
+            "WHERE guild_id = ? AND created_at >= ? "
+            "GROUP BY user_id ORDER BY spend DESC, COUNT(*) DESC, user_id LIMIT ?",
+            (guild_id, since, top),
+        ) as cursor:
+            users = [
+                UserSpend(user_id=int(u), jobs=int(n), spend_usd=float(spend))
+                for u, n, spend in await cursor.fetchall()
+            ]
+        return UsageReport(
+            jobs=int(row[0]),
+            delivered=int(row[1]),
+            failed=int(row[2]),
+            cancelled=int(row[3]),
+            active=int(row[4]),
+            spend_usd=float(row[5]),
+            top_users=users,
+        )
+
+    async def recent_render_seconds(
+        self, *, resolution: str, duration: int, generate_audio: bool, limit: int = 50
+    ) -> list[float]:
+        """Render times (finished - started) of the latest finished jobs of one kind."""
+        async with self._db.execute(
+            "SELECT finished_at - started_at FROM jobs "
+            f"WHERE {_FINISHED_SQL} AND resolution = ? AND duration = ? "
+            "AND generate_audio = ? AND finished_at > started_at "
             "ORDER BY finished_at DESC LIMIT ?",
             (resolution, duration, int(generate_audio), limit),
         ) as cursor:
@@ -402,6 +703,30 @@ class JobStore:
 
 
 WAL_SWITCH_ATTEMPTS = 20
+
+
+def _probe(path: Path) -> None:
+    """Open the file and read its header, as SQLite would on first use."""
+    probe = sqlite3.connect(path)
+    try:
+        probe.execute("PRAGMA schema_version").fetchone()
+    finally:
+        probe.close()
+
+
+def _why_unusable(path: Path, exc: OSError | sqlite3.Error) -> str:
+    if path.is_dir():
+        return "it is a folder, not a database file"
+    if isinstance(exc, OSError):
+        return f"its folder cannot be created ({exc.strerror or exc})"
+    name = getattr(exc, "sqlite_errorname", "")
+    if name == "SQLITE_NOTADB":
+        return "the file is not an SQLite database (damaged, or another kind of file)"
+    if name.startswith("SQLITE_READONLY"):
+        return "the file is read-only"
+    if name.startswith("SQLITE_CANTOPEN"):
+        return "the file cannot be opened or created there (is its folder writable?)"
+    return f"SQLite refused it ({exc})"
 
 
 async def _configure(db: aiosqlite.Connection) -> None:
@@ -458,13 +783,14 @@ def _validated(name: str, value: object) -> Any:
 def _user_filter(
     user_id: int, statuses: Collection[JobStatus] | None
 ) -> tuple[str, tuple[Any, ...]]:
+    """The user's jobs as /history shows them: cleared ones are left out."""
     if statuses is None:
-        return "user_id = ?", (user_id,)
+        return f"user_id = ? AND {_SHOWN_SQL}", (user_id,)
     if not statuses:
         return "0", ()  # no status asked for: nothing matches
     marks = ", ".join("?" for _ in statuses)
     values = (str(_validated("status", s)) for s in statuses)
-    return f"user_id = ? AND status IN ({marks})", (user_id, *values)
+    return f"user_id = ? AND {_SHOWN_SQL} AND status IN ({marks})", (user_id, *values)
 
 
 def _assignments(fields: dict[str, object]) -> tuple[str, list[Any]]:

@@ -18,12 +18,14 @@ import io
 import logging
 import struct
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Any
 
 from PIL import Image, ImageCms
 
+from bot import i18n
+from bot.i18n import Messages
 from bot.models import ImageFacts
 
 log = logging.getLogger(__name__)
@@ -55,14 +57,6 @@ FORMATS: dict[str, str] = {
     "WEBP": "image/webp",
     "GIF": "image/gif",
 }
-ACCEPTED_FORMATS = "PNG, JPEG, WebP or GIF"
-ACCEPTED = (
-    f"Accepted: {ACCEPTED_FORMATS}; more than {MIN_SIDE} and less than {MAX_SIDE} px on "
-    f"each side; width/height between {float(MIN_ASPECT):g} and {float(MAX_ASPECT):g}; "
-    f"under {MAX_FILE_BYTES // 1_000_000} MB (bigger images, and ones down to "
-    f"{MIN_FITTABLE_SIDE} px, are resized for you)."
-)
-
 # What Pillow may raise on a file it cannot open or decode.
 _DECODE_ERRORS: tuple[type[BaseException], ...] = (
     OSError,  # includes PIL.UnidentifiedImageError and "image file is truncated"
@@ -89,16 +83,71 @@ _TRANSPOSE = {
 _SWAPS_SIDES = frozenset({5, 6, 7, 8})
 
 
+@dataclass(frozen=True)
+class Figure:
+    """A number users read: grouped and with `digits` decimals in their locale."""
+
+    value: float
+    digits: int = 0
+
+
 class ImageRejected(Exception):
-    """The image cannot be used. `str(exc)` is the message for the user."""
+    """The image cannot be used: a catalog `key` and its values, rendered per reader.
+
+    `str(exc)` (and `message`) is the English text, for logs and the operator.
+    """
 
     code: str
-    message: str
+    key: str
+    values: dict[str, object]
 
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
+    def __init__(self, code: str, key: str, **values: object) -> None:
         self.code = code
-        self.message = message
+        self.key = key
+        self.values = values
+        super().__init__(self.message)
+
+    @property
+    def message(self) -> str:
+        return self.text(i18n.english())
+
+    def text(self, t: Messages) -> str:
+        """The problem, then what is accepted, in the reader's language."""
+        return f"{t(self.key, **localized(self.values, t))}\n{accepted(t)}"
+
+
+def localized(values: dict[str, object], t: Messages) -> dict[str, object]:
+    """Figures as the locale writes numbers; a nested catalog key in its words."""
+    shown: dict[str, object] = {}
+    for name, value in values.items():
+        if isinstance(value, Figure):
+            shown[name] = t.number(value.value, value.digits)
+        elif isinstance(value, Phrase):
+            shown[name] = t(value.key, **localized(value.values, t))
+        else:
+            shown[name] = value
+    return shown
+
+
+@dataclass(frozen=True)
+class Phrase:
+    """Part of a sentence that is itself a catalog text (a file's kind, "That file")."""
+
+    key: str
+    values: dict[str, object] = field(default_factory=dict)
+
+
+def accepted(t: Messages) -> str:
+    """What the model takes, and what is fitted for the user."""
+    return t(
+        "image.accepted",
+        min_side=MIN_SIDE,
+        max_side=MAX_SIDE,
+        min_aspect=t.number(float(MIN_ASPECT), 1),
+        max_aspect=t.number(float(MAX_ASPECT), 1),
+        max_mb=MAX_FILE_BYTES // 1_000_000,
+        min_fittable=MIN_FITTABLE_SIDE,
+    )
 
 
 @dataclass(frozen=True)
@@ -292,19 +341,24 @@ def _check_geometry(width: int, height: int) -> None:
     """Refuse what fitting cannot fix: the aspect ratio, and sides far too small."""
     ratio = Fraction(width, height)
     if not MIN_ASPECT < ratio < MAX_ASPECT:
-        raise _reject(
+        exact = ratio in (MIN_ASPECT, MAX_ASPECT)
+        raise ImageRejected(
             "aspect",
-            f"Your image is {width}x{height} px, a width/height ratio of "
-            f"{_ratio_text(ratio)}; it must be more than {float(MIN_ASPECT):g} and less "
-            f"than {float(MAX_ASPECT):g} (16:9, 4:3, 1:1, 3:4 and 9:16 all fit). "
-            "Please crop it and try again.",
+            "image.rejected.aspect_exact" if exact else "image.rejected.aspect",
+            width=width,
+            height=height,
+            ratio=_ratio_figure(ratio),
+            min_aspect=Figure(float(MIN_ASPECT), 1),
+            max_aspect=Figure(float(MAX_ASPECT), 1),
         )
     if min(width, height) < MIN_FITTABLE_SIDE:
-        raise _reject(
+        raise ImageRejected(
             "too_small",
-            f"Your image is {width}x{height} px, too small to use: each side must be more "
-            f"than {MIN_SIDE} px (images with sides of at least {MIN_FITTABLE_SIDE} px are "
-            "enlarged for you).",
+            "image.rejected.too_small",
+            width=width,
+            height=height,
+            min_side=MIN_SIDE,
+            min_fittable=MIN_FITTABLE_SIDE,
         )
 
 
@@ -462,10 +516,8 @@ def _encode(
                 if attempt:
                     log.debug("Shrunk to %dx%d to fit %d bytes", *candidate.size, size_limit)
                 return out.getvalue(), fmt, candidate
-    raise _reject(
-        "too_large_file",
-        f"Even resized, your image stays over {size_limit / 1e6:.1f} MB. "
-        "Please send a smaller or less detailed version.",
+    raise ImageRejected(
+        "too_large_file", "image.rejected.too_large_file", megabytes=Figure(size_limit / 1e6, 1)
     )
 
 
@@ -558,66 +610,63 @@ def _unreadable(data: bytes, filename: str) -> ImageRejected:
     return _not_image(filename)
 
 
-def _reject(code: str, problem: str) -> ImageRejected:
-    return ImageRejected(code, f"{problem}\n{ACCEPTED}")
-
-
 def _empty() -> ImageRejected:
-    return _reject("empty", "That file is empty (0 bytes).")
+    return ImageRejected("empty", "image.rejected.empty")
 
 
 def _not_image(filename: str) -> ImageRejected:
-    return _reject(
-        "not_image",
-        f"{_quoted(filename)} is not an image I can read, whatever its name says.",
-    )
+    return ImageRejected("not_image", "image.rejected.not_image", file=_quoted(filename))
 
 
 def _unsupported(filename: str, kind: str) -> ImageRejected:
-    article = "an" if kind in _AN_KINDS else "a"
-    what = "a video" if kind == "video" else f"{article} {kind} file"
-    return _reject(
-        "unsupported_format",
-        f"{_quoted(filename)} is {what}, which I cannot use. "
-        "Please convert it to PNG or JPEG and try again.",
+    if kind == "video":
+        what = Phrase("image.kind.video")
+    else:
+        what = Phrase("image.kind.an" if kind in _AN_KINDS else "image.kind.a", {"kind": kind})
+    return ImageRejected(
+        "unsupported_format", "image.rejected.unsupported", file=_quoted(filename), kind=what
     )
 
 
 def _animated_webp(filename: str) -> ImageRejected:
     # Only GIFs are promised "first frame"; an animated WebP is usually a sticker or
     # a clip, and silently animating its first frame would surprise its sender.
-    return _reject(
-        "animated",
-        f"{_quoted(filename)} is an animated WebP. Please send a still image, "
-        "or a GIF (its first frame is used).",
-    )
+    return ImageRejected("animated", "image.rejected.animated", file=_quoted(filename))
 
 
 def _damaged(filename: str, fmt: str) -> ImageRejected:
-    return _reject(
+    return ImageRejected(
         "truncated",
-        f"{_quoted(filename)} looks like a {_FORMAT_NAMES.get(fmt, fmt)} image but is damaged "
-        "or incomplete, so it cannot be read. Please save or export it again.",
+        "image.rejected.damaged",
+        file=_quoted(filename),
+        format=_FORMAT_NAMES.get(fmt, fmt),
     )
 
 
 def _bomb(filename: str, size: tuple[int, int] | None) -> ImageRejected:
-    claimed = ""
-    if size is not None:
-        claimed = f" is {size[0]}x{size[1]} px ({size[0] * size[1] / 1e6:,.0f} megapixels);"
-    return _reject(
+    limit = MAX_PIXELS // 1_000_000
+    if size is None:
+        return ImageRejected(
+            "bomb", "image.rejected.bomb_unknown", file=_quoted(filename), limit=limit
+        )
+    return ImageRejected(
         "bomb",
-        f"{_quoted(filename)}{claimed or ' claims to be enormous;'} I only open images up "
-        f"to {MAX_PIXELS // 1_000_000} megapixels. Please send a smaller version.",
+        "image.rejected.bomb",
+        file=_quoted(filename),
+        width=size[0],
+        height=size[1],
+        megapixels=Figure(size[0] * size[1] / 1e6),
+        limit=limit,
     )
 
 
 def _too_large_download(size: int) -> ImageRejected:
-    return _reject(
+    return ImageRejected(
         "too_large_download",
-        f"Your file is {size / 1e6:.1f} MB; I can only take files up to "
-        f"{MAX_DOWNLOAD_BYTES // 1_000_000} MB (between {MAX_FILE_BYTES // 1_000_000} and "
-        f"{MAX_DOWNLOAD_BYTES // 1_000_000} MB they are shrunk for you).",
+        "image.rejected.too_large_download",
+        megabytes=Figure(size / 1e6, 1),
+        limit=MAX_DOWNLOAD_BYTES // 1_000_000,
+        max_mb=MAX_FILE_BYTES // 1_000_000,
     )
 
 
@@ -625,21 +674,19 @@ _FORMAT_NAMES = {"WEBP": "WebP"}
 _AN_KINDS = frozenset({"SVG", "AVIF", "ICO"})  # "an SVG file"
 
 
-def _ratio_text(ratio: Fraction) -> str:
+def _ratio_figure(ratio: Fraction) -> Figure:
     """The ratio, never printed as the bound it just missed ("2.50 is not < 2.5")."""
     if ratio in (MIN_ASPECT, MAX_ASPECT):
-        return f"exactly {float(ratio):g}"
-    text = f"{float(ratio):.2f}"
-    if Fraction(text) in (MIN_ASPECT, MAX_ASPECT):
-        text = f"{float(ratio):.4f}"
-    return text
+        return Figure(float(ratio), 1)  # the "exactly" text says it is the bound
+    digits = 2 if Fraction(f"{float(ratio):.2f}") not in (MIN_ASPECT, MAX_ASPECT) else 4
+    return Figure(float(ratio), digits)
 
 
-def _quoted(filename: str) -> str:
+def _quoted(filename: str) -> str | Phrase:
     """The filename as inline code: Discord markdown in names cannot garble the message."""
     name = filename.replace("`", "'").replace("\n", " ").strip()
     if not name:
-        return "That file"
+        return Phrase("image.unnamed_file")
     if len(name) > 60:
         name = name[:57] + "..."
     return f"`{name}`"

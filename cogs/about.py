@@ -8,24 +8,22 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from cogs.translator import command_text, user_messages
+
 if TYPE_CHECKING:
     from bot.app import AnimateBot
 
-ABOUT = (
-    "I turn a picture into a short video with ByteDance Seedance 1.5 pro.\n"
-    "Use `/animate`, attach an image and describe the motion. "
-    "React ❌ to the status message (or press Cancel) to cancel a queued job; "
-    "`/history` shows your own jobs."
-)
+# Catalog keys (bot/locales/*/LC_MESSAGES/messages.po).
+ABOUT = "about.body"
 
 
 class About(commands.Cog):
     def __init__(self, bot: AnimateBot) -> None:
         self.bot = bot
 
-    @app_commands.command(name="about", description="What this bot does and how to use it")
+    @app_commands.command(name="about", description=command_text("about.command.description"))
     async def about(self, interaction: discord.Interaction) -> None:
-        await interaction.response.send_message(ABOUT, ephemeral=True)
+        await interaction.response.send_message(user_messages(interaction)(ABOUT), ephemeral=True)
 
 
 async def setup(bot: AnimateBot) -> None:

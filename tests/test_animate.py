@@ -91,7 +91,9 @@ async def test_happy_path_with_every_option(
     states = [json.dumps(e.embeds) for e in status.edits]
     assert any("Queued" in s for s in states) and any("Rendering" in s for s in states)
     assert "Done" in embed_field(status, "State")
-    assert "❌" in status.reactions and discord_fake.bot.id in status.reactions["❌"]
+    # Once it cannot be cancelled, the bot takes its own ❌ back (issue 14).
+    assert discord_fake.bot.id not in status.reactions.get("❌", set())
+    assert discord_fake.count("DELETE", "/reactions/") >= 1
     assert status.components == []  # no Cancel button once final
 
     (video,) = delivered
@@ -257,18 +259,21 @@ async def test_quota_refusals_say_which_limit(
         assert ix.response_type == 4 and ix.ephemeral
         return discord_fake.messages[ix.original_id].content
 
-    await start_queued(discord_fake, runcomfy_fake)
+    _, first_status = await start_queued(discord_fake, runcomfy_fake)
     assert "in progress" in await refusal(author)
 
     await start_queued(discord_fake, runcomfy_fake, user=stranger)
     assert "busy" in await refusal(discord_fake.moderator)
 
-    # Free the author's slot; the second job of the day is allowed, the third is not.
+    # Free the author's slot (a finished render is charged); the second job of the
+    # day is allowed, the third is not.
     first = (await bot.jobs.store.list_for_user(author.id))[0]
-    await bot.jobs.cancel(first.id, actor_id=author.id, actor_is_moderator=False)  # type: ignore[arg-type]
-    await start_queued(discord_fake, runcomfy_fake)
+    runcomfy_fake.set_state(first.request_id, "completed")  # type: ignore[arg-type]
+    await discord_fake.wait_for(lambda: "Done" in state_of(first_status))
+    _, second_status = await start_queued(discord_fake, runcomfy_fake)
     second = (await bot.jobs.store.list_for_user(author.id))[0]
-    await bot.jobs.cancel(second.id, actor_id=author.id, actor_is_moderator=False)  # type: ignore[arg-type]
+    runcomfy_fake.set_state(second.request_id, "completed")  # type: ignore[arg-type]
+    await discord_fake.wait_for(lambda: "Done" in state_of(second_status))
     daily = await refusal(author)
     assert (
         "2 videos in the last 24 hours" in daily
@@ -314,10 +319,10 @@ async def test_author_cancels_a_queued_job_with_the_reaction(
     await wait_state(discord_fake, status, "Cancelled")
     assert runcomfy_fake.count("cancel") == 1
     assert runcomfy_fake.jobs[request_id_of(runcomfy_fake)].forced == "cancelled"
-    told = await discord_fake.wait_for(
-        lambda: [m for m in discord_fake.channel_messages() if "cancelled" in m.content]
-    )
-    assert told[0].pinged_users == {discord_fake.author.id}
+    # Their own ❌ needs no answer but the status itself: no public message, no ping.
+    await discord_fake.wait_for(lambda: discord_fake.bot.id not in status.reactions["❌"])
+    assert [m for m in discord_fake.channel_messages() if m.id != status.id] == []
+    assert discord_fake.pinged() == {}
     assert status.components == []
 
 
@@ -333,7 +338,7 @@ async def test_cancel_is_refused_while_rendering_and_the_job_is_delivered(
         lambda: [m for m in discord_fake.channel_messages() if "already rendering" in m.content]
     )
     assert refusal[0].pinged_users == {discord_fake.moderator.id}
-    assert "billed" in refusal[0].content
+    assert "charged" in refusal[0].content
     runcomfy_fake.set_state(rid, "completed")
     await wait_state(discord_fake, status, "Done")
 
@@ -543,7 +548,15 @@ async def test_failed_render_ends_with_its_reason(
     await discord_fake.wait_for(lambda: ix.original_id)
     status = status_message(discord_fake, ix)
     await wait_state(discord_fake, status, "Failed")
-    assert "safety filter" in state_of(status)
+    # A kind sentence by category in public; the service's own words only in /history.
+    assert "refused this prompt or image" in state_of(status)
+    told = await discord_fake.wait_for(
+        lambda: [m for m in discord_fake.channel_messages() if "could not be made" in m.content]
+    )
+    public = json.dumps([m.embeds for m in discord_fake.channel_messages()]) + told[0].content
+    assert "safety filter" not in public
+    (job,) = await bot.jobs.store.list_for_user(discord_fake.author.id)
+    assert job.error is not None and "safety filter" in job.error
 
 
 async def test_a_job_past_the_overall_timeout_ends_timed_out(
@@ -614,7 +627,7 @@ async def test_a_row_without_request_id_becomes_lost_at_start(
     await store.close()
     bot = await runner.start()
     told = await discord_fake.wait_for(
-        lambda: [m for m in discord_fake.channel_messages() if "not resent" in m.content]
+        lambda: [m for m in discord_fake.channel_messages() if "did not send it again" in m.content]
     )
     assert told[0].pinged_users == {discord_fake.author.id}
     (job,) = await bot.jobs.store.list_for_user(discord_fake.author.id)

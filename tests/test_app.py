@@ -1,11 +1,18 @@
-"""The composition root's own behaviour: pacing bot-token requests under Discord's limit."""
+"""The composition root's own behaviour: pacing bot-token requests, admitting work."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 
+import pytest
+
+from bot import i18n
 from bot.app import BOT_REQUESTS_BURST, BOT_REQUESTS_PER_SECOND, EXEMPT_ROUTES, AnimateBot
 from tests.fakes.discord import FakeDiscord, peak_per_second
+from tests.fakes.harness import BotRunner
+from tests.fakes.runcomfy import FakeRunComfy
+from tests.test_history import press, reply, seed
 
 
 async def test_bot_token_requests_are_paced_on_the_wire_and_interactions_are_not(
@@ -25,3 +32,30 @@ async def test_bot_token_requests_are_paced_on_the_wire_and_interactions_are_not
     assert peak_per_second(sent) <= BOT_REQUESTS_PER_SECOND + BOT_REQUESTS_BURST < 50
     # Interaction callbacks are exempt from the global limit: none waits behind the messages.
     assert peak_per_second(answered) == 40
+
+
+async def test_while_stopping_a_button_that_starts_a_job_is_refused_kindly(
+    bot: AnimateBot, discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy
+) -> None:
+    (job,) = await seed(bot, discord_fake.author, 1)
+    detail = await reply(discord_fake, await discord_fake.invoke("history", job=job.id))
+    bot.stopping = True  # what a stop signal sets first; the gateway is still up
+    again = await press(discord_fake, detail, "Animate again")
+    told = discord_fake.messages[again.original_id]  # type: ignore[index]
+    assert (
+        again.response_type == 4
+        and told.ephemeral
+        and told.content == i18n.english()("bot.restarting")
+    )
+    assert runcomfy_fake.submits == []
+
+
+async def test_a_guild_id_the_bot_is_not_in_is_named_and_the_others_still_sync(
+    runner: BotRunner, discord_fake: FakeDiscord, caplog: pytest.LogCaptureFixture
+) -> None:
+    stray = 4242
+    await runner.start(discord_guild_ids=[stray, discord_fake.guild_id])
+    assert [c["name"] for c in discord_fake.commands[discord_fake.guild_id]]
+    assert stray not in discord_fake.commands
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert any("DISCORD_GUILD_IDS" in e and str(stray) in e for e in errors), errors

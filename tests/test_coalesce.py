@@ -72,3 +72,27 @@ async def test_rate_budget_caps_starts_per_second() -> None:
     elapsed = time.monotonic() - start
     # 5 from the burst, 20 more at 100/s: at least ~0.2 s.
     assert elapsed >= 0.18
+
+
+async def test_a_flushed_key_leaves_no_state_behind() -> None:
+    sent: list[int] = []
+
+    async def send(key: int, value: int) -> None:
+        sent.append(value)
+
+    updates: Coalescer[int, int] = Coalescer(send, interval=10)
+    for key in range(100):
+        updates.submit(key, 1)
+        await asyncio.sleep(0)  # its worker sends it at once
+        updates.submit(key, 2)  # queued behind the interval
+        await updates.flush(key, 3)  # the final state: the key's last word
+    assert sent == [1, 3] * 100
+    assert updates.live_entries() == 0
+
+    updates.submit(7, 1)
+    await asyncio.sleep(0.01)
+    updates.submit(7, 2)
+    updates.forget(7)  # a job forgotten with an edit still queued
+    await asyncio.sleep(0.01)
+    assert updates.live_entries() == 0 and 2 not in sent[200:]
+    await updates.close()

@@ -136,6 +136,7 @@ async def test_pings_follow_content_and_allowed_mentions(
         discord_fake.author.id,
         discord_fake.stranger.id,
         discord_fake.moderator.id,
+        discord_fake.admin.id,
     }
     assert pinged[only_author.id] == {discord_fake.author.id}
 

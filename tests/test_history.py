@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from bot import i18n
 from bot.app import SORRY, AnimateBot
 from bot.models import ImageFacts, Job, JobOptions, JobStatus
 from tests.fakes.discord import FakeDiscord, FakeInteraction, FakeMessage, FakeUser
@@ -112,22 +113,22 @@ async def test_each_user_sees_only_their_jobs_newest_first_and_pages(
     assert job_numbers(page) == [j.id for j in reversed(mine)][:10]
     assert "secret plan" not in json.dumps(page.embeds)
     assert page.embeds[0]["footer"]["text"].startswith("Page 1 of 3 · 23 jobs")
-    assert component(page, "«")["disabled"] and component(page, "‹")["disabled"]
-    assert not component(page, "›").get("disabled")
+    assert component(page, "Newest")["disabled"] and component(page, "Newer")["disabled"]
+    assert not component(page, "Older").get("disabled")
     assert "https://discord.com/channels/1/2/" in page.embeds[0]["description"]
 
-    await press(discord_fake, page, "›")
+    await press(discord_fake, page, "Older")
     assert job_numbers(page) == [j.id for j in reversed(mine)][10:20]
-    await press(discord_fake, page, "»")
+    await press(discord_fake, page, "Oldest")
     assert job_numbers(page) == [j.id for j in reversed(mine)][20:]
-    assert component(page, "›")["disabled"] and component(page, "»")["disabled"]
+    assert component(page, "Older")["disabled"] and component(page, "Oldest")["disabled"]
     assert component(page, "Page 3 of 3")["disabled"]
-    await press(discord_fake, page, "«")
+    await press(discord_fake, page, "Newest")
     assert job_numbers(page)[0] == mine[-1].id
 
     # A stranger pressing the author's buttons is refused and changes nothing.
     before = json.dumps(page.embeds)
-    refused = await press(discord_fake, page, "›", user=discord_fake.stranger)
+    refused = await press(discord_fake, page, "Older", user=discord_fake.stranger)
     answer = discord_fake.messages[refused.original_id]  # type: ignore[index]
     assert answer.ephemeral and "someone else's" in answer.content
     assert json.dumps(page.embeds) == before
@@ -164,7 +165,7 @@ async def test_detail_view_from_the_menu_and_by_number(
     assert fields["Options"] == "720p · 9:16 · 6 s · audio on · camera fixed"
     assert "800x600 px PNG" in fields["Image"] and "cat.png" in fields["Image"]
     assert fields["Queued"] == "10s" and fields["Rendering"] == "1m 00s"
-    assert fields["RunComfy request"] == f"`{jobs[0].request_id}`"
+    assert fields["Reference"] == f"`{jobs[0].request_id}`"
     assert fields["Cost"] == "$0.12"
     assert detail["description"] == "job 0"
     await press(discord_fake, page, "Back to the list")
@@ -213,26 +214,34 @@ async def test_animate_again_says_when_the_image_is_gone(
     assert runcomfy_fake.submits == []
 
 
-async def test_clear_asks_first_and_deletes_only_the_callers_rows(
+async def test_clear_asks_first_and_removes_only_the_callers_finished_rows(
     bot: AnimateBot, discord_fake: FakeDiscord
 ) -> None:
-    await seed(bot, discord_fake.author, 5)
+    mine = await seed(bot, discord_fake.author, 5)  # 4 finished, 1 queued
     await seed(bot, discord_fake.stranger, 2)
+    store = bot.jobs.store
     ask = await reply(discord_fake, await discord_fake.invoke("history-clear"))
-    assert ask.ephemeral and "Delete all 5" in ask.content
-    assert await bot.jobs.store.count_for_user(discord_fake.author.id) == 5  # asked, not done
-    await press(discord_fake, ask, "Delete all my jobs", user=discord_fake.stranger)
-    assert await bot.jobs.store.count_for_user(discord_fake.author.id) == 5
-    await press(discord_fake, ask, "Delete all my jobs")
-    assert "Deleted 5 jobs" in ask.content and ask.components == []
-    assert await bot.jobs.store.count_for_user(discord_fake.author.id) == 0
-    assert await bot.jobs.store.count_for_user(discord_fake.stranger.id) == 2
+    assert ask.ephemeral and "4 finished jobs" in ask.content
+    assert "in progress stay" in ask.content
+    assert await store.count_for_user(discord_fake.author.id) == 5  # asked, not done
+    await press(discord_fake, ask, "Delete my finished jobs", user=discord_fake.stranger)
+    assert await store.count_for_user(discord_fake.author.id) == 5
+    await press(discord_fake, ask, "Delete my finished jobs")
+    assert "Deleted 4 finished jobs" in ask.content and ask.components == []
+    (left,) = await store.list_for_user(discord_fake.author.id)
+    assert left.id == mine[3].id and left.status is JobStatus.IN_QUEUE
+    assert await store.count_for_user(discord_fake.stranger.id) == 2
+    # A cleared job is as absent as a missing one, even by its number.
+    gone = await reply(discord_fake, await discord_fake.invoke("history", job=mine[0].id))
+    assert "no job of yours" in gone.content
+    again = await reply(discord_fake, await discord_fake.invoke("history-clear"))
+    assert "no finished jobs" in again.content and again.components == []
 
     keep = await reply(
         discord_fake, await discord_fake.invoke("history-clear", user=discord_fake.stranger)
     )
     await press(discord_fake, keep, "Keep them", user=discord_fake.stranger)
-    assert await bot.jobs.store.count_for_user(discord_fake.stranger.id) == 2
+    assert await store.count_for_user(discord_fake.stranger.id) == 2
 
 
 async def test_retention_purges_old_finished_rows_at_start(
@@ -286,8 +295,8 @@ async def test_buttons_are_disabled_when_the_view_times_out(
     monkeypatch.setattr(importlib.import_module("cogs.history"), "VIEW_TIMEOUT", 0.2)
     await seed(bot, discord_fake.author, 12)
     page = await reply(discord_fake, await discord_fake.invoke("history"))
-    assert not component(page, "›").get("disabled")
-    await discord_fake.wait_for(lambda: component(page, "›").get("disabled"), within=5)
+    assert not component(page, "Older").get("disabled")
+    await discord_fake.wait_for(lambda: component(page, "Older").get("disabled"), within=5)
     assert all(item.get("disabled") for row in page.components for item in row["components"])
 
 
@@ -299,8 +308,30 @@ async def test_an_unexpected_error_is_logged_with_who_and_where_and_the_user_tol
         db.execute("DROP TABLE jobs")
     page = await reply(discord_fake, await discord_fake.invoke("history"))
     assert page.ephemeral
-    assert page.content == SORRY
+    assert page.content == i18n.english()(SORRY)
     failures = [r for r in caplog.records if r.getMessage().startswith("Command /history failed")]
     assert len(failures) == 1
     assert str(discord_fake.author.id) in failures[0].getMessage()
     assert failures[0].exc_info is not None
+
+
+async def test_an_empty_history_is_a_friendly_line_without_dead_widgets(
+    bot: AnimateBot, discord_fake: FakeDiscord
+) -> None:
+    page = await reply(discord_fake, await discord_fake.invoke("history"))
+    assert page.ephemeral and page.components == []
+    assert page.embeds[0]["description"] == "No jobs yet. Use /animate to make one."
+
+
+async def test_rows_say_their_state_in_words_and_the_pager_speaks_words(
+    bot: AnimateBot, discord_fake: FakeDiscord
+) -> None:
+    await seed(bot, discord_fake.author, 12)
+    page = await reply(discord_fake, await discord_fake.invoke("history"))
+    first_row = page.embeds[0]["description"].split("\n")[0]
+    assert " · Timed out · " in first_row  # the seeded 12th job; words beside the icon
+    labels = [item.get("label") for row in page.components for item in row["components"]]
+    assert labels[:5] == ["Newest", "Newer", "Page 1 of 2", "Older", "Oldest"]
+    french = await reply(discord_fake, await discord_fake.invoke("history", locale="fr"))
+    labels = [item.get("label") for row in french.components for item in row["components"]]
+    assert labels[:2] == ["Les plus récentes", "Plus récentes"]

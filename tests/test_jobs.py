@@ -15,7 +15,15 @@ import pytest
 from pydantic import SecretStr
 
 from bot.config import Settings
-from bot.jobs import CancelOutcome, Delivery, JobService, QuotaExceeded, QuotaKind
+from bot.jobs import (
+    CancelOutcome,
+    Delivery,
+    JobService,
+    LinkReason,
+    ProgressNote,
+    QuotaExceeded,
+    QuotaKind,
+)
 from bot.models import ImageFacts, Job, JobOptions, JobStatus
 from bot.runcomfy import RunComfyClient, make_http_client
 from bot.store import JobStore
@@ -33,6 +41,8 @@ class RecordingObserver:
         self.ended: list[Job] = []
         self.delivered: list[tuple[Job, bytes | None]] = []
         self.alerts: list[str] = []
+        self.notes: list[ProgressNote] = []
+        self.reasons: list[LinkReason | None] = []
         self.limit = upload_limit
         self.changed = asyncio.Event()
 
@@ -47,8 +57,14 @@ class RecordingObserver:
     def upload_limit(self, job: Job) -> int:
         return self.limit
 
-    async def deliver(self, job: Job, video: Path | None) -> Delivery | None:
+    async def job_progress(self, job: Job, note: ProgressNote) -> None:
+        self.notes.append(note)
+
+    async def deliver(
+        self, job: Job, video: Path | None, *, why: LinkReason | None = None
+    ) -> Delivery | None:
         self.delivered.append((job, video.read_bytes() if video else None))
+        self.reasons.append(why)
         self.changed.set()
         return Delivery(channel_id=job.channel_id, message_id=9000 + len(self.delivered))
 
@@ -66,6 +82,7 @@ def make_settings(tmp_path: Path, base_url: str, **overrides: object) -> Setting
         "poll_max_seconds": 0.1,
         "default_eta_seconds": 0.3,
         "job_timeout_seconds": 5.0,
+        "allow_private_urls": True,  # the fake's videos live on 127.0.0.1
         **overrides,
     }
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
@@ -229,7 +246,7 @@ async def test_quotas(harness_factory) -> None:
     h: Harness = await harness_factory(
         quota_user_concurrent=2, quota_user_daily=3, quota_global_concurrent=3
     )
-    h.fake.script(*(Timeline(manual=True) for _ in range(4)))
+    h.fake.script(*(Timeline(manual=True) for _ in range(5)))
     first = await h.start_job(user_id=1)
     await h.start_job(user_id=1)
     with pytest.raises(QuotaExceeded) as concurrent:
@@ -241,18 +258,21 @@ async def test_quotas(harness_factory) -> None:
         await h.start_job(user_id=3)
     assert global_cap.value.kind is QuotaKind.GLOBAL_CONCURRENT
 
+    # A job cancelled while queued frees its slot and is not charged: no daily use.
     await h.service.cancel(first.id, actor_id=1, actor_is_moderator=False)  # type: ignore[arg-type]
-    await h.start_job(user_id=1)  # a slot freed up
-    await h.service.cancel(  # type: ignore[arg-type]
-        (await h.service.store.list_for_user(1, limit=1))[0].id,
-        actor_id=1,
-        actor_is_moderator=False,
-    )
+    third = await h.start_job(user_id=1)
+    # A delivered job frees its slot but was charged: it uses a daily one.
+    h.fake.set_state(third.request_id, "completed")  # type: ignore[arg-type]
+    await h.wait_status(third.id, JobStatus.DELIVERED)  # type: ignore[arg-type]
+    fourth = await h.start_job(user_id=1)
+    h.fake.set_state(fourth.request_id, "completed")  # type: ignore[arg-type]
+    await h.wait_status(fourth.id, JobStatus.DELIVERED)  # type: ignore[arg-type]
     with pytest.raises(QuotaExceeded) as daily:
         await h.start_job(user_id=1)
     assert daily.value.kind is QuotaKind.USER_DAILY
-    assert daily.value.frees_at == pytest.approx(first.created_at + 86400)
-    assert len(h.fake.submits) == 4
+    second = (await h.service.store.list_for_user(1))[-2]
+    assert daily.value.frees_at == pytest.approx(second.created_at + 86400)
+    assert len(h.fake.submits) == 5
 
 
 async def test_ambiguous_submit_is_never_retried(harness_factory) -> None:
@@ -323,3 +343,93 @@ async def test_resume_after_restart_tracks_and_marks_unsent_rows_lost(harness_fa
         await again.close()
     assert h.fake.count("submit") == 1
     assert len(h.observer.delivered) == 1
+
+
+async def test_concurrent_cancels_share_one_runcomfy_call(harness_factory) -> None:
+    h: Harness = await harness_factory()
+    h.fake.script(Timeline(manual=True))
+    job = await h.start_job()
+    # Slow the cancel so that all three calls overlap it.
+    h.fake.inject("cancel", "slow", delay=0.2)
+    outcomes = await asyncio.gather(
+        *(
+            h.service.cancel(job.id, actor_id=actor, actor_is_moderator=actor != 1)  # type: ignore[arg-type]
+            for actor in (1, 5, 1)
+        )
+    )
+    assert sorted(outcomes) == sorted(
+        [CancelOutcome.CANCELLED, CancelOutcome.ALREADY_CANCELLED, CancelOutcome.ALREADY_CANCELLED]
+    )
+    assert h.fake.count("cancel") == 1
+    assert [j.status for j in h.observer.ended] == [JobStatus.CANCELLED]
+    # Later calls read the row: already cancelled, no call; a stranger is still refused.
+    assert await h.service.cancel(job.id, actor_id=1, actor_is_moderator=False) is (  # type: ignore[arg-type]
+        CancelOutcome.ALREADY_CANCELLED
+    )
+    assert await h.service.cancel(job.id, actor_id=99, actor_is_moderator=False) is (  # type: ignore[arg-type]
+        CancelOutcome.NOT_ALLOWED
+    )
+    assert h.fake.count("cancel") == 1
+
+
+async def test_a_cancel_runcomfy_does_not_answer_is_unreachable_and_changes_nothing(
+    harness_factory,
+) -> None:
+    h: Harness = await harness_factory()
+    h.fake.script(Timeline(manual=True))
+    job = await h.start_job()
+    h.fake.inject("cancel", "reset", times=6)  # every attempt the client makes
+    outcome = await h.service.cancel(job.id, actor_id=1, actor_is_moderator=False)  # type: ignore[arg-type]
+    assert outcome is CancelOutcome.UNREACHABLE
+    still = await h.service.store.get(job.id)  # type: ignore[arg-type]
+    assert still is not None and still.status is JobStatus.IN_QUEUE
+    assert h.service.live_trackers == 1  # still tracked
+    assert h.fake.count("cancel") == 6
+    # Once RunComfy answers again, the next press works.
+    assert await h.service.cancel(job.id, actor_id=1, actor_is_moderator=False) is (  # type: ignore[arg-type]
+        CancelOutcome.CANCELLED
+    )
+
+
+async def test_cancel_while_submitting_or_after_completion(harness_factory) -> None:
+    h: Harness = await harness_factory()
+    pending = await h.service.create(
+        user_id=1, guild_id=10, channel_id=20, prompt="p", options=JobOptions(), image=IMAGE
+    )
+    # No request id yet: nothing to cancel at RunComfy; the author is asked to retry.
+    assert await h.service.cancel(pending.id, actor_id=1, actor_is_moderator=False) is (  # type: ignore[arg-type]
+        CancelOutcome.NOT_YET
+    )
+    await h.service.abandon(pending.id, "test")  # type: ignore[arg-type]
+    h.fake.script(Timeline(queue_seconds=0.01, run_seconds=0.01))
+    done = await h.start_job()
+    await h.wait_status(done.id, JobStatus.DELIVERED)  # type: ignore[arg-type]
+    assert await h.service.cancel(done.id, actor_id=1, actor_is_moderator=False) is (  # type: ignore[arg-type]
+        CancelOutcome.FINISHED
+    )
+    assert h.fake.count("cancel") == 0
+
+
+async def test_jobs_never_sent_leave_the_daily_quota_alone(harness_factory) -> None:
+    h: Harness = await harness_factory(quota_user_daily=1)
+    # Abandoned before the submit (the status message failed): not charged.
+    abandoned = await h.service.create(
+        user_id=1, guild_id=10, channel_id=20, prompt="p", options=JobOptions(), image=IMAGE
+    )
+    await h.service.abandon(abandoned.id, "The status message could not be posted.")  # type: ignore[arg-type]
+    # Refused at submit (the service rejected the token): not charged.
+    h.fake.inject("submit", "token")
+    refused = await h.start_job()
+    assert refused.status is JobStatus.FAILED and refused.request_id is None
+    h.fake.script(Timeline(manual=True))
+    accepted = await h.start_job()  # the one daily slot
+    assert accepted.status is JobStatus.IN_QUEUE
+    await h.service.cancel(accepted.id, actor_id=1, actor_is_moderator=False)  # type: ignore[arg-type]
+    # An ambiguous submit might have been charged: it takes the slot the cancel freed.
+    h.fake.inject("submit", "submit_500_after_create")
+    lost = await h.start_job()
+    assert lost.status is JobStatus.LOST
+    with pytest.raises(QuotaExceeded) as daily:
+        await h.start_job()
+    assert daily.value.kind is QuotaKind.USER_DAILY
+    assert daily.value.frees_at == pytest.approx(lost.created_at + 86400)

@@ -11,13 +11,12 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
+from bot.downloads import DownloadError, DownloadProblem, download_to_file
 from bot.models import JobOptions
 from bot.runcomfy import (
-    DownloadError,
     RunComfyClient,
     RunComfyError,
     SeedanceInput,
-    download_to_file,
     make_http_client,
 )
 from tests.fakes.runcomfy import FakeRunComfy, Timeline
@@ -312,7 +311,7 @@ async def test_download_streams_to_a_file_within_the_cap(
     assert url is not None
     async with httpx.AsyncClient() as cdn:
         dest = tmp_path / "v.mp4"
-        size = await download_to_file(cdn, url, dest, max_bytes=5_000_000)
+        size = await download_to_file(cdn, url, dest, max_bytes=5_000_000, allow_private=True)
         assert size == 3_000_000
         assert dest.read_bytes() == FakeRunComfy.video_bytes(rid, 3_000_000)
         video_request = [r for r in fake.requests if r.endpoint == "video"][-1]
@@ -320,12 +319,12 @@ async def test_download_streams_to_a_file_within_the_cap(
 
         too_small = tmp_path / "w.mp4"
         with pytest.raises(DownloadError) as caught:
-            await download_to_file(cdn, url, too_small, max_bytes=1_000_000)
-        assert caught.value.reason == "too_large" and not too_small.exists()
+            await download_to_file(cdn, url, too_small, max_bytes=1_000_000, allow_private=True)
+        assert caught.value.reason is DownloadProblem.TOO_LARGE and not too_small.exists()
 
         with pytest.raises(DownloadError) as insecure:
-            await download_to_file(cdn, "http://example.com/v.mp4", tmp_path / "x", max_bytes=10)
-        assert insecure.value.reason == "bad_url"
+            await download_to_file(cdn, "file:///etc/passwd", tmp_path / "x", max_bytes=10)
+        assert insecure.value.reason is DownloadProblem.REFUSED
 
 
 async def test_model_reports_its_price_per_second(

@@ -12,8 +12,16 @@ import aiosqlite
 import pytest
 
 import bot.store
-from bot.models import ACTIVE_STATUSES, FINAL_STATUSES, ImageFacts, Job, JobOptions, JobStatus
-from bot.store import _ACTIVE_SQL, MIGRATIONS, JobStore
+from bot.models import (
+    ACTIVE_STATUSES,
+    FINAL_STATUSES,
+    ImageFacts,
+    Job,
+    JobOptions,
+    JobStatus,
+    is_charged,
+)
+from bot.store import _ACTIVE_SQL, _CHARGED_SQL, MIGRATIONS, JobStore
 
 IMAGE = ImageFacts(filename="a.png", format="PNG", width=800, height=600, size_bytes=1234)
 S = JobStatus
@@ -27,6 +35,12 @@ def new_job(user_id: int = 1, created_at: float = 1000.0, **fields: object) -> J
 async def store(tmp_path: Path) -> AsyncIterator[JobStore]:
     async with await JobStore.open(tmp_path / "sub" / "bot.db") as opened:
         yield opened
+
+
+async def store_rows(store: JobStore, sql: str) -> list[tuple[object, ...]]:
+    """Raw rows through the store's own connection (columns Job does not carry)."""
+    async with store._db.execute(sql) as cursor:
+        return [tuple(row) for row in await cursor.fetchall()]
 
 
 async def raw(path: Path, sql: str) -> list[tuple[object, ...]]:
@@ -72,9 +86,8 @@ async def test_a_failing_migration_leaves_nothing_behind(
     monkeypatch.setattr(bot.store, "MIGRATIONS", (*MIGRATIONS, broken))
     with pytest.raises(sqlite3.OperationalError):
         await JobStore.open(path)
-    assert await raw(path, "PRAGMA user_version") == [
-        (len(MIGRATIONS),)
-    ]  # shipped ones in, broken one not
+    # Every real migration committed, the broken one not.
+    assert await raw(path, "PRAGMA user_version") == [(len(MIGRATIONS),)]
     assert await raw(path, "SELECT name FROM sqlite_master WHERE name = 'half_done'") == []
 
 
@@ -123,6 +136,10 @@ async def test_round_trip_of_every_field(store: JobStore) -> None:
         queue_position=3,
         error="none",
         video_url="https://cdn.example/v.mp4",
+        video_bytes=20_000_000,
+        posted_video_bytes=9_000_000,
+        extended_at=4.5,
+        extends_job_id=7,
         cost=0.25,
         delivered_channel_id=444,
         delivered_message_id=555,
@@ -131,6 +148,7 @@ async def test_round_trip_of_every_field(store: JobStore) -> None:
         started_at=3.5,
         finished_at=4.5,
         delivered_at=5.5,
+        locale="fr",
     )
     # Every field differs from its default, so a column the store forgot would show.
     for name, field in Job.model_fields.items():
@@ -284,16 +302,19 @@ async def test_counts_and_quota_queries(store: JobStore) -> None:
     assert await store.count_active() == len(ACTIVE_STATUSES) + 1
     assert await store.count_for_user(1) == len(JobStatus) + 1
     assert await store.count_for_user(1, statuses=[S.FAILED, S.LOST]) == 2
+    # Only charged jobs count (not the cancelled one, not the one failed before it was sent).
+    charged = sum(is_charged(status, None) for status in JobStatus)
+    assert charged == len(JobStatus) - 2
     # The window includes its start: the job exactly a day old still counts.
-    assert await store.count_created_since(1, now - 86_400) == len(JobStatus) + 1
-    assert await store.count_created_since(1, now - 86_399) == len(JobStatus)
+    assert await store.count_created_since(1, now - 86_400) == charged + 1
+    assert await store.count_created_since(1, now - 86_399) == charged
     assert await store.count_created_since(2, now - 86_400) == 0
     assert await store.oldest_created_since(1, now - 86_400) == now - 86_400
     assert await store.oldest_created_since(3, 0) is None
     usage = await store.quota_usage(1, since=now - 86_399)
     assert (usage.user_active, usage.user_since, usage.oldest_since, usage.all_active) == (
         len(ACTIVE_STATUSES),
-        len(JobStatus),
+        charged,
         now,
         len(ACTIVE_STATUSES) + 1,
     )
@@ -327,7 +348,9 @@ async def test_recent_durations_of_one_kind(store: JobStore) -> None:
 
 
 async def test_deletes_touch_only_their_rows(store: JobStore) -> None:
-    old_final = await store.create(new_job(user_id=1, status=S.DELIVERED, delivered_at=10))
+    old_final = await store.create(
+        new_job(user_id=1, status=S.DELIVERED, created_at=5, delivered_at=10)
+    )
     await store.create(new_job(user_id=1, status=S.IN_QUEUE, created_at=10))  # active: stays
     await store.create(new_job(user_id=2, status=S.FAILED, created_at=10, finished_at=20))
     # Created long ago, but delivered recently: not "finished before".
@@ -335,9 +358,10 @@ async def test_deletes_touch_only_their_rows(store: JobStore) -> None:
     assert await store.purge_finished_before(100) == 2
     assert old_final.id is not None and await store.get(old_final.id) is None
     assert await store.count_for_user(1) == 1 and await store.count_for_user(2) == 1
-    assert await store.delete_for_user(1) == 1
-    assert await store.count_for_user(1) == 0
-    assert await store.count_for_user(2) == 1
+    # Delivered "before" it was created (a clock step back): not purged, since a
+    # purge must never free a daily slot of a job created inside the window.
+    await store.create(new_job(user_id=3, status=S.DELIVERED, created_at=500, delivered_at=50))
+    assert await store.purge_finished_before(100) == 0
 
 
 # --- Indexes ----------------------------------------------------------------------------------
@@ -380,7 +404,9 @@ async def test_hot_queries_use_indexes_not_scans(store: JobStore) -> None:
         "by status message": store.find_by_status_message(77),
         "transition": store.transition(job.id, from_statuses=[S.SUBMITTING], to=S.IN_QUEUE),
         "update": store.update(job.id, queue_position=2),
-        "delete for user": store.delete_for_user(2),
+        "clear for user": store.clear_for_user(2, now=50.0),
+        "count clearable": store.count_clearable(2),
+        "get shown": store.get_shown(job.id),
     }
     for name, call in calls.items():
         plans = await plans_of(store, call)
@@ -397,3 +423,89 @@ async def test_active_predicate_matches_the_models() -> None:
     """The partial index's WHERE is frozen in migration 1; FINAL_STATUSES must agree."""
     assert set(re.findall(r"'(\w+)'", _ACTIVE_SQL)) == {str(s) for s in FINAL_STATUSES}
     assert _ACTIVE_SQL in " ".join(MIGRATIONS[0][2].split())
+    by_user = next(sql for step in MIGRATIONS for sql in step if "INDEX jobs_active_by_user" in sql)
+    assert _ACTIVE_SQL in " ".join(by_user.split())
+
+
+async def test_clear_hides_and_scrubs_finished_rows_and_keeps_what_quotas_count(
+    store: JobStore,
+) -> None:
+    now = 1_000_000.0
+    for status in JobStatus:
+        await store.create(
+            new_job(
+                user_id=1,
+                created_at=now,
+                status=status,
+                request_id=f"r-{status}",
+                image_url="https://cdn.example/in.png",
+                video_url="https://cdn.example/v.mp4",
+                error="private detail",
+                cost=0.12,
+                guild_id=9,
+            )
+        )
+    other = await store.create(new_job(user_id=2, created_at=now, status=S.DELIVERED))
+    before = await store.quota_usage(1, since=now - 10)
+    assert await store.count_clearable(1) == len(FINAL_STATUSES)
+
+    assert await store.clear_for_user(1, now=now + 5) == len(FINAL_STATUSES)
+    assert await store.quota_usage(1, since=now - 10) == before
+    assert await store.count_clearable(1) == 0
+    assert await store.clear_for_user(1, now=now + 6) == 0  # nothing left to clear
+    shown = await store.list_for_user(1, limit=50)
+    assert {j.status for j in shown} == set(ACTIVE_STATUSES)
+    assert await store.count_for_user(1) == len(ACTIVE_STATUSES)
+    assert all(j.prompt == "waves" and j.video_url for j in shown)  # active: untouched
+    rows = await store_rows(
+        store,
+        "SELECT status, prompt, image_json, image_url, video_url, error, cost, guild_id, "
+        "request_id, created_at, cleared_at FROM jobs WHERE user_id = 1",
+    )
+    for (
+        status,
+        prompt,
+        image,
+        image_url,
+        video_url,
+        error,
+        cost,
+        guild,
+        rid,
+        created,
+        cleared,
+    ) in rows:
+        if JobStatus(status).is_final:
+            assert (prompt, image_url, video_url, error) == ("", None, None, None)
+            assert "a.png" not in str(image) and "800" not in str(image)
+            assert (cost, guild, rid, created, cleared) == (0.12, 9, f"r-{status}", now, now + 5)
+            job = await store.find_by_request_id(rid)
+            assert job is not None and job.id is not None
+            assert await store.get_shown(job.id) is None
+        else:
+            assert cleared is None and prompt == "waves"
+    assert other.id is not None and await store.get_shown(other.id) is not None
+
+
+def test_charged_predicate_matches_the_model_and_its_index() -> None:
+    """`_CHARGED_SQL` is `is_charged` in SQL, and the `jobs_charged` index's WHERE."""
+    with sqlite3.connect(":memory:") as db:
+        for status in JobStatus:
+            for request_id in (None, "r-1"):
+                (got,) = db.execute(
+                    f"SELECT {_CHARGED_SQL} FROM (SELECT ? AS status, ? AS request_id)",
+                    (str(status), request_id),
+                ).fetchone()
+                assert bool(got) is is_charged(status, request_id), (status, request_id)
+    index = next(sql for step in MIGRATIONS for sql in step if "INDEX jobs_charged" in sql)
+    assert _CHARGED_SQL in " ".join(index.split())
+
+
+async def test_a_jobs_locale_survives_reopening(tmp_path: Path) -> None:
+    path = tmp_path / "bot.db"
+    async with await JobStore.open(path) as store:
+        created = await store.create(new_job().model_copy(update={"locale": "fr"}))
+    assert created.id is not None
+    async with await JobStore.open(path) as again:
+        reread = await again.get(created.id)
+    assert reread is not None and reread.locale == "fr"

@@ -11,8 +11,8 @@ from fractions import Fraction
 import pytest
 from PIL import Image
 
+from bot import i18n
 from bot.validation import (
-    ACCEPTED,
     FIT_MAX_SIDE,
     FIT_MIN_SIDE,
     FORMATS,
@@ -22,6 +22,7 @@ from bot.validation import (
     PreparedImage,
     _in_bounds,
     _target_size,
+    accepted,
     precheck_metadata,
     prepare_image,
     validate_image_bytes,
@@ -97,7 +98,10 @@ def rejected(data: bytes, filename: str = "image") -> ImageRejected:
 def assert_helpful(exc: ImageRejected) -> None:
     """Every refusal says what was wrong and what is accepted."""
     assert str(exc) == exc.message
-    assert ACCEPTED in exc.message
+    assert accepted(i18n.english()) in exc.message
+    # Every refusal has its own French text, not English.
+    french = exc.text(i18n.for_locale("fr"))
+    assert french != exc.message and french.endswith(accepted(i18n.for_locale("fr")))
     assert exc.message.splitlines()[0].strip()
 
 

@@ -38,6 +38,7 @@ LOADING = 1 << 7
 VIEW_CHANNEL = 1 << 10
 SEND_MESSAGES = 1 << 11
 MANAGE_MESSAGES = 1 << 13
+MANAGE_GUILD = 1 << 5
 EMBED_LINKS = 1 << 14
 ATTACH_FILES = 1 << 15
 READ_HISTORY = 1 << 16
@@ -47,9 +48,54 @@ MEMBER_PERMISSIONS = VIEW_CHANNEL | SEND_MESSAGES | READ_HISTORY | ADD_REACTIONS
 BOT_PERMISSIONS = MEMBER_PERMISSIONS | EMBED_LINKS | ATTACH_FILES | MANAGE_MESSAGES
 DEFAULT_UPLOAD_LIMIT = 10 * 1024 * 1024
 INTERACTION_ANSWER_SECONDS = 3.0
-OPTION_TYPES = {"string": 3, "integer": 4, "boolean": 5, "number": 10, "attachment": 11}
+OPTION_TYPES = {
+    "string": 3,
+    "integer": 4,
+    "boolean": 5,
+    "channel": 7,
+    "number": 10,
+    "attachment": 11,
+}
 _USER_MENTION = re.compile(r"<@!?(\d+)>")
 _ROLE_MENTION = re.compile(r"<@&(\d+)>")
+# Discord's locales: a localization keyed by anything else is refused (50035).
+DISCORD_LOCALES = frozenset(
+    [
+        "id",
+        "da",
+        "de",
+        "en-GB",
+        "en-US",
+        "es-ES",
+        "es-419",
+        "fr",
+        "hr",
+        "it",
+        "lt",
+        "hu",
+        "nl",
+        "no",
+        "pl",
+        "pt-BR",
+        "ro",
+        "fi",
+        "sv-SE",
+        "vi",
+        "tr",
+        "cs",
+        "el",
+        "bg",
+        "ru",
+        "uk",
+        "hi",
+        "th",
+        "zh-CN",
+        "ja",
+        "zh-TW",
+        "ko",
+    ]
+)
+_COMMAND_NAME = re.compile(r"^[-_\w]{1,32}$")
 
 
 class DiscordError(Exception):
@@ -230,6 +276,8 @@ class FakeInteraction:
     followup_ids: list[int] = field(default_factory=list)
     expired: bool = False
     responded: asyncio.Event = field(default_factory=asyncio.Event)
+    # The modal the bot answered with (callback type 9): its custom_id, title, components.
+    modal: dict[str, Any] | None = None
 
     @property
     def ack_seconds(self) -> float | None:
@@ -270,6 +318,10 @@ class FakeDiscord:
         self.art = self._next_id()
         self.hidden = self._next_id()  # the bot cannot see it
         self.channel_names = {self.general: "general", self.art: "art", self.hidden: "staff"}
+        # A server admin: Manage Server through a role (for /admin).
+        self.admin_role = self._next_id()
+        self.admin = FakeUser(self._next_id(), "admin", roles=[self.admin_role])
+        self.users[self.admin.id] = self.admin
         self.dm_channels: dict[int, int] = {}  # user id -> DM channel id
         self.messages: dict[int, FakeMessage] = {}
         self.interactions: dict[str, FakeInteraction] = {}
@@ -280,11 +332,19 @@ class FakeDiscord:
         self._nonces: dict[tuple[int, str], int] = {}
         # Knobs and faults.
         self.upload_limit = DEFAULT_UPLOAD_LIMIT  # channel uploads in the guild
+        # The server's language: its preferred_locale, and every interaction's guild_locale.
+        self.guild_locale = "en-US"
         self.bot_can_manage_messages = True
+        self.bot_denied_permissions = 0  # bits taken from the bot's role (`check` tests)
+        # When set, bot-token routes answer 401 to any other token, as Discord does.
+        self.token: str | None = None
         self.dm_closed: set[int] = set()
         self.latency = 0.0
+        # When set, logging in with any other bot token gets Discord's 401.
+        self.bot_token: str | None = None
         self.cdn_latency = 0.0  # seconds each attachment download takes
         self.cdn_in_flight = 0
+        self._cdn_released = asyncio.Event()
         self.cdn_peak_in_flight = 0
         self._rate_limits: list[_RateLimit] = []
         self._sockets: set[web.WebSocketResponse] = set()
@@ -407,11 +467,18 @@ class FakeDiscord:
             "position": 1,
             "permissions": str(MEMBER_PERMISSIONS | MANAGE_MESSAGES),
         }
+        admin = {
+            **everyone,
+            "id": str(self.admin_role),
+            "name": "admin",
+            "position": 1,
+            "permissions": str(MEMBER_PERMISSIONS | MANAGE_GUILD),
+        }
         bot_perms = (
             BOT_PERMISSIONS
             if self.bot_can_manage_messages
             else (BOT_PERMISSIONS & ~MANAGE_MESSAGES)
-        )
+        ) & ~self.bot_denied_permissions
         bot_role = {
             **everyone,
             "id": str(self._bot_role),
@@ -429,7 +496,7 @@ class FakeDiscord:
             "verification_level": 0,
             "default_message_notifications": 0,
             "explicit_content_filter": 0,
-            "roles": [everyone, moderator, bot_role],
+            "roles": [everyone, moderator, admin, bot_role],
             "emojis": [],
             "stickers": [],
             "features": [],
@@ -437,7 +504,7 @@ class FakeDiscord:
             "premium_tier": {DEFAULT_UPLOAD_LIMIT: 0, 52428800: 2, 104857600: 3}.get(
                 self.upload_limit, 0
             ),
-            "preferred_locale": "en-US",
+            "preferred_locale": self.guild_locale,
             "member_count": len(self.users),
             "members": [self._member_payload(u) for u in self.users.values()],
             "channels": [self._channel_payload(cid) for cid in self.channel_names],
@@ -495,7 +562,11 @@ class FakeDiscord:
     def permissions_of(self, user: FakeUser) -> int:
         if user is self.bot:
             return BOT_PERMISSIONS
-        return MEMBER_PERMISSIONS | (MANAGE_MESSAGES if self.moderator_role in user.roles else 0)
+        return (
+            MEMBER_PERMISSIONS
+            | (MANAGE_MESSAGES if self.moderator_role in user.roles else 0)
+            | (MANAGE_GUILD if self.admin_role in user.roles else 0)
+        )
 
     # -- REST plumbing -----------------------------------------------------
 
@@ -521,7 +592,9 @@ class FakeDiscord:
         self.cdn_in_flight += 1
         self.cdn_peak_in_flight = max(self.cdn_peak_in_flight, self.cdn_in_flight)
         try:
-            await asyncio.sleep(self.cdn_latency)
+            if self.cdn_latency:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._cdn_released.wait(), self.cdn_latency)
         finally:
             self.cdn_in_flight -= 1
         return web.Response(
@@ -533,6 +606,9 @@ class FakeDiscord:
         limited = self._take_rate_limit(path)
         if limited is not None:
             return limited
+        bot_token_route = not path.startswith(("/interactions/", "/webhooks/"))
+        if bot_token_route and self.token not in (None, _bot_token(request)):
+            raise DiscordError(401, 0, "401: Unauthorized")
         body, files = await self._read_body(request)
         self.requests[-1].json = body
         for pattern, method, handler in self._routes():
@@ -601,6 +677,8 @@ class FakeDiscord:
             ),
             ("/users/@me/channels", "POST", self._open_dm),
             (f"/users/{s.format('uid')}", "GET", self._get_user),
+            (f"/guilds/{s.format('gid')}", "GET", self._get_guild),
+            (f"/guilds/{s.format('gid')}/members/{s.format('uid')}", "GET", self._get_member),
         ]
         return [(re.compile(p), m, h) for p, m, h in table]
 
@@ -663,7 +741,11 @@ class FakeDiscord:
             },
         }
 
-    async def _get_me(self, *_: Any) -> dict[str, Any]:
+    async def _get_me(self, request: web.Request, *_: Any) -> dict[str, Any]:
+        if self.bot_token is not None and request.headers.get("Authorization") != (
+            f"Bot {self.bot_token}"
+        ):
+            raise DiscordError(401, 0, "401: Unauthorized")
         return {**self.bot.payload(), "verified": True, "mfa_enabled": False, "flags": 0}
 
     async def _get_application(self, *_: Any) -> dict[str, Any]:
@@ -686,12 +768,40 @@ class FakeDiscord:
             raise DiscordError(404, 10013, "Unknown User")
         return user.payload()
 
+    def _known_guild(self, gid: str) -> None:
+        if int(gid) != self.guild_id:
+            # Discord: 404 Unknown Guild for an id that is no guild, 403 Missing Access for
+            # one the bot is not in; the fake knows only its own guild.
+            raise DiscordError(404, 10004, "Unknown Guild")
+
+    async def _get_guild(self, request: web.Request, body: Any, files: Any, gid: str) -> Any:
+        self._known_guild(gid)
+        return {
+            k: v
+            for k, v in self._guild_payload().items()
+            if k not in ("members", "channels", "threads", "presences", "voice_states")
+        }
+
+    async def _get_member(
+        self, request: web.Request, body: Any, files: Any, gid: str, uid: str
+    ) -> Any:
+        self._known_guild(gid)
+        user = self.users.get(int(uid))
+        if user is None:
+            raise DiscordError(404, 10007, "Unknown Member")
+        return self._member_payload(user)
+
     async def _put_commands(
         self, request: web.Request, body: Any, files: Any, app: str, guild: str | None = None
     ) -> list[dict[str, Any]]:
+        if guild is not None and int(guild) != self.guild_id:
+            raise DiscordError(403, 50001, "Missing Access")  # the bot is not in that guild
         stored = []
         for command in body or []:
+            _check_command_texts(command)
             command = {
+                # Discord answers "" for the description of context menu commands.
+                "description": "",
                 **command,
                 "id": str(self._next_id()),
                 "application_id": app,
@@ -755,6 +865,12 @@ class FakeDiscord:
                 limit=interaction.payload["attachment_size_limit"],
             )
             message = target
+            # Discord: a component interaction's @original is the message it updated.
+            if interaction.original_id is None:
+                interaction.original_id = target.id
+        elif kind == 9:
+            _check_modal(data)
+            interaction.modal = data
         interaction.response_type = kind
         interaction.responded_at = time.monotonic()
         interaction.responded.set()
@@ -1083,7 +1199,9 @@ class FakeDiscord:
         names = command.split()
         schema = self.command(names[0])
         resolved: dict[str, Any] = {}
-        option_list = self._build_options(schema, names[1:], options, resolved, attachment_meta)
+        option_list = self._build_options(
+            schema, names[1:], options, resolved, attachment_meta, user
+        )
         data: dict[str, Any] = {
             "id": schema["id"],
             "name": names[0],
@@ -1091,7 +1209,7 @@ class FakeDiscord:
             "options": option_list,
         }
         if resolved:
-            data["resolved"] = {"attachments": resolved}
+            data["resolved"] = resolved
         return await self._dispatch_interaction(
             2, user, channel, dm, data, attachment_size_limit, locale
         )
@@ -1103,6 +1221,7 @@ class FakeDiscord:
         values: dict[str, Any],
         resolved: dict[str, Any],
         meta: dict[str, Any] | None,
+        user: FakeUser,
     ) -> list[dict[str, Any]]:
         declared = {o["name"]: o for o in schema.get("options", [])}
         if path:
@@ -1111,7 +1230,7 @@ class FakeDiscord:
                 {
                     "name": path[0],
                     "type": sub["type"],
-                    "options": self._build_options(sub, path[1:], values, resolved, meta),
+                    "options": self._build_options(sub, path[1:], values, resolved, meta, user),
                 }
             ]
         built = []
@@ -1122,8 +1241,20 @@ class FakeDiscord:
             _check_option(option, value)
             if option["type"] == OPTION_TYPES["attachment"]:
                 attachment = self._option_attachment(value, name, meta or {})
-                resolved[str(attachment.id)] = {**attachment.payload(), **(meta or {})}
+                resolved.setdefault("attachments", {})[str(attachment.id)] = {
+                    **attachment.payload(),
+                    **(meta or {}),
+                }
                 value = str(attachment.id)
+            elif option["type"] == OPTION_TYPES["channel"]:
+                # The client sends the id; Discord resolves the channel with the
+                # invoking member's permissions there.
+                channel = {
+                    **self._channel_payload(int(value)),
+                    "permissions": str(self.permissions_of(user)),
+                }
+                resolved.setdefault("channels", {})[str(value)] = channel
+                value = str(value)
             built.append({"name": name, "type": option["type"], "value": value})
         missing = [n for n, o in declared.items() if o.get("required") and n not in values]
         if missing:
@@ -1137,6 +1268,92 @@ class FakeDiscord:
         content_type = meta.get("content_type", _sniff_type(value))
         return self.add_cdn_file(value, filename, content_type)
 
+    def post(
+        self,
+        content: str = "",
+        *,
+        user: FakeUser | None = None,
+        channel: int | None = None,
+        files: tuple[tuple[str, bytes], ...] = (),
+    ) -> FakeMessage:
+        """A user posts a message, maybe with attachments (what a context menu acts on)."""
+        user = user or self.author
+        attachments = [self.add_cdn_file(data, name, _sniff_type(data)) for name, data in files]
+        channel_id = channel or self.general
+        message = FakeMessage(
+            id=self._next_id(),
+            channel_id=channel_id,
+            author=user,
+            content=content,
+            attachments=attachments,
+            guild_id=self.guild_id if channel_id in self.channel_names else None,
+        )
+        self.messages[message.id] = message
+        return message
+
+    async def invoke_message_command(
+        self,
+        name: str,
+        target: FakeMessage,
+        *,
+        user: FakeUser | None = None,
+        locale: str = "en-US",
+    ) -> FakeInteraction:
+        """Pick an app's entry in a message's context menu ("Apps" > name)."""
+        schema = self.command(name)
+        if schema.get("type") != 3:
+            raise ValueError(f"{name!r} is not a message command")
+        data: dict[str, Any] = {
+            "id": schema["id"],
+            "name": name,
+            "type": 3,
+            "target_id": str(target.id),
+            "resolved": {"messages": {str(target.id): target.payload()}},
+        }
+        return await self._dispatch_interaction(
+            2,
+            user or self.author,
+            target.channel_id,
+            target.guild_id is None,
+            data,
+            DEFAULT_UPLOAD_LIMIT,
+            locale,
+        )
+
+    async def submit_modal(
+        self,
+        shown: FakeInteraction,
+        values: dict[str, Any] | None = None,
+        *,
+        locale: str = "en-US",
+    ) -> FakeInteraction:
+        """Fill in and send the modal the bot showed on `shown`.
+
+        `values` maps a text input's custom_id to its text, a select's to the values
+        picked; anything left out keeps what the bot prefilled (or its defaults).
+        """
+        if shown.modal is None:
+            raise ValueError("the bot showed no modal on this interaction")
+        values = values or {}
+        components: list[dict[str, Any]] = []
+        for row in shown.modal["components"]:
+            children = row["components"] if row["type"] == 1 else [row["component"]]
+            answered = [_modal_answer(child, values) for child in children]
+            if row["type"] == 1:
+                components.append({"type": 1, "components": answered})
+            else:
+                components.append({"type": 18, "component": answered[0]})
+        data = {"custom_id": shown.modal["custom_id"], "components": components}
+        return await self._dispatch_interaction(
+            5,
+            shown.user,
+            shown.channel_id,
+            shown.guild_id is None,
+            data,
+            DEFAULT_UPLOAD_LIMIT,
+            locale,
+        )
+
     async def click(
         self,
         message: FakeMessage,
@@ -1144,6 +1361,7 @@ class FakeDiscord:
         *,
         user: FakeUser | None = None,
         values: list[str] | None = None,
+        locale: str = "en-US",
     ) -> FakeInteraction:
         """Press a button (or pick in a select menu) on a message."""
         user = user or self.author
@@ -1158,7 +1376,7 @@ class FakeDiscord:
             message.guild_id is None,
             data,
             DEFAULT_UPLOAD_LIMIT,
-            "en-US",
+            locale,
             message=message,
         )
 
@@ -1201,7 +1419,7 @@ class FakeDiscord:
             channel_id = channel or self.general
             payload.update(
                 guild_id=str(self.guild_id),
-                guild_locale="en-US",
+                guild_locale=self.guild_locale,
                 channel_id=str(channel_id),
                 channel=self._channel_payload(channel_id),
                 member={
@@ -1251,6 +1469,12 @@ class FakeDiscord:
         self, path_contains: str, *, retry_after: float = 0.05, is_global: bool = False
     ) -> None:
         self._rate_limits.append(_RateLimit(path_contains, retry_after, is_global))
+
+    def release_cdn(self) -> None:
+        """Downloads stalled by `cdn_latency` end now (so a test need not wait them out)."""
+        self.cdn_latency = 0.0
+        self._cdn_released.set()
+        self._cdn_released = asyncio.Event()
 
     def delete(self, message: FakeMessage) -> None:
         message.deleted = True
@@ -1342,6 +1566,11 @@ def peak_per_second(times: list[float], window: float = 1.0) -> float:
     return best / window
 
 
+def _bot_token(request: web.Request) -> str | None:
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    return token if scheme == "Bot" else None
+
+
 def _emoji(raw: str) -> str:
     from urllib.parse import unquote
 
@@ -1354,6 +1583,40 @@ def _sniff_type(data: bytes) -> str | None:
             return Image.MIME.get(str(img.format))
     except Exception:
         return "application/octet-stream"
+
+
+def _check_command_texts(command: dict[str, Any]) -> None:
+    """What Discord refuses in a command, an option or a choice, localizations included."""
+
+    def invalid(what: str) -> DiscordError:
+        return DiscordError(400, 50035, f"Invalid Form Body: {what}")
+
+    def check(item: dict[str, Any], name_limit: int, lowercase: bool) -> None:
+        names = [item["name"], *(item.get("name_localizations") or {}).values()]
+        descriptions = [item.get("description", "")]
+        descriptions += (item.get("description_localizations") or {}).values()
+        for locale in {
+            **(item.get("name_localizations") or {}),
+            **(item.get("description_localizations") or {}),
+        }:
+            if locale not in DISCORD_LOCALES:
+                raise invalid(f"unknown locale {locale!r}")
+        for name in names:
+            if not 1 <= len(name) <= name_limit:
+                raise invalid(f"name {name!r} length")
+            if lowercase and (not _COMMAND_NAME.match(name) or name != name.lower()):
+                raise invalid(f"name {name!r}")
+        for description in descriptions:
+            if len(description) > 100:
+                raise invalid(f"description {description!r} longer than 100")
+        for option in item.get("options", []):
+            check(option, 32, True)
+        for choice in item.get("choices", []):
+            check(choice, 100, False)
+
+    # Context menu commands (types 2 and 3) have no description; their names are
+    # what the menu shows: capitals and spaces allowed.
+    check(command, 32, command.get("type", 1) == 1)
 
 
 def _check_option(option: dict[str, Any], value: Any) -> None:
@@ -1401,3 +1664,35 @@ def _check_message_limits(content: str, embeds: list[dict[str, Any]]) -> None:
         problems.append("embeds over 6000 characters in total")
     if problems:
         raise DiscordError(400, 50035, "Invalid Form Body: " + "; ".join(problems))
+
+
+def _check_modal(data: dict[str, Any]) -> None:
+    """What Discord refuses in a modal: a long title, too many or unknown components."""
+    if not 1 <= len(data.get("title", "")) <= 45:
+        raise DiscordError(400, 50035, "Invalid Form Body: modal title")
+    rows = data.get("components") or []
+    if not 1 <= len(rows) <= 5:
+        raise DiscordError(400, 50035, "Invalid Form Body: modal components")
+    for row in rows:
+        if row["type"] not in (1, 18):
+            raise DiscordError(400, 50035, "Invalid Form Body: modal component type")
+        if row["type"] == 18 and not 1 <= len(row.get("label", "")) <= 45:
+            raise DiscordError(400, 50035, "Invalid Form Body: label")
+
+
+def _modal_answer(child: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+    custom_id = child["custom_id"]
+    if child["type"] == 4:  # text input
+        value = values.get(custom_id, child.get("value", ""))
+        if child.get("required", True) and not value:
+            raise ValueError(f"Discord would not send the modal without {custom_id!r}")
+        if len(value) > child.get("max_length", 4000):
+            raise ValueError(f"{custom_id!r} is longer than Discord allows")
+        return {"type": 4, "custom_id": custom_id, "value": value}
+    picked = values.get(custom_id)
+    if picked is None:
+        picked = [o["value"] for o in child.get("options", []) if o.get("default")]
+    allowed = {o["value"] for o in child.get("options", [])}
+    if not set(picked) <= allowed:
+        raise ValueError(f"{picked!r} is not among the options of {custom_id!r}")
+    return {"type": child["type"], "custom_id": custom_id, "values": list(picked)}

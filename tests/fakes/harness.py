@@ -43,6 +43,7 @@ def settings_for_fakes(
         "job_timeout_seconds": 20.0,
         "http_timeout_seconds": 5.0,
         "status_edit_interval_seconds": 0.1,
+        "allow_private_urls": True,  # both fakes live on 127.0.0.1
         **overrides,
     }
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]

@@ -1,11 +1,13 @@
-"""The bot as a separate process: start, SIGKILL, stop, and read its CPU and memory."""
+"""The bot as a separate process: start, SIGKILL, SIGTERM, stop, and read its CPU and memory."""
 
 from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import signal
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +16,13 @@ from tests.fakes.discord import FakeDiscord
 
 REPO = Path(__file__).resolve().parents[2]
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+# The bot as PID 1 of its own PID namespace, as in a container: the kernel then drops
+# every signal it has no handler for (a plain SIGTERM does nothing).
+AS_PID_1 = ("unshare", "--pid", "--fork", "--mount-proc", "--kill-child")
+
+
+def can_run_as_pid_1() -> bool:
+    return os.geteuid() == 0 and shutil.which("unshare") is not None
 
 
 def settings_env(settings: Settings) -> dict[str, str]:
@@ -36,8 +45,9 @@ class BotProcess:
         self.discord_fake = discord_fake
         self.log = log
         self.proc: asyncio.subprocess.Process | None = None
+        self.as_pid_1 = False
 
-    async def start(self, *, within: float = 20.0) -> None:
+    async def start(self, *, within: float = 20.0, as_pid_1: bool = False) -> None:
         self.discord_fake.identified.clear()
         env = {
             "PATH": os.environ.get("PATH", ""),
@@ -49,7 +59,9 @@ class BotProcess:
             # BOT_PROFILE=path writes the bot's cProfile stats there (benchmark digging).
             profile = os.environ.get("BOT_PROFILE")
             prefix = ["-m", "cProfile", "-o", profile] if profile else []
+            self.as_pid_1 = as_pid_1
             self.proc = await asyncio.create_subprocess_exec(
+                *(AS_PID_1 if as_pid_1 else ()),
                 sys.executable,
                 *prefix,
                 "-m",
@@ -82,6 +94,36 @@ class BotProcess:
                 await self.kill()
         self.proc = None
         await self.discord_fake.drop_gateway()
+
+    def send(self, sig: signal.Signals) -> None:
+        """Send `sig` to the bot itself (under `unshare`, to its PID 1, not to unshare)."""
+        assert self.proc is not None
+        os.kill(self._bot_pid(), sig)
+
+    def _bot_pid(self) -> int:
+        assert self.proc is not None
+        if not self.as_pid_1:
+            return self.proc.pid
+        children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children")
+        return int(children.read_text().split()[0])
+
+    async def wait_exit(self, *, within: float = 10.0) -> tuple[int | None, float]:
+        """Exit code and seconds taken; (None, within) if it was still running (then killed)."""
+        assert self.proc is not None
+        began = time.monotonic()
+        try:
+            code = await asyncio.wait_for(self.proc.wait(), within)
+        except TimeoutError:
+            await self.kill()
+            return None, within
+        self.proc = None
+        await self.discord_fake.drop_gateway()
+        return code, time.monotonic() - began
+
+    async def terminate(self, *, within: float = 10.0) -> tuple[int | None, float]:
+        """SIGTERM, as `docker stop` sends: the exit code and how long the bot took."""
+        self.send(signal.SIGTERM)
+        return await self.wait_exit(within=within)
 
     @property
     def pid(self) -> int:

@@ -10,37 +10,26 @@ addresses are redirected, as in-process tests do.
 from __future__ import annotations
 
 import argparse
-import asyncio
-import contextlib
 import sys
 
 import discord.gateway
 import discord.http
 import yarl
 
-from bot.app import run
-from bot.config import SettingsError, load_settings
-from bot.logs import setup_logging
+from bot.app import main as bot_main
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--discord-url", required=True)
     args = parser.parse_args()
-    try:
-        settings = load_settings()
-    except SettingsError as exc:
-        print(exc, file=sys.stderr)
-        return 2
     base = args.discord_url.rstrip("/")
     discord.http.Route.BASE = base + "/api/v10"
     discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(
         base.replace("http://", "ws://") + "/gateway"
     )
-    setup_logging(settings.log_level)
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run(settings, guild_ready_timeout=0.01))
-    return 0
+    # The bot's own main(): the same start-up checks, signal handling and exit codes.
+    return bot_main(guild_ready_timeout=0.01)
 
 
 if __name__ == "__main__":

@@ -51,9 +51,15 @@ class Timeline:
     outcome: Literal["completed", "failed"] = "completed"
     error: str | dict[str, Any] | None = None
     video_size: int = 4096
+    # Real MP4 bytes to serve (tests/fakes/media.py); None: the byte pattern of `video_size`.
+    media: bytes | None = None
     cost: float | None = 0.12
     result_status_word: str = "succeeded"
     videos_list: bool = False  # answer `output.videos: [...]` instead of `output.video`
+    # What /result's `output` says instead of the video URL (e.g. {} or {"video": ""}).
+    result_output: Any = None
+    video_status: int = 200  # what the CDN answers for the video (e.g. 404: expired)
+    video_trickle_seconds: float = 0.0  # > 0: the CDN sends 1 KiB, then waits this long
     manual: bool = False  # stays where it is until `set_state`
     # /result lags /status: the first N answers after completion say done, no video.
     result_empty_answers: int = 0
@@ -130,6 +136,8 @@ class FakeRunComfy:
         self._faults: dict[str, deque[_Fault]] = {}
         self._chaos: tuple[float, list[str], random.Random] | None = None
         self._runner: web.AppRunner | None = None
+        # `GET /r/{name}` answers 302 to `redirects[name]`: redirects a CDN might send.
+        self.redirects: dict[str, str] = {}
         self._ids = itertools.count(1)
         self.base_url = ""
 
@@ -145,6 +153,7 @@ class FakeRunComfy:
                 web.get("/v1/requests/{rid}/result", self._result),
                 web.post("/v1/requests/{rid}/cancel", self._cancel),
                 web.get("/videos/{rid}.mp4", self._video),
+                web.get("/r/{name}", self._redirect),
             ]
         )
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
@@ -321,6 +330,8 @@ class FakeRunComfy:
             url = self.video_url(job.request_id)
             payload["status"] = t.result_status_word
             payload["output"] = {"videos": [url]} if t.videos_list else {"video": url}
+            if t.result_output is not None:
+                payload["output"] = t.result_output
             payload["finished_at"] = "2026-11-25T00:01:00Z"
             if request.query.get("include_cost") == "true" and t.cost is not None:
                 payload["cost"] = t.cost
@@ -347,16 +358,32 @@ class FakeRunComfy:
         job = self._job(request)
         if job is None:
             return web.Response(status=404)
-        size = job.timeline.video_size
+        t = job.timeline
+        if t.video_status != 200:
+            return web.Response(status=t.video_status, text="gone")
+        if t.media is not None:
+            return web.Response(body=t.media, content_type="video/mp4")
         response = web.StreamResponse(
-            headers={"Content-Type": "video/mp4", "Content-Length": str(size)}
+            headers={"Content-Type": "video/mp4", "Content-Length": str(t.video_size)}
         )
         await response.prepare(request)
         # Streamed in chunks: a 90 MB video never sits in the fake's memory.
-        for chunk in _video_chunks(job.request_id, size):
-            await response.write(chunk)
+        for chunk in _video_chunks(job.request_id, t.video_size):
+            if t.video_trickle_seconds <= 0:
+                await response.write(chunk)
+                continue
+            # A CDN that trickles: every read gets bytes in time, the whole never ends.
+            for start in range(0, len(chunk), 1024):
+                await response.write(chunk[start : start + 1024])
+                await asyncio.sleep(t.video_trickle_seconds)
         await response.write_eof()
         return response
+
+    async def _redirect(self, request: web.Request) -> web.StreamResponse:
+        target = self.redirects.get(request.match_info["name"])
+        if target is None:
+            return web.Response(status=404)
+        return web.Response(status=302, headers={"Location": target})
 
     # -- faults ------------------------------------------------------------
 
@@ -406,6 +433,8 @@ class FakeRunComfy:
             return _error(402, 400002, "Insufficient account balance")
         if kind == "token":
             return _error(401, 400004, "Invalid or expired API token")
+        if kind == "expired":
+            return _error(404, 404001, "Request not found or expired")
         raise ValueError(f"unknown fault {kind!r}")
 
 
@@ -413,7 +442,7 @@ def _endpoint_of(request: web.Request) -> str:
     path = request.path
     if path.startswith("/v1/models/"):
         return "submit" if request.method == "POST" else "model"
-    if path.startswith("/videos/"):
+    if path.startswith(("/videos/", "/r/")):
         return "video"
     for name in ("status", "result", "cancel"):
         if path.endswith(f"/{name}"):

@@ -1,0 +1,191 @@
+"""Per-job state left in memory after N finished jobs (issue 12, item 9).
+
+`python -m benchmarks.memory --jobs 10000 [--json PATH]`
+
+What it measures: the real bot (composition root, real discord.py) runs in this
+process against the loopback fake Discord. Each job is driven through the animate
+cog's observer side exactly as JobService drives it: a real `discord.Interaction`
+is remembered for the job's status message, the job is shown queued and
+rendering (coalesced edits through the interaction), then it ends: nine in ten
+are delivered as a link (`deliver`, then "Done"), one in ten fails (the author is
+told). No /animate command, no Pillow, no RunComfy: the status board, the
+coalescer and the courier are what hold per-job state, and that is what is counted.
+
+Printed: RSS before and after, its growth per job, and the live per-job entries
+(sessions, unreachable marks, coalescer keys) after the jobs finished. The fake
+Discord's own records of finished jobs are dropped as it goes, so RSS growth is
+the bot's. Figures are noisy on a shared machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import inspect
+import json
+import secrets
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import discord
+
+from benchmarks.common import machine
+from bot.app import AnimateBot
+from bot.downloads import DownloadProblem
+from bot.models import ImageFacts, Job, JobStatus
+from tests.fakes.discord import DEFAULT_UPLOAD_LIMIT, FakeDiscord, FakeInteraction
+from tests.fakes.harness import BotRunner, pointed_at, settings_for_fakes
+from tests.fakes.runcomfy import FakeRunComfy
+
+IMAGE = ImageFacts(filename="cat.png", format="PNG", width=800, height=600, size_bytes=1000)
+AT_ONCE = 50
+
+
+def rss_bytes() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+def live_entries(board: Any) -> int:
+    """The board's own count; for code before the fix, the same count by hand."""
+    if hasattr(board, "live_entries"):
+        return int(board.live_entries())
+    updates = board._updates
+    keys = set(board.sessions) | set(board.unreachable)
+    return len(keys | set(updates._pending) | set(updates._last_sent) | set(updates._workers))
+
+
+def interaction_for(fake: FakeDiscord, bot: AnimateBot) -> tuple[discord.Interaction, int, str]:
+    """A deferred /animate as Discord leaves it: a token, a "thinking" message."""
+    token = "ix-" + secrets.token_urlsafe(24)
+    payload: dict[str, Any] = {
+        "id": str(fake._next_id()),
+        "application_id": str(fake.application_id),
+        "type": 2,
+        "token": token,
+        "version": 1,
+        "data": {"id": "1", "name": "animate", "type": 1},
+        "locale": "en-US",
+        "attachment_size_limit": DEFAULT_UPLOAD_LIMIT,
+        "guild_id": str(fake.guild_id),
+        "channel_id": str(fake.general),
+        "channel": fake._channel_payload(fake.general),
+        "member": {**fake._member_payload(fake.author), "permissions": "0"},
+        "context": 0,
+        "authorizing_integration_owners": {"0": str(fake.guild_id)},
+        "entitlements": [],
+    }
+    ix = FakeInteraction(
+        int(payload["id"]), token, 2, fake.author, fake.general, fake.guild_id, payload
+    )
+    message = fake._create_message(
+        fake.general, {"content": "…"}, [], flags=0, via_token=token, limit=DEFAULT_UPLOAD_LIMIT
+    )
+    ix.original_id, ix.response_type = message.id, 5
+    fake.interactions[token] = ix
+    interaction = discord.Interaction(data=payload, state=bot._connection)  # type: ignore[arg-type]
+    return interaction, message.id, token
+
+
+async def one_job(fake: FakeDiscord, bot: AnimateBot, job_id: int) -> None:
+    cog: Any = bot.get_cog("Animate")
+    interaction, message_id, token = interaction_for(fake, bot)
+    job = Job(
+        id=job_id,
+        user_id=fake.author.id,
+        guild_id=fake.guild_id,
+        channel_id=fake.general,
+        status_message_id=message_id,
+        request_id=f"req-{job_id}",
+        status=JobStatus.IN_QUEUE,
+        prompt=f"job {job_id}",
+        image=IMAGE,
+        created_at=time.time(),
+        submitted_at=time.time(),
+    )
+    cog.board.remember(job_id, interaction)
+    await cog.job_updated(job)
+    job = job.model_copy(update={"status": JobStatus.IN_PROGRESS})
+    await cog.job_updated(job)
+    if job_id % 10:
+        url = f"https://videos.example/{job_id}.mp4"
+        job = job.model_copy(update={"status": JobStatus.COMPLETED, "video_url": url})
+        await cog.job_updated(job)
+        if "why" in inspect.signature(cog.deliver).parameters:
+            await cog.deliver(job, None, DownloadProblem.UNAVAILABLE)
+        else:  # the code before the fix, for the "before" figures
+            await cog.deliver(job, None)
+        await cog.job_updated(job.model_copy(update={"status": JobStatus.DELIVERED}))
+    else:
+        job = job.model_copy(update={"status": JobStatus.FAILED, "error": "it broke"})
+        await cog.job_updated(job)
+        await cog.job_ended(job)
+    # The fake's records of this job are not the bot's memory: drop them.
+    fake.interactions.pop(token, None)
+    for mid in [m for m, msg in fake.messages.items() if msg.interaction_token == token]:
+        del fake.messages[mid]
+
+
+async def main(jobs: int = 10_000) -> dict[str, float]:
+    with tempfile.TemporaryDirectory(prefix="animate-memory-") as tmp:
+        fake = FakeDiscord()
+        await fake.start()
+        async with FakeRunComfy() as runcomfy:
+            settings = settings_for_fakes(fake, runcomfy, Path(tmp) / "bot.db")
+            with pointed_at(fake):
+                runner = BotRunner(settings, fake)
+                bot = await runner.start()
+                try:
+                    figures = await _measure(fake, bot, jobs)
+                finally:
+                    await runner.stop()
+        await fake.close()
+    return figures
+
+
+async def _measure(fake: FakeDiscord, bot: AnimateBot, jobs: int) -> dict[str, float]:
+    await one_job(fake, bot, 0)  # warm-up: first-use allocations are not per job
+    gc.collect()
+    before = rss_bytes()
+    began = time.perf_counter()
+    for start in range(1, jobs + 1, AT_ONCE):
+        batch = range(start, min(jobs + 1, start + AT_ONCE))
+        await asyncio.gather(*(one_job(fake, bot, i) for i in batch))
+        fake.requests.clear()
+        fake.messages.clear()  # link messages of finished jobs
+    await asyncio.sleep(0.3)  # pending edit workers (if any) end
+    gc.collect()
+    after = rss_bytes()
+    board: Any = bot.get_cog("Animate").board  # type: ignore[union-attr]
+    figures = {
+        "jobs": float(jobs),
+        "seconds": time.perf_counter() - began,
+        "rss_before_mb": before / 1e6,
+        "rss_after_mb": after / 1e6,
+        "rss_growth_per_job_bytes": (after - before) / jobs,
+        "live_per_job_entries": float(live_entries(board)),
+        "sessions": float(len(board.sessions)),
+    }
+    print(f"Memory after {jobs} finished jobs ({machine()}; shared machine, noisy)")
+    print(
+        f"  RSS {figures['rss_before_mb']:.1f} MB -> {figures['rss_after_mb']:.1f} MB "
+        f"({figures['rss_growth_per_job_bytes']:.0f} B per job); "
+        f"live per-job entries {figures['live_per_job_entries']:.0f} "
+        f"(sessions {figures['sessions']:.0f}); {figures['seconds']:.1f} s"
+    )
+    return figures
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--jobs", type=int, default=10_000)
+    parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    args = parser.parse_args()
+    result = asyncio.run(main(args.jobs))
+    if args.json is not None:
+        args.json.write_text(json.dumps(result, indent=2))

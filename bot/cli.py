@@ -1,0 +1,117 @@
+"""The command line: `python -m bot [run | check | backup PATH | health]`.
+
+Heavy imports (discord.py) happen inside the subcommands that need them, so
+`--help` and the Docker HEALTHCHECK's `health` stay quick.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import tempfile
+from pathlib import Path
+
+from bot.config import Settings, SettingsError, load_settings
+
+DESCRIPTION = "A Discord bot that turns a picture into a short video (Seedance 1.5 pro)."
+EPILOG = "Settings come from the environment or ./.env (see .env.example)."
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bot", description=DESCRIPTION, epilog=EPILOG)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.add_parser("run", help="run the bot (the default when no command is given)")
+    commands.add_parser(
+        "check",
+        help="check settings, database, Discord token, guilds and permissions, and the model; "
+        "exits 1 if a required check fails",
+    )
+    backup = commands.add_parser(
+        "backup", help="copy the database to PATH with SQLite's online backup (safe while running)"
+    )
+    backup.add_argument("path", type=Path, help="file to create; must not exist yet")
+    health = commands.add_parser(
+        "health", help="exit 0 if the running bot's heartbeat file is fresh (Docker HEALTHCHECK)"
+    )
+    health.add_argument(
+        "--max-age", type=float, default=None, help="seconds after which it is stale (60)"
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command in (None, "run"):
+        from bot.app import main as run_bot
+
+        return run_bot()
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print("✗ settings: " + str(exc).replace("\n", "\n  "))
+        return 1
+    if args.command == "check":
+        return asyncio.run(check(settings))
+    if args.command == "backup":
+        return backup(settings, args.path)
+    return health(settings, args.max_age)
+
+
+async def check(settings: Settings) -> int:
+    """Print one line per check; 0 only if every required check passed."""
+    from bot.app import DiscordRestProbe
+    from bot.check import passed, run_checks
+    from bot.runcomfy import RunComfyClient, make_http_client
+
+    http = make_http_client(
+        settings.runcomfy_base_url, settings.runcomfy_api_token, settings.http_timeout_seconds
+    )
+    async with http, DiscordRestProbe(settings.discord_token.get_secret_value()) as probe:
+        # Two attempts: a check reports a flaky service rather than waiting it out.
+        runcomfy = RunComfyClient(http, model_id=settings.runcomfy_model_id, max_attempts=2)
+        checks = await run_checks(settings, discord=probe, runcomfy=runcomfy)
+    for result in checks:
+        print(result.line())
+    ok = passed(checks)
+    print("All required checks passed." if ok else "Some required checks failed: see ✗ above.")
+    return 0 if ok else 1
+
+
+def backup(settings: Settings, target: Path) -> int:
+    from bot.store import JobStore
+
+    source = settings.database_path
+    if not source.is_file():
+        print(f"✗ no database at {source} (DATABASE_PATH)", file=sys.stderr)
+        return 1
+    if target.exists():
+        print(f"✗ {target} exists: choose a new file name", file=sys.stderr)
+        return 1
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # Into a temporary file first: an interrupted backup never looks like a good one.
+    with tempfile.NamedTemporaryFile(dir=target.parent, prefix=".backup-", delete=False) as tmp:
+        partial = Path(tmp.name)
+    try:
+        JobStore.backup(source, partial)
+        partial.rename(target)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    print(f"✓ backed up {source} to {target}")
+    return 0
+
+
+def health(settings: Settings, max_age: float | None) -> int:
+    from bot.health import STALE_AFTER_SECONDS, heartbeat_problem
+
+    if settings.heartbeat_path is None:
+        print("✗ HEARTBEAT_PATH is not set, so the bot writes no heartbeat", file=sys.stderr)
+        return 1
+    limit = STALE_AFTER_SECONDS if max_age is None else max_age
+    problem = heartbeat_problem(settings.heartbeat_path, max_age=limit)
+    if problem is not None:
+        print(f"✗ {problem}", file=sys.stderr)
+        return 1
+    print("✓ the bot is connected and its event loop is alive")
+    return 0

@@ -1,0 +1,53 @@
+"""What kind of failure ended a job, for a kind public sentence. Discord-free.
+
+The stored `error` is for the operator and for the author's /history details: it
+may be the video service's raw words. The public status message shows only the
+kind, derived here from the final status and that stored error, so no column is
+needed and jobs stored before this existed get a kind too.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+
+from bot.jobs import NO_VIDEO, SERVICE_UNAVAILABLE
+from bot.models import Job, JobStatus
+
+# The service's own words for a refused prompt or image (moderation, policy).
+_CONTENT = re.compile(
+    r"sensitive|moderat|policy|safety|nsfw|inappropriate|prohibited|violat|content", re.I
+)
+# ...and for an image it could not open or fetch.
+_IMAGE = re.compile(r"image|decode|download|fetch|url|format|dimension|width|height", re.I)
+_UNAVAILABLE = re.compile(r"unavailable|not answering|try again later|overload|busy", re.I)
+
+
+class FailureKind(StrEnum):
+    CONTENT_REFUSED = "content_refused"
+    SERVICE_UNAVAILABLE = "service_unavailable"
+    TOOK_TOO_LONG = "took_too_long"
+    IMAGE_UNREADABLE = "image_unreadable"
+    NO_VIDEO = "no_video"
+    LOST = "lost"  # the bot lost track of it (restart while sending, unconfirmed send)
+    OTHER = "other"
+
+
+def failure_kind(job: Job) -> FailureKind | None:
+    """The kind of an ended-without-video job; None for jobs that did not fail."""
+    if job.status is JobStatus.TIMED_OUT:
+        return FailureKind.TOOK_TOO_LONG
+    if job.status is JobStatus.LOST:
+        return FailureKind.LOST
+    if job.status is not JobStatus.FAILED:
+        return None
+    error = job.error or ""
+    if error == SERVICE_UNAVAILABLE or _UNAVAILABLE.search(error):
+        return FailureKind.SERVICE_UNAVAILABLE
+    if error == NO_VIDEO:
+        return FailureKind.NO_VIDEO
+    if _CONTENT.search(error):
+        return FailureKind.CONTENT_REFUSED
+    if _IMAGE.search(error):
+        return FailureKind.IMAGE_UNREADABLE
+    return FailureKind.OTHER

@@ -1,0 +1,137 @@
+"""What /admin changes: one server's switches and limits, and its usage. Discord-free.
+
+Who may act is decided here too (`may_administer`), so the rule is tested without
+Discord: members with Manage Server on their own server, the operator everywhere.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+from bot.admission import EffectiveLimits, effective_limits
+from bot.config import Settings
+from bot.jobs import DAY
+from bot.models import GuildSettings, UsageReport
+from bot.store import JobStore
+
+log = logging.getLogger(__name__)
+
+MAX_ALLOWED_CHANNELS = 25
+MAX_REASON_CHARS = 200
+
+
+class LimitTooHigh(ValueError):
+    """A server asked for more than the operator allows; nothing was changed."""
+
+    def __init__(self, name: str, asked: int, ceiling: int) -> None:
+        super().__init__(f"{name} {asked} above the operator's {ceiling}")
+        self.name = name
+        self.asked = asked
+        self.ceiling = ceiling
+
+
+class TooManyChannels(ValueError):
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"more than {limit} allowed channels")
+        self.limit = limit
+
+
+def may_administer(
+    settings: Settings,
+    *,
+    user_id: int,
+    manage_guild: bool,
+    own_guild_id: int | None,
+    target_guild_id: int,
+) -> bool:
+    """Owners anywhere; a member with Manage Server only on the server they are in."""
+    if user_id in settings.owner_ids:
+        return True
+    return manage_guild and own_guild_id is not None and own_guild_id == target_guild_id
+
+
+class GuildAdmin:
+    def __init__(
+        self, *, settings: Settings, store: JobStore, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.clock = clock
+
+    async def get(self, guild_id: int) -> GuildSettings:
+        return await self.store.guild_settings(guild_id)
+
+    def limits(self, guild: GuildSettings) -> EffectiveLimits:
+        return effective_limits(self.settings, guild)
+
+    async def pause(self, guild_id: int, *, by: int, reason: str | None) -> GuildSettings:
+        reason = (reason or "").strip()[:MAX_REASON_CHARS] or None
+        log.info("Guild %d paused by user %d", guild_id, by)
+        return await self._change(guild_id, by, paused=True, pause_reason=reason)
+
+    async def resume(self, guild_id: int, *, by: int) -> GuildSettings:
+        log.info("Guild %d resumed by user %d", guild_id, by)
+        return await self._change(guild_id, by, paused=False, pause_reason=None)
+
+    async def set_channels(
+        self,
+        guild_id: int,
+        *,
+        by: int,
+        add: int | None = None,
+        remove: int | None = None,
+        everywhere: bool = False,
+    ) -> GuildSettings:
+        """Allow `add`, stop allowing `remove`; `everywhere` clears the list first."""
+        current = await self.get(guild_id)
+        channels = [] if everywhere else list(current.allowed_channel_ids)
+        if remove is not None and remove in channels:
+            channels.remove(remove)
+        if add is not None and add not in channels:
+            if len(channels) >= MAX_ALLOWED_CHANNELS:
+                raise TooManyChannels(MAX_ALLOWED_CHANNELS)
+            channels.append(add)
+        return await self._change(guild_id, by, allowed_channel_ids=tuple(channels))
+
+    async def set_limits(
+        self,
+        guild_id: int,
+        *,
+        by: int,
+        user_concurrent: int | None = None,
+        user_daily: int | None = None,
+        daily_spend_usd: float | None = None,
+        reset: bool = False,
+    ) -> GuildSettings:
+        """Change the given limits (a spend of 0 removes the cap); `reset` clears all first."""
+        s = self.settings
+        if user_concurrent is not None and user_concurrent > s.quota_user_concurrent:
+            raise LimitTooHigh("per_user_at_once", user_concurrent, s.quota_user_concurrent)
+        if user_daily is not None and user_daily > s.quota_user_daily:
+            raise LimitTooHigh("per_user_daily", user_daily, s.quota_user_daily)
+        current = await self.get(guild_id)
+        changes: dict[str, object] = {}
+        if reset:
+            changes.update(user_concurrent=None, user_daily=None, daily_spend_cap_usd=None)
+        if user_concurrent is not None:
+            changes["user_concurrent"] = user_concurrent
+        if user_daily is not None:
+            changes["user_daily"] = user_daily
+        if daily_spend_usd is not None:
+            changes["daily_spend_cap_usd"] = daily_spend_usd if daily_spend_usd > 0 else None
+        if not changes:
+            return current
+        log.info("Guild %d limits changed by user %d: %s", guild_id, by, changes)
+        return await self._change(guild_id, by, **changes)
+
+    async def usage(self, guild_id: int, *, days: int) -> UsageReport:
+        return await self.store.usage_report(guild_id, since=self.clock() - days * DAY)
+
+    async def _change(self, guild_id: int, by: int, **changes: object) -> GuildSettings:
+        current = await self.get(guild_id)
+        updated = GuildSettings.model_validate(
+            {**current.model_dump(), **changes, "updated_by": by, "updated_at": self.clock()}
+        )
+        return await self.store.save_guild_settings(updated)

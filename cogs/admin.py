@@ -1,0 +1,275 @@
+"""/admin: a server's switches for /animate (Manage Server), always answered privately.
+
+Thin: it checks who asks, calls `GuildAdmin`, and renders. Discord hides the group
+from members without Manage Server (`default_permissions`), but server admins can
+override that per role or channel, so the permission is checked here again.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.admission import EffectiveLimits
+from bot.guild_settings import (
+    MAX_REASON_CHARS,
+    GuildAdmin,
+    LimitTooHigh,
+    TooManyChannels,
+    may_administer,
+)
+from bot.i18n import Messages
+from bot.models import GuildSettings, UsageReport
+from cogs.animate.rendering import safe_text
+from cogs.translator import command_text, user_messages
+
+if TYPE_CHECKING:
+    from bot.app import AnimateBot
+
+log = logging.getLogger(__name__)
+
+# Catalog keys (bot/locales/*/LC_MESSAGES/messages.po); /admin answers only the
+# admin, so always in their own client's language.
+NOT_ALLOWED = "admin.not_allowed"
+OTHER_SERVER = "admin.other_server"
+BAD_GUILD = "admin.bad_guild"
+CHANNELS_HERE_ONLY = "admin.channels_here_only"
+PAUSED = "admin.paused"
+RESUMED = "admin.resumed"
+NO_PINGS = discord.AllowedMentions.none()
+GUILD_OPTION = command_text("admin.option.guild")
+
+
+def settings_text(
+    guild: GuildSettings, limits: EffectiveLimits, t: Messages, *, global_pause: bool
+) -> str:
+    """Everything /admin controls on a server, as its admins read it."""
+    if guild.paused and guild.pause_reason:
+        state = t("admin.state.paused_because", reason=safe_text(guild.pause_reason, 200))
+    elif guild.paused:
+        state = t("admin.state.paused")
+    else:
+        state = t("admin.state.accepting")
+    if global_pause:
+        state = t("admin.state.global_pause", state=state)
+    channels = (
+        ", ".join(f"<#{c}>" for c in guild.allowed_channel_ids)
+        if guild.allowed_channel_ids
+        else t("admin.every_channel")
+    )
+    cap = limits.daily_spend_cap_usd
+    return "\n".join(
+        (
+            t("admin.settings.state", state=state),
+            t("admin.settings.channels", channels=channels),
+            t(
+                "admin.settings.per_member",
+                at_once=t.number(limits.user_concurrent),
+                daily=t.number(limits.user_daily),
+            ),
+            t("admin.settings.budget", cap=t.money(cap)) if cap else t("admin.settings.no_budget"),
+        )
+    )
+
+
+def usage_text(report: UsageReport, days: int, t: Messages) -> str:
+    period = t("admin.usage.last_day") if days == 1 else t.plural("admin.usage.last_days", days)
+    lines = [
+        t(
+            "admin.usage.summary",
+            period=period,
+            videos=t.plural("admin.usage.videos", report.jobs),
+            delivered=t.number(report.delivered),
+            failed=t.number(report.failed),
+            cancelled=t.number(report.cancelled),
+            active=t.number(report.active),
+        ),
+        t("admin.usage.spend", spend=t.money(report.spend_usd)),
+    ]
+    if report.top_users:
+        lines.append(t("admin.usage.top"))
+        lines.extend(
+            t(
+                "admin.usage.member",
+                rank=rank,
+                user=user.user_id,
+                spend=t.money(user.spend_usd),
+                videos=t.plural("admin.usage.videos", user.jobs),
+            )
+            for rank, user in enumerate(report.top_users, start=1)
+        )
+    return "\n".join(lines)
+
+
+class Admin(commands.Cog):
+    admin = app_commands.Group(
+        name="admin",
+        description=command_text("admin.command.description"),
+        guild_only=True,
+        default_permissions=discord.Permissions(manage_guild=True),
+    )
+
+    def __init__(self, bot: AnimateBot, service: GuildAdmin) -> None:
+        self.bot = bot
+        self.service = service
+
+    async def _target(self, interaction: discord.Interaction, guild: str | None) -> int | None:
+        """The server to act on, or None once the refusal has been sent."""
+        own = interaction.guild_id
+        target = own
+        if guild is not None:
+            if not guild.strip().isdigit():
+                await _reply(interaction, user_messages(interaction)(BAD_GUILD))
+                return None
+            target = int(guild.strip())
+        allowed = target is not None and may_administer(
+            self.bot.settings,
+            user_id=interaction.user.id,
+            manage_guild=interaction.permissions.manage_guild,
+            own_guild_id=own,
+            target_guild_id=target,
+        )
+        if not allowed or target is None:
+            refusal = OTHER_SERVER if target != own else NOT_ALLOWED
+            await _reply(interaction, user_messages(interaction)(refusal))
+            log.info("User %d refused /admin on guild %s", interaction.user.id, target)
+            return None
+        return target
+
+    async def _show(self, interaction: discord.Interaction, guild_id: int, lead: str = "") -> None:
+        """The server's settings, after `lead` (a catalog key) when there is one."""
+        t = user_messages(interaction)
+        current = await self.service.get(guild_id)
+        text = settings_text(
+            current,
+            self.service.limits(current),
+            t,
+            global_pause=self.bot.settings.global_pause,
+        )
+        await _reply(interaction, f"{t(lead)}\n\n{text}" if lead else text)
+
+    @admin.command(name="pause", description=command_text("admin_pause.command.description"))
+    @app_commands.describe(reason=command_text("admin_pause.option.reason"), guild=GUILD_OPTION)
+    async def pause(
+        self,
+        interaction: discord.Interaction,
+        reason: app_commands.Range[str, 1, MAX_REASON_CHARS] | None = None,
+        guild: str | None = None,
+    ) -> None:
+        target = await self._target(interaction, guild)
+        if target is None:
+            return
+        await self.service.pause(target, by=interaction.user.id, reason=reason)
+        await self._show(interaction, target, PAUSED)
+
+    @admin.command(name="resume", description=command_text("admin_resume.command.description"))
+    @app_commands.describe(guild=GUILD_OPTION)
+    async def resume(self, interaction: discord.Interaction, guild: str | None = None) -> None:
+        target = await self._target(interaction, guild)
+        if target is None:
+            return
+        await self.service.resume(target, by=interaction.user.id)
+        await self._show(interaction, target, RESUMED)
+
+    @admin.command(name="channels", description=command_text("admin_channels.command.description"))
+    @app_commands.describe(
+        add=command_text("admin_channels.option.add"),
+        remove=command_text("admin_channels.option.remove"),
+        everywhere=command_text("admin_channels.option.everywhere"),
+        guild=GUILD_OPTION,
+    )
+    async def channels(
+        self,
+        interaction: discord.Interaction,
+        add: discord.TextChannel | None = None,
+        remove: discord.TextChannel | None = None,
+        everywhere: bool = False,
+        guild: str | None = None,
+    ) -> None:
+        target = await self._target(interaction, guild)
+        if target is None:
+            return
+        if (add or remove) and target != interaction.guild_id:
+            await _reply(interaction, user_messages(interaction)(CHANNELS_HERE_ONLY))
+            return
+        try:
+            await self.service.set_channels(
+                target,
+                by=interaction.user.id,
+                add=add.id if add else None,
+                remove=remove.id if remove else None,
+                everywhere=everywhere,
+            )
+        except TooManyChannels as exc:
+            refusal = user_messages(interaction).plural("admin.too_many_channels", exc.limit)
+            await _reply(interaction, refusal)
+            return
+        await self._show(interaction, target)
+
+    @admin.command(name="limits", description=command_text("admin_limits.command.description"))
+    @app_commands.describe(
+        per_user_at_once=command_text("admin_limits.option.per_user_at_once"),
+        per_user_daily=command_text("admin_limits.option.per_user_daily"),
+        daily_spend_usd=command_text("admin_limits.option.daily_spend_usd"),
+        reset=command_text("admin_limits.option.reset"),
+        guild=GUILD_OPTION,
+    )
+    async def limits(
+        self,
+        interaction: discord.Interaction,
+        per_user_at_once: app_commands.Range[int, 1, 1000] | None = None,
+        per_user_daily: app_commands.Range[int, 1, 10000] | None = None,
+        daily_spend_usd: app_commands.Range[float, 0, 100000] | None = None,
+        reset: bool = False,
+        guild: str | None = None,
+    ) -> None:
+        target = await self._target(interaction, guild)
+        if target is None:
+            return
+        try:
+            await self.service.set_limits(
+                target,
+                by=interaction.user.id,
+                user_concurrent=per_user_at_once,
+                user_daily=per_user_daily,
+                daily_spend_usd=daily_spend_usd,
+                reset=reset,
+            )
+        except LimitTooHigh as exc:
+            t = user_messages(interaction)
+            text = t(
+                "admin.limit_too_high",
+                name=exc.name,  # the option's name, typed the same in every language
+                asked=t.number(exc.asked),
+                ceiling=t.number(exc.ceiling),
+            )
+            await _reply(interaction, text)
+            return
+        await self._show(interaction, target)
+
+    @admin.command(name="usage", description=command_text("admin_usage.command.description"))
+    @app_commands.describe(days=command_text("admin_usage.option.days"), guild=GUILD_OPTION)
+    async def usage(
+        self,
+        interaction: discord.Interaction,
+        days: app_commands.Range[int, 1, 90] = 7,
+        guild: str | None = None,
+    ) -> None:
+        target = await self._target(interaction, guild)
+        if target is None:
+            return
+        report = await self.service.usage(target, days=days)
+        await _reply(interaction, usage_text(report, days, user_messages(interaction)))
+
+
+async def _reply(interaction: discord.Interaction, text: str) -> None:
+    # Mentions in reports name members without pinging them.
+    await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_PINGS)
+
+
+async def setup(bot: AnimateBot) -> None:
+    await bot.add_cog(Admin(bot, bot.services.guild_admin))

@@ -1,0 +1,202 @@
+"""Posting the video (or its link) and telling the author how a job ended.
+
+Every message pings the job's author and nobody else. Places are tried in
+order: a reply in the channel, a followup on the interaction, a DM.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import discord
+
+from bot.jobs import Delivery, DeliveryKind, LinkReason
+from bot.models import Job
+from cogs.animate.buttons import result_view
+from cogs.animate.rendering import delivered_message, ended_message, link_message
+from cogs.animate.status import StatusBoard
+
+if TYPE_CHECKING:
+    from bot.app import AnimateBot
+
+log = logging.getLogger(__name__)
+
+UPLOAD_TOO_LARGE = 40005
+Place = Callable[
+    [Job, str, "discord.File | None", discord.AllowedMentions, "discord.ui.View | None"],
+    Awaitable["discord.Message | None"],
+]
+
+
+class Courier:
+    def __init__(self, bot: AnimateBot, board: StatusBoard) -> None:
+        self.bot = bot
+        self.board = board
+        # Jobs being cancelled by their own author right now (see `job_ended`).
+        self.cancelled_by_author: set[int] = set()
+
+    async def job_ended(self, job: Job) -> None:
+        if job.id in self.cancelled_by_author:
+            # They cancelled it themselves: the status edit and their own (ephemeral)
+            # answer say so; a public message pinging them would be a third notice.
+            self.cancelled_by_author.discard(job.id)
+            self.board.forget(job.id)
+            return
+        try:
+            await self.tell_author(job, ended_message(job, f"<@{job.user_id}>"))
+        finally:
+            # The author was the last to hear of it: nothing of the job stays in memory.
+            self.board.forget(job.id)
+
+    async def deliver(
+        self, job: Job, video: Path | None, *, why: LinkReason | None = None
+    ) -> Delivery | None:
+        mention = f"<@{job.user_id}>"
+        if video is not None:
+            text = delivered_message(job, mention)
+            joinable = await self._joinable(job, video)
+            delivery = await self.tell_author(
+                job, text, video=video, buttons=lambda: result_view(job, joinable=joinable)
+            )
+            if delivery is not None:
+                return delivery
+            why = LinkReason.TOO_LARGE  # the upload was refused (413)
+        # A link still gets it to them; say truthfully why it is only a link.
+        text = link_message(job, mention, self.board.upload_limit(job), why)
+        # No video on the message: nothing to extend from.
+        return await self.tell_author(job, text, buttons=lambda: result_view(job, extendable=False))
+
+    async def _joinable(self, job: Job, video: Path) -> bool:
+        """An extension whose clip and the one it continues are the author's and fit together."""
+        if job.extends_job_id is None:
+            return False
+        source = await self.bot.jobs.store.get(job.extends_job_id)
+        if source is None or source.user_id != job.user_id or source.delivered_message_id is None:
+            return False
+        posted = source.posted_video_bytes or source.video_bytes
+        if posted is None:
+            return False
+        return posted + video.stat().st_size <= self.board.upload_limit(job)
+
+    async def tell_author(
+        self,
+        job: Job,
+        text: str,
+        *,
+        video: Path | None = None,
+        buttons: Callable[[], discord.ui.View | None] | None = None,
+    ) -> Delivery | None:
+        """Reply to the status message; else a followup; else a DM. Pings the author only."""
+        pings = discord.AllowedMentions(
+            everyone=False, roles=False, users=[discord.Object(job.user_id)], replied_user=False
+        )
+        places: tuple[Place, ...] = (self._send_in_channel, self._send_followup, self._send_dm)
+        for place in places:
+            file = discord.File(video, filename=f"animate-{job.id}.mp4") if video else None
+            # A view per attempt: discord.py ties a sent view to its message.
+            view = buttons() if buttons is not None else None
+            try:
+                message = await place(job, text, file, pings, view)
+            except discord.HTTPException as exc:
+                if exc.code == UPLOAD_TOO_LARGE or exc.status == 413:
+                    return None  # the caller falls back to a link
+                log.info("Job %s: %s failed (%s)", job.id, place.__name__, exc)
+                continue
+            finally:
+                if file is not None:
+                    file.close()  # a place that did not use it must not leak it
+            if message is not None:
+                kind: DeliveryKind = (
+                    "dm" if place == self._send_dm else "upload" if file else "link"
+                )
+                return Delivery(message.channel.id, message.id, kind)
+        log.warning(
+            "Job %s: no way to reach user %d; result kept for /history", job.id, job.user_id
+        )
+        return None
+
+    async def _send_in_channel(
+        self,
+        job: Job,
+        text: str,
+        file: discord.File | None,
+        pings: discord.AllowedMentions,
+        view: discord.ui.View | None,
+    ) -> discord.Message | None:
+        if job.channel_id is None:
+            return None
+        channel = self.bot.get_partial_messageable(job.channel_id)
+        reference = None
+        if job.status_message_id is not None and job.id not in self.board.unreachable:
+            reference = reply_to(job.channel_id, job.status_message_id)
+        kwargs: dict[str, Any] = {
+            "allowed_mentions": pings,
+            "reference": reference,
+            "nonce": _nonce(job, text),
+        }
+        if file is not None:
+            kwargs["file"] = file
+        if view is not None:
+            kwargs["view"] = view
+        return await channel.send(text, **kwargs)
+
+    async def _send_followup(
+        self,
+        job: Job,
+        text: str,
+        file: discord.File | None,
+        pings: discord.AllowedMentions,
+        view: discord.ui.View | None,
+    ) -> discord.Message | None:
+        session = self.board.fresh_session(job.id)
+        if session is None:
+            return None
+        kwargs: dict[str, Any] = {"allowed_mentions": pings, "wait": True}
+        if file is not None:
+            kwargs["file"] = file
+        if view is not None:
+            kwargs["view"] = view
+        return await session.interaction.followup.send(text, **kwargs)
+
+    async def _send_dm(
+        self,
+        job: Job,
+        text: str,
+        file: discord.File | None,
+        pings: discord.AllowedMentions,
+        view: discord.ui.View | None,
+    ) -> discord.Message | None:
+        user = self.bot.get_user(job.user_id) or await self.bot.fetch_user(job.user_id)
+        kwargs: dict[str, Any] = {"allowed_mentions": pings, "nonce": _nonce(job, text)}
+        if file is not None:
+            kwargs["file"] = file
+        if view is not None:
+            kwargs["view"] = view
+        return await user.send(text, **kwargs)
+
+    async def alert_operator(self, text: str) -> None:
+        channel_id = self.bot.settings.admin_channel_id
+        if channel_id is not None:
+            await self.bot.get_partial_messageable(channel_id).send(f"⚠️ {text}")
+
+
+def _nonce(job: Job, text: str) -> str:
+    """The same message of the same job gets the same nonce.
+
+    Discord (with `enforce_nonce`, which discord.py sets) returns the existing
+    message instead of posting a second one, so a crash between posting and
+    recording the delivery cannot make a restart deliver twice.
+    """
+    digest = hashlib.blake2s(text.encode(), digest_size=6).hexdigest()
+    return f"j{job.id}-{digest}"[:25]
+
+
+def reply_to(channel_id: int, message_id: int) -> discord.MessageReference:
+    # A deleted status message must not make the reply (and so the delivery) fail.
+    return discord.MessageReference(
+        message_id=message_id, channel_id=channel_id, fail_if_not_exists=False
+    )

@@ -1,0 +1,263 @@
+"""How jobs look in Discord: status embeds and the sentences users read.
+
+Pure: a job (and its estimate) in, an embed or a sentence out. Public texts speak
+the job's stored locale (the server's), so edits after a restart keep it.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+import discord
+
+from bot import i18n
+from bot.eta import Estimate
+from bot.failures import FailureKind, failure_kind
+from bot.i18n import Messages
+from bot.jobs import LinkReason, ProgressNote, VideoStep
+from bot.models import Job, JobOptions, JobStatus
+from bot.prompts import RECOMMENDED_PROMPT_CHARS, is_long
+
+CANCEL_EMOJI = "❌"
+
+# Icons, and the English words (the catalogs' `job.state.*` are what users read).
+STATE_LABELS: dict[JobStatus, tuple[str, str]] = {
+    JobStatus.SUBMITTING: ("⏳", "Getting ready"),
+    JobStatus.IN_QUEUE: ("🕒", "Queued"),
+    JobStatus.IN_PROGRESS: ("🎞️", "Rendering"),
+    JobStatus.COMPLETED: ("📦", "Done, uploading the video"),
+    JobStatus.DELIVERED: ("✅", "Done"),
+    JobStatus.CANCELLED: ("🛑", "Cancelled"),
+    JobStatus.FAILED: ("⚠️", "Failed"),
+    JobStatus.TIMED_OUT: ("⌛", "Timed out"),
+    JobStatus.LOST: ("❓", "Lost"),
+}
+STATE_COLOURS: dict[JobStatus, discord.Colour] = {
+    JobStatus.SUBMITTING: discord.Colour.light_grey(),
+    JobStatus.IN_QUEUE: discord.Colour.blurple(),
+    JobStatus.IN_PROGRESS: discord.Colour.gold(),
+    JobStatus.COMPLETED: discord.Colour.teal(),
+    JobStatus.DELIVERED: discord.Colour.green(),
+    JobStatus.CANCELLED: discord.Colour.dark_grey(),
+    JobStatus.FAILED: discord.Colour.red(),
+    JobStatus.TIMED_OUT: discord.Colour.orange(),
+    JobStatus.LOST: discord.Colour.dark_orange(),
+}
+# While these, the job can still be cancelled (RunComfy drops a queued job).
+CANCELLABLE = frozenset({JobStatus.SUBMITTING, JobStatus.IN_QUEUE})
+PROGRESS_CELLS = 10
+PROMPT_IN_DELIVERY = 200
+# Catalog keys of the public failure sentences, by kind (never the raw error).
+FAILURE_KEYS: dict[FailureKind, str] = {
+    kind: f"status.failure.{kind.value}" for kind in FailureKind
+}
+
+
+def safe_text(text: str, limit: int) -> str:
+    """Escape Markdown and mentions, then trim to `limit` characters."""
+    escaped = discord.utils.escape_mentions(discord.utils.escape_markdown(text))
+    if len(escaped) <= limit:
+        return escaped
+    return escaped[: limit - 1].rstrip("\\") + "…"
+
+
+def timestamp(unix: float, style: str = "R") -> str:
+    """A Discord timestamp: it renders (and ticks) in each reader's locale."""
+    return f"<t:{int(unix)}:{style}>"
+
+
+def options_text(options: JobOptions, t: Messages) -> str:
+    ratio = t("job.options.ratio.adaptive") if options.ratio == "adaptive" else options.ratio
+    return " · ".join(
+        (
+            options.resolution,
+            ratio,
+            t("job.options.seconds", duration=t.number(options.duration)),
+            t("job.options.audio_on" if options.generate_audio else "job.options.audio_off"),
+            t("job.options.camera_fixed" if options.camera_fixed else "job.options.camera_moves"),
+        )
+    )
+
+
+def public_messages(job: Job) -> Messages:
+    """The language of a job's public messages: the one stored with it."""
+    return i18n.for_locale(job.locale)
+
+
+def failure_text(job: Job, t: Messages) -> str | None:
+    """A kind, specific sentence for a failed job; the raw error stays in /history."""
+    kind = failure_kind(job)
+    return None if kind is None else t(FAILURE_KEYS[kind])
+
+
+def state_line(job: Job, t: Messages) -> str:
+    icon = STATE_LABELS[job.status][0]
+    words = t(f"job.state.{job.status.value}")
+    if job.status is JobStatus.IN_QUEUE and job.queue_position is not None:
+        words = t("job.state.queue_position", position=t.number(job.queue_position))
+    failure = failure_text(job, t)
+    if failure is not None:
+        words = t("job.state.with_error", state=words, error=failure)
+    return f"{icon} {words}"
+
+
+def progress_bar(progress: float, t: Messages) -> str:
+    # Floor: a cell fills only once it is really reached (95 % is not a full bar).
+    filled = int(progress * PROGRESS_CELLS)
+    bar = "▰" * filled + "▱" * (PROGRESS_CELLS - filled)
+    return t("status.progress", bar=bar, percent=t.number(round(progress * 100)))
+
+
+def fitted_text(job: Job, t: Messages) -> str | None:
+    """Say so when the bot changed the image, with the sizes."""
+    image = job.image
+    if not image.fitted:
+        return None
+    width, height = image.original_width, image.original_height
+    if width and height and (width, height) != (image.width, image.height):
+        return t(
+            "status.fitted.resized",
+            from_width=width,
+            from_height=height,
+            width=image.width,
+            height=image.height,
+        )
+    return t("status.fitted.converted", format=image.format, width=image.width, height=image.height)
+
+
+def price_text(job: Job, price: float | None, t: Messages) -> str | None:
+    """The real cost once the video service gave it, else the estimate; None if neither."""
+    if job.cost is not None:
+        return t.money(job.cost)
+    if price is not None and not job.status.is_final:
+        return t("status.price.estimate", price=t.money(price))
+    return None
+
+
+def progress_line(note: ProgressNote, t: Messages) -> str:
+    """What the bot does with a finished video before posting it."""
+    if note.step is VideoStep.COMPRESSING:
+        return t("status.video.compressing", limit=limit_mb(note.limit_bytes, t))
+    return t("status.video.converting")
+
+
+def status_footer(job: Job, t: Messages) -> str:
+    if job.status in CANCELLABLE:
+        return t("status.footer.cancellable", emoji=CANCEL_EMOJI)
+    if not job.status.is_final:
+        return t("status.footer.rendering")
+    return t("status.footer.final", id=job.id)
+
+
+def status_embed(
+    job: Job,
+    estimate: Estimate,
+    t: Messages | None = None,
+    *,
+    price: float | None = None,
+    note: ProgressNote | None = None,
+) -> discord.Embed:
+    """The one public status message of a job: job and estimates in, embed out.
+
+    `price` is the estimated cost of the job (the real cost shows once known);
+    `note` says what the bot does with the finished video before posting it.
+    """
+    t = t or public_messages(job)
+    icon = STATE_LABELS[job.status][0]
+    embed = discord.Embed(
+        title=f"{icon} {t(f'job.state.{job.status.value}')}",
+        description=safe_text(job.prompt, 1000),
+        colour=STATE_COLOURS[job.status],
+    )
+    state = state_line(job, t)
+    if note is not None and job.status is JobStatus.COMPLETED:
+        state = progress_line(note, t)
+    embed.add_field(name=t("status.field.state"), value=safe_text(state, 1024), inline=False)
+    embed.add_field(
+        name=t("status.field.options"), value=options_text(job.options, t), inline=False
+    )
+    embed.add_field(name=t("status.field.started"), value=timestamp(job.created_at))
+    if not job.status.is_final and job.status is not JobStatus.COMPLETED:
+        if estimate.overdue:
+            embed.add_field(name=t("status.field.expected"), value=t("status.overdue"))
+        elif estimate.expected_end is not None:
+            embed.add_field(name=t("status.field.expected"), value=timestamp(estimate.expected_end))
+        if estimate.progress is not None:
+            embed.add_field(
+                name=t("status.field.progress"),
+                value=progress_bar(estimate.progress, t),
+                inline=False,
+            )
+    elif job.finished_at:
+        embed.add_field(name=t("status.field.finished"), value=timestamp(job.finished_at))
+    cost = price_text(job, price, t)
+    if cost is not None:
+        embed.add_field(name=t("status.field.cost"), value=cost)
+    fitted = fitted_text(job, t)
+    if fitted is not None:
+        embed.add_field(name=t("status.field.image"), value=fitted, inline=False)
+    if is_long(job.prompt) and not job.status.is_final:
+        embed.add_field(
+            name=t("status.field.note"),
+            value=t("status.note.long_prompt", chars=t.number(RECOMMENDED_PROMPT_CHARS)),
+            inline=False,
+        )
+    hosted = hosted_filename(job)
+    if hosted is not None:
+        embed.set_thumbnail(url=f"attachment://{hosted}")
+    embed.set_footer(text=status_footer(job, t))
+    return embed
+
+
+def hosted_filename(job: Job) -> str | None:
+    """Name of the input image attached to the status message, if there is one."""
+    if job.image_url is None:
+        return None
+    return urlsplit(job.image_url).path.rsplit("/", 1)[-1] or None
+
+
+def ended_message(job: Job, mention: str) -> str:
+    """The public message that tells the author how a job without a video ended."""
+    t = public_messages(job)
+    if job.status is JobStatus.CANCELLED:
+        return t("ended.cancelled", mention=mention)
+    reason = failure_text(job, t) or t(FAILURE_KEYS[FailureKind.OTHER])
+    return t("ended.failed", mention=mention, reason=reason)
+
+
+def delivered_message(job: Job, mention: str) -> str:
+    """The video's message: who it is for, the prompt (shortened), the options, the cost."""
+    t = public_messages(job)
+    details = options_text(job.options, t)
+    if job.cost is not None:
+        details += " · " + t("delivery.cost", cost=t.money(job.cost))
+    prompt = safe_text(job.prompt.replace("\n", " "), PROMPT_IN_DELIVERY)
+    return f"{t('delivery.ready', mention=mention)}\n> {prompt}\n{details}"
+
+
+# Why there is only a link, by reason; None: the upload itself was refused (413).
+LINK_KEYS: dict[LinkReason | None, str] = {
+    None: "delivery.link",
+    LinkReason.TOO_LARGE: "delivery.link.too_large_compressed",
+    LinkReason.DAMAGED: "delivery.link.damaged",
+    LinkReason.UNAVAILABLE: "delivery.link.unavailable",
+}
+
+
+def link_message(job: Job, mention: str, limit: int, why: LinkReason | None) -> str:
+    """The video as a link, and truthfully why (never "too large" for a 404)."""
+    t = public_messages(job)
+    limit_text = t("size.mb", mb=t.number(limit / (1024 * 1024), 1))
+    text = t(LINK_KEYS[why], mention=mention, url=job.video_url or "", limit=limit_text)
+    if job.cost is not None:
+        text += "\n" + t("delivery.cost", cost=t.money(job.cost))
+    return text
+
+
+def size_mb(size: int) -> str:
+    return f"{size / (1024 * 1024):.1f} MB"
+
+
+def limit_mb(size: int, t: Messages) -> str:
+    """An upload limit as servers state it: "10 MB", "0.2 MB" (in the reader's numbers)."""
+    return t("size.mb", mb=t.number(round(size / (1024 * 1024), 1)))

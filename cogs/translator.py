@@ -1,0 +1,57 @@
+"""The Discord side of the catalogs: command texts for the picker, and whose language to speak.
+
+Command and option descriptions are `locale_str`s whose `key` extra names a catalog
+entry; their default (what Discord shows when it has no localization) is the English
+catalog text, and `CatalogTranslator` gives Discord every other locale's text at sync.
+Names stay English: they are typed, documented and must stay the same everywhere.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import discord
+from discord import app_commands
+
+from bot import i18n
+
+log = logging.getLogger(__name__)
+
+
+def command_text(key: str, **values: object) -> app_commands.locale_str:
+    """A command, option or choice text: English by default, translated at sync."""
+    return app_commands.locale_str(i18n.english()(key, **values), key=key, values=values)
+
+
+def user_messages(interaction: discord.Interaction) -> i18n.Messages:
+    """For what only this user sees (ephemeral answers): their own client's language."""
+    return i18n.for_locale(str(interaction.locale))
+
+
+def guild_messages(interaction: discord.Interaction) -> i18n.Messages:
+    """For what everyone in the channel sees: the server's language, else the user's."""
+    locale = interaction.guild_locale or interaction.locale
+    return i18n.for_locale(str(locale))
+
+
+class CatalogTranslator(app_commands.Translator):
+    """Translates `locale_str`s carrying a catalog `key` for every locale we have."""
+
+    async def translate(
+        self,
+        string: app_commands.locale_str,
+        locale: discord.Locale,
+        context: app_commands.TranslationContextTypes,
+    ) -> str | None:
+        key = string.extras.get("key")
+        if key is None:
+            return None
+        language = i18n.negotiate(locale.value)
+        # English is the default text already; a missing key is English too.
+        if language == i18n.DEFAULT_LOCALE:
+            return None
+        messages = i18n.for_locale(language)
+        if not messages.has(key):
+            log.warning("No %s text for %s (%s): Discord shows English", language, key, context)
+            return None
+        return messages(key, **string.extras.get("values", {}))

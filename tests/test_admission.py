@@ -1,0 +1,183 @@
+"""The pure pieces of admission and the guild_settings SQL, without Discord."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import SecretStr
+
+from bot.admission import EffectiveLimits, committed_spend, effective_limits, would_pass_cap
+from bot.config import Settings
+from bot.guild_settings import GuildAdmin, LimitTooHigh, may_administer
+from bot.models import GuildSettings, GuildUsage, ImageFacts, Job, JobOptions, JobStatus
+from bot.store import MIGRATIONS, JobStore
+
+IMAGE = ImageFacts(filename="a.png", format="PNG", width=800, height=600, size_bytes=1000)
+NOW = 1_800_000_000.0
+DAY = 86400
+
+
+def settings(**values: Any) -> Settings:
+    return Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        discord_token=SecretStr("d"),
+        runcomfy_api_token=SecretStr("r"),
+        **values,
+    )
+
+
+def test_owner_ids_and_global_pause_are_read_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("OWNER_IDS", "11, 22")
+    monkeypatch.setenv("GLOBAL_PAUSE", "true")
+    s = settings()
+    assert s.owner_ids == [11, 22] and s.global_pause is True
+
+
+def test_server_limits_can_only_lower_the_operators() -> None:
+    s = settings(quota_user_concurrent=3, quota_user_daily=10)
+    assert effective_limits(s, GuildSettings(guild_id=1)) == EffectiveLimits(3, 10, None)
+    lowered = effective_limits(
+        s, GuildSettings(guild_id=1, user_concurrent=1, user_daily=4, daily_spend_cap_usd=2.5)
+    )
+    assert (lowered.user_concurrent, lowered.user_daily, lowered.daily_spend_cap_usd) == (1, 4, 2.5)
+    # A value stored before the operator lowered the global limit never raises it.
+    raised = effective_limits(s, GuildSettings(guild_id=1, user_concurrent=9, user_daily=99))
+    assert (raised.user_concurrent, raised.user_daily) == (3, 10)
+
+
+def test_committed_spend_counts_known_costs_and_priced_active_jobs_only() -> None:
+    usage = GuildUsage(
+        user_active=0,
+        user_since=0,
+        oldest_since=None,
+        known_spend_usd=0.5,
+        active_uncosted={5: 2, 10: 1},
+    )
+    assert committed_spend(usage, lambda d: 0.02 * d) == pytest.approx(0.5 + 0.2 + 0.2)
+    # No price known: the active jobs count nothing (never guessed).
+    assert committed_spend(usage, lambda d: None) == pytest.approx(0.5)
+
+
+@pytest.mark.parametrize(
+    ("committed", "estimate", "cap", "refused"),
+    [
+        (0.0, 0.12, 0.20, False),
+        (0.12, 0.12, 0.20, True),  # this job would pass the cap
+        (0.08, 0.12, 0.20, False),  # reaching it exactly is allowed
+        (0.20, None, 0.20, True),  # no price known: refused once known costs reach it
+        (0.19, None, 0.20, False),
+    ],
+)
+def test_cap_refuses_when_the_new_estimate_would_pass_it(
+    committed: float, estimate: float | None, cap: float, refused: bool
+) -> None:
+    assert would_pass_cap(committed, estimate, cap) is refused
+
+
+def test_who_may_administer() -> None:
+    s = settings(owner_ids=[7])
+    here = {"own_guild_id": 100, "target_guild_id": 100}
+    assert may_administer(s, user_id=1, manage_guild=True, **here)
+    assert not may_administer(s, user_id=1, manage_guild=False, **here)
+    # Manage Server on one server gives nothing on another.
+    assert not may_administer(
+        s, user_id=1, manage_guild=True, own_guild_id=100, target_guild_id=200
+    )
+    # The operator may act anywhere, without Manage Server.
+    assert may_administer(s, user_id=7, manage_guild=False, own_guild_id=100, target_guild_id=200)
+
+
+def job(**values: Any) -> Job:
+    base: dict[str, Any] = {
+        "user_id": 1,
+        "guild_id": 100,
+        "prompt": "p",
+        "image": IMAGE,
+        "created_at": NOW - 60,
+        "status": JobStatus.DELIVERED,
+    }
+    return Job(**{**base, **values})
+
+
+async def test_guild_settings_round_trip_and_defaults(tmp_path: Path) -> None:
+    async with await JobStore.open(tmp_path / "bot.db") as store:
+        assert await store.schema_version() == len(MIGRATIONS)
+        assert await store.guild_settings(5) == GuildSettings(guild_id=5)
+        saved = GuildSettings(
+            guild_id=5,
+            paused=True,
+            pause_reason="maintenance",
+            allowed_channel_ids=(11, 12),
+            user_concurrent=1,
+            user_daily=3,
+            daily_spend_cap_usd=1.5,
+            updated_by=9,
+            updated_at=NOW,
+        )
+        await store.save_guild_settings(saved)
+        await store.save_guild_settings(saved.model_copy(update={"pause_reason": "again"}))
+    async with await JobStore.open(tmp_path / "bot.db") as store:
+        assert await store.guild_settings(5) == saved.model_copy(update={"pause_reason": "again"})
+        assert await store.guild_settings(6) == GuildSettings(guild_id=6)
+
+
+async def test_guild_usage_and_report_count_this_server_and_window_only(tmp_path: Path) -> None:
+    async with await JobStore.open(tmp_path / "bot.db") as store:
+        for row in (
+            job(cost=0.10),
+            job(cost=0.20, user_id=2),
+            job(status=JobStatus.FAILED),
+            job(status=JobStatus.CANCELLED, user_id=2),
+            job(status=JobStatus.IN_QUEUE, options=JobOptions(duration=8)),
+            job(status=JobStatus.IN_PROGRESS, options=JobOptions(duration=8), user_id=2),
+            job(status=JobStatus.COMPLETED, cost=0.05),  # cost known, not yet delivered
+            job(cost=9.0, created_at=NOW - 2 * DAY),  # outside the window
+            job(cost=9.0, guild_id=200),  # another server
+            job(cost=9.0, guild_id=None),  # a DM
+        ):
+            await store.create(row)
+        usage = await store.guild_usage(100, 1, since=NOW - DAY)
+        assert (usage.user_active, usage.user_since) == (2, 4)
+        assert usage.oldest_since == NOW - 60
+        assert usage.known_spend_usd == pytest.approx(0.35)
+        assert usage.active_uncosted == {8: 2}
+
+        report = await store.usage_report(100, since=NOW - DAY)
+        assert (report.jobs, report.delivered, report.failed, report.cancelled, report.active) == (
+            7,
+            2,
+            1,
+            1,
+            3,
+        )
+        assert report.spend_usd == pytest.approx(0.35)
+        assert [(u.user_id, u.jobs) for u in report.top_users] == [(2, 3), (1, 4)]
+        assert report.top_users[0].spend_usd == pytest.approx(0.20)
+        assert (await store.usage_report(100, since=NOW - 3 * DAY)).jobs == 8
+
+
+async def test_limits_above_the_operators_are_refused_and_nothing_changes(
+    tmp_path: Path,
+) -> None:
+    async with await JobStore.open(tmp_path / "bot.db") as store:
+        admin = GuildAdmin(
+            settings=settings(quota_user_concurrent=2), store=store, clock=lambda: NOW
+        )
+        with pytest.raises(LimitTooHigh) as caught:
+            await admin.set_limits(5, by=1, user_concurrent=3, daily_spend_usd=4.0)
+        assert (caught.value.asked, caught.value.ceiling) == (3, 2)
+        assert await store.guild_settings(5) == GuildSettings(guild_id=5)
+        changed = await admin.set_limits(5, by=1, user_concurrent=1, daily_spend_usd=4.0)
+        assert (changed.user_concurrent, changed.daily_spend_cap_usd) == (1, 4.0)
+        # 0 removes the budget; reset goes back to the operator's limits.
+        assert (await admin.set_limits(5, by=1, daily_spend_usd=0)).daily_spend_cap_usd is None
+        reset = await admin.set_limits(5, by=1, reset=True)
+        assert (reset.user_concurrent, reset.user_daily, reset.daily_spend_cap_usd) == (
+            None,
+            None,
+            None,
+        )

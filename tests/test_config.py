@@ -1,0 +1,196 @@
+"""Start-up failures: one or two readable lines naming the variable, no traceback.
+
+The settings rules are checked in-process; every start-up failure is then checked the
+way an operator meets it, by running the bot as a process and reading what it prints.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.config import SettingsError, load_settings
+from tests.fakes.discord import FakeDiscord
+from tests.fakes.harness import DISCORD_TOKEN, RUNCOMFY_TOKEN
+
+REPO = Path(__file__).resolve().parents[1]
+TOKENS = {"discord_token": DISCORD_TOKEN, "runcomfy_api_token": RUNCOMFY_TOKEN}
+
+
+def settings_error(**values: object) -> str:
+    with pytest.raises(SettingsError) as caught:
+        load_settings(_env_file=None, **values)
+    return str(caught.value)
+
+
+def test_poll_min_above_poll_max_is_invalid_and_names_both() -> None:
+    text = settings_error(**TOKENS, poll_min_seconds=20, poll_max_seconds=15)
+    assert "POLL_MIN_SECONDS" in text and "POLL_MAX_SECONDS" in text
+    assert "invalid" in text.splitlines()[0] and "missing" not in text
+    assert load_settings(_env_file=None, **TOKENS, poll_min_seconds=15, poll_max_seconds=15)
+
+
+def test_an_unknown_log_level_is_invalid() -> None:
+    text = settings_error(**TOKENS, log_level="LOUD")
+    assert "LOG_LEVEL" in text and "DEBUG" in text and "invalid" in text
+    assert load_settings(_env_file=None, **TOKENS, log_level="debug").log_level == "DEBUG"
+
+
+def test_malformed_guild_ids_say_what_is_expected() -> None:
+    for value in ("123,abc", "12;34", "-5"):
+        text = settings_error(**TOKENS, discord_guild_ids=value)
+        assert "DISCORD_GUILD_IDS" in text, value
+        assert "comma-separated numeric server ids" in text, value
+    parsed = load_settings(_env_file=None, **TOKENS, discord_guild_ids=" 1, 2 ,")
+    assert parsed.discord_guild_ids == [1, 2]
+
+
+def test_the_header_says_missing_or_invalid_as_the_case_is() -> None:
+    missing = settings_error()
+    assert "missing" in missing.splitlines()[0] and "invalid" not in missing
+    assert "DISCORD_TOKEN" in missing and "RUNCOMFY_API_TOKEN" in missing
+    invalid = settings_error(**TOKENS, quota_user_daily="many")
+    assert "invalid" in invalid.splitlines()[0] and "missing" not in invalid
+    both = settings_error(discord_token=DISCORD_TOKEN, quota_user_daily="many")
+    assert "missing" in both and "invalid" in both
+    for text in (missing, invalid, both):
+        assert len(text.splitlines()) <= 2, text
+
+
+def closed_port() -> int:
+    """A loopback port nobody listens on: connecting is refused at once."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def bot_command(tmp_path: Path, discord_url: str | None, env: dict[str, str]) -> dict[str, Any]:
+    """How to run the bot's `main()` as a process.
+
+    Discord and RunComfy point at a closed loopback port unless told otherwise, so a
+    check that wrongly passes can never reach the internet.
+    """
+    dead = f"http://127.0.0.1:{closed_port()}"
+    environment = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "PYTHONPATH": str(REPO),
+        "DISCORD_TOKEN": DISCORD_TOKEN,
+        "RUNCOMFY_API_TOKEN": RUNCOMFY_TOKEN,
+        "RUNCOMFY_BASE_URL": dead,
+        "DATABASE_PATH": str(tmp_path / "data" / "bot.db"),
+        # Only what an operator must act on; INFO lines of a normal start are not errors.
+        "LOG_LEVEL": "WARNING",
+        **env,
+    }
+    return {
+        "args": [sys.executable, "-m", "tests.fakes.run_bot", "--discord-url", discord_url or dead],
+        "cwd": tmp_path,  # no .env there
+        "env": environment,
+    }
+
+
+def start_bot(tmp_path: Path, *, discord_url: str | None = None, **env: str) -> tuple[int, str]:
+    """Run the bot to its end; its exit code and everything it printed."""
+    command = bot_command(tmp_path, discord_url, env)
+    result = subprocess.run(
+        command["args"],
+        cwd=command["cwd"],
+        env=command["env"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    return result.returncode, result.stdout + result.stderr
+
+
+def assert_readable(code: int, output: str, *needles: str) -> None:
+    assert code != 0, output
+    assert "Traceback" not in output, output
+    for needle in needles:
+        assert needle in output, output
+    lines = [line for line in output.splitlines() if line.strip()]
+    assert 1 <= len(lines) <= 2, output
+    assert DISCORD_TOKEN not in output and RUNCOMFY_TOKEN not in output
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "needle"),
+    [
+        ("LOG_LEVEL", "LOUD", "LOG_LEVEL"),
+        ("POLL_MIN_SECONDS", "30", "POLL_MAX_SECONDS"),
+        ("DISCORD_GUILD_IDS", "123,my-server", "comma-separated numeric server ids"),
+    ],
+)
+def test_an_invalid_setting_stops_the_start_readably(
+    tmp_path: Path, variable: str, value: str, needle: str
+) -> None:
+    code, output = start_bot(tmp_path, **{variable: value})
+    assert_readable(code, output, variable, needle, "invalid")
+
+
+def _a_file_as_parent(tmp_path: Path) -> Path:
+    (tmp_path / "plain-file").write_text("not a folder")
+    return tmp_path / "plain-file" / "sub" / "bot.db"
+
+
+def _a_folder(tmp_path: Path) -> Path:
+    (tmp_path / "folder.db").mkdir()
+    return tmp_path / "folder.db"
+
+
+def _a_corrupt_file(tmp_path: Path) -> Path:
+    path = tmp_path / "corrupt.db"
+    path.write_bytes(b"this is not an SQLite database, just bytes " * 100)
+    return path
+
+
+def _a_read_only_folder(tmp_path: Path) -> Path:
+    if os.geteuid() == 0:
+        # root writes through file modes; sysfs refuses new files even to root.
+        return Path("/sys/animate-bot.db")
+    folder = tmp_path / "read-only"
+    folder.mkdir()
+    folder.chmod(0o500)
+    return folder / "bot.db"
+
+
+@pytest.mark.parametrize(
+    "make_path", [_a_file_as_parent, _a_folder, _a_corrupt_file, _a_read_only_folder]
+)
+def test_an_unusable_database_path_stops_the_start_readably(tmp_path: Path, make_path) -> None:  # type: ignore[no-untyped-def]
+    path = make_path(tmp_path)
+    code, output = start_bot(tmp_path, DATABASE_PATH=str(path))
+    assert_readable(code, output, "DATABASE_PATH", str(path))
+
+
+def test_discord_unreachable_stops_the_start_readably(tmp_path: Path) -> None:
+    code, output = start_bot(tmp_path)
+    assert_readable(code, output, "Discord")
+    assert "reach" in output
+    assert (tmp_path / "data" / "bot.db").exists()  # it got as far as the database
+
+
+async def test_a_refused_token_stops_the_start_readably(
+    tmp_path: Path, discord_fake: FakeDiscord
+) -> None:
+    discord_fake.bot_token = "the-token-the-portal-shows"
+    command = bot_command(tmp_path, discord_fake.base_url, {})
+    proc = await asyncio.create_subprocess_exec(
+        *command["args"],
+        cwd=command["cwd"],
+        env=command["env"],
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    output, _ = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode is not None
+    assert_readable(proc.returncode, output.decode(), "DISCORD_TOKEN", "refused")
+    assert discord_fake.count("GET", "/users/@me") == 1  # it did ask Discord

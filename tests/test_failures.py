@@ -1,0 +1,42 @@
+"""Failures sorted by kind, from what the service and the bot stored."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.failures import FailureKind, failure_kind
+from bot.jobs import NO_VIDEO, SERVICE_UNAVAILABLE
+from bot.models import ImageFacts, Job, JobStatus
+from bot.runcomfy import RunComfyError
+
+FACTS = ImageFacts(filename="a.png", format="PNG", width=8, height=8, size_bytes=1)
+
+
+def ended(status: JobStatus, error: str | None) -> Job:
+    return Job(user_id=1, prompt="p", image=FACTS, created_at=0, status=status, error=error)
+
+
+@pytest.mark.parametrize(
+    ("status", "error", "kind"),
+    [
+        (JobStatus.FAILED, "Input contains sensitive content (code 1301)", "content_refused"),
+        (JobStatus.FAILED, "The image could not be decoded", "image_unreadable"),
+        (JobStatus.FAILED, SERVICE_UNAVAILABLE, "service_unavailable"),
+        (
+            JobStatus.FAILED,
+            RunComfyError("busy", status_code=503, retryable=True).user_message,
+            "service_unavailable",
+        ),
+        (JobStatus.FAILED, NO_VIDEO, "no_video"),
+        (JobStatus.FAILED, "generation failed", "other"),
+        (JobStatus.TIMED_OUT, "No video after 20 minutes.", "took_too_long"),
+        (JobStatus.LOST, "The bot restarted while sending this job", "lost"),
+    ],
+)
+def test_failure_kinds(status: JobStatus, error: str, kind: str) -> None:
+    assert failure_kind(ended(status, error)) is FailureKind(kind)
+
+
+def test_jobs_that_did_not_fail_have_no_kind() -> None:
+    for status in (JobStatus.DELIVERED, JobStatus.CANCELLED, JobStatus.IN_QUEUE):
+        assert failure_kind(ended(status, None)) is None
