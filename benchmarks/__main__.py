@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import asyncio
 
-from benchmarks import ack_burst, fit_video, history_bench, large_video, live_jobs, tracking
+from benchmarks import (
+    ack_burst,
+    fit_video,
+    history_bench,
+    large_video,
+    live_jobs,
+    restart,
+    tracking,
+)
 
 
 async def main() -> None:
@@ -13,6 +21,7 @@ async def main() -> None:
     await large_video.main()
     await live_jobs.main()
     await tracking.main()
+    await restart.main()
     await fit_video.main(fit_video.parse([]))
 
 

@@ -7,6 +7,7 @@ the fakes' own work does not count against it.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import platform
 import statistics
@@ -82,3 +83,9 @@ def machine() -> str:
 
 def mean(values: Sequence[float]) -> float:
     return statistics.fmean(values) if values else float("nan")
+
+
+def write_json(path: Path | None, figures: dict[str, float]) -> None:
+    """`--json PATH`: the figures, machine-readable, for the integrator's re-runs."""
+    if path is not None:
+        path.write_text(json.dumps({**figures, "machine": machine()}, indent=2) + "\n")

@@ -11,16 +11,48 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
+import sys
 import time
+from pathlib import Path
 
-from benchmarks.common import machine, rig
+from benchmarks.common import machine, rig, write_json
 from benchmarks.live_jobs import animate_many, live_settings
+from tests.fakes.harness import RUNCOMFY_TOKEN
 from tests.fakes.runcomfy import Timeline
 
 SETTLE_SECONDS = 15.0  # let the submits' own work (first polls, first edits) pass
 
 
-async def main(jobs: int = 1000, window_seconds: float = 60.0) -> dict[str, float]:
+async def run_floor(
+    runcomfy_url: str, discord_url: str, ids: list[str], interval: float, window: float
+) -> dict[str, float]:
+    """`benchmarks.floor` in its own process over the same jobs; its own CPU."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "benchmarks.floor",
+        "--runcomfy",
+        runcomfy_url,
+        "--discord",
+        discord_url,
+        "--token",
+        RUNCOMFY_TOKEN,
+        "--interval",
+        str(interval),
+        "--window",
+        str(window),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    out, _ = await asyncio.wait_for(proc.communicate("\n".join(ids).encode()), window + 120)
+    figures: dict[str, float] = json.loads(out.decode().strip().splitlines()[-1])
+    return figures
+
+
+async def main(
+    jobs: int = 1000, window_seconds: float = 60.0, json_path: Path | None = None
+) -> dict[str, float]:
     # Long enough that no job finishes before the window ends, with changes inside it.
     timeline = Timeline(queue_positions=(9, 6, 3, 1), queue_seconds=120, run_seconds=600)
     async with rig(**live_settings(jobs, time_scale=1.0)) as r:
@@ -37,14 +69,28 @@ async def main(jobs: int = 1000, window_seconds: float = 60.0) -> dict[str, floa
         cpu = r.bot.cpu_seconds() - cpu_before
         polls = len(r.runcomfy.requests) - requests_before
         discord_requests = len(r.discord.requests) - discord_before
-        assert len(r.runcomfy.submits) == jobs and not r.runcomfy.count("result"), "window spoilt"
+        assert len(r.runcomfy.submits) == jobs, "window spoilt"
+        await r.bot.stop()
+        # Same jobs, same schedule (the bot's polls per job), one PATCH per change.
+        interval = window_seconds * jobs / max(1, polls)
+        floor = await run_floor(
+            r.runcomfy.base_url,
+            r.discord.base_url,
+            list(r.runcomfy.jobs),
+            interval,
+            window_seconds,
+        )
 
     job_minutes = jobs * window_seconds / 60
     figures = {
         "cpu_ms_per_job_minute": cpu / job_minutes * 1000,
         "polls_per_job_minute": polls / job_minutes,
         "discord_requests_per_job_minute": discord_requests / job_minutes,
+        "floor_cpu_ms_per_job_minute": floor["cpu_seconds"] / job_minutes * 1000,
     }
+    figures["floor_ratio"] = figures["cpu_ms_per_job_minute"] / max(
+        1e-9, figures["floor_cpu_ms_per_job_minute"]
+    )
     print(
         f"tracking: {jobs} live jobs watched for {window_seconds:.0f} s "
         f"({job_minutes:.0f} job-minutes; starting them took {started_seconds:.0f} s)"
@@ -54,7 +100,13 @@ async def main(jobs: int = 1000, window_seconds: float = 60.0) -> dict[str, floa
         f"(target < 5); RunComfy polls {figures['polls_per_job_minute']:.1f} per job-minute, "
         f"Discord requests {figures['discord_requests_per_job_minute']:.2f} per job-minute"
     )
+    print(
+        f"  floor (bare httpx loop, same jobs, a poll every {interval:.1f} s, "
+        f"{floor['changes']:.0f} PATCHes): {figures['floor_cpu_ms_per_job_minute']:.2f} ms "
+        f"per job-minute; bot / floor = {figures['floor_ratio']:.2f}x (target <= 1.10x)"
+    )
     print(f"  machine: {machine()}")
+    write_json(json_path, figures)
     return figures
 
 
@@ -62,5 +114,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--jobs", type=int, default=1000)
     parser.add_argument("--window", type=float, default=60.0)
+    parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = parser.parse_args()
-    asyncio.run(main(args.jobs, args.window))
+    asyncio.run(main(args.jobs, args.window, args.json))

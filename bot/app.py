@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 import sys
@@ -61,6 +62,11 @@ def _route_kind(path: str) -> str | None:
     return "interaction" if any(route in path for route in EXEMPT_ROUTES) else "bot_token"
 
 
+def _posts_a_message(method: str, path: str) -> bool:
+    """A new message (a video, a reply the author waits for), not an edit or a reaction."""
+    return method == "POST" and path.endswith("/messages")
+
+
 def paced_bot_token_requests(
     budget: RateBudget, metrics: Metrics | None = None
 ) -> aiohttp.TraceConfig:
@@ -69,7 +75,9 @@ def paced_bot_token_requests(
     Pacing here rather than before each call: discord.py queues requests per route
     bucket, and a queue that drains at once would send a burst the budget never saw.
     It also counts every REST request and every 429 for the metrics, on the wire,
-    so discord.py's own retries are counted too.
+    so discord.py's own retries are counted too. New messages (deliveries) go in the
+    budget's urgent lane: at 1,000 jobs the ❌ reactions taken back as renders start
+    share the 40/s with the videos being posted, and must not delay them.
     """
 
     async def on_request_start(
@@ -78,7 +86,7 @@ def paced_bot_token_requests(
         params: aiohttp.TraceRequestStartParams,
     ) -> None:
         if _route_kind(params.url.path) == "bot_token":
-            await budget.acquire()
+            await budget.acquire(urgent=_posts_a_message(params.method, params.url.path))
 
     async def on_request_end(
         _session: aiohttp.ClientSession,
@@ -232,6 +240,9 @@ class AnimateBot(commands.AutoShardedBot):
         await self.jobs.resume()
         if self.settings.history_retention_days is not None:
             self._purger = asyncio.create_task(self._purge_daily(), name="purge-history")
+        # Everything built so far lives as long as the process: move it out of the
+        # collector's generations so 1,000 live jobs' churn does not rescan it.
+        gc.freeze()
 
     async def _watch_price(self) -> None:
         """Read the model and its price now (bounded: start-up must not hang), then hourly."""

@@ -27,7 +27,7 @@ from bot.config import Settings
 from bot.downloads import DownloadError, DownloadProblem, download_to_file, is_fetchable_url
 from bot.metrics import DeliveryKind, Metrics
 from bot.models import ACTIVE_STATUSES, ImageFacts, Job, JobOptions, JobStatus
-from bot.polling import PollPolicy, expected_render_seconds
+from bot.polling import HazardPolicy, PollPolicy, RenderTimes, expected_render_seconds
 from bot.runcomfy import (
     RequestResult,
     RequestStatus,
@@ -52,6 +52,12 @@ RESULT_GRACE_SECONDS = 30.0
 # One operator alert per kind of trouble in this window, not one per failing job.
 ALERT_INTERVAL_SECONDS = 10 * 60.0
 ETA_CACHE_SECONDS = 60.0
+# Too few renders of a kind yet: look again soon, the first ones are finishing.
+SPARSE_HISTORY_CACHE_SECONDS = 5.0
+# How many seconds of a user's wait one poll is worth, as a fraction of the
+# shortest poll interval (HazardPolicy's c): 0.1 of 2 s costs ~7-10 polls per
+# render and finds p50 < 2 s, p99 < 8 s (tests/test_polling.py, benchmarks.live_jobs).
+POLL_COST_FRACTION = 0.1
 _STATUS_BY_WIRE = {
     "in_queue": JobStatus.IN_QUEUE,
     "in_progress": JobStatus.IN_PROGRESS,
@@ -186,6 +192,11 @@ class JobService:
         self.clock = clock
         self.observer: JobObserver | None = None
         self.policy = PollPolicy(settings.poll_min_seconds, settings.poll_max_seconds)
+        self.hazard_policy = HazardPolicy(
+            settings.poll_min_seconds,
+            settings.poll_max_seconds,
+            poll_cost=settings.poll_min_seconds * POLL_COST_FRACTION,
+        )
         self._rng = random.Random()
         self._trackers: dict[int, asyncio.Task[None]] = {}
         # A cancel in flight per job: concurrent presses share it (one RunComfy call).
@@ -197,7 +208,8 @@ class JobService:
         self._sending: set[asyncio.Task[object]] = set()
         # Renews this process's leases and takes over dead processes' jobs (PostgreSQL).
         self._leases: asyncio.Task[None] | None = None
-        self._eta_cache: dict[tuple[str, int], tuple[float, float]] = {}
+        self._eta_cache: dict[tuple[str, int, bool], tuple[float, float]] = {}
+        self._render_cache: dict[tuple[str, int, bool], tuple[float, RenderTimes | None]] = {}
         # Operator alerts by kind: when the last one went out, and how many were held since.
         self._alerted: dict[str, float] = {}
         self._alerts_held: dict[str, int] = {}
@@ -345,21 +357,21 @@ class JobService:
 
     # -- tracking ----------------------------------------------------------
 
-    def _track(self, job: Job) -> None:
+    def _track(self, job: Job, *, first_delay: float = 0.0) -> None:
         assert job.id is not None
         if self._closing or job.id in self._trackers:
             return
-        task = asyncio.create_task(self._run_tracker(job), name=f"job:{job.id}")
+        task = asyncio.create_task(self._run_tracker(job, first_delay), name=f"job:{job.id}")
         self._trackers[job.id] = task
         job_id = job.id
         task.add_done_callback(lambda _task: self._trackers.pop(job_id, None))
 
-    async def _run_tracker(self, job: Job) -> None:
+    async def _run_tracker(self, job: Job, first_delay: float = 0.0) -> None:
         try:
             if job.status is JobStatus.COMPLETED:
                 await self._deliver(job)
             else:
-                await self._poll_until_done(job)
+                await self._poll_until_done(job, first_delay)
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -371,31 +383,84 @@ class JobService:
 
         Cached for a minute: every status edit shows it, and it moves slowly.
         """
-        key = (options.resolution, options.duration)
+        key = (options.resolution, options.duration, options.generate_audio)
         cached = self._eta_cache.get(key)
         now = time.monotonic()
         if cached is not None and now - cached[0] < ETA_CACHE_SECONDS:
             return cached[1]
         past = await self.store.recent_durations(
-            resolution=options.resolution, duration=options.duration
+            resolution=options.resolution,
+            duration=options.duration,
+            generate_audio=options.generate_audio,
         )
         eta = expected_render_seconds(past, self.settings.default_eta_seconds)
         self._eta_cache[key] = (now, eta)
         return eta
 
-    async def _poll_until_done(self, job: Job) -> None:
+    async def render_times(self, options: JobOptions) -> RenderTimes | None:
+        """The render-time distribution of recent jobs of the same kind (None: too few).
+
+        Measured from the first `in_progress` seen to completion; cached for a minute.
+        """
+        key = (options.resolution, options.duration, options.generate_audio)
+        cached = self._render_cache.get(key)
+        now = time.monotonic()
+        if cached is not None:
+            ttl = ETA_CACHE_SECONDS if cached[1] is not None else SPARSE_HISTORY_CACHE_SECONDS
+            if now - cached[0] < ttl:
+                return cached[1]
+        past = await self.store.recent_durations(
+            resolution=options.resolution,
+            duration=options.duration,
+            generate_audio=options.generate_audio,
+            from_start=True,
+        )
+        times = RenderTimes.fit(past)
+        self._render_cache[key] = (now, times)
+        return times
+
+    async def expected_end(self, job: Job) -> float | None:
+        """When the job should be done (clock time), for an ETA; None once it is final.
+
+        A rendering job with a known distribution: render start plus the median
+        render of its kind; otherwise submit plus the median submit-to-finish.
+        """
+        if job.status.is_final or job.status is JobStatus.COMPLETED:
+            return None
+        if job.status is JobStatus.IN_PROGRESS and job.started_at is not None:
+            times = await self.render_times(job.options)
+            if times is not None:
+                return job.started_at + times.median
+        started = job.submitted_at or job.created_at
+        return started + await self.expected_duration(job.options)
+
+    async def _poll_until_done(self, job: Job, first_delay: float = 0.0) -> None:
+        """Ask `/status` while queued and `/result` while rendering, until the job ends.
+
+        `/result` answers with the current state until the job is done, then with
+        the video: polling it while rendering saves the final round trip.
+        """
         assert job.id is not None and job.request_id is not None
         started = job.submitted_at or job.created_at
         deadline = started + self.settings.job_timeout_seconds
         expected_end = started + await self.expected_duration(job.options)
+        if first_delay > 0:
+            await asyncio.sleep(first_delay)
         failures = 0
+        # A new job's first poll is due; a restart's spread queued ones may wait.
+        urgent = first_delay <= 0 or job.status is JobStatus.IN_PROGRESS
         while True:
             now = self.clock()
             if now >= deadline:
                 await self._time_out(job)
                 return
+            result: RequestResult | None = None
             try:
-                status = await self.runcomfy.status(job.request_id)
+                if job.status is JobStatus.IN_PROGRESS:
+                    result = await self.runcomfy.result(job.request_id, urgent=urgent)
+                    status = RequestStatus(request_id=result.request_id, status=result.status)
+                else:
+                    status = await self.runcomfy.status(job.request_id, urgent=urgent)
                 failures = 0
             except RunComfyError as exc:
                 if not exc.retryable:
@@ -406,33 +471,71 @@ class JobService:
                 log.warning("Job %d: status unavailable (%s), attempt %d", job.id, exc, failures)
                 await asyncio.sleep(min(self.policy.max_delay, self.policy.min_delay * 2**failures))
                 continue
-            job = await self._apply_status(job, status)
+            job = await self._apply_status(job, status, result)
             if job.status is JobStatus.COMPLETED:
-                await self._deliver(job)
+                # A /result that said "done" without a video was the first try already.
+                await self._deliver(job, results_tried=int(result is not None))
                 return
             if job.status.is_final:
                 return
-            # Far from the expected end: sparse; near it: dense.
-            end = None if (job.queue_position or 0) > 1 else expected_end
-            await asyncio.sleep(self.policy.next_delay(now=now, expected_end=end, rng=self._rng))
+            # Looked up per poll (cached): a kind's first renders finish while others run.
+            times = await self.render_times(job.options)
+            delay = self._next_delay(job, expected_end, times)
+            # A poll at the sparsest interval is not due: it may wait for others.
+            urgent = delay < self.policy.max_delay * (1 - self.policy.jitter)
+            await asyncio.sleep(delay)
 
-    async def _apply_status(self, job: Job, status: RequestStatus) -> Job:
+    def _next_delay(self, job: Job, expected_end: float, times: RenderTimes | None) -> float:
+        now = self.clock()
+        if job.status is JobStatus.IN_PROGRESS and job.started_at is not None and times:
+            elapsed = now - job.started_at
+            return self.hazard_policy.next_delay(elapsed=elapsed, times=times, rng=self._rng)
+        if job.status is JobStatus.IN_QUEUE and times is not None:
+            # Queued with a known render distribution: only the start matters. Next
+            # in line, look every three min_delay: the render clock starts when we
+            # see it run, so a late look skews every later poll.
+            soon = None if (job.queue_position or 0) > 1 else now + 6 * self.policy.min_delay
+            return self.policy.next_delay(now=now, expected_end=soon, rng=self._rng)
+        # Too few past renders of this kind: the ETA-halving policy from submit.
+        end = None if (job.queue_position or 0) > 1 else expected_end
+        return self.policy.next_delay(now=now, expected_end=end, rng=self._rng)
+
+    async def _apply_status(
+        self, job: Job, status: RequestStatus, result: RequestResult | None = None
+    ) -> Job:
+        """Store a real transition; show a queue move without storing it.
+
+        `result`: the `/result` answer the status came from, if any; a completed one
+        carries the video, so delivery needs no further call.
+        """
         assert job.id is not None
         new = _STATUS_BY_WIRE.get(status.status, job.status)
-        if new is job.status and status.queue_position == job.queue_position:
-            return job
+        if new is job.status:
+            if status.queue_position == job.queue_position or new is not JobStatus.IN_QUEUE:
+                return job
+            # Only the queue moved: shown to the user, not written (a restart polls
+            # again anyway), which saves an UPDATE and a validated row per move.
+            moved = job.model_copy(update={"queue_position": status.queue_position})
+            await self._notify_updated(moved)
+            return moved
         if new is JobStatus.CANCELLED:
             return await self._end(
                 job, JobStatus.CANCELLED, error="Cancelled at the video service."
             )
         if new is JobStatus.FAILED:
-            return await self._end(job, JobStatus.FAILED, error=await self._failure_reason(job))
+            error = result.error if result is not None and result.error else None
+            return await self._end(
+                job, JobStatus.FAILED, error=error or await self._failure_reason(job)
+            )
         changes: dict[str, object] = {"status": new, "queue_position": status.queue_position}
         if new is JobStatus.IN_PROGRESS and job.started_at is None:
             changes["started_at"] = self.clock()
         if new is JobStatus.COMPLETED:
             changes["finished_at"] = self.clock()
             changes["queue_position"] = None
+            if result is not None and result.video_url is not None:
+                changes["video_url"] = result.video_url
+                changes["cost"] = result.cost
         updated = await self.store.transition(job.id, from_statuses=[job.status], to=new, **changes)
         if updated is None:  # changed under us (a cancel): stop here
             return await self._reload(job)
@@ -499,10 +602,10 @@ class JobService:
 
     # -- delivery ----------------------------------------------------------
 
-    async def _deliver(self, job: Job) -> None:
+    async def _deliver(self, job: Job, *, results_tried: int = 0) -> None:
         assert job.id is not None and job.request_id is not None
         if job.video_url is None:
-            result = await self._fetch_result(job)
+            result = await self._fetch_result(job, tried=results_tried)
             if result is None:
                 return
             job = await self.store.update(job.id, video_url=result.video_url, cost=result.cost)
@@ -527,17 +630,21 @@ class JobService:
             self.metrics.delivered(delivery.kind if delivery else "none", delivered.cost)
             await self._notify_updated(delivered)
 
-    async def _fetch_result(self, job: Job) -> RequestResult | None:
+    async def _fetch_result(self, job: Job, *, tried: int = 0) -> RequestResult | None:
         """The finished job's result with a video; None if the job ended instead.
 
-        A few tries over at most RESULT_GRACE_SECONDS: a completed job whose result
-        still carries no video by then is not going to get one.
+        A few tries (RESULT_ATTEMPTS in all, `tried` of them made by the poller) over at
+        most RESULT_GRACE_SECONDS: a completed job whose result still carries no video
+        by then is not going to get one.
         """
         assert job.request_id is not None
         deadline = self.clock() + RESULT_GRACE_SECONDS
         delay = self.policy.min_delay
         unreachable: RunComfyError | None = None
-        for attempt in range(1, RESULT_ATTEMPTS + 1):
+        for attempt in range(min(tried, RESULT_ATTEMPTS - 1) + 1, RESULT_ATTEMPTS + 1):
+            if attempt > 1:
+                await asyncio.sleep(delay)
+                delay = min(self.policy.max_delay, delay * 2)
             try:
                 result = await self.runcomfy.result(job.request_id)
             except RunComfyError as exc:
@@ -568,10 +675,8 @@ class JobService:
                     attempt,
                     RESULT_ATTEMPTS,
                 )
-            if attempt == RESULT_ATTEMPTS or self.clock() + delay > deadline:
+            if self.clock() + delay > deadline:
                 break
-            await asyncio.sleep(delay)
-            delay = min(self.policy.max_delay, delay * 2)
         if unreachable is not None:
             await self._fail(job, unreachable)
         else:
@@ -772,19 +877,29 @@ class JobService:
         return resumed
 
     async def _adopt(self, jobs: list[Job]) -> int:
-        """Track claimed jobs; those caught mid-submit are lost (never resubmitted)."""
-        resumed = 0
+        """Track claimed jobs; those caught mid-submit are lost (never resubmitted).
+
+        Their first polls are spread over the request budget (the nearest to done
+        first) rather than queued at once, so a restart with 1,000 live jobs does
+        not hold up the polls and results that fall due meanwhile.
+        """
+        resumable: list[Job] = []
         for job in jobs:
             if job.request_id is None:
                 # Crashed between writing the row and learning the request id:
                 # it may or may not exist at RunComfy; never resubmit.
                 await self._end(job, JobStatus.LOST, error=RESTARTED_WHILE_SENDING)
                 continue
-            self._track(job)
-            resumed += 1
-        if resumed:
-            log.info("Resumed %d jobs", resumed)
-        return resumed
+            resumable.append(job)
+        resumable.sort(key=_resume_order)
+        budget = self.runcomfy.budget
+        burst = budget.capacity if budget is not None else 0.0
+        for index, job in enumerate(resumable):
+            spread = max(0.0, index - burst / 2) / budget.rate if budget is not None else 0.0
+            self._track(job, first_delay=spread)
+        if resumable:
+            log.info("Resumed %d jobs", len(resumable))
+        return len(resumable)
 
     async def _keep_leases(self) -> None:
         """Every third of LEASE_SECONDS: renew our leases, then take over expired ones."""
@@ -876,6 +991,12 @@ class JobService:
         if self.observer is not None:
             with contextlib.suppress(Exception):
                 await self.observer.alert_operator(text)
+
+
+def _resume_order(job: Job) -> tuple[int, int, float]:
+    """Completed first, then rendering, then the queue by position: nearest to done first."""
+    rank = {JobStatus.COMPLETED: 0, JobStatus.IN_PROGRESS: 1}.get(job.status, 2)
+    return (rank, job.queue_position or 0, job.created_at)
 
 
 async def _guarded(call: Awaitable[None], what: str, job: Job) -> None:

@@ -1,19 +1,36 @@
-"""When to ask RunComfy again: ETA-aware polling with jitter.
+"""When to ask RunComfy again: hazard-aware polling with jitter.
 
 RunComfy has no webhooks, so this policy sets both the delivery lag and the
-number of requests a job costs. Far from the expected end we poll sparsely;
-near it densely, down to `min_delay`; past it, less densely the longer it
-runs over, so a job that outlives its estimate does not cost 30 requests a minute.
+number of requests a job costs.
+
+`HazardPolicy` (used once a handful of past renders of the job's kind are known)
+polls at an interval proportional to 1/sqrt(hazard of completion), the hazard
+coming from a smoothed distribution of those renders and the render clock starting at
+the first `in_progress` seen. `PollPolicy` (the fallback, and the queue phase)
+halves the time left to an ETA: sparse far from it, dense near it, backing off
+past it.
 """
 
 from __future__ import annotations
 
+import math
 import random
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 OVERDUE_FRACTION = 4  # past the ETA, wait a quarter of the overrun
+# Fewer renders than this of one kind: not a distribution yet, use PollPolicy.
+MIN_SAMPLES = 5
+# A log-normal fitted to near-identical renders would claim certainty it has not
+# earned (and a hazard spike the jitter of RunComfy's own queue would miss).
+MIN_SIGMA = 0.08
+# Share of the log-normal fit in the mixture: it alone shapes the tail.
+TAIL_WEIGHT = 0.1
+GRID_POINTS = 128
+SCAN_STEPS = 16  # points looked at across one wait of max_delay
+_SQRT2 = math.sqrt(2.0)
+_SQRT_2PI = math.sqrt(2 * math.pi)
 
 
 @dataclass(frozen=True)
@@ -37,8 +54,141 @@ class PollPolicy:
         else:
             base = (now - expected_end) / OVERDUE_FRACTION
         base = min(self.max_delay, max(self.min_delay, base))
-        spread = base * self.jitter
-        return max(self.min_delay * (1 - self.jitter), base + rng.uniform(-spread, spread))
+        return _jittered(base, self.min_delay, self.jitter, rng)
+
+
+@dataclass(frozen=True)
+class RenderTimes:
+    """The render-time distribution of one kind (first `in_progress` seen to completion).
+
+    A kernel density of the past renders in log space (it follows their real shape:
+    a sharp earliest render, a flat middle) mixed with a log-normal fit of them
+    (weight TAIL_WEIGHT) whose slowly falling hazard takes over past the longest
+    render seen. The hazard is tabulated once per fit, so a poll costs a lookup.
+    """
+
+    mu: float  # mean of log(seconds)
+    sigma: float  # standard deviation of log(seconds)
+    count: int
+    bandwidth: float  # of the kernels, in log space (Silverman's rule)
+    logs: tuple[float, ...] = ()
+    _grid: tuple[float, ...] = ()  # log(seconds), evenly spaced
+    _hazards: tuple[float, ...] = ()
+
+    @classmethod
+    def fit(cls, samples: Sequence[float]) -> RenderTimes | None:
+        """The fit of the positive samples; None when there are fewer than MIN_SAMPLES."""
+        logs = sorted(math.log(s) for s in samples if s > 0)
+        if len(logs) < MIN_SAMPLES:
+            return None
+        sigma = max(MIN_SIGMA, statistics.pstdev(logs))
+        bandwidth = max(MIN_SIGMA / 2, 1.06 * sigma * len(logs) ** -0.2)
+        raw = cls(statistics.fmean(logs), sigma, len(logs), bandwidth, tuple(logs))
+        low, high = logs[0] - 4 * bandwidth, logs[-1] + 3 * sigma
+        grid = tuple(low + (high - low) * i / (GRID_POINTS - 1) for i in range(GRID_POINTS))
+        hazards = tuple(raw._mixture_hazard(math.exp(x)) for x in grid)
+        return cls(raw.mu, sigma, raw.count, bandwidth, raw.logs, grid, hazards)
+
+    @property
+    def median(self) -> float:
+        return math.exp(self.mu)
+
+    @property
+    def longest(self) -> float:
+        """The longest render seen (past it, the distribution is only a guess)."""
+        return math.exp(self.logs[-1]) if self.logs else self.median
+
+    def quantile(self, fraction: float) -> float:
+        """Seconds by which `fraction` of renders of this kind are done (log-normal fit)."""
+        return math.exp(self.mu + self.sigma * statistics.NormalDist().inv_cdf(fraction))
+
+    def hazard(self, elapsed: float) -> float:
+        """Chance per second that a render still running after `elapsed` s ends now."""
+        if elapsed <= 0:
+            return 0.0
+        x = math.log(elapsed)
+        grid = self._grid
+        if not grid or x >= grid[-1]:
+            return self._mixture_hazard(elapsed)
+        if x <= grid[0]:
+            return self._hazards[0]
+        step = (grid[-1] - grid[0]) / (len(grid) - 1)
+        i = min(len(grid) - 2, int((x - grid[0]) / step))
+        share = (x - grid[i]) / step
+        return self._hazards[i] + (self._hazards[i + 1] - self._hazards[i]) * share
+
+    def _mixture_hazard(self, elapsed: float) -> float:
+        x = math.log(elapsed)
+        density = survival = 0.0
+        for center in self.logs:
+            d, s = _normal(x, center, self.bandwidth)
+            density += d
+            survival += s
+        d, s = _normal(x, self.mu, self.sigma)
+        weight = (1 - TAIL_WEIGHT) / len(self.logs) if self.logs else 0.0
+        density = density * weight + d * TAIL_WEIGHT
+        survival = survival * weight + s * TAIL_WEIGHT
+        if survival < 1e-12:
+            # Far in the tail the log-normal hazard tends to z / (sigma * t).
+            return max(0.0, (x - self.mu) / self.sigma) / (self.sigma * elapsed)
+        return density / (survival * elapsed)  # density in log space, per second
+
+
+def _normal(x: float, mean: float, sd: float) -> tuple[float, float]:
+    """Normal density at x and the chance of exceeding it."""
+    z = (x - mean) / sd
+    return math.exp(-0.5 * z * z) / (sd * _SQRT_2PI), 0.5 * math.erfc(z / _SQRT2)
+
+
+@dataclass(frozen=True)
+class HazardPolicy:
+    """Poll a rendering job at an interval of sqrt(2 c / h(t)).
+
+    Reasoning: let h(t) be the hazard of completion after `t` seconds of
+    rendering (the chance per second that a job still running ends now). Polling
+    every Δ seconds, the job ends within the next Δ with probability ≈ h·Δ and the
+    user then waits Δ/2 on average, so the lag accrues at h·Δ/2 per second,
+    while polls cost c/Δ per second (`poll_cost` c: how many seconds of lag
+    one request is worth). The sum is smallest at
+
+        Δ(t) = sqrt(2 c / h(t)),
+
+    i.e. the interval is proportional to 1/sqrt(hazard): sparse while the job
+    cannot plausibly be done (h ≈ 0: `max_delay`), dense where renders of its kind
+    usually end. Past the longest render seen the distribution is only a guess,
+    so there the wait is also at least a quarter of the overrun (as in
+    PollPolicy): a job stuck at RunComfy costs 4 polls a minute, not 30. A wait never spans a
+    moment whose own ideal interval is shorter than the time already waited by
+    then, so a sparse wait cannot jump over the point where renders start to end.
+    The result is clamped to [min_delay, max_delay] and jittered by ±`jitter` so
+    jobs submitted together do not poll in lockstep.
+    """
+
+    min_delay: float
+    max_delay: float
+    poll_cost: float
+    jitter: float = 0.1
+
+    def next_delay(self, *, elapsed: float, times: RenderTimes, rng: random.Random) -> float:
+        """Delay before the next poll of a job that has rendered for `elapsed` s."""
+        delay = self.max_delay
+        for step in range(SCAN_STEPS + 1):
+            ahead = self.max_delay * step / SCAN_STEPS
+            if ahead >= delay:
+                break
+            hazard = times.hazard(elapsed + ahead)
+            ideal = math.sqrt(2 * self.poll_cost / hazard) if hazard > 0 else math.inf
+            delay = min(delay, max(ahead, ideal))
+        overrun = elapsed - times.longest
+        if overrun > 0:
+            delay = max(delay, overrun / OVERDUE_FRACTION)
+        delay = min(self.max_delay, max(self.min_delay, delay))
+        return _jittered(delay, self.min_delay, self.jitter, rng)
+
+
+def _jittered(base: float, floor: float, jitter: float, rng: random.Random) -> float:
+    spread = base * jitter
+    return max(floor * (1 - jitter), base + rng.uniform(-spread, spread))
 
 
 def expected_render_seconds(past: Sequence[float], default: float) -> float:

@@ -272,7 +272,8 @@ class RunComfyClient:
         body = job_input.model_dump(mode="json")
         for attempt in range(1, self._max_attempts + 1):
             try:
-                response = await self._send("POST", self._model_path, json=body)
+                # A user waits for the status message behind it: never behind sparse polls.
+                response = await self._send("POST", self._model_path, json=body, urgent=True)
             except NEVER_SENT as exc:
                 # The request provably never left this machine: safe to try again.
                 if attempt == self._max_attempts:
@@ -296,18 +297,25 @@ class RunComfyClient:
                 raise
         raise AssertionError("unreachable")
 
-    async def status(self, request_id: str) -> RequestStatus:
+    async def status(self, request_id: str, *, urgent: bool = False) -> RequestStatus:
+        """The job's state; `urgent` when the poll is due now (see RateBudget's lanes)."""
         path = f"/v1/requests/{quote(request_id, safe='')}/status"
-        status = await self._retrying("GET", path, RequestStatus)
+        status = await self._retrying("GET", path, RequestStatus, urgent=urgent)
         if not status.is_known and status.status not in self._unknown_statuses:
             self._unknown_statuses.add(status.status)
             log.warning("RunComfy sent an unknown status %r; treating it as running", status.status)
         return status
 
-    async def result(self, request_id: str, *, include_cost: bool = True) -> RequestResult:
+    async def result(
+        self, request_id: str, *, include_cost: bool = True, urgent: bool = True
+    ) -> RequestResult:
+        """The job's outputs once done; before that, its current state and no outputs.
+
+        Urgent by default: a finished video waits for it.
+        """
         path = f"/v1/requests/{quote(request_id, safe='')}/result"
         params = {"include_cost": "true"} if include_cost else None
-        return await self._retrying("GET", path, RequestResult, params=params)
+        return await self._retrying("GET", path, RequestResult, params=params, urgent=urgent)
 
     async def model(self) -> ModelInfo:
         """The configured model and its price; RunComfyError 400001 when it is gone."""
@@ -315,13 +323,20 @@ class RunComfyClient:
 
     async def cancel(self, request_id: str) -> CancelResponse:
         path = f"/v1/requests/{quote(request_id, safe='')}/cancel"
-        return await self._retrying("POST", path, CancelResponse)
+        return await self._retrying("POST", path, CancelResponse, urgent=True)
 
     # -- plumbing ----------------------------------------------------------
 
-    async def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    @property
+    def budget(self) -> RateBudget | None:
+        """The request budget (None: unpaced); trackers spread a restart over its rate."""
+        return self._budget
+
+    async def _send(
+        self, method: str, path: str, *, urgent: bool = False, **kwargs: Any
+    ) -> httpx.Response:
         if self._budget is not None:
-            await self._budget.acquire()
+            await self._budget.acquire(urgent=urgent)
         if self._metrics is None:
             return await self._http.request(method, path, **kwargs)
         endpoint = _endpoint_of(method, path)
@@ -336,11 +351,13 @@ class RunComfyClient:
         )
         return response
 
-    async def _retrying(self, method: str, path: str, model: type[_WireT], **kwargs: Any) -> _WireT:
+    async def _retrying(
+        self, method: str, path: str, model: type[_WireT], *, urgent: bool = False, **kwargs: Any
+    ) -> _WireT:
         """Safe calls: retried on network errors, 408/429/5xx and unreadable bodies."""
         for attempt in range(1, self._max_attempts + 1):
             try:
-                response = await self._send(method, path, **kwargs)
+                response = await self._send(method, path, urgent=urgent, **kwargs)
                 return self._parse(response, model)
             except httpx.HTTPError as exc:
                 error = RunComfyError(f"network error ({type(exc).__name__})", retryable=True)

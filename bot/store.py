@@ -146,7 +146,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         """,
         "CREATE INDEX jobs_by_guild ON jobs (guild_id, created_at)",
     ),
-    # 6: the video as the service made it (its size) and, when the bot re-encoded it
+    # 5: the video as the service made it (its size) and, when the bot re-encoded it
     # to play inline or fit the upload limit, the size of the copy it posted; when the
     # delivered video was extended (Extend claims it once, so one press makes one job),
     # and which job an extension continues (for Join).
@@ -156,16 +156,26 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "ALTER TABLE jobs ADD COLUMN extended_at REAL",
         "ALTER TABLE jobs ADD COLUMN extends_job_id INTEGER",
     ),
-    # 7: the server's language, kept with the job so that the public status message
+    # 6: the server's language, kept with the job so that the public status message
     # and the delivery speak it after a restart too (no interaction is kept).
     ("ALTER TABLE jobs ADD COLUMN locale TEXT",),
-    # 8: leases, for several processes on one PostgreSQL: the process tracking an
+    # 7: leases, for several processes on one PostgreSQL: the process tracking an
     # active job (`owner`, its PROCESS_ID) holds it until `lease_until` (epoch
     # seconds) and renews it while alive; an expired lease may be claimed by another.
     # No index: claims and renewals read the small `jobs_active` index.
     (
         "ALTER TABLE jobs ADD COLUMN owner TEXT",
         "ALTER TABLE jobs ADD COLUMN lease_until REAL",
+    ),
+    # 8: a job's kind includes audio (it about doubles the render), so ETA and
+    # polling samples filter on it too.
+    (
+        "DROP INDEX jobs_by_kind",
+        """
+        CREATE INDEX jobs_by_kind
+            ON jobs (resolution, duration, generate_audio, finished_at DESC)
+            WHERE status IN ('completed', 'delivered')
+        """,
     ),
 )
 
@@ -628,15 +638,26 @@ class JobStore:
         return None if row is None or row[0] is None else float(row[0])
 
     async def recent_durations(
-        self, *, resolution: str, duration: int, limit: int = 50
+        self,
+        *,
+        resolution: str,
+        duration: int,
+        generate_audio: bool,
+        from_start: bool = False,
+        limit: int = 50,
     ) -> list[float]:
-        """Render times (finished - submitted) of the latest finished jobs of one kind."""
+        """Times to finish of the latest finished jobs of one kind, newest first.
+
+        From submit (queue and render: what a user waits) or, `from_start`, from the
+        first `in_progress` seen (the render alone: what polling needs).
+        """
+        start = "started_at" if from_start else "submitted_at"
         async with self._db.execute(
-            "SELECT finished_at - submitted_at FROM jobs "
+            f"SELECT finished_at - {start} FROM jobs "
             f"WHERE {_FINISHED_SQL} AND resolution = ? AND duration = ? "
-            "AND finished_at > submitted_at "
+            f"AND generate_audio = ? AND finished_at > {start} "
             "ORDER BY finished_at DESC LIMIT ?",
-            (resolution, duration, limit),
+            (resolution, duration, int(generate_audio), limit),
         ) as cursor:
             rows = await cursor.fetchall()
         return [float(row[0]) for row in rows]

@@ -105,19 +105,25 @@ PG_MIGRATIONS: tuple[tuple[str, ...], ...] = (
         """,
         "CREATE INDEX jobs_by_guild ON jobs (guild_id, created_at)",
     ),
-    # 6: the video's sizes as made and as posted; Extend's claim and Join's link.
+    # 5: the video's sizes as made and as posted; Extend's claim and Join's link.
     (
         "ALTER TABLE jobs ADD COLUMN video_bytes BIGINT",
         "ALTER TABLE jobs ADD COLUMN posted_video_bytes BIGINT",
         "ALTER TABLE jobs ADD COLUMN extended_at DOUBLE PRECISION",
         "ALTER TABLE jobs ADD COLUMN extends_job_id BIGINT",
     ),
-    # 7: the server's language, kept with the job.
+    # 6: the server's language, kept with the job.
     ("ALTER TABLE jobs ADD COLUMN locale TEXT",),
-    # 8: leases (owner, lease_until): see bot.store.
+    # 7: leases (owner, lease_until): see bot.store.
     (
         "ALTER TABLE jobs ADD COLUMN owner TEXT",
         "ALTER TABLE jobs ADD COLUMN lease_until DOUBLE PRECISION",
+    ),
+    # 8: a job's kind includes audio (ETA and polling samples filter on it).
+    (
+        "DROP INDEX jobs_by_kind",
+        "CREATE INDEX jobs_by_kind ON jobs "
+        f"(resolution, duration, generate_audio, finished_at DESC) WHERE {_FINISHED_SQL}",
     ),
 )
 

@@ -5,10 +5,20 @@ from __future__ import annotations
 import asyncio
 import logging
 
+import aiohttp
 import pytest
+from multidict import CIMultiDict
+from yarl import URL
 
 from bot import i18n
-from bot.app import BOT_REQUESTS_BURST, BOT_REQUESTS_PER_SECOND, EXEMPT_ROUTES, AnimateBot
+from bot.app import (
+    BOT_REQUESTS_BURST,
+    BOT_REQUESTS_PER_SECOND,
+    EXEMPT_ROUTES,
+    AnimateBot,
+    paced_bot_token_requests,
+)
+from bot.ratelimit import RateBudget
 from tests.fakes.discord import FakeDiscord, peak_per_second
 from tests.fakes.harness import BotRunner
 from tests.fakes.runcomfy import FakeRunComfy
@@ -32,6 +42,29 @@ async def test_bot_token_requests_are_paced_on_the_wire_and_interactions_are_not
     assert peak_per_second(sent) <= BOT_REQUESTS_PER_SECOND + BOT_REQUESTS_BURST < 50
     # Interaction callbacks are exempt from the global limit: none waits behind the messages.
     assert peak_per_second(answered) == 40
+
+
+async def test_a_new_message_is_paced_ahead_of_reactions_already_waiting() -> None:
+    # 1,000 jobs: ❌ reactions come off as renders start while videos are being
+    # posted. A video the author waits for must not queue behind that bookkeeping.
+    budget = RateBudget(rate=20, burst=1)
+    on_start = paced_bot_token_requests(budget).on_request_start[0]
+    order: list[str] = []
+
+    async def request(method: str, path: str) -> None:
+        url = URL(f"http://127.0.0.1/api/v10{path}")
+        params = aiohttp.TraceRequestStartParams(method, url, CIMultiDict())
+        await on_start(None, None, params)  # type: ignore[arg-type]
+        order.append(f"{method} {path}")
+
+    reactions = [
+        asyncio.create_task(request("DELETE", f"/channels/{i}/messages/{i}/reactions/x/@me"))
+        for i in range(1, 9)
+    ]
+    await asyncio.sleep(0)  # the first takes the burst token, the others wait
+    delivery = asyncio.create_task(request("POST", "/channels/9/messages"))
+    await asyncio.wait_for(asyncio.gather(delivery, *reactions), timeout=5)
+    assert order.index("POST /channels/9/messages") <= 1, order
 
 
 async def test_while_stopping_a_button_that_starts_a_job_is_refused_kindly(

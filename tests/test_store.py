@@ -330,23 +330,29 @@ async def test_counts_and_quota_queries(store: JobStore) -> None:
 
 
 async def test_recent_durations_of_one_kind(store: JobStore) -> None:
-    kind = JobOptions(resolution="720p", duration=5)
+    kind = JobOptions(resolution="720p", duration=5, generate_audio=True)
 
     async def finished(status: JobStatus, took: float, at: float, **other: object) -> None:
         await store.create(
             new_job(status=status, submitted_at=at - took, finished_at=at, **other)  # type: ignore[arg-type]
         )
 
-    await finished(S.DELIVERED, 30, at=100, options=kind)
+    await finished(S.DELIVERED, 30, at=100, options=kind, started_at=80)
     await finished(S.COMPLETED, 31, at=300, options=kind)  # done, not delivered: counts
-    await finished(S.DELIVERED, 32, at=200, options=kind)
+    await finished(S.DELIVERED, 32, at=200, options=kind, started_at=190)
     await finished(S.FAILED, 400, at=500, options=kind)
     await finished(S.DELIVERED, 99, at=600, options=JobOptions(resolution="720p", duration=6))
     await finished(S.DELIVERED, 98, at=700, options=JobOptions(resolution="1080p", duration=5))
+    silent = JobOptions(resolution="720p", duration=5, generate_audio=False)
+    await finished(S.DELIVERED, 15, at=750, options=silent)  # another kind: no audio
     await store.create(new_job(status=S.DELIVERED, options=kind, finished_at=800.0))  # no submit
-    assert await store.recent_durations(resolution="720p", duration=5) == [31, 32, 30]
-    assert await store.recent_durations(resolution="720p", duration=5, limit=2) == [31, 32]
-    assert await store.recent_durations(resolution="480p", duration=5) == []
+    eta = {"resolution": "720p", "duration": 5, "generate_audio": True}
+    assert await store.recent_durations(**eta) == [31, 32, 30]  # type: ignore[arg-type]
+    assert await store.recent_durations(**eta, limit=2) == [31, 32]  # type: ignore[arg-type]
+    # From the first `in_progress` seen: only jobs that were seen rendering.
+    assert await store.recent_durations(**eta, from_start=True) == [10, 20]  # type: ignore[arg-type]
+    assert await store.recent_durations(resolution="720p", duration=5, generate_audio=False) == [15]
+    assert await store.recent_durations(resolution="480p", duration=5, generate_audio=True) == []
 
 
 async def test_deletes_touch_only_their_rows(store: JobStore) -> None:
@@ -398,7 +404,10 @@ async def test_hot_queries_use_indexes_not_scans(sqlite_store: JobStore) -> None
         "daily quota": store.count_created_since(1, 5.0),
         "quota frees up": store.oldest_created_since(1, 5.0),
         "quota in one query": store.quota_usage(1, since=5.0),
-        "eta": store.recent_durations(resolution="480p", duration=5),
+        "eta": store.recent_durations(resolution="480p", duration=5, generate_audio=True),
+        "render times": store.recent_durations(
+            resolution="480p", duration=5, generate_audio=False, from_start=True
+        ),
         "get": store.get(job.id),
         "by request": store.find_by_request_id("r-77"),
         "by status message": store.find_by_status_message(77),

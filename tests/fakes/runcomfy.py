@@ -61,6 +61,8 @@ class Timeline:
     video_status: int = 200  # what the CDN answers for the video (e.g. 404: expired)
     video_trickle_seconds: float = 0.0  # > 0: the CDN sends 1 KiB, then waits this long
     manual: bool = False  # stays where it is until `set_state`
+    # /result lags /status: the first N answers after completion say done, no video.
+    result_empty_answers: int = 0
 
 
 @dataclass
@@ -72,6 +74,7 @@ class FakeJob:
     forced: str | None = None  # manual state or a cancel
     forced_position: int | None = None
     finished_at: float | None = None
+    empty_results: int = 0  # "done, no video" answers given so far
 
     def state(self, now: float, scale: float) -> tuple[str, int | None]:
         if self.forced is not None:
@@ -319,7 +322,11 @@ class FakeRunComfy:
             "status": state,
             "created_at": "2026-11-25T00:00:00Z",
         }
-        if state == "completed":
+        # Not done yet: the current state and no outputs, as the contract says.
+        if state == "completed" and job.empty_results < t.result_empty_answers:
+            job.empty_results += 1
+            payload["status"] = t.result_status_word
+        elif state == "completed":
             url = self.video_url(job.request_id)
             payload["status"] = t.result_status_word
             payload["output"] = {"videos": [url]} if t.videos_list else {"video": url}
