@@ -21,7 +21,8 @@ run: $(STAMP) .env
 
 test: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -q -n auto
+	# Four workers on two cores: the tests mostly wait on loopback servers and timers.
+	$(BIN)/python -m pytest -q -n 4
 
 # The suite with its PostgreSQL variants, on a throwaway local cluster (as CI does).
 test-pg: $(STAMP)
