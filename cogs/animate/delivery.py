@@ -133,16 +133,8 @@ class Courier:
         reference = None
         if job.status_message_id is not None and job.id not in self.board.unreachable:
             reference = reply_to(job.channel_id, job.status_message_id)
-        kwargs: dict[str, Any] = {
-            "allowed_mentions": pings,
-            "reference": reference,
-            "nonce": _nonce(job, text),
-        }
-        if file is not None:
-            kwargs["file"] = file
-        if view is not None:
-            kwargs["view"] = view
-        return await channel.send(text, **kwargs)
+        kwargs = _attached(file, view, reference=reference, nonce=_nonce(job, text))
+        return await channel.send(text, allowed_mentions=pings, **kwargs)
 
     async def _send_followup(
         self,
@@ -155,12 +147,10 @@ class Courier:
         session = self.board.fresh_session(job.id)
         if session is None:
             return None
-        kwargs: dict[str, Any] = {"allowed_mentions": pings, "wait": True}
-        if file is not None:
-            kwargs["file"] = file
-        if view is not None:
-            kwargs["view"] = view
-        return await session.interaction.followup.send(text, **kwargs)
+        kwargs = _attached(file, view)
+        return await session.interaction.followup.send(
+            text, allowed_mentions=pings, wait=True, **kwargs
+        )
 
     async def _send_dm(
         self,
@@ -171,17 +161,27 @@ class Courier:
         view: discord.ui.View | None,
     ) -> discord.Message | None:
         user = self.bot.get_user(job.user_id) or await self.bot.fetch_user(job.user_id)
-        kwargs: dict[str, Any] = {"allowed_mentions": pings, "nonce": _nonce(job, text)}
-        if file is not None:
-            kwargs["file"] = file
-        if view is not None:
-            kwargs["view"] = view
-        return await user.send(text, **kwargs)
+        kwargs = _attached(file, view, nonce=_nonce(job, text))
+        return await user.send(text, allowed_mentions=pings, **kwargs)
 
     async def alert_operator(self, text: str) -> None:
         channel_id = self.bot.settings.admin_channel_id
         if channel_id is not None:
             await self.bot.get_partial_messageable(channel_id).send(f"⚠️ {text}")
+
+
+def _attached(
+    file: discord.File | None, view: discord.ui.View | None, **kwargs: Any
+) -> dict[str, Any]:
+    """Send options shared by every place: the video and the buttons, when there are any.
+
+    discord.py's `send` methods take no `file=None` / `view=None` on every route.
+    """
+    if file is not None:
+        kwargs["file"] = file
+    if view is not None:
+        kwargs["view"] = view
+    return kwargs
 
 
 def _nonce(job: Job, text: str) -> str:
