@@ -13,6 +13,7 @@ from bot.models import Job, JobOptions, Resolution
 from bot.validation import ImageRejected, precheck_metadata
 from cogs.animate.buttons import custom_ids, result_view
 from cogs.animate.remix import PromptModal
+from cogs.presses import PressLedger
 from cogs.translator import user_messages
 
 if TYPE_CHECKING:
@@ -24,8 +25,9 @@ log = logging.getLogger(__name__)
 class ResultButtons:
     def __init__(self, cog: Animate) -> None:
         self.cog = cog
-        # (user, job, button) presses being handled: a double press starts one job.
-        self._pressing: set[tuple[int, int, str]] = set()
+        # (user, job, button) presses being handled: a double press starts one job;
+        # released once the job has started, since each press may start a job of its own.
+        self._pressing = PressLedger()
 
     # -- the buttons under a delivered video --------------------------------
 
@@ -34,12 +36,11 @@ class ResultButtons:
     ) -> None:
         """Again (or Higher resolution): one new job per press, for whoever pressed."""
         key = (interaction.user.id, job_id, resolution or "again")
-        if key in self._pressing:
+        if not self._pressing.claim(key):
             await interaction.response.send_message(
                 user_messages(interaction)("result.busy"), ephemeral=True
             )
             return
-        self._pressing.add(key)
         try:
             source = await self.cog.jobs.store.get_shown(job_id)
             if source is None:
@@ -52,7 +53,7 @@ class ResultButtons:
                 options = options.model_copy(update={"resolution": resolution})
             await self.cog.animate_again(interaction, source, options=options, hold=source)
         finally:
-            self._pressing.discard(key)
+            self._pressing.release(key)
         if interaction.response.type is discord.InteractionResponseType.deferred_channel_message:
             await self.show_pressed(interaction, source, pressed=False)
 
