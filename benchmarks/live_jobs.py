@@ -15,6 +15,7 @@ import argparse
 import asyncio
 import random
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,12 @@ QUEUE_POSITIONS = (3, 2, 1)
 # submit + each queue position + rendering + the /result that finds the video.
 MIN_REQUESTS = 1 + len(QUEUE_POSITIONS) + 1 + 1
 INTERACTION_ROUTES = ("/interactions/", "/webhooks/")
+
+
+def _route_shape(path: str) -> str:
+    """`/api/v10/channels/123/messages` -> `channels/:id/messages`: requests grouped by route."""
+    parts = path.split("/api/v10/", 1)[-1].split("/")
+    return "/".join(":id" if part.isdigit() or len(part) > 20 else part for part in parts)
 
 
 def live_settings(jobs: int, time_scale: float) -> dict[str, Any]:
@@ -124,6 +131,7 @@ async def main(
         await seed_history(r, job_timelines(history, rng), time_scale, rng)
         await r.bot.start()
         cpu_start = r.bot.cpu_seconds()
+        fakes_cpu_start = time.process_time()
         started = time.monotonic()
         users = await animate_many(r, jobs)
         async with await JobStore.open(r.settings.database_path) as store:
@@ -132,6 +140,7 @@ async def main(
                     break
                 await asyncio.sleep(0.5)
             cpu = r.bot.cpu_seconds() - cpu_start
+            fakes_cpu = time.process_time() - fakes_cpu_start
             memory = r.bot.memory()
             delivered = [j for u in users for j in await store.list_for_user(u.id, limit=jobs)]
         elapsed = time.monotonic() - started
@@ -147,7 +156,14 @@ async def main(
                 if rid in completion and q.at >= completion[rid]:
                     found_at.setdefault(rid, q.at)
         detections = [(at - completion[rid]) / time_scale for rid, at in found_at.items()]
-        lags = []
+        fetched_at: dict[str, float] = {}  # the video download's start
+        for q in r.runcomfy.requests:
+            if q.endpoint == "video":
+                fetched_at.setdefault(q.path.rsplit("/", 1)[-1].removesuffix(".mp4"), q.at)
+        to_fetch = [
+            (fetched_at[rid] - at) / time_scale for rid, at in found_at.items() if rid in fetched_at
+        ]
+        lags, to_post = [], []
         for job in delivered:
             fake_job = r.runcomfy.jobs[job.request_id or ""]
             t = fake_job.timeline
@@ -155,12 +171,19 @@ async def main(
             message = r.discord.messages.get(job.delivered_message_id or 0)
             if message is not None:
                 lags.append((message.created_at - completed_at) / time_scale)
+                fetched = fetched_at.get(job.request_id or "")
+                if fetched is not None:
+                    to_post.append((message.created_at - fetched) / time_scale)
         runcomfy_requests = len(r.runcomfy.requests) - r.runcomfy.count("video")
         bot_routes = [
             q.at
             for q in r.discord.requests
             if q.path.startswith("/api/") and not any(p in q.path for p in INTERACTION_ROUTES)
         ]
+        runcomfy_calls = Counter(q.endpoint for q in r.runcomfy.requests if q.endpoint != "video")
+        discord_calls = Counter(
+            f"{q.method} {_route_shape(q.path)}" for q in r.discord.requests if "/api/" in q.path
+        )
         interaction_routes = [
             q.at for q in r.discord.requests if any(p in q.path for p in INTERACTION_ROUTES)
         ]
@@ -170,6 +193,7 @@ async def main(
         "delivered": float(sum(1 for j in delivered if j.delivered_message_id)),
         "cpu_ms_per_job": cpu / jobs * 1000,
         "cpu_ms_per_job_minute": cpu / job_minutes * 1000,
+        "fakes_cpu_s": fakes_cpu,
         "peak_rss_mb": memory["VmHWM"] / 1e6,
         "runcomfy_requests_per_job": runcomfy_requests / jobs,
         "runcomfy_calls_per_job": runcomfy_requests / jobs,
@@ -181,6 +205,10 @@ async def main(
         "lag_p99_s": percentile(lags, 0.99),
         "detection_p50_s": percentile(detections, 0.5),
         "detection_p99_s": percentile(detections, 0.99),
+        "found_to_download_p50_s": percentile(to_fetch, 0.5),
+        "found_to_download_p99_s": percentile(to_fetch, 0.99),
+        "download_to_posted_p50_s": percentile(to_post, 0.5),
+        "download_to_posted_p99_s": percentile(to_post, 0.99),
     }
     print(
         f"live jobs: {jobs} concurrent jobs ({history} past jobs of the kind in the database), "
@@ -192,6 +220,7 @@ async def main(
         f"  bot CPU {cpu:.1f} s: {figures['cpu_ms_per_job']:.1f} ms per job, "
         f"{figures['cpu_ms_per_job_minute']:.2f} ms per job-minute (target < 5)"
     )
+    print(f"  the fakes (this process) used {fakes_cpu:.1f} s of CPU over {elapsed:.0f} s")
     print(f"  bot peak RSS {figures['peak_rss_mb']:.0f} MB (target < 300)")
     print(
         f"  RunComfy requests per job {figures['runcomfy_requests_per_job']:.1f} "
@@ -210,6 +239,16 @@ async def main(
     )
     print(
         f"  of which completed -> first poll after it (detection): {summary(detections, 's', 1.0)}"
+    )
+    print(f"           that poll -> video download starts: {summary(to_fetch, 's', 1.0)}")
+    print(f"           download starts -> video posted: {summary(to_post, 's', 1.0)}")
+    print(
+        "  RunComfy calls per job: "
+        + ", ".join(f"{endpoint} {n / jobs:.1f}" for endpoint, n in runcomfy_calls.most_common())
+    )
+    print(
+        "  Discord requests per job: "
+        + ", ".join(f"{route} {n / jobs:.1f}" for route, n in discord_calls.most_common(8))
     )
     print(f"  machine: {machine()}")
     write_json(json_path, figures)

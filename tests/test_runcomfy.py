@@ -14,6 +14,7 @@ from pydantic import SecretStr
 from bot.downloads import DownloadError, DownloadProblem, download_to_file
 from bot.models import JobOptions
 from bot.runcomfy import (
+    MAX_CONNECTIONS,
     RunComfyClient,
     RunComfyError,
     SeedanceInput,
@@ -282,6 +283,24 @@ async def test_submit_is_retried_when_it_never_got_a_connection(fake: FakeRunCom
         await asyncio.gather(polling, return_exceptions=True)
     assert fake.count("submit") == 1
     assert list(fake.jobs) == [submitted.request_id]
+
+
+async def test_a_burst_of_polls_reuses_its_connections(
+    fake: FakeRunComfy, client: RunComfyClient
+) -> None:
+    # 1,000 live jobs poll in bursts: every new connection is a TCP (and, at RunComfy,
+    # TLS) handshake, and requests queued inside httpx's pool cost CPU per queued
+    # request on every answer. The burst waits in the client, on pooled connections.
+    fake.script(*[Timeline(manual=True) for _ in range(400)])
+    ids = [(await client.submit(INPUT)).request_id for _ in range(400)]
+    for _ in range(2):
+        fake.inject("status", "slow", times=400, delay=0.05)
+        await asyncio.gather(*(client.status(rid) for rid in ids))
+    polls = [q for q in fake.requests if q.endpoint == "status"]
+    assert len(polls) == 800
+    # 400-540 before (each answer closed its connection); a few idle past httpx's
+    # 5 s keep-alive on a loaded machine may be replaced.
+    assert len({q.peer for q in polls}) <= MAX_CONNECTIONS + 5
 
 
 async def test_token_never_appears_in_errors_or_logs(

@@ -101,6 +101,7 @@ class Recorded:
     json: Any
     headers: dict[str, str]
     at: float = field(default_factory=time.monotonic)
+    peer: tuple[str, int] | None = None  # the client's address: one per TCP connection
 
 
 @dataclass
@@ -245,6 +246,7 @@ class FakeRunComfy:
                 dict(request.query),
                 body,
                 dict(request.headers),
+                peer=request.transport.get_extra_info("peername") if request.transport else None,
             )
         )
         request[BODY] = body
