@@ -21,6 +21,7 @@ from typing import Any
 
 from benchmarks.common import Rig, machine, percentile, rig, summary, write_json
 from bot.app import BOT_REQUESTS_PER_SECOND
+from bot.config import Settings
 from bot.models import ImageFacts, Job, JobOptions, JobStatus
 from bot.store import JobStore
 from tests.fakes.discord import FakeUser, peak_per_second
@@ -32,6 +33,7 @@ QUEUE_POSITIONS = (3, 2, 1)
 # submit + each queue position + rendering + the /result that finds the video.
 MIN_REQUESTS = 1 + len(QUEUE_POSITIONS) + 1 + 1
 INTERACTION_ROUTES = ("/interactions/", "/webhooks/")
+RUNCOMFY_BUDGET = Settings.model_fields["runcomfy_requests_per_second"].default
 
 
 def _route_shape(path: str) -> str:
@@ -53,7 +55,7 @@ def live_settings(jobs: int, time_scale: float) -> dict[str, Any]:
         "status_edit_interval_seconds": 5.0 * time_scale,
         "job_timeout_seconds": 1800.0 * time_scale,
         "http_timeout_seconds": 30.0,
-        "runcomfy_requests_per_second": 100.0 / time_scale,
+        "runcomfy_requests_per_second": RUNCOMFY_BUDGET / time_scale,
     }
 
 
@@ -150,12 +152,25 @@ async def main(
             rid: j.created + (j.timeline.queue_seconds + j.timeline.run_seconds) * time_scale
             for rid, j in r.runcomfy.jobs.items()
         }
+        last_before: dict[str, float] = {}  # the last poll before it completed
+        found_by: Counter[str] = Counter()
         for q in r.runcomfy.requests:
             if q.endpoint in ("result", "status"):
                 rid = q.path.split("/")[3]
-                if rid in completion and q.at >= completion[rid]:
-                    found_at.setdefault(rid, q.at)
+                if rid not in completion:
+                    continue
+                if q.at < completion[rid]:
+                    last_before[rid] = q.at
+                elif rid not in found_at:
+                    found_at[rid] = q.at
+                    found_by[q.endpoint] += 1
         detections = [(at - completion[rid]) / time_scale for rid, at in found_at.items()]
+        # The poll interval that spanned each completion: the schedule's share of detection.
+        straddles = [
+            (at - last_before[rid]) / time_scale
+            for rid, at in found_at.items()
+            if rid in last_before
+        ]
         fetched_at: dict[str, float] = {}  # the video download's start
         for q in r.runcomfy.requests:
             if q.endpoint == "video":
@@ -180,6 +195,7 @@ async def main(
             for q in r.discord.requests
             if q.path.startswith("/api/") and not any(p in q.path for p in INTERACTION_ROUTES)
         ]
+        runcomfy_times = [q.at for q in r.runcomfy.requests if q.endpoint != "video"]
         runcomfy_calls = Counter(q.endpoint for q in r.runcomfy.requests if q.endpoint != "video")
         discord_calls = Counter(
             f"{q.method} {_route_shape(q.path)}" for q in r.discord.requests if "/api/" in q.path
@@ -198,6 +214,7 @@ async def main(
         "runcomfy_requests_per_job": runcomfy_requests / jobs,
         "runcomfy_calls_per_job": runcomfy_requests / jobs,
         "runcomfy_calls_minimum": float(MIN_REQUESTS),
+        "runcomfy_peak_5s_rps": peak_per_second(runcomfy_times, window=5.0) * time_scale,
         "discord_bot_peak_rps": peak_per_second(bot_routes),
         "discord_bot_peak_5s_rps": peak_per_second(bot_routes, window=5.0),
         "discord_interaction_peak_rps": peak_per_second(interaction_routes),
@@ -240,8 +257,16 @@ async def main(
     print(
         f"  of which completed -> first poll after it (detection): {summary(detections, 's', 1.0)}"
     )
+    print(
+        f"           the poll interval spanning the completion: {summary(straddles, 's', 1.0)}; "
+        f"found by /result {found_by['result']}, by /status {found_by['status']}"
+    )
     print(f"           that poll -> video download starts: {summary(to_fetch, 's', 1.0)}")
     print(f"           download starts -> video posted: {summary(to_post, 's', 1.0)}")
+    print(
+        f"  RunComfy requests/s over the busiest 5 s, in job time: "
+        f"{figures['runcomfy_peak_5s_rps']:.0f} (budget {RUNCOMFY_BUDGET:.0f}/s)"
+    )
     print(
         "  RunComfy calls per job: "
         + ", ".join(f"{endpoint} {n / jobs:.1f}" for endpoint, n in runcomfy_calls.most_common())

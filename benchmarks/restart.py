@@ -3,7 +3,7 @@
 Starts `--jobs` long jobs (they stay queued or rendering), stops the bot (Ctrl-C),
 starts it again and times, from the gateway being ready, until every job has had
 a `/status` or `/result` request. Target: all within 3 s for 1,000 jobs. The
-resume spreads first polls over the request budget (`--rate`, production 100/s),
+resume spreads first polls over the request budget (`--rate`, production 400/s),
 so the figure is bounded below by jobs / rate.
 """
 
@@ -15,12 +15,12 @@ import time
 from pathlib import Path
 
 from benchmarks.common import machine, percentile, rig, write_json
-from benchmarks.live_jobs import animate_many, live_settings
+from benchmarks.live_jobs import RUNCOMFY_BUDGET, animate_many, live_settings
 from tests.fakes.runcomfy import Timeline
 
 
 async def main(
-    jobs: int = 1000, rate: float = 100.0, json_path: Path | None = None
+    jobs: int = 1000, rate: float = RUNCOMFY_BUDGET, json_path: Path | None = None
 ) -> dict[str, float]:
     settings = {**live_settings(jobs, time_scale=1.0), "runcomfy_requests_per_second": rate}
     timeline = Timeline(queue_positions=(9, 6, 3, 1), queue_seconds=300, run_seconds=600)
@@ -64,7 +64,9 @@ async def main(
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--jobs", type=int, default=1000)
-    parser.add_argument("--rate", type=float, default=100.0, help="RUNCOMFY_REQUESTS_PER_SECOND")
+    parser.add_argument(
+        "--rate", type=float, default=RUNCOMFY_BUDGET, help="RUNCOMFY_REQUESTS_PER_SECOND"
+    )
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = parser.parse_args()
     asyncio.run(main(args.jobs, args.rate, args.json))

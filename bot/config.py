@@ -59,9 +59,12 @@ class Settings(BaseSettings):
     poll_max_seconds: float = Field(default=15.0, gt=0)
     job_timeout_seconds: float = Field(default=30 * 60, gt=0)
     http_timeout_seconds: float = Field(default=30.0, gt=0)
-    # One budget for every RunComfy request of the bot (RunComfy publishes no limit;
-    # 1,000 live jobs polled ETA-aware need about 100/s at their densest).
-    runcomfy_requests_per_second: float = Field(default=100.0, gt=0)
+    # One budget for every RunComfy request of the bot, a guard against a runaway more
+    # than a pace (RunComfy publishes no limit; its own clients poll each job every
+    # 2-5 s). 1,000 live jobs on the hazard schedule use up to ~320/s at their busiest
+    # (`benchmarks.live_jobs`; at 100/s their polls queued and lagged 30 s), and a
+    # restart polls 1,000 jobs once within 2.5 s.
+    runcomfy_requests_per_second: float = Field(default=400.0, gt=0)
     # Seconds assumed for a render when no past job of the same kind is known.
     default_eta_seconds: float = Field(default=120.0, gt=0)
 

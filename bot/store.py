@@ -649,15 +649,21 @@ class JobStore:
         """Times to finish of the latest finished jobs of one kind, newest first.
 
         From submit (queue and render: what a user waits) or, `from_start`, from the
-        first `in_progress` seen (the render alone: what polling needs).
+        first `in_progress` seen (the render alone: what polling needs). Only jobs
+        that began before the oldest of the kind still running count: of a burst sent
+        together the short renders finish first, and a sample of them alone would
+        say renders are short while the long ones still run.
         """
         start = "started_at" if from_start else "submitted_at"
+        kind = "resolution = ? AND duration = ? AND generate_audio = ?"
+        params = (resolution, duration, int(generate_audio))
         async with self._db.execute(
             f"SELECT finished_at - {start} FROM jobs "
-            f"WHERE {_FINISHED_SQL} AND resolution = ? AND duration = ? "
-            f"AND generate_audio = ? AND finished_at > {start} "
+            f"WHERE {_FINISHED_SQL} AND {kind} AND finished_at > {start} "
+            f"AND {start} < COALESCE((SELECT MIN({start}) FROM jobs "
+            f"WHERE {_ACTIVE_SQL} AND status <> 'completed' AND {kind}), {start} + 1) "
             "ORDER BY finished_at DESC LIMIT ?",
-            (resolution, duration, int(generate_audio), limit),
+            (*params, *params, limit),
         ) as cursor:
             rows = await cursor.fetchall()
         return [float(row[0]) for row in rows]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import time
 
 import pytest
 from PIL import Image
@@ -306,6 +307,26 @@ async def test_a_burst_is_acknowledged_before_its_images_are_fetched_a_few_at_a_
     assert (
         max(ix.responded_at or float("inf") for ix in interactions) < downloads[PREPARING_AT_ONCE]
     )
+
+
+async def test_a_burst_posts_every_status_message_without_waiting_for_other_submits(
+    bot: AnimateBot, discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy
+) -> None:
+    """Only the image check takes turns: a slow RunComfy holds no one's status message."""
+    burst = 3 * PREPARING_AT_ONCE
+    runcomfy_fake.script(*(Timeline(manual=True) for _ in range(burst)))
+    runcomfy_fake.inject("submit", "slow", times=burst, delay=1.0)
+    image = png()
+    started = time.monotonic()
+    for i in range(burst):
+        await discord_fake.invoke(
+            "animate", image=image, prompt=f"burst {i}", user=discord_fake.add_user(f"u{i}")
+        )
+    await discord_fake.wait_for(lambda: len(runcomfy_fake.submits) == burst, within=15)
+    shown = [r.at for r in discord_fake.requests if r.method == "PATCH" and "@original" in r.path]
+    assert len(shown) >= burst
+    # Three rounds behind 1 s submits took over 2 s; every message is up within the first.
+    assert sorted(shown)[burst - 1] - started < 1.0
 
 
 # -- cancel --------------------------------------------------------------------

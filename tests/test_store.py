@@ -355,6 +355,55 @@ async def test_recent_durations_of_one_kind(store: JobStore) -> None:
     assert await store.recent_durations(resolution="480p", duration=5, generate_audio=True) == []
 
 
+async def test_recent_durations_leave_out_a_cohort_still_running(store: JobStore) -> None:
+    # 1,000 jobs sent at once: their short renders finish first. A sample of the
+    # latest finished ones would say renders are short while the long ones still
+    # run; only jobs started before the oldest one still running form a whole cohort.
+    kind = JobOptions(resolution="720p", duration=5, generate_audio=True)
+    eta = {"resolution": "720p", "duration": 5, "generate_audio": True}
+    for started, took in ((100.0, 60.0), (110.0, 70.0)):  # yesterday's, all finished
+        await store.create(
+            new_job(
+                status=S.DELIVERED,
+                options=kind,
+                submitted_at=started - 10,
+                started_at=started,
+                finished_at=started + took,
+            )
+        )
+    for took in (20.0, 21.0, 22.0):  # today's burst: the short ones are done...
+        await store.create(
+            new_job(
+                status=S.DELIVERED,
+                options=kind,
+                submitted_at=990.0,
+                started_at=1000.0,
+                finished_at=1000.0 + took,
+            )
+        )
+    # ...and the long ones still render (another kind's running job does not matter).
+    await store.create(
+        new_job(status=S.IN_PROGRESS, options=kind, submitted_at=990.0, started_at=1000.0)
+    )
+    await store.create(new_job(status=S.IN_PROGRESS, submitted_at=5.0, started_at=6.0))
+    assert sorted(await store.recent_durations(**eta, from_start=True)) == [60, 70]  # type: ignore[arg-type]
+    assert sorted(await store.recent_durations(**eta)) == [70, 80]  # type: ignore[arg-type]
+    # Once the cohort is done, all of it counts.
+    await store.create(
+        new_job(
+            status=S.DELIVERED,
+            options=kind,
+            submitted_at=990.0,
+            started_at=1000.0,
+            finished_at=1090.0,
+        )
+    )
+    for job in await store.active_jobs():
+        if job.options == kind and job.id is not None:
+            await store.transition(job.id, from_statuses=[S.IN_PROGRESS], to=S.FAILED)
+    assert sorted(await store.recent_durations(**eta, from_start=True)) == [20, 21, 22, 60, 70, 90]  # type: ignore[arg-type]
+
+
 async def test_deletes_touch_only_their_rows(store: JobStore) -> None:
     old_final = await store.create(
         new_job(user_id=1, status=S.DELIVERED, created_at=5, delivered_at=10)

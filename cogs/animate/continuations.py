@@ -74,30 +74,30 @@ class Continuations:
     async def _extend(
         self, interaction: discord.Interaction, source: Job, video: discord.Attachment
     ) -> bool:
-        async with self.cog.preparing:
-            try:
+        try:
+            async with self.cog.preparing:
                 prepared = await self._last_frame(source, video)
-            except ImageRejected as exc:
-                await self.cog.replace_placeholder_with_error(
-                    interaction, exc.text(user_messages(interaction))
-                )
-                return False
-            except (VideoUnreadable, discord.HTTPException, aiohttp.ClientError, TimeoutError):
-                log.warning("Job %s: no last frame from the delivered video", source.id)
-                await self.cog.replace_placeholder_with_error(
-                    interaction, user_messages(interaction)(EXTEND_NO_FRAME)
-                )
-                return False
-            assert prepared.data is not None
-            status_message = await self.cog.create_and_start(
-                interaction,
-                source.prompt,
-                source.options,
-                "",
-                prepared,
-                prepared.data,
-                extends_job_id=source.id,
+        except ImageRejected as exc:
+            await self.cog.replace_placeholder_with_error(
+                interaction, exc.text(user_messages(interaction))
             )
+            return False
+        except (VideoUnreadable, discord.HTTPException, aiohttp.ClientError, TimeoutError):
+            log.warning("Job %s: no last frame from the delivered video", source.id)
+            await self.cog.replace_placeholder_with_error(
+                interaction, user_messages(interaction)(EXTEND_NO_FRAME)
+            )
+            return False
+        assert prepared.data is not None
+        status_message = await self.cog.create_and_start(
+            interaction,
+            source.prompt,
+            source.options,
+            "",
+            prepared,
+            prepared.data,
+            extends_job_id=source.id,
+        )
         return await self.cog.add_cancel_reaction(status_message)
 
     async def _last_frame(self, source: Job, video: discord.Attachment) -> PreparedImage:
