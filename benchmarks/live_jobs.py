@@ -99,8 +99,9 @@ async def seed_history(r: Rig, past: list[Timeline], time_scale: float, rng: ran
     async with await JobStore.open(r.settings.database_path) as store:
         for i, t in enumerate(past):
             created = now - 3 * 86_400 + i * 300
-            # As the bot records them: the start seen up to two polls late.
-            started = created + (t.queue_seconds + rng.uniform(0, 4)) * time_scale
+            # As the bot records them: the start put halfway between the polls around
+            # it (next in line, polled every 6 s: off by up to 3 s either way).
+            started = created + (t.queue_seconds + rng.uniform(-3, 3)) * time_scale
             finished = created + (t.queue_seconds + t.run_seconds) * time_scale
             await store.create(
                 Job(

@@ -55,9 +55,10 @@ ETA_CACHE_SECONDS = 60.0
 # Too few renders of a kind yet: look again soon, the first ones are finishing.
 SPARSE_HISTORY_CACHE_SECONDS = 5.0
 # How many seconds of a user's wait one poll is worth, as a fraction of the
-# shortest poll interval (HazardPolicy's c): 0.1 of 2 s costs ~7-10 polls per
-# render and finds p50 < 2 s, p99 < 8 s (tests/test_polling.py, benchmarks.live_jobs).
-POLL_COST_FRACTION = 0.1
+# shortest poll interval (HazardPolicy's c). 1,000 jobs rendering 20-90 s
+# (benchmarks.live_jobs --time-scale 1.0): 0.1 of 2 s cost 16.6 calls per job for a
+# p50 lag of 1.6 s, 0.15 15.9 calls for 1.9 s, 0.175 15.0 calls for 2.05 s.
+POLL_COST_FRACTION = 0.15
 _STATUS_BY_WIRE = {
     "in_queue": JobStatus.IN_QUEUE,
     "in_progress": JobStatus.IN_PROGRESS,
@@ -449,6 +450,9 @@ class JobService:
         failures = 0
         # A new job's first poll is due; a restart's spread queued ones may wait.
         urgent = first_delay <= 0 or job.status is JobStatus.IN_PROGRESS
+        # When RunComfy last said "queued": the render started between then and the
+        # poll that first sees it running (a new job was queued when it was sent).
+        queued_at = job.submitted_at if first_delay <= 0 else None
         while True:
             now = self.clock()
             if now >= deadline:
@@ -471,7 +475,8 @@ class JobService:
                 log.warning("Job %d: status unavailable (%s), attempt %d", job.id, exc, failures)
                 await asyncio.sleep(min(self.policy.max_delay, self.policy.min_delay * 2**failures))
                 continue
-            job = await self._apply_status(job, status, result)
+            job = await self._apply_status(job, status, result, queued_at=queued_at)
+            queued_at = now if job.status is JobStatus.IN_QUEUE else queued_at
             if job.status is JobStatus.COMPLETED:
                 # A /result that said "done" without a video was the first try already.
                 await self._deliver(job, results_tried=int(result is not None))
@@ -501,12 +506,19 @@ class JobService:
         return self.policy.next_delay(now=now, expected_end=end, rng=self._rng)
 
     async def _apply_status(
-        self, job: Job, status: RequestStatus, result: RequestResult | None = None
+        self,
+        job: Job,
+        status: RequestStatus,
+        result: RequestResult | None = None,
+        *,
+        queued_at: float | None = None,
     ) -> Job:
         """Store a real transition; show a queue move without storing it.
 
         `result`: the `/result` answer the status came from, if any; a completed one
-        carries the video, so delivery needs no further call.
+        carries the video, so delivery needs no further call. `queued_at`: when a poll
+        last saw the job queued; the render start is put halfway from there to now
+        (recording "when we saw it" would run the render clock up to a poll late).
         """
         assert job.id is not None
         new = _STATUS_BY_WIRE.get(status.status, job.status)
@@ -529,7 +541,8 @@ class JobService:
             )
         changes: dict[str, object] = {"status": new, "queue_position": status.queue_position}
         if new is JobStatus.IN_PROGRESS and job.started_at is None:
-            changes["started_at"] = self.clock()
+            now = self.clock()
+            changes["started_at"] = now if queued_at is None else (queued_at + now) / 2
         if new is JobStatus.COMPLETED:
             changes["finished_at"] = self.clock()
             changes["queue_position"] = None

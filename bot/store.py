@@ -177,6 +177,21 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             WHERE status IN ('completed', 'delivered')
         """,
     ),
+    # 9: samples are the latest jobs of a kind to *begin* (render or submit), not to
+    # finish: the latest to finish of a burst are its short renders, then its long ones.
+    (
+        "DROP INDEX jobs_by_kind",
+        """
+        CREATE INDEX jobs_by_kind_started
+            ON jobs (resolution, duration, generate_audio, started_at DESC)
+            WHERE status IN ('completed', 'delivered')
+        """,
+        """
+        CREATE INDEX jobs_by_kind_submitted
+            ON jobs (resolution, duration, generate_audio, submitted_at DESC)
+            WHERE status IN ('completed', 'delivered')
+        """,
+    ),
 )
 
 
@@ -649,10 +664,12 @@ class JobStore:
         """Times to finish of the latest finished jobs of one kind, newest first.
 
         From submit (queue and render: what a user waits) or, `from_start`, from the
-        first `in_progress` seen (the render alone: what polling needs). Only jobs
-        that began before the oldest of the kind still running count: of a burst sent
-        together the short renders finish first, and a sample of them alone would
-        say renders are short while the long ones still run.
+        first `in_progress` seen (the render alone: what polling needs). The jobs
+        that began last before the oldest of the kind still running: of a burst
+        sent together the short renders finish first (the latest finished would say
+        renders are short while the long ones still run), and of the jobs begun
+        before a moment the last to finish are the long ones. Which jobs began when
+        says nothing of how long they took.
         """
         start = "started_at" if from_start else "submitted_at"
         kind = "resolution = ? AND duration = ? AND generate_audio = ?"
@@ -662,7 +679,7 @@ class JobStore:
             f"WHERE {_FINISHED_SQL} AND {kind} AND finished_at > {start} "
             f"AND {start} < COALESCE((SELECT MIN({start}) FROM jobs "
             f"WHERE {_ACTIVE_SQL} AND status <> 'completed' AND {kind}), {start} + 1) "
-            "ORDER BY finished_at DESC LIMIT ?",
+            f"ORDER BY {start} DESC LIMIT ?",
             (*params, *params, limit),
         ) as cursor:
             rows = await cursor.fetchall()

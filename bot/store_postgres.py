@@ -125,6 +125,14 @@ PG_MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX jobs_by_kind ON jobs "
         f"(resolution, duration, generate_audio, finished_at DESC) WHERE {_FINISHED_SQL}",
     ),
+    # 9: samples are the latest jobs of a kind to begin (see the SQLite migration).
+    (
+        "DROP INDEX jobs_by_kind",
+        "CREATE INDEX jobs_by_kind_started ON jobs "
+        f"(resolution, duration, generate_audio, started_at DESC) WHERE {_FINISHED_SQL}",
+        "CREATE INDEX jobs_by_kind_submitted ON jobs "
+        f"(resolution, duration, generate_audio, submitted_at DESC) WHERE {_FINISHED_SQL}",
+    ),
 )
 
 # Any number: one lock id for "migrating this database", held for one transaction.

@@ -365,6 +365,28 @@ async def test_failure_seen_on_result_carries_its_reason(tracking) -> None:
     assert "content policy" in (failed.error or "")
 
 
+async def test_the_render_start_is_put_between_the_polls_around_it(tracking) -> None:
+    # Seen first by a poll up to POLL_MAX_SECONDS after it happened, a start recorded
+    # as "when we saw it" runs the render clock late: the hazard schedule then waits
+    # sparsely through the renders that end soonest. Halfway is the unbiased guess.
+    h: Harness = await tracking(poll_min_seconds=0.3, poll_max_seconds=0.3)
+    h.fake.script(Timeline(manual=True))
+    job = await h.start_job()
+    assert job.id is not None and job.request_id is not None
+    await asyncio.sleep(0.5)
+    flipped = time.monotonic()
+    h.fake.set_state(job.request_id, "in_progress")
+    running = await h.wait_status(job.id, JobStatus.IN_PROGRESS)
+    polls = [q.at for q in h.fake.requests if q.endpoint in ("status", "result")]
+    last_queued = max(at for at in polls if at < flipped)
+    first_running = min(at for at in polls if at > flipped)
+    (submit,) = [q.at for q in h.fake.requests if q.endpoint == "submit"]
+    assert running.started_at is not None and running.submitted_at is not None
+    seen = running.started_at - running.submitted_at
+    assert seen == pytest.approx((last_queued + first_running) / 2 - submit, abs=0.05)
+    await h.service.close()
+
+
 async def test_queue_moves_are_shown_but_not_written(tracking) -> None:
     h: Harness = await tracking()
     h.fake.script(Timeline(queue_positions=(3, 2, 1), queue_seconds=0.6, run_seconds=0.1))

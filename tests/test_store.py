@@ -85,8 +85,9 @@ async def test_upgrade_from_version_1_keeps_rows(tmp_path: Path) -> None:
     async with await JobStore.open(path) as upgraded:
         assert await upgraded.schema_version() == len(MIGRATIONS)
         assert (await upgraded.create(new_job())).id == 1
-    [(index_sql,)] = await raw(path, "SELECT sql FROM sqlite_master WHERE name = 'jobs_by_kind'")
-    assert "'completed', 'delivered'" in str(index_sql)
+    for name in ("jobs_by_kind_started", "jobs_by_kind_submitted"):
+        [(index_sql,)] = await raw(path, f"SELECT sql FROM sqlite_master WHERE name = '{name}'")
+        assert "'completed', 'delivered'" in str(index_sql)
 
 
 async def test_a_failing_migration_leaves_nothing_behind(
