@@ -302,15 +302,34 @@ class JobService:
             raise
         finally:
             self._sending.discard(task)  # type: ignore[arg-type]
-        job = await self.store.update(
+        queued = await self.store.transition(
             job_id,
+            from_statuses=[JobStatus.SUBMITTING],
+            to=JobStatus.IN_QUEUE,
             request_id=submitted.request_id,
-            status=JobStatus.IN_QUEUE,
             submitted_at=self.clock(),
         )
+        if queued is None:
+            return await self._outlived(job_id, submitted.request_id)
+        job = queued
         log.info("Job %d submitted as %s", job_id, submitted.request_id)
         await self._notify_updated(job)
         self._track(job)
+        return job
+
+    async def _outlived(self, job_id: int, request_id: str) -> Job:
+        """The row ended while its submit was out (a stalled process whose lease another
+        took, which marked it lost and told the author): record what RunComfy holds,
+        cancel it while it is still queued, and leave the row as it is."""
+        log.warning("Job %d: ended while being submitted; cancelling %s", job_id, request_id)
+        job = await self.store.update(job_id, request_id=request_id)
+        try:
+            outcome = await self.runcomfy.cancel(request_id)
+        except RunComfyError as exc:
+            await self._alert(f"Job {job_id} ({request_id}) may be billed: cancel failed ({exc})")
+        else:
+            if not outcome.cancelled:
+                await self._alert(f"Job {job_id} ({request_id}) was already running: billed")
         return job
 
     async def claim_extend(self, job_id: int) -> bool:

@@ -316,6 +316,35 @@ async def test_timeout_cancels_at_runcomfy_and_tells_the_author(harness_factory)
     assert [j.status for j in h.observer.ended] == [JobStatus.TIMED_OUT]
 
 
+async def test_a_submit_that_outlived_its_row_cancels_instead_of_reviving_it(
+    harness_factory,
+) -> None:
+    # A stalled process: its lease ran out mid-submit and another process marked the
+    # row lost (its author was told). The late answer must not revive the row (two
+    # processes would then speak for one job); the job RunComfy made is cancelled
+    # while still queued, so nobody pays for a video nobody will deliver.
+    h: Harness = await harness_factory()
+    h.fake.script(Timeline(queue_positions=(1,), queue_seconds=30, run_seconds=1))
+    h.fake.inject("submit", "slow", delay=0.5)
+    sending = asyncio.create_task(h.start_job())
+    await asyncio.sleep(0.2)
+    (row,) = await h.service.store.active_jobs()
+    assert row.id is not None and row.status is JobStatus.SUBMITTING
+    taken = await h.service.store.transition(
+        row.id, from_statuses=[JobStatus.SUBMITTING], to=JobStatus.LOST, error="lost"
+    )
+    assert taken is not None
+    job = await sending
+    assert job.status is JobStatus.LOST
+    stored = await h.service.store.get(row.id)
+    assert stored is not None and stored.status is JobStatus.LOST
+    # Recorded all the same: the operator can see what RunComfy holds.
+    assert stored.request_id == next(iter(h.fake.jobs))
+    assert h.fake.count("cancel") == 1
+    await asyncio.sleep(0.3)
+    assert h.fake.count("status") == h.fake.count("result") == 0  # nobody tracks it
+
+
 async def test_resume_after_restart_tracks_and_marks_unsent_rows_lost(harness_factory) -> None:
     h: Harness = await harness_factory()
     h.fake.script(Timeline(manual=True))
