@@ -472,24 +472,30 @@ class JobService:
         # When RunComfy last said "queued": the render started between then and the
         # poll that first sees it running (a new job was queued when it was sent).
         queued_at = job.submitted_at if first_delay <= 0 else None
+        result_down = False  # the last /result failed: the next poll asks /status
         while True:
             now = self.clock()
             if now >= deadline:
                 await self._time_out(job)
                 return
             result: RequestResult | None = None
+            on_result = job.status is JobStatus.IN_PROGRESS and not result_down
             try:
-                if job.status is JobStatus.IN_PROGRESS:
+                if on_result:
                     result = await self.runcomfy.result(job.request_id, urgent=urgent)
                     status = RequestStatus(request_id=result.request_id, status=result.status)
                 else:
                     status = await self.runcomfy.status(job.request_id, urgent=urgent)
                 failures = 0
+                result_down = False
             except RunComfyError as exc:
                 if not exc.retryable:
                     await self._fail(job, exc)
                     return
                 # The client already retried; wait a poll and try again until the deadline.
+                # /result down: ask /status next, which still sees the end (then the
+                # bounded result fetch decides), instead of polling till the job timeout.
+                result_down = on_result
                 failures += 1
                 log.warning("Job %d: status unavailable (%s), attempt %d", job.id, exc, failures)
                 await asyncio.sleep(min(self.policy.max_delay, self.policy.min_delay * 2**failures))

@@ -319,6 +319,24 @@ async def test_an_unreachable_runcomfy_warns_per_call_and_alerts_once(
     assert all("not answering" in (j.error or "") for j in jobs)
 
 
+async def test_a_render_whose_result_never_answers_ends_soon_after_it_is_done(
+    harness_factory, caplog: pytest.LogCaptureFixture
+) -> None:
+    # /result (polled while rendering) down, /status fine: the end is seen on /status
+    # and the bounded result fetch fails the job loudly, instead of /result being
+    # polled until the job timeout (30 minutes in production) with the user told nothing.
+    caplog.set_level(logging.WARNING)
+    h: Harness = await harness_factory(job_timeout_seconds=600)
+    h.fake.script(Timeline(queue_positions=(1,), queue_seconds=0.1, run_seconds=1.0))
+    job = await h.start_job()
+    assert job.id is not None
+    await h.wait_status(job.id, JobStatus.IN_PROGRESS)
+    h.fake.inject("result", "503", times=10_000)
+    failed = await h.wait_status(job.id, JobStatus.FAILED, within=15)
+    assert failed.error and "not answering" in failed.error
+    assert len(h.observer.alerts) == 1
+
+
 async def test_an_unreachable_result_fails_the_job_loudly(
     harness_factory, caplog: pytest.LogCaptureFixture
 ) -> None:
