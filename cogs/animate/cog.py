@@ -49,8 +49,8 @@ log = logging.getLogger(__name__)
 
 # Images are downloaded and decoded a few at a time (a decoded image can take 100 MB,
 # and Pillow holds the GIL part of the time). The rest of a start (status message,
-# submit) is waiting on the network and runs for every command at once: holding it
-# here too made a 1,000-command burst wait 22 s (p99) for its status messages.
+# submit) is waiting on the network and runs for every command at once, so a slow
+# RunComfy holds no one else's status message.
 PREPARING_AT_ONCE = 8
 
 
