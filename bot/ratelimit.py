@@ -4,6 +4,8 @@ Used for Discord's global 50 requests/s (paced on the wire by the composition ro
 and for the RunComfy request budget (the client), so 1,000 live jobs flood neither.
 Waiters are served in two lanes: an `urgent` caller (a `/result`, a poll that is
 due now) never waits behind sparse ones; within a lane, first come first served.
+With a `concurrency`, a start also needs a free slot (`release` frees it), so the
+lanes order who gets the next free connection too.
 """
 
 from __future__ import annotations
@@ -17,9 +19,11 @@ from collections import deque
 class RateBudget:
     """A token bucket shared by every sender: at most `rate` starts per second."""
 
-    def __init__(self, rate: float, *, burst: int = 10) -> None:
+    def __init__(self, rate: float, *, burst: int = 10, concurrency: int | None = None) -> None:
         self.rate = rate
         self.capacity = float(burst)
+        self.concurrency = concurrency
+        self._in_flight = 0  # started and not released (counted only with a concurrency)
         self._tokens = float(burst)
         self._stamp = time.monotonic()
         self._urgent: deque[asyncio.Future[None]] = deque()
@@ -35,8 +39,8 @@ class RateBudget:
         """Wait for a token; urgent callers go before every sparse one."""
         self._refill()
         ahead = len(self._urgent) if urgent else self.waiting
-        if not ahead and self._tokens >= 1:
-            self._tokens -= 1
+        if not ahead and self._can_start():
+            self._take()
             return
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         (self._urgent if urgent else self._sparse).append(waiter)
@@ -46,12 +50,31 @@ class RateBudget:
         except asyncio.CancelledError:
             if waiter.done() and not waiter.cancelled():
                 self._tokens += 1  # granted as we were cancelled: give it back
+                self._free_slot()
             else:
                 for lane in (self._urgent, self._sparse):
                     with contextlib.suppress(ValueError):
                         lane.remove(waiter)
             self._grant()
             raise
+
+    def release(self) -> None:
+        """A start made with a concurrency has finished: its slot goes to the next waiter."""
+        self._free_slot()
+        self._grant()
+
+    def _can_start(self) -> bool:
+        free = self.concurrency is None or self._in_flight < self.concurrency
+        return free and self._tokens >= 1
+
+    def _take(self) -> None:
+        self._tokens -= 1
+        if self.concurrency is not None:
+            self._in_flight += 1
+
+    def _free_slot(self) -> None:
+        if self.concurrency is not None:
+            self._in_flight -= 1
 
     def _refill(self) -> None:
         now = time.monotonic()
@@ -61,10 +84,10 @@ class RateBudget:
     def _grant(self) -> None:
         self._refill()
         for lane in (self._urgent, self._sparse):
-            while lane and self._tokens >= 1:
+            while lane and self._can_start():
                 waiter = lane.popleft()
                 if not waiter.done():
-                    self._tokens -= 1
+                    self._take()
                     waiter.set_result(None)
         self._schedule()
 
@@ -72,7 +95,8 @@ class RateBudget:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        if self.waiting:
+        # No timer while only the slots are short: `release` hands a slot on.
+        if self.waiting and (self._tokens < 1 or self._can_start()):
             delay = max(0.0, (1 - self._tokens) / self.rate)
             self._timer = asyncio.get_running_loop().call_later(delay, self._on_timer)
 

@@ -232,6 +232,7 @@ NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 # per request with one connection busy, 3.9 ms with 16, on the CI machine); 16 carry
 # 160 requests/s at 100 ms round trips, about what 1,000 live jobs use on average.
 MAX_CONNECTIONS = 16
+UNPACED = 1e9  # requests per second of a client without a budget: never the limit
 
 
 def make_http_client(base_url: str, token: SecretStr, timeout_seconds: float) -> httpx.AsyncClient:
@@ -263,18 +264,25 @@ class RunComfyClient:
         max_in_flight: int = MAX_CONNECTIONS,
     ) -> None:
         self._http = http
-        # Requests beyond the pool wait here, not in httpcore's pool, which rescans every
-        # queued request against every connection on each answer (quadratic at 1,000 jobs).
-        self._in_flight = asyncio.Semaphore(max_in_flight)
         self._metrics = metrics
         self._model_path = "/v1/models/" + quote(model_id, safe="/")
         self._max_attempts = max_attempts
         self._backoff_base = backoff_base
         self._backoff_cap = backoff_cap
         self._budget = (
-            RateBudget(requests_per_second, burst=max(1, int(requests_per_second)))
+            RateBudget(
+                requests_per_second,
+                burst=max(1, int(requests_per_second)),
+                concurrency=max_in_flight,
+            )
             if requests_per_second
             else None
+        )
+        # Requests beyond the pool wait here, not in httpcore's pool, which rescans every
+        # queued request against every connection on each answer (quadratic at 1,000
+        # jobs); the budget's lanes then also decide who gets the next free connection.
+        self._gate = self._budget or RateBudget(
+            UNPACED, burst=max_in_flight, concurrency=max_in_flight
         )
         self._rng = random.Random()
         self._unknown_statuses: set[str] = set()
@@ -347,10 +355,11 @@ class RunComfyClient:
     async def _send(
         self, method: str, path: str, *, urgent: bool = False, **kwargs: Any
     ) -> httpx.Response:
-        if self._budget is not None:
-            await self._budget.acquire(urgent=urgent)
-        async with self._in_flight:
+        await self._gate.acquire(urgent=urgent)
+        try:
             return await self._request(method, path, **kwargs)
+        finally:
+            self._gate.release()
 
     async def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         if self._metrics is None:

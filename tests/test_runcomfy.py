@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -301,6 +302,25 @@ async def test_a_burst_of_polls_reuses_its_connections(
     # 400-540 before (each answer closed its connection); a few idle past httpx's
     # 5 s keep-alive on a loaded machine may be replaced.
     assert len({q.peer for q in polls}) <= MAX_CONNECTIONS + 5
+
+
+async def test_an_urgent_call_takes_the_next_free_connection_before_queued_polls(
+    fake: FakeRunComfy, http: httpx.AsyncClient
+) -> None:
+    # A restart's polls fill every connection slot: the submit a user waits on goes
+    # next, not behind every poll already waiting (as the budget's lanes promise).
+    client = RunComfyClient(
+        http, model_id=fake.model_id, requests_per_second=1000.0, max_in_flight=2
+    )
+    fake.inject("status", "slow", times=8, delay=0.3)
+    started = time.monotonic()
+    polls = [asyncio.create_task(client.status("anything")) for _ in range(8)]
+    await asyncio.sleep(0.05)
+    await client.submit(INPUT)
+    waited = time.monotonic() - started
+    await asyncio.gather(*polls, return_exceptions=True)
+    # Two rounds of slow polls before it otherwise (0.6 s and more); one at most now.
+    assert waited < 0.45
 
 
 async def test_token_never_appears_in_errors_or_logs(
