@@ -190,7 +190,6 @@ async def main(
                 fetched = fetched_at.get(job.request_id or "")
                 if fetched is not None:
                     to_post.append((message.created_at - fetched) / time_scale)
-        runcomfy_requests = len(r.runcomfy.requests) - r.runcomfy.count("video")
         bot_routes = [
             q.at
             for q in r.discord.requests
@@ -198,6 +197,7 @@ async def main(
         ]
         runcomfy_times = [q.at for q in r.runcomfy.requests if q.endpoint != "video"]
         runcomfy_calls = Counter(q.endpoint for q in r.runcomfy.requests if q.endpoint != "video")
+        runcomfy_requests = sum(runcomfy_calls.values())
         discord_calls = Counter(
             f"{q.method} {_route_shape(q.path)}" for q in r.discord.requests if "/api/" in q.path
         )
@@ -223,6 +223,8 @@ async def main(
         "lag_p99_s": percentile(lags, 0.99),
         "detection_p50_s": percentile(detections, 0.5),
         "detection_p99_s": percentile(detections, 0.99),
+        "straddle_p50_s": percentile(straddles, 0.5),
+        "straddle_p99_s": percentile(straddles, 0.99),
         "found_to_download_p50_s": percentile(to_fetch, 0.5),
         "found_to_download_p99_s": percentile(to_fetch, 0.99),
         "download_to_posted_p50_s": percentile(to_post, 0.5),
