@@ -19,6 +19,7 @@ from urllib.parse import quote
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
+from bot.lanes import LaneTransport
 from bot.metrics import Metrics, http_outcome
 from bot.models import MAX_DURATION, MIN_DURATION, JobOptions, Ratio, Resolution
 from bot.ratelimit import RateBudget
@@ -226,10 +227,8 @@ class CancelResponse(_Wire):
 # Failures before a single byte of the request was written: no connection could be
 # made, or every pooled connection stayed busy (a slow RunComfy, 1,000 live jobs).
 NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
-# Connections to RunComfy, all kept alive: httpcore closes idle connections above its
-# keep-alive count, so a smaller one makes every answer in a burst cost a new handshake.
-# Few: httpcore scans every pooled connection on each request and answer (1.7 ms of CPU
-# per request with one connection busy, 3.9 ms with 16, on the CI machine); 16 carry
+# Connections to RunComfy, each its own lane (bot/lanes.py: httpcore's own pool costs
+# more CPU per request the more connections it holds), all kept alive; 16 carry
 # 160 requests/s at 100 ms round trips, about what 1,000 live jobs use on average.
 MAX_CONNECTIONS = 16
 UNPACED = 1e9  # requests per second of a client without a budget: never the limit
@@ -244,9 +243,7 @@ def make_http_client(base_url: str, token: SecretStr, timeout_seconds: float) ->
             "User-Agent": "animate-bot/0.1",
         },
         timeout=httpx.Timeout(timeout_seconds, connect=min(10.0, timeout_seconds)),
-        limits=httpx.Limits(
-            max_connections=MAX_CONNECTIONS, max_keepalive_connections=MAX_CONNECTIONS
-        ),
+        transport=LaneTransport(MAX_CONNECTIONS),
     )
 
 
@@ -278,9 +275,9 @@ class RunComfyClient:
             if requests_per_second
             else None
         )
-        # Requests beyond the pool wait here, not in httpcore's pool, which rescans every
-        # queued request against every connection on each answer (quadratic at 1,000
-        # jobs); the budget's lanes then also decide who gets the next free connection.
+        # Requests beyond the connections wait here, not in httpcore's pools, which rescan
+        # every queued request on each answer (quadratic at 1,000 jobs); the budget's
+        # urgent line then also decides who gets the next free connection.
         self._gate = self._budget or RateBudget(
             UNPACED, burst=max_in_flight, concurrency=max_in_flight
         )
