@@ -23,6 +23,7 @@ import json
 import re
 import secrets
 import time
+from collections import deque
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
@@ -347,6 +348,10 @@ class FakeDiscord:
         self._cdn_released = asyncio.Event()
         self.cdn_peak_in_flight = 0
         self._rate_limits: list[_RateLimit] = []
+        # (messages, seconds): Discord's per-channel cap on new messages, with its
+        # X-RateLimit headers, as observed (about 5 per 5 s). None: no cap (the default).
+        self.channel_post_limit: tuple[int, float] | None = None
+        self._channel_posts: dict[str, deque[float]] = {}
         self._sockets: set[web.WebSocketResponse] = set()
         # Each connection's [shard_id, shard_count] from its IDENTIFY (unsharded: [0, 1]).
         self._shards: dict[web.WebSocketResponse, tuple[int, int]] = {}
@@ -630,6 +635,50 @@ class FakeDiscord:
         limited = self._take_rate_limit(path)
         if limited is not None:
             return limited
+        posted_in = _CHANNEL_POST.fullmatch(path) if request.method == "POST" else None
+        cid = posted_in["cid"] if posted_in else None
+        window = self._channel_window(cid) if cid else None
+        if window is not None and window[0] <= 0:
+            return self._channel_limited(window[1])
+        response = await self._route(request, path)
+        if cid and window is not None and self.channel_post_limit is not None:
+            self._channel_posts[cid].append(time.monotonic())
+            response.headers.update(
+                {
+                    "X-RateLimit-Limit": str(self.channel_post_limit[0]),
+                    "X-RateLimit-Remaining": str(window[0] - 1),
+                    "X-RateLimit-Reset-After": f"{window[1]:.3f}",
+                    "X-RateLimit-Bucket": f"channel-{cid}",
+                }
+            )
+        return response
+
+    def _channel_window(self, channel_id: str) -> tuple[int, float] | None:
+        """Messages the channel still takes in its window, and when the window resets."""
+        if self.channel_post_limit is None:
+            return None
+        limit, seconds = self.channel_post_limit
+        now = time.monotonic()
+        posts = self._channel_posts.setdefault(channel_id, deque())
+        while posts and posts[0] <= now - seconds:
+            posts.popleft()
+        reset = posts[0] + seconds - now if posts else seconds
+        return limit - len(posts), reset
+
+    def _channel_limited(self, reset_after: float) -> web.Response:
+        assert self.channel_post_limit is not None
+        headers = {
+            "Via": "1.1 google",
+            "Retry-After": f"{reset_after:.3f}",
+            "X-RateLimit-Scope": "user",
+            "X-RateLimit-Limit": str(self.channel_post_limit[0]),
+            "X-RateLimit-Remaining": "0",
+            "X-RateLimit-Reset-After": f"{reset_after:.3f}",
+        }
+        body = {"message": "You are being rate limited.", "retry_after": reset_after}
+        return _json({**body, "global": False}, status=429, headers=headers)
+
+    async def _route(self, request: web.Request, path: str) -> web.StreamResponse:
         bot_token_route = not path.startswith(("/interactions/", "/webhooks/"))
         if bot_token_route and self.token not in (None, _bot_token(request)):
             raise DiscordError(401, 0, "401: Unauthorized")
@@ -677,6 +726,7 @@ class FakeDiscord:
             (f"/channels/{s.format('cid')}", "GET", self._get_channel),
             (f"/channels/{s.format('cid')}/messages", "POST", self._channel_send),
             (f"/channels/{s.format('cid')}/messages/{s.format('mid')}", "GET", self._channel_get),
+            (f"/channels/{s.format('cid')}/messages", "GET", self._channel_history),
             (
                 f"/channels/{s.format('cid')}/messages/{s.format('mid')}",
                 "PATCH",
@@ -1015,6 +1065,20 @@ class FakeDiscord:
         self, request: web.Request, body: Any, files: Any, cid: str, mid: str
     ) -> Any:
         return self._channel_message(int(cid), int(mid)).payload()
+
+    async def _channel_history(
+        self, request: web.Request, body: Any, files: Any, cid: str
+    ) -> list[dict[str, Any]]:
+        """Up to `limit` (1-100, default 50) messages next to `after` or `before`, newest first."""
+        self._check_channel(int(cid))
+        limit = min(100, max(1, int(request.query.get("limit", 50))))
+        after, before = request.query.get("after"), request.query.get("before")
+        found = sorted(self.channel_messages(int(cid)), key=lambda m: m.id)
+        if after is not None:
+            found = [m for m in found if m.id > int(after)][:limit]
+        else:
+            found = [m for m in found if before is None or m.id < int(before)][-limit:]
+        return [m.payload() for m in reversed(found)]
 
     async def _channel_edit(
         self, request: web.Request, body: Any, files: Any, cid: str, mid: str
@@ -1588,6 +1652,9 @@ def peak_per_second(times: list[float], window: float = 1.0) -> float:
             start += 1
         best = max(best, end - start + 1)
     return best / window
+
+
+_CHANNEL_POST = re.compile(r"/channels/(?P<cid>\d+)/messages")
 
 
 def _bot_token(request: web.Request) -> str | None:
