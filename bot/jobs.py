@@ -49,6 +49,8 @@ DOWNLOAD_ATTEMPTS = 3
 # spaced by the poll backoff (2, 4, 8, 15 s in production), within about 30 s.
 RESULT_ATTEMPTS = 5
 RESULT_GRACE_SECONDS = 30.0
+# How long a stop waits for videos being posted (inside Docker's 10 s before SIGKILL).
+POSTING_GRACE_SECONDS = 1.5
 # One operator alert per kind of trouble in this window, not one per failing job.
 ALERT_INTERVAL_SECONDS = 10 * 60.0
 ETA_CACHE_SECONDS = 60.0
@@ -207,6 +209,8 @@ class JobService:
         self._closing = False
         # Tasks inside a submit call: a stop lets them finish rather than interrupt them.
         self._sending: set[asyncio.Task[object]] = set()
+        # Videos being posted and recorded: a stop gives them a grace (see `_deliver`).
+        self._posting: set[asyncio.Task[None]] = set()
         # Renews this process's leases and takes over dead processes' jobs (PostgreSQL).
         self._leases: asyncio.Task[None] | None = None
         self._eta_cache: dict[tuple[str, int, bool], tuple[float, float]] = {}
@@ -647,6 +651,15 @@ class JobService:
             if result is None:
                 return
             job = await self.store.update(job.id, video_url=result.video_url, cost=result.cost)
+        # The post and its record as one task that a stop lets finish (POSTING_GRACE_SECONDS):
+        # a followup carries no nonce for Discord to drop a second post by, so a video
+        # posted but not recorded would be posted again by the next start.
+        posting = asyncio.create_task(self._post_and_record(job), name=f"post-job-{job.id}")
+        self._posting.add(posting)
+        posting.add_done_callback(self._posting.discard)
+        await asyncio.shield(posting)
+
+    async def _post_and_record(self, job: Job) -> None:
         try:
             delivery = await self._post_video(job)
         except DownloadError as exc:  # refused: neither fetched nor shown
@@ -994,6 +1007,11 @@ class JobService:
         for task in trackers:
             task.cancel()
         await asyncio.gather(*trackers, return_exceptions=True)
+        if self._posting:
+            _posted, late = await asyncio.wait(self._posting, timeout=POSTING_GRACE_SECONDS)
+            for task in late:
+                task.cancel()  # mid-download, most likely: the next start posts it
+            await asyncio.gather(*late, return_exceptions=True)
         if self._leases is not None:
             # Give our jobs back: another process picks them up at its next scan.
             try:

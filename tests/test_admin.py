@@ -70,7 +70,7 @@ async def test_members_without_manage_server_are_refused_and_nothing_changes(
 async def test_pause_refuses_new_jobs_with_the_reason_lets_running_finish_and_resume(
     bot: AnimateBot, discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy
 ) -> None:
-    _, status = await start_queued(discord_fake, runcomfy_fake)
+    await start_queued(discord_fake, runcomfy_fake)
     text = await admin(discord_fake, "pause", reason="Budget review **until Monday** @everyone")
     assert "paused" in text.lower() and "Budget review" in text
 
@@ -84,7 +84,8 @@ async def test_pause_refuses_new_jobs_with_the_reason_lets_running_finish_and_re
     runcomfy_fake.set_state(list(runcomfy_fake.jobs)[-1], "completed")
     await discord_fake.wait_for(
         lambda: any(
-            m.attachments and m.reference_id == status.id for m in discord_fake.messages.values()
+            m.attachments and m.attachments[0].filename.endswith(".mp4")
+            for m in discord_fake.messages.values()
         ),
         within=10,
     )

@@ -174,8 +174,9 @@ async def test_again_when_the_image_is_gone_says_so_kindly(
     bot: AnimateBot, discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy
 ) -> None:
     video = await delivered(discord_fake, runcomfy_fake)
-    assert video.reference_id is not None
-    discord_fake.delete(discord_fake.messages[video.reference_id])  # the status message
+    (job,) = await bot.jobs.store.list_for_user(discord_fake.author.id)
+    assert job.status_message_id is not None
+    discord_fake.delete(discord_fake.messages[job.status_message_id])
     press = await discord_fake.click(video, button(video, "again"))
     gone = await discord_fake.wait_for(
         lambda: [

@@ -1,7 +1,10 @@
 """Posting the video (or its link) and telling the author how a job ended.
 
 Every message pings the job's author and nobody else. Places are tried in
-order: a reply in the channel, a followup on the interaction, a DM.
+order: a followup on the command while its interaction is fresh, a reply in the
+channel, a DM. The followup first: interaction routes share neither Discord's 50/s
+global limit nor the channel's own (about 5 messages per 5 s), so a busy channel
+where many videos finish at once gets each within a second, not one a second.
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 UPLOAD_TOO_LARGE = 40005
+# Messages after a status message searched for a video posted before a restart.
+HISTORY_SCAN = 200
 Place = Callable[
     [Job, str, "discord.File | None", discord.AllowedMentions, "discord.ui.View | None"],
     Awaitable["discord.Message | None"],
@@ -55,6 +60,10 @@ class Courier:
     async def deliver(
         self, job: Job, video: Path | None, *, why: LinkReason | None = None
     ) -> Delivery | None:
+        earlier = await self._posted_before_restart(job)
+        if earlier is not None:
+            log.info("Job %s: posted before the restart; not posting it again", job.id)
+            return earlier
         mention = f"<@{job.user_id}>"
         if video is not None:
             text = delivered_message(job, mention)
@@ -69,6 +78,37 @@ class Courier:
         text = link_message(job, mention, self.board.upload_limit(job), why)
         # No video on the message: nothing to extend from.
         return await self.tell_author(job, text, buttons=lambda: result_view(job, extendable=False))
+
+    async def _posted_before_restart(self, job: Job) -> Delivery | None:
+        """The video an earlier process posted as a followup but did not live to record.
+
+        A followup carries no nonce for Discord to drop a second post by (the channel
+        and DM routes do). Only a job whose command this process never saw, that ended
+        while the command was fresh, can have one: it follows the status message in
+        its channel, among the next HISTORY_SCAN messages.
+        """
+        fresh_for = self.bot.settings.interaction_token_ttl_seconds
+        if (
+            job.id in self.board.sessions
+            or job.channel_id is None
+            or job.status_message_id is None
+            or job.finished_at is None
+            or job.finished_at - job.created_at > fresh_for
+            or self.bot.user is None
+        ):
+            return None
+        channel = self.bot.get_partial_messageable(job.channel_id)
+        name = f"animate-{job.id}.mp4"
+        try:
+            after = discord.Object(job.status_message_id)
+            async for message in channel.history(limit=HISTORY_SCAN, after=after):
+                if message.author.id == self.bot.user.id and any(
+                    a.filename == name for a in message.attachments
+                ):
+                    return Delivery(message.channel.id, message.id, "upload")
+        except discord.HTTPException as exc:
+            log.info("Job %s: could not look for an earlier post (%s)", job.id, exc)
+        return None
 
     async def _joinable(self, job: Job, video: Path) -> bool:
         """An extension whose clip and the one it continues are the author's and fit together."""
@@ -90,11 +130,14 @@ class Courier:
         video: Path | None = None,
         buttons: Callable[[], discord.ui.View | None] | None = None,
     ) -> Delivery | None:
-        """Reply to the status message; else a followup; else a DM. Pings the author only."""
+        """A followup of the command; else a reply to the status message; else a DM.
+
+        Pings the author only.
+        """
         pings = discord.AllowedMentions(
             everyone=False, roles=False, users=[discord.Object(job.user_id)], replied_user=False
         )
-        places: tuple[Place, ...] = (self._send_in_channel, self._send_followup, self._send_dm)
+        places: tuple[Place, ...] = (self._send_followup, self._send_in_channel, self._send_dm)
         for place in places:
             file = discord.File(video, filename=f"animate-{job.id}.mp4") if video else None
             # A view per attempt: discord.py ties a sent view to its message.
