@@ -130,6 +130,8 @@ async def main(
     timelines = job_timelines(jobs, rng)
     job_minutes = sum(t.queue_seconds + t.run_seconds for t in timelines) / 60
     async with rig(**live_settings(jobs, time_scale)) as r:
+        # All in one channel, which Discord lets take about 5 new messages per 5 s.
+        r.discord.channel_post_limit = (5, 5.0)
         r.runcomfy.script(*timelines)
         await seed_history(r, job_timelines(history, rng), time_scale, rng)
         await r.bot.start()

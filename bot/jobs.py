@@ -514,16 +514,22 @@ class JobService:
                 return
             # Looked up per poll (cached): a kind's first renders finish while others run.
             times = await self.render_times(job.options)
-            delay = self._next_delay(job, expected_end, times)
+            delay = self._next_delay(job, expected_end, times, queued_at)
             # A poll at the sparsest interval is not due: it may wait for others.
             urgent = delay < self.policy.max_delay * (1 - self.policy.jitter)
             await asyncio.sleep(delay)
 
-    def _next_delay(self, job: Job, expected_end: float, times: RenderTimes | None) -> float:
+    def _next_delay(
+        self, job: Job, expected_end: float, times: RenderTimes | None, queued_at: float | None
+    ) -> float:
         now = self.clock()
         if job.status is JobStatus.IN_PROGRESS and job.started_at is not None and times:
             elapsed = now - job.started_at
-            return self.hazard_policy.next_delay(elapsed=elapsed, times=times, rng=self._rng)
+            # It began after the last "queued" answer (after a restart: a poll's worth early).
+            earliest = job.started_at - self.policy.max_delay if queued_at is None else queued_at
+            return self.hazard_policy.next_delay(
+                elapsed=elapsed, times=times, rng=self._rng, elapsed_at_most=now - earliest
+            )
         if job.status is JobStatus.IN_QUEUE and times is not None:
             # Queued with a known render distribution: only the start matters. Next
             # in line, look every three min_delay: the render clock starts when we

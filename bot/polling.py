@@ -94,6 +94,11 @@ class RenderTimes:
         return math.exp(self.mu)
 
     @property
+    def first_end(self) -> float:
+        """The earliest a render of this kind plausibly ends: the shortest seen, less a kernel."""
+        return math.exp(self.logs[0] - self.bandwidth) if self.logs else 0.0
+
+    @property
     def longest(self) -> float:
         """The longest render seen (past it, the distribution is only a guess)."""
         return math.exp(self.logs[-1]) if self.logs else self.median
@@ -160,8 +165,11 @@ class HazardPolicy:
     PollPolicy): a job stuck at RunComfy costs 4 polls a minute, not 30. A wait never spans a
     moment whose own ideal interval is shorter than the time already waited by
     then, so a sparse wait cannot jump over the point where renders start to end.
-    The result is clamped to [min_delay, max_delay] and jittered by ±`jitter` so
-    jobs submitted together do not poll in lockstep.
+    Before `first_end` (no render of the kind has ended that early) a poll could only
+    tell of a failure: the wait runs on to it, by at most `max_delay` more (one poll
+    fewer per job for renders of 20 s and more). The result is clamped to
+    [min_delay, max_delay], or to twice max_delay in that stretch, and jittered by
+    ±`jitter` so jobs submitted together do not poll in lockstep.
     """
 
     min_delay: float
@@ -169,11 +177,25 @@ class HazardPolicy:
     poll_cost: float
     jitter: float = 0.1
 
-    def next_delay(self, *, elapsed: float, times: RenderTimes, rng: random.Random) -> float:
-        """Delay before the next poll of a job that has rendered for `elapsed` s."""
-        delay = self.max_delay
+    def next_delay(
+        self,
+        *,
+        elapsed: float,
+        times: RenderTimes,
+        rng: random.Random,
+        elapsed_at_most: float | None = None,
+    ) -> float:
+        """Delay before the next poll of a job that has rendered for `elapsed` s.
+
+        `elapsed_at_most`: how long it may have rendered, the start being known only
+        between two polls; the stretch before `first_end` is measured from it.
+        """
+        surely = max(elapsed, elapsed_at_most if elapsed_at_most is not None else elapsed)
+        quiet = min(self.max_delay, max(0.0, times.first_end - surely))
+        longest = quiet + self.max_delay
+        delay = longest
         for step in range(SCAN_STEPS + 1):
-            ahead = self.max_delay * step / SCAN_STEPS
+            ahead = quiet + self.max_delay * step / SCAN_STEPS
             if ahead >= delay:
                 break
             hazard = times.hazard(elapsed + ahead)
@@ -182,7 +204,7 @@ class HazardPolicy:
         overrun = elapsed - times.longest
         if overrun > 0:
             delay = max(delay, overrun / OVERDUE_FRACTION)
-        delay = min(self.max_delay, max(self.min_delay, delay))
+        delay = min(longest, max(self.min_delay, delay))
         return _jittered(delay, self.min_delay, self.jitter, rng)
 
 

@@ -150,7 +150,8 @@ def test_interval_follows_one_over_root_hazard() -> None:
         hazard = times.hazard(elapsed)
         ideal = math.sqrt(2 * 0.2 / hazard) if hazard > 0 else math.inf
         # Never longer than ideal now (a later, busier moment can only shorten it)...
-        assert delay <= max(0.5, min(15.0, ideal)) + 1e-9, elapsed
+        bound = 15.0 + min(15.0, max(0.0, times.first_end - elapsed))  # see the next test
+        assert delay <= max(0.5, min(bound, ideal)) + 1e-9, elapsed
     # ...and where the hazard is flat, it is sqrt(2c/h).
     elapsed = times.median
     delay = policy.next_delay(elapsed=elapsed, times=times, rng=rng)
@@ -164,7 +165,27 @@ def test_hazard_policy_is_sparse_early_dense_near_the_end_and_bounded() -> None:
     assert POLICY.next_delay(elapsed=1.0, times=times, rng=rng) >= 13.5  # cannot be done yet
     assert POLICY.next_delay(elapsed=60.0, times=times, rng=rng) <= 4.0  # usually ends now
     for elapsed in range(0, 2000, 13):
-        assert 1.8 <= POLICY.next_delay(elapsed=float(elapsed), times=times, rng=rng) <= 16.5
+        delay = POLICY.next_delay(elapsed=float(elapsed), times=times, rng=rng)
+        assert 1.8 <= delay <= (33.0 if elapsed < times.first_end else 16.5), elapsed
+
+
+def test_before_any_render_of_the_kind_could_end_the_wait_runs_to_where_they_start() -> None:
+    past = uniform_renders(20, 90, 50, seed=3)
+    times = fitted(past)
+    assert 15.0 < times.first_end < min(past)
+    policy = HazardPolicy(min_delay=2.0, max_delay=15.0, poll_cost=0.2, jitter=0.0)
+    rng = random.Random(4)
+    first = policy.next_delay(elapsed=0.0, times=times, rng=rng)
+    # Past max_delay (a poll at 15 s could only have said "still rendering"), but
+    # asked again before the shortest render seen could have ended.
+    assert 15.0 < first < min(past)
+    # Seen queued 8 s before seen rendering: it may have run 8 s more than it seems,
+    # so the quiet stretch ends 8 s sooner.
+    unsure = policy.next_delay(elapsed=0.0, times=times, rng=rng, elapsed_at_most=8.0)
+    assert unsure < first and unsure <= times.first_end - 8.0 + 15.0
+    # Renders of 10 minutes: still polled at least every twice max_delay.
+    slow = fitted(lognormal_renders(600, 0.1, 50, seed=2))
+    assert policy.next_delay(elapsed=0.0, times=slow, rng=rng) == 2 * 15.0
 
 
 def test_a_job_past_every_past_render_backs_off_with_the_overrun() -> None:
