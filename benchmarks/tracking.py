@@ -53,8 +53,12 @@ async def run_floor(
 async def main(
     jobs: int = 1000, window_seconds: float = 60.0, json_path: Path | None = None
 ) -> dict[str, float]:
-    # Long enough that no job finishes before the window ends, with changes inside it.
-    timeline = Timeline(queue_positions=(9, 6, 3, 1), queue_seconds=120, run_seconds=600)
+    # Long enough that no job finishes before the window ends, and one queue move every
+    # 30 s all along: the floor, measured after the bot, sees as many changes as it did.
+    moves = 60
+    timeline = Timeline(
+        queue_positions=tuple(range(moves, 0, -1)), queue_seconds=30.0 * moves, run_seconds=600
+    )
     async with rig(**live_settings(jobs, time_scale=1.0)) as r:
         r.runcomfy.script(*([timeline] * jobs))
         await r.bot.start()
