@@ -28,9 +28,12 @@ class Coalescer(Generic[K, V]):
         send: Callable[[K, V], Awaitable[None]],
         *,
         interval: float,
+        hold: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self._send = send
         self._interval = interval
+        # Awaited before each update that is not a key's last word (see bot/arrivals.py).
+        self._hold = hold
         self._pending: dict[K, V] = {}
         self._last_sent: dict[K, float] = {}
         self._workers: dict[K, asyncio.Task[None]] = {}
@@ -64,6 +67,8 @@ class Coalescer(Generic[K, V]):
                 wait = self._last_sent.get(key, -1e9) + self._interval - time.monotonic()
                 if wait > 0:
                     await asyncio.sleep(wait)
+                if self._hold is not None:
+                    await self._hold()
                 value = self._pending.pop(key, None)
                 if value is None:
                     break

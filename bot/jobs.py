@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import httpx
 
+from bot.arrivals import Arrivals
 from bot.config import Settings
 from bot.downloads import DownloadError, DownloadProblem, download_to_file, is_fetchable_url
 from bot.metrics import DeliveryKind, Metrics
@@ -209,6 +210,8 @@ class JobService:
         self._closing = False
         # Tasks inside a submit call: a stop lets them finish rather than interrupt them.
         self._sending: set[asyncio.Task[object]] = set()
+        # Commands on their way to a status message: polls wait for them (a little).
+        self.arrivals = Arrivals()
         # Videos being posted and recorded: a stop gives them a grace (see `_deliver`).
         self._posting: set[asyncio.Task[None]] = set()
         # Renews this process's leases and takes over dead processes' jobs (PostgreSQL).
@@ -287,6 +290,7 @@ class JobService:
         `hosted_url` is the copy of the image the bot attached to its status message
         (kept for "Animate again"); the option attachment's URL is never stored.
         """
+        await self.arrivals.let_through()  # other commands' status messages first
         job = await self.store.update(
             job_id, status_message_id=status_message_id, image_url=hosted_url
         )
@@ -483,6 +487,7 @@ class JobService:
                 await self._time_out(job)
                 return
             result: RequestResult | None = None
+            await self.arrivals.let_through()
             on_result = job.status is JobStatus.IN_PROGRESS and not result_down
             try:
                 if on_result:

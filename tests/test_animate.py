@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 
 from bot.app import AnimateBot
+from bot.arrivals import BURST
 from bot.models import JobStatus
 from cogs.animate import PREPARING_AT_ONCE
 from tests.fakes.discord import FakeDiscord, FakeMessage
@@ -299,6 +300,8 @@ async def test_a_burst_is_acknowledged_before_its_images_are_fetched_a_few_at_a_
         for i in range(burst)
     ]
     await discord_fake.wait_for(lambda: len(runcomfy_fake.submits) == burst, within=15)
+    # The commands end with their ❌ on the status message.
+    await discord_fake.wait_for(lambda: discord_fake.count("PUT", "/reactions/") == burst)
 
     assert discord_fake.cdn_peak_in_flight == PREPARING_AT_ONCE
     downloads = sorted(r.at for r in discord_fake.requests if "/cdn/" in r.path)
@@ -328,6 +331,28 @@ async def test_a_burst_posts_every_status_message_without_waiting_for_other_subm
     assert len(shown) >= burst
     # Three rounds behind 1 s submits took over 2 s; every message is up within the first.
     assert sorted(shown)[burst - 1] - started < 1.0
+
+
+async def test_a_burst_of_commands_gets_its_status_messages_before_their_submits(
+    bot: AnimateBot, discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy
+) -> None:
+    """The loop's time goes to the messages people wait on; submits and polls follow."""
+    burst = 3 * BURST
+    runcomfy_fake.script(*(Timeline(manual=True) for _ in range(burst)))
+    discord_fake.cdn_latency = 0.1  # each image check takes a while: the burst lasts
+    image = png()
+    for i in range(burst):
+        await discord_fake.invoke(
+            "animate", image=image, prompt=f"burst {i}", user=discord_fake.add_user(f"u{i}")
+        )
+    await discord_fake.wait_for(lambda: len(runcomfy_fake.submits) == burst, within=20)
+    await discord_fake.wait_for(lambda: discord_fake.count("PUT", "/reactions/") == burst)
+    shown = sorted(
+        r.at for r in discord_fake.requests if r.method == "PATCH" and "@original" in r.path
+    )
+    first_submit = min(q.at for q in runcomfy_fake.requests if q.endpoint == "submit")
+    # Until fewer than BURST are still on their way, no job is sent.
+    assert shown[burst - BURST] < first_submit
 
 
 async def test_videos_finishing_together_in_one_channel_are_not_held_by_its_message_cap(

@@ -211,6 +211,19 @@ class Animate(commands.Cog):
 
         True when a job was started.
         """
+        self.jobs.arrivals.arrive(interaction.id)
+        try:
+            return await self._prepare_and_start(interaction, image, prompt, options)
+        finally:
+            self.jobs.arrivals.arrived(interaction.id)
+
+    async def _prepare_and_start(
+        self,
+        interaction: discord.Interaction,
+        image: discord.Attachment,
+        prompt: str,
+        options: JobOptions,
+    ) -> bool:
         try:
             prepared, original = await self.read_image(image)
         except ImageRejected as exc:
@@ -337,6 +350,7 @@ class Animate(commands.Cog):
             )
             return None
         self.board.remember(job.id, interaction)
+        self.jobs.arrivals.arrived(interaction.id)  # its submit waits for the others' messages
         hosted_url = next((a.url for a in message.attachments if a.filename == hosted_name), None)
         submitted = await self.jobs.submit(
             job.id,

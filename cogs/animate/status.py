@@ -65,7 +65,9 @@ class StatusBoard:
         # re-shown as "taking longer than usual" instead of a time in the past.
         self._due: dict[int, asyncio.TimerHandle] = {}
         self._updates: Coalescer[int, Job] = Coalescer(
-            self._edit, interval=self.settings.status_edit_interval_seconds
+            self._edit,
+            interval=self.settings.status_edit_interval_seconds,
+            hold=jobs.arrivals.let_through,
         )
 
     def remember(self, job_id: int, interaction: discord.Interaction) -> None:
