@@ -487,7 +487,6 @@ class JobService:
                 await self._time_out(job)
                 return
             result: RequestResult | None = None
-            await self.arrivals.let_through()
             on_result = job.status is JobStatus.IN_PROGRESS and not result_down
             try:
                 if on_result:

@@ -3,7 +3,10 @@
 Used for Discord's global 50 requests/s (paced on the wire by the composition root)
 and for the RunComfy request budget (the client), so 1,000 live jobs flood neither.
 Waiters are served in two lanes: an `urgent` caller (a `/result`, a poll that is
-due now) never waits behind sparse ones; within a lane, first come first served.
+due now) never waits behind sparse ones that came within `sparse_patience`; within a
+lane, first come first served. A sparse caller waiting longer goes first: at 1,000
+jobs' peak urgent polls never stop, and starved sparse polls waited 17 s (found
+videos that late, `benchmarks.live_jobs`).
 With a `concurrency`, a start also needs a free slot (`release` frees it), so the
 lanes order who gets the next free connection too.
 """
@@ -15,12 +18,22 @@ import contextlib
 import time
 from collections import deque
 
+SPARSE_PATIENCE_SECONDS = 1.0
+
 
 class RateBudget:
     """A token bucket shared by every sender: at most `rate` starts per second."""
 
-    def __init__(self, rate: float, *, burst: int = 10, concurrency: int | None = None) -> None:
+    def __init__(
+        self,
+        rate: float,
+        *,
+        burst: int = 10,
+        concurrency: int | None = None,
+        sparse_patience: float = SPARSE_PATIENCE_SECONDS,
+    ) -> None:
         self.rate = rate
+        self.sparse_patience = sparse_patience
         self.capacity = float(burst)
         self.concurrency = concurrency
         self._in_flight = 0  # started and not released (counted only with a concurrency)
@@ -28,6 +41,7 @@ class RateBudget:
         self._stamp = time.monotonic()
         self._urgent: deque[asyncio.Future[None]] = deque()
         self._sparse: deque[asyncio.Future[None]] = deque()
+        self._sparse_since: dict[asyncio.Future[None], float] = {}  # when each began to wait
         # A timer, not a task: nothing is left running when nobody waits.
         self._timer: asyncio.TimerHandle | None = None
 
@@ -43,7 +57,11 @@ class RateBudget:
             self._take()
             return
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        (self._urgent if urgent else self._sparse).append(waiter)
+        if urgent:
+            self._urgent.append(waiter)
+        else:
+            self._sparse.append(waiter)
+            self._sparse_since[waiter] = time.monotonic()
         self._schedule()
         try:
             await waiter
@@ -55,6 +73,7 @@ class RateBudget:
                 for lane in (self._urgent, self._sparse):
                     with contextlib.suppress(ValueError):
                         lane.remove(waiter)
+            self._sparse_since.pop(waiter, None)
             self._grant()
             raise
 
@@ -83,13 +102,25 @@ class RateBudget:
 
     def _grant(self) -> None:
         self._refill()
-        for lane in (self._urgent, self._sparse):
-            while lane and self._can_start():
-                waiter = lane.popleft()
-                if not waiter.done():
-                    self._take()
-                    waiter.set_result(None)
+        while self._can_start():
+            waiter = self._next_waiter()
+            if waiter is None:
+                break
+            if not waiter.done():
+                self._take()
+                waiter.set_result(None)
         self._schedule()
+
+    def _next_waiter(self) -> asyncio.Future[None] | None:
+        """The sparse caller out of patience, else urgent ones, else sparse ones."""
+        if self._sparse:
+            first = self._sparse[0]
+            if not self._urgent or (
+                time.monotonic() - self._sparse_since.get(first, 0.0) >= self.sparse_patience
+            ):
+                self._sparse_since.pop(first, None)
+                return self._sparse.popleft()
+        return self._urgent.popleft() if self._urgent else None
 
     def _schedule(self) -> None:
         if self._timer is not None:

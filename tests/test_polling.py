@@ -250,6 +250,28 @@ async def test_urgent_callers_never_wait_behind_sparse_ones() -> None:
     assert len(order) == 9
 
 
+async def test_a_sparse_caller_is_not_starved_by_a_steady_urgent_stream() -> None:
+    """At 1,000 jobs' peak urgent polls never stop: a sparse one still goes within patience."""
+    budget = RateBudget(rate=1000, burst=1000, concurrency=1, sparse_patience=0.2)
+    stop = asyncio.Event()
+
+    async def urgent_caller() -> None:
+        while not stop.is_set():
+            await budget.acquire(urgent=True)
+            await asyncio.sleep(0.01)  # the request
+            budget.release()
+
+    flood = [asyncio.create_task(urgent_caller()) for _ in range(4)]
+    await asyncio.sleep(0.05)
+    began = time.monotonic()
+    await asyncio.wait_for(budget.acquire(), 5)
+    waited = time.monotonic() - began
+    budget.release()
+    stop.set()
+    await asyncio.gather(*flood)
+    assert 0.15 < waited < 0.5  # behind urgent ones first, but not for as long as they come
+
+
 async def test_callers_arriving_faster_than_tokens_still_get_the_full_rate() -> None:
     """A waiter arriving every 2 ms must not push the refill back each time (starvation)."""
     budget = RateBudget(rate=100, burst=1)
