@@ -210,7 +210,7 @@ class JobService:
         self._closing = False
         # Tasks inside a submit call: a stop lets them finish rather than interrupt them.
         self._sending: set[asyncio.Task[object]] = set()
-        # Commands on their way to a status message: polls wait for them (a little).
+        # Commands on their way to a status message: submits and far-off polls wait (a little).
         self.arrivals = Arrivals()
         # Videos being posted and recorded: a stop gives them a grace (see `_deliver`).
         self._posting: set[asyncio.Task[None]] = set()
@@ -488,6 +488,10 @@ class JobService:
                 return
             result: RequestResult | None = None
             on_result = job.status is JobStatus.IN_PROGRESS and not result_down
+            if job.status is JobStatus.IN_QUEUE and (job.queue_position or 0) > 1:
+                # A move down the queue can be shown a little later; the next in line's
+                # start, which times every later poll, cannot.
+                await self.arrivals.let_through()
             try:
                 if on_result:
                     result = await self.runcomfy.result(job.request_id, urgent=urgent)
