@@ -12,6 +12,7 @@ import contextlib
 import io
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -52,6 +53,16 @@ log = logging.getLogger(__name__)
 # submit) is waiting on the network and runs for every command at once, so a slow
 # RunComfy holds no one else's status message.
 PREPARING_AT_ONCE = 8
+
+
+@dataclass(frozen=True)
+class Posted:
+    """A job whose status message is up, ready to be sent to RunComfy."""
+
+    job_id: int
+    message: discord.Message
+    image_url: str  # what RunComfy fetches: the hosted copy, else the option's attachment
+    hosted_url: str | None
 
 
 class Animate(commands.Cog):
@@ -237,9 +248,13 @@ class Animate(commands.Cog):
                 interaction, user_messages(interaction)(IMAGE_UNREACHABLE)
             )
             return False
-        status_message = await self.create_and_start(
+        posted = await self.create_and_post(
             interaction, prompt, options, image.url, prepared, original
         )
+        # Only URLs from here on: in a burst the submit may wait (bot/arrivals.py), and
+        # a thousand images must not wait in memory with it.
+        del prepared, original
+        status_message = await self.send_posted(posted) if posted is not None else None
         return await self.add_cancel_reaction(status_message)
 
     async def create_and_start(
@@ -252,6 +267,22 @@ class Animate(commands.Cog):
         original: bytes,
         extends_job_id: int | None = None,
     ) -> discord.Message | None:
+        posted = await self.create_and_post(
+            interaction, prompt, options, source_url, prepared, original, extends_job_id
+        )
+        return await self.send_posted(posted) if posted is not None else None
+
+    async def create_and_post(
+        self,
+        interaction: discord.Interaction,
+        prompt: str,
+        options: JobOptions,
+        source_url: str,
+        prepared: PreparedImage,
+        original: bytes,
+        extends_job_id: int | None = None,
+    ) -> Posted | None:
+        """Write the row and publish its status message; None when the author was told why not."""
         try:
             job = await self.jobs.create(
                 extends_job_id=extends_job_id,
@@ -273,7 +304,7 @@ class Animate(commands.Cog):
                 interaction, refusal_message(exc, user_messages(interaction))
             )
             return None
-        return await self._start(interaction, job, source_url, prepared, original)
+        return await self._post_status(interaction, job, source_url, prepared, original)
 
     async def add_cancel_reaction(self, status_message: discord.Message | None) -> bool:
         """True when a job was started (its status message is there)."""
@@ -310,15 +341,15 @@ class Animate(commands.Cog):
             log.debug("Could not delete the placeholder", exc_info=True)
         await interaction.followup.send(text, ephemeral=True)
 
-    async def _start(
+    async def _post_status(
         self,
         interaction: discord.Interaction,
         job: Job,
         source_url: str,
         prepared: PreparedImage,
         original: bytes,
-    ) -> discord.Message | None:
-        """Publish the status message, then submit once; the message while the job lives.
+    ) -> Posted | None:
+        """Publish the status message the job is then submitted with (`send_posted`).
 
         The image is attached to the status message when it fits the upload limit:
         it is the embed's thumbnail, "Animate again" can fetch it later, and a fitted
@@ -352,13 +383,18 @@ class Animate(commands.Cog):
         self.board.remember(job.id, interaction)
         self.jobs.arrivals.arrived(interaction.id)  # its submit waits for the others' messages
         hosted_url = next((a.url for a in message.attachments if a.filename == hosted_name), None)
+        image_url = hosted_url if prepared.data is not None and hosted_url else source_url
+        return Posted(job.id, message, image_url, hosted_url)
+
+    async def send_posted(self, posted: Posted) -> discord.Message | None:
+        """Submit once; the status message while the job lives."""
         submitted = await self.jobs.submit(
-            job.id,
-            image_url=hosted_url if prepared.data is not None and hosted_url else source_url,
-            status_message_id=message.id,
-            hosted_url=hosted_url,
+            posted.job_id,
+            image_url=posted.image_url,
+            status_message_id=posted.message.id,
+            hosted_url=posted.hosted_url,
         )
-        return None if submitted.status.is_final else message
+        return None if submitted.status.is_final else posted.message
 
     # -- JobObserver: the service reaches Discord only through these -------
 
