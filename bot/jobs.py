@@ -502,7 +502,8 @@ class JobService:
                 result_down = False
             except RunComfyError as exc:
                 if not exc.retryable:
-                    await self._fail(job, exc)
+                    # A 404 on /result: the job and its video are gone at RunComfy.
+                    await (self._result_refused(job, exc) if on_result else self._fail(job, exc))
                     return
                 # The client already retried; wait a poll and try again until the deadline.
                 # /result down: ask /status next, which still sees the end (then the

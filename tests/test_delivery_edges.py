@@ -83,6 +83,19 @@ async def test_a_result_expired_after_completion_says_so(
     assert any("expired" in line for line in jobs_log(caplog, "bot.jobs", logging.WARNING))
 
 
+async def test_a_render_whose_result_is_gone_when_polled_says_so(harness_factory) -> None:
+    # Rendering jobs are polled on /result: its 404 (expired) is that, not a refusal.
+    h: Harness = await harness_factory(job_timeout_seconds=600)
+    h.fake.script(Timeline(manual=True))
+    job = await h.start_job()
+    request_id = next(iter(h.fake.jobs))
+    h.fake.set_state(request_id, "in_progress")
+    await h.wait_status(job.id, JobStatus.IN_PROGRESS, within=8)  # type: ignore[arg-type]
+    h.fake.inject("result", "expired", times=50)
+    failed = await h.wait_status(job.id, JobStatus.FAILED, within=8)  # type: ignore[arg-type]
+    assert failed.error and "no longer" in failed.error
+
+
 # -- item 7: downloads have a deadline and failures are told truthfully -------------
 
 

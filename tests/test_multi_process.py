@@ -38,7 +38,9 @@ def timelines(rng: random.Random) -> list[Timeline]:
     return [
         Timeline(
             queue_positions=(2, 1),
-            queue_seconds=rng.uniform(1.0, 3.0),
+            # Long enough that both processes still track jobs once the last is sent: a
+            # process's burst holds its submits until its status messages are up.
+            queue_seconds=rng.uniform(4.0, 8.0),
             run_seconds=rng.uniform(1.0, 3.0),
             outcome="failed" if i % 6 == 5 else "completed",
             error="model error" if i % 6 == 5 else None,
