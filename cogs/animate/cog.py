@@ -257,21 +257,6 @@ class Animate(commands.Cog):
         status_message = await self.send_posted(posted) if posted is not None else None
         return await self.add_cancel_reaction(status_message)
 
-    async def create_and_start(
-        self,
-        interaction: discord.Interaction,
-        prompt: str,
-        options: JobOptions,
-        source_url: str,
-        prepared: PreparedImage,
-        original: bytes,
-        extends_job_id: int | None = None,
-    ) -> discord.Message | None:
-        posted = await self.create_and_post(
-            interaction, prompt, options, source_url, prepared, original, extends_job_id
-        )
-        return await self.send_posted(posted) if posted is not None else None
-
     async def create_and_post(
         self,
         interaction: discord.Interaction,

@@ -89,7 +89,7 @@ class Continuations:
             )
             return False
         assert prepared.data is not None
-        status_message = await self.cog.create_and_start(
+        posted = await self.cog.create_and_post(
             interaction,
             source.prompt,
             source.options,
@@ -98,6 +98,7 @@ class Continuations:
             prepared.data,
             extends_job_id=source.id,
         )
+        status_message = await self.cog.send_posted(posted) if posted is not None else None
         return await self.cog.add_cancel_reaction(status_message)
 
     async def _last_frame(self, source: Job, video: discord.Attachment) -> PreparedImage:
