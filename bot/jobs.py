@@ -1023,7 +1023,12 @@ class JobService:
             task.cancel()
         await asyncio.gather(*trackers, return_exceptions=True)
         if self._posting:
-            _posted, late = await asyncio.wait(self._posting, timeout=POSTING_GRACE_SECONDS)
+            posted, late = await asyncio.wait(self._posting, timeout=POSTING_GRACE_SECONDS)
+            for task in posted:  # their trackers are gone: nobody else reads the outcome
+                if not task.cancelled() and task.exception() is not None:
+                    log.error(
+                        "%s failed while stopping", task.get_name(), exc_info=task.exception()
+                    )
             for task in late:
                 task.cancel()  # mid-download, most likely: the next start posts it
             await asyncio.gather(*late, return_exceptions=True)
