@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterator
 
 MAX_HOLD_SECONDS = 8.0
 # Fewer commands on their way than this hold nothing: the loop has time for them, and
@@ -43,6 +43,15 @@ class Arrivals:
         self._arriving.discard(key)
         if len(self._arriving) < self.burst:
             self._clear.set()
+
+    @contextlib.contextmanager
+    def arriving_command(self, key: Hashable) -> Iterator[None]:
+        """`arrive` for the block; `arrived` when it ends, whichever way, if not before."""
+        self.arrive(key)
+        try:
+            yield
+        finally:
+            self.arrived(key)
 
     async def let_through(self) -> None:
         """Return at once, or when the burst has arrived, or after `max_hold` seconds."""

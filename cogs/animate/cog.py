@@ -222,40 +222,29 @@ class Animate(commands.Cog):
 
         True when a job was started.
         """
-        self.jobs.arrivals.arrive(interaction.id)
-        try:
-            return await self._prepare_and_start(interaction, image, prompt, options)
-        finally:
-            self.jobs.arrivals.arrived(interaction.id)
-
-    async def _prepare_and_start(
-        self,
-        interaction: discord.Interaction,
-        image: discord.Attachment,
-        prompt: str,
-        options: JobOptions,
-    ) -> bool:
-        try:
-            prepared, original = await self.read_image(image)
-        except ImageRejected as exc:
-            await self.replace_placeholder_with_error(
-                interaction, exc.text(user_messages(interaction))
+        # In a burst, the others' submits wait until this one's status message is up.
+        with self.jobs.arrivals.arriving_command(interaction.id):
+            try:
+                prepared, original = await self.read_image(image)
+            except ImageRejected as exc:
+                await self.replace_placeholder_with_error(
+                    interaction, exc.text(user_messages(interaction))
+                )
+                return False
+            except (discord.HTTPException, aiohttp.ClientError, TimeoutError):
+                log.warning("Could not download the image of user %s", interaction.user.id)
+                await self.replace_placeholder_with_error(
+                    interaction, user_messages(interaction)(IMAGE_UNREACHABLE)
+                )
+                return False
+            posted = await self.create_and_post(
+                interaction, prompt, options, image.url, prepared, original
             )
-            return False
-        except (discord.HTTPException, aiohttp.ClientError, TimeoutError):
-            log.warning("Could not download the image of user %s", interaction.user.id)
-            await self.replace_placeholder_with_error(
-                interaction, user_messages(interaction)(IMAGE_UNREACHABLE)
-            )
-            return False
-        posted = await self.create_and_post(
-            interaction, prompt, options, image.url, prepared, original
-        )
-        # Only URLs from here on: in a burst the submit may wait (bot/arrivals.py), and
-        # a thousand images must not wait in memory with it.
-        del prepared, original
-        status_message = await self.send_posted(posted) if posted is not None else None
-        return await self.add_cancel_reaction(status_message)
+            # Only URLs from here on: in a burst the submit may wait (bot/arrivals.py), and
+            # a thousand images must not wait in memory with it.
+            del prepared, original
+            status_message = await self.send_posted(posted) if posted is not None else None
+            return await self.add_cancel_reaction(status_message)
 
     async def create_and_post(
         self,
