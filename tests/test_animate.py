@@ -329,8 +329,9 @@ async def test_a_burst_posts_every_status_message_without_waiting_for_other_subm
     await discord_fake.wait_for(lambda: len(runcomfy_fake.submits) == burst, within=15)
     shown = [r.at for r in discord_fake.requests if r.method == "PATCH" and "@original" in r.path]
     assert len(shown) >= burst
-    # Three rounds behind 1 s submits took over 2 s; every message is up within the first.
-    assert sorted(shown)[burst - 1] - started < 1.0
+    # Three rounds behind 1 s submits took over 2 s; every message is up within the first
+    # (0.4 s alone; 1.03 s once on CI, 4 workers on 2 cores: the bound keeps that margin).
+    assert sorted(shown)[burst - 1] - started < 1.5
 
 
 async def test_a_burst_of_commands_gets_its_status_messages_before_their_submits(
