@@ -90,7 +90,11 @@ async def test_sigkill_of_one_process_loses_and_duplicates_nothing(
                 "animate", image=image, prompt=f"job {i}", user=users[i % len(users)], dm=i % 2 == 0
             )
         await discord_fake.wait_for(lambda: len(runcomfy_fake.submits) == JOBS, within=60)
-        active = await store.active_jobs()
+        for _ in range(100):  # bounded: until each process has stored its last request id
+            active = await store.active_jobs()
+            if all(j.request_id is not None for j in active):
+                break
+            await asyncio.sleep(0.05)
         owners = Counter([(await store.lease_of(j.id or 0))[0] for j in active])
         assert owners["proc-a"] > 0 and owners["proc-b"] > 0, owners  # both track jobs
 
