@@ -6,10 +6,9 @@ the render start plus the expected render. A live job is never shown an end in t
 past: past the estimate it is "taking longer than usual" (`overdue`). The progress
 (elapsed against expected) never moves backwards, even when the estimate grows.
 
-`expected` says how long a job of these options takes from submit to finish (today
-`JobService.expected_duration`), `render` how long its render alone takes (`PastRenders`:
-past renders of the same resolution, duration and audio); each is one awaitable so a
-better model (a completion-time distribution) can replace it.
+`expected` says how long a job of these options takes from submit to finish, `render`
+how long its render alone takes (both `PastJobs`: past jobs of the same resolution,
+duration and audio); each is one awaitable so a better model can replace it.
 """
 
 from __future__ import annotations
@@ -19,12 +18,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from bot.models import Job, JobOptions, JobStatus
-from bot.polling import expected_render_seconds
-from bot.store import JobStore
 
 # A live job never shows 100 %: the bar fills only when the video is there.
 LIVE_PROGRESS_CAP = 0.95
-CACHE_SECONDS = 60.0  # past renders move slowly; every status edit asks
 LIVE = frozenset({JobStatus.SUBMITTING, JobStatus.IN_QUEUE, JobStatus.IN_PROGRESS})
 
 
@@ -70,29 +66,6 @@ def expected_end(job: Job, *, render_seconds: float, place_seconds: float, now: 
 
 
 Expected = Callable[[JobOptions], Awaitable[float]]
-
-
-class PastRenders:
-    """Median render time (start to finish) of recent jobs of the same kind, cached."""
-
-    def __init__(self, store: JobStore, default: float, ttl: float = CACHE_SECONDS) -> None:
-        self._store = store
-        self._default = default
-        self._ttl = ttl
-        self._cache: dict[tuple[str, int, bool], tuple[float, float]] = {}
-
-    async def __call__(self, options: JobOptions) -> float:
-        key = (options.resolution, options.duration, options.generate_audio)
-        cached = self._cache.get(key)
-        now = time.monotonic()
-        if cached is not None and now - cached[0] < self._ttl:
-            return cached[1]
-        past = await self._store.recent_render_seconds(
-            resolution=key[0], duration=key[1], generate_audio=key[2]
-        )
-        seconds = expected_render_seconds(past, self._default)
-        self._cache[key] = (now, seconds)
-        return seconds
 
 
 class EtaBoard:

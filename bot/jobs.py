@@ -28,7 +28,8 @@ from bot.config import Settings
 from bot.downloads import DownloadError, DownloadProblem, download_to_file, is_fetchable_url
 from bot.metrics import DeliveryKind, Metrics
 from bot.models import ACTIVE_STATUSES, ImageFacts, Job, JobOptions, JobStatus
-from bot.polling import HazardPolicy, PollPolicy, RenderTimes, expected_render_seconds
+from bot.past_jobs import PastJobs
+from bot.polling import HazardPolicy, PollPolicy, RenderTimes
 from bot.runcomfy import (
     RequestResult,
     RequestStatus,
@@ -54,9 +55,6 @@ RESULT_GRACE_SECONDS = 30.0
 POSTING_GRACE_SECONDS = 1.5
 # One operator alert per kind of trouble in this window, not one per failing job.
 ALERT_INTERVAL_SECONDS = 10 * 60.0
-ETA_CACHE_SECONDS = 60.0
-# Too few renders of a kind yet: look again soon, the first ones are finishing.
-SPARSE_HISTORY_CACHE_SECONDS = 5.0
 # How many seconds of a user's wait one poll is worth, as a fraction of the
 # shortest poll interval (HazardPolicy's c). 1,000 jobs rendering 20-90 s
 # (benchmarks.live_jobs --time-scale 1.0): 0.1 of 2 s cost 16.6 calls per job for a
@@ -216,8 +214,8 @@ class JobService:
         self._posting: set[asyncio.Task[None]] = set()
         # Renews this process's leases and takes over dead processes' jobs (PostgreSQL).
         self._leases: asyncio.Task[None] | None = None
-        self._eta_cache: dict[tuple[str, int, bool], tuple[float, float]] = {}
-        self._render_cache: dict[tuple[str, int, bool], tuple[float, RenderTimes | None]] = {}
+        # ETAs and render-time distributions by kind of job, from the finished ones.
+        self.past = PastJobs(store, settings.default_eta_seconds)
         # Operator alerts by kind: when the last one went out, and how many were held since.
         self._alerted: dict[str, float] = {}
         self._alerts_held: dict[str, int] = {}
@@ -406,62 +404,6 @@ class JobService:
             # A bug must not kill silently: the row stays active and resumes on restart.
             log.exception("Tracker for job %s crashed", job.id)
 
-    async def expected_duration(self, options: JobOptions) -> float:
-        """Median time from submit to finish of recent jobs of the same kind.
-
-        Cached for a minute: every status edit shows it, and it moves slowly.
-        """
-        key = (options.resolution, options.duration, options.generate_audio)
-        cached = self._eta_cache.get(key)
-        now = time.monotonic()
-        if cached is not None and now - cached[0] < ETA_CACHE_SECONDS:
-            return cached[1]
-        past = await self.store.recent_durations(
-            resolution=options.resolution,
-            duration=options.duration,
-            generate_audio=options.generate_audio,
-        )
-        eta = expected_render_seconds(past, self.settings.default_eta_seconds)
-        self._eta_cache[key] = (now, eta)
-        return eta
-
-    async def render_times(self, options: JobOptions) -> RenderTimes | None:
-        """The render-time distribution of recent jobs of the same kind (None: too few).
-
-        Measured from the first `in_progress` seen to completion; cached for a minute.
-        """
-        key = (options.resolution, options.duration, options.generate_audio)
-        cached = self._render_cache.get(key)
-        now = time.monotonic()
-        if cached is not None:
-            ttl = ETA_CACHE_SECONDS if cached[1] is not None else SPARSE_HISTORY_CACHE_SECONDS
-            if now - cached[0] < ttl:
-                return cached[1]
-        past = await self.store.recent_durations(
-            resolution=options.resolution,
-            duration=options.duration,
-            generate_audio=options.generate_audio,
-            from_start=True,
-        )
-        times = RenderTimes.fit(past)
-        self._render_cache[key] = (now, times)
-        return times
-
-    async def expected_end(self, job: Job) -> float | None:
-        """When the job should be done (clock time), for an ETA; None once it is final.
-
-        A rendering job with a known distribution: render start plus the median
-        render of its kind; otherwise submit plus the median submit-to-finish.
-        """
-        if job.status.is_final or job.status is JobStatus.COMPLETED:
-            return None
-        if job.status is JobStatus.IN_PROGRESS and job.started_at is not None:
-            times = await self.render_times(job.options)
-            if times is not None:
-                return job.started_at + times.median
-        started = job.submitted_at or job.created_at
-        return started + await self.expected_duration(job.options)
-
     async def _poll_until_done(self, job: Job, first_delay: float = 0.0) -> None:
         """Ask `/status` while queued and `/result` while rendering, until the job ends.
 
@@ -471,7 +413,7 @@ class JobService:
         assert job.id is not None and job.request_id is not None
         started = job.submitted_at or job.created_at
         deadline = started + self.settings.job_timeout_seconds
-        expected_end = started + await self.expected_duration(job.options)
+        expected_end = started + await self.past.expected_duration(job.options)
         if first_delay > 0:
             await asyncio.sleep(first_delay)
         failures = 0
@@ -522,7 +464,7 @@ class JobService:
             if job.status.is_final:
                 return
             # Looked up per poll (cached): a kind's first renders finish while others run.
-            times = await self.render_times(job.options)
+            times = await self.past.render_times(job.options)
             delay = self._next_delay(job, expected_end, times, queued_at)
             # A poll at the sparsest interval is not due: it may wait for others.
             urgent = delay < self.policy.max_delay * (1 - self.policy.jitter)

@@ -794,20 +794,6 @@ class JobStore:
             top_users=users,
         )
 
-    async def recent_render_seconds(
-        self, *, resolution: str, duration: int, generate_audio: bool, limit: int = 50
-    ) -> list[float]:
-        """Render times (finished - started) of the latest finished jobs of one kind."""
-        async with self._db.execute(
-            "SELECT finished_at - started_at FROM jobs "
-            f"WHERE {_FINISHED_SQL} AND resolution = ? AND duration = ? "
-            "AND generate_audio = ? AND finished_at > started_at "
-            "ORDER BY finished_at DESC LIMIT ?",
-            (resolution, duration, int(generate_audio), limit),
-        ) as cursor:
-            rows = await cursor.fetchall()
-        return [float(row[0]) for row in rows]
-
     # -- copying to another database (migrate-to-postgres) -----------------------
 
     async def tables(self) -> list[str]:

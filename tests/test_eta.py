@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from bot.eta import EtaBoard, PastRenders, queue_seconds_per_place
+from bot.eta import EtaBoard, queue_seconds_per_place
 from bot.models import ImageFacts, Job, JobOptions, JobStatus
-from bot.store import JobStore
 
 FACTS = ImageFacts(filename="a.png", format="PNG", width=800, height=600, size_bytes=1000)
 
@@ -91,27 +88,6 @@ async def test_final_jobs_have_no_estimate_and_are_forgotten() -> None:
     clock.now = 1000.0
     again = await eta.estimate(job(status=JobStatus.IN_PROGRESS, started_at=1000.0))
     assert again.progress == 0.0  # nothing remembered from before
-
-
-async def test_past_renders_count_from_the_render_start_and_match_the_audio(
-    tmp_path: Path,
-) -> None:
-    async with await JobStore.open(tmp_path / "bot.db") as store:
-        for render, audio in ((10.0, True), (12.0, True), (14.0, True), (40.0, False)):
-            await store.create(
-                job(
-                    id=None,
-                    status=JobStatus.DELIVERED,
-                    submitted_at=900.0,  # a long queue before each: not part of the render
-                    started_at=1000.0,
-                    finished_at=1000.0 + render,
-                    options=JobOptions(generate_audio=audio),
-                )
-            )
-        renders = PastRenders(store, default=99.0)
-        assert await renders(JobOptions(generate_audio=True)) == 12.0
-        assert await renders(JobOptions(generate_audio=False)) == 99.0  # too few samples
-        assert await renders(JobOptions(resolution="720p")) == 99.0
 
 
 async def test_rendering_uses_the_render_estimate_and_sending_the_whole() -> None:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import discord
 
 from bot.coalesce import Coalescer
-from bot.eta import EtaBoard, PastRenders
+from bot.eta import EtaBoard
 from bot.jobs import JobService, ProgressNote
 from bot.models import Job, JobStatus
 from cogs.animate.buttons import cancel_view
@@ -55,10 +55,7 @@ class StatusBoard:
         # What the bot is doing with a finished video (compressing...), until it is posted.
         self.notes: dict[int, ProgressNote] = {}
         # The ETA is recomputed on every edit; swap `expected` for a better model freely.
-        self.eta = EtaBoard(
-            jobs.expected_duration,
-            render=PastRenders(jobs.store, self.settings.default_eta_seconds),
-        )
+        self.eta = EtaBoard(jobs.past.expected_duration, render=jobs.past.expected_render)
         # Jobs whose ❌ this process already took back (it cannot cancel any more).
         self._unreacted: set[int] = set()
         # One timer per live job, at its expected end: a job still running then is

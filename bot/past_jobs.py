@@ -1,0 +1,119 @@
+"""What the finished jobs of a kind say about the next one. Discord-free.
+
+A kind is (resolution, duration, audio). Its past jobs give the ETA a status message
+shows (median submit to finish; median render) and the render-time distribution the
+polling follows (`RenderTimes`). Every poll and every status edit asks, and the answers
+move slowly, so each kind's answer is cached and refreshed by one query at a time: a
+thousand trackers that find it stale together share that query and its fit (each
+used to run its own, ~350 fits and queries in one `benchmarks.live_jobs` run).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from bot.models import JobOptions
+from bot.polling import RenderTimes, expected_render_seconds
+from bot.store import JobStore
+
+CACHE_SECONDS = 60.0
+# Too few renders of a kind yet: look again soon, the first ones are finishing.
+SPARSE_CACHE_SECONDS = 5.0
+
+Kind = tuple[str, int, bool]
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+def kind_of(options: JobOptions) -> Kind:
+    return (options.resolution, options.duration, options.generate_audio)
+
+
+@dataclass(frozen=True)
+class _Renders:
+    median: float  # seconds, the default while there are too few
+    times: RenderTimes | None  # None while there are too few
+
+
+class SharedRefresh(Generic[K, V]):
+    """A per-key cache whose stale entries are reloaded once, however many ask.
+
+    `ttl(value)` says how long a value stays fresh. Callers arriving during a reload
+    wait for it (shielded: one caller's cancel does not cancel the others' reload);
+    a reload that fails fails its waiters and leaves nothing cached.
+    """
+
+    def __init__(
+        self,
+        load: Callable[[K], Awaitable[V]],
+        ttl: Callable[[V], float],
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._load = load
+        self._ttl = ttl
+        self._clock = clock
+        self._values: dict[K, tuple[float, V]] = {}
+        self._loading: dict[K, asyncio.Task[V]] = {}
+
+    async def get(self, key: K) -> V:
+        cached = self._values.get(key)
+        if cached is not None and self._clock() - cached[0] < self._ttl(cached[1]):
+            return cached[1]
+        task = self._loading.get(key)
+        if task is None:
+            task = asyncio.ensure_future(self._reload(key))
+            self._loading[key] = task
+        return await asyncio.shield(task)
+
+    async def _reload(self, key: K) -> V:
+        try:
+            value = await self._load(key)
+            self._values[key] = (self._clock(), value)
+            return value
+        finally:
+            del self._loading[key]
+
+
+class PastJobs:
+    """ETA and render-time distribution per kind, from the store, cached per kind."""
+
+    def __init__(self, store: JobStore, default_eta: float) -> None:
+        self.store = store
+        self.default_eta = default_eta
+        self._durations: SharedRefresh[Kind, float] = SharedRefresh(
+            self._load_duration, lambda _: CACHE_SECONDS
+        )
+        self._renders: SharedRefresh[Kind, _Renders] = SharedRefresh(
+            self._load_renders,
+            lambda renders: SPARSE_CACHE_SECONDS if renders.times is None else CACHE_SECONDS,
+        )
+
+    async def expected_duration(self, options: JobOptions) -> float:
+        """Median time from submit to finish of recent jobs of the kind (queue and render)."""
+        return await self._durations.get(kind_of(options))
+
+    async def expected_render(self, options: JobOptions) -> float:
+        """Median render of recent jobs of the kind, first `in_progress` seen to finish."""
+        return (await self._renders.get(kind_of(options))).median
+
+    async def render_times(self, options: JobOptions) -> RenderTimes | None:
+        """The render-time distribution of the kind; None while there are too few."""
+        return (await self._renders.get(kind_of(options))).times
+
+    async def _load_duration(self, kind: Kind) -> float:
+        resolution, duration, audio = kind
+        past = await self.store.recent_durations(
+            resolution=resolution, duration=duration, generate_audio=audio
+        )
+        return expected_render_seconds(past, self.default_eta)
+
+    async def _load_renders(self, kind: Kind) -> _Renders:
+        resolution, duration, audio = kind
+        past = await self.store.recent_durations(
+            resolution=resolution, duration=duration, generate_audio=audio, from_start=True
+        )
+        return _Renders(expected_render_seconds(past, self.default_eta), RenderTimes.fit(past))
