@@ -32,7 +32,12 @@ FAST = {"queue_seconds": 0.05, "run_seconds": 0.05}
 
 
 def jobs_log(caplog: pytest.LogCaptureFixture, logger: str, level: int) -> list[str]:
-    return [r.getMessage() for r in caplog.records if r.name == logger and r.levelno >= level]
+    """Messages of `logger` and its children (bot.jobs: bot.jobs.service, ...)."""
+    return [
+        r.getMessage()
+        for r in caplog.records
+        if (r.name == logger or r.name.startswith(logger + ".")) and r.levelno >= level
+    ]
 
 
 # -- item 5: a result without a video ends quickly ------------------------------------
@@ -307,6 +312,20 @@ async def test_finished_jobs_leave_no_per_job_state(
     board = bot.get_cog("Animate").board  # type: ignore[union-attr]
     await discord_fake.wait_for(lambda: board.live_entries() == 0, within=5)
     assert board.sessions == {} and board.unreachable == set()
+    # Nor files: the videos posted (and the one that could not be fetched) are gone.
+    scratch = bot.jobs.poster._scratch
+    assert scratch is not None and list(scratch.iterdir()) == []
+
+
+async def test_a_stop_removes_the_scratch_directory_of_the_videos(harness_factory) -> None:
+    h: Harness = await harness_factory()
+    h.fake.script(Timeline(**FAST))
+    job = await h.start_job()
+    await h.wait_status(job.id, JobStatus.DELIVERED)  # type: ignore[arg-type]
+    scratch = h.service.poster._scratch
+    assert scratch is not None and scratch.is_dir() and list(scratch.iterdir()) == []
+    await h.service.close()
+    assert not scratch.exists()
 
 
 # -- item 11: a RunComfy that cannot be reached is visible to the operator ----------

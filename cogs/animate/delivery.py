@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
-from bot.jobs import Delivery, DeliveryKind, LinkReason
+from bot.jobs import Delivery, LinkReason
+from bot.metrics import DeliveryKind
 from bot.models import Job
 from cogs.animate.buttons import result_view
 from cogs.animate.rendering import delivered_message, ended_message, link_message

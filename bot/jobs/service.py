@@ -1,4 +1,4 @@
-"""JobService: create, submit, track, cancel, deliver and resume jobs. Discord-free.
+"""JobService: create, submit, track, cancel and resume jobs. Discord-free.
 
 The service owns every job's life after the cog has validated the input. It
 talks to Discord only through `JobObserver`, which the animate cog implements.
@@ -13,20 +13,30 @@ import asyncio
 import contextlib
 import logging
 import random
-import tempfile
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from enum import StrEnum
-from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import httpx
 
 from bot.arrivals import Arrivals
 from bot.config import Settings
-from bot.downloads import DownloadError, DownloadProblem, download_to_file, is_fetchable_url
-from bot.metrics import DeliveryKind, Metrics
+from bot.downloads import DownloadError, is_fetchable_url
+from bot.jobs.contract import (
+    NO_VIDEO,
+    RESTARTED_WHILE_SENDING,
+    RESULT_EXPIRED,
+    SERVICE_UNAVAILABLE,
+    VIDEO_REFUSED,
+    CancelOutcome,
+    Delivery,
+    JobObserver,
+    QuotaExceeded,
+    QuotaKind,
+    guarded,
+)
+from bot.jobs.posting import VideoPoster
+from bot.metrics import Metrics
 from bot.models import ACTIVE_STATUSES, ImageFacts, Job, JobOptions, JobStatus
 from bot.past_jobs import PastJobs
 from bot.polling import HazardPolicy, PollPolicy, RenderTimes
@@ -38,7 +48,6 @@ from bot.runcomfy import (
     SeedanceInput,
 )
 from bot.store import JobStore
-from bot.video import VideoUnreadable, VideoWorkers, plays_inline, probe
 
 if TYPE_CHECKING:
     from bot.admission import Admission
@@ -46,7 +55,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DAY = 24 * 60 * 60
-DOWNLOAD_ATTEMPTS = 3
 # /status can say completed a moment before /result carries the video: a few tries,
 # spaced by the poll backoff (2, 4, 8, 15 s in production), within about 30 s.
 RESULT_ATTEMPTS = 5
@@ -67,108 +75,6 @@ _STATUS_BY_WIRE = {
     "cancelled": JobStatus.CANCELLED,
     "failed": JobStatus.FAILED,
 }
-NO_VIDEO = "The video service finished but returned no video."
-RESTARTED_WHILE_SENDING = (
-    "The bot restarted while sending this job; it was not resent to avoid charging twice. "
-    "Please try again."
-)
-RESULT_EXPIRED = "The video service no longer has this video; it expired before it was fetched."
-VIDEO_REFUSED = "The video service returned a link the bot does not open, so it is not shown."
-SERVICE_UNAVAILABLE = (
-    "The video service is unavailable right now. The bot's operator has been told."
-)
-
-
-class QuotaKind(StrEnum):
-    USER_CONCURRENT = "user_concurrent"
-    USER_DAILY = "user_daily"
-    GLOBAL_CONCURRENT = "global_concurrent"
-
-
-class QuotaExceeded(Exception):
-    """A limit refuses a new job; the cog words it for the user."""
-
-    def __init__(self, kind: QuotaKind, limit: int, frees_at: float | None = None) -> None:
-        super().__init__(f"{kind} quota of {limit} reached")
-        self.kind = kind
-        self.limit = limit
-        self.frees_at = frees_at
-
-
-class CancelOutcome(StrEnum):
-    CANCELLED = "cancelled"  # it was queued; RunComfy dropped it
-    ALREADY_CANCELLED = "already_cancelled"  # someone else's cancel did it (or is doing it)
-    RENDERING = "rendering"  # already running: will be delivered and billed
-    NOT_YET = "not_yet"  # still being submitted; try again in a moment
-    UNREACHABLE = "unreachable"  # RunComfy did not answer; nothing changed, try again
-    FINISHED = "finished"  # already final
-    NOT_ALLOWED = "not_allowed"  # neither the author nor a moderator
-    UNKNOWN = "unknown"  # no such job
-
-
-class LinkReason(StrEnum):
-    """Why a finished video is posted as a link rather than uploaded."""
-
-    TOO_LARGE = "too_large"  # over the upload limit, and re-encoding could not fit it
-    DAMAGED = "damaged"  # the file from the video service is incomplete
-    UNAVAILABLE = "unavailable"  # it could not be fetched (gone, an error, too slow)
-
-
-# What a failed download means for the author (a refused URL never reaches a link).
-LINK_REASONS: dict[DownloadProblem, LinkReason] = {
-    DownloadProblem.TOO_LARGE: LinkReason.TOO_LARGE,
-    DownloadProblem.UNAVAILABLE: LinkReason.UNAVAILABLE,
-}
-
-
-class VideoStep(StrEnum):
-    COMPRESSING = "compressing"  # re-encoding to fit the upload limit
-    CONVERTING = "converting"  # re-encoding to a format Discord plays inline
-
-
-@dataclass(frozen=True)
-class ProgressNote:
-    """Work between "done" and "delivered" worth showing on the status message."""
-
-    step: VideoStep
-    limit_bytes: int
-
-
-@dataclass(frozen=True)
-class Delivery:
-    """Where the video (or its link) was posted."""
-
-    channel_id: int | None
-    message_id: int | None
-    kind: DeliveryKind = "upload"
-
-
-class JobObserver(Protocol):
-    """How the service reaches users; implemented by the animate cog."""
-
-    async def job_updated(self, job: Job) -> None:
-        """What the status message shows has (maybe) changed."""
-
-    async def job_ended(self, job: Job) -> None:
-        """The job ended without a video (cancelled, failed, timed out, lost): tell the author."""
-
-    async def job_progress(self, job: Job, note: ProgressNote) -> None:
-        """The finished video is being worked on before it is posted (say, compressed)."""
-
-    def upload_limit(self, job: Job) -> int:
-        """Largest file in bytes the job's destination accepts."""
-
-    async def deliver(
-        self, job: Job, video: Path | None, *, why: LinkReason | None = None
-    ) -> Delivery | None:
-        """Post the video (or, when `video` is None, its link and `why`) pinging the author.
-
-        `why` says why there is only a link (too large, or it could not be fetched).
-        Returns None when no place could be reached; the result then waits in /history.
-        """
-
-    async def alert_operator(self, text: str) -> None:
-        """Something only the operator can fix (balance, token)."""
 
 
 class JobService:
@@ -219,7 +125,8 @@ class JobService:
         # Operator alerts by kind: when the last one went out, and how many were held since.
         self._alerted: dict[str, float] = {}
         self._alerts_held: dict[str, int] = {}
-        self.videos = VideoWorkers(settings.video_workers, settings.video_fit_timeout_seconds)
+        # Downloads, probes and re-encodes finished videos for the observer.
+        self.poster = VideoPoster(settings, cdn_http, retry_delay=settings.poll_min_seconds)
 
     # -- admission ---------------------------------------------------------
 
@@ -617,22 +524,27 @@ class JobService:
         await asyncio.shield(posting)
 
     async def _post_and_record(self, job: Job) -> None:
+        assert job.id is not None and job.video_url is not None
+        job_id = job.id
+        delivery: Delivery | None = None
         try:
-            delivery = await self._post_video(job)
+            if self.observer is not None:
+                job, delivery = await self.poster.post(job, self.observer)
         except DownloadError as exc:  # refused: neither fetched nor shown
             await self._refuse_video(job, str(exc))
             return
-        assert job.id is not None
         delivered = await self.store.transition(
-            job.id,
+            job_id,
             from_statuses=[JobStatus.COMPLETED],
             to=JobStatus.DELIVERED,
+            video_bytes=job.video_bytes,
+            posted_video_bytes=job.posted_video_bytes,
             delivered_channel_id=delivery.channel_id if delivery else None,
             delivered_message_id=delivery.message_id if delivery else None,
             delivered_at=self.clock(),
         )
         if delivered is not None:
-            log.info("Job %d delivered", job.id)
+            log.info("Job %d delivered", job_id)
             self.metrics.job_ended(JobStatus.DELIVERED)
             # No place reached: the result waits in /history ("none").
             self.metrics.delivered(delivery.kind if delivery else "none", delivered.cost)
@@ -705,98 +617,6 @@ class JobService:
         log.warning("Job %d: video URL refused (%s)", job.id, why)
         job = await self.store.update(job.id, video_url=None)
         await self._end(job, JobStatus.FAILED, error=VIDEO_REFUSED)
-
-    async def _post_video(self, job: Job) -> Delivery | None:
-        """Download the video to a temp file (capped) and hand it, or its link, to the observer."""
-        assert job.video_url is not None
-        if self.observer is None:
-            return None
-        limit = min(self.observer.upload_limit(job), self.settings.max_video_bytes)
-        with tempfile.TemporaryDirectory(prefix="animate-") as tmp:
-            path = Path(tmp) / f"animate-{job.id}.mp4"
-            # Over the upload limit is fine here: the fit step below may compress it.
-            problem = await self._download(job, path, self.settings.max_video_bytes)
-            if problem is not None:
-                return await self.observer.deliver(job, None, why=LINK_REASONS[problem])
-            job, video, why = await self._playable(job, path, limit)
-            return await self.observer.deliver(job, video, why=why)
-
-    async def _playable(
-        self, job: Job, path: Path, limit: int
-    ) -> tuple[Job, Path | None, LinkReason | None]:
-        """The file to upload (as it came, or re-encoded to play inline under `limit`).
-
-        None and the reason when only a link can get the video to the author.
-        """
-        assert job.id is not None and self.observer is not None
-        job_id = job.id
-        size = path.stat().st_size
-        try:
-            facts = await asyncio.to_thread(probe, path)
-        except VideoUnreadable as exc:
-            # Nothing we can judge or improve: as it came when it fits, it may still play.
-            log.warning("Job %d: the video could not be probed (%s)", job.id, exc)
-            return (job, path, None) if size <= limit else (job, None, LinkReason.TOO_LARGE)
-        job = await self.store.update(job_id, video_bytes=size)
-        if plays_inline(facts) and size <= limit:
-            return job, path, None
-        if not facts.complete:
-            log.warning("Job %d: the video from RunComfy is incomplete (%d bytes)", job.id, size)
-            return job, None, LinkReason.DAMAGED
-        step = VideoStep.COMPRESSING if size > limit else VideoStep.CONVERTING
-        await _guarded(self.observer.job_progress(job, ProgressNote(step, limit)), "progress", job)
-        fitted = path.with_name(f"fitted-{job.id}.mp4")
-        result = await self.videos.fit(path, fitted, limit)
-        if result.ok:
-            log.info(
-                "Job %d: re-encoded %s %dx%d, %d -> %d bytes (limit %d)",
-                job.id, facts.video_codec, result.width, result.height, size, result.size_bytes,
-                limit,
-            )  # fmt: skip
-            return (
-                await self.store.update(job_id, posted_video_bytes=result.size_bytes),
-                fitted,
-                None,
-            )
-        log.info("Job %d: could not re-encode under %d bytes (%s)", job.id, limit, result.failure)
-        if size <= limit:
-            return job, path, None  # it fits as it is, it just will not play inline
-        return job, None, LinkReason.TOO_LARGE
-
-    async def _download(self, job: Job, path: Path, limit: int) -> DownloadProblem | None:
-        """Fetch the video, retrying CDN hiccups, all within one deadline.
-
-        None when the video is in `path`; else why the link is posted instead.
-        Raises DownloadError for a URL that must be neither fetched nor shown.
-        """
-        assert job.video_url is not None
-        allow_private = self.settings.allow_private_urls
-        try:
-            async with asyncio.timeout(self.settings.video_download_timeout_seconds):
-                for attempt in range(1, DOWNLOAD_ATTEMPTS + 1):
-                    try:
-                        await download_to_file(
-                            self.cdn_http,
-                            job.video_url,
-                            path,
-                            max_bytes=limit,
-                            allow_private=allow_private,
-                        )
-                        return None
-                    except DownloadError as exc:
-                        if exc.reason is DownloadProblem.REFUSED:
-                            raise
-                        if exc.reason is DownloadProblem.TOO_LARGE or attempt == DOWNLOAD_ATTEMPTS:
-                            log.info("Job %d: posting a link (%s)", job.id, exc)
-                            return exc.reason
-                    await asyncio.sleep(self.policy.min_delay * attempt)
-        except TimeoutError:
-            log.warning(
-                "Job %d: video download passed its %.0f s deadline; posting a link",
-                job.id,
-                self.settings.video_download_timeout_seconds,
-            )
-        return DownloadProblem.UNAVAILABLE
 
     # -- cancel ------------------------------------------------------------
 
@@ -981,17 +801,17 @@ class JobService:
                 log.info("Released %d jobs to the other processes", released)
             except Exception:
                 log.exception("Could not release leases; they expire within LEASE_SECONDS")
-        await asyncio.to_thread(self.videos.close)
+        await asyncio.to_thread(self.poster.close)
 
     # -- observer plumbing -------------------------------------------------
 
     async def _notify_updated(self, job: Job) -> None:
         if self.observer is not None:
-            await _guarded(self.observer.job_updated(job), "job_updated", job)
+            await guarded(self.observer.job_updated(job), "job_updated", job)
 
     async def _notify_ended(self, job: Job) -> None:
         if self.observer is not None:
-            await _guarded(self.observer.job_ended(job), "job_ended", job)
+            await guarded(self.observer.job_ended(job), "job_ended", job)
 
     async def _alert(self, text: str, *, kind: str | None = None) -> None:
         """Log at ERROR; tell the admin channel at most once per kind per ALERT_INTERVAL."""
@@ -1015,13 +835,3 @@ def _resume_order(job: Job) -> tuple[int, int, float]:
     """Completed first, then rendering, then the queue by position: nearest to done first."""
     rank = {JobStatus.COMPLETED: 0, JobStatus.IN_PROGRESS: 1}.get(job.status, 2)
     return (rank, job.queue_position or 0, job.created_at)
-
-
-async def _guarded(call: Awaitable[None], what: str, job: Job) -> None:
-    """Observer failures (Discord down) must not break the job's bookkeeping."""
-    try:
-        await call
-    except asyncio.CancelledError:
-        raise
-    except Exception:
-        log.exception("Observer %s failed for job %s", what, job.id)

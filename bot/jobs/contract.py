@@ -1,0 +1,127 @@
+"""What the job service says to the rest of the bot. Discord-free.
+
+The outcomes and refusals its callers word for users, the texts it stores as a
+job's error, and `JobObserver`: the only way the service reaches Discord (the
+animate cog implements it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Protocol
+
+from bot.metrics import DeliveryKind
+from bot.models import Job
+
+log = logging.getLogger(__name__)
+
+NO_VIDEO = "The video service finished but returned no video."
+RESTARTED_WHILE_SENDING = (
+    "The bot restarted while sending this job; it was not resent to avoid charging twice. "
+    "Please try again."
+)
+RESULT_EXPIRED = "The video service no longer has this video; it expired before it was fetched."
+VIDEO_REFUSED = "The video service returned a link the bot does not open, so it is not shown."
+SERVICE_UNAVAILABLE = (
+    "The video service is unavailable right now. The bot's operator has been told."
+)
+
+
+class QuotaKind(StrEnum):
+    USER_CONCURRENT = "user_concurrent"
+    USER_DAILY = "user_daily"
+    GLOBAL_CONCURRENT = "global_concurrent"
+
+
+class QuotaExceeded(Exception):
+    """A limit refuses a new job; the cog words it for the user."""
+
+    def __init__(self, kind: QuotaKind, limit: int, frees_at: float | None = None) -> None:
+        super().__init__(f"{kind} quota of {limit} reached")
+        self.kind = kind
+        self.limit = limit
+        self.frees_at = frees_at
+
+
+class CancelOutcome(StrEnum):
+    CANCELLED = "cancelled"  # it was queued; RunComfy dropped it
+    ALREADY_CANCELLED = "already_cancelled"  # someone else's cancel did it (or is doing it)
+    RENDERING = "rendering"  # already running: will be delivered and billed
+    NOT_YET = "not_yet"  # still being submitted; try again in a moment
+    UNREACHABLE = "unreachable"  # RunComfy did not answer; nothing changed, try again
+    FINISHED = "finished"  # already final
+    NOT_ALLOWED = "not_allowed"  # neither the author nor a moderator
+    UNKNOWN = "unknown"  # no such job
+
+
+class LinkReason(StrEnum):
+    """Why a finished video is posted as a link rather than uploaded."""
+
+    TOO_LARGE = "too_large"  # over the upload limit, and re-encoding could not fit it
+    DAMAGED = "damaged"  # the file from the video service is incomplete
+    UNAVAILABLE = "unavailable"  # it could not be fetched (gone, an error, too slow)
+
+
+class VideoStep(StrEnum):
+    COMPRESSING = "compressing"  # re-encoding to fit the upload limit
+    CONVERTING = "converting"  # re-encoding to a format Discord plays inline
+
+
+@dataclass(frozen=True)
+class ProgressNote:
+    """Work between "done" and "delivered" worth showing on the status message."""
+
+    step: VideoStep
+    limit_bytes: int
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """Where the video (or its link) was posted."""
+
+    channel_id: int | None
+    message_id: int | None
+    kind: DeliveryKind = "upload"
+
+
+class JobObserver(Protocol):
+    """How the service reaches users; implemented by the animate cog."""
+
+    async def job_updated(self, job: Job) -> None:
+        """What the status message shows has (maybe) changed."""
+
+    async def job_ended(self, job: Job) -> None:
+        """The job ended without a video (cancelled, failed, timed out, lost): tell the author."""
+
+    async def job_progress(self, job: Job, note: ProgressNote) -> None:
+        """The finished video is being worked on before it is posted (say, compressed)."""
+
+    def upload_limit(self, job: Job) -> int:
+        """Largest file in bytes the job's destination accepts."""
+
+    async def deliver(
+        self, job: Job, video: Path | None, *, why: LinkReason | None = None
+    ) -> Delivery | None:
+        """Post the video (or, when `video` is None, its link and `why`) pinging the author.
+
+        `why` says why there is only a link (too large, or it could not be fetched).
+        Returns None when no place could be reached; the result then waits in /history.
+        """
+
+    async def alert_operator(self, text: str) -> None:
+        """Something only the operator can fix (balance, token)."""
+
+
+async def guarded(call: Awaitable[None], what: str, job: Job) -> None:
+    """Observer failures (Discord down) must not break the job's bookkeeping."""
+    try:
+        await call
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        log.exception("Observer %s failed for job %s", what, job.id)

@@ -1,0 +1,157 @@
+"""A finished job's video, from RunComfy's CDN to the observer. Discord-free.
+
+Download (capped, retried within one deadline) into this process's scratch
+directory, probe, re-encode when Discord would not play it inline or it is over the
+upload limit, then hand the file, or only its link and why, to the observer. It
+writes nothing to the store: the sizes it learns come back on the job, and the
+caller stores them with the delivery (one write on the way to the user, not three).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import shutil
+import tempfile
+from pathlib import Path
+
+import httpx
+
+from bot.config import Settings
+from bot.downloads import DownloadError, DownloadProblem, download_to_file
+from bot.jobs.contract import (
+    Delivery,
+    JobObserver,
+    LinkReason,
+    ProgressNote,
+    VideoStep,
+    guarded,
+)
+from bot.models import Job
+from bot.video import VideoUnreadable, VideoWorkers, plays_inline, probe
+
+log = logging.getLogger(__name__)
+
+DOWNLOAD_ATTEMPTS = 3
+# What a failed download means for the author (a refused URL never reaches a link).
+LINK_REASONS: dict[DownloadProblem, LinkReason] = {
+    DownloadProblem.TOO_LARGE: LinkReason.TOO_LARGE,
+    DownloadProblem.UNAVAILABLE: LinkReason.UNAVAILABLE,
+}
+
+
+class VideoPoster:
+    def __init__(
+        self, settings: Settings, cdn_http: httpx.AsyncClient, *, retry_delay: float
+    ) -> None:
+        self.settings = settings
+        self.cdn_http = cdn_http
+        self.retry_delay = retry_delay
+        self.videos = VideoWorkers(settings.video_workers, settings.video_fit_timeout_seconds)
+        # One directory for the process, made at the first video: a directory per video
+        # cost a mkdir and an rmtree each (~3 ms of CPU per job at 1,000 live jobs).
+        self._scratch: Path | None = None
+        self._names = itertools.count(1)
+
+    async def post(self, job: Job, observer: JobObserver) -> tuple[Job, Delivery | None]:
+        """Fetch the video and hand it, or its link, to `observer`; the job with its sizes.
+
+        Raises DownloadError for a URL that must be neither fetched nor shown.
+        """
+        assert job.video_url is not None and job.id is not None
+        limit = min(observer.upload_limit(job), self.settings.max_video_bytes)
+        path = self._scratch_dir() / f"job-{job.id}-{next(self._names)}.mp4"
+        fitted = path.with_name(f"{path.stem}-fitted.mp4")
+        try:
+            # Over the upload limit is fine here: the fit step below may compress it.
+            problem = await self._download(job, path, self.settings.max_video_bytes)
+            if problem is not None:
+                return job, await observer.deliver(job, None, why=LINK_REASONS[problem])
+            job = job.model_copy(update={"video_bytes": path.stat().st_size})
+            job, video, why = await self._playable(job, path, fitted, limit, observer)
+            return job, await observer.deliver(job, video, why=why)
+        finally:
+            path.unlink(missing_ok=True)
+            fitted.unlink(missing_ok=True)
+
+    def close(self) -> None:
+        """Stop the encoders and remove the scratch directory (blocking: run in a thread)."""
+        self.videos.close()
+        if self._scratch is not None:
+            shutil.rmtree(self._scratch, ignore_errors=True)
+            self._scratch = None
+
+    def _scratch_dir(self) -> Path:
+        if self._scratch is None:
+            self._scratch = Path(tempfile.mkdtemp(prefix="animate-"))
+        return self._scratch
+
+    async def _playable(
+        self, job: Job, path: Path, fitted: Path, limit: int, observer: JobObserver
+    ) -> tuple[Job, Path | None, LinkReason | None]:
+        """The file to upload (as it came, or re-encoded to play inline under `limit`).
+
+        None and the reason when only a link can get the video to the author.
+        """
+        size = job.video_bytes or 0
+        try:
+            facts = await asyncio.to_thread(probe, path)
+        except VideoUnreadable as exc:
+            # Nothing we can judge or improve: as it came when it fits, it may still play.
+            log.warning("Job %d: the video could not be probed (%s)", job.id, exc)
+            return (job, path, None) if size <= limit else (job, None, LinkReason.TOO_LARGE)
+        if plays_inline(facts) and size <= limit:
+            return job, path, None
+        if not facts.complete:
+            log.warning("Job %d: the video from RunComfy is incomplete (%d bytes)", job.id, size)
+            return job, None, LinkReason.DAMAGED
+        step = VideoStep.COMPRESSING if size > limit else VideoStep.CONVERTING
+        await guarded(observer.job_progress(job, ProgressNote(step, limit)), "progress", job)
+        result = await self.videos.fit(path, fitted, limit)
+        if result.ok:
+            log.info(
+                "Job %d: re-encoded %s %dx%d, %d -> %d bytes (limit %d)",
+                job.id, facts.video_codec, result.width, result.height, size, result.size_bytes,
+                limit,
+            )  # fmt: skip
+            return job.model_copy(update={"posted_video_bytes": result.size_bytes}), fitted, None
+        log.info("Job %d: could not re-encode under %d bytes (%s)", job.id, limit, result.failure)
+        if size <= limit:
+            return job, path, None  # it fits as it is, it just will not play inline
+        return job, None, LinkReason.TOO_LARGE
+
+    async def _download(self, job: Job, path: Path, limit: int) -> DownloadProblem | None:
+        """Fetch the video, retrying CDN hiccups, all within one deadline.
+
+        None when the video is in `path`; else why the link is posted instead.
+        Raises DownloadError for a URL that must be neither fetched nor shown.
+        """
+        assert job.video_url is not None
+        allow_private = self.settings.allow_private_urls
+        try:
+            async with asyncio.timeout(self.settings.video_download_timeout_seconds):
+                for attempt in range(1, DOWNLOAD_ATTEMPTS + 1):
+                    try:
+                        await download_to_file(
+                            self.cdn_http,
+                            job.video_url,
+                            path,
+                            max_bytes=limit,
+                            allow_private=allow_private,
+                        )
+                        return None
+                    except DownloadError as exc:
+                        if exc.reason is DownloadProblem.REFUSED:
+                            raise
+                        if exc.reason is DownloadProblem.TOO_LARGE or attempt == DOWNLOAD_ATTEMPTS:
+                            log.info("Job %d: posting a link (%s)", job.id, exc)
+                            return exc.reason
+                    await asyncio.sleep(self.retry_delay * attempt)
+        except TimeoutError:
+            log.warning(
+                "Job %d: video download passed its %.0f s deadline; posting a link",
+                job.id,
+                self.settings.video_download_timeout_seconds,
+            )
+        return DownloadProblem.UNAVAILABLE
