@@ -335,14 +335,36 @@ async def test_a_submit_that_outlived_its_row_cancels_instead_of_reviving_it(
     )
     assert taken is not None
     job = await sending
-    assert job.status is JobStatus.LOST
+    # RunComfy dropped it while queued: nothing is charged, so it no longer counts
+    # against its author's day (a lost row does: it may have been accepted).
+    assert job.status is JobStatus.CANCELLED
     stored = await h.service.store.get(row.id)
-    assert stored is not None and stored.status is JobStatus.LOST
+    assert stored is not None and stored.status is JobStatus.CANCELLED
     # Recorded all the same: the operator can see what RunComfy holds.
     assert stored.request_id == next(iter(h.fake.jobs))
     assert h.fake.count("cancel") == 1
+    assert await h.service.store.count_created_since(row.user_id, 0) == 0
     await asyncio.sleep(0.3)
     assert h.fake.count("status") == h.fake.count("result") == 0  # nobody tracks it
+
+
+async def test_a_submit_that_outlived_its_row_and_already_runs_stays_lost_and_counts(
+    harness_factory,
+) -> None:
+    h: Harness = await harness_factory()
+    h.fake.script(Timeline(queue_positions=(), queue_seconds=0, run_seconds=30))
+    h.fake.inject("submit", "slow", delay=0.5)
+    sending = asyncio.create_task(h.start_job())
+    await asyncio.sleep(0.2)
+    (row,) = await h.service.store.active_jobs()
+    assert row.id is not None
+    await h.service.store.transition(
+        row.id, from_statuses=[JobStatus.SUBMITTING], to=JobStatus.LOST, error="lost"
+    )
+    job = await sending
+    # Rendering: the cancel cannot stop it and RunComfy bills it.
+    assert job.status is JobStatus.LOST and h.fake.count("cancel") == 1
+    assert await h.service.store.count_created_since(row.user_id, 0) == 1
 
 
 async def test_resume_after_restart_tracks_and_marks_unsent_rows_lost(harness_factory) -> None:

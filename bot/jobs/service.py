@@ -232,18 +232,23 @@ class JobService:
 
     async def _outlived(self, job_id: int, request_id: str) -> Job:
         """The row ended while its submit was out (a stalled process whose lease another
-        took, which marked it lost and told the author): record what RunComfy holds,
-        cancel it while it is still queued, and leave the row as it is."""
+        took, which marked it lost and told the author): record what RunComfy holds and
+        cancel it while it is still queued. Cancelled in time, nothing is charged: the
+        row says so (`cancelled`) and stops counting against its author's day."""
         log.warning("Job %d: ended while being submitted; cancelling %s", job_id, request_id)
         job = await self.store.update(job_id, request_id=request_id)
         try:
             outcome = await self.runcomfy.cancel(request_id)
         except RunComfyError as exc:
             await self._alert(f"Job {job_id} ({request_id}) may be billed: cancel failed ({exc})")
-        else:
-            if not outcome.cancelled:
-                await self._alert(f"Job {job_id} ({request_id}) was already running: billed")
-        return job
+            return job
+        if not outcome.cancelled:
+            await self._alert(f"Job {job_id} ({request_id}) was already running: billed")
+            return job
+        dropped = await self.store.transition(
+            job_id, from_statuses=[JobStatus.LOST], to=JobStatus.CANCELLED
+        )
+        return dropped or job
 
     async def claim_extend(self, job_id: int) -> bool:
         """Extend a delivered job at most once (two racing presses make one job)."""
