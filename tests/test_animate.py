@@ -772,3 +772,30 @@ async def test_a_crash_between_posting_and_recording_does_not_post_twice(
     assert again is not None and again.status is JobStatus.DELIVERED
     assert again.delivered_message_id == video.id
     assert posted_videos(discord_fake) == [video]
+
+
+async def test_a_crash_after_posting_only_the_link_does_not_post_it_twice(
+    runner: BotRunner, discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy
+) -> None:
+    bot = await runner.start(max_video_bytes=1000)  # every fake video is larger: a link
+    _, status = await start_queued(discord_fake, runcomfy_fake)
+    runcomfy_fake.set_state(request_id_of(runcomfy_fake), "completed")
+    await wait_state(discord_fake, status, "Done")
+    (job,) = await bot.jobs.store.list_for_user(discord_fake.author.id)
+    assert job.video_url is not None
+
+    def links() -> list[FakeMessage]:
+        return [m for m in discord_fake.channel_messages() if job.video_url in m.content]
+
+    (link,) = links()
+    assert link.interaction_token is not None and not link.attachments  # a followup, no file
+    await bot.jobs.store.update(job.id, status=JobStatus.COMPLETED, delivered_message_id=None)  # type: ignore[arg-type]
+    bot = await runner.restart()
+    for _ in range(100):  # bounded: until the restarted bot has dealt with it
+        again = await bot.jobs.store.get(job.id)  # type: ignore[arg-type]
+        if again is not None and again.status is JobStatus.DELIVERED:
+            break
+        await asyncio.sleep(0.05)
+    assert again is not None and again.status is JobStatus.DELIVERED
+    assert again.delivered_message_id == link.id
+    assert links() == [link]

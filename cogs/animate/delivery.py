@@ -81,7 +81,7 @@ class Courier:
         return await self.tell_author(job, text, buttons=lambda: result_view(job, extendable=False))
 
     async def _posted_before_restart(self, job: Job) -> Delivery | None:
-        """The video an earlier process posted as a followup but did not live to record.
+        """The video (or its link) an earlier process posted as a followup but did not record.
 
         A followup carries no nonce for Discord to drop a second post by (the channel
         and DM routes do). Only a job whose command this process never saw, that ended
@@ -103,10 +103,13 @@ class Courier:
         try:
             after = discord.Object(job.status_message_id)
             async for message in channel.history(limit=HISTORY_SCAN, after=after):
-                if message.author.id == self.bot.user.id and any(
-                    a.filename == name for a in message.attachments
-                ):
+                if message.author.id != self.bot.user.id:
+                    continue
+                if any(a.filename == name for a in message.attachments):
                     return Delivery(message.channel.id, message.id, "upload")
+                # A link-only post has no file: its video's URL (one per job) tells it.
+                if job.video_url and job.video_url in message.content:
+                    return Delivery(message.channel.id, message.id, "link")
         except discord.HTTPException as exc:
             log.info("Job %s: could not look for an earlier post (%s)", job.id, exc)
         return None
