@@ -7,6 +7,8 @@ recorder of what the service asked to show, so these tests need no Discord.
 from __future__ import annotations
 
 import asyncio
+import itertools
+import statistics
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -484,3 +486,20 @@ async def test_jobs_never_sent_leave_the_daily_quota_alone(harness_factory) -> N
         await h.start_job()
     assert daily.value.kind is QuotaKind.USER_DAILY
     assert daily.value.frees_at == pytest.approx(lost.created_at + 86400)
+
+
+async def test_a_slow_answer_does_not_stretch_the_time_between_polls(harness_factory) -> None:
+    # The delay spaces what RunComfy is asked: a poll answered in 0.2 s is followed by
+    # the next one a delay after it was asked, not a delay after the answer came.
+    h: Harness = await harness_factory(poll_min_seconds=0.4, poll_max_seconds=0.4)
+    h.fake.script(Timeline(queue_positions=(5,), manual=True))
+    h.fake.inject("status", "slow", delay=0.2, times=6)
+    await h.start_job()
+    for _ in range(100):  # bounded: 5 s
+        if h.fake.count("status") >= 6:
+            break
+        await asyncio.sleep(0.05)
+    asked = [r.at for r in h.fake.requests if r.endpoint == "status"][:6]
+    gaps = [b - a for a, b in itertools.pairwise(asked)]
+    assert len(gaps) == 5
+    assert statistics.fmean(gaps) < 0.5, gaps  # 0.4 +/- 10 %; 0.6 when stretched

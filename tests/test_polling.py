@@ -180,9 +180,12 @@ def test_before_any_render_of_the_kind_could_end_the_wait_runs_to_where_they_sta
     # asked again before the shortest render seen could have ended.
     assert 15.0 < first < min(past)
     # Seen queued 8 s before seen rendering: it may have run 8 s more than it seems,
-    # so the quiet stretch ends 8 s sooner.
+    # so the quiet stretch ends 8 s sooner (and the wait never passes the shortest render).
     unsure = policy.next_delay(elapsed=0.0, times=times, rng=rng, elapsed_at_most=8.0)
-    assert unsure < first and unsure <= times.first_end - 8.0 + 15.0
+    assert unsure <= times.first_end - 8.0 + 15.0 and unsure < min(past)
+    # Unsure by more than the quiet stretch: none left, the hazard alone decides.
+    quiet_gone = policy.next_delay(elapsed=0.0, times=times, rng=rng, elapsed_at_most=30.0)
+    assert quiet_gone <= 15.0
     # Renders of 10 minutes: still polled at least every twice max_delay.
     slow = fitted(lognormal_renders(600, 0.1, 50, seed=2))
     assert policy.next_delay(elapsed=0.0, times=slow, rng=rng) == 2 * 15.0
