@@ -112,7 +112,7 @@ async def run_checks(
 
 async def check_postgres(url: str) -> Check:
     """DATABASE_URL reachable, and at a migration this bot knows (nothing is changed)."""
-    from bot.store_postgres import PostgresJobStore
+    from bot.store.postgres import PostgresJobStore
 
     name, latest = "database", len(MIGRATIONS)
     try:

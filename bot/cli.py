@@ -120,7 +120,7 @@ def backup(settings: Settings, target: Path) -> int:
 async def migrate_to_postgres(settings: Settings, url: str | None) -> int:
     """Copy every table, in key order, into an empty PostgreSQL database; reset its ids."""
     from bot.store import COPIED_TABLES, JobStore, sqlite_path
-    from bot.store_postgres import PostgresJobStore
+    from bot.store.postgres import PostgresJobStore
 
     if url is None and settings.database_url is not None:
         url = settings.database_url.get_secret_value()

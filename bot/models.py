@@ -52,7 +52,7 @@ def is_charged(status: JobStatus, request_id: str | None) -> bool:
     abandoned before it was sent). Everything else counts, spend-safe: an active
     job (it may yet be charged), an ambiguous submit (`lost`, the service may have
     accepted it), a time-out (it may have rendered) and a failure after acceptance.
-    The daily quota counts charged jobs; `bot.store._CHARGED_SQL` is this in SQL.
+    The daily quota counts charged jobs; `bot.store.schema.CHARGED_SQL` is this in SQL.
     """
     if status is JobStatus.CANCELLED:
         return False

@@ -94,7 +94,7 @@ class StoreOpener:
     async def __call__(self, **options: Any) -> JobStore:
         store: JobStore
         if self.backend == "postgres":
-            from bot.store_postgres import PostgresJobStore
+            from bot.store.postgres import PostgresJobStore
 
             store = await PostgresJobStore.open(self._url, max_size=4, **options)
         else:

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from bot.config import Settings
 from bot.models import Job, JobStatus
 from bot.store import lease_hold, open_store
-from bot.store_postgres import PostgresJobStore
+from bot.store.postgres import PostgresJobStore
 from tests.stores import OpenStore
 from tests.test_store import new_job
 

@@ -15,7 +15,7 @@ from collections import Counter
 from pathlib import Path
 
 from bot.models import FINAL_STATUSES, JobStatus
-from bot.store_postgres import PostgresJobStore
+from bot.store.postgres import PostgresJobStore
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.harness import DISCORD_TOKEN, RUNCOMFY_TOKEN, settings_for_fakes
 from tests.fakes.process import BotProcess

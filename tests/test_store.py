@@ -16,7 +16,7 @@ from pathlib import Path
 import aiosqlite
 import pytest
 
-import bot.store
+import bot.store.job_store
 from bot.models import (
     ACTIVE_STATUSES,
     FINAL_STATUSES,
@@ -26,7 +26,8 @@ from bot.models import (
     JobStatus,
     is_charged,
 )
-from bot.store import _ACTIVE_SQL, _CHARGED_SQL, MIGRATIONS, JobStore
+from bot.store import MIGRATIONS, JobStore
+from bot.store.schema import ACTIVE_SQL, CHARGED_SQL
 from tests.stores import OpenStore
 
 IMAGE = ImageFacts(filename="a.png", format="PNG", width=800, height=600, size_bytes=1234)
@@ -95,7 +96,7 @@ async def test_a_failing_migration_leaves_nothing_behind(
 ) -> None:
     path = tmp_path / "bot.db"
     broken = ("CREATE TABLE half_done (id INTEGER PRIMARY KEY)", "NOT SQL AT ALL")
-    monkeypatch.setattr(bot.store, "MIGRATIONS", (*MIGRATIONS, broken))
+    monkeypatch.setattr(bot.store.job_store, "MIGRATIONS", (*MIGRATIONS, broken))
     with pytest.raises(sqlite3.OperationalError):
         await JobStore.open(path)
     # Every real migration committed, the broken one not.
@@ -480,10 +481,10 @@ async def test_hot_queries_use_indexes_not_scans(sqlite_store: JobStore) -> None
 
 async def test_active_predicate_matches_the_models() -> None:
     """The partial index's WHERE is frozen in migration 1; FINAL_STATUSES must agree."""
-    assert set(re.findall(r"'(\w+)'", _ACTIVE_SQL)) == {str(s) for s in FINAL_STATUSES}
-    assert _ACTIVE_SQL in " ".join(MIGRATIONS[0][2].split())
+    assert set(re.findall(r"'(\w+)'", ACTIVE_SQL)) == {str(s) for s in FINAL_STATUSES}
+    assert ACTIVE_SQL in " ".join(MIGRATIONS[0][2].split())
     by_user = next(sql for step in MIGRATIONS for sql in step if "INDEX jobs_active_by_user" in sql)
-    assert _ACTIVE_SQL in " ".join(by_user.split())
+    assert ACTIVE_SQL in " ".join(by_user.split())
 
 
 async def test_clear_hides_and_scrubs_finished_rows_and_keeps_what_quotas_count(
@@ -547,17 +548,17 @@ async def test_clear_hides_and_scrubs_finished_rows_and_keeps_what_quotas_count(
 
 
 def test_charged_predicate_matches_the_model_and_its_index() -> None:
-    """`_CHARGED_SQL` is `is_charged` in SQL, and the `jobs_charged` index's WHERE."""
+    """`CHARGED_SQL` is `is_charged` in SQL, and the `jobs_charged` index's WHERE."""
     with sqlite3.connect(":memory:") as db:
         for status in JobStatus:
             for request_id in (None, "r-1"):
                 (got,) = db.execute(
-                    f"SELECT {_CHARGED_SQL} FROM (SELECT ? AS status, ? AS request_id)",
+                    f"SELECT {CHARGED_SQL} FROM (SELECT ? AS status, ? AS request_id)",
                     (str(status), request_id),
                 ).fetchone()
                 assert bool(got) is is_charged(status, request_id), (status, request_id)
     index = next(sql for step in MIGRATIONS for sql in step if "INDEX jobs_charged" in sql)
-    assert _CHARGED_SQL in " ".join(index.split())
+    assert CHARGED_SQL in " ".join(index.split())
 
 
 async def test_a_jobs_locale_survives_reopening(tmp_path: Path) -> None:
@@ -617,13 +618,13 @@ async def test_guild_settings_round_trip_and_usage(store: JobStore) -> None:
 
 def test_both_backends_have_the_same_migrations() -> None:
     """A migration added to one backend only fails here: same numbers on both."""
-    from bot.store_postgres import PG_MIGRATIONS
+    from bot.store.postgres import PG_MIGRATIONS
 
     assert len(PG_MIGRATIONS) == len(MIGRATIONS)
 
 
 async def test_postgres_migrates_once_when_processes_start_together(pg_url: str) -> None:
-    from bot.store_postgres import PostgresJobStore
+    from bot.store.postgres import PostgresJobStore
 
     stores = await asyncio.gather(*(PostgresJobStore.open(pg_url, max_size=2) for _ in range(4)))
     try:

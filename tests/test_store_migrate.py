@@ -10,7 +10,7 @@ import pytest
 from bot import cli
 from bot.models import GuildSettings, JobOptions, JobStatus
 from bot.store import COPIED_TABLES, MIGRATIONS, JobStore
-from bot.store_postgres import PostgresJobStore
+from bot.store.postgres import PostgresJobStore
 from tests.test_store import new_job
 
 S = JobStatus

@@ -1,11 +1,11 @@
-"""The PostgreSQL JobStore: the same SQL as `bot.store`, over an asyncpg pool.
+"""The PostgreSQL JobStore: the same SQL as `bot.store.job_store`, over an asyncpg pool.
 
 `JobStore` is written in the SQL both engines speak; this module gives it a
 connection adapter with the slice of aiosqlite's API it uses (`execute`, cursors
 with `fetchone`/`fetchall`/`rowcount`/`lastrowid`, `execute_fetchall`), turning
 `?` and `:name` placeholders into `$n`. Each statement runs on its own in
 autocommit, as on SQLite. Migrations are PostgreSQL's own DDL, numbered like
-`bot.store.MIGRATIONS` (a test checks both lists stay the same length).
+`bot.store.schema.MIGRATIONS` (a test checks both lists stay the same length).
 """
 
 from __future__ import annotations
@@ -19,16 +19,17 @@ from typing import Any, cast
 import aiosqlite
 import asyncpg
 
-from bot.store import _ACTIVE_SQL, _CHARGED_SQL, _FINISHED_SQL, COPIED_TABLES, JobStore
+from bot.store.job_store import JobStore
+from bot.store.schema import ACTIVE_SQL, CHARGED_SQL, COPIED_TABLES, FINISHED_SQL
 
 log = logging.getLogger(__name__)
 
-_ACTIVE_INDEX_WHERE = _ACTIVE_SQL
-# Numbered as bot.store.MIGRATIONS; the version is the row of `schema_version`.
+_ACTIVE_INDEX_WHERE = ACTIVE_SQL
+# Numbered as bot.store.schema.MIGRATIONS; the version is the row of `schema_version`.
 # Ids are BIGINT (Discord snowflakes), times DOUBLE PRECISION (epoch seconds, as
 # SQLite's REAL); PostgreSQL's REAL is only 4 bytes.
 PG_MIGRATIONS: tuple[tuple[str, ...], ...] = (
-    # 1: the jobs table and its indexes (see bot.store for why each exists).
+    # 1: the jobs table and its indexes (see bot.store.job_store.schema for why each exists).
     (
         """
         CREATE TABLE jobs (
@@ -75,7 +76,7 @@ PG_MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (
         "DROP INDEX jobs_by_kind",
         "CREATE INDEX jobs_by_kind ON jobs (resolution, duration, finished_at DESC) "
-        f"WHERE {_FINISHED_SQL}",
+        f"WHERE {FINISHED_SQL}",
     ),
     # 3: /history-clear hides rows instead of deleting them.
     (
@@ -86,7 +87,7 @@ PG_MIGRATIONS: tuple[tuple[str, ...], ...] = (
         """,
         f"CREATE INDEX jobs_active_by_user ON jobs (user_id) WHERE {_ACTIVE_INDEX_WHERE}",
         "CREATE INDEX jobs_charged ON jobs (user_id, created_at, status, request_id) "
-        f"WHERE {_CHARGED_SQL}",
+        f"WHERE {CHARGED_SQL}",
     ),
     # 4: per-server admin settings, and the server's jobs by time.
     (
@@ -114,7 +115,7 @@ PG_MIGRATIONS: tuple[tuple[str, ...], ...] = (
     ),
     # 6: the server's language, kept with the job.
     ("ALTER TABLE jobs ADD COLUMN locale TEXT",),
-    # 7: leases (owner, lease_until): see bot.store.
+    # 7: leases (owner, lease_until): see bot.store.job_store.
     (
         "ALTER TABLE jobs ADD COLUMN owner TEXT",
         "ALTER TABLE jobs ADD COLUMN lease_until DOUBLE PRECISION",
@@ -123,15 +124,15 @@ PG_MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (
         "DROP INDEX jobs_by_kind",
         "CREATE INDEX jobs_by_kind ON jobs "
-        f"(resolution, duration, generate_audio, finished_at DESC) WHERE {_FINISHED_SQL}",
+        f"(resolution, duration, generate_audio, finished_at DESC) WHERE {FINISHED_SQL}",
     ),
     # 9: samples are the latest jobs of a kind to begin (see the SQLite migration).
     (
         "DROP INDEX jobs_by_kind",
         "CREATE INDEX jobs_by_kind_started ON jobs "
-        f"(resolution, duration, generate_audio, started_at DESC) WHERE {_FINISHED_SQL}",
+        f"(resolution, duration, generate_audio, started_at DESC) WHERE {FINISHED_SQL}",
         "CREATE INDEX jobs_by_kind_submitted ON jobs "
-        f"(resolution, duration, generate_audio, submitted_at DESC) WHERE {_FINISHED_SQL}",
+        f"(resolution, duration, generate_audio, submitted_at DESC) WHERE {FINISHED_SQL}",
     ),
 )
 

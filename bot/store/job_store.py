@@ -1,7 +1,7 @@
 """JobStore: every SQL statement of the bot, over aiosqlite in WAL mode (or PostgreSQL).
 
 One class holds all SQL, written in the dialect SQLite and PostgreSQL share, so both
-backends run the same statements: `bot.store_postgres` only swaps the connection (an
+backends run the same statements: `bot.store.postgres` only swaps the connection (an
 adapter with the slice of aiosqlite's API used here) and keeps its own migrations,
 numbered like `MIGRATIONS`. A new method is written once here and the parametrised
 store tests run it on both. Queries are parameterised; the only names spliced into
@@ -18,239 +18,55 @@ import asyncio
 import contextlib
 import json
 import logging
-import random
 import sqlite3
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from typing import Any, Self
 
 import aiosqlite
-from pydantic import TypeAdapter
 
 from bot.config import Settings
 from bot.models import (
     ACTIVE_STATUSES,
     GuildSettings,
     GuildUsage,
-    ImageFacts,
     Job,
-    JobOptions,
     JobStatus,
     UsageReport,
     UserSpend,
 )
+from bot.store.rows import (
+    from_row,
+    set_clause,
+    to_columns,
+    user_filter,
+    validated,
+)
+from bot.store.schema import (
+    ACTIVE_1,
+    ACTIVE_SQL,
+    CANCELLED_1,
+    CHARGED_SQL,
+    COPIED_TABLES,
+    DELIVERED_1,
+    FAILED_1,
+    FINISHED_SQL,
+    MIGRATIONS,
+    SCRUBBED_IMAGE,
+    SHOWN_SQL,
+)
+from bot.store.sqlite import configure, probe_file, why_unusable
 
 log = logging.getLogger(__name__)
 
-# Numbered migrations: after migration N has run, `PRAGMA user_version` is N.
-# Never edit one that has shipped; append a new one.
-MIGRATIONS: tuple[tuple[str, ...], ...] = (
-    # 1: the jobs table. Options are flattened into columns (ETA queries filter on
-    # them); the input image facts are one JSON column (only ever read whole).
-    (
-        """
-        CREATE TABLE jobs (
-            id INTEGER PRIMARY KEY AUTOINCREMENT,
-            user_id INTEGER NOT NULL,
-            guild_id INTEGER,
-            channel_id INTEGER,
-            status_message_id INTEGER,
-            request_id TEXT UNIQUE,
-            status TEXT NOT NULL,
-            prompt TEXT NOT NULL,
-            resolution TEXT NOT NULL,
-            ratio TEXT NOT NULL,
-            duration INTEGER NOT NULL,
-            generate_audio INTEGER NOT NULL,
-            camera_fixed INTEGER NOT NULL,
-            image_json TEXT NOT NULL,
-            image_url TEXT,
-            queue_position INTEGER,
-            error TEXT,
-            video_url TEXT,
-            cost REAL,
-            delivered_channel_id INTEGER,
-            delivered_message_id INTEGER,
-            created_at REAL NOT NULL,
-            submitted_at REAL,
-            started_at REAL,
-            finished_at REAL,
-            delivered_at REAL
-        )
-        """,
-        # "A user's jobs, newest first" (/history, per-user quotas).
-        "CREATE INDEX jobs_by_user ON jobs (user_id, created_at DESC, id DESC)",
-        # "Jobs not final" (resume at start, global quota): few rows, so partial.
-        """
-        CREATE INDEX jobs_active ON jobs (created_at)
-            WHERE status NOT IN ('delivered', 'cancelled', 'failed', 'timed_out', 'lost')
-        """,
-        # Cancel by reaction finds the job from its status message.
-        """
-        CREATE INDEX jobs_by_status_message ON jobs (status_message_id)
-            WHERE status_message_id IS NOT NULL
-        """,
-        # ETA: recent finished jobs of one kind.
-        """
-        CREATE INDEX jobs_by_kind ON jobs (resolution, duration, finished_at DESC)
-            WHERE status = 'delivered'
-        """,
-    ),
-    # 2: ETA samples include jobs completed but not (yet, or ever) delivered: the
-    # render time is the same whether or not the upload to Discord worked.
-    (
-        "DROP INDEX jobs_by_kind",
-        """
-        CREATE INDEX jobs_by_kind ON jobs (resolution, duration, finished_at DESC)
-            WHERE status IN ('completed', 'delivered')
-        """,
-    ),
-    # 3: /history-clear hides a finished job and scrubs its private content instead
-    # of deleting it: what quotas and spend reports count must outlive a clear.
-    # History reads the rows not cleared; the daily quota counts charged rows
-    # (see `bot.models.is_charged`), cleared or not.
-    (
-        "ALTER TABLE jobs ADD COLUMN cleared_at REAL",
-        """
-        CREATE INDEX jobs_history ON jobs (user_id, created_at DESC, id DESC)
-            WHERE cleared_at IS NULL
-        """,
-        # "A user's jobs not final" (concurrent quota): a few rows per user, not all of them.
-        """
-        CREATE INDEX jobs_active_by_user ON jobs (user_id)
-            WHERE status NOT IN ('delivered', 'cancelled', 'failed', 'timed_out', 'lost')
-        """,
-        # status and request_id only make it covering: the daily count never reads rows.
-        """
-        CREATE INDEX jobs_charged ON jobs (user_id, created_at, status, request_id)
-            WHERE NOT (status = 'cancelled' OR (status = 'failed' AND request_id IS NULL))
-        """,
-    ),
-    # 4: per-server admin settings (/admin), and the server's jobs by time for its
-    # spend cap and usage report.
-    (
-        """
-        CREATE TABLE guild_settings (
-            guild_id INTEGER PRIMARY KEY,
-            paused INTEGER NOT NULL DEFAULT 0,
-            pause_reason TEXT,
-            allowed_channels TEXT NOT NULL DEFAULT '[]',
-            user_concurrent INTEGER,
-            user_daily INTEGER,
-            daily_spend_cap_usd REAL,
-            updated_by INTEGER,
-            updated_at REAL
-        )
-        """,
-        "CREATE INDEX jobs_by_guild ON jobs (guild_id, created_at)",
-    ),
-    # 5: the video as the service made it (its size) and, when the bot re-encoded it
-    # to play inline or fit the upload limit, the size of the copy it posted; when the
-    # delivered video was extended (Extend claims it once, so one press makes one job),
-    # and which job an extension continues (for Join).
-    (
-        "ALTER TABLE jobs ADD COLUMN video_bytes INTEGER",
-        "ALTER TABLE jobs ADD COLUMN posted_video_bytes INTEGER",
-        "ALTER TABLE jobs ADD COLUMN extended_at REAL",
-        "ALTER TABLE jobs ADD COLUMN extends_job_id INTEGER",
-    ),
-    # 6: the server's language, kept with the job so that the public status message
-    # and the delivery speak it after a restart too (no interaction is kept).
-    ("ALTER TABLE jobs ADD COLUMN locale TEXT",),
-    # 7: leases, for several processes on one PostgreSQL: the process tracking an
-    # active job (`owner`, its PROCESS_ID) holds it until `lease_until` (epoch
-    # seconds) and renews it while alive; an expired lease may be claimed by another.
-    # No index: claims and renewals read the small `jobs_active` index.
-    (
-        "ALTER TABLE jobs ADD COLUMN owner TEXT",
-        "ALTER TABLE jobs ADD COLUMN lease_until REAL",
-    ),
-    # 8: a job's kind includes audio (it about doubles the render), so ETA and
-    # polling samples filter on it too.
-    (
-        "DROP INDEX jobs_by_kind",
-        """
-        CREATE INDEX jobs_by_kind
-            ON jobs (resolution, duration, generate_audio, finished_at DESC)
-            WHERE status IN ('completed', 'delivered')
-        """,
-    ),
-    # 9: samples are the latest jobs of a kind to *begin* (render or submit), not to
-    # finish: the latest to finish of a burst are its short renders, then its long ones.
-    (
-        "DROP INDEX jobs_by_kind",
-        """
-        CREATE INDEX jobs_by_kind_started
-            ON jobs (resolution, duration, generate_audio, started_at DESC)
-            WHERE status IN ('completed', 'delivered')
-        """,
-        """
-        CREATE INDEX jobs_by_kind_submitted
-            ON jobs (resolution, duration, generate_audio, submitted_at DESC)
-            WHERE status IN ('completed', 'delivered')
-        """,
-    ),
-)
 
-
-# What `python -m bot migrate-to-postgres` copies, each table with its key (the order).
-# A new table goes here too (tests/test_store_migrate.py checks every table is listed).
-COPIED_TABLES = {"jobs": "id", "guild_settings": "guild_id"}
-
-
-# Must stay word for word the WHERE of the `jobs_active` index, or SQLite will not
-# use that index (tests check it matches FINAL_STATUSES).
 @dataclass(frozen=True)
 class QuotaUsage:
     user_active: int  # the user's jobs not final
     user_since: int  # the user's jobs created since the window start
     oldest_since: float | None  # created_at of the oldest of those
     all_active: int  # everybody's jobs not final
-
-
-_ACTIVE_SQL = "status NOT IN ('delivered', 'cancelled', 'failed', 'timed_out', 'lost')"
-# `bot.models.is_charged` in SQL; word for word the WHERE of the `jobs_charged` index.
-_CHARGED_SQL = "NOT (status = 'cancelled' OR (status = 'failed' AND request_id IS NULL))"
-_SHOWN_SQL = "cleared_at IS NULL"  # the `jobs_history` index's WHERE
-# What a clear keeps of the image: the JSON column stays a valid ImageFacts.
-_SCRUBBED_IMAGE = '{"filename": "", "format": "", "width": 0, "height": 0, "size_bytes": 0}'
-_FINISHED_SQL = "status IN ('completed', 'delivered')"  # the `jobs_by_kind` index's WHERE
-# 1 where the row matches, else 0: PostgreSQL cannot SUM a boolean, both engines sum these.
-_DELIVERED_1 = "CASE WHEN status = 'delivered' THEN 1 ELSE 0 END"
-_FAILED_1 = "CASE WHEN status IN ('failed', 'timed_out', 'lost') THEN 1 ELSE 0 END"
-_CANCELLED_1 = "CASE WHEN status = 'cancelled' THEN 1 ELSE 0 END"
-_ACTIVE_1 = f"CASE WHEN {_ACTIVE_SQL} THEN 1 ELSE 0 END"
-
-_PLAIN_FIELDS = (
-    "user_id",
-    "guild_id",
-    "channel_id",
-    "status_message_id",
-    "request_id",
-    "status",
-    "prompt",
-    "image_url",
-    "queue_position",
-    "error",
-    "video_url",
-    "video_bytes",
-    "posted_video_bytes",
-    "extended_at",
-    "extends_job_id",
-    "cost",
-    "delivered_channel_id",
-    "delivered_message_id",
-    "created_at",
-    "submitted_at",
-    "started_at",
-    "finished_at",
-    "delivered_at",
-    "locale",
-)
-# What `update` may change: every Job field but the id.
-UPDATABLE = frozenset({*_PLAIN_FIELDS, "options", "image"})
 
 
 class StoreUnavailable(Exception):
@@ -267,7 +83,7 @@ async def open_store(settings: Settings) -> JobStore:
     url = settings.database_url.get_secret_value() if settings.database_url else None
     owner, hold = settings.process_id, lease_hold(settings.lease_seconds)
     if url is not None and url.startswith(("postgresql://", "postgres://")):
-        from bot.store_postgres import PostgresJobStore
+        from bot.store.postgres import PostgresJobStore
 
         return await PostgresJobStore.open(url, owner=owner, lease_hold=hold)
     return await JobStore.open(sqlite_path(settings), owner=owner, lease_hold=hold)
@@ -316,17 +132,17 @@ class JobStore:
             path.parent.mkdir(parents=True, exist_ok=True)
             # A failed aiosqlite connect leaves its worker thread answering a loop that
             # may be gone (a traceback at exit); a plain probe fails cleanly first.
-            await asyncio.to_thread(_probe, path)
+            await asyncio.to_thread(probe_file, path)
         except (OSError, sqlite3.Error) as exc:
-            raise StoreUnavailable(path, _why_unusable(path, exc)) from None
+            raise StoreUnavailable(path, why_unusable(path, exc)) from None
         # isolation_level=None: autocommit; see the module docstring.
         db = await aiosqlite.connect(path, isolation_level=None)
         db.row_factory = aiosqlite.Row
         try:
             try:
-                await _configure(db)
+                await configure(db)
             except sqlite3.Error as exc:  # e.g. a read-only file cannot switch to WAL
-                raise StoreUnavailable(path, _why_unusable(path, exc)) from None
+                raise StoreUnavailable(path, why_unusable(path, exc)) from None
             store = cls(db, owner=owner, lease_hold=lease_hold)
             await store._migrate()  # a failing migration is a bug: it stays loud
         except BaseException:
@@ -380,7 +196,7 @@ class JobStore:
 
     async def count_active_by_status(self) -> dict[str, int]:
         """Jobs not final, per status (the metrics gauge); served by the `jobs_active` index."""
-        sql = f"SELECT status, COUNT(*) FROM jobs WHERE {_ACTIVE_SQL} GROUP BY status"
+        sql = f"SELECT status, COUNT(*) FROM jobs WHERE {ACTIVE_SQL} GROUP BY status"
         async with self._db.execute(sql) as cursor:
             return {str(row[0]): int(row[1]) for row in await cursor.fetchall()}
 
@@ -408,7 +224,7 @@ class JobStore:
     # -- writes ----------------------------------------------------------------
 
     async def create(self, job: Job) -> Job:
-        columns = _to_columns(job)
+        columns = to_columns(job)
         if self.owner is not None:
             # Leased from the first moment: no other process may take a row being submitted.
             columns["owner"] = self.owner
@@ -425,7 +241,7 @@ class JobStore:
         if not fields:
             job = await self.get(job_id)
         else:
-            assignments, values = _assignments(fields)
+            assignments, values = set_clause(fields)
             job = await self._returning(
                 f"UPDATE jobs SET {assignments} WHERE id = ? RETURNING *", (*values, job_id)
             )
@@ -446,12 +262,12 @@ class JobStore:
         One UPDATE decides, so of two racing transitions (a cancel and a completion,
         or two deliveries after a restart) exactly one wins; the loser gets None.
         """
-        if _validated("status", fields.pop("status", to)) is not _validated("status", to):
+        if validated("status", fields.pop("status", to)) is not validated("status", to):
             raise ValueError("`status` among the fields differs from `to`")
-        allowed = [str(_validated("status", status)) for status in from_statuses]
+        allowed = [str(validated("status", status)) for status in from_statuses]
         if not allowed:
             return None
-        assignments, values = _assignments({**fields, "status": to})
+        assignments, values = set_clause({**fields, "status": to})
         marks = ", ".join("?" for _ in allowed)
         return await self._returning(
             f"UPDATE jobs SET {assignments} WHERE id = ? AND status IN ({marks}) RETURNING *",
@@ -484,15 +300,15 @@ class JobStore:
         cursor = await self._db.execute(
             "UPDATE jobs SET cleared_at = ?, prompt = '', image_json = ?, image_url = NULL, "
             "video_url = NULL, error = NULL "
-            f"WHERE user_id = ? AND {_SHOWN_SQL} AND NOT ({_ACTIVE_SQL})",
-            (now, _SCRUBBED_IMAGE, user_id),
+            f"WHERE user_id = ? AND {SHOWN_SQL} AND NOT ({ACTIVE_SQL})",
+            (now, SCRUBBED_IMAGE, user_id),
         )
         return cursor.rowcount
 
     async def count_clearable(self, user_id: int) -> int:
         """The user's final jobs that /history-clear would hide."""
         return await self._scalar(
-            f"SELECT COUNT(*) FROM jobs WHERE user_id = ? AND {_SHOWN_SQL} AND NOT ({_ACTIVE_SQL})",
+            f"SELECT COUNT(*) FROM jobs WHERE user_id = ? AND {SHOWN_SQL} AND NOT ({ACTIVE_SQL})",
             (user_id,),
         )
 
@@ -504,7 +320,7 @@ class JobStore:
         before `before`, which is at least a day ago (retention is at least one day).
         """
         cursor = await self._db.execute(
-            f"DELETE FROM jobs WHERE NOT ({_ACTIVE_SQL}) "
+            f"DELETE FROM jobs WHERE NOT ({ACTIVE_SQL}) "
             "AND COALESCE(delivered_at, finished_at, created_at) < ? AND created_at < ?",
             (before, before),
         )
@@ -533,16 +349,16 @@ class JobStore:
             params = ()
         rows = await self._db.execute_fetchall(
             "UPDATE jobs SET owner = ?, lease_until = ? WHERE id IN ("
-            f"SELECT id FROM jobs WHERE {_ACTIVE_SQL}{held} ORDER BY created_at, id"
+            f"SELECT id FROM jobs WHERE {ACTIVE_SQL}{held} ORDER BY created_at, id"
             f"{self._CLAIM_LOCK}) RETURNING *",
             (self.owner, until, *params),
         )
-        return sorted((_from_row(row) for row in rows), key=lambda j: (j.created_at, j.id or 0))
+        return sorted((from_row(row) for row in rows), key=lambda j: (j.created_at, j.id or 0))
 
     async def renew(self, *, until: float) -> set[int]:
         """Extend this owner's leases; the ids still ours (others were taken over)."""
         rows = await self._db.execute_fetchall(
-            f"UPDATE jobs SET lease_until = ? WHERE owner = ? AND {_ACTIVE_SQL} RETURNING id",
+            f"UPDATE jobs SET lease_until = ? WHERE owner = ? AND {ACTIVE_SQL} RETURNING id",
             (until, self.owner),
         )
         return {int(row[0]) for row in rows}
@@ -550,7 +366,7 @@ class JobStore:
     async def release(self) -> int:
         """Give this owner's active jobs back (a clean stop): another process takes them now."""
         cursor = await self._db.execute(
-            f"UPDATE jobs SET owner = NULL, lease_until = NULL WHERE owner = ? AND {_ACTIVE_SQL}",
+            f"UPDATE jobs SET owner = NULL, lease_until = NULL WHERE owner = ? AND {ACTIVE_SQL}",
             (self.owner,),
         )
         return cursor.rowcount
@@ -570,7 +386,7 @@ class JobStore:
 
     async def get_shown(self, job_id: int) -> Job | None:
         """The job unless its owner cleared it from their history."""
-        return await self._one(f"SELECT * FROM jobs WHERE id = ? AND {_SHOWN_SQL}", (job_id,))
+        return await self._one(f"SELECT * FROM jobs WHERE id = ? AND {SHOWN_SQL}", (job_id,))
 
     async def find_by_request_id(self, request_id: str) -> Job | None:
         return await self._one("SELECT * FROM jobs WHERE request_id = ?", (request_id,))
@@ -581,7 +397,7 @@ class JobStore:
     async def active_jobs(self) -> list[Job]:
         """Jobs not final, oldest first (a scan of the small partial index only)."""
         return await self._many(
-            f"SELECT * FROM jobs WHERE {_ACTIVE_SQL} ORDER BY created_at, id", ()
+            f"SELECT * FROM jobs WHERE {ACTIVE_SQL} ORDER BY created_at, id", ()
         )
 
     async def list_for_user(
@@ -595,7 +411,7 @@ class JobStore:
         """A page of the user's jobs not cleared, newest first. `statuses`: None means any."""
         if limit < 0 or offset < 0:
             raise ValueError("limit and offset must not be negative")
-        where, values = _user_filter(user_id, statuses)
+        where, values = user_filter(user_id, statuses)
         return await self._many(
             f"SELECT * FROM jobs WHERE {where} ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
             (*values, limit, offset),
@@ -604,12 +420,12 @@ class JobStore:
     async def count_for_user(
         self, user_id: int, *, statuses: Collection[JobStatus] | None = None
     ) -> int:
-        where, values = _user_filter(user_id, statuses)
+        where, values = user_filter(user_id, statuses)
         return await self._scalar(f"SELECT COUNT(*) FROM jobs WHERE {where}", values)
 
     async def count_active(self, user_id: int | None = None) -> int:
         if user_id is None:
-            return await self._scalar(f"SELECT COUNT(*) FROM jobs WHERE {_ACTIVE_SQL}", ())
+            return await self._scalar(f"SELECT COUNT(*) FROM jobs WHERE {ACTIVE_SQL}", ())
         return await self.count_for_user(user_id, statuses=ACTIVE_STATUSES)
 
     async def quota_usage(self, user_id: int, since: float) -> QuotaUsage:
@@ -618,12 +434,12 @@ class JobStore:
         Cleared rows count like any other: a clear cannot give a slot back.
         """
         async with self._db.execute(
-            f"SELECT (SELECT COUNT(*) FROM jobs WHERE user_id = ? AND {_ACTIVE_SQL}), "
+            f"SELECT (SELECT COUNT(*) FROM jobs WHERE user_id = ? AND {ACTIVE_SQL}), "
             "(SELECT COUNT(*) FROM jobs "
-            f"WHERE user_id = ? AND created_at >= ? AND {_CHARGED_SQL}), "
+            f"WHERE user_id = ? AND created_at >= ? AND {CHARGED_SQL}), "
             "(SELECT MIN(created_at) FROM jobs "
-            f"WHERE user_id = ? AND created_at >= ? AND {_CHARGED_SQL}), "
-            f"(SELECT COUNT(*) FROM jobs WHERE {_ACTIVE_SQL})",
+            f"WHERE user_id = ? AND created_at >= ? AND {CHARGED_SQL}), "
+            f"(SELECT COUNT(*) FROM jobs WHERE {ACTIVE_SQL})",
             (user_id, user_id, since, user_id, since),
         ) as cursor:
             row = await cursor.fetchone()
@@ -638,7 +454,7 @@ class JobStore:
     async def count_created_since(self, user_id: int, since: float) -> int:
         """The user's charged jobs created since `since` (what the daily quota counts)."""
         return await self._scalar(
-            f"SELECT COUNT(*) FROM jobs WHERE user_id = ? AND created_at >= ? AND {_CHARGED_SQL}",
+            f"SELECT COUNT(*) FROM jobs WHERE user_id = ? AND created_at >= ? AND {CHARGED_SQL}",
             (user_id, since),
         )
 
@@ -646,7 +462,7 @@ class JobStore:
         """When the user's oldest charged job in the window was made: a slot frees after it."""
         async with self._db.execute(
             "SELECT MIN(created_at) FROM jobs "
-            f"WHERE user_id = ? AND created_at >= ? AND {_CHARGED_SQL}",
+            f"WHERE user_id = ? AND created_at >= ? AND {CHARGED_SQL}",
             (user_id, since),
         ) as cursor:
             row = await cursor.fetchone()
@@ -676,9 +492,9 @@ class JobStore:
         params = (resolution, duration, int(generate_audio))
         async with self._db.execute(
             f"SELECT finished_at - {start} FROM jobs "
-            f"WHERE {_FINISHED_SQL} AND {kind} AND finished_at > {start} "
+            f"WHERE {FINISHED_SQL} AND {kind} AND finished_at > {start} "
             f"AND {start} < COALESCE((SELECT MIN({start}) FROM jobs "
-            f"WHERE {_ACTIVE_SQL} AND status <> 'completed' AND {kind}), {start} + 1) "
+            f"WHERE {ACTIVE_SQL} AND status <> 'completed' AND {kind}), {start} + 1) "
             f"ORDER BY {start} DESC LIMIT ?",
             (*params, *params, limit),
         ) as cursor:
@@ -735,7 +551,7 @@ class JobStore:
         """Everything a server's admission check needs (it runs before each defer)."""
         async with self._db.execute(
             "SELECT "
-            f"(SELECT COUNT(*) FROM jobs WHERE guild_id = :g AND user_id = :u AND {_ACTIVE_SQL}), "
+            f"(SELECT COUNT(*) FROM jobs WHERE guild_id = :g AND user_id = :u AND {ACTIVE_SQL}), "
             "(SELECT COUNT(*) FROM jobs "
             "WHERE guild_id = :g AND user_id = :u AND created_at >= :since), "
             "(SELECT MIN(created_at) FROM jobs "
@@ -748,7 +564,7 @@ class JobStore:
         assert row is not None
         async with self._db.execute(
             "SELECT duration, COUNT(*) FROM jobs "
-            f"WHERE guild_id = ? AND cost IS NULL AND {_ACTIVE_SQL} GROUP BY duration",
+            f"WHERE guild_id = ? AND cost IS NULL AND {ACTIVE_SQL} GROUP BY duration",
             (guild_id,),
         ) as cursor:
             uncosted = {int(d): int(n) for d, n in await cursor.fetchall()}
@@ -764,10 +580,10 @@ class JobStore:
         """The server's jobs created since `since`: counts by outcome, known spend, top users."""
         async with self._db.execute(
             "SELECT COUNT(*), "
-            f"COALESCE(SUM({_DELIVERED_1}), 0), "
-            f"COALESCE(SUM({_FAILED_1}), 0), "
-            f"COALESCE(SUM({_CANCELLED_1}), 0), "
-            f"COALESCE(SUM({_ACTIVE_1}), 0), "
+            f"COALESCE(SUM({DELIVERED_1}), 0), "
+            f"COALESCE(SUM({FAILED_1}), 0), "
+            f"COALESCE(SUM({CANCELLED_1}), 0), "
+            f"COALESCE(SUM({ACTIVE_1}), 0), "
             "COALESCE(SUM(cost), 0) "
             "FROM jobs WHERE guild_id = ? AND created_at >= ?",
             (guild_id, since),
@@ -835,163 +651,18 @@ class JobStore:
         # execute_fetchall steps the statement to its end in one call: the write is
         # complete (and committed, in autocommit) before anything else runs.
         rows = list(await self._db.execute_fetchall(sql, params))
-        return _from_row(rows[0]) if rows else None
+        return from_row(rows[0]) if rows else None
 
     async def _one(self, sql: str, params: tuple[Any, ...]) -> Job | None:
         async with self._db.execute(sql, params) as cursor:
             row = await cursor.fetchone()
-        return None if row is None else _from_row(row)
+        return None if row is None else from_row(row)
 
     async def _many(self, sql: str, params: tuple[Any, ...]) -> list[Job]:
         async with self._db.execute(sql, params) as cursor:
-            return [_from_row(row) for row in await cursor.fetchall()]
+            return [from_row(row) for row in await cursor.fetchall()]
 
     async def _scalar(self, sql: str, params: tuple[Any, ...]) -> int:
         async with self._db.execute(sql, params) as cursor:
             row = await cursor.fetchone()
         return int(row[0]) if row else 0
-
-
-WAL_SWITCH_ATTEMPTS = 20
-
-
-def _probe(path: Path) -> None:
-    """Open the file and read its header, as SQLite would on first use."""
-    probe = sqlite3.connect(path)
-    try:
-        probe.execute("PRAGMA schema_version").fetchone()
-    finally:
-        probe.close()
-
-
-def _why_unusable(path: Path, exc: OSError | sqlite3.Error) -> str:
-    if path.is_dir():
-        return "it is a folder, not a database file"
-    if isinstance(exc, OSError):
-        return f"its folder cannot be created ({exc.strerror or exc})"
-    name = getattr(exc, "sqlite_errorname", "")
-    if name == "SQLITE_NOTADB":
-        return "the file is not an SQLite database (damaged, or another kind of file)"
-    if name.startswith("SQLITE_READONLY"):
-        return "the file is read-only"
-    if name.startswith("SQLITE_CANTOPEN"):
-        return "the file cannot be opened or created there (is its folder writable?)"
-    return f"SQLite refused it ({exc})"
-
-
-async def _configure(db: aiosqlite.Connection) -> None:
-    await db.execute("PRAGMA busy_timeout = 5000")  # wait for another writer, not fail
-    mode = await _switch_to_wal(db)
-    if mode.lower() != "wal":
-        # e.g. ":memory:" databases; fine for tests, not for the bot.
-        log.warning("SQLite journal mode is %s, not WAL", mode)
-    await db.execute("PRAGMA synchronous = NORMAL")  # safe with WAL, far fewer fsyncs
-    await db.execute("PRAGMA foreign_keys = ON")
-
-
-async def _switch_to_wal(db: aiosqlite.Connection) -> str:
-    """Set WAL mode; the journal mode the file ends up in.
-
-    Connections switching a new file at the same moment can deadlock on the lock
-    upgrade, and SQLite then answers "locked" at once instead of waiting: try again
-    after a short random pause.
-    """
-    for attempt in range(1, WAL_SWITCH_ATTEMPTS):
-        try:
-            return await _set_wal(db)
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc):
-                raise
-        await asyncio.sleep(random.uniform(0.01, 0.05) * attempt)
-    return await _set_wal(db)
-
-
-async def _set_wal(db: aiosqlite.Connection) -> str:
-    async with db.execute("PRAGMA journal_mode = WAL") as cursor:
-        row = await cursor.fetchone()
-    return str(row[0]) if row else "unknown"
-
-
-# -- mapping between Job and columns ---------------------------------------------
-
-
-@cache
-def _adapter(name: str) -> TypeAdapter[Any]:
-    annotation = Job.model_fields[name].annotation
-    assert annotation is not None, name
-    return TypeAdapter(annotation)
-
-
-def _validated(name: str, value: object) -> Any:
-    """The value as the Job field `name` would hold it; ValueError if it cannot."""
-    try:
-        return _adapter(name).validate_python(value)
-    except ValueError as exc:  # pydantic.ValidationError is a ValueError
-        raise ValueError(f"bad value for job field {name!r}: {exc}") from None
-
-
-def _user_filter(
-    user_id: int, statuses: Collection[JobStatus] | None
-) -> tuple[str, tuple[Any, ...]]:
-    """The user's jobs as /history shows them: cleared ones are left out."""
-    if statuses is None:
-        return f"user_id = ? AND {_SHOWN_SQL}", (user_id,)
-    if not statuses:
-        return "1 = 0", ()  # no status asked for: nothing matches
-    marks = ", ".join("?" for _ in statuses)
-    values = (str(_validated("status", s)) for s in statuses)
-    return f"user_id = ? AND {_SHOWN_SQL} AND status IN ({marks})", (user_id, *values)
-
-
-def _assignments(fields: dict[str, object]) -> tuple[str, list[Any]]:
-    unknown = set(fields) - UPDATABLE
-    if unknown:
-        raise ValueError(f"not job fields: {sorted(unknown)}")
-    columns: dict[str, Any] = {}
-    for name, raw in fields.items():
-        value = _validated(name, raw)
-        if name == "options":
-            columns.update(_option_columns(value))
-        elif name == "image":
-            columns["image_json"] = value.model_dump_json()
-        else:
-            columns[name] = _to_sql(value)
-    # Column names come from the whitelist above, never from input.
-    return ", ".join(f"{name} = ?" for name in columns), list(columns.values())
-
-
-def _option_columns(options: JobOptions) -> dict[str, Any]:
-    return {
-        "resolution": options.resolution,
-        "ratio": options.ratio,
-        "duration": options.duration,
-        "generate_audio": int(options.generate_audio),
-        "camera_fixed": int(options.camera_fixed),
-    }
-
-
-def _to_sql(value: Any) -> Any:
-    return str(value) if isinstance(value, JobStatus) else value
-
-
-def _to_columns(job: Job) -> dict[str, Any]:
-    columns = {name: _to_sql(getattr(job, name)) for name in _PLAIN_FIELDS}
-    columns.update(_option_columns(job.options))
-    columns["image_json"] = job.image.model_dump_json()
-    if job.id is not None:
-        columns["id"] = job.id
-    return columns
-
-
-def _from_row(row: sqlite3.Row) -> Job:
-    data: dict[str, Any] = {name: row[name] for name in _PLAIN_FIELDS}
-    data["id"] = row["id"]
-    data["options"] = JobOptions(
-        resolution=row["resolution"],
-        ratio=row["ratio"],
-        duration=row["duration"],
-        generate_audio=bool(row["generate_audio"]),
-        camera_fixed=bool(row["camera_fixed"]),
-    )
-    data["image"] = ImageFacts.model_validate_json(row["image_json"])
-    return Job.model_validate(data)

@@ -1,0 +1,132 @@
+"""Jobs to columns and back, and the columns `update` may name (the whitelist).
+
+The only names spliced into SQL text are these columns, never input.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Collection
+from functools import cache
+from typing import Any
+
+from pydantic import TypeAdapter
+
+from bot.models import (
+    ImageFacts,
+    Job,
+    JobOptions,
+    JobStatus,
+)
+from bot.store.schema import SHOWN_SQL
+
+PLAIN_FIELDS = (
+    "user_id",
+    "guild_id",
+    "channel_id",
+    "status_message_id",
+    "request_id",
+    "status",
+    "prompt",
+    "image_url",
+    "queue_position",
+    "error",
+    "video_url",
+    "video_bytes",
+    "posted_video_bytes",
+    "extended_at",
+    "extends_job_id",
+    "cost",
+    "delivered_channel_id",
+    "delivered_message_id",
+    "created_at",
+    "submitted_at",
+    "started_at",
+    "finished_at",
+    "delivered_at",
+    "locale",
+)
+# What `update` may change: every Job field but the id.
+UPDATABLE = frozenset({*PLAIN_FIELDS, "options", "image"})
+
+
+@cache
+def _adapter(name: str) -> TypeAdapter[Any]:
+    annotation = Job.model_fields[name].annotation
+    assert annotation is not None, name
+    return TypeAdapter(annotation)
+
+
+def validated(name: str, value: object) -> Any:
+    """The value as the Job field `name` would hold it; ValueError if it cannot."""
+    try:
+        return _adapter(name).validate_python(value)
+    except ValueError as exc:  # pydantic.ValidationError is a ValueError
+        raise ValueError(f"bad value for job field {name!r}: {exc}") from None
+
+
+def user_filter(
+    user_id: int, statuses: Collection[JobStatus] | None
+) -> tuple[str, tuple[Any, ...]]:
+    """The user's jobs as /history shows them: cleared ones are left out."""
+    if statuses is None:
+        return f"user_id = ? AND {SHOWN_SQL}", (user_id,)
+    if not statuses:
+        return "1 = 0", ()  # no status asked for: nothing matches
+    marks = ", ".join("?" for _ in statuses)
+    values = (str(validated("status", s)) for s in statuses)
+    return f"user_id = ? AND {SHOWN_SQL} AND status IN ({marks})", (user_id, *values)
+
+
+def set_clause(fields: dict[str, object]) -> tuple[str, list[Any]]:
+    unknown = set(fields) - UPDATABLE
+    if unknown:
+        raise ValueError(f"not job fields: {sorted(unknown)}")
+    columns: dict[str, Any] = {}
+    for name, raw in fields.items():
+        value = validated(name, raw)
+        if name == "options":
+            columns.update(option_columns(value))
+        elif name == "image":
+            columns["image_json"] = value.model_dump_json()
+        else:
+            columns[name] = to_sql(value)
+    # Column names come from the whitelist above, never from input.
+    return ", ".join(f"{name} = ?" for name in columns), list(columns.values())
+
+
+def option_columns(options: JobOptions) -> dict[str, Any]:
+    return {
+        "resolution": options.resolution,
+        "ratio": options.ratio,
+        "duration": options.duration,
+        "generate_audio": int(options.generate_audio),
+        "camera_fixed": int(options.camera_fixed),
+    }
+
+
+def to_sql(value: Any) -> Any:
+    return str(value) if isinstance(value, JobStatus) else value
+
+
+def to_columns(job: Job) -> dict[str, Any]:
+    columns = {name: to_sql(getattr(job, name)) for name in PLAIN_FIELDS}
+    columns.update(option_columns(job.options))
+    columns["image_json"] = job.image.model_dump_json()
+    if job.id is not None:
+        columns["id"] = job.id
+    return columns
+
+
+def from_row(row: sqlite3.Row) -> Job:
+    data: dict[str, Any] = {name: row[name] for name in PLAIN_FIELDS}
+    data["id"] = row["id"]
+    data["options"] = JobOptions(
+        resolution=row["resolution"],
+        ratio=row["ratio"],
+        duration=row["duration"],
+        generate_audio=bool(row["generate_audio"]),
+        camera_fixed=bool(row["camera_fixed"]),
+    )
+    data["image"] = ImageFacts.model_validate_json(row["image_json"])
+    return Job.model_validate(data)
