@@ -12,7 +12,7 @@ from PIL import Image
 
 from bot.app import AnimateBot
 from bot.arrivals import BURST
-from bot.models import JobStatus
+from bot.models import Job, JobStatus
 from cogs.animate import PREPARING_AT_ONCE
 from tests.fakes.discord import FakeDiscord, FakeMessage
 from tests.fakes.harness import BotRunner
@@ -750,6 +750,19 @@ async def test_a_row_without_request_id_becomes_lost_at_start(
     assert job.status is JobStatus.LOST and runcomfy_fake.submits == []
 
 
+async def crash_before_recording(runner: BotRunner, bot: AnimateBot, job: Job) -> Job:
+    """As if the process died after Discord took the post but before the row said so:
+    the row back to `completed`, a restart, and the job as the new process left it."""
+    await bot.jobs.store.update(job.id, status=JobStatus.COMPLETED, delivered_message_id=None)  # type: ignore[arg-type]
+    bot = await runner.restart()
+    for _ in range(100):  # bounded: until the restarted bot has dealt with it
+        again = await bot.jobs.store.get(job.id)  # type: ignore[arg-type]
+        if again is not None and again.status is JobStatus.DELIVERED:
+            return again
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"job {job.id} not delivered again after the restart")
+
+
 async def test_a_crash_between_posting_and_recording_does_not_post_twice(
     runner: BotRunner, discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy
 ) -> None:
@@ -762,14 +775,7 @@ async def test_a_crash_between_posting_and_recording_does_not_post_twice(
     # it came as a followup, which has no nonce for Discord to drop a second post by.
     (video,) = posted_videos(discord_fake)
     assert video.interaction_token is not None
-    await bot.jobs.store.update(job.id, status=JobStatus.COMPLETED, delivered_message_id=None)  # type: ignore[arg-type]
-    bot = await runner.restart()
-    for _ in range(100):  # bounded: until the restarted bot has dealt with it
-        again = await bot.jobs.store.get(job.id)  # type: ignore[arg-type]
-        if again is not None and again.status is JobStatus.DELIVERED:
-            break
-        await asyncio.sleep(0.05)
-    assert again is not None and again.status is JobStatus.DELIVERED
+    again = await crash_before_recording(runner, bot, job)
     assert again.delivered_message_id == video.id
     assert posted_videos(discord_fake) == [video]
 
@@ -789,13 +795,6 @@ async def test_a_crash_after_posting_only_the_link_does_not_post_it_twice(
 
     (link,) = links()
     assert link.interaction_token is not None and not link.attachments  # a followup, no file
-    await bot.jobs.store.update(job.id, status=JobStatus.COMPLETED, delivered_message_id=None)  # type: ignore[arg-type]
-    bot = await runner.restart()
-    for _ in range(100):  # bounded: until the restarted bot has dealt with it
-        again = await bot.jobs.store.get(job.id)  # type: ignore[arg-type]
-        if again is not None and again.status is JobStatus.DELIVERED:
-            break
-        await asyncio.sleep(0.05)
-    assert again is not None and again.status is JobStatus.DELIVERED
+    again = await crash_before_recording(runner, bot, job)
     assert again.delivered_message_id == link.id
     assert links() == [link]
