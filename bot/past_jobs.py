@@ -66,6 +66,8 @@ class SharedRefresh(Generic[K, V]):
         task = self._loading.get(key)
         if task is None:
             task = asyncio.ensure_future(self._reload(key))
+            # Its waiters may all be gone (a stop): its failure is theirs, not a warning.
+            task.add_done_callback(_retrieve)
             self._loading[key] = task
         return await asyncio.shield(task)
 
@@ -76,6 +78,11 @@ class SharedRefresh(Generic[K, V]):
             return value
         finally:
             del self._loading[key]
+
+
+def _retrieve(task: asyncio.Task[object]) -> None:
+    if not task.cancelled():
+        task.exception()
 
 
 class PastJobs:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from pathlib import Path
 
 import pytest
@@ -126,3 +127,31 @@ async def test_one_caller_cancelled_does_not_cancel_the_load_the_others_wait_for
         await impatient
     gate.set()
     assert await asyncio.wait_for(patient, 1.0) == 3
+
+
+async def test_a_load_that_fails_after_its_waiters_left_is_not_reported_as_unretrieved() -> None:
+    # A stop cancels every tracker while one reload is out; the reload then fails
+    # (the store closed under it): nobody is left to read the error, and asyncio must
+    # not log "Task exception was never retrieved" for it.
+    gate = asyncio.Event()
+    reported: list[dict[str, object]] = []
+    loop = asyncio.get_running_loop()
+    loop.set_exception_handler(lambda _loop, context: reported.append(context))
+
+    async def load(key: str) -> int:
+        await gate.wait()
+        raise OSError("the store is closed")
+
+    cache: SharedRefresh[str, int] = SharedRefresh(load, lambda _: 60.0)
+    waiter = asyncio.ensure_future(cache.get("a"))
+    await asyncio.sleep(0)
+    waiter.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiter
+    gate.set()
+    for _ in range(3):
+        await asyncio.sleep(0)
+    del waiter
+    gc.collect()
+    loop.set_exception_handler(None)
+    assert reported == []
