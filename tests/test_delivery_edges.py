@@ -328,6 +328,21 @@ async def test_a_stop_removes_the_scratch_directory_of_the_videos(harness_factor
     assert not scratch.exists()
 
 
+async def test_a_scratch_directory_removed_under_the_bot_is_made_again(harness_factory) -> None:
+    # systemd-tmpfiles and the like clear old directories in /tmp: a bot idle for days
+    # must not fail its next video for it.
+    h: Harness = await harness_factory()
+    h.fake.script(Timeline(**FAST), Timeline(**FAST))
+    first = await h.start_job()
+    await h.wait_status(first.id, JobStatus.DELIVERED)  # type: ignore[arg-type]
+    scratch = h.service.poster._scratch
+    assert scratch is not None
+    scratch.rmdir()
+    second = await h.start_job()
+    await h.wait_status(second.id, JobStatus.DELIVERED)  # type: ignore[arg-type]
+    assert len(h.observer.delivered) == 2 and h.observer.delivered[1][1]  # the file itself
+
+
 # -- item 11: a RunComfy that cannot be reached is visible to the operator ----------
 
 

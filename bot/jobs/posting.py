@@ -83,7 +83,8 @@ class VideoPoster:
             self._scratch = None
 
     def _scratch_dir(self) -> Path:
-        if self._scratch is None:
+        # Made again if it went: a bot idle for days may see /tmp's cleaner take it.
+        if self._scratch is None or not self._scratch.is_dir():
             self._scratch = Path(tempfile.mkdtemp(prefix="animate-"))
         return self._scratch
 
