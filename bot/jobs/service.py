@@ -371,7 +371,8 @@ class JobService:
                 await asyncio.sleep(min(self.policy.max_delay, self.policy.min_delay * 2**failures))
                 continue
             job = await self._apply_status(job, status, result, queued_at=queued_at)
-            queued_at = now if job.status is JobStatus.IN_QUEUE else queued_at
+            # Seen queued when asked (after any hold for a burst, before the answer).
+            queued_at = asked_at if job.status is JobStatus.IN_QUEUE else queued_at
             if job.status is JobStatus.COMPLETED:
                 # A /result that said "done" without a video was the first try already.
                 await self._deliver(job, results_tried=int(result is not None))
