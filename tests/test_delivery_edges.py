@@ -328,6 +328,31 @@ async def test_a_stop_removes_the_scratch_directory_of_the_videos(harness_factor
     assert not scratch.exists()
 
 
+async def test_a_video_that_cannot_be_written_here_is_posted_as_a_link(
+    harness_factory, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The bot's own disk fails the write (full, gone, read-only): the author still gets
+    # the video, as its link, and the operator reads why in the log; the job does not
+    # sit "completed" until a restart that would fail the same way.
+    caplog.set_level(logging.ERROR)
+    h: Harness = await harness_factory()
+    h.fake.script(Timeline(**FAST), Timeline(**FAST))
+    first = await h.start_job()
+    await h.wait_status(first.id, JobStatus.DELIVERED)  # type: ignore[arg-type]
+    scratch = h.service.poster._scratch
+    assert scratch is not None
+    # Where the next video would be written: a link into a folder that does not exist.
+    (scratch / "job-2-2.mp4").symlink_to(scratch / "gone" / "video.mp4")
+    second = await h.start_job()
+    assert second.id == 2
+    await h.wait_status(second.id, JobStatus.DELIVERED)  # type: ignore[arg-type]
+    job, video = h.observer.delivered[1]
+    assert video is None and job.id == 2  # a link, not nothing
+    assert any(
+        "could not be written" in line for line in jobs_log(caplog, "bot.jobs", logging.ERROR)
+    )
+
+
 async def test_a_scratch_directory_removed_under_the_bot_is_made_again(harness_factory) -> None:
     # systemd-tmpfiles and the like clear old directories in /tmp: a bot idle for days
     # must not fail its next video for it.

@@ -148,6 +148,15 @@ class VideoPoster:
                         if exc.reason is DownloadProblem.TOO_LARGE or attempt == DOWNLOAD_ATTEMPTS:
                             log.info("Job %d: posting a link (%s)", job.id, exc)
                             return exc.reason
+                    except OSError as exc:
+                        # Our own disk (full, gone): trying again here would fail alike,
+                        # and the link still gets the video to its author.
+                        log.error(
+                            "Job %d: the video could not be written here (%s); posting a link",
+                            job.id,
+                            exc,
+                        )
+                        return DownloadProblem.UNAVAILABLE
                     await asyncio.sleep(self.retry_delay * attempt)
         except TimeoutError:
             log.warning(
