@@ -750,6 +750,38 @@ async def test_a_row_without_request_id_becomes_lost_at_start(
     assert job.status is JobStatus.LOST and runcomfy_fake.submits == []
 
 
+async def test_a_post_whose_connection_drops_goes_to_the_next_place_once(
+    bot: AnimateBot, discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy
+) -> None:
+    # Discord resets the connection of the followup (no answer, nothing posted): the
+    # video still reaches the author, once, instead of the job sitting "completed".
+    _, status = await start_queued(discord_fake, runcomfy_fake)
+    discord_fake.drop_next_posts = 1
+    runcomfy_fake.set_state(request_id_of(runcomfy_fake), "completed")
+    await wait_state(discord_fake, status, "Done")
+    (job,) = await bot.jobs.store.list_for_user(discord_fake.author.id)
+    assert job.status is JobStatus.DELIVERED and discord_fake.drop_next_posts == 0
+    (video,) = posted_videos(discord_fake)
+    assert job.delivered_message_id == video.id
+    assert video.pinged_users == {discord_fake.author.id}
+
+
+async def test_a_post_whose_answer_is_lost_is_found_not_posted_again(
+    bot: AnimateBot, discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy
+) -> None:
+    # The followup was posted but its answer never came back: the bot looks before
+    # posting in the channel, finds it, and records it.
+    _, status = await start_queued(discord_fake, runcomfy_fake)
+    discord_fake.lose_next_answers = 1
+    runcomfy_fake.set_state(request_id_of(runcomfy_fake), "completed")
+    await wait_state(discord_fake, status, "Done")
+    (job,) = await bot.jobs.store.list_for_user(discord_fake.author.id)
+    assert job.status is JobStatus.DELIVERED and discord_fake.lose_next_answers == 0
+    (video,) = posted_videos(discord_fake)
+    assert video.interaction_token is not None  # the followup itself
+    assert job.delivered_message_id == video.id
+
+
 async def crash_before_recording(runner: BotRunner, bot: AnimateBot, job: Job) -> Job:
     """As if the process died after Discord took the post but before the row said so:
     the row back to `completed`, a restart, and the job as the new process left it."""

@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import aiohttp
 import discord
 
 from bot.jobs import Delivery, LinkReason
@@ -91,12 +92,15 @@ class Courier:
         fresh_for = self.bot.settings.interaction_token_ttl_seconds
         if (
             job.id in self.board.sessions
-            or job.channel_id is None
-            or job.status_message_id is None
             or job.finished_at is None
             or job.finished_at - job.created_at > fresh_for
-            or self.bot.user is None
         ):
+            return None
+        return await self._find_post(job)
+
+    async def _find_post(self, job: Job) -> Delivery | None:
+        """The bot's post of this job's video (its file, or its link) after its status message."""
+        if job.channel_id is None or job.status_message_id is None or self.bot.user is None:
             return None
         channel = self.bot.get_partial_messageable(job.channel_id)
         name = f"animate-{job.id}.mp4"
@@ -110,8 +114,8 @@ class Courier:
                 # A link-only post has no file: its video's URL (one per job) tells it.
                 if job.video_url and job.video_url in message.content:
                     return Delivery(message.channel.id, message.id, "link")
-        except discord.HTTPException as exc:
-            log.info("Job %s: could not look for an earlier post (%s)", job.id, exc)
+        except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as exc:
+            log.info("Job %s: could not look for an earlier post (%r)", job.id, exc)
         return None
 
     async def _joinable(self, job: Job, video: Path) -> bool:
@@ -152,6 +156,14 @@ class Courier:
                 if exc.code == UPLOAD_TOO_LARGE or exc.status == 413:
                     return None  # the caller falls back to a link
                 log.info("Job %s: %s failed (%s)", job.id, place.__name__, exc)
+                continue
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                # No answer: it may have been posted all the same. Look before the next
+                # place posts it again (a followup has no nonce to drop a second by).
+                log.info("Job %s: %s got no answer (%r)", job.id, place.__name__, exc)
+                earlier = None if place == self._send_dm else await self._find_post(job)
+                if earlier is not None:
+                    return earlier
                 continue
             finally:
                 if file is not None:

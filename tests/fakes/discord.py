@@ -351,6 +351,11 @@ class FakeDiscord:
         # (messages, seconds): Discord's per-channel cap on new messages, with its
         # X-RateLimit headers, as observed (about 5 per 5 s). None: no cap (the default).
         self.channel_post_limit: tuple[int, float] | None = None
+        # The next N message posts (channel messages, followups) lose their connection
+        # before Discord reads them: the client gets no answer and nothing is posted.
+        self.drop_next_posts = 0
+        # The next N message posts are made, but their answer is lost on the way back.
+        self.lose_next_answers = 0
         self._channel_posts: dict[str, deque[float]] = {}
         self._sockets: set[web.WebSocketResponse] = set()
         # Each connection's [shard_id, shard_count] from its IDENTIFY (unsharded: [0, 1]).
@@ -636,11 +641,29 @@ class FakeDiscord:
         if limited is not None:
             return limited
         posted_in = _CHANNEL_POST.fullmatch(path) if request.method == "POST" else None
+        if (
+            self.drop_next_posts
+            and request.method == "POST"
+            and (posted_in or _FOLLOWUP_POST.fullmatch(path))
+        ):
+            self.drop_next_posts -= 1
+            assert request.transport is not None
+            request.transport.close()  # no answer at all: a reset connection
+            return web.Response(status=500)  # never reaches the client
         cid = posted_in["cid"] if posted_in else None
         window = self._channel_window(cid) if cid else None
         if window is not None and window[0] <= 0:
             return self._channel_limited(window[1])
         response = await self._route(request, path)
+        if (
+            self.lose_next_answers
+            and request.method == "POST"
+            and (posted_in or _FOLLOWUP_POST.fullmatch(path))
+        ):
+            self.lose_next_answers -= 1
+            assert request.transport is not None
+            request.transport.close()  # posted, but the client never hears so
+            return response
         if cid and window is not None and self.channel_post_limit is not None:
             self._channel_posts[cid].append(time.monotonic())
             response.headers.update(
@@ -1655,6 +1678,7 @@ def peak_per_second(times: list[float], window: float = 1.0) -> float:
 
 
 _CHANNEL_POST = re.compile(r"/channels/(?P<cid>\d+)/messages")
+_FOLLOWUP_POST = re.compile(r"/webhooks/\d+/[^/]+")
 
 
 def _bot_token(request: web.Request) -> str | None:
