@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 import statistics
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -47,6 +48,7 @@ class RecordingObserver:
         self.reasons: list[LinkReason | None] = []
         self.limit = upload_limit
         self.changed = asyncio.Event()
+        self.deliveries_failing = 0  # the next N deliveries raise, as a bug in the cog would
 
     async def job_updated(self, job: Job) -> None:
         self.updates.append(job)
@@ -65,6 +67,9 @@ class RecordingObserver:
     async def deliver(
         self, job: Job, video: Path | None, *, why: LinkReason | None = None
     ) -> Delivery | None:
+        if self.deliveries_failing:
+            self.deliveries_failing -= 1
+            raise RuntimeError("a bug on the way to Discord")
         self.delivered.append((job, video.read_bytes() if video else None))
         self.reasons.append(why)
         self.changed.set()
@@ -503,3 +508,23 @@ async def test_a_slow_answer_does_not_stretch_the_time_between_polls(harness_fac
     gaps = [b - a for a, b in itertools.pairwise(asked)]
     assert len(gaps) == 5
     assert statistics.fmean(gaps) < 0.5, gaps  # 0.4 +/- 10 %; 0.6 when stretched
+
+
+async def test_a_delivery_that_fails_unexpectedly_ends_the_job_not_its_tracker(
+    harness_factory, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Whatever breaks on the way to Discord, the job must not sit "completed" (its
+    # status message at Rendering) until a restart that would trip on it again.
+    caplog.set_level(logging.ERROR)
+    h: Harness = await harness_factory()
+    h.fake.script(Timeline(queue_seconds=0.05, run_seconds=0.05))
+    h.observer.deliveries_failing = 1
+    job = await h.start_job()
+    done = await h.wait_status(job.id, JobStatus.DELIVERED)  # type: ignore[arg-type]
+    assert done.delivered_message_id is None and done.video_url  # kept for /history
+    for _ in range(40):  # bounded: its tracker ends once the row is final
+        if h.service.live_trackers == 0:
+            break
+        await asyncio.sleep(0.05)
+    assert h.service.live_trackers == 0
+    assert any("waits in /history" in r.getMessage() for r in caplog.records)

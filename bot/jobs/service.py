@@ -547,6 +547,10 @@ class JobService:
         except DownloadError as exc:  # refused: neither fetched nor shown
             await self._refuse_video(job, str(exc))
             return
+        except Exception:
+            # A bug on the way to Discord must not leave the job `completed` (its status
+            # at Rendering) until a restart that would trip on it again.
+            log.exception("Job %d: posting the video failed; it waits in /history", job_id)
         delivered = await self.store.transition(
             job_id,
             from_statuses=[JobStatus.COMPLETED],
