@@ -750,18 +750,27 @@ async def test_a_row_without_request_id_becomes_lost_at_start(
     assert job.status is JobStatus.LOST and runcomfy_fake.submits == []
 
 
+async def finished_with_one_video(
+    bot: AnimateBot, discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy
+) -> tuple[Job, FakeMessage]:
+    """A queued job finishes: its row once delivered, and the one video posted."""
+    _, status = await start_queued(discord_fake, runcomfy_fake)
+    runcomfy_fake.set_state(request_id_of(runcomfy_fake), "completed")
+    await wait_state(discord_fake, status, "Done")
+    (job,) = await bot.jobs.store.list_for_user(discord_fake.author.id)
+    assert job.status is JobStatus.DELIVERED
+    (video,) = posted_videos(discord_fake)
+    return job, video
+
+
 async def test_a_post_whose_connection_drops_goes_to_the_next_place_once(
     bot: AnimateBot, discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy
 ) -> None:
     # Discord resets the connection of the followup (no answer, nothing posted): the
     # video still reaches the author, once, instead of the job sitting "completed".
-    _, status = await start_queued(discord_fake, runcomfy_fake)
     discord_fake.drop_next_posts = 1
-    runcomfy_fake.set_state(request_id_of(runcomfy_fake), "completed")
-    await wait_state(discord_fake, status, "Done")
-    (job,) = await bot.jobs.store.list_for_user(discord_fake.author.id)
-    assert job.status is JobStatus.DELIVERED and discord_fake.drop_next_posts == 0
-    (video,) = posted_videos(discord_fake)
+    job, video = await finished_with_one_video(bot, discord_fake, runcomfy_fake)
+    assert discord_fake.drop_next_posts == 0
     assert job.delivered_message_id == video.id
     assert video.pinged_users == {discord_fake.author.id}
 
@@ -771,13 +780,9 @@ async def test_a_post_whose_answer_is_lost_is_found_not_posted_again(
 ) -> None:
     # The followup was posted but its answer never came back: the bot looks before
     # posting in the channel, finds it, and records it.
-    _, status = await start_queued(discord_fake, runcomfy_fake)
     discord_fake.lose_next_answers = 1
-    runcomfy_fake.set_state(request_id_of(runcomfy_fake), "completed")
-    await wait_state(discord_fake, status, "Done")
-    (job,) = await bot.jobs.store.list_for_user(discord_fake.author.id)
-    assert job.status is JobStatus.DELIVERED and discord_fake.lose_next_answers == 0
-    (video,) = posted_videos(discord_fake)
+    job, video = await finished_with_one_video(bot, discord_fake, runcomfy_fake)
+    assert discord_fake.lose_next_answers == 0
     assert video.interaction_token is not None  # the followup itself
     assert job.delivered_message_id == video.id
 

@@ -317,13 +317,20 @@ async def test_finished_jobs_leave_no_per_job_state(
     assert scratch is not None and list(scratch.iterdir()) == []
 
 
+async def scratch_after_one_video(h: Harness, more: int = 0) -> Path:
+    """The poster's scratch directory once a first video is delivered (`more` scripted after)."""
+    h.fake.script(*[Timeline(**FAST) for _ in range(1 + more)])
+    first = await h.start_job()
+    await h.wait_status(first.id, JobStatus.DELIVERED)  # type: ignore[arg-type]
+    scratch = h.service.poster._scratch
+    assert scratch is not None
+    return scratch
+
+
 async def test_a_stop_removes_the_scratch_directory_of_the_videos(harness_factory) -> None:
     h: Harness = await harness_factory()
-    h.fake.script(Timeline(**FAST))
-    job = await h.start_job()
-    await h.wait_status(job.id, JobStatus.DELIVERED)  # type: ignore[arg-type]
-    scratch = h.service.poster._scratch
-    assert scratch is not None and scratch.is_dir() and list(scratch.iterdir()) == []
+    scratch = await scratch_after_one_video(h)
+    assert scratch.is_dir() and list(scratch.iterdir()) == []
     await h.service.close()
     assert not scratch.exists()
 
@@ -336,11 +343,7 @@ async def test_a_video_that_cannot_be_written_here_is_posted_as_a_link(
     # sit "completed" until a restart that would fail the same way.
     caplog.set_level(logging.ERROR)
     h: Harness = await harness_factory()
-    h.fake.script(Timeline(**FAST), Timeline(**FAST))
-    first = await h.start_job()
-    await h.wait_status(first.id, JobStatus.DELIVERED)  # type: ignore[arg-type]
-    scratch = h.service.poster._scratch
-    assert scratch is not None
+    scratch = await scratch_after_one_video(h, more=1)
     # Where the next video would be written: a link into a folder that does not exist.
     (scratch / "job-2-2.mp4").symlink_to(scratch / "gone" / "video.mp4")
     second = await h.start_job()
@@ -357,11 +360,7 @@ async def test_a_scratch_directory_removed_under_the_bot_is_made_again(harness_f
     # systemd-tmpfiles and the like clear old directories in /tmp: a bot idle for days
     # must not fail its next video for it.
     h: Harness = await harness_factory()
-    h.fake.script(Timeline(**FAST), Timeline(**FAST))
-    first = await h.start_job()
-    await h.wait_status(first.id, JobStatus.DELIVERED)  # type: ignore[arg-type]
-    scratch = h.service.poster._scratch
-    assert scratch is not None
+    scratch = await scratch_after_one_video(h, more=1)
     scratch.rmdir()
     second = await h.start_job()
     await h.wait_status(second.id, JobStatus.DELIVERED)  # type: ignore[arg-type]
