@@ -123,10 +123,11 @@ class SubmitResponse(_Wire):
     cancel_url: str | None = None
 
 
-class RequestStatus(_Wire):
+class _Stated(_Wire):
+    """An answer carrying the job's state word, as /status and /result both do."""
+
     request_id: str
     status: str
-    queue_position: int | None = None
 
     _normalise = field_validator("status", mode="before")(_normalise_status)
 
@@ -139,16 +140,19 @@ class RequestStatus(_Wire):
         return self.status in KNOWN_STATUSES
 
 
-class RequestResult(_Wire):
-    request_id: str
-    status: str
+_StatedT = TypeVar("_StatedT", bound=_Stated)
+
+
+class RequestStatus(_Stated):
+    queue_position: int | None = None
+
+
+class RequestResult(_Stated):
     output: dict[str, Any] | None = None
     error: str | None = None
     cost: float | None = None
     created_at: str | None = None
     finished_at: str | None = None
-
-    _normalise = field_validator("status", mode="before")(_normalise_status)
 
     @field_validator("error", mode="before")
     @classmethod
@@ -317,11 +321,7 @@ class RunComfyClient:
     async def status(self, request_id: str, *, urgent: bool = False) -> RequestStatus:
         """The job's state; `urgent` when the poll is due now (see RateBudget's lanes)."""
         path = f"/v1/requests/{quote(request_id, safe='')}/status"
-        status = await self._retrying("GET", path, RequestStatus, urgent=urgent)
-        if not status.is_known and status.status not in self._unknown_statuses:
-            self._unknown_statuses.add(status.status)
-            log.warning("RunComfy sent an unknown status %r; treating it as running", status.status)
-        return status
+        return self._noted(await self._retrying("GET", path, RequestStatus, urgent=urgent))
 
     async def result(
         self, request_id: str, *, include_cost: bool = True, urgent: bool = True
@@ -332,7 +332,9 @@ class RunComfyClient:
         """
         path = f"/v1/requests/{quote(request_id, safe='')}/result"
         params = {"include_cost": "true"} if include_cost else None
-        return await self._retrying("GET", path, RequestResult, params=params, urgent=urgent)
+        return self._noted(
+            await self._retrying("GET", path, RequestResult, params=params, urgent=urgent)
+        )
 
     async def model(self) -> ModelInfo:
         """The configured model and its price; RunComfyError 400001 when it is gone."""
@@ -343,6 +345,13 @@ class RunComfyClient:
         return await self._retrying("POST", path, CancelResponse, urgent=True)
 
     # -- plumbing ----------------------------------------------------------
+
+    def _noted(self, answer: _StatedT) -> _StatedT:
+        """Log an unknown state word once per process, not once per poll."""
+        if not answer.is_known and answer.status not in self._unknown_statuses:
+            self._unknown_statuses.add(answer.status)
+            log.warning("RunComfy sent an unknown status %r; treating it as running", answer.status)
+        return answer
 
     @property
     def budget(self) -> RateBudget | None:

@@ -74,6 +74,36 @@ async def test_a_result_without_a_video_fails_quickly_and_is_logged(
     assert any(f"Job {job.id}" in line for line in jobs_log(caplog, "bot.jobs", logging.WARNING))
 
 
+@pytest.mark.parametrize(
+    ("output", "ends"),
+    [({}, JobStatus.FAILED), (None, JobStatus.DELIVERED)],
+    ids=["no-video", "video"],
+)
+async def test_a_rendering_job_whose_result_says_nonsense_is_checked_on_status(
+    harness_factory, caplog: pytest.LogCaptureFixture, output: dict | None, ends: JobStatus
+) -> None:
+    # Rendering jobs poll /result. An unknown word there is "still running" by the
+    # contract, so a job done at RunComfy stayed "Rendering" till its timeout (CI saw it
+    # when the poll landed mid-render): /status, which says "completed", settles it.
+    caplog.set_level(logging.WARNING)
+    h: Harness = await harness_factory(job_timeout_seconds=600)
+    h.fake.script(Timeline(manual=True, result_output=output, result_status_word="¿garbage?"))
+    job = await h.start_job()
+    request_id = next(iter(h.fake.jobs))
+    h.fake.set_state(request_id, "in_progress")
+    await h.wait_status(job.id, JobStatus.IN_PROGRESS, within=8)  # type: ignore[arg-type]
+    h.fake.set_state(request_id, "completed")
+    began = time.monotonic()
+    ended = await h.wait_status(job.id, ends, within=8)  # type: ignore[arg-type]
+
+    assert time.monotonic() - began < 8  # not the 10 minutes of the job's timeout
+    shown = [j.status for j in h.observer.ended] + [JobStatus.DELIVERED] * len(h.observer.delivered)
+    assert shown == [ends]
+    assert h.fake.count("result") <= RESULT_ATTEMPTS  # the unclear poll was the first try
+    warned = jobs_log(caplog, "bot.runcomfy", logging.WARNING)
+    assert sum("garbage" in line for line in warned) == 1  # logged once, not per poll
+
+
 async def test_a_result_expired_after_completion_says_so(
     harness_factory, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -337,13 +337,14 @@ class JobService:
         # poll that first sees it running (a new job was queued when it was sent).
         queued_at = job.submitted_at if first_delay <= 0 else None
         result_down = False  # the last /result failed: the next poll asks /status
+        result_unclear = False  # /result spoke an unknown word: only /status is asked
         while True:
             now = self.clock()
             if now >= deadline:
                 await self._time_out(job)
                 return
             result: RequestResult | None = None
-            on_result = job.status is JobStatus.IN_PROGRESS and not result_down
+            on_result = job.status is JobStatus.IN_PROGRESS and not (result_down or result_unclear)
             if job.status is JobStatus.IN_QUEUE and (job.queue_position or 0) > 1:
                 # A move down the queue can be shown a little later; the next in line's
                 # start, which times every later poll, cannot.
@@ -353,7 +354,13 @@ class JobService:
                 if on_result:
                     result = await self.runcomfy.result(job.request_id, urgent=urgent)
                     status = RequestStatus(request_id=result.request_id, status=result.status)
-                else:
+                if result is not None and not result.is_known:
+                    # An unknown word is "still running" by the contract, so a job done
+                    # at RunComfy stayed "Rendering" till its timeout: /status, which
+                    # says "completed" there, decides now and for the rest of the job.
+                    result, result_unclear = None, True
+                    status = await self.runcomfy.status(job.request_id, urgent=urgent)
+                elif not on_result:
                     status = await self.runcomfy.status(job.request_id, urgent=urgent)
                 failures = 0
                 result_down = False
@@ -374,8 +381,9 @@ class JobService:
             # Seen queued when asked (after any hold for a burst, before the answer).
             queued_at = asked_at if job.status is JobStatus.IN_QUEUE else queued_at
             if job.status is JobStatus.COMPLETED:
-                # A /result that said "done" without a video was the first try already.
-                await self._deliver(job, results_tried=int(result is not None))
+                # A /result asked on this poll (done without a video, or an unknown
+                # word) was the first try already.
+                await self._deliver(job, results_tried=int(on_result))
                 return
             if job.status.is_final:
                 return
