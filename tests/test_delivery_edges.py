@@ -94,7 +94,7 @@ async def test_a_rendering_job_whose_result_says_nonsense_is_checked_on_status(
     await h.wait_status(job.id, JobStatus.IN_PROGRESS, within=8)  # type: ignore[arg-type]
     h.fake.set_state(request_id, "completed")
     began = time.monotonic()
-    ended = await h.wait_status(job.id, ends, within=8)  # type: ignore[arg-type]
+    await h.wait_status(job.id, ends, within=8)  # type: ignore[arg-type]
 
     assert time.monotonic() - began < 8  # not the 10 minutes of the job's timeout
     shown = [j.status for j in h.observer.ended] + [JobStatus.DELIVERED] * len(h.observer.delivered)
