@@ -18,7 +18,6 @@ from typing import Any
 import aiohttp
 import discord
 import discord.http
-import httpx
 from discord import app_commands
 from discord.ext import commands
 
@@ -387,16 +386,10 @@ async def assemble(settings: Settings, **bot_options: Any) -> AsyncIterator[Anim
 
     `bot_options` go to discord.py's client (tests shorten `guild_ready_timeout`).
     """
-    timeout = httpx.Timeout(settings.http_timeout_seconds, connect=10.0)
     runcomfy_http = make_http_client(
         settings.runcomfy_base_url, settings.runcomfy_api_token, settings.http_timeout_seconds
     )
-    async with (
-        runcomfy_http,
-        # For public CDN downloads (videos): never carries the RunComfy token.
-        httpx.AsyncClient(timeout=timeout, follow_redirects=True) as cdn_http,
-        await open_store(settings) as store,
-    ):
+    async with runcomfy_http, await open_store(settings) as store:
         metrics = Metrics()
         runcomfy = RunComfyClient(
             runcomfy_http,
@@ -414,7 +407,6 @@ async def assemble(settings: Settings, **bot_options: Any) -> AsyncIterator[Anim
             settings=settings,
             store=store,
             runcomfy=runcomfy,
-            cdn_http=cdn_http,
             admission=admission,
             metrics=metrics,
         )

@@ -5,10 +5,11 @@ URL is still data from outside: a `file://` or `data:` URL, a redirect to one,
 or a host that resolves into the operator's own network must never be fetched
 (or shown to users) on a stranger's behalf.
 
-DNS rebinding: the host name is resolved once, every address is checked, and
-the connection goes to the checked address (the URL is rewritten to it; the Host
-header and the TLS server name keep the original name, so certificates are still
-verified against it). httpx never resolves the name a second time.
+DNS rebinding: the check sits in the connection itself (`cdn_client`'s network
+backend): the host name is resolved once per connection, every address is
+checked, and the socket goes to a checked address. URLs keep their names, so TLS
+verifies certificates against them and a pooled connection serves only its own
+name: a video reuses the connection of the one before (no handshake per video).
 """
 
 from __future__ import annotations
@@ -17,11 +18,13 @@ import asyncio
 import ipaddress
 import logging
 import socket
+from collections.abc import Iterable
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+import httpcore
 import httpx
 
 log = logging.getLogger(__name__)
@@ -30,6 +33,8 @@ FETCHABLE_SCHEMES = frozenset({"http", "https"})
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 MAX_REDIRECTS = 5
 CHUNK_BYTES = 256 * 1024
+# CDN connections kept open between videos: completions come in bursts.
+KEEPALIVE_SECONDS = 30.0
 
 
 class DownloadProblem(StrEnum):
@@ -69,24 +74,82 @@ def is_public_address(address: str) -> bool:
     return ip.is_global and not ip.is_multicast
 
 
-async def download_to_file(
-    http: httpx.AsyncClient,
-    url: str,
-    dest: Path,
-    *,
-    max_bytes: int,
-    allow_private: bool = False,
-) -> int:
+def cdn_client(*, allow_private: bool, timeout: httpx.Timeout | float) -> httpx.AsyncClient:
+    """The client for result videos: no token, no proxy, only checked addresses.
+
+    `allow_private`: also connect to private and loopback addresses (tests, a local CDN).
+    The environment's proxy is not used: a proxy would connect where it likes.
+    """
+    return httpx.AsyncClient(
+        timeout=timeout,
+        trust_env=False,
+        transport=_CheckedTransport(allow_private=allow_private),
+    )
+
+
+class _CheckedTransport(httpx.AsyncHTTPTransport):
+    def __init__(self, *, allow_private: bool) -> None:
+        super().__init__()
+        # httpx 0.28 takes no network backend (encode/httpx#3749 adds one): its pool is
+        # built again around ours, with httpx's own TLS context and limits.
+        limits = httpx.Limits(keepalive_expiry=KEEPALIVE_SECONDS)
+        self._pool = httpcore.AsyncConnectionPool(
+            ssl_context=httpx.create_ssl_context(),
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
+            network_backend=_CheckedBackend(allow_private=allow_private),
+        )
+
+
+class _CheckedBackend(httpcore.AsyncNetworkBackend):
+    """Opens TCP connections to checked addresses only; no Unix sockets."""
+
+    def __init__(self, *, allow_private: bool) -> None:
+        self._allow_private = allow_private
+        self._inner = httpcore.AnyIOBackend()
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,  # noqa: ASYNC109 (httpcore's interface)
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        try:
+            async with asyncio.timeout(timeout):
+                address = await checked_address(host, port, allow_private=self._allow_private)
+        except TimeoutError as exc:
+            raise httpcore.ConnectTimeout(f"resolving {host}") from exc
+        return await self._inner.connect_tcp(
+            address, port, timeout=timeout, local_address=local_address,
+            socket_options=socket_options,
+        )  # fmt: skip
+
+    async def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,  # noqa: ASYNC109 (httpcore's interface)
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        raise DownloadError(DownloadProblem.REFUSED, "not a network address")
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
+async def download_to_file(http: httpx.AsyncClient, url: str, dest: Path, *, max_bytes: int) -> int:
     """Stream `url` into `dest`, never holding it in memory; returns its size.
 
-    Redirects are followed by hand, and every hop is checked like the first URL.
-    `http` must not carry the RunComfy token: output URLs are public CDN URLs.
+    `http` comes from `cdn_client`, which checks every address it connects to.
+    Redirects are followed by hand, and every hop must be http(s) like the first URL.
     Raises DownloadError; `dest` is removed on any failure.
     """
     try:
         for _hop in range(MAX_REDIRECTS + 1):
-            target, options = await _pinned(url, allow_private=allow_private)
-            async with http.stream("GET", target, follow_redirects=False, **options) as response:
+            target = _sendable(url)
+            async with http.stream("GET", target, follow_redirects=False) as response:
                 location = response.headers.get("Location")
                 if response.status_code in REDIRECT_STATUSES and location:
                     url = urljoin(url, location)
@@ -104,28 +167,19 @@ async def download_to_file(
         raise
 
 
-async def _pinned(url: str, *, allow_private: bool) -> tuple[str, dict[str, Any]]:
-    """`url` rewritten to a checked address, with the request options that keep its name."""
+def _sendable(url: str) -> str:
+    """`url` if it may be fetched, without its userinfo (user:pass@ is never sent on)."""
     if not is_fetchable_url(url):
         raise DownloadError(DownloadProblem.REFUSED, "not an http(s) URL")
     parts = urlsplit(url.strip())
-    host = parts.hostname or ""
-    https = parts.scheme.lower() == "https"
-    port = parts.port or (443 if https else 80)
-    address = await _checked_address(host, port, allow_private=allow_private)
-    netloc = f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
-    options: dict[str, Any] = {
-        # The name the server knows; userinfo (user:pass@) is never sent on.
-        "headers": {"Host": parts.netloc.rpartition("@")[2], "Connection": "close"},
-        # TLS: send and verify the original name, not the address.
-        "extensions": {"sni_hostname": host} if https else {},
-    }
-    return parts._replace(scheme=parts.scheme.lower(), netloc=netloc).geturl(), options
+    netloc = parts.netloc.rpartition("@")[2]
+    return parts._replace(scheme=parts.scheme.lower(), netloc=netloc).geturl()
 
 
-async def _checked_address(host: str, port: int, *, allow_private: bool) -> str:
+async def checked_address(host: str, port: int, *, allow_private: bool) -> str:
+    """An address of `host` to connect to, every one of them checked first."""
     try:
-        addresses = [str(ipaddress.ip_address(host))]
+        addresses = [str(ipaddress.ip_address(host.strip("[]")))]
     except ValueError:
         try:
             infos = await asyncio.get_running_loop().getaddrinfo(

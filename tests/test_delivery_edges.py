@@ -16,7 +16,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.downloads import DownloadError, DownloadProblem, download_to_file, is_public_address
+from bot.downloads import (
+    DownloadError,
+    DownloadProblem,
+    cdn_client,
+    download_to_file,
+    is_public_address,
+)
 from bot.jobs import RESULT_ATTEMPTS, LinkReason
 from bot.models import JobStatus
 from tests.fakes.discord import FakeDiscord
@@ -223,11 +229,9 @@ async def test_redirects_are_followed_by_hand_and_loops_end(harness_factory) -> 
     assert h.observer.delivered[0][1] == FakeRunComfy.video_bytes(rid, Timeline().video_size)
 
     h.fake.redirects["loop"] = f"{h.fake.base_url}/r/loop"
-    async with httpx.AsyncClient() as cdn:
+    async with cdn_client(allow_private=True, timeout=2.0) as cdn:
         with pytest.raises(DownloadError) as caught:
-            await download_to_file(
-                cdn, h.fake.redirects["loop"], Path("unused.mp4"), max_bytes=10, allow_private=True
-            )
+            await download_to_file(cdn, h.fake.redirects["loop"], Path("unused.mp4"), max_bytes=10)
     assert caught.value.reason is DownloadProblem.UNAVAILABLE
     assert not Path("unused.mp4").exists()
 
@@ -239,6 +243,38 @@ async def test_private_addresses_are_refused_unless_allowed(harness_factory) -> 
     failed = await h.wait_status(job.id, JobStatus.FAILED)  # type: ignore[arg-type]
     assert h.fake.count("video") == 0 and h.observer.delivered == []  # no fetch, no link
     assert failed.video_url is None
+
+
+async def test_videos_reuse_the_connection_to_their_cdn(harness_factory) -> None:
+    # A connection (and in production a TLS handshake) per video was lag at every delivery.
+    h: Harness = await harness_factory()
+    h.fake.script(Timeline(**FAST))
+    for _ in range(3):
+        job = await h.start_job()
+        await h.wait_status(job.id, JobStatus.DELIVERED)  # type: ignore[arg-type]
+    peers = {r.peer for r in h.fake.requests if r.endpoint == "video"}
+    assert h.fake.count("video") == 3 and len(peers) == 1
+
+
+async def test_a_pooled_cdn_connection_serves_only_its_own_name(
+    harness_factory, tmp_path: Path
+) -> None:
+    # Same address, two names: with TLS, each name's certificate must be checked on its own.
+    h: Harness = await harness_factory()
+    h.fake.script(Timeline(manual=True))
+    job = await h.start_job()
+    rid = request_id_of(h.fake)
+    h.fake.set_state(rid, "completed")
+    await h.wait_status(job.id, JobStatus.DELIVERED)  # type: ignore[arg-type]
+    port = h.fake.base_url.rsplit(":", 1)[1]
+    hosts = ["localhost", "127.0.0.1", "localhost"]
+    async with cdn_client(allow_private=True, timeout=2.0) as cdn:
+        for host in hosts:
+            url = f"http://{host}:{port}/videos/{rid}.mp4"
+            await download_to_file(cdn, url, tmp_path / "v.mp4", max_bytes=10**6)
+    asked = [r for r in h.fake.requests if r.endpoint == "video"][-3:]
+    assert [r.headers["Host"].split(":")[0] for r in asked] == hosts
+    assert asked[0].peer == asked[2].peer != asked[1].peer
 
 
 async def test_a_host_name_is_resolved_checked_and_connected_to_as_checked(
@@ -254,14 +290,13 @@ async def test_a_host_name_is_resolved_checked_and_connected_to_as_checked(
     rid = answer.json()["request_id"]
     port = runcomfy_fake.base_url.rsplit(":", 1)[1]
     url = f"http://localhost:{port}/videos/{rid}.mp4"
-    async with httpx.AsyncClient() as cdn:
+    async with cdn_client(allow_private=False, timeout=2.0) as cdn:
         with pytest.raises(DownloadError) as refused:
             await download_to_file(cdn, url, tmp_path / "a.mp4", max_bytes=10**6)
         assert refused.value.reason is DownloadProblem.REFUSED
         assert runcomfy_fake.count("video") == 0  # refused before any connection
-        size = await download_to_file(
-            cdn, url, tmp_path / "b.mp4", max_bytes=10**6, allow_private=True
-        )
+    async with cdn_client(allow_private=True, timeout=2.0) as cdn:
+        size = await download_to_file(cdn, url, tmp_path / "b.mp4", max_bytes=10**6)
     assert size == Timeline().video_size
     (request,) = [r for r in runcomfy_fake.requests if r.endpoint == "video"]
     assert request.headers["Host"] == f"localhost:{port}"  # the name, at the checked address

@@ -13,7 +13,6 @@ import statistics
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
-import httpx
 import pytest
 from pydantic import SecretStr
 
@@ -153,21 +152,19 @@ async def harness_factory(
         await fake.start()
         settings = make_settings(tmp_path, fake.base_url, **overrides)
         http = make_http_client(fake.base_url, settings.runcomfy_api_token, 2.0)
-        cdn = httpx.AsyncClient(timeout=2.0)
         store = await JobStore.open(settings.database_path)
         client = RunComfyClient(http, model_id=settings.runcomfy_model_id, backoff_base=0.01)
-        service = JobService(settings=settings, store=store, runcomfy=client, cdn_http=cdn)
+        service = JobService(settings=settings, store=store, runcomfy=client)
         observer = RecordingObserver()
         service.observer = observer
-        stack.append((service, store, http, cdn, fake))
+        stack.append((service, store, http, fake))
         return Harness(service, observer, fake)
 
     yield build
-    for service, store, http, cdn, fake in reversed(stack):  # type: ignore[misc]
+    for service, store, http, fake in reversed(stack):  # type: ignore[misc]
         await service.close()
         await store.close()
         await http.aclose()
-        await cdn.aclose()
         await fake.close()
 
 
@@ -387,7 +384,6 @@ async def test_resume_after_restart_tracks_and_marks_unsent_rows_lost(harness_fa
         settings=h.service.settings,
         store=h.service.store,
         runcomfy=h.service.runcomfy,
-        cdn_http=h.service.cdn_http,
     )
     again.observer = h.observer
     try:

@@ -312,7 +312,7 @@ async def test_a_cancelled_waiter_frees_its_place() -> None:
 @pytest.fixture
 async def tracking(tmp_path: Path) -> AsyncIterator[Callable[..., Awaitable[Harness]]]:
     """Like test_jobs' harness, with a request budget when asked for one."""
-    stack: list[tuple[JobService, JobStore, httpx.AsyncClient, httpx.AsyncClient]] = []
+    stack: list[tuple[JobService, JobStore, httpx.AsyncClient]] = []
     fakes: list[FakeRunComfy] = []
 
     async def build(
@@ -324,22 +324,20 @@ async def tracking(tmp_path: Path) -> AsyncIterator[Callable[..., Awaitable[Harn
             fakes.append(fake)
         settings = make_settings(tmp_path, fake.base_url, **overrides)
         http = make_http_client(fake.base_url, settings.runcomfy_api_token, 2.0)
-        cdn = httpx.AsyncClient(timeout=2.0)
         store = await JobStore.open(settings.database_path)
         client = RunComfyClient(
             http, model_id=settings.runcomfy_model_id, backoff_base=0.01, requests_per_second=rate
         )
-        service = JobService(settings=settings, store=store, runcomfy=client, cdn_http=cdn)
+        service = JobService(settings=settings, store=store, runcomfy=client)
         service.observer = RecordingObserver()
-        stack.append((service, store, http, cdn))
+        stack.append((service, store, http))
         return Harness(service, service.observer, fake)
 
     yield build
-    for service, store, http, cdn in reversed(stack):
+    for service, store, http in reversed(stack):
         await service.close()
         await store.close()
         await http.aclose()
-        await cdn.aclose()
     for fake in fakes:
         await fake.close()
 

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from bot.downloads import DownloadError, DownloadProblem, download_to_file
+from bot.downloads import DownloadError, DownloadProblem, cdn_client, download_to_file
 from bot.models import JobOptions
 from bot.runcomfy import (
     MAX_CONNECTIONS,
@@ -348,9 +348,9 @@ async def test_download_streams_to_a_file_within_the_cap(
     fake.set_state(rid, "completed")
     url = (await client.result(rid)).video_url
     assert url is not None
-    async with httpx.AsyncClient() as cdn:
+    async with cdn_client(allow_private=True, timeout=5.0) as cdn:
         dest = tmp_path / "v.mp4"
-        size = await download_to_file(cdn, url, dest, max_bytes=5_000_000, allow_private=True)
+        size = await download_to_file(cdn, url, dest, max_bytes=5_000_000)
         assert size == 3_000_000
         assert dest.read_bytes() == FakeRunComfy.video_bytes(rid, 3_000_000)
         video_request = [r for r in fake.requests if r.endpoint == "video"][-1]
@@ -358,7 +358,7 @@ async def test_download_streams_to_a_file_within_the_cap(
 
         too_small = tmp_path / "w.mp4"
         with pytest.raises(DownloadError) as caught:
-            await download_to_file(cdn, url, too_small, max_bytes=1_000_000, allow_private=True)
+            await download_to_file(cdn, url, too_small, max_bytes=1_000_000)
         assert caught.value.reason is DownloadProblem.TOO_LARGE and not too_small.exists()
 
         with pytest.raises(DownloadError) as insecure:

@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 
 from bot.config import Settings
-from bot.downloads import DownloadError, DownloadProblem, download_to_file
+from bot.downloads import DownloadError, DownloadProblem, cdn_client, download_to_file
 from bot.jobs.contract import (
     Delivery,
     JobObserver,
@@ -42,11 +42,13 @@ LINK_REASONS: dict[DownloadProblem, LinkReason] = {
 
 
 class VideoPoster:
-    def __init__(
-        self, settings: Settings, cdn_http: httpx.AsyncClient, *, retry_delay: float
-    ) -> None:
+    def __init__(self, settings: Settings, *, retry_delay: float) -> None:
         self.settings = settings
-        self.cdn_http = cdn_http
+        # Its own client, made from the settings it checks addresses by: never the token.
+        self.cdn_http = cdn_client(
+            allow_private=settings.allow_private_urls,
+            timeout=httpx.Timeout(settings.http_timeout_seconds, connect=10.0),
+        )
         self.retry_delay = retry_delay
         self.videos = VideoWorkers(settings.video_workers, settings.video_fit_timeout_seconds)
         # One directory for the process, made at the first video: a directory per video
@@ -75,8 +77,12 @@ class VideoPoster:
             path.unlink(missing_ok=True)
             fitted.unlink(missing_ok=True)
 
-    def close(self) -> None:
-        """Stop the encoders and remove the scratch directory (blocking: run in a thread)."""
+    async def aclose(self) -> None:
+        await self.cdn_http.aclose()
+        await asyncio.to_thread(self._close)
+
+    def _close(self) -> None:
+        """Stop the encoders and remove the scratch directory (blocking)."""
         self.videos.close()
         if self._scratch is not None:
             shutil.rmtree(self._scratch, ignore_errors=True)
@@ -129,18 +135,11 @@ class VideoPoster:
         Raises DownloadError for a URL that must be neither fetched nor shown.
         """
         assert job.video_url is not None
-        allow_private = self.settings.allow_private_urls
         try:
             async with asyncio.timeout(self.settings.video_download_timeout_seconds):
                 for attempt in range(1, DOWNLOAD_ATTEMPTS + 1):
                     try:
-                        await download_to_file(
-                            self.cdn_http,
-                            job.video_url,
-                            path,
-                            max_bytes=limit,
-                            allow_private=allow_private,
-                        )
+                        await download_to_file(self.cdn_http, job.video_url, path, max_bytes=limit)
                         return None
                     except DownloadError as exc:
                         if exc.reason is DownloadProblem.REFUSED:

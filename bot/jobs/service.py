@@ -17,8 +17,6 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-import httpx
-
 from bot.arrivals import Arrivals
 from bot.config import Settings
 from bot.downloads import DownloadError, is_fetchable_url
@@ -86,7 +84,6 @@ class JobService:
         settings: Settings,
         store: JobStore,
         runcomfy: RunComfyClient,
-        cdn_http: httpx.AsyncClient,
         clock: Callable[[], float] = time.time,
         admission: Admission | None = None,
         metrics: Metrics | None = None,
@@ -98,7 +95,6 @@ class JobService:
         self.metrics = metrics or Metrics()
         self.store = store
         self.runcomfy = runcomfy
-        self.cdn_http = cdn_http
         self.clock = clock
         self.observer: JobObserver | None = None
         self.policy = PollPolicy(settings.poll_min_seconds, settings.poll_max_seconds)
@@ -128,7 +124,7 @@ class JobService:
         self._alerted: dict[str, float] = {}
         self._alerts_held: dict[str, int] = {}
         # Downloads, probes and re-encodes finished videos for the observer.
-        self.poster = VideoPoster(settings, cdn_http, retry_delay=settings.poll_min_seconds)
+        self.poster = VideoPoster(settings, retry_delay=settings.poll_min_seconds)
 
     # -- admission ---------------------------------------------------------
 
@@ -827,7 +823,7 @@ class JobService:
                 log.info("Released %d jobs to the other processes", released)
             except Exception:
                 log.exception("Could not release leases; they expire within LEASE_SECONDS")
-        await asyncio.to_thread(self.poster.close)
+        await self.poster.aclose()
 
     # -- observer plumbing -------------------------------------------------
 
