@@ -125,11 +125,17 @@ async def main(
     seed: int = 1,
     json_path: Path | None = None,
     history: int = 50,
+    latency: float = 0.0,
+    connections: int | None = None,
 ) -> dict[str, float]:
     rng = random.Random(seed)
     timelines = job_timelines(jobs, rng)
     job_minutes = sum(t.queue_seconds + t.run_seconds for t in timelines) / 60
-    async with rig(**live_settings(jobs, time_scale)) as r:
+    settings = live_settings(jobs, time_scale)
+    if connections is not None:
+        settings["runcomfy_connections"] = connections
+    async with rig(**settings) as r:
+        r.runcomfy.latency = latency
         # All in one channel, which Discord lets take about 5 new messages per 5 s.
         r.discord.channel_post_limit = (5, 5.0)
         r.runcomfy.script(*timelines)
@@ -231,12 +237,19 @@ async def main(
         "found_to_download_p99_s": percentile(to_fetch, 0.99),
         "download_to_posted_p50_s": percentile(to_post, 0.5),
         "download_to_posted_p99_s": percentile(to_post, 0.99),
+        "runcomfy_latency_s": latency,
+        "runcomfy_connections": r.settings.runcomfy_connections,
     }
     print(
         f"live jobs: {jobs} concurrent jobs ({history} past jobs of the kind in the database), "
         f"time scale {time_scale} "
         f"({elapsed:.0f} s wall, {job_minutes:.0f} job-minutes)"
     )
+    if latency or connections is not None:
+        print(
+            f"  RunComfy {latency * 1000:.0f} ms away, "
+            f"{r.settings.runcomfy_connections} connections to it"
+        )
     print(f"  delivered {figures['delivered']:.0f}/{jobs}")
     print(
         f"  bot CPU {cpu:.1f} s: {figures['cpu_ms_per_job']:.1f} ms per job, "
@@ -290,6 +303,19 @@ if __name__ == "__main__":
     parser.add_argument("--jobs", type=int, default=1000)
     parser.add_argument("--time-scale", type=float, default=0.5)
     parser.add_argument("--history", type=int, default=50, help="past jobs seeded (0: none)")
+    parser.add_argument(
+        "--runcomfy-latency", type=float, default=0.0, help="seconds each RunComfy answer waits"
+    )
+    parser.add_argument("--connections", type=int, default=None, help="RUNCOMFY_CONNECTIONS")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = parser.parse_args()
-    asyncio.run(main(args.jobs, args.time_scale, json_path=args.json, history=args.history))
+    asyncio.run(
+        main(
+            args.jobs,
+            args.time_scale,
+            json_path=args.json,
+            history=args.history,
+            latency=args.runcomfy_latency,
+            connections=args.connections,
+        )
+    )

@@ -20,11 +20,18 @@ from tests.fakes.runcomfy import Timeline
 
 
 async def main(
-    jobs: int = 1000, rate: float = RUNCOMFY_BUDGET, json_path: Path | None = None
+    jobs: int = 1000,
+    rate: float = RUNCOMFY_BUDGET,
+    json_path: Path | None = None,
+    latency: float = 0.0,
+    connections: int | None = None,
 ) -> dict[str, float]:
     settings = {**live_settings(jobs, time_scale=1.0), "runcomfy_requests_per_second": rate}
+    if connections is not None:
+        settings["runcomfy_connections"] = connections
     timeline = Timeline(queue_positions=(9, 6, 3, 1), queue_seconds=300, run_seconds=600)
     async with rig(**settings) as r:
+        r.runcomfy.latency = latency
         r.runcomfy.script(*([timeline] * jobs))
         await r.bot.start()
         await animate_many(r, jobs)
@@ -49,9 +56,13 @@ async def main(
         "all_polled_s": max(delays) if delays else float("nan"),
         "polled_p50_s": percentile(delays, 0.5),
         "rate": rate,
+        "runcomfy_latency_s": latency,
+        "runcomfy_connections": float(r.settings.runcomfy_connections),
     }
     print(
-        f"restart: {jobs} active jobs, budget {rate:.0f}/s: {len(first)} polled again, the last "
+        f"restart: {jobs} active jobs, budget {rate:.0f}/s, RunComfy {latency * 1000:.0f} ms "
+        f"away, at most {r.settings.runcomfy_connections} connections: {len(first)} polled "
+        f"again, the last "
         f"{figures['all_polled_s']:.1f} s after the gateway was ready (p50 "
         f"{figures['polled_p50_s']:.1f} s; target all within 3 s; floor jobs/rate "
         f"{jobs / rate:.1f} s)"
@@ -67,6 +78,10 @@ if __name__ == "__main__":
     parser.add_argument(
         "--rate", type=float, default=RUNCOMFY_BUDGET, help="RUNCOMFY_REQUESTS_PER_SECOND"
     )
+    parser.add_argument(
+        "--runcomfy-latency", type=float, default=0.0, help="seconds each RunComfy answer waits"
+    )
+    parser.add_argument("--connections", type=int, default=None, help="RUNCOMFY_CONNECTIONS")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = parser.parse_args()
-    asyncio.run(main(args.jobs, args.rate, args.json))
+    asyncio.run(main(args.jobs, args.rate, args.json, args.runcomfy_latency, args.connections))

@@ -387,7 +387,10 @@ async def assemble(settings: Settings, **bot_options: Any) -> AsyncIterator[Anim
     `bot_options` go to discord.py's client (tests shorten `guild_ready_timeout`).
     """
     runcomfy_http = make_http_client(
-        settings.runcomfy_base_url, settings.runcomfy_api_token, settings.http_timeout_seconds
+        settings.runcomfy_base_url,
+        settings.runcomfy_api_token,
+        settings.http_timeout_seconds,
+        connections=settings.runcomfy_connections,
     )
     async with runcomfy_http, await open_store(settings) as store:
         metrics = Metrics()
@@ -396,6 +399,7 @@ async def assemble(settings: Settings, **bot_options: Any) -> AsyncIterator[Anim
             model_id=settings.runcomfy_model_id,
             requests_per_second=settings.runcomfy_requests_per_second,
             metrics=metrics,
+            max_in_flight=settings.runcomfy_connections,
         )
         pricing = PriceWatch(
             runcomfy,

@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     # (`benchmarks.live_jobs`; at 100/s their polls queued and lagged 30 s), and a
     # restart polls 1,000 jobs once within 2.5 s.
     runcomfy_requests_per_second: float = Field(default=400.0, gt=0)
+    # The most connections to RunComfy (bot.runcomfy.MAX_CONNECTIONS). The bot uses
+    # what the round trip needs to carry the budget: 16 over loopback, 60 at 150 ms.
+    runcomfy_connections: int = Field(default=64, ge=1, le=256)
     # Seconds assumed for a render when no past job of the same kind is known.
     default_eta_seconds: float = Field(default=120.0, gt=0)
 

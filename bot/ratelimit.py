@@ -77,6 +77,11 @@ class RateBudget:
             self._grant()
             raise
 
+    def resize(self, concurrency: int) -> None:
+        """A new number of starts that may be in flight; more waiters start at once."""
+        self.concurrency = concurrency
+        self._grant()
+
     def release(self) -> None:
         """A start made with a concurrency has finished: its slot goes to the next waiter."""
         self._free_slot()

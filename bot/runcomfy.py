@@ -19,6 +19,7 @@ from urllib.parse import quote
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
+from bot.inflight import InFlightSizer
 from bot.lanes import LaneTransport
 from bot.metrics import Metrics, http_outcome
 from bot.models import MAX_DURATION, MIN_DURATION, JobOptions, Ratio, Resolution
@@ -232,13 +233,17 @@ class CancelResponse(_Wire):
 # made, or every pooled connection stayed busy (a slow RunComfy, 1,000 live jobs).
 NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 # Connections to RunComfy, each its own lane (bot/lanes.py: httpcore's own pool costs
-# more CPU per request the more connections it holds), all kept alive; 16 carry
-# 160 requests/s at 100 ms round trips, about what 1,000 live jobs use on average.
-MAX_CONNECTIONS = 16
+# more CPU per request the more connections it holds), all kept alive. As many
+# requests are in flight as the round trip needs (bot/inflight.py), at least
+# BASE_IN_FLIGHT and at most MAX_CONNECTIONS (the RUNCOMFY_CONNECTIONS default).
+BASE_IN_FLIGHT = 16
+MAX_CONNECTIONS = 64
 UNPACED = 1e9  # requests per second of a client without a budget: never the limit
 
 
-def make_http_client(base_url: str, token: SecretStr, timeout_seconds: float) -> httpx.AsyncClient:
+def make_http_client(
+    base_url: str, token: SecretStr, timeout_seconds: float, *, connections: int = MAX_CONNECTIONS
+) -> httpx.AsyncClient:
     """The one client for RunComfy: base URL, Bearer auth, explicit timeouts."""
     return httpx.AsyncClient(
         base_url=base_url,
@@ -247,7 +252,7 @@ def make_http_client(base_url: str, token: SecretStr, timeout_seconds: float) ->
             "User-Agent": "animate-bot/0.1",
         },
         timeout=httpx.Timeout(timeout_seconds, connect=min(10.0, timeout_seconds)),
-        transport=LaneTransport(MAX_CONNECTIONS),
+        transport=LaneTransport(connections),
     )
 
 
@@ -270,15 +275,18 @@ class RunComfyClient:
         self._max_attempts = max_attempts
         self._backoff_base = backoff_base
         self._backoff_cap = backoff_cap
-        self._budget = (
-            RateBudget(
+        self._sizer: InFlightSizer | None = None
+        self._budget: RateBudget | None = None
+        if requests_per_second:
+            # In flight: what the round trip to RunComfy needs to carry the budget.
+            self._sizer = InFlightSizer(
+                requests_per_second, floor=BASE_IN_FLIGHT, ceiling=max_in_flight
+            )
+            self._budget = RateBudget(
                 requests_per_second,
                 burst=max(1, int(requests_per_second)),
-                concurrency=max_in_flight,
+                concurrency=self._sizer.limit,
             )
-            if requests_per_second
-            else None
-        )
         # Requests beyond the connections wait here, not in httpcore's pools, which rescan
         # every queued request on each answer (quadratic at 1,000 jobs); the budget's
         # urgent line then also decides who gets the next free connection.
@@ -362,10 +370,21 @@ class RunComfyClient:
         self, method: str, path: str, *, urgent: bool = False, **kwargs: Any
     ) -> httpx.Response:
         await self._gate.acquire(urgent=urgent)
+        started = time.perf_counter()
         try:
-            return await self._request(method, path, **kwargs)
+            response = await self._request(method, path, **kwargs)
         finally:
             self._gate.release()
+        if self._sizer is not None and self._budget is not None:
+            limit = self._sizer.observe(time.perf_counter() - started)
+            if limit is not None:
+                self._budget.resize(limit)
+                log.info(
+                    "RunComfy answers in %.0f ms at best: up to %d requests in flight",
+                    (self._sizer.base_rtt or 0) * 1000,
+                    limit,
+                )
+        return response
 
     async def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         if self._metrics is None:

@@ -127,6 +127,7 @@ def assert_readable(code: int, output: str, *needles: str) -> None:
         ("LOG_LEVEL", "LOUD", "LOG_LEVEL"),
         ("POLL_MIN_SECONDS", "30", "POLL_MAX_SECONDS"),
         ("DISCORD_GUILD_IDS", "123,my-server", "comma-separated numeric server ids"),
+        ("RUNCOMFY_CONNECTIONS", "0", "greater than or equal to 1"),
     ],
 )
 def test_an_invalid_setting_stops_the_start_readably(

@@ -132,6 +132,10 @@ class FakeRunComfy:
         self.base_price_usd: float | None = 0.024
         self.price_unit: str | None = "second"
         self.model_retired = False
+        # Seconds every API answer waits (real time, not scaled): a RunComfy far away.
+        self.latency = 0.0
+        self.in_flight = 0  # requests being answered now, and the most at once
+        self.peak_in_flight = 0
         self._host, self._port = host, port
         self._scripted: deque[Timeline] = deque()
         self._faults: dict[str, deque[_Fault]] = {}
@@ -252,12 +256,19 @@ class FakeRunComfy:
         request[BODY] = body
         if endpoint != "video" and request.headers.get("Authorization") != f"Bearer {self.token}":
             return _error(401, 400004, "Invalid or expired API token")
-        fault = self._take_fault(endpoint)
-        if fault is not None:
-            answer = await self._apply_fault(fault, request, handler)
-            if answer is not None:
-                return answer
-        return await handler(request)
+        self.in_flight += 1
+        self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+        try:
+            if self.latency and endpoint != "video":
+                await asyncio.sleep(self.latency)
+            fault = self._take_fault(endpoint)
+            if fault is not None:
+                answer = await self._apply_fault(fault, request, handler)
+                if answer is not None:
+                    return answer
+            return await handler(request)
+        finally:
+            self.in_flight -= 1
 
     async def _submit(self, request: web.Request) -> web.StreamResponse:
         if request.match_info["model_id"] != self.model_id:

@@ -1,0 +1,67 @@
+"""The in-flight limit for RunComfy: Little's law on the smallest recent round trip."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from pydantic import SecretStr
+
+from bot.inflight import WINDOW_SECONDS, InFlightSizer
+from bot.runcomfy import BASE_IN_FLIGHT, RunComfyClient, make_http_client
+from tests.fakes.runcomfy import FakeRunComfy, Timeline
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_near_runcomfy_keeps_the_base_and_a_far_one_gets_rate_times_rtt() -> None:
+    sizer = InFlightSizer(400, floor=16, ceiling=64, clock=Clock())
+    assert sizer.limit == 16
+    assert sizer.observe(0.002) is None  # 0.8 in flight would do: the base stays
+    assert sizer.observe(0.150) is None  # not the smallest: changes nothing
+    far = InFlightSizer(400, floor=16, ceiling=64, clock=Clock())
+    assert far.observe(0.150) == 60
+    assert far.observe(0.120) == 48  # a smaller round trip is the distance
+    assert far.observe(0.500) is None  # a queue somewhere, not the distance
+    assert InFlightSizer(400, floor=16, ceiling=32, clock=Clock()).observe(0.3) == 32
+
+
+def test_the_round_trip_is_forgotten_after_a_minute() -> None:
+    clock = Clock()
+    sizer = InFlightSizer(400, floor=16, ceiling=64, clock=clock)
+    assert sizer.observe(0.05) == 20
+    clock.now += WINDOW_SECONDS / 2
+    assert sizer.observe(0.15) is None  # the 50 ms of half a minute ago still counts
+    clock.now += WINDOW_SECONDS / 2 + 1
+    assert sizer.observe(0.15) == 60  # RunComfy moved away (or our route did)
+    clock.now += WINDOW_SECONDS + 1
+    assert sizer.observe(0.002) == 16
+
+
+def test_an_operator_ceiling_under_the_base_wins() -> None:
+    sizer = InFlightSizer(400, floor=16, ceiling=4, clock=Clock())
+    assert sizer.limit == 4 and sizer.observe(1.0) is None
+
+
+@pytest.mark.parametrize(
+    ("latency", "at_least", "at_most"), [(0.0, 1, BASE_IN_FLIGHT), (0.1, 30, 40)]
+)
+async def test_a_far_runcomfy_gets_more_requests_in_flight(
+    latency: float, at_least: int, at_most: int
+) -> None:
+    # 16 at once carried ~107 requests/s to a RunComfy 150 ms away: 1,000 live jobs'
+    # polls queued. Far away, rate x round trip go at once; near, no more than before.
+    async with FakeRunComfy(token="t") as fake:
+        fake.script(Timeline(manual=True))
+        fake.latency = latency
+        async with make_http_client(fake.base_url, SecretStr("t"), 5.0) as http:
+            client = RunComfyClient(http, model_id=fake.model_id, requests_per_second=300)
+            await client.model()  # one round trip to learn the distance
+            await asyncio.gather(*(client.model() for _ in range(120)))
+    assert at_least <= fake.peak_in_flight <= at_most
