@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
+import re
 import time
 from collections import Counter
 from pathlib import Path
@@ -23,6 +24,7 @@ from benchmarks.common import Rig, machine, percentile, rig, summary, write_json
 from bot.app import BOT_REQUESTS_PER_SECOND
 from bot.config import Settings
 from bot.models import ImageFacts, Job, JobOptions, JobStatus
+from bot.runcomfy import BASE_IN_FLIGHT
 from bot.store import JobStore
 from tests.fakes.discord import FakeUser, peak_per_second
 from tests.fakes.runcomfy import Timeline
@@ -34,6 +36,7 @@ QUEUE_POSITIONS = (3, 2, 1)
 MIN_REQUESTS = 1 + len(QUEUE_POSITIONS) + 1 + 1
 INTERACTION_ROUTES = ("/interactions/", "/webhooks/")
 RUNCOMFY_BUDGET = Settings.model_fields["runcomfy_requests_per_second"].default
+IN_FLIGHT_LOGGED = re.compile(r"up to (\d+) requests in flight")
 
 
 def _route_shape(path: str) -> str:
@@ -155,6 +158,8 @@ async def main(
             memory = r.bot.memory()
             delivered = [j for u in users for j in await store.list_for_user(u.id, limit=jobs)]
         elapsed = time.monotonic() - started
+        # The bot logs each change of its in-flight limit (bot/inflight.py).
+        limits = [int(n) for n in IN_FLIGHT_LOGGED.findall(r.bot.log.read_text(errors="replace"))]
 
         found_at: dict[str, float] = {}  # the first /result after each job completed
         completion = {
@@ -224,6 +229,7 @@ async def main(
         "runcomfy_calls_per_job": runcomfy_requests / jobs,
         "runcomfy_calls_minimum": float(MIN_REQUESTS),
         "runcomfy_peak_5s_rps": peak_per_second(runcomfy_times, window=5.0) * time_scale,
+        "runcomfy_in_flight_limit_max": float(max(limits, default=BASE_IN_FLIGHT)),
         "discord_bot_peak_rps": peak_per_second(bot_routes),
         "discord_bot_peak_5s_rps": peak_per_second(bot_routes, window=5.0),
         "discord_interaction_peak_rps": peak_per_second(interaction_routes),
@@ -283,7 +289,8 @@ async def main(
     print(f"           download starts -> video posted: {summary(to_post, 's', 1.0)}")
     print(
         f"  RunComfy requests/s over the busiest 5 s, in job time: "
-        f"{figures['runcomfy_peak_5s_rps']:.0f} (budget {RUNCOMFY_BUDGET:.0f}/s)"
+        f"{figures['runcomfy_peak_5s_rps']:.0f} (budget {RUNCOMFY_BUDGET:.0f}/s), "
+        f"at most {figures['runcomfy_in_flight_limit_max']:.0f} in flight"
     )
     print(
         "  RunComfy calls per job: "

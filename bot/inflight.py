@@ -10,11 +10,15 @@ in bigger batches, and the event loop served them before the deliveries.
 
 So the round trip that counts is the smallest seen over the last minute: the
 distance to RunComfy, not a queue in our event loop or at RunComfy, which more
-requests in flight would only lengthen.
+requests in flight would only lengthen. A round trip measured while our event loop
+ran late says how busy we are, not how far RunComfy is: with the loop saturated by
+1,000 jobs over loopback, every answer in a 10 s stretch took 47 ms or more, and
+the limit had grown to 38. Those are not counted (`LATE_SHARE`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import math
 import time
 from collections import deque
@@ -22,6 +26,9 @@ from collections.abc import Callable
 
 WINDOW_SECONDS = 60.0
 BUCKETS = 6  # the window slides a sixth at a time
+# A round trip is not counted when the loop ran this share of it late or more.
+LATE_SHARE = 0.25
+LATENESS_PERIOD = 0.1  # seconds between two looks at the event loop's lateness
 
 
 class InFlightSizer:
@@ -44,8 +51,13 @@ class InFlightSizer:
         self._width = WINDOW_SECONDS / BUCKETS
         self._minima: deque[tuple[int, float]] = deque()  # (bucket, its smallest round trip)
 
-    def observe(self, rtt: float) -> int | None:
-        """Count one round trip; the new limit when it changes, else None."""
+    def observe(self, rtt: float, *, lateness: float = 0.0) -> int | None:
+        """Count one round trip; the new limit when it changes, else None.
+
+        `lateness`: how late the event loop ran lately (`Lateness`).
+        """
+        if lateness >= rtt * LATE_SHARE:
+            return None
         bucket = int(self._clock() // self._width)
         minima = self._minima
         if minima and minima[-1][0] == bucket:
@@ -62,3 +74,35 @@ class InFlightSizer:
             return None
         self.limit = wanted
         return wanted
+
+
+class Lateness:
+    """How late the event loop runs a timer, looked at every LATENESS_PERIOD s.
+
+    `watch` on each request keeps it looking; a period without one stops it.
+    """
+
+    def __init__(self, period: float = LATENESS_PERIOD) -> None:
+        self.period = period
+        self.last = 0.0
+        self._handle: asyncio.TimerHandle | None = None
+        self._asked = False
+
+    def watch(self) -> None:
+        self._asked = True
+        if self._handle is None:
+            self._next(asyncio.get_running_loop())
+
+    def _next(self, loop: asyncio.AbstractEventLoop) -> None:
+        due = loop.time() + self.period
+        self._handle = loop.call_at(due, self._tick, loop, due)
+
+    def _tick(self, loop: asyncio.AbstractEventLoop, due: float) -> None:
+        # A peak that fades over a few looks: one on-time timer in a busy stretch
+        # must not make its round trips count.
+        self.last = max(loop.time() - due, self.last / 2)
+        if self._asked:
+            self._asked = False
+            self._next(loop)
+        else:
+            self._handle = None  # idle: no timer left behind

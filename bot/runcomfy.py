@@ -19,7 +19,7 @@ from urllib.parse import quote
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
-from bot.inflight import InFlightSizer
+from bot.inflight import InFlightSizer, Lateness
 from bot.lanes import LaneTransport
 from bot.metrics import Metrics, http_outcome
 from bot.models import MAX_DURATION, MIN_DURATION, JobOptions, Ratio, Resolution
@@ -276,6 +276,7 @@ class RunComfyClient:
         self._backoff_base = backoff_base
         self._backoff_cap = backoff_cap
         self._sizer: InFlightSizer | None = None
+        self._lateness = Lateness()
         self._budget: RateBudget | None = None
         if requests_per_second:
             # In flight: what the round trip to RunComfy needs to carry the budget.
@@ -370,13 +371,15 @@ class RunComfyClient:
         self, method: str, path: str, *, urgent: bool = False, **kwargs: Any
     ) -> httpx.Response:
         await self._gate.acquire(urgent=urgent)
+        if self._sizer is not None:
+            self._lateness.watch()
         started = time.perf_counter()
         try:
             response = await self._request(method, path, **kwargs)
         finally:
             self._gate.release()
         if self._sizer is not None and self._budget is not None:
-            limit = self._sizer.observe(time.perf_counter() - started)
+            limit = self._sizer.observe(time.perf_counter() - started, lateness=self._lateness.last)
             if limit is not None:
                 self._budget.resize(limit)
                 log.info(

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 from pydantic import SecretStr
 
-from bot.inflight import WINDOW_SECONDS, InFlightSizer
+from bot.inflight import WINDOW_SECONDS, InFlightSizer, Lateness
 from bot.runcomfy import BASE_IN_FLIGHT, RunComfyClient, make_http_client
 from tests.fakes.runcomfy import FakeRunComfy, Timeline
 
@@ -42,6 +43,29 @@ def test_the_round_trip_is_forgotten_after_a_minute() -> None:
     assert sizer.observe(0.15) == 60  # RunComfy moved away (or our route did)
     clock.now += WINDOW_SECONDS + 1
     assert sizer.observe(0.002) == 16
+
+
+def test_a_round_trip_measured_while_our_loop_ran_late_is_not_the_distance() -> None:
+    sizer = InFlightSizer(800, floor=16, ceiling=64, clock=Clock())
+    assert sizer.observe(0.047, lateness=0.02) is None  # our own queue, not RunComfy's
+    assert sizer.limit == 16 and sizer.base_rtt is None
+    assert sizer.observe(0.047, lateness=0.002) == 38
+
+
+async def test_lateness_sees_a_blocked_loop_and_stops_when_idle() -> None:
+    lateness = Lateness(period=0.02)
+    lateness.watch()
+    await asyncio.sleep(0.005)
+    time.sleep(0.2)  # noqa: ASYNC251 (on purpose: hogging the loop, as 1,000 answers do)
+    await asyncio.sleep(0.001)  # the late look runs, not the one after
+    peak = lateness.last
+    assert peak >= 0.15
+    for _ in range(50):  # bounded: no request for a period, no timer left
+        if lateness._handle is None:
+            break
+        await asyncio.sleep(0.02)
+    assert lateness._handle is None
+    assert lateness.last < peak  # and the peak faded as it looked on
 
 
 def test_an_operator_ceiling_under_the_base_wins() -> None:
