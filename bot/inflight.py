@@ -28,6 +28,9 @@ WINDOW_SECONDS = 60.0
 BUCKETS = 6  # the window slides a sixth at a time
 # A round trip is not counted when the loop ran this share of it late or more.
 LATE_SHARE = 0.25
+# Round trips in the window before the limit moves: the first ones open connections
+# (the very first, in a burst of commands, took 40 ms over loopback).
+MIN_SAMPLES = 32
 LATENESS_PERIOD = 0.1  # seconds between two looks at the event loop's lateness
 
 
@@ -49,7 +52,9 @@ class InFlightSizer:
         self.base_rtt: float | None = None
         self._clock = clock
         self._width = WINDOW_SECONDS / BUCKETS
-        self._minima: deque[tuple[int, float]] = deque()  # (bucket, its smallest round trip)
+        # Per bucket of the window: [bucket, its smallest round trip, round trips counted].
+        self._minima: deque[list[float]] = deque()
+        self._counted = 0
 
     def observe(self, rtt: float, *, lateness: float = 0.0) -> int | None:
         """Count one round trip; the new limit when it changes, else None.
@@ -60,15 +65,20 @@ class InFlightSizer:
             return None
         bucket = int(self._clock() // self._width)
         minima = self._minima
+        self._counted += 1
         if minima and minima[-1][0] == bucket:
-            if rtt >= minima[-1][1]:
+            last = minima[-1]
+            last[2] += 1
+            if rtt >= last[1] and self._counted != MIN_SAMPLES:
                 return None  # the common case: no new minimum, nothing to do
-            minima[-1] = (bucket, rtt)
+            last[1] = min(last[1], rtt)
         else:
-            minima.append((bucket, rtt))
+            minima.append([bucket, rtt, 1])
             while minima[0][0] <= bucket - BUCKETS:
-                minima.popleft()
-        self.base_rtt = min(smallest for _, smallest in minima)
+                self._counted -= int(minima.popleft()[2])
+        if self._counted < MIN_SAMPLES:
+            return None
+        self.base_rtt = min(smallest for _, smallest, _ in minima)
         wanted = min(self.ceiling, max(self.floor, math.ceil(self.rate * self.base_rtt)))
         if wanted == self.limit:
             return None
