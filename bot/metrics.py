@@ -104,6 +104,11 @@ class Metrics:
             "Jobs delivered whose cost RunComfy did not report (not in the spend counter).",
             registry=r,
         )
+        self.runcomfy_in_flight_limit = Gauge(
+            f"{PREFIX}_runcomfy_in_flight_limit",
+            "RunComfy requests allowed in flight at once (bot/inflight.py).",
+            registry=r,
+        )
         self.live_trackers = Gauge(
             f"{PREFIX}_live_trackers", "Jobs being polled right now (one task each).", registry=r
         )

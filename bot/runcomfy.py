@@ -288,6 +288,8 @@ class RunComfyClient:
                 burst=max(1, int(requests_per_second)),
                 concurrency=self._sizer.limit,
             )
+            if metrics is not None:
+                metrics.runcomfy_in_flight_limit.set(self._sizer.limit)
         # Requests beyond the connections wait here, not in httpcore's pools, which rescan
         # every queued request on each answer (quadratic at 1,000 jobs); the budget's
         # urgent line then also decides who gets the next free connection.
@@ -378,16 +380,23 @@ class RunComfyClient:
             response = await self._request(method, path, **kwargs)
         finally:
             self._gate.release()
-        if self._sizer is not None and self._budget is not None:
-            limit = self._sizer.observe(time.perf_counter() - started, lateness=self._lateness.last)
-            if limit is not None:
-                self._budget.resize(limit)
-                log.info(
-                    "RunComfy answers in %.0f ms at best: up to %d requests in flight",
-                    (self._sizer.base_rtt or 0) * 1000,
-                    limit,
-                )
+        if self._sizer is not None:
+            self._sized(time.perf_counter() - started)
         return response
+
+    def _sized(self, rtt: float) -> None:
+        assert self._sizer is not None and self._budget is not None
+        limit = self._sizer.observe(rtt, lateness=self._lateness.last)
+        if limit is None:
+            return
+        self._budget.resize(limit)
+        if self._metrics is not None:
+            self._metrics.runcomfy_in_flight_limit.set(limit)
+        log.info(
+            "RunComfy answers in %.0f ms at best: up to %d requests in flight",
+            (self._sizer.base_rtt or 0) * 1000,
+            limit,
+        )
 
     async def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         if self._metrics is None:

@@ -87,6 +87,7 @@ async def test_metrics_move_with_a_job_and_are_served_on_metrics_port(
     assert value(after, "animate_event_loop_lag_seconds_count") >= 1
     assert value(after, "animate_live_trackers") == 0
     assert value(after, "animate_jobs", state="in_queue") in (0, 1)  # sampled each second
+    assert value(after, "animate_runcomfy_in_flight_limit") == 16  # RunComfy is near
 
     await runner.stop()
     await nothing_answers(port)  # the server went with the bot
