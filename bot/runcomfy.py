@@ -30,6 +30,8 @@ log = logging.getLogger(__name__)
 TERMINAL = frozenset({"completed", "cancelled", "failed"})
 KNOWN_STATUSES = frozenset({"in_queue", "in_progress", *TERMINAL})
 # /result says `succeeded` where /status says `completed`; some clients see either.
+# Past this, a queue position is taken for nonsense rather than shown.
+MAX_POSITION = 100_000
 _STATUS_ALIASES = {"succeeded": "completed", "success": "completed", "canceled": "cancelled"}
 BALANCE_CODES = frozenset({400002})
 TOKEN_CODES = frozenset({400004, 401001})
@@ -146,6 +148,15 @@ _StatedT = TypeVar("_StatedT", bound=_Stated)
 
 class RequestStatus(_Stated):
     queue_position: int | None = None
+
+    @field_validator("queue_position", mode="before")
+    @classmethod
+    def _position_or_none(cls, value: object) -> int | None:
+        # A position that makes no sense is unknown: failing the whole answer retried
+        # it six times, then lost the poll, on every poll of the job.
+        if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_POSITION:
+            return value
+        return None
 
 
 class RequestResult(_Stated):

@@ -91,6 +91,19 @@ async def test_every_status_is_read(fake: FakeRunComfy, client: RunComfyClient) 
         assert (status.status, status.is_terminal) == (expected, terminal)
 
 
+@pytest.mark.parametrize("position", [-3, "soon", 1.5, 10**12, True])
+async def test_a_queue_position_that_makes_no_sense_is_unknown_not_a_failed_poll(
+    fake: FakeRunComfy, client: RunComfyClient, position: object
+) -> None:
+    # It used to fail the whole answer: six tries, then a poll lost, on every poll.
+    fake.script(Timeline(manual=True))
+    rid = (await client.submit(INPUT)).request_id
+    fake.set_state(rid, "in_queue", queue_position=position)  # type: ignore[arg-type]
+    status = await client.status(rid)
+    assert (status.status, status.queue_position) == ("in_queue", None)
+    assert fake.count("status") == 1
+
+
 async def test_unknown_status_is_running_and_logged_once(
     fake: FakeRunComfy, client: RunComfyClient, caplog: pytest.LogCaptureFixture
 ) -> None:
