@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import math
 import random
 import time
 from typing import Any, TypeVar
@@ -180,7 +181,7 @@ class RequestResult(_Stated):
     @field_validator("cost", mode="before")
     @classmethod
     def _number_or_none(cls, value: object) -> float | None:
-        return _float_or_none(value)
+        return _money_or_none(value)
 
     @field_validator("output", mode="before")
     @classmethod
@@ -210,7 +211,7 @@ class ModelInfo(_Wire):
     @field_validator("base_price_usd", mode="before")
     @classmethod
     def _number_or_none(cls, value: object) -> float | None:
-        return _float_or_none(value)
+        return _money_or_none(value)
 
     def price_for(self, duration: int) -> float | None:
         """What one video of `duration` seconds costs, if the model says; never guessed."""
@@ -223,11 +224,14 @@ class ModelInfo(_Wire):
         return None
 
 
-def _float_or_none(value: object) -> float | None:
+def _money_or_none(value: object) -> float | None:
+    """An amount in dollars, or None: an infinite cost would fill the spend cap for
+    good, a negative one hide spend, so what is not a finite amount >= 0 is unknown."""
     try:
-        return None if value is None else float(value)  # type: ignore[arg-type]
+        amount = None if value is None else float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return None
+    return amount if amount is not None and math.isfinite(amount) and amount >= 0 else None
 
 
 class CancelResponse(_Wire):

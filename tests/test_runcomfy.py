@@ -16,6 +16,8 @@ from bot.downloads import DownloadError, DownloadProblem, cdn_client, download_t
 from bot.models import JobOptions
 from bot.runcomfy import (
     MAX_CONNECTIONS,
+    ModelInfo,
+    RequestResult,
     RunComfyClient,
     RunComfyError,
     SeedanceInput,
@@ -102,6 +104,20 @@ async def test_a_queue_position_that_makes_no_sense_is_unknown_not_a_failed_poll
     status = await client.status(rid)
     assert (status.status, status.queue_position) == ("in_queue", None)
     assert fake.count("status") == 1
+
+
+@pytest.mark.parametrize("money", [-0.12, "inf", "nan", 1e309, "-1e309", "twelve cents"])
+def test_money_that_is_not_a_real_amount_is_unknown(money: object) -> None:
+    # An infinite cost would fill the spend cap for good; a negative one would hide spend.
+    result = RequestResult.model_validate({"request_id": "r", "status": "completed", "cost": money})
+    model = ModelInfo.model_validate({"model_id": "m", "base_price_usd": money})
+    assert result.cost is None and model.base_price_usd is None
+
+
+def test_money_as_a_number_or_its_text_is_read() -> None:
+    result = RequestResult.model_validate({"request_id": "r", "status": "completed", "cost": "0.12"})
+    assert result.cost == 0.12
+    assert ModelInfo.model_validate({"model_id": "m", "base_price_usd": 0}).base_price_usd == 0
 
 
 async def test_unknown_status_is_running_and_logged_once(
