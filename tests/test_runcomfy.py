@@ -115,7 +115,9 @@ def test_money_that_is_not_a_real_amount_is_unknown(money: object) -> None:
 
 
 def test_money_as_a_number_or_its_text_is_read() -> None:
-    result = RequestResult.model_validate({"request_id": "r", "status": "completed", "cost": "0.12"})
+    result = RequestResult.model_validate(
+        {"request_id": "r", "status": "completed", "cost": "0.12"}
+    )
     assert result.cost == 0.12
     assert ModelInfo.model_validate({"model_id": "m", "base_price_usd": 0}).base_price_usd == 0
 
