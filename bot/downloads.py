@@ -91,7 +91,10 @@ class _CheckedTransport(httpx.AsyncHTTPTransport):
     def __init__(self, *, allow_private: bool) -> None:
         super().__init__()
         # httpx 0.28 takes no network backend (encode/httpx#3749 adds one): its pool is
-        # built again around ours, with httpx's own TLS context and limits.
+        # built again around ours, with httpx's own TLS context and limits. Should httpx
+        # stop keeping it there, the check must not be silently bypassed: no client.
+        if not isinstance(getattr(self, "_pool", None), httpcore.AsyncConnectionPool):
+            raise RuntimeError("this httpx keeps no connection pool where it is replaced")
         limits = httpx.Limits(keepalive_expiry=KEEPALIVE_SECONDS)
         self._pool = httpcore.AsyncConnectionPool(
             ssl_context=httpx.create_ssl_context(),
