@@ -24,6 +24,7 @@ import logging
 from decimal import Decimal
 from pathlib import Path
 
+from babel import Locale
 from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -76,6 +77,8 @@ class Messages:
         fallback: Messages | None = None,
     ) -> None:
         self.locale = locale
+        # Parsed once: Babel parses a locale name again on every number it formats.
+        self._numbers_locale = Locale.parse(locale)
         self._translations = translations
         self._keys = keys
         self._fallback = fallback
@@ -116,11 +119,11 @@ class Messages:
     def number(self, value: float | Decimal, digits: int | None = None) -> str:
         """`1234.5` as `1,234.5` or `1 234,5`; `digits` fixes the decimals shown."""
         pattern = None if digits is None else "#,##0" + ("." + "0" * digits if digits else "")
-        return format_decimal(value, format=pattern, locale=self.locale)
+        return format_decimal(value, format=pattern, locale=self._numbers_locale)
 
     def money(self, amount: float | Decimal, currency: str = "USD") -> str:
         """`$0.12` in English, `0,12 $US` in French."""
-        return format_currency(amount, currency, locale=self.locale)
+        return format_currency(amount, currency, locale=self._numbers_locale)
 
 
 def load_messages(
