@@ -135,6 +135,26 @@ def request_id_of(runcomfy: FakeRunComfy) -> str:
 # -- validation ----------------------------------------------------------------
 
 
+async def test_a_job_rendering_before_its_cross_is_added_takes_it_back_once(
+    bot: AnimateBot, discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy
+) -> None:
+    # At 1,000 jobs the ❌ waits its turn under the 50/s limit while jobs start: the
+    # "rendering" edit took back a ❌ not yet there, then the add's own check took it
+    # back again (1.3 DELETEs per job).
+    runcomfy_fake.script(Timeline(queue_positions=(1,), queue_seconds=0.05, run_seconds=3.0))
+    discord_fake.rate_limit_once("/reactions/", retry_after=1.0)  # the add comes late
+    ix = await discord_fake.invoke("animate", image=png(), prompt="the waves roll in")
+    await discord_fake.wait_for(lambda: ix.original_id)
+    status = status_message(discord_fake, ix)
+    await wait_state(discord_fake, status, "Rendering")
+    await discord_fake.wait_for(lambda: discord_fake.count("PUT", "/reactions/") == 2, within=5)
+    await discord_fake.wait_for(
+        lambda: discord_fake.bot.id not in status.reactions.get("❌", set()), within=5
+    )
+    await asyncio.sleep(0.3)  # any second take-back would be on its way by now
+    assert discord_fake.count("DELETE", "/reactions/") == 1
+
+
 async def test_declared_non_image_is_refused_before_any_defer(
     bot: AnimateBot, discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy
 ) -> None:

@@ -244,7 +244,7 @@ class Animate(commands.Cog):
             # a thousand images must not wait in memory with it.
             del prepared, original
             status_message = await self.send_posted(posted) if posted is not None else None
-            return await self.add_cancel_reaction(status_message)
+            return await self.add_cancel_reaction(posted, status_message)
 
     async def create_and_post(
         self,
@@ -280,17 +280,23 @@ class Animate(commands.Cog):
             return None
         return await self._post_status(interaction, job, source_url, prepared, original)
 
-    async def add_cancel_reaction(self, status_message: discord.Message | None) -> bool:
+    async def add_cancel_reaction(
+        self, posted: Posted | None, status_message: discord.Message | None
+    ) -> bool:
         """True when a job was started (its status message is there)."""
-        if status_message is None:
-            return False
         try:
-            await status_message.add_reaction(CANCEL_EMOJI)
-        except discord.HTTPException:
-            log.debug("Cannot add the cancel reaction to message %d", status_message.id)
-            return True
-        # A fast job may have started rendering meanwhile, and its status edit then
-        # found no ❌ to take back: look again now that it is there.
+            if status_message is None:
+                return False
+            try:
+                await status_message.add_reaction(CANCEL_EMOJI)
+            except discord.HTTPException:
+                log.debug("Cannot add the cancel reaction to message %d", status_message.id)
+                return True
+        finally:
+            if posted is not None:
+                self.board.reacting(posted.job_id, False)
+        # A fast job may have started rendering meanwhile, and its status edit left
+        # the ❌ that was not there yet: look again now that it is.
         job = await self.jobs.store.find_by_status_message(status_message.id)
         if job is not None and job.status not in CANCELLABLE:
             await self.board.remove_own_reaction(job)
@@ -362,12 +368,19 @@ class Animate(commands.Cog):
 
     async def send_posted(self, posted: Posted) -> discord.Message | None:
         """Submit once; the status message while the job lives."""
-        submitted = await self.jobs.submit(
-            posted.job_id,
-            image_url=posted.image_url,
-            status_message_id=posted.message.id,
-            hosted_url=posted.hosted_url,
-        )
+        # Its ❌ is added after the submit (`add_cancel_reaction`), and the job may be
+        # rendering by then: until it is there, no status edit takes it back.
+        self.board.reacting(posted.job_id, True)
+        try:
+            submitted = await self.jobs.submit(
+                posted.job_id,
+                image_url=posted.image_url,
+                status_message_id=posted.message.id,
+                hosted_url=posted.hosted_url,
+            )
+        except BaseException:
+            self.board.reacting(posted.job_id, False)
+            raise
         return None if submitted.status.is_final else posted.message
 
     # -- JobObserver: the service reaches Discord only through these -------

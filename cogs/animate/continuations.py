@@ -99,7 +99,7 @@ class Continuations:
             extends_job_id=source.id,
         )
         status_message = await self.cog.send_posted(posted) if posted is not None else None
-        return await self.cog.add_cancel_reaction(status_message)
+        return await self.cog.add_cancel_reaction(posted, status_message)
 
     async def _last_frame(self, source: Job, video: discord.Attachment) -> PreparedImage:
         """The video's last frame, checked like any input, as bytes the bot will host."""

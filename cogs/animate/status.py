@@ -58,6 +58,8 @@ class StatusBoard:
         self.eta = EtaBoard(jobs.past.expected_duration, render=jobs.past.expected_render)
         # Jobs whose ❌ this process already took back (it cannot cancel any more).
         self._unreacted: set[int] = set()
+        # Jobs whose ❌ is on its way: the add takes it back itself if need be.
+        self._reacting: set[int] = set()
         # One timer per live job, at its expected end: a job still running then is
         # re-shown as "taking longer than usual" instead of a time in the past.
         self._due: dict[int, asyncio.TimerHandle] = {}
@@ -164,8 +166,9 @@ class StatusBoard:
     async def _after_edit(self, job: Job) -> None:
         assert job.id is not None
         # Once the job cannot be cancelled, the bot's own ❌ goes (the button already has).
-        if job.status not in CANCELLABLE and job.id not in self._unreacted:
-            await self.remove_own_reaction(job)
+        if job.status in CANCELLABLE or job.id in self._unreacted or job.id in self._reacting:
+            return
+        await self.remove_own_reaction(job)
         # Final states are forgotten by `show` (delivered) or once the author is told
         # (`Courier.job_ended`, whose fallbacks still need the interaction).
 
@@ -187,6 +190,13 @@ class StatusBoard:
         except discord.HTTPException as exc:
             log.debug("Job %d: could not remove the bot's reaction (%s)", job.id, exc)
 
+    def reacting(self, job_id: int, on_its_way: bool) -> None:
+        """The bot's ❌ is being added (no take-back before it is there) or has been."""
+        if on_its_way:
+            self._reacting.add(job_id)
+        else:
+            self._reacting.discard(job_id)
+
     def forget(self, job_id: int | None) -> None:
         """Drop everything this process holds for a finished job."""
         if job_id is None:
@@ -196,6 +206,7 @@ class StatusBoard:
         self.notes.pop(job_id, None)
         self._updates.forget(job_id)
         self._unreacted.discard(job_id)
+        self._reacting.discard(job_id)
         self.eta.forget(job_id)
         due = self._due.pop(job_id, None)
         if due is not None:
@@ -204,7 +215,8 @@ class StatusBoard:
     def live_entries(self) -> int:
         """Jobs with any state held here (sessions, marks, notes, timers, pending edits)."""
         held = self.sessions.keys() | self.unreachable | self._updates.keys() | self.notes.keys()
-        return len(held | self._unreacted | self._due.keys() | self.eta.live_jobs())
+        held |= self._unreacted | self._reacting
+        return len(held | self._due.keys() | self.eta.live_jobs())
 
     async def close(self) -> None:
         for due in self._due.values():
