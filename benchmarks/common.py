@@ -6,6 +6,7 @@ the fakes' own work does not count against it.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import os
@@ -50,6 +51,14 @@ async def rig(*, runcomfy_time_scale: float = 1.0, **settings: Any) -> AsyncIter
             await process.stop()
             await runcomfy_fake.close()
             await discord_fake.close()
+
+
+def add_distance_options(parser: argparse.ArgumentParser) -> None:
+    """`--runcomfy-latency` (a RunComfy far away) and `--connections` (its ceiling)."""
+    parser.add_argument(
+        "--runcomfy-latency", type=float, default=0.0, help="seconds each RunComfy answer waits"
+    )
+    parser.add_argument("--connections", type=int, default=None, help="RUNCOMFY_CONNECTIONS")
 
 
 def percentile(values: Sequence[float], fraction: float) -> float:

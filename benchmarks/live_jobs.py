@@ -20,7 +20,15 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import Rig, machine, percentile, rig, summary, write_json
+from benchmarks.common import (
+    Rig,
+    add_distance_options,
+    machine,
+    percentile,
+    rig,
+    summary,
+    write_json,
+)
 from bot.app import BOT_REQUESTS_PER_SECOND
 from bot.config import Settings
 from bot.models import ImageFacts, Job, JobOptions, JobStatus
@@ -310,10 +318,7 @@ if __name__ == "__main__":
     parser.add_argument("--jobs", type=int, default=1000)
     parser.add_argument("--time-scale", type=float, default=0.5)
     parser.add_argument("--history", type=int, default=50, help="past jobs seeded (0: none)")
-    parser.add_argument(
-        "--runcomfy-latency", type=float, default=0.0, help="seconds each RunComfy answer waits"
-    )
-    parser.add_argument("--connections", type=int, default=None, help="RUNCOMFY_CONNECTIONS")
+    add_distance_options(parser)
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = parser.parse_args()
     asyncio.run(

@@ -14,7 +14,7 @@ import asyncio
 import time
 from pathlib import Path
 
-from benchmarks.common import machine, percentile, rig, write_json
+from benchmarks.common import add_distance_options, machine, percentile, rig, write_json
 from benchmarks.live_jobs import RUNCOMFY_BUDGET, animate_many, live_settings
 from tests.fakes.runcomfy import Timeline
 
@@ -78,10 +78,7 @@ if __name__ == "__main__":
     parser.add_argument(
         "--rate", type=float, default=RUNCOMFY_BUDGET, help="RUNCOMFY_REQUESTS_PER_SECOND"
     )
-    parser.add_argument(
-        "--runcomfy-latency", type=float, default=0.0, help="seconds each RunComfy answer waits"
-    )
-    parser.add_argument("--connections", type=int, default=None, help="RUNCOMFY_CONNECTIONS")
+    add_distance_options(parser)
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = parser.parse_args()
     asyncio.run(main(args.jobs, args.rate, args.json, args.runcomfy_latency, args.connections))
