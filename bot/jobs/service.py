@@ -349,15 +349,15 @@ class JobService:
             try:
                 if on_result:
                     result = await self.runcomfy.result(job.request_id, urgent=urgent)
+                    if not result.is_known:
+                        # An unknown word is "still running" by the contract, so a job
+                        # done at RunComfy stayed "Rendering" till its timeout: /status,
+                        # which says "completed" there, decides now and from then on.
+                        result, result_unclear = None, True
+                if result is None:
+                    status = await self.runcomfy.status(job.request_id, urgent=urgent)
+                else:
                     status = RequestStatus(request_id=result.request_id, status=result.status)
-                if result is not None and not result.is_known:
-                    # An unknown word is "still running" by the contract, so a job done
-                    # at RunComfy stayed "Rendering" till its timeout: /status, which
-                    # says "completed" there, decides now and for the rest of the job.
-                    result, result_unclear = None, True
-                    status = await self.runcomfy.status(job.request_id, urgent=urgent)
-                elif not on_result:
-                    status = await self.runcomfy.status(job.request_id, urgent=urgent)
                 failures = 0
                 result_down = False
             except RunComfyError as exc:
