@@ -380,6 +380,11 @@ class RunComfyClient:
         return answer
 
     @property
+    def in_flight_limit(self) -> int:
+        """RunComfy requests allowed at once, now (bot/inflight.py)."""
+        return self._gate.concurrency or 0
+
+    @property
     def budget(self) -> RateBudget | None:
         """The request budget (None: unpaced); trackers spread a restart over its rate."""
         return self._budget

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Container
 
 import pytest
 from pydantic import SecretStr
@@ -88,18 +89,22 @@ def test_an_operator_ceiling_under_the_base_wins() -> None:
 
 
 @pytest.mark.parametrize(
-    ("latency", "at_least", "at_most"), [(0.02, 2, BASE_IN_FLIGHT), (0.2, 55, 64)]
+    ("latency", "rate", "limits"), [(0.02, 100, (BASE_IN_FLIGHT,)), (0.2, 300, range(55, 65))]
 )
 async def test_a_far_runcomfy_gets_more_requests_in_flight(
-    latency: float, at_least: int, at_most: int
+    latency: float, rate: float, limits: Container[int]
 ) -> None:
     # 16 at once carried ~107 requests/s to a RunComfy 150 ms away: 1,000 live jobs'
-    # polls queued. Far away, rate x round trip go at once; near, no more than before.
+    # polls queued. Far away, rate x round trip go at once; near, no more than before
+    # (20 ms x 100/s is 2; a loaded test machine stretches round trips, not to 160 ms).
     async with FakeRunComfy(token="t") as fake:
         fake.script(Timeline(manual=True))
         fake.latency = latency
         async with make_http_client(fake.base_url, SecretStr("t"), 5.0) as http:
-            client = RunComfyClient(http, model_id=fake.model_id, requests_per_second=300)
+            client = RunComfyClient(http, model_id=fake.model_id, requests_per_second=rate)
             # The first MIN_SAMPLES learn the distance, 16 at a time; the rest use it.
             await asyncio.gather(*(client.model() for _ in range(240)))
-    assert at_least <= fake.peak_in_flight <= at_most
+    assert client.in_flight_limit in limits
+    assert fake.peak_in_flight <= max(limits)
+    if latency >= 0.2:
+        assert fake.peak_in_flight > BASE_IN_FLIGHT  # they did go out together
