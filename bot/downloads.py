@@ -89,7 +89,8 @@ def cdn_client(*, allow_private: bool, timeout: httpx.Timeout | float) -> httpx.
 
 class _CheckedTransport(httpx.AsyncHTTPTransport):
     def __init__(self, *, allow_private: bool) -> None:
-        super().__init__()
+        tls = httpx.create_ssl_context()  # one for httpx's pool and ours (certifi's bundle)
+        super().__init__(verify=tls)
         # httpx 0.28 takes no network backend (encode/httpx#3749 adds one): its pool is
         # built again around ours, with httpx's own TLS context and limits. Should httpx
         # stop keeping it there, the check must not be silently bypassed: no client.
@@ -97,7 +98,7 @@ class _CheckedTransport(httpx.AsyncHTTPTransport):
             raise RuntimeError("this httpx keeps no connection pool where it is replaced")
         limits = httpx.Limits(keepalive_expiry=KEEPALIVE_SECONDS)
         self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=httpx.create_ssl_context(),
+            ssl_context=tls,
             max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,
             keepalive_expiry=limits.keepalive_expiry,

@@ -23,7 +23,10 @@ from tests.fakes.runcomfy import FakeRunComfy, Timeline
 from tests.test_animate import png
 
 JOBS = 100  # 50 per process
-LEASE_SECONDS = 3.0
+# A tenth of production's 30 s. At 3 s, A, busy with its 50 commands on a CI machine
+# running three other test workers, missed three renewals in a row and B took over
+# every job of a live A (safe, by design, but this test then has nothing to show).
+LEASE_SECONDS = 6.0
 SHARDS = 3
 # Scheduling slack on a loaded machine, on top of the lease period.
 SLACK_SECONDS = 2.0
