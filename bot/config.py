@@ -14,6 +14,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_MODEL_ID = "bytedance/seedance-v1.5-pro/image-to-video"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+MAX_RUNCOMFY_CONNECTIONS = 64  # RUNCOMFY_CONNECTIONS' default
 
 
 class Settings(BaseSettings):
@@ -65,9 +66,9 @@ class Settings(BaseSettings):
     # (`benchmarks.live_jobs`; at 100/s their polls queued and lagged 30 s), and a
     # restart polls 1,000 jobs once within 2.5 s.
     runcomfy_requests_per_second: float = Field(default=400.0, gt=0)
-    # The most connections to RunComfy (bot.runcomfy.MAX_CONNECTIONS). The bot uses
-    # what the round trip needs to carry the budget: 16 over loopback, 60 at 150 ms.
-    runcomfy_connections: int = Field(default=64, ge=1, le=256)
+    # The most connections to RunComfy. The bot uses what the round trip needs to
+    # carry the budget: 16 over loopback, 60 at 150 ms (bot/inflight.py).
+    runcomfy_connections: int = Field(default=MAX_RUNCOMFY_CONNECTIONS, ge=1, le=256)
     # Seconds assumed for a render when no past job of the same kind is known.
     default_eta_seconds: float = Field(default=120.0, gt=0)
 

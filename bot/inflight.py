@@ -23,6 +23,7 @@ import math
 import time
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 
 WINDOW_SECONDS = 60.0
 BUCKETS = 6  # the window slides a sixth at a time
@@ -32,6 +33,15 @@ LATE_SHARE = 0.25
 # (the very first, in a burst of commands, took 40 ms over loopback).
 MIN_SAMPLES = 32
 LATENESS_PERIOD = 0.1  # seconds between two looks at the event loop's lateness
+
+
+@dataclass(slots=True)
+class _Bucket:
+    """A sixth of the window: its smallest round trip and how many were counted."""
+
+    index: int
+    smallest: float
+    counted: int = 1
 
 
 class InFlightSizer:
@@ -52,9 +62,8 @@ class InFlightSizer:
         self.base_rtt: float | None = None
         self._clock = clock
         self._width = WINDOW_SECONDS / BUCKETS
-        # Per bucket of the window: [bucket, its smallest round trip, round trips counted].
-        self._minima: deque[list[float]] = deque()
-        self._counted = 0
+        self._buckets: deque[_Bucket] = deque()
+        self._counted = 0  # round trips in the window
 
     def observe(self, rtt: float, *, lateness: float = 0.0) -> int | None:
         """Count one round trip; the new limit when it changes, else None.
@@ -63,22 +72,24 @@ class InFlightSizer:
         """
         if lateness >= rtt * LATE_SHARE:
             return None
-        bucket = int(self._clock() // self._width)
-        minima = self._minima
+        index = int(self._clock() // self._width)
+        buckets = self._buckets
         self._counted += 1
-        if minima and minima[-1][0] == bucket:
-            last = minima[-1]
-            last[2] += 1
-            if rtt >= last[1] and self._counted != MIN_SAMPLES:
-                return None  # the common case: no new minimum, nothing to do
-            last[1] = min(last[1], rtt)
+        if buckets and buckets[-1].index == index:
+            last = buckets[-1]
+            last.counted += 1
+            # The common case: no new minimum, nothing to do (unless the count has
+            # just become enough to decide by).
+            if rtt >= last.smallest and self._counted != MIN_SAMPLES:
+                return None
+            last.smallest = min(last.smallest, rtt)
         else:
-            minima.append([bucket, rtt, 1])
-            while minima[0][0] <= bucket - BUCKETS:
-                self._counted -= int(minima.popleft()[2])
+            buckets.append(_Bucket(index, rtt))
+            while buckets[0].index <= index - BUCKETS:
+                self._counted -= buckets.popleft().counted
         if self._counted < MIN_SAMPLES:
             return None
-        self.base_rtt = min(smallest for _, smallest, _ in minima)
+        self.base_rtt = min(b.smallest for b in buckets)
         wanted = min(self.ceiling, max(self.floor, math.ceil(self.rate * self.base_rtt)))
         if wanted == self.limit:
             return None

@@ -20,6 +20,7 @@ from urllib.parse import quote
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
+from bot.config import MAX_RUNCOMFY_CONNECTIONS
 from bot.inflight import InFlightSizer, Lateness
 from bot.lanes import LaneTransport
 from bot.metrics import Metrics, http_outcome
@@ -252,7 +253,7 @@ NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 # requests are in flight as the round trip needs (bot/inflight.py), at least
 # BASE_IN_FLIGHT and at most MAX_CONNECTIONS (the RUNCOMFY_CONNECTIONS default).
 BASE_IN_FLIGHT = 16
-MAX_CONNECTIONS = 64
+MAX_CONNECTIONS = MAX_RUNCOMFY_CONNECTIONS
 UNPACED = 1e9  # requests per second of a client without a budget: never the limit
 
 
