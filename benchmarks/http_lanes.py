@@ -14,6 +14,7 @@ import sys
 import time
 from pathlib import Path
 
+import httpcore
 import httpx
 
 from benchmarks.common import machine, write_json
@@ -68,15 +69,20 @@ async def main(requests: int = 4000, json_path: Path | None = None) -> dict[str,
                 figures[f"pool_ms_c{concurrency}"] = await cpu_per_request(
                     http, concurrency, requests
                 )
-            lanes = LaneTransport(concurrency)
-            async with httpx.AsyncClient(base_url=base, headers=headers, transport=lanes) as http:
-                figures[f"lanes_ms_c{concurrency}"] = await cpu_per_request(
-                    http, concurrency, requests
-                )
+            for name, backend in (("anyio", httpcore.AnyIOBackend()), ("", None)):
+                lanes = LaneTransport(concurrency, backend=backend)
+                async with httpx.AsyncClient(
+                    base_url=base, headers=headers, transport=lanes
+                ) as http:
+                    figures[
+                        f"lanes{name and '_' + name}_ms_c{concurrency}"
+                    ] = await cpu_per_request(http, concurrency, requests)
             print(
                 f"{concurrency:2d} in flight on {concurrency} connections: httpx pool "
-                f"{figures[f'pool_ms_c{concurrency}']:.2f} ms CPU per request, lanes "
-                f"{figures[f'lanes_ms_c{concurrency}']:.2f} ms ({requests} requests each)"
+                f"{figures[f'pool_ms_c{concurrency}']:.2f} ms CPU per request, lanes on anyio "
+                f"{figures[f'lanes_anyio_ms_c{concurrency}']:.2f} ms, lanes on asyncio "
+                f"(the bot's) {figures[f'lanes_ms_c{concurrency}']:.2f} ms "
+                f"({requests} requests each)"
             )
     finally:
         server.terminate()

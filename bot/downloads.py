@@ -27,6 +27,8 @@ from urllib.parse import urljoin, urlsplit
 import httpcore
 import httpx
 
+from bot.sockets import AsyncioBackend, transport_on
+
 log = logging.getLogger(__name__)
 
 FETCHABLE_SCHEMES = frozenset({"http", "https"})
@@ -83,27 +85,11 @@ def cdn_client(*, allow_private: bool, timeout: httpx.Timeout | float) -> httpx.
     return httpx.AsyncClient(
         timeout=timeout,
         trust_env=False,
-        transport=_CheckedTransport(allow_private=allow_private),
+        transport=transport_on(
+            _CheckedBackend(allow_private=allow_private),
+            limits=httpx.Limits(keepalive_expiry=KEEPALIVE_SECONDS),
+        ),
     )
-
-
-class _CheckedTransport(httpx.AsyncHTTPTransport):
-    def __init__(self, *, allow_private: bool) -> None:
-        tls = httpx.create_ssl_context()  # one for httpx's pool and ours (certifi's bundle)
-        super().__init__(verify=tls)
-        # httpx 0.28 takes no network backend (encode/httpx#3749 adds one): its pool is
-        # built again around ours, with httpx's own TLS context and limits. Should httpx
-        # stop keeping it there, the check must not be silently bypassed: no client.
-        if not isinstance(getattr(self, "_pool", None), httpcore.AsyncConnectionPool):
-            raise RuntimeError("this httpx keeps no connection pool where it is replaced")
-        limits = httpx.Limits(keepalive_expiry=KEEPALIVE_SECONDS)
-        self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=tls,
-            max_connections=limits.max_connections,
-            max_keepalive_connections=limits.max_keepalive_connections,
-            keepalive_expiry=limits.keepalive_expiry,
-            network_backend=_CheckedBackend(allow_private=allow_private),
-        )
 
 
 class _CheckedBackend(httpcore.AsyncNetworkBackend):
@@ -111,7 +97,7 @@ class _CheckedBackend(httpcore.AsyncNetworkBackend):
 
     def __init__(self, *, allow_private: bool) -> None:
         self._allow_private = allow_private
-        self._inner = httpcore.AnyIOBackend()
+        self._inner = AsyncioBackend()
 
     async def connect_tcp(
         self,
