@@ -12,6 +12,7 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
+from bot import runcomfy
 from bot.downloads import DownloadError, DownloadProblem, cdn_client, download_to_file
 from bot.models import JobOptions
 from bot.runcomfy import (
@@ -165,6 +166,26 @@ async def test_result_shapes_and_cost(
     assert result.video_url == fake.video_url(rid)
     assert result.cost == pytest.approx(0.24)
     assert (await client.result(rid, include_cost=False)).cost is None
+
+
+async def test_each_poll_goes_to_its_own_job_past_the_parsed_url_cache(
+    fake: FakeRunComfy, client: RunComfyClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # URLs are parsed once per job and endpoint (runcomfy.URL_CACHE_SIZE); older ones go.
+    monkeypatch.setattr(runcomfy, "URL_CACHE_SIZE", 3)
+    fake.script(*(Timeline(manual=True) for _ in range(5)))
+    rids = [(await client.submit(INPUT)).request_id for _ in range(5)]
+    for rid in rids + rids[::-1]:
+        await client.status(rid)
+        await client.result(rid)
+    asked = [(r.path, r.query.get("include_cost")) for r in fake.requests if r.method == "GET"]
+    expected = [
+        (f"/v1/requests/{rid}/{endpoint}", cost)
+        for rid in rids + rids[::-1]
+        for endpoint, cost in (("status", None), ("result", "true"))
+    ]
+    assert asked == expected
+    assert len(client._urls) == 3
 
 
 @pytest.mark.parametrize(
