@@ -385,9 +385,7 @@ class JobService:
                 return
             # Looked up per poll (cached): a kind's first renders finish while others run.
             times = await self.past.render_times(job.options)
-            delay = self._next_delay(job, expected_end, times, queued_at)
-            # A poll at the sparsest interval is not due: it may wait for others.
-            urgent = delay < self.policy.max_delay * (1 - self.policy.jitter)
+            delay, urgent = self._next_delay(job, expected_end, times, queued_at)
             # The delay spaces what RunComfy is asked, so the time this answer took comes
             # off it (the next one should take as long): waiting the full delay after a
             # slow answer stretched every interval at 1,000 live jobs (0.6 s answers
@@ -397,24 +395,31 @@ class JobService:
 
     def _next_delay(
         self, job: Job, expected_end: float, times: RenderTimes | None, queued_at: float | None
-    ) -> float:
+    ) -> tuple[float, bool]:
+        """The wait before the next poll, and whether that poll is due when it comes.
+
+        A sparse poll (at about the longest interval) is not: it may wait for others.
+        """
         now = self.clock()
+        sparse = self.policy.max_delay * (1 - self.policy.jitter)
         if job.status is JobStatus.IN_PROGRESS and job.started_at is not None and times:
             elapsed = now - job.started_at
             # It began after the last "queued" answer (after a restart: a poll's worth early).
             earliest = job.started_at - self.policy.max_delay if queued_at is None else queued_at
-            return self.hazard_policy.next_delay(
+            delay = self.hazard_policy.next_delay(
                 elapsed=elapsed, times=times, rng=self._rng, elapsed_at_most=now - earliest
             )
+            return delay, delay < sparse
         if job.status is JobStatus.IN_QUEUE and times is not None:
-            # Queued with a known render distribution: only the start matters. Next
-            # in line, look every three min_delay: the render clock starts when we
-            # see it run, so a late look skews every later poll.
-            soon = None if (job.queue_position or 0) > 1 else now + 6 * self.policy.min_delay
-            return self.policy.next_delay(now=now, expected_end=soon, rng=self._rng)
+            # Queued with a known render distribution: look at the sparsest interval,
+            # next in line too. The render clock then starts within a poll of the truth,
+            # and HazardPolicy allows for that (`elapsed_at_most`); no render of the kind
+            # ends within a poll anyway.
+            return self.policy.next_delay(now=now, expected_end=None, rng=self._rng), False
         # Too few past renders of this kind: the ETA-halving policy from submit.
         end = None if (job.queue_position or 0) > 1 else expected_end
-        return self.policy.next_delay(now=now, expected_end=end, rng=self._rng)
+        delay = self.policy.next_delay(now=now, expected_end=end, rng=self._rng)
+        return delay, end is not None and delay < sparse
 
     async def _apply_status(
         self,
