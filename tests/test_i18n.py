@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import re
 import string
+from decimal import Decimal
 from pathlib import Path
 
 import discord
@@ -366,3 +367,16 @@ def test_every_outcome_refusal_and_quota_has_its_text() -> None:
     for key in (*CANCEL_REPLIES.values(), *QUOTAS.values(), *REFUSALS.values()):
         for locale in i18n.available_locales():
             assert i18n.for_locale(locale).has(key), (locale, key)
+
+
+def test_numbers_and_money_of_equal_values_keep_their_own_formats() -> None:
+    # Formatted texts are kept per locale: 1, 1.0 and Decimal("1.50") are equal keys
+    # to a dict, and must still each read as themselves.
+    french = i18n.for_locale("fr")
+    assert [french.number(1), french.number(1.0, 1), french.number(Decimal("1.50"), 2)] == [
+        "1",
+        "1,0",
+        "1,50",
+    ]
+    assert french.number(1) == "1" and french.money(1) == french.money(1.0) == "1,00\u00a0$US"
+    assert i18n.english().money(Decimal("0.125")) == "$0.12"

@@ -6,6 +6,7 @@ the job's stored locale (the server's), so edits after a restart keep it.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 import discord
@@ -53,6 +54,8 @@ FAILURE_KEYS: dict[FailureKind, str] = {
 }
 
 
+# Each status edit shows the job's prompt and options again: escaped and worded once.
+@lru_cache(maxsize=4096)
 def safe_text(text: str, limit: int) -> str:
     """Escape Markdown and mentions, then trim to `limit` characters."""
     escaped = discord.utils.escape_mentions(discord.utils.escape_markdown(text))
@@ -66,6 +69,7 @@ def timestamp(unix: float, style: str = "R") -> str:
     return f"<t:{int(unix)}:{style}>"
 
 
+@lru_cache(maxsize=256)
 def options_text(options: JobOptions, t: Messages) -> str:
     ratio = t("job.options.ratio.adaptive") if options.ratio == "adaptive" else options.ratio
     return " · ".join(
