@@ -92,12 +92,11 @@ def cdn_client(*, allow_private: bool, timeout: httpx.Timeout | float) -> httpx.
     )
 
 
-class _CheckedBackend(httpcore.AsyncNetworkBackend):
+class _CheckedBackend(AsyncioBackend):
     """Opens TCP connections to checked addresses only; no Unix sockets."""
 
     def __init__(self, *, allow_private: bool) -> None:
         self._allow_private = allow_private
-        self._inner = AsyncioBackend()
 
     async def connect_tcp(
         self,
@@ -112,7 +111,7 @@ class _CheckedBackend(httpcore.AsyncNetworkBackend):
                 address = await checked_address(host, port, allow_private=self._allow_private)
         except TimeoutError as exc:
             raise httpcore.ConnectTimeout(f"resolving {host}") from exc
-        return await self._inner.connect_tcp(
+        return await super().connect_tcp(
             address, port, timeout=timeout, local_address=local_address,
             socket_options=socket_options,
         )  # fmt: skip
@@ -124,9 +123,6 @@ class _CheckedBackend(httpcore.AsyncNetworkBackend):
         socket_options: Iterable[Any] | None = None,
     ) -> httpcore.AsyncNetworkStream:
         raise DownloadError(DownloadProblem.REFUSED, "not a network address")
-
-    async def sleep(self, seconds: float) -> None:
-        await self._inner.sleep(seconds)
 
 
 async def download_to_file(http: httpx.AsyncClient, url: str, dest: Path, *, max_bytes: int) -> int:
