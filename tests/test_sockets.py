@@ -257,3 +257,19 @@ async def test_the_lanes_run_on_the_asyncio_backend() -> None:
             response = await http.get("/")
             assert response.text == "ok"
             assert type(response.extensions["network_stream"]).__module__ == "bot.sockets"
+
+
+@pytest.mark.parametrize("how", ["closed", "reset"])
+async def test_an_answer_cut_short_is_an_error_not_a_short_body(how: str) -> None:
+    async def cut(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly part")
+        await writer.drain()
+        if how == "reset":
+            writer.transport.abort()  # an RST, not a FIN
+        else:
+            writer.close()
+
+    async with serving(cut) as (url, _), client(url) as http:
+        with pytest.raises((httpx.RemoteProtocolError, httpx.ReadError)):
+            await http.get("/")
