@@ -157,14 +157,18 @@ class _Protocol(asyncio.Protocol):
             self.transport.resume_reading()
         return chunk
 
-    async def wait(self, timeout: float | None) -> bool:  # noqa: ASYNC109 (a timer, not a scope)
-        """Until something changes (bytes, end, room to write); False past `timeout`.
+    async def wait(self, deadline: float | None) -> bool:
+        """Until something changes (bytes, end, room to write); False past `deadline`.
 
-        A plain future and one timer: `asyncio.timeout` would cost a scope per read.
+        `deadline` is the loop's time, set once per read or write: a change that does
+        not finish it (a byte while writing) must not start the time over. A plain
+        future and one timer: `asyncio.timeout` would cost a scope per read.
         """
         loop = asyncio.get_running_loop()
+        if deadline is not None and loop.time() >= deadline:
+            return False
         waiter = self._waiter = loop.create_future()
-        timer = loop.call_later(timeout, _expire, waiter) if timeout is not None else None
+        timer = loop.call_at(deadline, _expire, waiter) if deadline is not None else None
         try:
             await waiter
         except TimeoutError:
@@ -180,6 +184,10 @@ class _Protocol(asyncio.Protocol):
             self._waiter.set_result(None)
 
 
+def _deadline(timeout: float | None) -> float | None:
+    return None if timeout is None else asyncio.get_running_loop().time() + timeout
+
+
 def _expire(waiter: asyncio.Future[None]) -> None:
     if not waiter.done():
         waiter.set_exception(TimeoutError())
@@ -191,13 +199,16 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
 
     async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:  # noqa: ASYNC109
         protocol = self._protocol
-        while not protocol.chunks:
-            if protocol.ended:
-                if protocol.error is not None:
-                    raise httpcore.ReadError(str(protocol.error) or type(protocol.error).__name__)
-                return b""
-            if not await protocol.wait(timeout):
-                raise httpcore.ReadTimeout("no answer in time")
+        if not protocol.chunks:  # else the bytes are here: no clock, no timer
+            deadline = _deadline(timeout)
+            while not protocol.chunks:
+                if protocol.ended:
+                    if protocol.error is not None:
+                        error = protocol.error
+                        raise httpcore.ReadError(str(error) or type(error).__name__)
+                    return b""
+                if not await protocol.wait(deadline):
+                    raise httpcore.ReadTimeout("no answer in time")
         return protocol.take(max_bytes)
 
     async def write(self, buffer: bytes, timeout: float | None = None) -> None:  # noqa: ASYNC109
@@ -208,10 +219,11 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
         if transport is None or transport.is_closing() or protocol.error is not None:
             raise httpcore.WriteError("the connection is closed")
         transport.write(buffer)
+        deadline = _deadline(timeout)
         while protocol.writing_paused:
             if protocol.ended:
                 raise httpcore.WriteError("the connection was lost while writing")
-            if not await protocol.wait(timeout):
+            if not await protocol.wait(deadline):
                 raise httpcore.WriteTimeout("the peer did not read in time")
 
     async def aclose(self) -> None:

@@ -273,3 +273,18 @@ async def test_an_answer_cut_short_is_an_error_not_a_short_body(how: str) -> Non
     async with serving(cut) as (url, _), client(url) as http:
         with pytest.raises((httpx.RemoteProtocolError, httpx.ReadError)):
             await http.get("/")
+
+
+async def test_a_server_that_trickles_bytes_but_never_reads_still_times_the_write_out() -> None:
+    # Each byte it sends wakes the waiting write: the deadline must not start over.
+    async def trickle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        for _ in range(100):
+            writer.write(b"x")
+            await asyncio.sleep(0.05)
+
+    async with serving(trickle) as (url, _), client(url, timeout=0.3) as http:
+        started = time.monotonic()
+        with pytest.raises(httpx.WriteTimeout):
+            async with asyncio.timeout(4):
+                await http.post("/", content=bytes(64 * 1024 * 1024))
+    assert time.monotonic() - started < 2
