@@ -72,10 +72,8 @@ class AsyncioBackend(httpcore.AsyncNetworkBackend):
         local = (local_address, 0) if local_address else None
         try:
             async with asyncio.timeout(timeout):
-                # Happy eyeballs (RFC 8305) as anyio does: a host whose IPv6 route is
-                # broken must not cost a whole connect timeout before its IPv4 address.
                 transport, protocol = await loop.create_connection(
-                    _Protocol, host, port, local_addr=local, happy_eyeballs_delay=0.25
+                    _Protocol, host, port, local_addr=local
                 )
         except TimeoutError as exc:
             raise httpcore.ConnectTimeout(f"connecting to {host}:{port}") from exc
