@@ -18,6 +18,7 @@ become httpcore's own exceptions, which httpx maps as it does for anyio's.
 from __future__ import annotations
 
 import asyncio
+import socket
 import ssl
 from collections import deque
 from collections.abc import Iterable
@@ -29,6 +30,11 @@ import httpx
 # Bytes read ahead of the caller before the socket stops being read (flow control).
 HIGH_WATER = 256 * 1024
 LOW_WATER = 64 * 1024
+# Each address of a host but the last gets this long to connect before the next one
+# is tried: a black-holed IPv6 route must not cost a whole connect timeout. One at a
+# time, not raced: Python 3.11's racing connect (`happy_eyeballs_delay`) leaks the
+# winner's socket when it is cancelled just after winning.
+NEXT_ADDRESS_SECONDS = 2.0
 
 
 def transport_on(
@@ -72,9 +78,7 @@ class AsyncioBackend(httpcore.AsyncNetworkBackend):
         local = (local_address, 0) if local_address else None
         try:
             async with asyncio.timeout(timeout):
-                transport, protocol = await loop.create_connection(
-                    _Protocol, host, port, local_addr=local
-                )
+                transport, protocol = await _connect_in_turn(loop, host, port, local)
         except TimeoutError as exc:
             raise httpcore.ConnectTimeout(f"connecting to {host}:{port}") from exc
         except OSError as exc:
@@ -102,6 +106,30 @@ class AsyncioBackend(httpcore.AsyncNetworkBackend):
 
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(seconds)
+
+
+async def _connect_in_turn(
+    loop: asyncio.AbstractEventLoop, host: str, port: int, local: tuple[str, int] | None
+) -> tuple[asyncio.BaseTransport, _Protocol]:
+    """Connect to the host's addresses in the resolver's order, each but the last briefly."""
+    infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    if not infos:
+        raise OSError(f"no address for {host}")
+
+    async def attempt(family: int, proto: int, address: tuple[Any, ...]) -> Any:
+        ip, to_port = str(address[0]), int(address[1])
+        return await loop.create_connection(
+            _Protocol, ip, to_port, family=family, proto=proto, local_addr=local
+        )
+
+    for family, _, proto, _, address in infos[:-1]:
+        try:
+            async with asyncio.timeout(NEXT_ADDRESS_SECONDS):
+                return await attempt(family, proto, address)
+        except (OSError, TimeoutError):
+            continue  # the next address
+    family, _, proto, _, address = infos[-1]
+    return await attempt(family, proto, address)
 
 
 class _Protocol(asyncio.Protocol):

@@ -7,6 +7,7 @@ the client is a real httpx client on the backend, as the bot builds it.
 from __future__ import annotations
 
 import asyncio
+import socket
 import ssl
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -16,6 +17,7 @@ import httpx
 import pytest
 import trustme
 
+from bot import sockets
 from bot.lanes import LaneTransport
 from bot.sockets import HIGH_WATER, AsyncioBackend, transport_on
 
@@ -288,3 +290,38 @@ async def test_a_server_that_trickles_bytes_but_never_reads_still_times_the_writ
             async with asyncio.timeout(4):
                 await http.post("/", content=bytes(64 * 1024 * 1024))
     assert time.monotonic() - started < 2
+
+
+async def test_an_address_that_never_answers_gives_way_to_the_next(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A listener whose one-place queue is full drops further SYNs: a black hole, on
+    # loopback. The host resolves to it first (a broken IPv6 route), then to a server.
+    hole = socket.socket()
+    hole.bind(("127.0.0.1", 0))
+    hole.listen(0)
+    filler = socket.create_connection(hole.getsockname())
+
+    async def answer_each(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            await read_request(reader)
+            writer.write(OK)
+
+    try:
+        async with serving(answer_each) as (url, _):
+            port = int(url.rsplit(":", 1)[1])
+
+            async def resolve(host: str, _port: int, **_: object) -> list[tuple[object, ...]]:
+                assert host == "dual.test"
+                stream = (socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "")
+                return [(*stream, hole.getsockname()), (*stream, ("127.0.0.1", port))]
+
+            monkeypatch.setattr(asyncio.get_running_loop(), "getaddrinfo", resolve)
+            monkeypatch.setattr(sockets, "NEXT_ADDRESS_SECONDS", 0.3)
+            started = time.monotonic()
+            async with client(f"http://dual.test:{port}", timeout=5.0) as http:
+                assert (await http.get("/")).text == "ok"
+            assert time.monotonic() - started < 2  # not the 5 s connect timeout
+    finally:
+        filler.close()
+        hole.close()
