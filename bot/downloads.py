@@ -14,10 +14,8 @@ name: a video reuses the connection of the one before (no handshake per video).
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
 import logging
-import socket
 from collections.abc import Iterable
 from enum import StrEnum
 from pathlib import Path
@@ -27,7 +25,7 @@ from urllib.parse import urljoin, urlsplit
 import httpcore
 import httpx
 
-from bot.sockets import AsyncioBackend, transport_on
+from bot.sockets import AsyncioBackend, resolve, transport_on
 
 log = logging.getLogger(__name__)
 
@@ -93,28 +91,13 @@ def cdn_client(*, allow_private: bool, timeout: httpx.Timeout | float) -> httpx.
 
 
 class _CheckedBackend(AsyncioBackend):
-    """Opens TCP connections to checked addresses only; no Unix sockets."""
+    """Connects to checked addresses only; no Unix sockets."""
 
     def __init__(self, *, allow_private: bool) -> None:
         self._allow_private = allow_private
 
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,  # noqa: ASYNC109 (httpcore's interface)
-        local_address: str | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        try:
-            async with asyncio.timeout(timeout):
-                address = await checked_address(host, port, allow_private=self._allow_private)
-        except TimeoutError as exc:
-            raise httpcore.ConnectTimeout(f"resolving {host}") from exc
-        return await super().connect_tcp(
-            address, port, timeout=timeout, local_address=local_address,
-            socket_options=socket_options,
-        )  # fmt: skip
+    async def addresses(self, host: str, port: int) -> list[str]:
+        return await checked_addresses(host, port, allow_private=self._allow_private)
 
     async def connect_unix_socket(
         self,
@@ -162,18 +145,12 @@ def _sendable(url: str) -> str:
     return parts._replace(scheme=parts.scheme.lower(), netloc=netloc).geturl()
 
 
-async def checked_address(host: str, port: int, *, allow_private: bool) -> str:
-    """An address of `host` to connect to, every one of them checked first."""
+async def checked_addresses(host: str, port: int, *, allow_private: bool) -> list[str]:
+    """The addresses of `host` to connect to, every one of them checked."""
     try:
-        addresses = [str(ipaddress.ip_address(host.strip("[]")))]
-    except ValueError:
-        try:
-            infos = await asyncio.get_running_loop().getaddrinfo(
-                host, port, type=socket.SOCK_STREAM
-            )
-        except OSError as exc:
-            raise DownloadError(DownloadProblem.UNAVAILABLE, f"cannot resolve {host}") from exc
-        addresses = [str(info[4][0]) for info in infos]
+        addresses = await resolve(host, port)
+    except OSError as exc:
+        raise DownloadError(DownloadProblem.UNAVAILABLE, f"cannot resolve {host}") from exc
     if not addresses:
         raise DownloadError(DownloadProblem.UNAVAILABLE, f"no address for {host}")
     if not allow_private:
@@ -181,7 +158,7 @@ async def checked_address(host: str, port: int, *, allow_private: bool) -> str:
         if private:
             # Every address is checked: one public answer must not hide a private one.
             raise DownloadError(DownloadProblem.REFUSED, f"{host} resolves to {private[0]}")
-    return addresses[0]
+    return addresses
 
 
 async def _save(response: httpx.Response, dest: Path, max_bytes: int) -> int:

@@ -18,6 +18,7 @@ become httpcore's own exceptions, which httpx maps as it does for anyio's.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import socket
 import ssl
 from collections import deque
@@ -66,6 +67,16 @@ def transport_on(
 
 
 class AsyncioBackend(httpcore.AsyncNetworkBackend):
+    """TCP connections on asyncio's transports (no Unix sockets: neither client uses one)."""
+
+    async def addresses(self, host: str, port: int) -> list[str]:
+        """Where a connection to `host` may go, in the order tried.
+
+        The video client's backend checks them here (bot/downloads.py): what it
+        returns is exactly what the sockets connect to.
+        """
+        return await resolve(host, port)
+
     async def connect_tcp(
         self,
         host: str,
@@ -74,11 +85,11 @@ class AsyncioBackend(httpcore.AsyncNetworkBackend):
         local_address: str | None = None,
         socket_options: Iterable[Any] | None = None,
     ) -> httpcore.AsyncNetworkStream:
-        loop = asyncio.get_running_loop()
         local = (local_address, 0) if local_address else None
         try:
             async with asyncio.timeout(timeout):
-                transport, protocol = await _connect_in_turn(loop, host, port, local)
+                addresses = await self.addresses(host, port)
+                transport, protocol = await _connect_in_turn(addresses, port, local)
         except TimeoutError as exc:
             raise httpcore.ConnectTimeout(f"connecting to {host}:{port}") from exc
         except OSError as exc:
@@ -88,48 +99,34 @@ class AsyncioBackend(httpcore.AsyncNetworkBackend):
             raw.setsockopt(*option)  # once connected: keep-alive and the like
         return AsyncioStream(protocol)
 
-    async def connect_unix_socket(
-        self,
-        path: str,
-        timeout: float | None = None,  # noqa: ASYNC109 (httpcore's interface)
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        loop = asyncio.get_running_loop()
-        try:
-            async with asyncio.timeout(timeout):
-                _, protocol = await loop.create_unix_connection(_Protocol, path)
-        except TimeoutError as exc:
-            raise httpcore.ConnectTimeout(f"connecting to {path}") from exc
-        except OSError as exc:
-            raise httpcore.ConnectError(str(exc)) from exc
-        return AsyncioStream(protocol)
-
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(seconds)
 
 
+async def resolve(host: str, port: int) -> list[str]:
+    """The addresses of `host`, in the resolver's order; an IP address is its own."""
+    try:
+        return [str(ipaddress.ip_address(host.strip("[]")))]
+    except ValueError:
+        pass
+    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return [str(info[4][0]) for info in infos]
+
+
 async def _connect_in_turn(
-    loop: asyncio.AbstractEventLoop, host: str, port: int, local: tuple[str, int] | None
+    addresses: list[str], port: int, local: tuple[str, int] | None
 ) -> tuple[asyncio.BaseTransport, _Protocol]:
-    """Connect to the host's addresses in the resolver's order, each but the last briefly."""
-    infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    if not infos:
-        raise OSError(f"no address for {host}")
-
-    async def attempt(family: int, proto: int, address: tuple[Any, ...]) -> Any:
-        ip, to_port = str(address[0]), int(address[1])
-        return await loop.create_connection(
-            _Protocol, ip, to_port, family=family, proto=proto, local_addr=local
-        )
-
-    for family, _, proto, _, address in infos[:-1]:
+    """Connect to each address in turn, each but the last for NEXT_ADDRESS_SECONDS."""
+    if not addresses:
+        raise OSError("no address to connect to")
+    loop = asyncio.get_running_loop()
+    for address in addresses[:-1]:
         try:
             async with asyncio.timeout(NEXT_ADDRESS_SECONDS):
-                return await attempt(family, proto, address)
+                return await loop.create_connection(_Protocol, address, port, local_addr=local)
         except (OSError, TimeoutError):
             continue  # the next address
-    family, _, proto, _, address = infos[-1]
-    return await attempt(family, proto, address)
+    return await loop.create_connection(_Protocol, addresses[-1], port, local_addr=local)
 
 
 class _Protocol(asyncio.Protocol):

@@ -296,25 +296,25 @@ async def test_an_address_that_never_answers_gives_way_to_the_next(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # A listener whose one-place queue is full drops further SYNs: a black hole, on
-    # loopback. The host resolves to it first (a broken IPv6 route), then to a server.
-    hole = socket.socket()
-    hole.bind(("127.0.0.1", 0))
-    hole.listen(0)
-    filler = socket.create_connection(hole.getsockname())
-
+    # loopback. The host resolves to it first (a broken IPv6 route), then to a server
+    # on the same port at another address.
     async def answer_each(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         while True:
             await read_request(reader)
             writer.write(OK)
 
-    try:
-        async with serving(answer_each) as (url, _):
-            port = int(url.rsplit(":", 1)[1])
+    async with serving(answer_each) as (url, _):
+        port = int(url.rsplit(":", 1)[1])
+        hole = socket.socket()
+        hole.bind(("127.0.0.2", port))
+        hole.listen(0)
+        filler = socket.create_connection(hole.getsockname())
+        try:
 
             async def resolve(host: str, _port: int, **_: object) -> list[tuple[object, ...]]:
                 assert host == "dual.test"
                 stream = (socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "")
-                return [(*stream, hole.getsockname()), (*stream, ("127.0.0.1", port))]
+                return [(*stream, ("127.0.0.2", port)), (*stream, ("127.0.0.1", port))]
 
             monkeypatch.setattr(asyncio.get_running_loop(), "getaddrinfo", resolve)
             monkeypatch.setattr(sockets, "NEXT_ADDRESS_SECONDS", 0.3)
@@ -322,6 +322,6 @@ async def test_an_address_that_never_answers_gives_way_to_the_next(
             async with client(f"http://dual.test:{port}", timeout=5.0) as http:
                 assert (await http.get("/")).text == "ok"
             assert time.monotonic() - started < 2  # not the 5 s connect timeout
-    finally:
-        filler.close()
-        hole.close()
+        finally:
+            filler.close()
+            hole.close()
