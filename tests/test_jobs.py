@@ -239,9 +239,8 @@ async def test_cancel_while_queued_and_refused_while_running(harness_factory) ->
     )
     cancelled = await h.service.store.get(queued.id)  # type: ignore[arg-type]
     assert cancelled is not None and cancelled.status is JobStatus.CANCELLED
-    still = await h.service.store.get(running.id)  # type: ignore[arg-type]
-    assert still is not None and still.status is JobStatus.IN_PROGRESS
-    # The running one is still tracked and delivered.
+    # The running one is still tracked (its next poll sees it rendering) and delivered.
+    await h.wait_status(running.id, JobStatus.IN_PROGRESS)  # type: ignore[arg-type]
     h.fake.set_state(running.request_id, "completed")  # type: ignore[arg-type]
     await h.wait_status(running.id, JobStatus.DELIVERED)  # type: ignore[arg-type]
 

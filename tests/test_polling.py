@@ -444,6 +444,38 @@ async def test_the_render_start_is_put_between_the_polls_around_it(tracking) -> 
     await h.service.close()
 
 
+async def test_the_submit_answer_is_the_first_queued_poll(tracking) -> None:
+    # RunComfy took the job, so it is queued: a /status at once only told its place in
+    # line (one call of each job's 14), which the next poll tells as well.
+    h: Harness = await tracking(poll_min_seconds=0.3, poll_max_seconds=0.6)
+    h.fake.script(Timeline(queue_positions=(2, 1), queue_seconds=1.2, run_seconds=0.2))
+    job = await h.start_job()
+    assert job.id is not None
+    (submit,) = [q.at for q in h.fake.requests if q.endpoint == "submit"]
+    await h.wait_status(job.id, JobStatus.DELIVERED)
+    first = min(q.at for q in h.fake.requests if q.endpoint in ("status", "result"))
+    assert first - submit >= 0.3 * 0.9  # min_delay, less its jitter
+    shown = {u.queue_position for u in h.observer.updates if u.status is JobStatus.IN_QUEUE}
+    assert shown & {2, 1}  # the place in line still shows
+
+
+async def test_a_resumed_queued_job_is_polled_at_once(tracking) -> None:
+    # Unlike a submit, a restart knows nothing of a job's state: its first poll is due.
+    first: Harness = await tracking(poll_min_seconds=2.0, poll_max_seconds=4.0)
+    first.fake.script(Timeline(manual=True))
+    job = await first.start_job()
+    await first.service.close()
+    h: Harness = await tracking(fake=first.fake, poll_min_seconds=2.0, poll_max_seconds=4.0)
+    resumed = time.monotonic()
+    assert await h.service.resume() == 1
+    for _ in range(100):  # bounded: 1 s
+        if requests_after(h.fake, "status", resumed):
+            break
+        await asyncio.sleep(0.01)
+    assert requests_after(h.fake, "status", resumed) == 1, job
+    await h.service.close()
+
+
 async def test_queue_moves_are_shown_but_not_written(tracking) -> None:
     h: Harness = await tracking()
     h.fake.script(Timeline(queue_positions=(3, 2, 1), queue_seconds=0.6, run_seconds=0.1))
