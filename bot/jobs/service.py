@@ -293,28 +293,29 @@ class JobService:
 
     # -- tracking ----------------------------------------------------------
 
-    def _track(self, job: Job, *, first_delay: float = 0.0) -> None:
+    def _track(self, job: Job, *, resumed_after: float | None = None) -> None:
+        """Poll `job` until it ends: just submitted, or resumed after `resumed_after` s."""
         assert job.id is not None
         if self._closing or job.id in self._trackers:
             return
-        task = asyncio.create_task(self._run_tracker(job, first_delay), name=f"job:{job.id}")
+        task = asyncio.create_task(self._run_tracker(job, resumed_after), name=f"job:{job.id}")
         self._trackers[job.id] = task
         job_id = job.id
         task.add_done_callback(lambda _task: self._trackers.pop(job_id, None))
 
-    async def _run_tracker(self, job: Job, first_delay: float = 0.0) -> None:
+    async def _run_tracker(self, job: Job, resumed_after: float | None) -> None:
         try:
             if job.status is JobStatus.COMPLETED:
                 await self._deliver(job)
             else:
-                await self._poll_until_done(job, first_delay)
+                await self._poll_until_done(job, resumed_after)
         except asyncio.CancelledError:
             raise
         except Exception:
             # A bug must not kill silently: the row stays active and resumes on restart.
             log.exception("Tracker for job %s crashed", job.id)
 
-    async def _poll_until_done(self, job: Job, first_delay: float = 0.0) -> None:
+    async def _poll_until_done(self, job: Job, resumed_after: float | None = None) -> None:
         """Ask `/status` while queued and `/result` while rendering, until the job ends.
 
         `/result` answers with the current state until the job is done, then with
@@ -324,14 +325,24 @@ class JobService:
         started = job.submitted_at or job.created_at
         deadline = started + self.settings.job_timeout_seconds
         expected_end = started + await self.past.expected_duration(job.options)
+        # When RunComfy last said "queued": the render started between then and the
+        # poll that first sees it running.
+        queued_at: float | None
+        if resumed_after is None:
+            # Just submitted, so queued when RunComfy answered: that answer is the first
+            # "queued" poll, and the next comes an interval later. Asked at once, it told
+            # only the place in line, which the next poll tells too (one call in 14).
+            queued_at = job.submitted_at
+            times = await self.past.render_times(job.options)
+            first_delay, urgent = self._next_delay(job, expected_end, times, queued_at)
+        else:
+            # When it was last seen queued is unknown. The restart's first polls are due;
+            # those it spread over the budget may wait, unless the job is rendering.
+            queued_at, first_delay = None, resumed_after
+            urgent = first_delay <= 0 or job.status is JobStatus.IN_PROGRESS
         if first_delay > 0:
             await asyncio.sleep(first_delay)
         failures = 0
-        # A new job's first poll is due; a restart's spread queued ones may wait.
-        urgent = first_delay <= 0 or job.status is JobStatus.IN_PROGRESS
-        # When RunComfy last said "queued": the render started between then and the
-        # poll that first sees it running (a new job was queued when it was sent).
-        queued_at = job.submitted_at if first_delay <= 0 else None
         result_down = False  # the last /result failed: the next poll asks /status
         result_unclear = False  # /result spoke an unknown word: only /status is asked
         while True:
@@ -751,7 +762,7 @@ class JobService:
         burst = budget.capacity if budget is not None else 0.0
         for index, job in enumerate(resumable):
             spread = max(0.0, index - burst / 2) / budget.rate if budget is not None else 0.0
-            self._track(job, first_delay=spread)
+            self._track(job, resumed_after=spread)
         if resumable:
             log.info("Resumed %d jobs", len(resumable))
         return len(resumable)
