@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.jobs import JobService
+from bot.jobs import POLL_COST_FRACTION, JobService
 from bot.models import JobStatus
 from bot.polling import (
     MIN_SAMPLES,
@@ -108,7 +108,8 @@ def fitted(samples: list[float]) -> RenderTimes:
     return times
 
 
-POLICY = HazardPolicy(min_delay=2.0, max_delay=15.0, poll_cost=0.2)  # production, job time
+# Production's, in job time.
+POLICY = HazardPolicy(min_delay=2.0, max_delay=15.0, poll_cost=2.0 * POLL_COST_FRACTION)
 
 
 def simulate_hazard(

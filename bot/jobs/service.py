@@ -63,11 +63,10 @@ POSTING_GRACE_SECONDS = 1.5
 ALERT_INTERVAL_SECONDS = 10 * 60.0
 # How many seconds of a user's wait one poll is worth, as a fraction of the
 # shortest poll interval (HazardPolicy's c). 1,000 jobs rendering 20-90 s
-# (benchmarks.live_jobs): 0.15 costs 15.6 calls per job for a p50 lag of 1.6 s at
-# production pace, and 12.8-14.5 calls for 2.2-2.9 s at the default time scale of 0.5,
-# where the bot's core is saturated. 0.10 cost 14.1-14.4 calls for 2.4-2.5 s there
-# (measured with kernels at Silverman's full bandwidth).
-POLL_COST_FRACTION = 0.15
+# (benchmarks.live_jobs): 0.125 costs 14.5 calls per job for a p50 lag of 1.7 s at
+# the default time scale of 0.5, and 14.8 calls for 1.6 s at production pace. 0.15
+# cost 13.7 calls for 1.9 s (both with a new job's first poll an interval after submit).
+POLL_COST_FRACTION = 0.125
 _STATUS_BY_WIRE = {
     "in_queue": JobStatus.IN_QUEUE,
     "in_progress": JobStatus.IN_PROGRESS,
