@@ -21,7 +21,9 @@ from benchmarks.live_jobs import animate_many, live_settings
 from tests.fakes.harness import RUNCOMFY_TOKEN
 from tests.fakes.runcomfy import Timeline
 
-SETTLE_SECONDS = 15.0  # let the submits' own work (first polls, first edits) pass
+# Let the submits' own work pass: the first polls (one interval after the submit, up to
+# 15 s + 10 % without past renders) and the status edits they bring (5 s apart).
+SETTLE_SECONDS = 25.0
 
 
 async def run_floor(
