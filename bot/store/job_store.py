@@ -197,8 +197,7 @@ class JobStore:
     async def count_active_by_status(self) -> dict[str, int]:
         """Jobs not final, per status (the metrics gauge); served by the `jobs_active` index."""
         sql = f"SELECT status, COUNT(*) FROM jobs WHERE {ACTIVE_SQL} GROUP BY status"
-        async with self._db.execute(sql) as cursor:
-            return {str(row[0]): int(row[1]) for row in await cursor.fetchall()}
+        return {str(row[0]): int(row[1]) for row in await self._rows(sql)}
 
     async def _migrate(self) -> None:
         for number, statements in enumerate(MIGRATIONS, start=1):
@@ -373,10 +372,7 @@ class JobStore:
 
     async def lease_of(self, job_id: int) -> tuple[str | None, float | None]:
         """Who holds the job and until when (tests and operators)."""
-        async with self._db.execute(
-            "SELECT owner, lease_until FROM jobs WHERE id = ?", (job_id,)
-        ) as cursor:
-            row = await cursor.fetchone()
+        row = await self._row("SELECT owner, lease_until FROM jobs WHERE id = ?", (job_id,))
         return (None, None) if row is None else (row[0], row[1])
 
     # -- reads -----------------------------------------------------------------
@@ -433,7 +429,7 @@ class JobStore:
 
         Cleared rows count like any other: a clear cannot give a slot back.
         """
-        async with self._db.execute(
+        row = await self._row(
             f"SELECT (SELECT COUNT(*) FROM jobs WHERE user_id = ? AND {ACTIVE_SQL}), "
             "(SELECT COUNT(*) FROM jobs "
             f"WHERE user_id = ? AND created_at >= ? AND {CHARGED_SQL}), "
@@ -441,8 +437,7 @@ class JobStore:
             f"WHERE user_id = ? AND created_at >= ? AND {CHARGED_SQL}), "
             f"(SELECT COUNT(*) FROM jobs WHERE {ACTIVE_SQL})",
             (user_id, user_id, since, user_id, since),
-        ) as cursor:
-            row = await cursor.fetchone()
+        )
         assert row is not None
         return QuotaUsage(
             user_active=int(row[0]),
@@ -460,12 +455,11 @@ class JobStore:
 
     async def oldest_created_since(self, user_id: int, since: float) -> float | None:
         """When the user's oldest charged job in the window was made: a slot frees after it."""
-        async with self._db.execute(
+        row = await self._row(
             "SELECT MIN(created_at) FROM jobs "
             f"WHERE user_id = ? AND created_at >= ? AND {CHARGED_SQL}",
             (user_id, since),
-        ) as cursor:
-            row = await cursor.fetchone()
+        )
         return None if row is None or row[0] is None else float(row[0])
 
     async def recent_durations(
@@ -490,25 +484,21 @@ class JobStore:
         start = "started_at" if from_start else "submitted_at"
         kind = "resolution = ? AND duration = ? AND generate_audio = ?"
         params = (resolution, duration, int(generate_audio))
-        async with self._db.execute(
+        rows = await self._rows(
             f"SELECT finished_at - {start} FROM jobs "
             f"WHERE {FINISHED_SQL} AND {kind} AND finished_at > {start} "
             f"AND {start} < COALESCE((SELECT MIN({start}) FROM jobs "
             f"WHERE {ACTIVE_SQL} AND status <> 'completed' AND {kind}), {start} + 1) "
             f"ORDER BY {start} DESC LIMIT ?",
             (*params, *params, limit),
-        ) as cursor:
-            rows = await cursor.fetchall()
+        )
         return [float(row[0]) for row in rows]
 
     # -- guild settings and usage (/admin) -----------------------------------------
 
     async def guild_settings(self, guild_id: int) -> GuildSettings:
         """The server's settings; the defaults when its admins never changed any."""
-        async with self._db.execute(
-            "SELECT * FROM guild_settings WHERE guild_id = ?", (guild_id,)
-        ) as cursor:
-            row = await cursor.fetchone()
+        row = await self._row("SELECT * FROM guild_settings WHERE guild_id = ?", (guild_id,))
         if row is None:
             return GuildSettings(guild_id=guild_id)
         return GuildSettings(
@@ -549,7 +539,7 @@ class JobStore:
 
     async def guild_usage(self, guild_id: int, user_id: int, since: float) -> GuildUsage:
         """Everything a server's admission check needs (it runs before each defer)."""
-        async with self._db.execute(
+        row = await self._row(
             "SELECT "
             f"(SELECT COUNT(*) FROM jobs WHERE guild_id = :g AND user_id = :u AND {ACTIVE_SQL}), "
             "(SELECT COUNT(*) FROM jobs "
@@ -559,15 +549,14 @@ class JobStore:
             "(SELECT COALESCE(SUM(cost), 0) FROM jobs "
             "WHERE guild_id = :g AND created_at >= :since)",
             {"g": guild_id, "u": user_id, "since": since},
-        ) as cursor:
-            row = await cursor.fetchone()
+        )
         assert row is not None
-        async with self._db.execute(
+        rows = await self._rows(
             "SELECT duration, COUNT(*) FROM jobs "
             f"WHERE guild_id = ? AND cost IS NULL AND {ACTIVE_SQL} GROUP BY duration",
             (guild_id,),
-        ) as cursor:
-            uncosted = {int(d): int(n) for d, n in await cursor.fetchall()}
+        )
+        uncosted = {int(d): int(n) for d, n in rows}
         return GuildUsage(
             user_active=int(row[0]),
             user_since=int(row[1]),
@@ -578,7 +567,7 @@ class JobStore:
 
     async def usage_report(self, guild_id: int, since: float, *, top: int = 5) -> UsageReport:
         """The server's jobs created since `since`: counts by outcome, known spend, top users."""
-        async with self._db.execute(
+        row = await self._row(
             "SELECT COUNT(*), "
             f"COALESCE(SUM({DELIVERED_1}), 0), "
             f"COALESCE(SUM({FAILED_1}), 0), "
@@ -587,19 +576,17 @@ class JobStore:
             "COALESCE(SUM(cost), 0) "
             "FROM jobs WHERE guild_id = ? AND created_at >= ?",
             (guild_id, since),
-        ) as cursor:
-            row = await cursor.fetchone()
+        )
         assert row is not None
-        async with self._db.execute(
+        rows = await self._rows(
             "SELECT user_id, COUNT(*), COALESCE(SUM(cost), 0) AS spend FROM jobs "
             "WHERE guild_id = ? AND created_at >= ? "
             "GROUP BY user_id ORDER BY spend DESC, COUNT(*) DESC, user_id LIMIT ?",
             (guild_id, since, top),
-        ) as cursor:
-            users = [
-                UserSpend(user_id=int(u), jobs=int(n), spend_usd=float(spend))
-                for u, n, spend in await cursor.fetchall()
-            ]
+        )
+        users = [
+            UserSpend(user_id=int(u), jobs=int(n), spend_usd=float(spend)) for u, n, spend in rows
+        ]
         return UsageReport(
             jobs=int(row[0]),
             delivered=int(row[1]),
@@ -653,16 +640,25 @@ class JobStore:
         rows = list(await self._db.execute_fetchall(sql, params))
         return from_row(rows[0]) if rows else None
 
+    async def _rows(self, sql: str, params: Any = ()) -> list[Any]:
+        """Every row in one trip to the database's thread. A cursor costs three (execute,
+        fetch, close), each waiting a turn of a busy event loop: the quota check and
+        insert that every new job makes under one lock took 8 ms at a 1,000-command
+        burst, and the last status message waited behind all of them."""
+        return list(await self._db.execute_fetchall(sql, params))
+
+    async def _row(self, sql: str, params: Any = ()) -> Any | None:
+        """The first row (queries that have at most one), in one trip."""
+        rows = await self._rows(sql, params)
+        return rows[0] if rows else None
+
     async def _one(self, sql: str, params: tuple[Any, ...]) -> Job | None:
-        async with self._db.execute(sql, params) as cursor:
-            row = await cursor.fetchone()
+        row = await self._row(sql, params)
         return None if row is None else from_row(row)
 
     async def _many(self, sql: str, params: tuple[Any, ...]) -> list[Job]:
-        async with self._db.execute(sql, params) as cursor:
-            return [from_row(row) for row in await cursor.fetchall()]
+        return [from_row(row) for row in await self._rows(sql, params)]
 
     async def _scalar(self, sql: str, params: tuple[Any, ...]) -> int:
-        async with self._db.execute(sql, params) as cursor:
-            row = await cursor.fetchone()
+        row = await self._row(sql, params)
         return int(row[0]) if row else 0
