@@ -221,6 +221,40 @@ async def test_failed_job_ends_with_reason(harness_factory) -> None:
     assert h.observer.delivered == []
 
 
+async def test_a_status_message_finds_its_job_while_the_burst_holds_the_submit(
+    harness_factory,
+) -> None:
+    # A ❌ finds its job by the status message. In a burst the submit waits for the
+    # others' messages (up to 8 s), and the row learnt its message only after that wait:
+    # a ❌ meanwhile found nothing. Written before the wait, 1,000 rows are also not
+    # written at once when the burst's submits go (the last messages waited behind them).
+    h: Harness = await harness_factory()
+    h.fake.script(Timeline(manual=True))
+    arriving = [f"other-{i}" for i in range(h.service.arrivals.burst)]
+    for key in arriving:
+        h.service.arrivals.arrive(key)
+    job = await h.service.create(
+        user_id=1, guild_id=10, channel_id=20, prompt="p", options=JobOptions(), image=IMAGE
+    )
+    assert job.id is not None
+    submitting = asyncio.create_task(
+        h.service.submit(
+            job.id, image_url="https://cdn.example/cat.png", status_message_id=77, hosted_url=None
+        )
+    )
+    for _ in range(100):  # bounded: 1 s
+        if await h.service.store.find_by_status_message(77) is not None:
+            break
+        await asyncio.sleep(0.01)
+    found = await h.service.store.find_by_status_message(77)
+    assert found is not None and found.id == job.id
+    assert not h.fake.submits  # still held
+    for key in arriving:
+        h.service.arrivals.arrived(key)
+    submitted = await asyncio.wait_for(submitting, 5)
+    assert submitted.status is JobStatus.IN_QUEUE and len(h.fake.submits) == 1
+
+
 async def test_cancel_while_queued_and_refused_while_running(harness_factory) -> None:
     h: Harness = await harness_factory()
     h.fake.script(Timeline(manual=True), Timeline(manual=True))
