@@ -192,10 +192,13 @@ class JobService:
         `hosted_url` is the copy of the image the bot attached to its status message
         (kept for "Animate again"); the option attachment's URL is never stored.
         """
-        await self.arrivals.let_through()  # other commands' status messages first
+        # The row knows its status message before any wait: a ❌ finds the job by it, and
+        # a burst's held submits then go without a write each (1,000 at once stalled the
+        # database thread for the last status messages, 2.4 s, under the admission lock).
         job = await self.store.update(
             job_id, status_message_id=status_message_id, image_url=hosted_url
         )
+        await self.arrivals.let_through()  # other commands' status messages first
         job_input = SeedanceInput.from_options(job.prompt, image_url, job.options)
         task = asyncio.current_task()
         if task is not None:
