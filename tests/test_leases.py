@@ -145,3 +145,54 @@ async def test_open_store_on_postgres(tmp_path: Path, pg_url: str) -> None:
     async with await open_store(settings(tmp_path, database_url=pg_url)) as store:
         assert store.shared and isinstance(store, PostgresJobStore)
         assert pg_url not in repr(settings(tmp_path, database_url=pg_url))  # a secret
+
+
+# --- Quotas across processes ------------------------------------------------------------------
+
+
+async def test_two_processes_cannot_pass_one_users_quota_together(
+    tmp_path: Path, pg_url: str
+) -> None:
+    # Each process checked a user's quota under its own lock: two commands at one moment
+    # (two servers on two shards) each saw the other's slot free, and both started.
+    from bot.jobs import JobService, QuotaExceeded
+    from bot.models import JobOptions
+    from bot.runcomfy import RunComfyClient, make_http_client
+    from tests.test_jobs import IMAGE, make_settings
+
+    settings = make_settings(tmp_path, "http://127.0.0.1:9", quota_user_concurrent=1)
+    http = make_http_client(settings.runcomfy_base_url, settings.runcomfy_api_token, 1.0)
+    stores = [await PostgresJobStore.open(pg_url, owner=f"proc-{i}", max_size=4) for i in range(2)]
+    services = [
+        JobService(
+            settings=settings,
+            store=store,
+            runcomfy=RunComfyClient(http, model_id=settings.runcomfy_model_id),
+        )
+        for store in stores
+    ]
+    try:
+        results = await asyncio.gather(
+            *(
+                service.create(
+                    user_id=7,
+                    guild_id=None,
+                    channel_id=20,
+                    prompt="p",
+                    options=JobOptions(),
+                    image=IMAGE,
+                )
+                for service in services
+                for _ in range(3)
+            ),
+            return_exceptions=True,
+        )
+        created = [r for r in results if isinstance(r, Job)]
+        assert len(created) == 1, results
+        assert all(isinstance(r, QuotaExceeded) for r in results if not isinstance(r, Job))
+    finally:
+        for service in services:
+            await service.close()
+        for store in stores:
+            await store.close()
+        await http.aclose()
