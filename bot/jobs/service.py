@@ -155,7 +155,8 @@ class JobService:
 
         `locale` is the language of the job's public messages (the server's).
         """
-        async with self._admission:
+        # This process's lock, then other processes' (PostgreSQL): one admission at a time.
+        async with self._admission, self.store.admitting():
             if self.admission is not None:
                 # Again under the lock: a pause or cap since the cog's check counts.
                 await self.admission.check(

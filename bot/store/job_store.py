@@ -19,7 +19,7 @@ import contextlib
 import json
 import logging
 import sqlite3
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import AsyncIterator, Callable, Collection, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Self
@@ -234,6 +234,12 @@ class JobStore:
             f"INSERT INTO jobs ({names}) VALUES ({marks})", tuple(columns.values())
         )
         return job.model_copy(update={"id": cursor.lastrowid})
+
+    @contextlib.asynccontextmanager
+    async def admitting(self) -> AsyncIterator[None]:
+        """Around a quota check and the insert it allows, so no other process admits a job
+        between them. SQLite serves one process, whose own lock is enough."""
+        yield
 
     async def update(self, job_id: int, **fields: object) -> Job:
         """Set the given Job fields; raises ValueError for unknown fields or bad values."""

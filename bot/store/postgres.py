@@ -10,9 +10,11 @@ autocommit, as on SQLite. Migrations are PostgreSQL's own DDL, numbered like
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
+from contextvars import ContextVar
 from functools import lru_cache
 from typing import Any, cast
 
@@ -138,6 +140,8 @@ PG_MIGRATIONS: tuple[tuple[str, ...], ...] = (
 
 # Any number: one lock id for "migrating this database", held for one transaction.
 _MIGRATION_LOCK = 0x616E696D
+# And one for "admitting a new job": a quota check and the insert it allows.
+_ADMISSION_LOCK = 0x61646D74
 # After rows were copied with their ids: the next new job gets the largest id + 1.
 _RESET_JOB_IDS = (
     "SELECT setval(pg_get_serial_sequence('jobs', 'id'), "
@@ -192,13 +196,14 @@ class _Cursor:
         if inserting and "RETURNING" not in sql.upper():
             sql += " RETURNING id"  # what SQLite's lastrowid says
         self._conn.queries += 1
+        target = self._conn.target
         if inserting or _RETURNS_ROWS.search(sql):
-            self._rows = await self._conn.pool.fetch(sql, *params)
+            self._rows = await target.fetch(sql, *params)
             self.rowcount = len(self._rows)
             if inserting and self._rows:
                 self.lastrowid = int(self._rows[0]["id"])
         else:
-            status = await self._conn.pool.execute(sql, *params)
+            status = await target.execute(sql, *params)
             # "UPDATE 3", "DELETE 0", "INSERT 0 1": the count is the last word.
             last = status.rsplit(" ", 1)[-1]
             self.rowcount = int(last) if last.isdigit() else -1
@@ -227,6 +232,21 @@ class PgConnection:
         self.pool = pool
         # Statements sent: the benchmark's "queries per job-minute".
         self.queries = 0
+        # The connection of a transaction this task is in (`pinned`); else the pool.
+        self._pinned: ContextVar[asyncpg.Connection | None] = ContextVar("pinned", default=None)
+
+    @property
+    def target(self) -> asyncpg.Pool | asyncpg.Connection:
+        return self._pinned.get() or self.pool
+
+    @contextlib.contextmanager
+    def pinned(self, conn: asyncpg.Connection) -> Iterator[None]:
+        """This task's statements go to `conn` (its transaction) for the block."""
+        token = self._pinned.set(conn)
+        try:
+            yield
+        finally:
+            self._pinned.reset(token)
 
     def execute(self, sql: str, params: Any = ()) -> _Cursor:
         return _Cursor(self, sql, params)
@@ -282,6 +302,17 @@ class PostgresJobStore(JobStore):
             return int(await conn.fetchval("SELECT MAX(version) FROM schema_version") or 0)
         finally:
             await conn.close()
+
+    @contextlib.asynccontextmanager
+    async def admitting(self) -> AsyncIterator[None]:
+        """One process at a time, across processes: a transaction holding an advisory lock,
+        whose connection takes every statement of the block. Under READ COMMITTED each
+        statement then sees the rows the previous holder committed before letting go."""
+        async with self._pg.pool.acquire() as conn, conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", _ADMISSION_LOCK)
+            self._pg.queries += 1
+            with self._pg.pinned(conn):
+                yield
 
     @property
     def queries(self) -> int:
