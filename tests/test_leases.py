@@ -12,10 +12,13 @@ import pytest
 from pydantic import ValidationError
 
 from bot.config import Settings
-from bot.models import Job, JobStatus
+from bot.jobs import JobService, QuotaExceeded
+from bot.models import Job, JobOptions, JobStatus
+from bot.runcomfy import RunComfyClient, make_http_client
 from bot.store import lease_hold, open_store
 from bot.store.postgres import PostgresJobStore
 from tests.stores import OpenStore
+from tests.test_jobs import IMAGE, make_settings
 from tests.test_store import new_job
 
 S = JobStatus
@@ -155,11 +158,6 @@ async def test_two_processes_cannot_pass_one_users_quota_together(
 ) -> None:
     # Each process checked a user's quota under its own lock: two commands at one moment
     # (two servers on two shards) each saw the other's slot free, and both started.
-    from bot.jobs import JobService, QuotaExceeded
-    from bot.models import JobOptions
-    from bot.runcomfy import RunComfyClient, make_http_client
-    from tests.test_jobs import IMAGE, make_settings
-
     settings = make_settings(tmp_path, "http://127.0.0.1:9", quota_user_concurrent=1)
     http = make_http_client(settings.runcomfy_base_url, settings.runcomfy_api_token, 1.0)
     stores = [await PostgresJobStore.open(pg_url, owner=f"proc-{i}", max_size=4) for i in range(2)]

@@ -318,7 +318,7 @@ class JobService:
             # A bug must not kill silently: the row stays active and resumes on restart.
             log.exception("Tracker for job %s crashed", job.id)
 
-    async def _poll_until_done(self, job: Job, resumed_after: float | None = None) -> None:
+    async def _poll_until_done(self, job: Job, resumed_after: float | None) -> None:
         """Ask `/status` while queued and `/result` while rendering, until the job ends.
 
         `/result` answers with the current state until the job is done, then with

@@ -648,9 +648,8 @@ class JobStore:
 
     async def _rows(self, sql: str, params: Any = ()) -> list[Any]:
         """Every row in one trip to the database's thread. A cursor costs three (execute,
-        fetch, close), each waiting a turn of a busy event loop: the quota check and
-        insert that every new job makes under one lock took 8 ms at a 1,000-command
-        burst, and the last status message waited behind all of them."""
+        fetch, close), each waiting a turn of a busy event loop: at a 1,000-command burst
+        the quota and admission reads before each defer took its p99 from 2.5 to 1.7 s."""
         return list(await self._db.execute_fetchall(sql, params))
 
     async def _row(self, sql: str, params: Any = ()) -> Any | None:
