@@ -6,6 +6,7 @@ Each store stands for a bot process; `now` is passed explicitly, so expiry is ex
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from bot.models import Job, JobOptions, JobStatus
 from bot.runcomfy import RunComfyClient, make_http_client
 from bot.store import lease_hold, open_store
 from bot.store.postgres import PostgresJobStore
+from tests.fakes.runcomfy import FakeRunComfy
 from tests.stores import OpenStore
 from tests.test_jobs import IMAGE, make_settings
 from tests.test_store import new_job
@@ -26,7 +28,7 @@ HOLD = 20.0  # lease_hold(30): what LEASE_SECONDS=30 gives
 
 
 def test_a_lease_is_two_thirds_of_the_period() -> None:
-    # Renewed every third, it lapses at most 2/3 after death; a scan 1/3 later takes it.
+    # Renewed every third, it lapses at most 2/3 after death, and is taken as it lapses.
     assert lease_hold(30) == HOLD
 
 
@@ -78,6 +80,20 @@ async def test_a_clean_stop_releases_at_once(open_store_at: OpenStore) -> None:
     assert done.id is not None and (await a.lease_of(done.id))[0] == "proc-a"
     # Long before the lease would have run out.
     assert [j.id for j in await b.claim(now=101.0, until=121.0, own=False)] == [active.id]
+
+
+async def test_the_next_lapse_is_the_first_foreign_lease_to_end(open_store_at: OpenStore) -> None:
+    a = await open_store_at(owner="proc-a", lease_hold=HOLD)
+    b = await open_store_at(owner="proc-b", lease_hold=HOLD)
+    assert await b.next_lapse() is None  # nothing to take
+    await a.create(new_job(created_at=105.0, status=S.IN_QUEUE))
+    await a.create(new_job(created_at=100.0, status=S.IN_PROGRESS))
+    await a.create(new_job(created_at=90.0, status=S.DELIVERED))  # final: never taken
+    await b.create(new_job(created_at=50.0, status=S.IN_QUEUE))  # b's own
+    assert await b.next_lapse() == 100.0 + HOLD
+    assert await a.next_lapse() == 50.0 + HOLD
+    await a.release()
+    assert await b.next_lapse() == 0.0  # released: free now
 
 
 async def test_own_rows_only_at_start_and_force_takes_all(open_store_at: OpenStore) -> None:
@@ -193,4 +209,44 @@ async def test_two_processes_cannot_pass_one_users_quota_together(
             await service.close()
         for store in stores:
             await store.close()
+        await http.aclose()
+
+
+# --- The lease keeper ---------------------------------------------------------------------------
+
+
+async def test_a_lapsed_lease_is_taken_over_when_it_lapses(
+    tmp_path: Path, runcomfy_fake: FakeRunComfy, pg_url: str
+) -> None:
+    # The keeper only looked every third of LEASE_SECONDS: a lease lapsing just after a
+    # look waited for the next one, so a dead process's jobs sat for up to a full
+    # period (and longer on a loaded machine) instead of two thirds of it.
+    period = 6.0  # looks every 2 s
+    settings = make_settings(tmp_path, runcomfy_fake.base_url, lease_seconds=period)
+    http = make_http_client(settings.runcomfy_base_url, settings.runcomfy_api_token, 1.0)
+    dead = await PostgresJobStore.open(pg_url, owner="proc-a", lease_hold=2.3, max_size=1)
+    live = await PostgresJobStore.open(pg_url, owner="proc-b", lease_hold=4.0, max_size=2)
+    service = JobService(
+        settings=settings,
+        store=live,
+        runcomfy=RunComfyClient(http, model_id=settings.runcomfy_model_id),
+    )
+    try:
+        job = await dead.create(new_job(created_at=time.time(), status=S.IN_QUEUE))
+        assert job.id is not None
+        _, lapses_at = await dead.lease_of(job.id)
+        assert lapses_at is not None
+        await service.resume()  # the keeper's first look is 2 s away: 0.3 s too early
+        taken_at = None
+        for _ in range(120):  # at most 6 s
+            if (await live.lease_of(job.id))[0] == "proc-b":
+                taken_at = time.time()
+                break
+            await asyncio.sleep(0.05)
+        assert taken_at is not None
+        assert taken_at - lapses_at < 0.8, taken_at - lapses_at  # not at the next look, 1.7 s on
+    finally:
+        await service.close()
+        await dead.close()
+        await live.close()
         await http.aclose()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import random
 import time
 from collections.abc import Callable
@@ -771,24 +772,43 @@ class JobService:
         return len(resumable)
 
     async def _keep_leases(self) -> None:
-        """Every third of LEASE_SECONDS: renew our leases, then take over expired ones."""
+        """Renew our leases every third of LEASE_SECONDS; take over another process's
+        jobs the moment its lease lapses (it stopped renewing), not at our next round,
+        which left a dead process's jobs waiting up to a third of the period longer.
+        """
         every = self.settings.lease_seconds / 3
+        renew_at = take_at = self.clock() + every
         while True:
-            await asyncio.sleep(every)
+            # Fixed rounds: a slow round must not push every later renewal back.
+            await asyncio.sleep(min(every, max(0.0, min(renew_at, take_at) - self.clock())))
             try:
                 now = self.clock()
-                until = now + self.store.lease_hold
-                ours = await self.store.renew(until=until)
-                await self._drop_taken(ours)
-                taken = await self.store.claim(now=now, until=until, own=False)
-                if taken:
-                    log.warning("Took over %d jobs whose process stopped renewing", len(taken))
-                    await self._adopt(taken)
+                if now >= renew_at:
+                    renew_at = max(renew_at + every, now + every / 2)
+                    ours = await self.store.renew(until=now + self.store.lease_hold)
+                    await self._drop_taken(ours)
+                if self.clock() >= take_at:
+                    # At the latest with the next renewal, which also finds released jobs.
+                    take_at = min(renew_at, await self._take_over_lapsed(every / 20))
             except asyncio.CancelledError:
                 raise
             except Exception:
                 # The database may be briefly away: try again at the next round.
                 log.exception("Lease renewal failed")
+                take_at = renew_at
+
+    async def _take_over_lapsed(self, min_wait: float) -> float:
+        """Claim the jobs whose lease lapsed; returns when the next one lapses."""
+        now = self.clock()
+        taken = await self.store.claim(now=now, until=now + self.store.lease_hold, own=False)
+        if taken:
+            log.warning("Took over %d jobs whose process stopped renewing", len(taken))
+            await self._adopt(taken)
+        lapse = await self.store.next_lapse()
+        # Just after it (the claim compares strictly), and never a busy loop on a row
+        # the claim skipped (locked by another process's claim at that moment).
+        soonest = self.clock() + min_wait
+        return math.inf if lapse is None else max(lapse + 0.01, soonest)
 
     async def _drop_taken(self, ours: set[int]) -> None:
         """Stop tracking jobs another process took over (we were too slow to renew)."""

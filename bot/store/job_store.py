@@ -98,9 +98,9 @@ def sqlite_path(settings: Settings) -> Path:
 
 
 def lease_hold(lease_seconds: float) -> float:
-    """How far ahead a lease is set: renewed every third of LEASE_SECONDS, it lapses at most
-    two thirds after its owner died, and the next take-over scan (a third later) takes
-    the jobs: recovery within LEASE_SECONDS.
+    """How far ahead a lease is set: renewed every third of LEASE_SECONDS, it survives one
+    late renewal, lapses at most two thirds of the period after its owner died, and is
+    taken over as it lapses: recovery within 2/3 × LEASE_SECONDS.
     """
     return lease_seconds * 2 / 3
 
@@ -367,6 +367,16 @@ class JobStore:
             (until, self.owner),
         )
         return {int(row[0]) for row in rows}
+
+    async def next_lapse(self) -> float | None:
+        """When the first active job not ours becomes free to take: its lease's end, or
+        0.0 for a released one; None when every active job is ours."""
+        row = await self._row(
+            "SELECT MIN(CASE WHEN owner IS NULL THEN 0.0 ELSE lease_until END) FROM jobs"
+            f" WHERE {ACTIVE_SQL} AND (owner IS NULL OR owner <> ?)",
+            (self.owner,),
+        )
+        return None if row is None or row[0] is None else float(row[0])
 
     async def release(self) -> int:
         """Give this owner's active jobs back (a clean stop): another process takes them now."""
