@@ -784,21 +784,10 @@ class FakeDiscord:
     ) -> tuple[dict[str, Any] | None, list[tuple[str, bytes, str | None]]]:
         if not request.can_read_body:
             return None, []
-        if request.content_type.startswith("multipart/"):
-            # Parts read into memory: request.post() spools files to temporary files
-            # it leaves open when the client goes away mid-upload.
-            payload: dict[str, Any] = {}
-            files = []
-            async for part in await request.multipart():
-                if not isinstance(part, aiohttp.BodyPartReader):
-                    continue
-                if part.name == "payload_json":
-                    payload = json.loads(await part.text())
-                elif part.name and part.name.startswith("files[") and part.filename:
-                    content_type = part.headers.get(aiohttp.hdrs.CONTENT_TYPE)
-                    files.append((part.filename, bytes(await part.read()), content_type))
-            return payload, files
         raw = await request.read()
+        content_type = request.headers.get(aiohttp.hdrs.CONTENT_TYPE, "")
+        if content_type.lower().startswith("multipart/"):
+            return _form_parts(raw, content_type)
         return (json.loads(raw) if raw else None), []
 
     def _take_rate_limit(self, path: str) -> web.Response | None:
@@ -1811,3 +1800,40 @@ def _modal_answer(child: dict[str, Any], values: dict[str, Any]) -> dict[str, An
     if not set(picked) <= allowed:
         raise ValueError(f"{picked!r} is not among the options of {custom_id!r}")
     return {"type": child["type"], "custom_id": custom_id, "values": list(picked)}
+
+
+_BOUNDARY = re.compile(r'boundary="?([^";]+)"?', re.IGNORECASE)
+_DISPOSITION = re.compile(r'\b(name|filename)="((?:[^"\\]|\\.)*)"')
+
+
+def _form_parts(
+    raw: bytes, content_type: str
+) -> tuple[dict[str, Any], list[tuple[str, bytes, str | None]]]:
+    """discord.py's form (`payload_json`, `files[n]`), split by hand: aiohttp's
+    MultipartReader parses every header with the email package, 2 ms a request and a
+    quarter of this fake's CPU in a 1,000-command burst (Discord's, not the bot's)."""
+    boundary = _BOUNDARY.search(content_type)
+    if boundary is None:
+        raise DiscordError(400, 50035, "Invalid Form Body")
+    payload: dict[str, Any] = {}
+    files: list[tuple[str, bytes, str | None]] = []
+    delimiter = b"\r\n--" + boundary.group(1).encode()
+    for part in (b"\r\n" + raw).split(delimiter)[1:]:
+        if part.startswith(b"--"):
+            break  # the closing delimiter
+        head, _, body = part.partition(b"\r\n\r\n")
+        headers = {}
+        for line in head.decode().split("\r\n"):
+            name, colon, value = line.partition(":")
+            if colon:
+                headers[name.strip().lower()] = value.strip()
+        params = {
+            key: re.sub(r"\\(.)", r"\1", value)
+            for key, value in _DISPOSITION.findall(headers.get("content-disposition", ""))
+        }
+        name, filename = params.get("name"), params.get("filename")
+        if name == "payload_json":
+            payload = json.loads(body)
+        elif name and name.startswith("files[") and filename:
+            files.append((filename, body, headers.get("content-type")))
+    return payload, files
