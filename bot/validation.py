@@ -248,7 +248,7 @@ def prepare_image(data: bytes, *, filename: str, size_limit: int = MAX_FILE_BYTE
         if target != (info.width, info.height) and info.format == "JPEG":
             # Shrinking a big JPEG: let libjpeg decode at 1/2..1/8 scale directly.
             img.draft(None, target)
-        _decode(img, info, filename)
+        _check_content(img, info, data, filename, fitting=bool(changes))
         # A PNG's eXIf chunk may follow the pixels: only now is its orientation known.
         info = replace(info, orientation=_orientation(img))
         target, changes = _plan(info)
@@ -320,6 +320,27 @@ def _decode(img: Image.Image, info: ImageInfo, filename: str = "") -> None:
         raise _bomb(filename, (info.width, info.height)) from None
     except _DECODE_ERRORS:
         raise _damaged(filename, info.format) from None
+
+
+def _check_content(
+    img: Image.Image, info: ImageInfo, data: bytes, filename: str, *, fitting: bool
+) -> None:
+    """Find damage: a plain PNG by its chunks' checksums, any other image by decoding.
+
+    Each PNG chunk carries a CRC-32 and the file must reach IEND, so `verify()` finds a
+    truncated or altered PNG in 0.04 ms where decoding an 800x600 RGB one takes 6.6
+    ms (6.6 s of two cores for a 1,000-command burst). Left to RunComfy, which fails
+    the job: a PNG written broken by its encoder, with valid checksums. Decoded
+    anyway: a PNG being fitted (its pixels are needed) or with an eXIf chunk, which may
+    follow the pixels and is only read while decoding them.
+    """
+    if info.format == "PNG" and not fitting and b"eXIf" not in data:
+        try:
+            img.verify()
+        except _DECODE_ERRORS:
+            raise _damaged(filename, info.format) from None
+        return
+    _decode(img, info, filename)
 
 
 def _orientation(img: Image.Image) -> int:

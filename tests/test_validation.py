@@ -246,6 +246,36 @@ def test_truncated_files_are_found_by_decoding(fmt: str) -> None:
     assert "damaged or incomplete" in exc.message
 
 
+def png_chunks(data: bytes) -> list[tuple[bytes, bytes]]:
+    """(kind, body) of each chunk of a PNG file."""
+    chunks, pos = [], 8
+    while pos < len(data):
+        (length,) = struct.unpack(">I", data[pos : pos + 4])
+        chunks.append((data[pos + 4 : pos + 8], data[pos + 8 : pos + 8 + length]))
+        pos += 12 + length
+    return chunks
+
+
+def test_a_flipped_bit_in_a_png_is_damage() -> None:
+    # A plain PNG is checked by its chunks' checksums, not by decoding its pixels.
+    data = bytearray(noisy_png(400, 400))
+    data[len(data) // 2] ^= 0x10  # inside the IDAT's pixels
+    assert rejected(bytes(data), "flipped.png").code == "truncated"
+
+
+def test_a_png_exif_after_the_pixels_still_turns_it_upright() -> None:
+    exif = Image.Exif()
+    exif[ORIENTATION] = 6  # shown turned a quarter: 600 wide, 800 tall
+    chunks = png_chunks(encode(Image.new("RGB", (800, 600), "red"), "PNG", exif=exif))
+    late = [c for c in chunks if c[0] != b"eXIf"]
+    late.insert(-1, next(c for c in chunks if c[0] == b"eXIf"))  # just before IEND
+    assert [kind for kind, _ in late][-3:] == [b"IDAT", b"eXIf", b"IEND"]
+    data = b"\x89PNG\r\n\x1a\n" + b"".join(png_chunk(kind, body) for kind, body in late)
+    prepared = prepared_ok(data, "late.png")
+    assert "rotated upright" in prepared.changes
+    assert (prepared.facts.width, prepared.facts.height) == (600, 800)
+
+
 def test_a_broken_header_with_a_png_signature_is_damaged_not_foreign() -> None:
     exc = rejected(b"\x89PNG\r\n\x1a\n" + b"\x00" * 40)
     assert exc.code == "truncated" and "PNG" in exc.message
