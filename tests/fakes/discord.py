@@ -1824,16 +1824,16 @@ def _form_parts(
         head, _, body = part.partition(b"\r\n\r\n")
         headers = {}
         for line in head.decode().split("\r\n"):
-            name, colon, value = line.partition(":")
+            key, colon, value = line.partition(":")
             if colon:
-                headers[name.strip().lower()] = value.strip()
+                headers[key.strip().lower()] = value.strip()
         params = {
             key: re.sub(r"\\(.)", r"\1", value)
             for key, value in _DISPOSITION.findall(headers.get("content-disposition", ""))
         }
-        name, filename = params.get("name"), params.get("filename")
-        if name == "payload_json":
+        field, filename = params.get("name"), params.get("filename")
+        if field == "payload_json":
             payload = json.loads(body)
-        elif name and name.startswith("files[") and filename:
+        elif field and field.startswith("files[") and filename:
             files.append((filename, body, headers.get("content-type")))
     return payload, files
