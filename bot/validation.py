@@ -317,8 +317,9 @@ def _decode(img: Image.Image, info: ImageInfo, filename: str = "") -> None:
     """Decode the first frame for real: a damaged file fails here, not at RunComfy."""
     # Pillow feeds a decoder 64 KB at a time and takes the GIL back between blocks;
     # beside a busy event loop each take waits up to the 5 ms switch interval, so a
-    # check thread crawled (an 800x600 WebP: 5 ms alone, 120 ms next to a busy loop;
-    # 17 ms with big blocks). The bytes are in memory already.
+    # check thread crawled (a 1.1 MB JPEG: 17 ms alone, 0.6-1.2 s next to a busy
+    # loop, 56-240 ms in these blocks: `benchmarks.image_check`). The bytes are in
+    # memory already.
     if isinstance(img, ImageFile.ImageFile):
         img.decodermaxblock = max(img.decodermaxblock, DECODE_BLOCK_BYTES)
     try:
