@@ -8,6 +8,7 @@ from benchmarks import (
     ack_burst,
     fit_video,
     history_bench,
+    image_check,
     large_video,
     live_jobs,
     restart,
@@ -17,6 +18,7 @@ from benchmarks import (
 
 async def main() -> None:
     await history_bench.main()
+    await image_check.main()
     await ack_burst.main()
     await large_video.main()
     await live_jobs.main()
