@@ -26,7 +26,7 @@ from bot.models import (
     JobStatus,
     is_charged,
 )
-from bot.store import MIGRATIONS, JobStore
+from bot.store import MIGRATIONS, JobStore, QuotaLimits
 from bot.store.schema import ACTIVE_SQL, CHARGED_SQL
 from tests.stores import OpenStore
 
@@ -331,6 +331,32 @@ async def test_counts_and_quota_queries(store: JobStore) -> None:
     assert (await store.quota_usage(3, since=0)).oldest_since is None
 
 
+async def test_a_job_is_created_only_within_its_quotas(store: JobStore) -> None:
+    now = 1_000_000.0
+    limits = QuotaLimits(user_concurrent=2, user_daily=3, global_concurrent=4, since=now - 10)
+
+    async def create(user_id: int, status: JobStatus = S.SUBMITTING) -> Job | None:
+        return await store.create_within(new_job(user_id, created_at=now, status=status), limits)
+
+    first, second = await create(1), await create(1)
+    assert first is not None and second is not None and first.id != second.id
+    assert await store.get(first.id or 0) is not None
+    assert await create(1) is None  # two running: the user's concurrency
+    assert await store.count_for_user(1) == 2  # and nothing written
+    await store.update(first.id or 0, status=S.DELIVERED)
+    third = await create(1)
+    assert third is not None
+    await store.update(third.id or 0, status=S.CANCELLED)  # a cancel is not charged
+    await store.update(second.id or 0, status=S.DELIVERED)
+    assert await create(1) is not None  # the third charged job of the day
+    assert await create(1) is None  # a fourth: the daily quota, with one slot running free
+    assert await create(2) is not None and await create(3) is not None
+    assert await store.count_active() == 3
+    assert await create(4) is not None  # the fourth running job of all
+    assert await create(5) is None  # everybody's concurrency
+    assert await store.count_for_user(5) == 0
+
+
 async def test_recent_durations_of_one_kind(store: JobStore) -> None:
     kind = JobOptions(resolution="720p", duration=5, generate_audio=True)
 
@@ -455,6 +481,10 @@ async def test_hot_queries_use_indexes_not_scans(sqlite_store: JobStore) -> None
         "daily quota": store.count_created_since(1, 5.0),
         "quota frees up": store.oldest_created_since(1, 5.0),
         "quota in one query": store.quota_usage(1, since=5.0),
+        "admission in one statement": store.create_within(
+            new_job(created_at=60.0),
+            QuotaLimits(user_concurrent=5, user_daily=20, global_concurrent=50, since=5.0),
+        ),
         "eta": store.recent_durations(resolution="480p", duration=5, generate_audio=True),
         "render times": store.recent_durations(
             resolution="480p", duration=5, generate_audio=False, from_start=True

@@ -46,7 +46,7 @@ from bot.runcomfy import (
     RunComfyError,
     SeedanceInput,
 )
-from bot.store import JobStore
+from bot.store import JobStore, QuotaLimits, QuotaUsage
 
 if TYPE_CHECKING:
     from bot.admission import Admission
@@ -130,15 +130,22 @@ class JobService:
 
     async def check_quota(self, user_id: int) -> None:
         """Raise QuotaExceeded if `user_id` may not start a job now."""
+        now = self.clock()
+        refusal = self._quota_refusal(await self.store.quota_usage(user_id, since=now - DAY), now)
+        if refusal is not None:
+            raise refusal
+
+    def _quota_refusal(self, usage: QuotaUsage, now: float) -> QuotaExceeded | None:
+        """The first of the operator's quotas `usage` reaches, if any."""
         s = self.settings
-        usage = await self.store.quota_usage(user_id, since=self.clock() - DAY)
         if usage.user_active >= s.quota_user_concurrent:
-            raise QuotaExceeded(QuotaKind.USER_CONCURRENT, s.quota_user_concurrent)
+            return QuotaExceeded(QuotaKind.USER_CONCURRENT, s.quota_user_concurrent)
         if usage.user_since >= s.quota_user_daily:
-            frees_at = (usage.oldest_since or self.clock()) + DAY
-            raise QuotaExceeded(QuotaKind.USER_DAILY, s.quota_user_daily, frees_at)
+            frees_at = (usage.oldest_since or now) + DAY
+            return QuotaExceeded(QuotaKind.USER_DAILY, s.quota_user_daily, frees_at)
         if usage.all_active >= s.quota_global_concurrent:
-            raise QuotaExceeded(QuotaKind.GLOBAL_CONCURRENT, s.quota_global_concurrent)
+            return QuotaExceeded(QuotaKind.GLOBAL_CONCURRENT, s.quota_global_concurrent)
+        return None
 
     async def create(
         self,
@@ -166,20 +173,40 @@ class JobService:
                     channel_id=channel_id,
                     duration=options.duration,
                 )
-            await self.check_quota(user_id)
-            return await self.store.create(
-                Job(
-                    user_id=user_id,
-                    guild_id=guild_id,
-                    channel_id=channel_id,
-                    prompt=prompt,
-                    options=options,
-                    image=image,
-                    extends_job_id=extends_job_id,
-                    created_at=self.clock(),
-                    locale=locale,
-                )
+            now = self.clock()
+            job = Job(
+                user_id=user_id,
+                guild_id=guild_id,
+                channel_id=channel_id,
+                prompt=prompt,
+                options=options,
+                image=image,
+                extends_job_id=extends_job_id,
+                created_at=now,
+                locale=locale,
             )
+            return await self._insert_within_quotas(job, now)
+
+    async def _insert_within_quotas(self, job: Job, now: float) -> Job:
+        """The quota checks and the insert as one statement: each trip to the database
+        holds the admission lock, which 1,000 commands at once queue on. Only a refusal
+        reads the usage again, to say which quota."""
+        s = self.settings
+        limits = QuotaLimits(
+            user_concurrent=s.quota_user_concurrent,
+            user_daily=s.quota_user_daily,
+            global_concurrent=s.quota_global_concurrent,
+            since=now - DAY,
+        )
+        for _ in range(3):  # bounded: a refusal whose slot frees before we look again
+            created = await self.store.create_within(job, limits)
+            if created is not None:
+                return created
+            usage = await self.store.quota_usage(job.user_id, since=limits.since)
+            refusal = self._quota_refusal(usage, now)
+            if refusal is not None:
+                raise refusal
+        raise QuotaExceeded(QuotaKind.GLOBAL_CONCURRENT, s.quota_global_concurrent)
 
     async def submit(
         self,

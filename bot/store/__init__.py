@@ -8,6 +8,7 @@ migrations and keeps the fragments their indexes repeat; `rows` maps jobs to col
 
 from bot.store.job_store import (
     JobStore,
+    QuotaLimits,
     QuotaUsage,
     StoreUnavailable,
     lease_hold,
@@ -22,6 +23,7 @@ __all__ = [
     "MIGRATIONS",
     "UPDATABLE",
     "JobStore",
+    "QuotaLimits",
     "QuotaUsage",
     "StoreUnavailable",
     "lease_hold",

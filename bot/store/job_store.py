@@ -69,6 +69,19 @@ class QuotaUsage:
     all_active: int  # everybody's jobs not final
 
 
+MAX_KEPT_GUILDS = 10_000  # servers whose settings SQLite's store keeps in memory
+
+
+@dataclass(frozen=True)
+class QuotaLimits:
+    """What a new job may not reach: `create_within` inserts only below all three."""
+
+    user_concurrent: int  # the user's jobs not final
+    user_daily: int  # the user's charged jobs created since `since`
+    global_concurrent: int  # everybody's jobs not final
+    since: float  # the daily window's start
+
+
 class StoreUnavailable(Exception):
     """The database file cannot be used; `reason` says why in words an operator acts on."""
 
@@ -121,6 +134,9 @@ class JobStore:
         # This process's id and lease length: rows it creates are leased to it.
         self.owner = owner
         self.lease_hold = lease_hold
+        # Servers' settings once read, when every change goes through this store (SQLite's
+        # one process): each admission re-checks them under the admission lock.
+        self._guilds: dict[int, GuildSettings] = {}
 
     @classmethod
     async def open(
@@ -223,17 +239,41 @@ class JobStore:
     # -- writes ----------------------------------------------------------------
 
     async def create(self, job: Job) -> Job:
+        names, marks, values = self._insert_parts(job)
+        cursor = await self._db.execute(f"INSERT INTO jobs ({names}) VALUES ({marks})", values)
+        return job.model_copy(update={"id": cursor.lastrowid})
+
+    async def create_within(self, job: Job, limits: QuotaLimits) -> Job | None:
+        """Insert the job only if the user's and everybody's quotas allow it; None if not.
+
+        One statement, so one trip to the database for a whole admission: the checks
+        and the insert see the same rows (a job that ends meanwhile frees its slot
+        for the next one). Counts as `quota_usage` does.
+        """
+        names, marks, values = self._insert_parts(job)
+        rows = await self._db.execute_fetchall(
+            f"INSERT INTO jobs ({names}) SELECT {marks} WHERE "
+            f"(SELECT COUNT(*) FROM jobs WHERE user_id = ? AND {ACTIVE_SQL}) < ? AND "
+            "(SELECT COUNT(*) FROM jobs "
+            f"WHERE user_id = ? AND created_at >= ? AND {CHARGED_SQL}) < ? AND "
+            f"(SELECT COUNT(*) FROM jobs WHERE {ACTIVE_SQL}) < ? RETURNING id",
+            (
+                *values,
+                *(job.user_id, limits.user_concurrent),
+                *(job.user_id, limits.since, limits.user_daily),
+                limits.global_concurrent,
+            ),
+        )
+        rows = list(rows)
+        return job.model_copy(update={"id": int(rows[0][0])}) if rows else None
+
+    def _insert_parts(self, job: Job) -> tuple[str, str, tuple[Any, ...]]:
         columns = to_columns(job)
         if self.owner is not None:
             # Leased from the first moment: no other process may take a row being submitted.
             columns["owner"] = self.owner
             columns["lease_until"] = job.created_at + self.lease_hold
-        names = ", ".join(columns)
-        marks = ", ".join("?" for _ in columns)
-        cursor = await self._db.execute(
-            f"INSERT INTO jobs ({names}) VALUES ({marks})", tuple(columns.values())
-        )
-        return job.model_copy(update={"id": cursor.lastrowid})
+        return ", ".join(columns), ", ".join("?" for _ in columns), tuple(columns.values())
 
     @contextlib.asynccontextmanager
     async def admitting(self) -> AsyncIterator[None]:
@@ -514,6 +554,20 @@ class JobStore:
 
     async def guild_settings(self, guild_id: int) -> GuildSettings:
         """The server's settings; the defaults when its admins never changed any."""
+        known = self._guilds.get(guild_id)
+        if known is None:
+            known = await self._read_guild_settings(guild_id)
+            self._keep_guild_settings(known)
+        return known
+
+    def _keep_guild_settings(self, settings: GuildSettings) -> None:
+        if self.shared:
+            return  # another process may change them: read them each time
+        if len(self._guilds) >= MAX_KEPT_GUILDS and settings.guild_id not in self._guilds:
+            del self._guilds[next(iter(self._guilds))]  # the longest kept
+        self._guilds[settings.guild_id] = settings
+
+    async def _read_guild_settings(self, guild_id: int) -> GuildSettings:
         row = await self._row("SELECT * FROM guild_settings WHERE guild_id = ?", (guild_id,))
         if row is None:
             return GuildSettings(guild_id=guild_id)
@@ -551,6 +605,7 @@ class JobStore:
                 settings.updated_at,
             ),
         )
+        self._keep_guild_settings(settings)
         return settings
 
     async def guild_usage(self, guild_id: int, user_id: int, since: float) -> GuildUsage:
