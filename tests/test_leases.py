@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from bot.config import Settings
 from bot.jobs import JobService, QuotaExceeded
-from bot.models import Job, JobOptions, JobStatus
+from bot.models import GuildSettings, Job, JobOptions, JobStatus
 from bot.runcomfy import RunComfyClient, make_http_client
 from bot.store import lease_hold, open_store
 from bot.store.postgres import PostgresJobStore
@@ -210,6 +210,19 @@ async def test_two_processes_cannot_pass_one_users_quota_together(
         for store in stores:
             await store.close()
         await http.aclose()
+
+
+async def test_a_pause_saved_by_another_process_counts_at_once(pg_url: str) -> None:
+    # SQLite keeps a server's settings once read (its one process makes every change);
+    # on PostgreSQL another process may change them, so each admission reads them.
+    stores = [await PostgresJobStore.open(pg_url, owner=f"proc-{i}", max_size=1) for i in range(2)]
+    try:
+        assert not (await stores[0].guild_settings(42)).paused
+        await stores[1].save_guild_settings(GuildSettings(guild_id=42, paused=True))
+        assert (await stores[0].guild_settings(42)).paused
+    finally:
+        for store in stores:
+            await store.close()
 
 
 # --- The lease keeper ---------------------------------------------------------------------------
