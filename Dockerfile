@@ -18,13 +18,14 @@ WORKDIR /app
 
 # Dependencies first: this layer is rebuilt only when pyproject.toml changes.
 COPY pyproject.toml README.md ./
-RUN mkdir bot cogs && touch bot/__init__.py cogs/__init__.py \
+RUN mkdir app bot cogs && touch app/__init__.py bot/__init__.py cogs/__init__.py \
     && pip install . \
     && pip uninstall -y animate-bot
 
 # bot/ brings its message catalogs (bot/locales/*/LC_MESSAGES/*.po), read at start.
 COPY bot ./bot
 COPY cogs ./cogs
+COPY app ./app
 
 RUN useradd --create-home --uid 10001 animate \
     && mkdir -p /data && chown animate:animate /data

@@ -32,7 +32,7 @@ test-pg: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy bot cogs
+	$(BIN)/mypy app bot cogs
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks

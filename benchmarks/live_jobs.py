@@ -20,6 +20,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from app.pacing import BOT_REQUESTS_PER_SECOND
 from benchmarks.common import (
     Rig,
     add_distance_options,
@@ -29,7 +30,6 @@ from benchmarks.common import (
     summary,
     write_json,
 )
-from bot.app import BOT_REQUESTS_PER_SECOND
 from bot.config import Settings
 from bot.models import ImageFacts, Job, JobOptions, JobStatus
 from bot.runcomfy import BASE_IN_FLIGHT

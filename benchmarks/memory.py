@@ -32,8 +32,8 @@ from typing import Any
 
 import discord
 
+from app.client import AnimateBot
 from benchmarks.common import machine
-from bot.app import AnimateBot
 from bot.downloads import DownloadProblem
 from bot.models import ImageFacts, Job, JobStatus
 from tests.fakes.discord import DEFAULT_UPLOAD_LIMIT, FakeDiscord, FakeInteraction

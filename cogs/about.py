@@ -8,10 +8,10 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from cogs.translator import command_text, user_messages
+from cogs.common.translator import command_text, user_messages
 
 if TYPE_CHECKING:
-    from bot.app import AnimateBot
+    from app.client import AnimateBot
 
 # Catalog keys (bot/locales/*/LC_MESSAGES/messages.po).
 ABOUT = "about.body"

@@ -25,10 +25,10 @@ from bot.guild_settings import (
 from bot.i18n import Messages
 from bot.models import GuildSettings, UsageReport
 from cogs.animate.rendering import safe_text
-from cogs.translator import command_text, user_messages
+from cogs.common.translator import command_text, user_messages
 
 if TYPE_CHECKING:
-    from bot.app import AnimateBot
+    from app.client import AnimateBot
 
 log = logging.getLogger(__name__)
 

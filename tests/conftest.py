@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import AnimateBot
+from app.client import AnimateBot
 from bot.config import Settings
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.harness import (

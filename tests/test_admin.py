@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from bot.app import AnimateBot
+from app.client import AnimateBot
 from bot.models import GuildSettings, ImageFacts, Job, JobStatus
 from tests.fakes.discord import MANAGE_GUILD, FakeDiscord, FakeInteraction, FakeUser
 from tests.fakes.harness import BotRunner

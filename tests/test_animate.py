@@ -10,7 +10,7 @@ import time
 import pytest
 from PIL import Image
 
-from bot.app import AnimateBot
+from app.client import AnimateBot
 from bot.arrivals import BURST
 from bot.models import Job, JobStatus
 from cogs.animate import PREPARING_AT_ONCE

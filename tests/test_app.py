@@ -10,14 +10,14 @@ import pytest
 from multidict import CIMultiDict
 from yarl import URL
 
-from bot import i18n
-from bot.app import (
+from app.client import AnimateBot
+from app.pacing import (
     BOT_REQUESTS_BURST,
     BOT_REQUESTS_PER_SECOND,
     EXEMPT_ROUTES,
-    AnimateBot,
     paced_bot_token_requests,
 )
+from bot import i18n
 from bot.ratelimit import RateBudget
 from tests.fakes.discord import FakeDiscord, peak_per_second
 from tests.fakes.harness import BotRunner

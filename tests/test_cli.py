@@ -19,7 +19,7 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from bot import cli
+from app import cli
 from bot.check import ADMINISTRATOR, REQUIRED_PERMISSIONS, GuildFacts, guild_permissions
 from bot.config import Settings
 from bot.health import STALE_AFTER_SECONDS

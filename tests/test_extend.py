@@ -9,8 +9,8 @@ from pathlib import Path
 import av
 from PIL import Image, ImageChops, ImageStat
 
+from app.client import AnimateBot
 from bot import i18n, video
-from bot.app import AnimateBot
 from bot.models import JobStatus
 from cogs.animate.continuations import ALREADY_EXTENDED
 from tests.fakes import media

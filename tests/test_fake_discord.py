@@ -9,7 +9,7 @@ import discord.gateway
 import discord.http
 import pytest
 
-from bot.app import AnimateBot
+from app.client import AnimateBot
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.harness import BotRunner
 

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
+from app.client import SORRY, AnimateBot
 from bot import i18n
-from bot.app import SORRY, AnimateBot
 from bot.models import ImageFacts, Job, JobOptions, JobStatus
 from tests.fakes.discord import FakeDiscord, FakeInteraction, FakeMessage, FakeUser
 from tests.fakes.harness import BotRunner
@@ -292,7 +292,7 @@ async def test_buttons_are_disabled_when_the_view_times_out(
     bot: AnimateBot, discord_fake: FakeDiscord, monkeypatch: Any
 ) -> None:
     # The module discord.py loaded as the extension (it does not set `cogs.history`).
-    monkeypatch.setattr(importlib.import_module("cogs.history"), "VIEW_TIMEOUT", 0.2)
+    monkeypatch.setattr(importlib.import_module("cogs.history.cog"), "VIEW_TIMEOUT", 0.2)
     await seed(bot, discord_fake.author, 12)
     page = await reply(discord_fake, await discord_fake.invoke("history"))
     assert not component(page, "Older").get("disabled")

@@ -12,9 +12,9 @@ import discord
 import pytest
 from discord import app_commands
 
+from app.client import AnimateBot
 from bot import i18n
-from bot.app import AnimateBot
-from cogs.translator import CatalogTranslator
+from cogs.common.translator import CatalogTranslator
 from tests.fakes.discord import (
     DiscordError,
     FakeDiscord,
@@ -337,10 +337,8 @@ def test_the_fake_refuses_localizations_discord_refuses(command: dict[str, objec
 # Where keys are written in code: a typo there would show English (or crash) at runtime.
 KEYED_SOURCES = [
     *sorted((Path(__file__).parent.parent / "cogs").rglob("*.py")),
-    *(
-        Path(__file__).parent.parent / "bot" / name
-        for name in ("app.py", "prompts.py", "validation.py")
-    ),
+    *sorted((Path(__file__).parent.parent / "app").rglob("*.py")),
+    *(Path(__file__).parent.parent / "bot" / name for name in ("prompts.py", "validation.py")),
 ]
 KEY = re.compile(r"^[a-z_]+(\.[a-z_]+)+$")
 PREFIXES = {key.split(".", 1)[0] for key in texts("en")}

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from bot.app import AnimateBot
+from app.client import AnimateBot
 from bot.models import GuildSettings, JobStatus
 from tests.fakes.discord import FakeDiscord, FakeInteraction
 from tests.fakes.harness import BotRunner

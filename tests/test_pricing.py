@@ -9,7 +9,7 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from bot.app import AnimateBot
+from app.client import AnimateBot
 from bot.models import JobStatus
 from bot.pricing import PriceWatch
 from bot.runcomfy import RunComfyClient, make_http_client

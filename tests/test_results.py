@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.app import AnimateBot
+from app.client import AnimateBot
 from bot.models import JobStatus
 from tests.fakes.discord import FakeDiscord, FakeInteraction, FakeMessage, FakeUser
 from tests.fakes.harness import BotRunner

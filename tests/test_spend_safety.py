@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 
-from bot.app import AnimateBot
+from app.client import AnimateBot
 from bot.models import JobStatus
 from tests.fakes.discord import FakeDiscord, FakeInteraction, FakeMessage
 from tests.fakes.harness import BotRunner

@@ -6,7 +6,7 @@ import json
 import re
 import time
 
-from bot.app import AnimateBot
+from app.client import AnimateBot
 from bot.eta import Estimate
 from bot.models import ImageFacts, Job, JobStatus
 from cogs.animate.rendering import status_embed

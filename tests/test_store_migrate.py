@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot import cli
+from app import cli
 from bot.models import GuildSettings, JobOptions, JobStatus
 from bot.store import COPIED_TABLES, MIGRATIONS, JobStore
 from bot.store.postgres import PostgresJobStore

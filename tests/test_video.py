@@ -10,10 +10,10 @@ from pathlib import Path
 import av
 import pytest
 
+from app.client import AnimateBot
 from bot import i18n, video
-from bot.app import AnimateBot
 from bot.video import FitFailure, VideoUnreadable
-from cogs.history import detail_embed
+from cogs.history.cog import detail_embed
 from tests.fakes import media
 from tests.fakes.discord import FakeDiscord, FakeInteraction, FakeMessage
 from tests.fakes.harness import BotRunner

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from cogs.animate.cog import PREPARING_AT_ONCE, Animate
 
 if TYPE_CHECKING:
-    from bot.app import AnimateBot
+    from app.client import AnimateBot
 
 __all__ = ["PREPARING_AT_ONCE", "Animate", "setup"]
 

@@ -41,10 +41,10 @@ from cogs.animate.replies import (
 )
 from cogs.animate.results import ResultButtons
 from cogs.animate.status import StatusBoard
-from cogs.translator import command_text, user_messages
+from cogs.common.translator import command_text, user_messages
 
 if TYPE_CHECKING:
-    from bot.app import AnimateBot
+    from app.client import AnimateBot
 
 log = logging.getLogger(__name__)
 

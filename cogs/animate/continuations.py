@@ -21,7 +21,7 @@ from bot.video import VideoUnreadable, concat, last_frame_png
 from cogs.animate.buttons import custom_ids, result_view
 from cogs.animate.rendering import public_messages
 from cogs.animate.replies import megabytes
-from cogs.translator import user_messages
+from cogs.common.translator import user_messages
 
 if TYPE_CHECKING:
     from cogs.animate.cog import Animate

@@ -26,7 +26,7 @@ from cogs.animate.rendering import delivered_message, ended_message, link_messag
 from cogs.animate.status import StatusBoard
 
 if TYPE_CHECKING:
-    from bot.app import AnimateBot
+    from app.client import AnimateBot
 
 log = logging.getLogger(__name__)
 

@@ -13,8 +13,8 @@ from bot.models import Job, JobOptions, Resolution
 from bot.validation import ImageRejected, precheck_metadata
 from cogs.animate.buttons import custom_ids, result_view
 from cogs.animate.remix import PromptModal
-from cogs.presses import PressLedger
-from cogs.translator import user_messages
+from cogs.common.presses import PressLedger
+from cogs.common.translator import user_messages
 
 if TYPE_CHECKING:
     from cogs.animate.cog import Animate

@@ -22,7 +22,7 @@ from cogs.animate.buttons import cancel_view
 from cogs.animate.rendering import CANCEL_EMOJI, CANCELLABLE, status_embed
 
 if TYPE_CHECKING:
-    from bot.app import AnimateBot
+    from app.client import AnimateBot
 
 log = logging.getLogger(__name__)
 

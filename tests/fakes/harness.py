@@ -18,7 +18,8 @@ import discord.http
 import yarl
 from pydantic import SecretStr
 
-from bot.app import AnimateBot, assemble
+from app.assemble import assemble
+from app.client import AnimateBot
 from bot.config import Settings
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.runcomfy import FakeRunComfy

@@ -16,7 +16,7 @@ import discord.gateway
 import discord.http
 import yarl
 
-from bot.app import main as bot_main
+from app.run import main as bot_main
 
 
 def main() -> int:

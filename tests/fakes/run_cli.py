@@ -14,7 +14,7 @@ import discord.gateway
 import discord.http
 import yarl
 
-from bot.cli import main
+from app.cli import main
 
 if __name__ == "__main__":
     if sys.argv[1:2] != ["--discord-url"] or len(sys.argv) < 3:

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from bot.app import AnimateBot
+from app.client import AnimateBot
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.runcomfy import FakeRunComfy, Timeline
 from tests.test_animate import png, state_of, status_message

@@ -6,7 +6,7 @@ import asyncio
 import random
 from collections.abc import Awaitable, Callable
 
-from bot.app import AnimateBot
+from app.client import AnimateBot
 from bot.models import FINAL_STATUSES, JobStatus
 from tests.fakes.discord import FakeDiscord, FakeMessage
 from tests.fakes.runcomfy import FakeRunComfy, Timeline

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import AnimateBot
+from app.client import AnimateBot
 from bot.config import SettingsError, load_settings
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.harness import DISCORD_TOKEN, RUNCOMFY_TOKEN

@@ -53,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command in (None, "run"):
-        from bot.app import main as run_bot
+        from app.run import main as run_bot
 
         return run_bot()
     try:
@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
 
 async def check(settings: Settings) -> int:
     """Print one line per check; 0 only if every required check passed."""
-    from bot.app import DiscordRestProbe
+    from app.probe import DiscordRestProbe
     from bot.check import passed, run_checks
     from bot.runcomfy import RunComfyClient, make_http_client
 

@@ -20,12 +20,12 @@ from bot.i18n import Messages
 from bot.models import Job, JobStatus
 from cogs.animate import Animate
 from cogs.animate.rendering import STATE_LABELS, safe_text, timestamp
-from cogs.job_words import duration_text, options_text, state_text, state_words
-from cogs.presses import PressLedger
-from cogs.translator import command_text, user_messages
+from cogs.common.presses import PressLedger
+from cogs.common.translator import command_text, user_messages
+from cogs.common.words import duration_text, options_text, state_text, state_words
 
 if TYPE_CHECKING:
-    from bot.app import AnimateBot
+    from app.client import AnimateBot
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,116 @@
+"""The composition root: settings -> store and clients -> services -> the bot."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+from app.client import AnimateBot, Services
+from bot.admission import Admission
+from bot.config import Settings
+from bot.guild_settings import GuildAdmin
+from bot.health import beat_forever
+from bot.jobs import JobService
+from bot.metrics import Metrics, sample_forever
+from bot.pricing import PriceWatch
+from bot.runcomfy import RunComfyClient, make_http_client
+from bot.store import open_store
+
+
+@contextlib.asynccontextmanager
+async def assemble(settings: Settings, **bot_options: Any) -> AsyncIterator[AnimateBot]:
+    """Open every resource the bot needs and close them all afterwards.
+
+    `bot_options` go to discord.py's client (tests shorten `guild_ready_timeout`).
+    """
+    runcomfy_http = make_http_client(
+        settings.runcomfy_base_url,
+        settings.runcomfy_api_token,
+        settings.http_timeout_seconds,
+        connections=settings.runcomfy_connections,
+    )
+    async with runcomfy_http, await open_store(settings) as store:
+        metrics = Metrics()
+        runcomfy = RunComfyClient(
+            runcomfy_http,
+            model_id=settings.runcomfy_model_id,
+            requests_per_second=settings.runcomfy_requests_per_second,
+            metrics=metrics,
+            max_in_flight=settings.runcomfy_connections,
+        )
+        pricing = PriceWatch(
+            runcomfy,
+            model_id=settings.runcomfy_model_id,
+            refresh_seconds=settings.price_refresh_seconds,
+        )
+        admission = Admission(settings=settings, store=store, pricing=pricing)
+        jobs = JobService(
+            settings=settings,
+            store=store,
+            runcomfy=runcomfy,
+            admission=admission,
+            metrics=metrics,
+        )
+        services = Services(
+            settings=settings,
+            store=store,
+            jobs=jobs,
+            pricing=pricing,
+            admission=admission,
+            guild_admin=GuildAdmin(settings=settings, store=store),
+            metrics=metrics,
+        )
+        bot = AnimateBot(services, **_shard_options(settings), **bot_options)
+        monitors = _start_monitors(bot)
+        try:
+            yield bot
+        finally:
+            for task in monitors:
+                task.cancel()
+            await asyncio.gather(*monitors, return_exceptions=True)
+            metrics.stop_serving()
+            await bot.close()
+
+
+def _shard_options(settings: Settings) -> dict[str, Any]:
+    """SHARD_COUNT and SHARD_IDS for AutoShardedBot; unset, discord.py asks Discord."""
+    options: dict[str, Any] = {}
+    if settings.shard_count is not None:
+        options["shard_count"] = settings.shard_count
+        if settings.shard_ids:
+            options["shard_ids"] = list(settings.shard_ids)
+    return options
+
+
+def _start_monitors(bot: AnimateBot) -> list[asyncio.Task[None]]:
+    """The metrics sampler (and server) and the heartbeat; stopped by `assemble`."""
+    settings, services = bot.settings, bot.services
+    tasks = []
+    if settings.metrics_port is not None and services.metrics.serve(
+        settings.metrics_host, settings.metrics_port
+    ):
+        tasks.append(
+            asyncio.create_task(
+                sample_forever(
+                    services.metrics,
+                    jobs_by_state=services.store.count_active_by_status,
+                    live_trackers=lambda: services.jobs.live_trackers,
+                ),
+                name="metrics-sampler",
+            )
+        )
+    if settings.heartbeat_path is not None:
+        tasks.append(
+            asyncio.create_task(
+                beat_forever(settings.heartbeat_path, lambda: _gateway_connected(bot)),
+                name="heartbeat",
+            )
+        )
+    return tasks
+
+
+def _gateway_connected(bot: AnimateBot) -> bool:
+    shards = bot.shards.values()
+    return bot.is_ready() and not bot.is_closed() and all(not s.is_closed() for s in shards)

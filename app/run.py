@@ -1,0 +1,107 @@
+"""Running the bot as a process: signals, start-up failures in one line, the exit code."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+import discord
+
+from app.assemble import assemble
+from app.client import AnimateBot
+from bot.config import Settings, SettingsError, load_settings
+from bot.logs import setup_logging
+from bot.store import StoreUnavailable
+
+log = logging.getLogger(__name__)
+
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
+class DiscordUnreachable(Exception):
+    """Logging in failed before Discord answered (DNS, refused or reset connection)."""
+
+
+@contextlib.asynccontextmanager
+async def stop_on_signals(bot: AnimateBot) -> AsyncIterator[None]:
+    """SIGTERM (docker stop, systemd) and SIGINT (Ctrl-C) stop the bot gracefully.
+
+    Real handlers, not Python's defaults: as PID 1 in a container the kernel drops
+    every signal that has none. A second signal while stopping is logged and ignored:
+    the stop is bounded (8 s, then closing) and must not end in a traceback.
+    """
+    loop = asyncio.get_running_loop()
+    stopping: list[asyncio.Task[None]] = []
+
+    def on_signal(sig: signal.Signals) -> None:
+        if stopping:
+            log.warning("Received %s again while stopping; ignored, exiting shortly", sig.name)
+            return
+        stopping.append(
+            loop.create_task(bot.stop_gracefully(f"Received {sig.name}"), name="graceful-stop")
+        )
+
+    for sig in STOP_SIGNALS:
+        # Not on Windows event loops: there Ctrl-C stays Python's KeyboardInterrupt.
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, on_signal, sig)
+    try:
+        yield
+    finally:
+        # Handlers stay until the loop closes: a late signal is ignored, not fatal.
+        if stopping:
+            await stopping[0]
+
+
+async def run(settings: Settings, **bot_options: Any) -> None:
+    async with assemble(settings, **bot_options) as bot, stop_on_signals(bot):
+        try:
+            await bot.login(settings.discord_token.get_secret_value())
+        except aiohttp.ClientConnectionError as exc:
+            raise DiscordUnreachable(str(exc)) from None
+        if not bot.stopping:  # a signal during the login already closed the bot
+            await bot.connect()
+
+
+def main(**bot_options: Any) -> int:
+    """Run the bot until it is stopped; the process exit code.
+
+    Every failure to start is one or two log lines naming the cause, never a traceback.
+    """
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    setup_logging(settings.log_level)
+    try:
+        asyncio.run(run(settings, **bot_options))
+    except StoreUnavailable as exc:
+        log.error(
+            "The bot cannot start: invalid DATABASE_PATH %s: %s. Point DATABASE_PATH at a "
+            "file in a folder the bot can write.",
+            exc.path,
+            exc.reason,
+        )
+        return 2
+    except discord.LoginFailure:
+        log.error(
+            "The bot cannot start: Discord refused DISCORD_TOKEN. Check it in the developer "
+            "portal (Bot, Reset Token)."
+        )
+        return 1
+    except DiscordUnreachable as exc:
+        log.error(
+            "The bot cannot start: Discord cannot be reached (%s). Check the network and DNS.",
+            exc,
+        )
+        return 1
+    except KeyboardInterrupt:
+        pass  # Ctrl-C before the stop handlers were installed: nothing to finish
+    return 0
