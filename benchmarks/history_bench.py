@@ -13,8 +13,8 @@ import time
 from pathlib import Path
 
 from benchmarks.common import machine, summary
+from bot.domain import ImageFacts, Job, JobStatus
 from bot.history import HistoryService, StatusFilter
-from bot.models import ImageFacts, Job, JobStatus
 from bot.store import JobStore
 
 JOBS = 10_000

@@ -20,7 +20,7 @@ import httpx
 from benchmarks.common import machine, write_json
 from bot.config import DEFAULT_MODEL_ID
 from bot.lanes import LaneTransport
-from bot.runcomfy import MAX_CONNECTIONS
+from bot.runcomfy.client import MAX_CONNECTIONS
 
 TOKEN = "bench-token"
 

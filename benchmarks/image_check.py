@@ -1,4 +1,4 @@
-"""The image check (`bot.validation.prepare_image`) off the event loop, as the cog runs it.
+"""The image check (`bot.images.prepare_image`) off the event loop, as the cog runs it.
 
 Each picture is checked in a worker thread (`asyncio.to_thread`), alone and then while
 the event loop is busy with Python work of its own (as in a burst of commands), next
@@ -26,7 +26,7 @@ from pathlib import Path
 from PIL import Image
 
 from benchmarks.common import machine, percentile, write_json
-from bot import validation
+from bot import images
 
 ROUNDS = 20
 
@@ -85,7 +85,7 @@ async def main(rounds: int = ROUNDS, json_path: Path | None = None) -> dict[str,
         row: list[str] = []
         checks: dict[str, Callable[[], object]] = {
             "pillow": partial(pillow_decode, data),
-            "check": partial(validation.prepare_image, data, filename=f"photo.{kind}"),
+            "check": partial(images.prepare_image, data, filename=f"photo.{kind}"),
         }
         for label, check in checks.items():
             alone = percentile(await check_times(check, rounds, busy=False), 0.5) * 1000

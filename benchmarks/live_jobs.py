@@ -31,8 +31,8 @@ from benchmarks.common import (
     write_json,
 )
 from bot.config import Settings
-from bot.models import ImageFacts, Job, JobOptions, JobStatus
-from bot.runcomfy import BASE_IN_FLIGHT
+from bot.domain import ImageFacts, Job, JobOptions, JobStatus
+from bot.runcomfy.client import BASE_IN_FLIGHT
 from bot.store import JobStore
 from tests.fakes.discord import FakeUser, peak_per_second
 from tests.fakes.runcomfy import Timeline

@@ -34,8 +34,8 @@ import discord
 
 from app.client import AnimateBot
 from benchmarks.common import machine
+from bot.domain import ImageFacts, Job, JobStatus
 from bot.downloads import DownloadProblem
-from bot.models import ImageFacts, Job, JobStatus
 from tests.fakes.discord import DEFAULT_UPLOAD_LIMIT, FakeDiscord, FakeInteraction
 from tests.fakes.harness import BotRunner, pointed_at, settings_for_fakes
 from tests.fakes.runcomfy import FakeRunComfy

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from bot.config import Settings
+from bot.domain import GuildSettings, GuildUsage
 from bot.jobs import DAY, QuotaExceeded, QuotaKind
-from bot.models import GuildSettings, GuildUsage
 from bot.pricing import PriceWatch
 from bot.store import JobStore
 

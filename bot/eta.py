@@ -17,7 +17,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from bot.models import Job, JobOptions, JobStatus
+from bot.domain import Job, JobOptions, JobStatus
 
 # A live job never shows 100 %: the bar fills only when the video is there.
 LIVE_PROGRESS_CAP = 0.95

@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 
+from bot.domain import Job, JobStatus
 from bot.jobs import NO_VIDEO, SERVICE_UNAVAILABLE
-from bot.models import Job, JobStatus
 
 # The service's own words for a refused prompt or image (moderation, policy).
 _CONTENT = re.compile(

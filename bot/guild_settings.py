@@ -12,8 +12,8 @@ from collections.abc import Callable
 
 from bot.admission import EffectiveLimits, effective_limits
 from bot.config import Settings
+from bot.domain import GuildSettings, UsageReport
 from bot.jobs import DAY
-from bot.models import GuildSettings, UsageReport
 from bot.store import JobStore
 
 log = logging.getLogger(__name__)

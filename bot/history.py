@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass
 from enum import StrEnum
 
-from bot.models import ACTIVE_STATUSES, Job, JobStatus
+from bot.domain import ACTIVE_STATUSES, Job, JobStatus
 from bot.store import JobStore
 
 PAGE_SIZE = 10

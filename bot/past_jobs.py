@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from bot.models import JobOptions
+from bot.domain import JobOptions
 from bot.polling import RenderTimes, expected_render_seconds
 from bot.store import JobStore
 

@@ -15,6 +15,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.admission import EffectiveLimits
+from bot.domain import GuildSettings, UsageReport
 from bot.guild_settings import (
     MAX_REASON_CHARS,
     GuildAdmin,
@@ -23,7 +24,6 @@ from bot.guild_settings import (
     may_administer,
 )
 from bot.i18n import Messages
-from bot.models import GuildSettings, UsageReport
 from cogs.animate.rendering import safe_text
 from cogs.common.translator import command_text, user_messages
 

@@ -6,7 +6,7 @@ import time
 from typing import Any
 
 from app.client import AnimateBot
-from bot.models import GuildSettings, ImageFacts, Job, JobStatus
+from bot.domain import GuildSettings, ImageFacts, Job, JobStatus
 from tests.fakes.discord import MANAGE_GUILD, FakeDiscord, FakeInteraction, FakeUser
 from tests.fakes.harness import BotRunner
 from tests.fakes.runcomfy import FakeRunComfy

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot import i18n
 from bot.admission import AdmissionRefused, EffectiveLimits, RefusalKind
-from bot.models import GuildSettings, ImageFacts, Job, JobStatus, UsageReport, UserSpend
+from bot.domain import GuildSettings, ImageFacts, Job, JobStatus, UsageReport, UserSpend
 from cogs.admin import settings_text, usage_text
 from cogs.animate.rendering import price_text
 from cogs.animate.replies import REFUSALS, refusal_message

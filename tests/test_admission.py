@@ -10,8 +10,8 @@ from pydantic import SecretStr
 
 from bot.admission import EffectiveLimits, committed_spend, effective_limits, would_pass_cap
 from bot.config import Settings
+from bot.domain import GuildSettings, GuildUsage, ImageFacts, Job, JobOptions, JobStatus
 from bot.guild_settings import GuildAdmin, LimitTooHigh, may_administer
-from bot.models import GuildSettings, GuildUsage, ImageFacts, Job, JobOptions, JobStatus
 from bot.store import MIGRATIONS, JobStore, job_store
 
 IMAGE = ImageFacts(filename="a.png", format="PNG", width=800, height=600, size_bytes=1000)

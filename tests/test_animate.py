@@ -12,7 +12,7 @@ from PIL import Image
 
 from app.client import AnimateBot
 from bot.arrivals import BURST
-from bot.models import Job, JobStatus
+from bot.domain import Job, JobStatus
 from cogs.animate import PREPARING_AT_ONCE
 from tests.fakes.discord import FakeDiscord, FakeMessage
 from tests.fakes.harness import BotRunner
@@ -746,7 +746,7 @@ async def test_restart_mid_job_delivers_exactly_once_with_one_submit(
 async def test_a_row_without_request_id_becomes_lost_at_start(
     runner: BotRunner, discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy
 ) -> None:
-    from bot.models import ImageFacts, Job
+    from bot.domain import ImageFacts, Job
     from bot.store import JobStore
 
     store = await JobStore.open(runner.settings.database_path)

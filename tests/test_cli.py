@@ -22,8 +22,8 @@ from pydantic import SecretStr
 from app import cli
 from bot.check import ADMINISTRATOR, REQUIRED_PERMISSIONS, GuildFacts, guild_permissions
 from bot.config import Settings
+from bot.domain import ImageFacts, Job, JobOptions
 from bot.health import STALE_AFTER_SECONDS
-from bot.models import ImageFacts, Job, JobOptions
 from bot.store import MIGRATIONS, JobStore
 from tests.fakes.discord import ATTACH_FILES, EMBED_LINKS, FakeDiscord
 from tests.fakes.harness import DISCORD_TOKEN, BotRunner, pointed_at

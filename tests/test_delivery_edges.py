@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from bot.domain import JobStatus
 from bot.downloads import (
     DownloadError,
     DownloadProblem,
@@ -24,7 +25,6 @@ from bot.downloads import (
     is_public_address,
 )
 from bot.jobs import RESULT_ATTEMPTS, LinkReason
-from bot.models import JobStatus
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.harness import BotRunner
 from tests.fakes.runcomfy import FakeRunComfy, Timeline
@@ -106,7 +106,7 @@ async def test_a_rendering_job_whose_result_says_nonsense_is_checked_on_status(
     shown = [j.status for j in h.observer.ended] + [JobStatus.DELIVERED] * len(h.observer.delivered)
     assert shown == [ends]
     assert h.fake.count("result") <= RESULT_ATTEMPTS  # the unclear poll was the first try
-    warned = jobs_log(caplog, "bot.runcomfy", logging.WARNING)
+    warned = jobs_log(caplog, "bot.runcomfy.client", logging.WARNING)
     assert sum("garbage" in line for line in warned) == 1  # logged once, not per poll
 
 
@@ -454,7 +454,7 @@ async def test_an_unreachable_runcomfy_warns_per_call_and_alerts_once(
 
     assert [j.status for j in jobs] == [JobStatus.FAILED] * 3
     warnings = [
-        r for r in caplog.records if r.name == "bot.runcomfy" and r.levelno == logging.WARNING
+        r for r in caplog.records if r.name == "bot.runcomfy.client" and r.levelno == logging.WARNING
     ]
     assert len(warnings) == 3  # once per failed call, not once per retry
     errors = jobs_log(caplog, "bot.jobs", logging.ERROR)

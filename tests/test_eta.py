@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from bot.domain import ImageFacts, Job, JobOptions, JobStatus
 from bot.eta import EtaBoard, queue_seconds_per_place
-from bot.models import ImageFacts, Job, JobOptions, JobStatus
 
 FACTS = ImageFacts(filename="a.png", format="PNG", width=800, height=600, size_bytes=1000)
 

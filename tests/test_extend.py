@@ -11,7 +11,7 @@ from PIL import Image, ImageChops, ImageStat
 
 from app.client import AnimateBot
 from bot import i18n, video
-from bot.models import JobStatus
+from bot.domain import JobStatus
 from cogs.animate.continuations import ALREADY_EXTENDED
 from tests.fakes import media
 from tests.fakes.discord import FakeDiscord, FakeInteraction, FakeMessage

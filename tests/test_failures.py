@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from bot.domain import ImageFacts, Job, JobStatus
 from bot.failures import FailureKind, failure_kind
 from bot.jobs import NO_VIDEO, SERVICE_UNAVAILABLE
-from bot.models import ImageFacts, Job, JobStatus
 from bot.runcomfy import RunComfyError
 
 FACTS = ImageFacts(filename="a.png", format="PNG", width=8, height=8, size_bytes=1)

@@ -12,7 +12,7 @@ import pytest
 
 from app.client import SORRY, AnimateBot
 from bot import i18n
-from bot.models import ImageFacts, Job, JobOptions, JobStatus
+from bot.domain import ImageFacts, Job, JobOptions, JobStatus
 from tests.fakes.discord import FakeDiscord, FakeInteraction, FakeMessage, FakeUser
 from tests.fakes.harness import BotRunner
 from tests.fakes.runcomfy import FakeRunComfy, Timeline

@@ -338,7 +338,8 @@ def test_the_fake_refuses_localizations_discord_refuses(command: dict[str, objec
 KEYED_SOURCES = [
     *sorted((Path(__file__).parent.parent / "cogs").rglob("*.py")),
     *sorted((Path(__file__).parent.parent / "app").rglob("*.py")),
-    *(Path(__file__).parent.parent / "bot" / name for name in ("prompts.py", "validation.py")),
+    Path(__file__).parent.parent / "bot" / "prompts.py",
+    *sorted((Path(__file__).parent.parent / "bot" / "images").rglob("*.py")),
 ]
 KEY = re.compile(r"^[a-z_]+(\.[a-z_]+)+$")
 PREFIXES = {key.split(".", 1)[0] for key in texts("en")}

@@ -16,7 +16,7 @@ from pathlib import Path
 from PIL import Image
 
 from app.client import AnimateBot
-from bot.models import GuildSettings, JobStatus
+from bot.domain import GuildSettings, JobStatus
 from tests.fakes.discord import FakeDiscord, FakeInteraction
 from tests.fakes.harness import BotRunner
 from tests.fakes.runcomfy import FakeRunComfy, Timeline

@@ -10,7 +10,8 @@ import pytest
 from pydantic import SecretStr
 
 from bot.inflight import MIN_SAMPLES, WINDOW_SECONDS, InFlightSizer, Lateness
-from bot.runcomfy import BASE_IN_FLIGHT, RunComfyClient, make_http_client
+from bot.runcomfy import RunComfyClient, make_http_client
+from bot.runcomfy.client import BASE_IN_FLIGHT
 from tests.fakes.runcomfy import FakeRunComfy, Timeline
 
 

@@ -17,6 +17,7 @@ import pytest
 from pydantic import SecretStr
 
 from bot.config import Settings
+from bot.domain import ImageFacts, Job, JobOptions, JobStatus
 from bot.jobs import (
     CancelOutcome,
     Delivery,
@@ -26,7 +27,6 @@ from bot.jobs import (
     QuotaExceeded,
     QuotaKind,
 )
-from bot.models import ImageFacts, Job, JobOptions, JobStatus
 from bot.runcomfy import RunComfyClient, make_http_client
 from bot.store import JobStore
 from tests.fakes.runcomfy import FakeRunComfy, Timeline

@@ -14,7 +14,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from bot.models import FINAL_STATUSES, JobStatus
+from bot.domain import FINAL_STATUSES, JobStatus
 from bot.store import lease_hold
 from bot.store.postgres import PostgresJobStore
 from tests.fakes.discord import FakeDiscord

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.models import ImageFacts, Job, JobOptions, JobStatus
+from bot.domain import ImageFacts, Job, JobOptions, JobStatus
 from bot.past_jobs import PastJobs, SharedRefresh
 from bot.store import JobStore
 

@@ -14,8 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from bot.domain import JobStatus
 from bot.jobs import POLL_COST_FRACTION, JobService
-from bot.models import JobStatus
 from bot.polling import (
     MIN_SAMPLES,
     MIN_SIGMA,

@@ -10,7 +10,7 @@ import pytest
 from pydantic import SecretStr
 
 from app.client import AnimateBot
-from bot.models import JobStatus
+from bot.domain import JobStatus
 from bot.pricing import PriceWatch
 from bot.runcomfy import RunComfyClient, make_http_client
 from tests.fakes.discord import FakeDiscord

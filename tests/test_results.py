@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from app.client import AnimateBot
-from bot.models import JobStatus
+from bot.domain import JobStatus
 from tests.fakes.discord import FakeDiscord, FakeInteraction, FakeMessage, FakeUser
 from tests.fakes.harness import BotRunner
 from tests.fakes.runcomfy import FakeRunComfy, Timeline

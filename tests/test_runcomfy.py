@@ -12,24 +12,18 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from bot import runcomfy
+from bot.domain import JobOptions
 from bot.downloads import DownloadError, DownloadProblem, cdn_client, download_to_file
-from bot.models import JobOptions
-from bot.runcomfy import (
-    MAX_CONNECTIONS,
-    ModelInfo,
-    RequestResult,
-    RunComfyClient,
-    RunComfyError,
-    SeedanceInput,
-    make_http_client,
-)
+from bot.models.seedance import SeedanceInput
+from bot.runcomfy import ModelInfo, RequestResult, RunComfyClient, RunComfyError, make_http_client
+from bot.runcomfy import client as runcomfy
+from bot.runcomfy.client import MAX_CONNECTIONS
 from tests.fakes.runcomfy import FakeRunComfy, Timeline
 
 TOKEN = "rc-secret-token-DO-NOT-LOG-4242"
 INPUT = SeedanceInput.from_options(
     "a cat yawns", "https://cdn.example/cat.png", JobOptions(resolution="720p", duration=6)
-)
+).model_dump(mode="json")
 
 
 @pytest.fixture

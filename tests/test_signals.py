@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import Settings
-from bot.models import ACTIVE_STATUSES, JobStatus
+from bot.domain import ACTIVE_STATUSES, JobStatus
 from bot.store import JobStore
 from tests.fakes.discord import FakeDiscord, FakeInteraction, FakeUser
 from tests.fakes.harness import settings_for_fakes

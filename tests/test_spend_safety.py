@@ -11,7 +11,7 @@ import asyncio
 import json
 
 from app.client import AnimateBot
-from bot.models import JobStatus
+from bot.domain import JobStatus
 from tests.fakes.discord import FakeDiscord, FakeInteraction, FakeMessage
 from tests.fakes.harness import BotRunner
 from tests.fakes.runcomfy import FakeRunComfy, Timeline

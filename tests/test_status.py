@@ -7,8 +7,8 @@ import re
 import time
 
 from app.client import AnimateBot
+from bot.domain import ImageFacts, Job, JobStatus
 from bot.eta import Estimate
-from bot.models import ImageFacts, Job, JobStatus
 from cogs.animate.rendering import status_embed
 from tests.fakes.discord import FakeDiscord, FakeMessage
 from tests.fakes.harness import BotRunner

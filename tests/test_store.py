@@ -17,7 +17,7 @@ import aiosqlite
 import pytest
 
 import bot.store.job_store
-from bot.models import (
+from bot.domain import (
     ACTIVE_STATUSES,
     FINAL_STATUSES,
     ImageFacts,
@@ -605,7 +605,7 @@ async def test_a_jobs_locale_survives_reopening(tmp_path: Path) -> None:
 
 
 async def test_guild_settings_round_trip_and_usage(store: JobStore) -> None:
-    from bot.models import GuildSettings
+    from bot.domain import GuildSettings
 
     assert await store.guild_settings(5) == GuildSettings(guild_id=5)
     saved = GuildSettings(

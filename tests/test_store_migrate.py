@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from app import cli
-from bot.models import GuildSettings, JobOptions, JobStatus
+from bot.domain import GuildSettings, JobOptions, JobStatus
 from bot.store import COPIED_TABLES, MIGRATIONS, JobStore
 from bot.store.postgres import PostgresJobStore
 from tests.test_store import new_job

@@ -12,21 +12,22 @@ import pytest
 from PIL import Image
 
 from bot import i18n
-from bot.validation import (
+from bot.images import (
+    ImageRejected,
+    PreparedImage,
+    precheck_metadata,
+    prepare_image,
+    validate_image_bytes,
+)
+from bot.images.bounds import (
     FIT_MAX_SIDE,
     FIT_MIN_SIDE,
     FORMATS,
     MAX_DOWNLOAD_BYTES,
     MAX_FILE_BYTES,
-    ImageRejected,
-    PreparedImage,
-    _in_bounds,
-    _target_size,
-    accepted,
-    precheck_metadata,
-    prepare_image,
-    validate_image_bytes,
 )
+from bot.images.fitting import in_bounds, target_size
+from bot.images.rejections import accepted
 
 ORIENTATION = 0x0112
 
@@ -202,8 +203,8 @@ def test_target_size_sweep_near_every_bound() -> None:
                 if not Fraction(2, 5) < Fraction(width, height) < Fraction(5, 2):
                     continue
                 for reencoding in (False, True):
-                    target = _target_size(width, height, reencoding=reencoding)
-                    assert _in_bounds(*target), (width, height, target)
+                    target = target_size(width, height, reencoding=reencoding)
+                    assert in_bounds(*target), (width, height, target)
 
 
 # --- Not images, other formats, damage ----------------------------------------------------

@@ -15,8 +15,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Protocol
 
+from bot.domain import Job
 from bot.metrics import DeliveryKind
-from bot.models import Job
 
 log = logging.getLogger(__name__)
 

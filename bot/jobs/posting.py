@@ -19,6 +19,7 @@ from pathlib import Path
 import httpx
 
 from bot.config import Settings
+from bot.domain import Job
 from bot.downloads import DownloadError, DownloadProblem, cdn_client, download_to_file
 from bot.jobs.contract import (
     Delivery,
@@ -28,7 +29,6 @@ from bot.jobs.contract import (
     VideoStep,
     guarded,
 )
-from bot.models import Job
 from bot.video import VideoUnreadable, VideoWorkers, plays_inline, probe
 
 log = logging.getLogger(__name__)

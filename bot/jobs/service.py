@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from bot.arrivals import Arrivals
 from bot.config import Settings
+from bot.domain import ACTIVE_STATUSES, ImageFacts, Job, JobOptions, JobStatus
 from bot.downloads import DownloadError, is_fetchable_url
 from bot.jobs.contract import (
     NO_VIDEO,
@@ -36,16 +37,10 @@ from bot.jobs.contract import (
 )
 from bot.jobs.posting import VideoPoster
 from bot.metrics import Metrics
-from bot.models import ACTIVE_STATUSES, ImageFacts, Job, JobOptions, JobStatus
+from bot.models.seedance import SeedanceInput
 from bot.past_jobs import PastJobs
 from bot.polling import HazardPolicy, PollPolicy, RenderTimes
-from bot.runcomfy import (
-    RequestResult,
-    RequestStatus,
-    RunComfyClient,
-    RunComfyError,
-    SeedanceInput,
-)
+from bot.runcomfy import RequestResult, RequestStatus, RunComfyClient, RunComfyError
 from bot.store import JobStore, QuotaLimits, QuotaUsage
 
 if TYPE_CHECKING:
@@ -228,12 +223,14 @@ class JobService:
             job_id, status_message_id=status_message_id, image_url=hosted_url
         )
         await self.arrivals.let_through()  # other commands' status messages first
-        job_input = SeedanceInput.from_options(job.prompt, image_url, job.options)
+        body = SeedanceInput.from_options(job.prompt, image_url, job.options).model_dump(
+            mode="json"
+        )
         task = asyncio.current_task()
         if task is not None:
             self._sending.add(task)
         try:
-            submitted = await self.runcomfy.submit(job_input)
+            submitted = await self.runcomfy.submit(body)
         except RunComfyError as exc:
             return await self._submit_failed(job, exc)
         except asyncio.CancelledError:

@@ -27,7 +27,7 @@ from typing import Any, Self
 import aiosqlite
 
 from bot.config import Settings
-from bot.models import (
+from bot.domain import (
     ACTIVE_STATUSES,
     GuildSettings,
     GuildUsage,

@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
-from bot.models import (
+from bot.domain import (
     ImageFacts,
     Job,
     JobOptions,

@@ -72,7 +72,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     # 3: /history-clear hides a finished job and scrubs its private content instead
     # of deleting it: what quotas and spend reports count must outlive a clear.
     # History reads the rows not cleared; the daily quota counts charged rows
-    # (see `bot.models.is_charged`), cleared or not.
+    # (see `bot.domain.is_charged`), cleared or not.
     (
         "ALTER TABLE jobs ADD COLUMN cleared_at REAL",
         """
@@ -165,7 +165,7 @@ COPIED_TABLES = {"jobs": "id", "guild_settings": "guild_id"}
 # Word for word the WHERE of the `jobs_active` index, or SQLite will not use that
 # index (tests check it matches FINAL_STATUSES).
 ACTIVE_SQL = "status NOT IN ('delivered', 'cancelled', 'failed', 'timed_out', 'lost')"
-# `bot.models.is_charged` in SQL; word for word the WHERE of the `jobs_charged` index.
+# `bot.domain.is_charged` in SQL; word for word the WHERE of the `jobs_charged` index.
 CHARGED_SQL = "NOT (status = 'cancelled' OR (status = 'failed' AND request_id IS NULL))"
 SHOWN_SQL = "cleared_at IS NULL"  # the `jobs_history` index's WHERE
 # What a clear keeps of the image: the JSON column stays a valid ImageFacts.

@@ -12,8 +12,8 @@ from typing import Any
 
 import discord
 
+from bot.domain import RESOLUTIONS, Job, Resolution
 from bot.i18n import Messages
-from bot.models import RESOLUTIONS, Job, Resolution
 from cogs.animate.rendering import CANCELLABLE, public_messages
 
 

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING
 import aiohttp
 import discord
 
-from bot.models import Job
-from bot.validation import ImageRejected, PreparedImage, prepare_image
+from bot.domain import Job
+from bot.images import ImageRejected, PreparedImage, prepare_image
 from bot.video import VideoUnreadable, concat, last_frame_png
 from cogs.animate.buttons import custom_ids, result_view
 from cogs.animate.rendering import public_messages

@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING, Any
 import aiohttp
 import discord
 
+from bot.domain import Job
 from bot.jobs import Delivery, LinkReason
 from bot.metrics import DeliveryKind
-from bot.models import Job
 from cogs.animate.buttons import result_view
 from cogs.animate.rendering import delivered_message, ended_message, link_message
 from cogs.animate.status import StatusBoard

@@ -12,8 +12,8 @@ from typing import Any
 
 import discord
 
+from bot.domain import MAX_DURATION, MIN_DURATION, RATIOS, RESOLUTIONS, JobOptions
 from bot.i18n import Messages
-from bot.models import MAX_DURATION, MIN_DURATION, RATIOS, RESOLUTIONS, JobOptions
 from bot.prompts import MAX_PROMPT_CHARS, PromptRejected, clean_prompt
 
 TITLE_LIMIT = 45

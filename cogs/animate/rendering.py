@@ -12,11 +12,11 @@ from urllib.parse import urlsplit
 import discord
 
 from bot import i18n
+from bot.domain import Job, JobOptions, JobStatus
 from bot.eta import Estimate
 from bot.failures import FailureKind, failure_kind
 from bot.i18n import Messages
 from bot.jobs import LinkReason, ProgressNote, VideoStep
-from bot.models import Job, JobOptions, JobStatus
 from bot.prompts import RECOMMENDED_PROMPT_CHARS, is_long
 
 CANCEL_EMOJI = "❌"

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING
 
 import discord
 
-from bot.models import Job, JobOptions, Resolution
-from bot.validation import ImageRejected, precheck_metadata
+from bot.domain import Job, JobOptions, Resolution
+from bot.images import ImageRejected, precheck_metadata
 from cogs.animate.buttons import custom_ids, result_view
 from cogs.animate.remix import PromptModal
 from cogs.common.presses import PressLedger

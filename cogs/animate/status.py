@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING
 import discord
 
 from bot.coalesce import Coalescer
+from bot.domain import Job, JobStatus
 from bot.eta import EtaBoard
 from bot.jobs import JobService, ProgressNote
-from bot.models import Job, JobStatus
 from cogs.animate.buttons import cancel_view
 from cogs.animate.rendering import CANCEL_EMOJI, CANCELLABLE, status_embed
 

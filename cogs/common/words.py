@@ -6,8 +6,8 @@ replace the English-only helpers of `cogs/animate/rendering.py` when it is conve
 
 from __future__ import annotations
 
+from bot.domain import Job, JobStatus
 from bot.i18n import Messages
-from bot.models import Job, JobStatus
 from cogs.animate.rendering import STATE_LABELS, options_text
 
 __all__ = ["duration_text", "options_text", "state_text", "state_words"]

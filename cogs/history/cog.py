@@ -15,9 +15,9 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.domain import Job, JobStatus
 from bot.history import HistoryPage, HistoryService, StatusFilter, timings
 from bot.i18n import Messages
-from bot.models import Job, JobStatus
 from cogs.animate import Animate
 from cogs.animate.rendering import STATE_LABELS, safe_text, timestamp
 from cogs.common.presses import PressLedger

@@ -7,7 +7,7 @@ import random
 from collections.abc import Awaitable, Callable
 
 from app.client import AnimateBot
-from bot.models import FINAL_STATUSES, JobStatus
+from bot.domain import FINAL_STATUSES, JobStatus
 from tests.fakes.discord import FakeDiscord, FakeMessage
 from tests.fakes.runcomfy import FakeRunComfy, Timeline
 from tests.test_animate import png, state_of, status_message

@@ -11,7 +11,7 @@ import random
 from collections import Counter
 from pathlib import Path
 
-from bot.models import FINAL_STATUSES, JobStatus
+from bot.domain import FINAL_STATUSES, JobStatus
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.harness import DISCORD_TOKEN, RUNCOMFY_TOKEN, settings_for_fakes
 from tests.fakes.process import BotProcess

@@ -1,0 +1,22 @@
+"""Input images: checked from their real bytes and fitted into a model's bounds.
+
+`checks` (what the bytes are), `fitting` (the size to send, the re-encode), `prepare`
+(the two in order), `rejections` (why an image is refused, in the reader's words),
+`bounds` (what is accepted). Pure functions, no I/O.
+"""
+
+from bot.images.checks import ImageInfo, precheck_metadata, validate_image_bytes
+from bot.images.fitting import PreparedImage
+from bot.images.prepare import prepare_image
+from bot.images.rejections import Figure, ImageRejected, Phrase
+
+__all__ = [
+    "Figure",
+    "ImageInfo",
+    "ImageRejected",
+    "Phrase",
+    "PreparedImage",
+    "precheck_metadata",
+    "prepare_image",
+    "validate_image_bytes",
+]

@@ -1,0 +1,232 @@
+"""Fitting an image into the model's bounds: the size to send, then a re-encode under a cap."""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+from PIL import Image, ImageCms
+
+from bot.domain import ImageFacts
+from bot.images.bounds import (
+    FIT_MAX_SIDE,
+    FIT_MIN_SIDE,
+    FORMATS,
+    MAX_ASPECT,
+    MAX_FILE_BYTES,
+    MAX_SIDE,
+    MIN_ASPECT,
+    MIN_SIDE,
+)
+from bot.images.checks import ImageInfo
+from bot.images.rejections import Figure, ImageRejected
+
+log = logging.getLogger(__name__)
+
+# EXIF orientation -> the transposition that shows the image upright (as ImageOps does).
+_TRANSPOSE = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+
+
+@dataclass(frozen=True)
+class PreparedImage:
+    facts: ImageFacts
+    data: bytes | None  # re-encoded bytes when fitted (re-host them); None: send the original
+    content_type: str  # of `data` if fitted, else of the original bytes
+    changes: tuple[str, ...] = ()  # why it was re-encoded, e.g. ("resized",); empty if not
+
+    @property
+    def fitted(self) -> bool:
+        return self.data is not None
+
+
+def in_bounds(width: int, height: int) -> bool:
+    sides_ok = MIN_SIDE < width < MAX_SIDE and MIN_SIDE < height < MAX_SIDE
+    return sides_ok and MIN_ASPECT < Fraction(width, height) < MAX_ASPECT
+
+
+def target_size(width: int, height: int, *, reencoding: bool) -> tuple[int, int]:
+    """The size to send: unchanged when in bounds, else scaled to a margin inside them.
+
+    An image re-encoded anyway (rotated, first frame...) is also brought down to
+    FIT_MAX_SIDE: the model gains nothing from more, and the re-hosted file is smaller.
+    """
+    long_side, short_side = max(width, height), min(width, height)
+    if long_side >= MAX_SIDE or (reencoding and long_side > FIT_MAX_SIDE):
+        return _scaled(width, height, FIT_MAX_SIDE / long_side)
+    if short_side <= MIN_SIDE:
+        return _scaled(width, height, FIT_MIN_SIDE / short_side)
+    return width, height
+
+
+def _scaled(width: int, height: int, scale: float) -> tuple[int, int]:
+    """Scale keeping the aspect ratio, then nudge by a pixel if rounding hit a bound."""
+    # Limit the scale rather than clamp a side: clamping one side would distort.
+    long_side, short_side = max(width, height), min(width, height)
+    scale = min(max(scale, (MIN_SIDE + 1) / short_side), (MAX_SIDE - 1) / long_side)
+    w = min(max(round(width * scale), MIN_SIDE + 1), MAX_SIDE - 1)
+    h = min(max(round(height * scale), MIN_SIDE + 1), MAX_SIDE - 1)
+    for _ in range(4):  # rounding moves the ratio by < 1 px: one nudge suffices
+        ratio = Fraction(w, h)
+        if ratio <= MIN_ASPECT:
+            w, h = (w + 1, h) if w + 1 < MAX_SIDE else (w, h - 1)
+        elif ratio >= MAX_ASPECT:
+            w, h = (w, h + 1) if h + 1 < MAX_SIDE else (w - 1, h)
+        else:
+            break
+    if not in_bounds(w, h):  # unreachable for images that passed check_geometry
+        raise ValueError(f"cannot fit {width}x{height} at scale {scale}")
+    return w, h
+
+
+def plan(info: ImageInfo) -> tuple[tuple[int, int], list[str]]:
+    """The size to send (stored orientation), and why the original cannot go as is."""
+    changes = []
+    if info.size_bytes >= MAX_FILE_BYTES:
+        changes.append("file too large")
+    if info.animated:
+        changes.append("first frame")  # send the still we checked, not the animation
+    if info.orientation != 1:
+        changes.append("rotated upright")  # EXIF rotation: raw pixels differ from display
+    if info.mode in _FOREIGN_MODES:
+        changes.append("converted to RGB")  # CMYK, 16-bit...: not safe for every decoder
+    target = target_size(info.width, info.height, reencoding=bool(changes))
+    if target != (info.width, info.height):
+        changes.insert(0, "resized")
+    return target, changes
+
+
+# Modes re-encoded even when nothing else needs changing (PNG's 8-bit "1", L, LA, P,
+# RGB, RGBA and JPEG's L and RGB are safe to pass as they are).
+_FOREIGN_MODES = frozenset(
+    {"CMYK", "YCbCr", "LAB", "HSV", "I", "F", "I;16", "I;16L", "I;16B", "I;16N"}
+)
+
+
+# --- Fitting -------------------------------------------------------------------------
+
+
+def fit(
+    img: Image.Image,
+    info: ImageInfo,
+    target: tuple[int, int],
+    changes: list[str],
+    filename: str,
+    size_limit: int,
+) -> PreparedImage:
+    frame, icc = _web_mode(img)
+    if frame.size != target:
+        # reducing_gap: a cheap box reduce first, then Lanczos on the smaller image
+        # (several times faster on big images, visually the same).
+        frame = frame.resize(target, Image.Resampling.LANCZOS, reducing_gap=2.0)
+    transpose = _TRANSPOSE.get(info.orientation)
+    if transpose is not None:
+        frame = frame.transpose(transpose)
+    data, fmt, frame = _encode(frame, icc, size_limit)
+    original = info.display_size
+    facts = ImageFacts(
+        filename=filename,
+        format=fmt,
+        width=frame.width,
+        height=frame.height,
+        size_bytes=len(data),
+        fitted=True,
+        original_width=original[0],
+        original_height=original[1],
+    )
+    return PreparedImage(facts=facts, data=data, content_type=FORMATS[fmt], changes=tuple(changes))
+
+
+def _web_mode(img: Image.Image) -> tuple[Image.Image, bytes | None]:
+    """Convert to L, RGB or RGBA; returns the ICC profile still valid for the result."""
+    mode = img.mode
+    icc = img.info.get("icc_profile") or None
+    if mode == "CMYK":
+        return _cmyk_to_srgb(img, icc), None
+    if mode.startswith("I") or mode == "F":
+        # 16/32-bit grey: scale to 8 bits (a plain convert would clip at 255).
+        return img.point(lambda v: v * (1 / 256)).convert("L"), icc
+    if mode in ("1", "L"):
+        return img.convert("L"), icc
+    if mode == "RGB":
+        return img, icc
+    if mode in ("P", "PA", "LA", "La", "RGBA", "RGBa"):
+        frame = img.convert("RGBA")
+        if _is_opaque(frame):
+            grey = mode in ("LA", "La")
+            return frame.convert("L" if grey else "RGB"), icc
+        # A grey profile does not describe an RGBA result; RGB ones still do.
+        return frame, None if mode in ("LA", "La") else icc
+    return img.convert("RGB"), None  # YCbCr, LAB, HSV
+
+
+def _is_opaque(rgba: Image.Image) -> bool:
+    low, _high = rgba.getchannel("A").getextrema()
+    return bool(low == 255)
+
+
+def _cmyk_to_srgb(img: Image.Image, icc: bytes | None) -> Image.Image:
+    """Through the embedded profile when there is one; a naive convert loses colours."""
+    if icc:
+        try:
+            source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+            converted = ImageCms.profileToProfile(
+                img, source, ImageCms.createProfile("sRGB"), outputMode="RGB"
+            )
+            if converted is not None:
+                return converted
+        except (ImageCms.PyCMSError, OSError, ValueError):
+            log.debug("Unusable CMYK profile; converting without it", exc_info=True)
+    return img.convert("RGB")
+
+
+def _encode(
+    frame: Image.Image, icc: bytes | None, size_limit: int
+) -> tuple[bytes, str, Image.Image]:
+    """Encode below `size_limit`, lowering quality, then size, until it fits."""
+    for attempt, candidate in enumerate(_shrinking(frame)):
+        for fmt, params in _encoders(candidate):
+            out = io.BytesIO()
+            if icc:
+                params = {**params, "icc_profile": icc}
+            candidate.save(out, format=fmt, **params)
+            if out.tell() < size_limit:
+                if attempt:
+                    log.debug("Shrunk to %dx%d to fit %d bytes", *candidate.size, size_limit)
+                return out.getvalue(), fmt, candidate
+    raise ImageRejected(
+        "too_large_file", "image.rejected.too_large_file", megabytes=Figure(size_limit / 1e6, 1)
+    )
+
+
+def _encoders(frame: Image.Image) -> Iterator[tuple[str, dict[str, Any]]]:
+    """JPEG for opaque images; PNG, then lossy WebP, when there is transparency."""
+    if frame.mode == "RGBA":
+        yield "PNG", {"compress_level": 6}
+        for quality in (90, 80, 70):
+            yield "WEBP", {"quality": quality, "method": 4}
+    else:
+        for quality in (90, 80, 70, 60):
+            yield "JPEG", {"quality": quality}
+
+
+def _shrinking(frame: Image.Image) -> Iterator[Image.Image]:
+    """The frame, then smaller and smaller copies while they stay in bounds."""
+    yield frame
+    for _ in range(8):
+        size = _scaled(frame.width, frame.height, 0.75)
+        if size == frame.size:
+            return
+        frame = frame.resize(size, Image.Resampling.LANCZOS, reducing_gap=2.0)
+        yield frame

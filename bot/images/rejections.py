@@ -1,0 +1,239 @@
+"""Why an image is refused, in words each reader reads in their own language.
+
+Pure: a refusal is a catalog key and its values; `ImageRejected.text(t)` renders it.
+The helpers at the bottom build each refusal (the file's real kind, sniffed from its
+first bytes, only picks a friendlier wording).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+from bot import i18n
+from bot.i18n import Messages
+from bot.images.bounds import (
+    FORMATS,
+    MAX_ASPECT,
+    MAX_DOWNLOAD_BYTES,
+    MAX_FILE_BYTES,
+    MAX_PIXELS,
+    MAX_SIDE,
+    MIN_ASPECT,
+    MIN_FITTABLE_SIDE,
+    MIN_SIDE,
+)
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A number users read: grouped and with `digits` decimals in their locale."""
+
+    value: float
+    digits: int = 0
+
+
+class ImageRejected(Exception):
+    """The image cannot be used: a catalog `key` and its values, rendered per reader.
+
+    `str(exc)` (and `message`) is the English text, for logs and the operator.
+    """
+
+    code: str
+    key: str
+    values: dict[str, object]
+
+    def __init__(self, code: str, key: str, **values: object) -> None:
+        self.code = code
+        self.key = key
+        self.values = values
+        super().__init__(self.message)
+
+    @property
+    def message(self) -> str:
+        return self.text(i18n.english())
+
+    def text(self, t: Messages) -> str:
+        """The problem, then what is accepted, in the reader's language."""
+        return f"{t(self.key, **localized(self.values, t))}\n{accepted(t)}"
+
+
+def localized(values: dict[str, object], t: Messages) -> dict[str, object]:
+    """Figures as the locale writes numbers; a nested catalog key in its words."""
+    shown: dict[str, object] = {}
+    for name, value in values.items():
+        if isinstance(value, Figure):
+            shown[name] = t.number(value.value, value.digits)
+        elif isinstance(value, Phrase):
+            shown[name] = t(value.key, **localized(value.values, t))
+        else:
+            shown[name] = value
+    return shown
+
+
+@dataclass(frozen=True)
+class Phrase:
+    """Part of a sentence that is itself a catalog text (a file's kind, "That file")."""
+
+    key: str
+    values: dict[str, object] = field(default_factory=dict)
+
+
+def accepted(t: Messages) -> str:
+    """What the model takes, and what is fitted for the user."""
+    return t(
+        "image.accepted",
+        min_side=MIN_SIDE,
+        max_side=MAX_SIDE,
+        min_aspect=t.number(float(MIN_ASPECT), 1),
+        max_aspect=t.number(float(MAX_ASPECT), 1),
+        max_mb=MAX_FILE_BYTES // 1_000_000,
+        min_fittable=MIN_FITTABLE_SIDE,
+    )
+
+
+# Declared types Discord cannot measure, named so the user knows what to convert.
+DECLARED_KINDS = {
+    "image/heic": "HEIC",
+    "image/heif": "HEIF",
+    "image/avif": "AVIF",
+    "image/svg+xml": "SVG",
+    "image/tiff": "TIFF",
+    "image/bmp": "BMP",
+    "image/x-icon": "ICO",
+    "image/vnd.adobe.photoshop": "PSD",
+    "image/jxl": "JPEG XL",
+}
+_ISO_BRANDS = {
+    b"heic": "HEIC",
+    b"heix": "HEIC",
+    b"hevc": "HEIC",
+    b"heim": "HEIC",
+    b"heis": "HEIC",
+    b"mif1": "HEIF",
+    b"msf1": "HEIF",
+    b"avif": "AVIF",
+    b"avis": "AVIF",
+}
+_MAGIC = (
+    (b"\x89PNG\r\n\x1a\n", "PNG"),
+    (b"\xff\xd8\xff", "JPEG"),
+    (b"GIF87a", "GIF"),
+    (b"GIF89a", "GIF"),
+    (b"%PDF-", "PDF"),
+    (b"II*\x00", "TIFF"),
+    (b"MM\x00*", "TIFF"),
+    (b"8BPS", "PSD"),
+    (b"\x00\x00\x01\x00", "ICO"),
+    (b"\xff\x0a", "JPEG XL"),
+    (b"\x00\x00\x00\x0cJXL ", "JPEG XL"),
+    (b"BM", "BMP"),
+)
+
+
+def _sniff(data: bytes) -> str | None:
+    """Name the file's real kind from its first bytes, for the error message only."""
+    head = data[:64]
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "WEBP"
+    if head[4:8] == b"ftyp":
+        return _ISO_BRANDS.get(head[8:12], "video")
+    for magic, kind in _MAGIC:
+        if head.startswith(magic):
+            return kind
+    text = data[:1024].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if text.startswith((b"<svg", b"<?xml", b"<!doctype svg")) and b"<svg" in text:
+        return "SVG"
+    return None
+
+
+def unreadable(data: bytes, filename: str) -> ImageRejected:
+    """Pillow could not open it: damaged (one of ours), another format, or no image."""
+    kind = _sniff(data)
+    if kind in FORMATS:
+        return damaged(filename, kind)
+    if kind is not None:
+        return unsupported(filename, kind)
+    return not_image(filename)
+
+
+def empty() -> ImageRejected:
+    return ImageRejected("empty", "image.rejected.empty")
+
+
+def not_image(filename: str) -> ImageRejected:
+    return ImageRejected("not_image", "image.rejected.not_image", file=_quoted(filename))
+
+
+def unsupported(filename: str, kind: str) -> ImageRejected:
+    if kind == "video":
+        what = Phrase("image.kind.video")
+    else:
+        what = Phrase("image.kind.an" if kind in _AN_KINDS else "image.kind.a", {"kind": kind})
+    return ImageRejected(
+        "unsupported_format", "image.rejected.unsupported", file=_quoted(filename), kind=what
+    )
+
+
+def animated_webp(filename: str) -> ImageRejected:
+    # Only GIFs are promised "first frame"; an animated WebP is usually a sticker or
+    # a clip, and silently animating its first frame would surprise its sender.
+    return ImageRejected("animated", "image.rejected.animated", file=_quoted(filename))
+
+
+def damaged(filename: str, fmt: str) -> ImageRejected:
+    return ImageRejected(
+        "truncated",
+        "image.rejected.damaged",
+        file=_quoted(filename),
+        format=_FORMAT_NAMES.get(fmt, fmt),
+    )
+
+
+def bomb(filename: str, size: tuple[int, int] | None) -> ImageRejected:
+    limit = MAX_PIXELS // 1_000_000
+    if size is None:
+        return ImageRejected(
+            "bomb", "image.rejected.bomb_unknown", file=_quoted(filename), limit=limit
+        )
+    return ImageRejected(
+        "bomb",
+        "image.rejected.bomb",
+        file=_quoted(filename),
+        width=size[0],
+        height=size[1],
+        megapixels=Figure(size[0] * size[1] / 1e6),
+        limit=limit,
+    )
+
+
+def too_large_download(size: int) -> ImageRejected:
+    return ImageRejected(
+        "too_large_download",
+        "image.rejected.too_large_download",
+        megabytes=Figure(size / 1e6, 1),
+        limit=MAX_DOWNLOAD_BYTES // 1_000_000,
+        max_mb=MAX_FILE_BYTES // 1_000_000,
+    )
+
+
+_FORMAT_NAMES = {"WEBP": "WebP"}
+_AN_KINDS = frozenset({"SVG", "AVIF", "ICO"})  # "an SVG file"
+
+
+def ratio_figure(ratio: Fraction) -> Figure:
+    """The ratio, never printed as the bound it just missed ("2.50 is not < 2.5")."""
+    if ratio in (MIN_ASPECT, MAX_ASPECT):
+        return Figure(float(ratio), 1)  # the "exactly" text says it is the bound
+    digits = 2 if Fraction(f"{float(ratio):.2f}") not in (MIN_ASPECT, MAX_ASPECT) else 4
+    return Figure(float(ratio), digits)
+
+
+def _quoted(filename: str) -> str | Phrase:
+    """The filename as inline code: Discord markdown in names cannot garble the message."""
+    name = filename.replace("`", "'").replace("\n", " ").strip()
+    if not name:
+        return Phrase("image.unnamed_file")
+    if len(name) > 60:
+        name = name[:57] + "..."
+    return f"`{name}`"

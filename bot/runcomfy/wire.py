@@ -1,0 +1,154 @@
+"""The wire models of RunComfy's Model API: what each call answers, read leniently."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, field_validator
+
+from bot.runcomfy.errors import message_of
+
+TERMINAL = frozenset({"completed", "cancelled", "failed"})
+KNOWN_STATUSES = frozenset({"in_queue", "in_progress", *TERMINAL})
+# /result says `succeeded` where /status says `completed`; some clients see either.
+# Past this, a queue position is taken for nonsense rather than shown.
+MAX_POSITION = 100_000
+_STATUS_ALIASES = {"succeeded": "completed", "success": "completed", "canceled": "cancelled"}
+
+
+def _normalise_status(value: object) -> str:
+    text = str(value or "").strip().lower()
+    return _STATUS_ALIASES.get(text, text)
+
+
+class Wire(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+WireT = TypeVar("WireT", bound=Wire)
+
+
+class SubmitResponse(Wire):
+    request_id: str
+    status_url: str | None = None
+    result_url: str | None = None
+    cancel_url: str | None = None
+
+
+class _Stated(Wire):
+    """An answer carrying the job's state word, as /status and /result both do."""
+
+    request_id: str
+    status: str
+
+    _normalise = field_validator("status", mode="before")(_normalise_status)
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in TERMINAL
+
+    @property
+    def is_known(self) -> bool:
+        return self.status in KNOWN_STATUSES
+
+
+StatedT = TypeVar("StatedT", bound=_Stated)
+
+
+class RequestStatus(_Stated):
+    queue_position: int | None = None
+
+    @field_validator("queue_position", mode="before")
+    @classmethod
+    def _position_or_none(cls, value: object) -> int | None:
+        # A position that makes no sense is unknown: failing the whole answer retried
+        # it six times, then lost the poll, on every poll of the job.
+        if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_POSITION:
+            return value
+        return None
+
+
+class RequestResult(_Stated):
+    output: dict[str, Any] | None = None
+    error: str | None = None
+    cost: float | None = None
+    created_at: str | None = None
+    finished_at: str | None = None
+
+    @field_validator("error", mode="before")
+    @classmethod
+    def _flatten_error(cls, value: object) -> str | None:
+        # Undocumented shape: a string, or an object with a message somewhere.
+        if value is None or isinstance(value, str):
+            return value
+        if isinstance(value, dict):
+            found = message_of(value)
+            return found or json.dumps(value)[:500]
+        return str(value)
+
+    @field_validator("cost", mode="before")
+    @classmethod
+    def _number_or_none(cls, value: object) -> float | None:
+        return _money_or_none(value)
+
+    @field_validator("output", mode="before")
+    @classmethod
+    def _object_or_none(cls, value: object) -> object:
+        # Garbage in `output` means "no video", not an unreadable answer worth retrying.
+        return value if isinstance(value, dict) else None
+
+    @property
+    def video_url(self) -> str | None:
+        output = self.output or {}
+        for found in (output.get("video"), output.get("videos")):
+            first = found[0] if isinstance(found, list) and found else found
+            if isinstance(first, str) and first.strip():
+                return first.strip()
+        return None
+
+
+class ModelInfo(Wire):
+    """`GET /v1/models/{model_id}`: the hosted model and its price."""
+
+    model_id: str
+    base_price_usd: float | None = None
+    # `second`: the price is per second of video (times `duration`); `output`: per video.
+    price_unit: str | None = None
+    pricing_note: str | None = None
+
+    @field_validator("base_price_usd", mode="before")
+    @classmethod
+    def _number_or_none(cls, value: object) -> float | None:
+        return _money_or_none(value)
+
+    def price_for(self, duration: int) -> float | None:
+        """What one video of `duration` seconds costs, if the model says; never guessed."""
+        if self.base_price_usd is None:
+            return None
+        if self.price_unit == "second":
+            return self.base_price_usd * duration
+        if self.price_unit == "output":
+            return self.base_price_usd
+        return None
+
+
+def _money_or_none(value: object) -> float | None:
+    """An amount in dollars, or None: an infinite cost would fill the spend cap for
+    good, a negative one hide spend, so what is not a finite amount >= 0 is unknown."""
+    try:
+        amount = None if value is None else float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return amount if amount is not None and math.isfinite(amount) and amount >= 0 else None
+
+
+class CancelResponse(Wire):
+    request_id: str
+    status: str | None = None
+    outcome: str
+
+    @property
+    def cancelled(self) -> bool:
+        return self.outcome == "cancelled"
