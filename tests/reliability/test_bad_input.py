@@ -13,9 +13,9 @@ import pytest
 from PIL import Image
 
 from app.client import AnimateBot
+from tests.cogs.animate.test_animate import png, state_of, status_message
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.runcomfy import FakeRunComfy, Timeline
-from tests.test_animate import png, state_of, status_message
 
 
 def encode(img: Image.Image, fmt: str, **params: Any) -> bytes:

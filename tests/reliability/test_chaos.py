@@ -8,9 +8,9 @@ from collections.abc import Awaitable, Callable
 
 from app.client import AnimateBot
 from bot.domain import FINAL_STATUSES, JobStatus
+from tests.cogs.animate.test_animate import png, state_of, status_message
 from tests.fakes.discord import FakeDiscord, FakeMessage
 from tests.fakes.runcomfy import FakeRunComfy, Timeline
-from tests.test_animate import png, state_of, status_message
 
 
 async def eventually(check: Callable[[], Awaitable[bool]], *, within: float = 20.0) -> None:

@@ -16,10 +16,10 @@ import pytest
 
 from app.client import AnimateBot
 from bot.config import SettingsError, load_settings
+from tests.cogs.animate.test_animate import png, state_of, status_message
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.harness import DISCORD_TOKEN, RUNCOMFY_TOKEN
 from tests.fakes.runcomfy import FakeRunComfy, Timeline
-from tests.test_animate import png, state_of, status_message
 
 CANARIES = (DISCORD_TOKEN, RUNCOMFY_TOKEN)
 

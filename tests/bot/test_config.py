@@ -20,7 +20,7 @@ from bot.config import SettingsError, load_settings
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.harness import DISCORD_TOKEN, RUNCOMFY_TOKEN
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 TOKENS = {"discord_token": DISCORD_TOKEN, "runcomfy_api_token": RUNCOMFY_TOKEN}
 
 

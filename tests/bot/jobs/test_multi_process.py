@@ -17,11 +17,11 @@ from pathlib import Path
 from bot.domain import FINAL_STATUSES, JobStatus
 from bot.store import lease_hold
 from bot.store.postgres import PostgresJobStore
+from tests.cogs.animate.test_animate import png
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.harness import DISCORD_TOKEN, RUNCOMFY_TOKEN, settings_for_fakes
 from tests.fakes.process import BotProcess
 from tests.fakes.runcomfy import FakeRunComfy, Timeline
-from tests.test_animate import png
 
 JOBS = 100  # 50 per process
 # A tenth of production's 30 s. At 3 s, A, busy with its 50 commands on a CI machine

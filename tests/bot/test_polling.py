@@ -27,8 +27,8 @@ from bot.polling import (
 from bot.ratelimit import RateBudget
 from bot.runcomfy import RunComfyClient, make_http_client
 from bot.store import JobStore
+from tests.bot.jobs.test_service import TOKEN, Harness, RecordingObserver, make_settings
 from tests.fakes.runcomfy import FakeRunComfy, Timeline
-from tests.test_jobs import TOKEN, Harness, RecordingObserver, make_settings
 
 
 def simulate(render_seconds: float, expected: float, policy: PollPolicy) -> tuple[int, float]:

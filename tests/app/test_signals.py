@@ -14,11 +14,11 @@ import pytest
 from bot.config import Settings
 from bot.domain import ACTIVE_STATUSES, JobStatus
 from bot.store import JobStore
+from tests.cogs.animate.test_animate import png, state_of
 from tests.fakes.discord import FakeDiscord, FakeInteraction, FakeUser
 from tests.fakes.harness import settings_for_fakes
 from tests.fakes.process import BotProcess, can_run_as_pid_1
 from tests.fakes.runcomfy import FakeRunComfy, Timeline
-from tests.test_animate import png, state_of
 
 STOP_WITHIN = 10.0  # `docker stop` sends SIGKILL after this
 

@@ -14,12 +14,12 @@ from app.client import AnimateBot
 from bot import i18n, video
 from bot.video import FitFailure, VideoUnreadable
 from cogs.history.cog import detail_embed
+from tests.cogs.animate.test_animate import png, status_message, wait_state
 from tests.fakes import media
 from tests.fakes.discord import FakeDiscord, FakeInteraction, FakeMessage
 from tests.fakes.harness import BotRunner
 from tests.fakes.media import Clip
 from tests.fakes.runcomfy import FakeRunComfy, Timeline
-from tests.test_animate import png, status_message, wait_state
 
 LIMIT = 256 * 1024  # small, so the noisy clip must be re-encoded to fit
 

@@ -11,7 +11,7 @@ from app import cli
 from bot.domain import GuildSettings, JobOptions, JobStatus
 from bot.store import COPIED_TABLES, MIGRATIONS, JobStore
 from bot.store.postgres import PostgresJobStore
-from tests.test_store import new_job
+from tests.bot.store.test_store import new_job
 
 S = JobStatus
 

@@ -3,7 +3,7 @@
 A finished job without a video, a CDN that trickles or 404s, URLs that must not be
 fetched, per-job state that must not outlive the job, and a RunComfy that cannot
 be reached. JobService runs against the loopback RunComfy fake (the observer is
-the recorder of tests/test_jobs.py); the end-to-end ones run the real bot.
+the recorder of tests/bot/jobs/test_service.py); the end-to-end ones run the real bot.
 """
 
 from __future__ import annotations
@@ -25,12 +25,12 @@ from bot.downloads import (
     is_public_address,
 )
 from bot.jobs import RESULT_ATTEMPTS, LinkReason
+from tests.bot.jobs.test_service import Harness
+from tests.bot.jobs.test_service import harness_factory as _harness_factory
+from tests.cogs.animate.test_animate import png, request_id_of, state_of, status_message, wait_state
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.harness import BotRunner
 from tests.fakes.runcomfy import FakeRunComfy, Timeline
-from tests.test_animate import png, request_id_of, state_of, status_message, wait_state
-from tests.test_jobs import Harness
-from tests.test_jobs import harness_factory as _harness_factory
 
 harness_factory = _harness_factory  # the JobService + fake RunComfy fixture, shared
 
@@ -454,7 +454,9 @@ async def test_an_unreachable_runcomfy_warns_per_call_and_alerts_once(
 
     assert [j.status for j in jobs] == [JobStatus.FAILED] * 3
     warnings = [
-        r for r in caplog.records if r.name == "bot.runcomfy.client" and r.levelno == logging.WARNING
+        r
+        for r in caplog.records
+        if r.name == "bot.runcomfy.client" and r.levelno == logging.WARNING
     ]
     assert len(warnings) == 3  # once per failed call, not once per retry
     errors = jobs_log(caplog, "bot.jobs", logging.ERROR)

@@ -7,11 +7,11 @@ from typing import Any
 
 from app.client import AnimateBot
 from bot.domain import GuildSettings, ImageFacts, Job, JobStatus
+from tests.cogs.animate.test_animate import png, start_queued
+from tests.cogs.test_history import press, reply
 from tests.fakes.discord import MANAGE_GUILD, FakeDiscord, FakeInteraction, FakeUser
 from tests.fakes.harness import BotRunner
 from tests.fakes.runcomfy import FakeRunComfy
-from tests.test_animate import png, start_queued
-from tests.test_history import press, reply
 
 IMAGE = ImageFacts(filename="a.png", format="PNG", width=800, height=600, size_bytes=1000)
 

@@ -17,12 +17,12 @@ from PIL import Image
 
 from app.client import AnimateBot
 from bot.domain import GuildSettings, JobStatus
+from tests.bot.test_i18n import click
+from tests.cogs.animate.test_animate import png, start_queued
+from tests.cogs.test_history import reply, seed
 from tests.fakes.discord import FakeDiscord, FakeInteraction
 from tests.fakes.harness import BotRunner
 from tests.fakes.runcomfy import FakeRunComfy, Timeline
-from tests.test_animate import png, start_queued
-from tests.test_history import reply, seed
-from tests.test_i18n import click
 
 NBSP, NNBSP = "\u00a0", "\u202f"
 
@@ -360,7 +360,7 @@ async def test_the_last_resort_apologises_in_the_users_language(
 
 # -- no sentences in code ------------------------------------------------------------
 
-COGS = Path(__file__).parent.parent / "cogs"
+COGS = Path(__file__).parents[2] / "cogs"
 # Every cog is converted; a file listed here would be skipped by the scan.
 NOT_YET_CONVERTED: frozenset[str] = frozenset()
 # Calls that put text in front of users (directly or through the cogs' own helpers).

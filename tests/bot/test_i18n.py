@@ -15,6 +15,7 @@ from discord import app_commands
 from app.client import AnimateBot
 from bot import i18n
 from cogs.common.translator import CatalogTranslator
+from tests.cogs.test_history import custom_id, reply, seed
 from tests.fakes.discord import (
     DiscordError,
     FakeDiscord,
@@ -23,7 +24,6 @@ from tests.fakes.discord import (
     _check_command_texts,
 )
 from tests.fakes.harness import BotRunner
-from tests.test_history import custom_id, reply, seed
 
 NBSP, NNBSP = "\u00a0", "\u202f"
 # Texts Discord shows in the command picker: at most 100 characters each.
@@ -335,11 +335,12 @@ def test_the_fake_refuses_localizations_discord_refuses(command: dict[str, objec
 
 
 # Where keys are written in code: a typo there would show English (or crash) at runtime.
+ROOT = Path(__file__).parents[2]
 KEYED_SOURCES = [
-    *sorted((Path(__file__).parent.parent / "cogs").rglob("*.py")),
-    *sorted((Path(__file__).parent.parent / "app").rglob("*.py")),
-    Path(__file__).parent.parent / "bot" / "prompts.py",
-    *sorted((Path(__file__).parent.parent / "bot" / "images").rglob("*.py")),
+    *sorted((ROOT / "cogs").rglob("*.py")),
+    *sorted((ROOT / "app").rglob("*.py")),
+    ROOT / "bot" / "prompts.py",
+    *sorted((ROOT / "bot" / "images").rglob("*.py")),
 ]
 KEY = re.compile(r"^[a-z_]+(\.[a-z_]+)+$")
 PREFIXES = {key.split(".", 1)[0] for key in texts("en")}

@@ -19,10 +19,10 @@ from app.pacing import (
 )
 from bot import i18n
 from bot.ratelimit import RateBudget
+from tests.cogs.test_history import press, reply, seed
 from tests.fakes.discord import FakeDiscord, peak_per_second
 from tests.fakes.harness import BotRunner
 from tests.fakes.runcomfy import FakeRunComfy
-from tests.test_history import press, reply, seed
 
 
 async def test_bot_token_requests_are_paced_on_the_wire_and_interactions_are_not(

@@ -13,11 +13,11 @@ from app.client import AnimateBot
 from bot import i18n, video
 from bot.domain import JobStatus
 from cogs.animate.continuations import ALREADY_EXTENDED
+from tests.cogs.animate.test_animate import png
 from tests.fakes import media
 from tests.fakes.discord import FakeDiscord, FakeInteraction, FakeMessage
 from tests.fakes.media import Clip
 from tests.fakes.runcomfy import FakeRunComfy, Timeline
-from tests.test_animate import png
 
 CLIP = Clip(seconds=2.0)
 

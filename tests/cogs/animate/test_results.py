@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from app.client import AnimateBot
 from bot.domain import JobStatus
+from tests.cogs.animate.test_animate import png
 from tests.fakes.discord import FakeDiscord, FakeInteraction, FakeMessage, FakeUser
 from tests.fakes.harness import BotRunner
 from tests.fakes.runcomfy import FakeRunComfy, Timeline
-from tests.test_animate import png
 
 QUICK = Timeline(queue_positions=(1,), queue_seconds=0.05, run_seconds=0.05)
 

@@ -10,10 +10,7 @@ from app.client import AnimateBot
 from bot.domain import ImageFacts, Job, JobStatus
 from bot.eta import Estimate
 from cogs.animate.rendering import status_embed
-from tests.fakes.discord import FakeDiscord, FakeMessage
-from tests.fakes.harness import BotRunner
-from tests.fakes.runcomfy import FakeRunComfy, Timeline
-from tests.test_animate import (
+from tests.cogs.animate.test_animate import (
     embed_field,
     png,
     request_id_of,
@@ -21,6 +18,9 @@ from tests.test_animate import (
     status_message,
     wait_state,
 )
+from tests.fakes.discord import FakeDiscord, FakeMessage
+from tests.fakes.harness import BotRunner
+from tests.fakes.runcomfy import FakeRunComfy, Timeline
 
 NBSP = "\u00a0"
 FACTS = ImageFacts(filename="a.png", format="PNG", width=800, height=600, size_bytes=1000)

@@ -25,11 +25,11 @@ from bot.config import Settings
 from bot.domain import ImageFacts, Job, JobOptions
 from bot.health import STALE_AFTER_SECONDS
 from bot.store import MIGRATIONS, JobStore
+from tests.bot.test_metrics import free_port
 from tests.fakes.discord import ATTACH_FILES, EMBED_LINKS, FakeDiscord
 from tests.fakes.harness import DISCORD_TOKEN, BotRunner, pointed_at
 from tests.fakes.process import REPO, settings_env
 from tests.fakes.runcomfy import FakeRunComfy
-from tests.test_metrics import free_port
 
 CHILD_SECONDS = 60  # a cold interpreter importing discord.py on a loaded machine
 

@@ -13,10 +13,14 @@ import pytest
 from app.client import SORRY, AnimateBot
 from bot import i18n
 from bot.domain import ImageFacts, Job, JobOptions, JobStatus
+from tests.cogs.animate.test_animate import (
+    start_queued,
+    status_message,
+    until_queued_and_cancellable,
+)
 from tests.fakes.discord import FakeDiscord, FakeInteraction, FakeMessage, FakeUser
 from tests.fakes.harness import BotRunner
 from tests.fakes.runcomfy import FakeRunComfy, Timeline
-from tests.test_animate import start_queued, status_message, until_queued_and_cancellable
 
 IMAGE = ImageFacts(filename="cat.png", format="PNG", width=800, height=600, size_bytes=120_000)
 STATES = [

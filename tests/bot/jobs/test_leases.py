@@ -18,10 +18,10 @@ from bot.jobs import JobService, QuotaExceeded
 from bot.runcomfy import RunComfyClient, make_http_client
 from bot.store import lease_hold, open_store
 from bot.store.postgres import PostgresJobStore
+from tests.bot.jobs.test_service import IMAGE, make_settings
+from tests.bot.store.test_store import new_job
 from tests.fakes.runcomfy import FakeRunComfy
 from tests.stores import OpenStore
-from tests.test_jobs import IMAGE, make_settings
-from tests.test_store import new_job
 
 S = JobStatus
 HOLD = 20.0  # lease_hold(30): what LEASE_SECONDS=30 gives

@@ -13,11 +13,11 @@ from app.client import AnimateBot
 from bot.domain import JobStatus
 from bot.pricing import PriceWatch
 from bot.runcomfy import RunComfyClient, make_http_client
+from tests.cogs.animate.test_animate import embed_field, png, start_queued, wait_state
+from tests.cogs.test_history import reply
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.harness import RUNCOMFY_TOKEN, BotRunner
 from tests.fakes.runcomfy import FakeRunComfy, Timeline
-from tests.test_animate import embed_field, png, start_queued, wait_state
-from tests.test_history import reply
 
 
 @pytest.fixture

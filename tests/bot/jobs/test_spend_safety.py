@@ -12,11 +12,17 @@ import json
 
 from app.client import AnimateBot
 from bot.domain import JobStatus
+from tests.cogs.animate.test_animate import (
+    png,
+    request_id_of,
+    start_queued,
+    status_message,
+    wait_state,
+)
+from tests.cogs.test_history import component, custom_id, job_numbers, press, reply
 from tests.fakes.discord import FakeDiscord, FakeInteraction, FakeMessage
 from tests.fakes.harness import BotRunner
 from tests.fakes.runcomfy import FakeRunComfy, Timeline
-from tests.test_animate import png, request_id_of, start_queued, status_message, wait_state
-from tests.test_history import component, custom_id, job_numbers, press, reply
 
 
 async def refusal(fake: FakeDiscord) -> str:
