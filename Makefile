@@ -21,6 +21,7 @@ run: $(STAMP) .env
 
 test: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	# Four workers on two cores: the tests mostly wait on loopback servers and timers.
 	$(BIN)/python -m pytest -q -n 4
 
@@ -33,6 +34,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy app bot cogs
+	$(BIN)/lint-imports
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks

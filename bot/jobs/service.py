@@ -855,6 +855,24 @@ class JobService:
         """Is `task` waiting for RunComfy to accept a job (the point of no return)?"""
         return task in self._sending
 
+    # -- what the cogs may ask ---------------------------------------------
+
+    async def get(self, job_id: int) -> Job | None:
+        return await self.store.get(job_id)
+
+    async def get_shown(self, job_id: int) -> Job | None:
+        """The job unless its author cleared it from their history."""
+        return await self.store.get_shown(job_id)
+
+    async def by_status_message(self, message_id: int) -> Job | None:
+        return await self.store.find_by_status_message(message_id)
+
+    async def expected_duration(self, options: JobOptions) -> float:
+        return await self.past.expected_duration(options)
+
+    async def expected_render(self, options: JobOptions) -> float:
+        return await self.past.expected_render(options)
+
     @property
     def live_trackers(self) -> int:
         return len(self._trackers)

@@ -297,7 +297,7 @@ class Animate(commands.Cog):
                 self.board.reacting(posted.job_id, False)
         # A fast job may have started rendering meanwhile, and its status edit left
         # the ❌ that was not there yet: look again now that it is.
-        job = await self.jobs.store.find_by_status_message(status_message.id)
+        job = await self.jobs.by_status_message(status_message.id)
         if job is not None and job.status not in CANCELLABLE:
             await self.board.remove_own_reaction(job)
         return True
@@ -420,7 +420,7 @@ class Animate(commands.Cog):
         me = self.bot.user
         if str(payload.emoji) != CANCEL_EMOJI or (me is not None and payload.user_id == me.id):
             return
-        job = await self.jobs.store.find_by_status_message(payload.message_id)
+        job = await self.jobs.by_status_message(payload.message_id)
         if job is None or job.id is None:
             return
         outcome = await self._cancel(job.id, payload.user_id, self._is_moderator(payload))
@@ -462,7 +462,7 @@ class Animate(commands.Cog):
 
     async def _cancel(self, job_id: int, user_id: int, is_moderator: bool) -> CancelOutcome | None:
         """The service's outcome; None when it failed unexpectedly (a bug, logged)."""
-        job = await self.jobs.store.get(job_id)
+        job = await self.jobs.get(job_id)
         by_author = job is not None and job.user_id == user_id
         if by_author:
             # Their own cancel: they get their answer (or see the ❌ work), no public ping.

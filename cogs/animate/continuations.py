@@ -46,7 +46,7 @@ class Continuations:
 
     async def extend_from_button(self, interaction: discord.Interaction, job_id: int) -> None:
         """A new job from the last frame of a delivered video, same prompt and options."""
-        source = await self.cog.jobs.store.get_shown(job_id)
+        source = await self.cog.jobs.get_shown(job_id)
         video = delivered_video(interaction.message, job_id)
         if source is None or video is None:
             await interaction.response.send_message(
@@ -130,9 +130,9 @@ class Continuations:
 
     async def join_from_button(self, interaction: discord.Interaction, job_id: int) -> None:
         """Deliver an extension and the clip it continues as one video (the author only)."""
-        job = await self.cog.jobs.store.get(job_id)
+        job = await self.cog.jobs.get(job_id)
         source = (
-            await self.cog.jobs.store.get(job.extends_job_id)
+            await self.cog.jobs.get(job.extends_job_id)
             if job and job.extends_job_id
             else None
         )

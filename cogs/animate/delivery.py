@@ -122,7 +122,7 @@ class Courier:
         """An extension whose clip and the one it continues are the author's and fit together."""
         if job.extends_job_id is None:
             return False
-        source = await self.bot.jobs.store.get(job.extends_job_id)
+        source = await self.bot.jobs.get(job.extends_job_id)
         if source is None or source.user_id != job.user_id or source.delivered_message_id is None:
             return False
         posted = source.posted_video_bytes or source.video_bytes

@@ -42,7 +42,7 @@ class ResultButtons:
             )
             return
         try:
-            source = await self.cog.jobs.store.get_shown(job_id)
+            source = await self.cog.jobs.get_shown(job_id)
             if source is None:
                 await interaction.response.send_message(
                     user_messages(interaction)("result.gone"), ephemeral=True
@@ -89,7 +89,7 @@ class ResultButtons:
     async def remix_from_button(self, interaction: discord.Interaction, job_id: int) -> None:
         """A modal prefilled with the prompt and options; its answer starts one job."""
         t = user_messages(interaction)
-        source = await self.cog.jobs.store.get_shown(job_id)
+        source = await self.cog.jobs.get_shown(job_id)
         if source is None:
             await interaction.response.send_message(t("result.gone"), ephemeral=True)
             return

@@ -55,7 +55,7 @@ class StatusBoard:
         # What the bot is doing with a finished video (compressing...), until it is posted.
         self.notes: dict[int, ProgressNote] = {}
         # The ETA is recomputed on every edit; swap `expected` for a better model freely.
-        self.eta = EtaBoard(jobs.past.expected_duration, render=jobs.past.expected_render)
+        self.eta = EtaBoard(jobs.expected_duration, render=jobs.expected_render)
         # Jobs whose ❌ this process already took back (it cannot cancel any more).
         self._unreacted: set[int] = set()
         # Jobs whose ❌ is on its way: the add takes it back itself if need be.
