@@ -668,6 +668,21 @@ class JobStore:
             top_users=users,
         )
 
+    # -- what the bot keeps between starts -------------------------------------------
+
+    async def state(self, key: str) -> str | None:
+        """A value kept with `set_state` (the synced commands' hash, a model's schema)."""
+        row = await self._row("SELECT value FROM bot_state WHERE key = ?", (key,))
+        return None if row is None else str(row[0])
+
+    async def set_state(self, key: str, value: str, *, now: float) -> None:
+        await self._db.execute(
+            "INSERT INTO bot_state (key, value, updated_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value, "
+            "updated_at = excluded.updated_at",
+            (key, value, now),
+        )
+
     # -- copying to another database (migrate-to-postgres) -----------------------
 
     async def tables(self) -> list[str]:

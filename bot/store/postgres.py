@@ -136,6 +136,11 @@ PG_MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX jobs_by_kind_submitted ON jobs "
         f"(resolution, duration, generate_audio, submitted_at DESC) WHERE {FINISHED_SQL}",
     ),
+    # 10: what the bot keeps between starts besides jobs, one value per key.
+    (
+        "CREATE TABLE bot_state "
+        "(key TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at DOUBLE PRECISION)",
+    ),
 )
 
 # Any number: one lock id for "migrating this database", held for one transaction.

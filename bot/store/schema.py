@@ -154,12 +154,15 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             WHERE status IN ('completed', 'delivered')
         """,
     ),
+    # 10: what the bot keeps between starts besides jobs (the synced command tree's
+    # hash, the models' last good schemas), one JSON or text value per key.
+    ("CREATE TABLE bot_state (key TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at REAL)",),
 )
 
 
 # What `python -m bot migrate-to-postgres` copies, each table with its key (the order).
 # A new table goes here too (tests/test_store_migrate.py checks every table is listed).
-COPIED_TABLES = {"jobs": "id", "guild_settings": "guild_id"}
+COPIED_TABLES = {"jobs": "id", "guild_settings": "guild_id", "bot_state": "key"}
 
 
 # Word for word the WHERE of the `jobs_active` index, or SQLite will not use that

@@ -131,11 +131,7 @@ class Continuations:
     async def join_from_button(self, interaction: discord.Interaction, job_id: int) -> None:
         """Deliver an extension and the clip it continues as one video (the author only)."""
         job = await self.cog.jobs.get(job_id)
-        source = (
-            await self.cog.jobs.get(job.extends_job_id)
-            if job and job.extends_job_id
-            else None
-        )
+        source = await self.cog.jobs.get(job.extends_job_id) if job and job.extends_job_id else None
         second = delivered_video(interaction.message, job_id)
         if job is None or source is None or second is None:
             await interaction.response.send_message(

@@ -667,3 +667,13 @@ async def test_postgres_migrates_once_when_processes_start_together(pg_url: str)
     async with await PostgresJobStore.open(pg_url) as again:
         assert await again.schema_version() == len(MIGRATIONS)
         assert await again.count_for_user(1) == 1
+
+
+async def test_state_is_kept_per_key_and_replaced(open_store_at: OpenStore) -> None:
+    store = await open_store_at()
+    assert await store.state("commands") is None
+    await store.set_state("commands", "abc", now=1.0)
+    await store.set_state("model:x", '{"a": 1}', now=2.0)
+    await store.set_state("commands", "def", now=3.0)
+    assert await store.state("commands") == "def"
+    assert await store.state("model:x") == '{"a": 1}'
