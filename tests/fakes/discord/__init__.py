@@ -9,7 +9,7 @@ placeholder), replies, reactions, DMs, uploads with size limits, embed limits,
 and who gets pinged, derived from content and `allowed_mentions`.
 
 Tests drive it with `invoke`, `click` and `react`, read what users would see
-with the helpers at the bottom, and inject faults (expired tokens, 413, 429,
+with the helpers of reading.py, and inject faults (expired tokens, 413, 429,
 deleted messages, missing access, closed DMs).
 
 `FakeDiscord` (server.py) is assembled from parts that share one state (state.py):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import unquote
 
 from aiohttp import web
 
@@ -115,6 +116,4 @@ class ChannelsMixin(GuildMixin, MessageStore, ReadingMixin):
 
 
 def _emoji(raw: str) -> str:
-    from urllib.parse import unquote
-
     return unquote(raw)

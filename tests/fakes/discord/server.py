@@ -50,7 +50,7 @@ class FakeDiscord(ActorsMixin, InteractionsMixin, ChannelsMixin, FaultsMixin, Re
         await self._runner.setup()
         site = web.TCPSite(self._runner, self._host, 0)
         await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        port = self._runner.addresses[0][1]
         self.base_url = f"http://{self._host}:{port}"
         return self.base_url
 
@@ -178,7 +178,7 @@ class FakeDiscord(ActorsMixin, InteractionsMixin, ChannelsMixin, FaultsMixin, Re
 
     def _routes(self) -> list[tuple[re.Pattern[str], str, Callable[..., Any]]]:
         s = r"(?P<{}>\d+)"
-        table = [
+        table: list[tuple[str, str, Callable[..., Any]]] = [
             ("/gateway/bot", "GET", self._get_gateway),
             ("/users/@me", "GET", self._get_me),
             ("/oauth2/applications/@me", "GET", self._get_application),
