@@ -18,15 +18,8 @@ from pydantic import SecretStr
 
 from bot.config import Settings
 from bot.domain import ImageFacts, Job, JobOptions, JobStatus
-from bot.jobs import (
-    CancelOutcome,
-    Delivery,
-    JobService,
-    LinkReason,
-    ProgressNote,
-    QuotaExceeded,
-    QuotaKind,
-)
+from bot.jobs import CancelOutcome, Delivery, JobService, LinkReason, ProgressNote
+from bot.quotas import QuotaExceeded, QuotaKind
 from bot.runcomfy import RunComfyClient, make_http_client
 from bot.store import JobStore
 from tests.fakes.runcomfy import FakeRunComfy, Timeline
