@@ -189,7 +189,7 @@ class JobService:
 
     @property
     def live_trackers(self) -> int:
-        return len(self._trackers)
+        return self._trackers.live
 
     # -- life cycle --------------------------------------------------------
 

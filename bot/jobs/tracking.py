@@ -67,7 +67,9 @@ class Trackers:
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self._closing = False
 
-    def __len__(self) -> int:
+    @property
+    def live(self) -> int:
+        """How many jobs are tracked now."""
         return len(self._tasks)
 
     def job_ids(self) -> list[int]:
