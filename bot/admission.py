@@ -14,8 +14,8 @@ from enum import StrEnum
 
 from bot.config import Settings
 from bot.domain import GuildSettings, GuildUsage
-from bot.jobs import DAY, QuotaExceeded, QuotaKind
 from bot.pricing import PriceWatch
+from bot.quotas import DAY, Quotas, first_refusal
 from bot.store import JobStore
 
 
@@ -52,6 +52,11 @@ class EffectiveLimits:
     user_concurrent: int
     user_daily: int
     daily_spend_cap_usd: float | None
+
+    @property
+    def quotas(self) -> Quotas:
+        """The server's job limits; the global one is the operator's alone."""
+        return Quotas(user_concurrent=self.user_concurrent, user_daily=self.user_daily)
 
 
 def effective_limits(settings: Settings, guild: GuildSettings) -> EffectiveLimits:
@@ -122,11 +127,9 @@ class Admission:
             return  # nothing of this server's to count
         now = self.clock()
         usage = await self.store.guild_usage(guild_id, user_id, since=now - DAY)
-        if usage.user_active >= limits.user_concurrent:
-            raise QuotaExceeded(QuotaKind.USER_CONCURRENT, limits.user_concurrent)
-        if usage.user_since >= limits.user_daily:
-            frees_at = (usage.oldest_since or now) + DAY
-            raise QuotaExceeded(QuotaKind.USER_DAILY, limits.user_daily, frees_at)
+        refusal = first_refusal(limits.quotas, usage, now=now)
+        if refusal is not None:
+            raise refusal
         cap = limits.daily_spend_cap_usd
         if cap is not None:
             committed = committed_spend(usage, self.pricing.estimate)

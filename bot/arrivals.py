@@ -1,12 +1,12 @@
 """In a burst, commands waiting for their first status message go before background work.
 
-One event loop serves everything: of 1,000 commands at once, the last status
-message waited behind the submits and status edits of the jobs before it (p99 23 s,
-`benchmarks.ack_burst`). While a burst is arriving, work that can wait a little (a
-status edit that is not final, a submit whose own message is up, the poll of a job
-far back in the queue) waits for it, never more than `max_hold` seconds, so a steady
-stream starves nothing. Polls of rendering or next-in-line jobs do not wait: a render
-start seen late skews every later poll of the job, a render end seen late is lag."""
+One event loop serves everything: in a burst of commands, the last status message
+would wait behind the submits and status edits of the jobs before it. While a burst
+is arriving, work that can wait a little (a status edit that is not final, a submit
+whose own message is up, the poll of a job far back in the queue) waits for it, never
+more than `max_hold` seconds, so a steady stream starves nothing. Polls of rendering or
+next-in-line jobs do not wait: a render start seen late skews every later poll of the
+job, a render end seen late is lag."""
 
 from __future__ import annotations
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from bot.admission import EffectiveLimits, effective_limits
 from bot.config import Settings
 from bot.domain import GuildSettings, UsageReport
-from bot.jobs import DAY
+from bot.quotas import DAY
 from bot.store import JobStore
 
 log = logging.getLogger(__name__)

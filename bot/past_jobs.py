@@ -3,9 +3,8 @@
 A kind is (resolution, duration, audio). Its past jobs give the ETA a status message
 shows (median submit to finish; median render) and the render-time distribution the
 polling follows (`RenderTimes`). Every poll and every status edit asks, and the answers
-move slowly, so each kind's answer is cached and refreshed by one query at a time: a
-thousand trackers that find it stale together share that query and its fit (each
-used to run its own, ~350 fits and queries in one `benchmarks.live_jobs` run).
+move slowly, so each kind's answer is cached and refreshed by one query at a time:
+the trackers that find it stale together share that query and its fit.
 """
 
 from __future__ import annotations

@@ -28,10 +28,8 @@ MIN_SIGMA = 0.08
 # Share of the log-normal fit in the mixture: it alone shapes the tail.
 TAIL_WEIGHT = 0.1
 # Of Silverman's rule-of-thumb bandwidth. His rule suits a bell curve; render times
-# are flat-topped (20-90 s alike) or two-humped (warm and cold workers), which it
-# smooths into one broad hump, spreading polls where no render ends. Simulated with
-# 50 past renders (uniform, two humps, log-normal σ 0.1-0.3, at equal polls): half
-# of it lowered the p50 lag by up to 0.35 s and never raised it; a third was no better.
+# are flat-topped or two-humped (warm and cold workers), which it smooths into one
+# broad hump, spreading polls where no render ends.
 BANDWIDTH_SHARE = 0.5
 GRID_POINTS = 128
 SCAN_STEPS = 16  # points looked at across one wait of max_delay
@@ -40,9 +38,8 @@ _SQRT_2PI = math.sqrt(2 * math.pi)
 
 
 # Of a poll with no deadline (at max_delay): +/- this share. Jobs sent in one burst
-# otherwise poll in waves (benchmarks.live_jobs: 1,000 polls within 1.5 s, every
-# 7.5 s, the bot idle in between) and each wave holds up the polls that are due.
-# The mean wait is the same, so is the number of polls.
+# otherwise poll in waves, the bot idle in between, and each wave holds up the polls
+# that are due. The mean wait is the same, so is the number of polls.
 SPARSE_JITTER = 0.5
 
 
@@ -50,7 +47,7 @@ SPARSE_JITTER = 0.5
 class PollPolicy:
     min_delay: float
     max_delay: float
-    jitter: float = 0.1  # +/- fraction, so 1,000 jobs do not poll in lockstep
+    jitter: float = 0.1  # +/- fraction, so jobs sent together do not poll in lockstep
     sparse_jitter: float = SPARSE_JITTER
 
     def next_delay(self, *, now: float, expected_end: float | None, rng: random.Random) -> float:
@@ -177,14 +174,14 @@ class HazardPolicy:
     cannot plausibly be done (h ≈ 0: `max_delay`), dense where renders of its kind
     usually end. Past the longest render seen the distribution is only a guess,
     so there the wait is also at least a quarter of the overrun (as in
-    PollPolicy): a job stuck at RunComfy costs 4 polls a minute, not 30. A wait never spans a
-    moment whose own ideal interval is shorter than the time already waited by
-    then, so a sparse wait cannot jump over the point where renders start to end.
-    Before `first_end` (no render of the kind has ended that early) a poll could only
-    tell of a failure: the wait runs on to it, by at most `max_delay` more (one poll
-    fewer per job for renders of 20 s and more). The result is clamped to
-    [min_delay, max_delay], or to twice max_delay in that stretch, and jittered by
-    ±`jitter` so jobs submitted together do not poll in lockstep.
+    PollPolicy): a job stuck at RunComfy costs a few polls a minute, not one every
+    `min_delay`. A wait never spans a moment whose own ideal interval is shorter than
+    the time already waited by then, so a sparse wait cannot jump over the point where
+    renders start to end. Before `first_end` (no render of the kind has ended that
+    early) a poll could only tell of a failure: the wait runs on to it, by at most
+    `max_delay` more (a poll fewer per job). The result is clamped to [min_delay,
+    max_delay], or to twice max_delay in that stretch, and jittered by ±`jitter` so
+    jobs submitted together do not poll in lockstep.
     """
 
     min_delay: float

@@ -1,8 +1,11 @@
 """Jobs after the cog has validated them: admitted, sent, tracked, posted, resumed.
 
-`service` holds `JobService`, which owns every job's life; `posting` takes a finished
-video from RunComfy's CDN to the observer; `contract` is what the service tells the
-rest of the bot (outcomes, refusals, and `JobObserver`, its only way to Discord).
+`service` holds `JobService`, the facade the cogs and the composition root use. Its
+parts, each over `transitions` (final states, the observer, metrics, alerts):
+`submit` (admission and the one send), `tracking` (the poll loop), `delivery` (the
+result to Discord, through `posting`), `cancel`, `leases` (resume; several
+processes). `contract` is what the service tells the rest of the bot (outcomes, and
+`JobObserver`, its only way to Discord); the quota types live in `bot.quotas`.
 """
 
 from bot.jobs.contract import (
@@ -13,14 +16,13 @@ from bot.jobs.contract import (
     JobObserver,
     LinkReason,
     ProgressNote,
-    QuotaExceeded,
-    QuotaKind,
     VideoStep,
 )
-from bot.jobs.service import DAY, POLL_COST_FRACTION, RESULT_ATTEMPTS, JobService
+from bot.jobs.delivery import RESULT_ATTEMPTS
+from bot.jobs.service import JobService
+from bot.jobs.tracking import POLL_COST_FRACTION
 
 __all__ = [
-    "DAY",
     "NO_VIDEO",
     "POLL_COST_FRACTION",
     "RESULT_ATTEMPTS",
@@ -31,7 +33,5 @@ __all__ = [
     "JobService",
     "LinkReason",
     "ProgressNote",
-    "QuotaExceeded",
-    "QuotaKind",
     "VideoStep",
 ]

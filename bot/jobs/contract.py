@@ -1,8 +1,8 @@
 """What the job service says to the rest of the bot. Discord-free.
 
-The outcomes and refusals its callers word for users, the texts it stores as a
-job's error, and `JobObserver`: the only way the service reaches Discord (the
-animate cog implements it).
+The outcomes its callers word for users, the texts it stores as a job's error,
+and `JobObserver`: the only way the service reaches Discord (the animate cog
+implements it).
 """
 
 from __future__ import annotations
@@ -30,22 +30,6 @@ VIDEO_REFUSED = "The video service returned a link the bot does not open, so it 
 SERVICE_UNAVAILABLE = (
     "The video service is unavailable right now. The bot's operator has been told."
 )
-
-
-class QuotaKind(StrEnum):
-    USER_CONCURRENT = "user_concurrent"
-    USER_DAILY = "user_daily"
-    GLOBAL_CONCURRENT = "global_concurrent"
-
-
-class QuotaExceeded(Exception):
-    """A limit refuses a new job; the cog words it for the user."""
-
-    def __init__(self, kind: QuotaKind, limit: int, frees_at: float | None = None) -> None:
-        super().__init__(f"{kind} quota of {limit} reached")
-        self.kind = kind
-        self.limit = limit
-        self.frees_at = frees_at
 
 
 class CancelOutcome(StrEnum):

@@ -25,8 +25,9 @@ from bot import i18n
 from bot.admission import AdmissionRefused
 from bot.domain import MAX_DURATION, MIN_DURATION, Job, JobOptions, Ratio, Resolution
 from bot.images import ImageRejected, PreparedImage, precheck_metadata, prepare_image
-from bot.jobs import CancelOutcome, Delivery, JobService, LinkReason, ProgressNote, QuotaExceeded
+from bot.jobs import CancelOutcome, Delivery, JobService, LinkReason, ProgressNote
 from bot.prompts import MAX_PROMPT_CHARS, PromptRejected, clean_prompt
+from bot.quotas import QuotaExceeded
 from cogs.animate.buttons import DYNAMIC_ITEMS, cancel_view
 from cogs.animate.continuations import Continuations
 from cogs.animate.delivery import Courier, reply_to

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from bot.admission import AdmissionRefused, RefusalKind
 from bot.i18n import Messages
-from bot.jobs import CancelOutcome, QuotaExceeded, QuotaKind
+from bot.jobs import CancelOutcome
+from bot.quotas import QuotaExceeded, QuotaKind
 from cogs.animate.rendering import safe_text, timestamp
 
 # Catalog keys.

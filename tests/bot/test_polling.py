@@ -71,8 +71,8 @@ def test_delays_stay_within_bounds() -> None:
 
 
 def test_polls_with_no_deadline_spread_wide_at_the_same_mean() -> None:
-    # 1,000 jobs sent in one burst polled in waves at max_delay: a tenth of jitter
-    # took many polls to spread them, and each wave held up the polls that were due.
+    # Jobs sent in one burst poll in waves at max_delay: a tenth of jitter takes many
+    # polls to spread them, and each wave holds up the polls that are due.
     policy = PollPolicy(min_delay=2.0, max_delay=15.0)
     rng = random.Random(4)
     delays = [policy.next_delay(now=0, expected_end=None, rng=rng) for _ in range(2000)]
@@ -268,7 +268,7 @@ async def test_urgent_callers_never_wait_behind_sparse_ones() -> None:
 
 
 async def test_a_sparse_caller_is_not_starved_by_a_steady_urgent_stream() -> None:
-    """At 1,000 jobs' peak urgent polls never stop: a sparse one still goes within patience."""
+    """At a burst's peak urgent polls never stop: a sparse one still goes within patience."""
     budget = RateBudget(rate=1000, burst=1000, concurrency=1, sparse_patience=0.2)
     stop = asyncio.Event()
 

@@ -14,7 +14,8 @@ from pydantic import ValidationError
 
 from bot.config import Settings
 from bot.domain import GuildSettings, Job, JobOptions, JobStatus
-from bot.jobs import JobService, QuotaExceeded
+from bot.jobs import JobService
+from bot.quotas import QuotaExceeded
 from bot.runcomfy import RunComfyClient, make_http_client
 from bot.store import lease_hold, open_store
 from bot.store.postgres import PostgresJobStore

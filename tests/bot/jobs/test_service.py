@@ -18,15 +18,8 @@ from pydantic import SecretStr
 
 from bot.config import Settings
 from bot.domain import ImageFacts, Job, JobOptions, JobStatus
-from bot.jobs import (
-    CancelOutcome,
-    Delivery,
-    JobService,
-    LinkReason,
-    ProgressNote,
-    QuotaExceeded,
-    QuotaKind,
-)
+from bot.jobs import CancelOutcome, Delivery, JobService, LinkReason, ProgressNote
+from bot.quotas import QuotaExceeded, QuotaKind
 from bot.runcomfy import RunComfyClient, make_http_client
 from bot.store import JobStore
 from tests.fakes.runcomfy import FakeRunComfy, Timeline
@@ -226,8 +219,8 @@ async def test_a_status_message_finds_its_job_while_the_burst_holds_the_submit(
 ) -> None:
     # A ❌ finds its job by the status message. In a burst the submit waits for the
     # others' messages (up to 8 s), and the row learnt its message only after that wait:
-    # a ❌ meanwhile found nothing. Written before the wait, 1,000 rows are also not
-    # written at once when the burst's submits go (the last messages waited behind them).
+    # a ❌ meanwhile found nothing. Written before the wait, the burst's rows are also not
+    # written at once when its submits go (the last messages would wait behind them).
     h: Harness = await harness_factory()
     h.fake.script(Timeline(manual=True))
     arriving = [f"other-{i}" for i in range(h.service.arrivals.burst)]

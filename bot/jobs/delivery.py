@@ -1,0 +1,183 @@
+"""A completed job's way to its author: fetch the result, post the video, record it.
+
+The fetch tries a few times (RunComfy may say completed a moment before the result
+carries the video); `VideoPoster` takes the video to the observer; the delivery is
+then recorded by a compare-and-set from `completed`, so a job is delivered once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from bot.domain import Job, JobStatus
+from bot.downloads import DownloadError, is_fetchable_url
+from bot.jobs.contract import NO_VIDEO, RESULT_EXPIRED, VIDEO_REFUSED, Delivery
+from bot.jobs.posting import VideoPoster
+from bot.jobs.transitions import Transitions
+from bot.polling import PollPolicy
+from bot.runcomfy import RequestResult, RunComfyClient, RunComfyError
+
+log = logging.getLogger(__name__)
+
+# /status can say completed a moment before /result carries the video: a few tries,
+# spaced by the poll backoff, within about RESULT_GRACE_SECONDS.
+RESULT_ATTEMPTS = 5
+RESULT_GRACE_SECONDS = 30.0
+# How long a stop waits for videos being posted (inside Docker's 10 s before SIGKILL).
+POSTING_GRACE_SECONDS = 1.5
+
+
+class Deliveries:
+    """Completed jobs on their way to Discord; the posts in flight a stop lets finish."""
+
+    def __init__(
+        self,
+        *,
+        transitions: Transitions,
+        runcomfy: RunComfyClient,
+        poster: VideoPoster,
+        policy: PollPolicy,
+    ) -> None:
+        self.transitions = transitions
+        self.runcomfy = runcomfy
+        self.poster = poster
+        self.policy = policy  # spaces the result's tries
+        self._posting: set[asyncio.Task[None]] = set()
+
+    async def deliver(self, job: Job, *, results_tried: int = 0) -> None:
+        """Fetch the video if the job has none yet, post it and record the delivery.
+
+        `results_tried`: how many of the result's tries the poller already made.
+        """
+        assert job.id is not None and job.request_id is not None
+        if job.video_url is None:
+            result = await self._fetch_result(job, tried=results_tried)
+            if result is None:
+                return
+            job = await self.transitions.store.update(
+                job.id, video_url=result.video_url, cost=result.cost
+            )
+        # The post and its record as one task that a stop lets finish (POSTING_GRACE_SECONDS):
+        # a followup carries no nonce for Discord to drop a second post by, so a video
+        # posted but not recorded would be posted again by the next start.
+        posting = asyncio.create_task(self._post_and_record(job), name=f"post-job-{job.id}")
+        self._posting.add(posting)
+        posting.add_done_callback(self._posting.discard)
+        await asyncio.shield(posting)
+
+    async def result_refused(self, job: Job, exc: RunComfyError) -> None:
+        """/result said no for good: the video expired at RunComfy, or the job failed."""
+        if exc.error_code == 404001 or exc.status_code == 404:
+            log.warning("Job %d: the result expired at RunComfy before it was fetched", job.id)
+            await self.transitions.end(job, JobStatus.FAILED, error=RESULT_EXPIRED)
+        else:
+            await self.transitions.fail(job, exc)
+
+    async def close(self) -> None:
+        """Give the posts in flight POSTING_GRACE_SECONDS; cut the rest (the next start
+        posts them)."""
+        if not self._posting:
+            return
+        posted, late = await asyncio.wait(self._posting, timeout=POSTING_GRACE_SECONDS)
+        for task in posted:  # their trackers are gone: nobody else reads the outcome
+            if not task.cancelled() and task.exception() is not None:
+                log.error("%s failed while stopping", task.get_name(), exc_info=task.exception())
+        for task in late:
+            task.cancel()  # mid-download, most likely
+        await asyncio.gather(*late, return_exceptions=True)
+
+    async def _post_and_record(self, job: Job) -> None:
+        assert job.id is not None and job.video_url is not None
+        job_id = job.id
+        delivery: Delivery | None = None
+        observer = self.transitions.observer
+        try:
+            if observer is not None:
+                job, delivery = await self.poster.post(job, observer)
+        except DownloadError as exc:  # refused: neither fetched nor shown
+            await self._refuse_video(job, str(exc))
+            return
+        except Exception:
+            # A bug on the way to Discord must not leave the job `completed` (its status
+            # at Rendering) until a restart that would trip on it again.
+            log.exception("Job %d: posting the video failed; it waits in /history", job_id)
+        delivered = await self.transitions.store.transition(
+            job_id,
+            from_statuses=[JobStatus.COMPLETED],
+            to=JobStatus.DELIVERED,
+            video_bytes=job.video_bytes,
+            posted_video_bytes=job.posted_video_bytes,
+            delivered_channel_id=delivery.channel_id if delivery else None,
+            delivered_message_id=delivery.message_id if delivery else None,
+            delivered_at=self.transitions.clock(),
+        )
+        if delivered is not None:
+            log.info("Job %d delivered", job_id)
+            metrics = self.transitions.metrics
+            metrics.job_ended(JobStatus.DELIVERED)
+            # No place reached: the result waits in /history ("none").
+            metrics.delivered(delivery.kind if delivery else "none", delivered.cost)
+            await self.transitions.notify_updated(delivered)
+
+    async def _fetch_result(self, job: Job, *, tried: int = 0) -> RequestResult | None:
+        """The finished job's result with a video; None if the job ended instead.
+
+        A few tries (RESULT_ATTEMPTS in all, `tried` of them made by the poller) over at
+        most RESULT_GRACE_SECONDS: a completed job whose result still carries no video
+        by then is not going to get one.
+        """
+        assert job.request_id is not None
+        clock = self.transitions.clock
+        deadline = clock() + RESULT_GRACE_SECONDS
+        delay = self.policy.min_delay
+        unreachable: RunComfyError | None = None
+        for attempt in range(min(tried, RESULT_ATTEMPTS - 1) + 1, RESULT_ATTEMPTS + 1):
+            if attempt > 1:
+                await asyncio.sleep(delay)
+                delay = min(self.policy.max_delay, delay * 2)
+            try:
+                result = await self.runcomfy.result(job.request_id)
+            except RunComfyError as exc:
+                if not exc.retryable:
+                    await self.result_refused(job, exc)
+                    return None
+                unreachable = exc  # the client logged it and already retried
+            else:
+                unreachable = None
+                if result.video_url is not None:
+                    if is_fetchable_url(result.video_url):
+                        return result
+                    await self._refuse_video(job, "not an http(s) URL")
+                    return None
+                if result.status in ("failed", "cancelled"):
+                    log.warning(
+                        "Job %d: RunComfy finished %s without a video (%s)",
+                        job.id,
+                        result.status,
+                        result.error,
+                    )
+                    await self.transitions.end(job, JobStatus.FAILED, error=NO_VIDEO)
+                    return None
+                log.warning(
+                    "Job %d: completed but /result has no video (status %r), try %d of %d",
+                    job.id,
+                    result.status,
+                    attempt,
+                    RESULT_ATTEMPTS,
+                )
+            if clock() + delay > deadline:
+                break
+        if unreachable is not None:
+            await self.transitions.fail(job, unreachable)
+        else:
+            log.error("Job %d: RunComfy said completed but gave no video; failed", job.id)
+            await self.transitions.end(job, JobStatus.FAILED, error=NO_VIDEO)
+        return None
+
+    async def _refuse_video(self, job: Job, why: str) -> None:
+        """A video URL that must be neither fetched nor shown: forget it, end the job."""
+        assert job.id is not None
+        log.warning("Job %d: video URL refused (%s)", job.id, why)
+        job = await self.transitions.store.update(job.id, video_url=None)
+        await self.transitions.end(job, JobStatus.FAILED, error=VIDEO_REFUSED)

@@ -1,0 +1,238 @@
+"""A new job's way in: admitted within the quotas, written, sent to RunComfy once.
+
+The row is written (`submitting`) before RunComfy is called, so a crash between the
+two leaves a row without a request id, which a restart marks lost: a job is never
+sent twice, since a second send could bill twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from bot.admission import Admission
+from bot.arrivals import Arrivals
+from bot.config import Settings
+from bot.domain import ImageFacts, Job, JobOptions, JobStatus
+from bot.jobs.contract import RESTARTED_WHILE_SENDING, SERVICE_UNAVAILABLE
+from bot.jobs.tracking import Trackers
+from bot.jobs.transitions import Transitions
+from bot.models.seedance import SeedanceInput
+from bot.quotas import DAY, QuotaExceeded, QuotaKind, first_refusal, operator_quotas
+from bot.runcomfy import RunComfyClient, RunComfyError
+from bot.store import QuotaLimits, QuotaUsage
+
+log = logging.getLogger(__name__)
+
+# A refusal whose slot frees before the usage is read again: the insert is tried again.
+INSERT_TRIES = 3
+UNCONFIRMED = (
+    "The video service did not confirm the job; it was not resent to avoid charging twice."
+)
+
+
+class Submits:
+    """Admissions one at a time, and the submits in flight (a stop lets them finish)."""
+
+    def __init__(
+        self,
+        *,
+        transitions: Transitions,
+        settings: Settings,
+        runcomfy: RunComfyClient,
+        admission: Admission | None,
+        arrivals: Arrivals,
+        trackers: Trackers,
+    ) -> None:
+        self.transitions = transitions
+        self.settings = settings
+        self.runcomfy = runcomfy
+        # The operator's and server admins' switches (pause, channels, spend cap).
+        self.admission = admission
+        self.arrivals = arrivals
+        self.trackers = trackers
+        # Serialises "check quota, then insert" so two commands cannot both pass.
+        self._admitting = asyncio.Lock()
+        # Tasks inside a submit call: a stop lets them finish rather than interrupt them.
+        self._sending: set[asyncio.Task[object]] = set()
+
+    def is_sending(self, task: asyncio.Task[object]) -> bool:
+        return task in self._sending
+
+    async def check_quota(self, user_id: int) -> None:
+        """Raise QuotaExceeded if `user_id` may not start a job now."""
+        now = self.transitions.clock()
+        usage = await self.transitions.store.quota_usage(user_id, since=now - DAY)
+        refusal = self._refusal(usage, now)
+        if refusal is not None:
+            raise refusal
+
+    async def create(
+        self,
+        *,
+        user_id: int,
+        guild_id: int | None,
+        channel_id: int | None,
+        prompt: str,
+        options: JobOptions,
+        image: ImageFacts,
+        extends_job_id: int | None,
+        locale: str | None,
+    ) -> Job:
+        """Check admission and quotas and write the job row (`submitting`)."""
+        # This process's lock, then other processes' (PostgreSQL): one admission at a time.
+        async with self._admitting, self.transitions.store.admitting():
+            if self.admission is not None:
+                # Again under the lock: a pause or cap since the cog's check counts.
+                await self.admission.check(
+                    user_id=user_id,
+                    guild_id=guild_id,
+                    channel_id=channel_id,
+                    duration=options.duration,
+                )
+            now = self.transitions.clock()
+            job = Job(
+                user_id=user_id,
+                guild_id=guild_id,
+                channel_id=channel_id,
+                prompt=prompt,
+                options=options,
+                image=image,
+                extends_job_id=extends_job_id,
+                created_at=now,
+                locale=locale,
+            )
+            return await self._insert_within_quotas(job, now)
+
+    async def submit(
+        self, job_id: int, *, image_url: str, status_message_id: int | None, hosted_url: str | None
+    ) -> Job:
+        """Send the job to RunComfy once, store its request id and start tracking it."""
+        store, clock = self.transitions.store, self.transitions.clock
+        # The row knows its status message before any wait: a ❌ finds the job by it, and
+        # a burst's held submits then go without a write each, which would hold up the
+        # admissions of the commands still arriving.
+        job = await store.update(job_id, status_message_id=status_message_id, image_url=hosted_url)
+        await self.arrivals.let_through()  # other commands' status messages first
+        body = SeedanceInput.from_options(job.prompt, image_url, job.options).model_dump(
+            mode="json"
+        )
+        task = asyncio.current_task()
+        if task is not None:
+            self._sending.add(task)
+        try:
+            submitted = await self.runcomfy.submit(body)
+        except RunComfyError as exc:
+            return await self._submit_failed(job, exc)
+        except asyncio.CancelledError:
+            # Cut off by a stop while RunComfy had the request: the job may exist, so it
+            # is never resent, and its author hears it now rather than at the next start.
+            log.warning("Job %d: stopped while being submitted; marked lost", job_id)
+            await self.transitions.end(job, JobStatus.LOST, error=RESTARTED_WHILE_SENDING)
+            raise
+        finally:
+            self._sending.discard(task)  # type: ignore[arg-type]
+        queued = await store.transition(
+            job_id,
+            from_statuses=[JobStatus.SUBMITTING],
+            to=JobStatus.IN_QUEUE,
+            request_id=submitted.request_id,
+            submitted_at=clock(),
+        )
+        if queued is None:
+            return await self._outlived(job_id, submitted.request_id)
+        job = queued
+        log.info("Job %d submitted as %s", job_id, submitted.request_id)
+        await self.transitions.notify_updated(job)
+        self.trackers.track(job)
+        return job
+
+    async def abandon(self, job_id: int, reason: str) -> None:
+        """The cog could not set the job up (e.g. its status message failed): end it unsent."""
+        abandoned = await self.transitions.store.transition(
+            job_id,
+            from_statuses=[JobStatus.SUBMITTING],
+            to=JobStatus.FAILED,
+            error=reason,
+            finished_at=self.transitions.clock(),
+        )
+        if abandoned is not None:
+            self.transitions.metrics.job_ended(JobStatus.FAILED)
+
+    async def claim_extend(self, job_id: int) -> bool:
+        """Extend a delivered job at most once (two racing presses make one job)."""
+        return await self.transitions.store.claim_extend(job_id, self.transitions.clock())
+
+    async def release_extend(self, job_id: int) -> None:
+        await self.transitions.store.release_extend(job_id)
+
+    def _refusal(self, usage: QuotaUsage, now: float) -> QuotaExceeded | None:
+        """The first of the operator's quotas `usage` reaches, if any."""
+        return first_refusal(
+            operator_quotas(self.settings), usage, now=now, all_active=usage.all_active
+        )
+
+    async def _insert_within_quotas(self, job: Job, now: float) -> Job:
+        """The quota checks and the insert as one statement, since each trip to the
+        database holds the admission lock a burst queues on. Only a refusal reads the
+        usage again, to say which quota."""
+        store, s = self.transitions.store, self.settings
+        limits = QuotaLimits(
+            user_concurrent=s.quota_user_concurrent,
+            user_daily=s.quota_user_daily,
+            global_concurrent=s.quota_global_concurrent,
+            since=now - DAY,
+        )
+        for _ in range(INSERT_TRIES):
+            created = await store.create_within(job, limits)
+            if created is not None:
+                return created
+            refusal = self._refusal(await store.quota_usage(job.user_id, since=limits.since), now)
+            if refusal is not None:
+                raise refusal
+        raise QuotaExceeded(QuotaKind.GLOBAL_CONCURRENT, s.quota_global_concurrent)
+
+    async def _outlived(self, job_id: int, request_id: str) -> Job:
+        """The row ended while its submit was out (a stalled process whose lease another
+        took, which marked it lost and told the author): record what RunComfy holds and
+        cancel it while it is still queued. Cancelled in time, nothing is charged: the
+        row says so (`cancelled`) and stops counting against its author's day."""
+        log.warning("Job %d: ended while being submitted; cancelling %s", job_id, request_id)
+        store = self.transitions.store
+        job = await store.update(job_id, request_id=request_id)
+        try:
+            outcome = await self.runcomfy.cancel(request_id)
+        except RunComfyError as exc:
+            await self.transitions.alert(
+                f"Job {job_id} ({request_id}) may be billed: cancel failed ({exc})"
+            )
+            return job
+        if not outcome.cancelled:
+            await self.transitions.alert(f"Job {job_id} ({request_id}) was already running: billed")
+            return job
+        dropped = await store.transition(
+            job_id, from_statuses=[JobStatus.LOST], to=JobStatus.CANCELLED
+        )
+        return dropped or job
+
+    async def _submit_failed(self, job: Job, exc: RunComfyError) -> Job:
+        assert job.id is not None
+        if exc.operator_problem:
+            await self.transitions.alert(
+                f"RunComfy refused a submit ({exc.error_code}): {exc.message}"
+            )
+            status, error = JobStatus.FAILED, SERVICE_UNAVAILABLE
+        elif exc.ambiguous:
+            # The job may exist at RunComfy, but without its id we cannot track it,
+            # and a retry could bill a second one.
+            log.warning("Job %d: submit outcome unknown (%s); not retried", job.id, exc)
+            status, error = JobStatus.LOST, UNCONFIRMED
+        else:
+            if exc.retryable:  # RunComfy could not be reached: nothing was sent
+                await self.transitions.alert_unreachable(job, exc)
+            status, error = JobStatus.FAILED, exc.user_message
+        job = await self.transitions.store.update(
+            job.id, status=status, error=error, finished_at=self.transitions.clock()
+        )
+        await self.transitions.ended(job)
+        return job
