@@ -1,7 +1,7 @@
 """The bot itself: the command tree, start-up, and a graceful stop.
 
 The only Discord client of the project; every service it holds was built by
-`app.assemble` and is handed to the cogs it loads.
+`app.assemble`, and it builds each cog with exactly what that cog uses.
 """
 
 from __future__ import annotations
@@ -19,19 +19,23 @@ from discord.ext import commands
 
 from app.pacing import BOT_REQUESTS_BURST, BOT_REQUESTS_PER_SECOND, paced_bot_token_requests
 from bot.admission import Admission
+from bot.arrivals import Arrivals
 from bot.config import Settings
 from bot.guild_settings import GuildAdmin
+from bot.history import HistoryService
 from bot.jobs import JobService
 from bot.metrics import Metrics
 from bot.pricing import PriceWatch
 from bot.ratelimit import RateBudget
 from bot.store import JobStore
+from cogs.about import About
+from cogs.admin import Admin
+from cogs.animate import Animate
 from cogs.common.translator import CatalogTranslator, user_messages
+from cogs.history import History
 
 log = logging.getLogger(__name__)
 
-# Loaded in this order in setup_hook; listed, never discovered.
-EXTENSIONS: tuple[str, ...] = ("cogs.about", "cogs.animate", "cogs.history", "cogs.admin")
 PURGE_EVERY_SECONDS = 24 * 60 * 60
 # Seconds after the signal. A command already sending its job is interrupted only at
 # the first (cut off, its job may exist and cost, untracked); interrupted commands have
@@ -52,6 +56,8 @@ class Services:
     admission: Admission
     guild_admin: GuildAdmin
     metrics: Metrics
+    # Commands on their way to a status message, which background work lets through.
+    arrivals: Arrivals
 
 
 # Catalog key of the last resort's apology, in the user's own language (it is ephemeral).
@@ -116,12 +122,31 @@ class AnimateBot(commands.AutoShardedBot):
     def jobs(self) -> JobService:
         return self.services.jobs
 
+    def build_cogs(self) -> list[commands.Cog]:
+        """Every cog, built with what it uses, in the order they are added; never discovered."""
+        s = self.services
+        animate = Animate(
+            self,
+            settings=s.settings,
+            jobs=s.jobs,
+            admission=s.admission,
+            arrivals=s.arrivals,
+            price=s.pricing.estimate,
+            admit=self.admit,
+        )
+        return [
+            About(),
+            animate,
+            History(HistoryService(s.store), again=animate.starter),
+            Admin(s.settings, s.guild_admin),
+        ]
+
     async def setup_hook(self) -> None:
-        # Before the sync: the synced payload carries the commands' localized texts.
+        # Before any sync: the synced payload carries the commands' localized texts.
         await self.tree.set_translator(CatalogTranslator())
-        for extension in EXTENSIONS:
-            await self.load_extension(extension)
-        await self._sync_commands()
+        for cog in self.build_cogs():
+            await self.add_cog(cog)
+        await self.sync_commands()
         await self._watch_price()
         # The cogs observe the jobs now, so unfinished ones can be picked up again.
         await self.jobs.resume()
@@ -243,7 +268,7 @@ class AnimateBot(commands.AutoShardedBot):
         await self.jobs.close()
         await super().close()
 
-    async def _sync_commands(self) -> None:
+    async def sync_commands(self) -> None:
         guild_ids = self.settings.discord_guild_ids
         if not guild_ids:
             synced = await self.tree.sync()
