@@ -39,6 +39,17 @@ async def assemble(settings: Settings, **bot_options: Any) -> AsyncIterator[Anim
 
 
 @contextlib.asynccontextmanager
+async def commands_only(settings: Settings) -> AsyncIterator[AnimateBot]:
+    """The bot with its command tree and nothing running (`python -m bot sync`)."""
+    async with services_for(settings) as services:
+        bot = AnimateBot(services, commands_only=True)
+        try:
+            yield bot
+        finally:
+            await bot.close()
+
+
+@contextlib.asynccontextmanager
 async def services_for(settings: Settings) -> AsyncIterator[Services]:
     """The store, the RunComfy client and the services above them; closed afterwards."""
     runcomfy_http = make_http_client(

@@ -17,6 +17,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from app.command_sync import ScopeSync, scopes, sync_commands
 from app.pacing import BOT_REQUESTS_BURST, BOT_REQUESTS_PER_SECOND, paced_bot_token_requests
 from bot.admission import Admission
 from bot.arrivals import Arrivals
@@ -92,7 +93,8 @@ class AnimateTree(app_commands.CommandTree["AnimateBot"]):
 
 
 class AnimateBot(commands.AutoShardedBot):
-    def __init__(self, services: Services, **options: Any) -> None:
+    def __init__(self, services: Services, *, commands_only: bool = False, **options: Any) -> None:
+        """`commands_only`: build the command tree and nothing else (`python -m bot sync`)."""
         # The bot never joins voice: two warnings at every start would only hide real ones.
         discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
         super().__init__(
@@ -108,6 +110,7 @@ class AnimateBot(commands.AutoShardedBot):
             **options,
         )
         self.services = services
+        self.commands_only = commands_only
         self._purger: asyncio.Task[None] | None = None
         self._pricer: asyncio.Task[None] | None = None
         # Set by a stop signal: no new command starts, the ones under way get a grace.
@@ -146,6 +149,8 @@ class AnimateBot(commands.AutoShardedBot):
         await self.tree.set_translator(CatalogTranslator())
         for cog in self.build_cogs():
             await self.add_cog(cog)
+        if self.commands_only:
+            return
         await self.sync_commands()
         await self._watch_price()
         # The cogs observe the jobs now, so unfinished ones can be picked up again.
@@ -268,26 +273,11 @@ class AnimateBot(commands.AutoShardedBot):
         await self.jobs.close()
         await super().close()
 
-    async def sync_commands(self) -> None:
-        guild_ids = self.settings.discord_guild_ids
-        if not guild_ids:
-            synced = await self.tree.sync()
-            log.info("Synced %d global commands", len(synced))
-            return
-        for guild_id in guild_ids:
-            guild = discord.Object(id=guild_id)
-            self.tree.copy_global_to(guild=guild)
-            try:
-                synced = await self.tree.sync(guild=guild)
-            except discord.Forbidden:
-                # A typo or a server that removed the bot must not keep the others waiting.
-                log.error(
-                    "Cannot sync commands to guild %d from DISCORD_GUILD_IDS: the bot is not "
-                    "in it, or was invited without the applications.commands scope",
-                    guild_id,
-                )
-                continue
-            log.info("Synced %d commands to guild %d", len(synced), guild_id)
+    async def sync_commands(self, *, force: bool = False) -> list[ScopeSync]:
+        """Sync the scopes whose commands changed since their last sync (all if `force`)."""
+        return await sync_commands(
+            self.tree, self.services.store, scopes(self.settings), force=force
+        )
 
     async def on_ready(self) -> None:
         log.info("Ready as %s in %d guilds", self.user, len(self.guilds))
