@@ -127,21 +127,21 @@ class AnimateBot(commands.AutoShardedBot):
 
     def build_cogs(self) -> list[commands.Cog]:
         """Every cog, built with what it uses, in the order they are added; never discovered."""
-        s = self.services
+        services = self.services
         animate = Animate(
             self,
-            settings=s.settings,
-            jobs=s.jobs,
-            admission=s.admission,
-            arrivals=s.arrivals,
-            price=s.pricing.estimate,
+            settings=services.settings,
+            jobs=services.jobs,
+            admission=services.admission,
+            arrivals=services.arrivals,
+            price=services.pricing.estimate,
             admit=self.admit,
         )
         return [
             About(),
             animate,
-            History(HistoryService(s.store), again=animate.starter),
-            Admin(s.settings, s.guild_admin),
+            History(HistoryService(services.store), again=animate.starter),
+            Admin(services.settings, services.guild_admin),
         ]
 
     async def setup_hook(self) -> None:
