@@ -25,6 +25,33 @@ async def assemble(settings: Settings, **bot_options: Any) -> AsyncIterator[Anim
 
     `bot_options` go to discord.py's client (tests shorten `guild_ready_timeout`).
     """
+    async with services_for(settings) as services:
+        bot = AnimateBot(services, **_shard_options(settings), **bot_options)
+        monitors = _start_monitors(bot)
+        try:
+            yield bot
+        finally:
+            for task in monitors:
+                task.cancel()
+            await asyncio.gather(*monitors, return_exceptions=True)
+            services.metrics.stop_serving()
+            await bot.close()
+
+
+@contextlib.asynccontextmanager
+async def commands_only(settings: Settings) -> AsyncIterator[AnimateBot]:
+    """The bot with its command tree and nothing running (`python -m bot sync`)."""
+    async with services_for(settings) as services:
+        bot = AnimateBot(services, commands_only=True)
+        try:
+            yield bot
+        finally:
+            await bot.close()
+
+
+@contextlib.asynccontextmanager
+async def services_for(settings: Settings) -> AsyncIterator[Services]:
+    """The store, the RunComfy client and the services above them; closed afterwards."""
     runcomfy_http = make_http_client(
         settings.runcomfy_base_url,
         settings.runcomfy_api_token,
@@ -53,7 +80,7 @@ async def assemble(settings: Settings, **bot_options: Any) -> AsyncIterator[Anim
             admission=admission,
             metrics=metrics,
         )
-        services = Services(
+        yield Services(
             settings=settings,
             store=store,
             jobs=jobs,
@@ -61,17 +88,9 @@ async def assemble(settings: Settings, **bot_options: Any) -> AsyncIterator[Anim
             admission=admission,
             guild_admin=GuildAdmin(settings=settings, store=store),
             metrics=metrics,
+            # The service's own: the cogs' starts and its submits and polls share it.
+            arrivals=jobs.arrivals,
         )
-        bot = AnimateBot(services, **_shard_options(settings), **bot_options)
-        monitors = _start_monitors(bot)
-        try:
-            yield bot
-        finally:
-            for task in monitors:
-                task.cancel()
-            await asyncio.gather(*monitors, return_exceptions=True)
-            metrics.stop_serving()
-            await bot.close()
 
 
 def _shard_options(settings: Settings) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""The command line: `python -m bot [run | check | backup PATH | health | migrate-to-postgres]`.
+"""The command line: `python -m bot [run | check | sync | backup PATH | health | ...]`.
 
 Heavy imports (discord.py) happen inside the subcommands that need them, so
 `--help` and the Docker HEALTHCHECK's `health` stay quick.
@@ -26,6 +26,11 @@ def build_parser() -> argparse.ArgumentParser:
         "check",
         help="check settings, database, Discord token, guilds and permissions, and the model; "
         "exits 1 if a required check fails",
+    )
+    commands.add_parser(
+        "sync",
+        help="sync the slash commands to Discord now (DISCORD_GUILD_IDS, else globally); "
+        "a start syncs only the commands that changed",
     )
     backup = commands.add_parser(
         "backup", help="copy the database to PATH with SQLite's online backup (safe while running)"
@@ -63,6 +68,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     if args.command == "check":
         return asyncio.run(check(settings))
+    if args.command == "sync":
+        return asyncio.run(sync(settings))
     if args.command == "backup":
         return backup(settings, args.path)
     if args.command == "migrate-to-postgres":
@@ -88,6 +95,39 @@ async def check(settings: Settings) -> int:
     ok = passed(checks)
     print("All required checks passed." if ok else "Some required checks failed: see ✗ above.")
     return 0 if ok else 1
+
+
+async def sync(settings: Settings) -> int:
+    """Log in over REST (no gateway), sync every scope and keep the hashes; 0 if all took."""
+    import aiohttp
+    import discord
+
+    from app.assemble import commands_only
+    from app.command_sync import Outcome
+    from bot.store import StoreUnavailable
+
+    try:
+        async with commands_only(settings) as bot:
+            await bot.login(settings.discord_token.get_secret_value())
+            done = await bot.sync_commands(force=True)
+    except StoreUnavailable as exc:
+        print(f"✗ database: {exc.reason} (DATABASE_PATH {exc.path})", file=sys.stderr)
+        return 2
+    except discord.LoginFailure:
+        print("✗ Discord refused DISCORD_TOKEN", file=sys.stderr)
+        return 1
+    except aiohttp.ClientConnectionError as exc:
+        print(f"✗ Discord cannot be reached ({exc})", file=sys.stderr)
+        return 1
+    for scope in done:
+        if scope.outcome is Outcome.SYNCED:
+            print(f"✓ synced {scope.commands} commands {scope.scope}")
+        else:
+            print(
+                f"✗ could not sync {scope.scope}: the bot is not in it, or was invited "
+                "without the applications.commands scope"
+            )
+    return 0 if all(scope.outcome is Outcome.SYNCED for scope in done) else 1
 
 
 def backup(settings: Settings, target: Path) -> int:

@@ -1,7 +1,7 @@
 """The bot itself: the command tree, start-up, and a graceful stop.
 
 The only Discord client of the project; every service it holds was built by
-`app.assemble` and is handed to the cogs it loads.
+`app.assemble`, and it builds each cog with exactly what that cog uses.
 """
 
 from __future__ import annotations
@@ -17,21 +17,26 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from app.command_sync import ScopeSync, scopes, sync_commands
 from app.pacing import BOT_REQUESTS_BURST, BOT_REQUESTS_PER_SECOND, paced_bot_token_requests
 from bot.admission import Admission
+from bot.arrivals import Arrivals
 from bot.config import Settings
 from bot.guild_settings import GuildAdmin
+from bot.history import HistoryService
 from bot.jobs import JobService
 from bot.metrics import Metrics
 from bot.pricing import PriceWatch
 from bot.ratelimit import RateBudget
 from bot.store import JobStore
+from cogs.about import About
+from cogs.admin import Admin
+from cogs.animate import Animate
 from cogs.common.translator import CatalogTranslator, user_messages
+from cogs.history import History
 
 log = logging.getLogger(__name__)
 
-# Loaded in this order in setup_hook; listed, never discovered.
-EXTENSIONS: tuple[str, ...] = ("cogs.about", "cogs.animate", "cogs.history", "cogs.admin")
 PURGE_EVERY_SECONDS = 24 * 60 * 60
 # Seconds after the signal. A command already sending its job is interrupted only at
 # the first (cut off, its job may exist and cost, untracked); interrupted commands have
@@ -52,6 +57,8 @@ class Services:
     admission: Admission
     guild_admin: GuildAdmin
     metrics: Metrics
+    # Commands on their way to a status message, which background work lets through.
+    arrivals: Arrivals
 
 
 # Catalog key of the last resort's apology, in the user's own language (it is ephemeral).
@@ -86,7 +93,8 @@ class AnimateTree(app_commands.CommandTree["AnimateBot"]):
 
 
 class AnimateBot(commands.AutoShardedBot):
-    def __init__(self, services: Services, **options: Any) -> None:
+    def __init__(self, services: Services, *, commands_only: bool = False, **options: Any) -> None:
+        """`commands_only`: build the command tree and nothing else (`python -m bot sync`)."""
         # The bot never joins voice: two warnings at every start would only hide real ones.
         discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
         super().__init__(
@@ -102,6 +110,7 @@ class AnimateBot(commands.AutoShardedBot):
             **options,
         )
         self.services = services
+        self.commands_only = commands_only
         self._purger: asyncio.Task[None] | None = None
         self._pricer: asyncio.Task[None] | None = None
         # Set by a stop signal: no new command starts, the ones under way get a grace.
@@ -116,12 +125,33 @@ class AnimateBot(commands.AutoShardedBot):
     def jobs(self) -> JobService:
         return self.services.jobs
 
+    def build_cogs(self) -> list[commands.Cog]:
+        """Every cog, built with what it uses, in the order they are added; never discovered."""
+        services = self.services
+        animate = Animate(
+            self,
+            settings=services.settings,
+            jobs=services.jobs,
+            admission=services.admission,
+            arrivals=services.arrivals,
+            price=services.pricing.estimate,
+            admit=self.admit,
+        )
+        return [
+            About(),
+            animate,
+            History(HistoryService(services.store), again=animate.starter),
+            Admin(services.settings, services.guild_admin),
+        ]
+
     async def setup_hook(self) -> None:
-        # Before the sync: the synced payload carries the commands' localized texts.
+        # Before any sync: the synced payload carries the commands' localized texts.
         await self.tree.set_translator(CatalogTranslator())
-        for extension in EXTENSIONS:
-            await self.load_extension(extension)
-        await self._sync_commands()
+        for cog in self.build_cogs():
+            await self.add_cog(cog)
+        if self.commands_only:
+            return
+        await self.sync_commands()
         await self._watch_price()
         # The cogs observe the jobs now, so unfinished ones can be picked up again.
         await self.jobs.resume()
@@ -243,26 +273,11 @@ class AnimateBot(commands.AutoShardedBot):
         await self.jobs.close()
         await super().close()
 
-    async def _sync_commands(self) -> None:
-        guild_ids = self.settings.discord_guild_ids
-        if not guild_ids:
-            synced = await self.tree.sync()
-            log.info("Synced %d global commands", len(synced))
-            return
-        for guild_id in guild_ids:
-            guild = discord.Object(id=guild_id)
-            self.tree.copy_global_to(guild=guild)
-            try:
-                synced = await self.tree.sync(guild=guild)
-            except discord.Forbidden:
-                # A typo or a server that removed the bot must not keep the others waiting.
-                log.error(
-                    "Cannot sync commands to guild %d from DISCORD_GUILD_IDS: the bot is not "
-                    "in it, or was invited without the applications.commands scope",
-                    guild_id,
-                )
-                continue
-            log.info("Synced %d commands to guild %d", len(synced), guild_id)
+    async def sync_commands(self, *, force: bool = False) -> list[ScopeSync]:
+        """Sync the scopes whose commands changed since their last sync (all if `force`)."""
+        return await sync_commands(
+            self.tree, self.services.store, scopes(self.settings), force=force
+        )
 
     async def on_ready(self) -> None:
         log.info("Ready as %s in %d guilds", self.user, len(self.guilds))

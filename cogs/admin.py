@@ -8,13 +8,13 @@ override that per role or channel, so the permission is checked here again.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
 from bot.admission import EffectiveLimits
+from bot.config import Settings
 from bot.domain import GuildSettings, UsageReport
 from bot.guild_settings import (
     MAX_REASON_CHARS,
@@ -24,11 +24,8 @@ from bot.guild_settings import (
     may_administer,
 )
 from bot.i18n import Messages
-from cogs.animate.rendering import safe_text
 from cogs.common.translator import command_text, user_messages
-
-if TYPE_CHECKING:
-    from app.client import AnimateBot
+from cogs.common.words import safe_text
 
 log = logging.getLogger(__name__)
 
@@ -113,8 +110,8 @@ class Admin(commands.Cog):
         default_permissions=discord.Permissions(manage_guild=True),
     )
 
-    def __init__(self, bot: AnimateBot, service: GuildAdmin) -> None:
-        self.bot = bot
+    def __init__(self, settings: Settings, service: GuildAdmin) -> None:
+        self.settings = settings
         self.service = service
 
     async def _target(self, interaction: discord.Interaction, guild: str | None) -> int | None:
@@ -127,7 +124,7 @@ class Admin(commands.Cog):
                 return None
             target = int(guild.strip())
         allowed = target is not None and may_administer(
-            self.bot.settings,
+            self.settings,
             user_id=interaction.user.id,
             manage_guild=interaction.permissions.manage_guild,
             own_guild_id=own,
@@ -148,7 +145,7 @@ class Admin(commands.Cog):
             current,
             self.service.limits(current),
             t,
-            global_pause=self.bot.settings.global_pause,
+            global_pause=self.settings.global_pause,
         )
         await _reply(interaction, f"{t(lead)}\n\n{text}" if lead else text)
 
@@ -269,7 +266,3 @@ class Admin(commands.Cog):
 async def _reply(interaction: discord.Interaction, text: str) -> None:
     # Mentions in reports name members without pinging them.
     await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_PINGS)
-
-
-async def setup(bot: AnimateBot) -> None:
-    await bot.add_cog(Admin(bot, bot.services.guild_admin))

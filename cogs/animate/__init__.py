@@ -1,23 +1,15 @@
 """/animate and everything Discord shows of a job.
 
-- `cog`: the command, its preparation and cancelling (❌ and the button).
-- `buttons`: restart-safe buttons (`DynamicItem`s).
+- `cog`: the command, the context menu, cancelling (❌ and the button), the observer.
+- `starter`: the start pipeline, written once for every way a job starts.
+- `buttons`: one restart-safe button type, driven by a table; custom ids.
+- `results`, `continuations`: what the buttons under a video do.
 - `status`: the one public status message, edited with coalescing.
 - `delivery`: posting the video (or its link) and telling the author.
-- `rendering`: pure functions from a job to embeds and sentences.
+- `rendering`, `replies`: pure functions from a job or an outcome to what users read.
 """
 
-from __future__ import annotations
+from cogs.animate.cog import Animate
+from cogs.animate.starter import PREPARING_AT_ONCE, Starter
 
-from typing import TYPE_CHECKING
-
-from cogs.animate.cog import PREPARING_AT_ONCE, Animate
-
-if TYPE_CHECKING:
-    from app.client import AnimateBot
-
-__all__ = ["PREPARING_AT_ONCE", "Animate", "setup"]
-
-
-async def setup(bot: AnimateBot) -> None:
-    await bot.add_cog(Animate(bot, bot.jobs))
+__all__ = ["PREPARING_AT_ONCE", "Animate", "Starter"]

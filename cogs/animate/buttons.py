@@ -1,13 +1,21 @@
-"""Buttons that keep working after a restart: the job id lives in the custom_id.
+"""Buttons that keep working after a restart: what a press means lives in its custom id.
 
-Cancel sits on the status message while the job can be cancelled; Again, Remix,
-Higher resolution, Extend (and Join on an extension) sit under the delivered video
-(`result_view`: add one more button there). Every press goes to the cog, which
-reads the job from the store.
+One `DynamicItem` type, `JobButton`, for every button on the bot's messages. `ACTIONS`
+says how each kind looks; the animate cog binds each kind to its handler (`bind`).
+Custom ids are built and parsed here only (`Press`), and keep the shape already on
+Discord's messages: `animate:<action>:<job id>[:<arg>]`.
+
+A new button under a video: a row in `ACTIONS`, a line in `result_view`, its handler
+in the cog's table (`Animate.handlers`).
 """
 
 from __future__ import annotations
 
+import logging
+import re
+import weakref
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import discord
@@ -16,189 +24,137 @@ from bot.domain import RESOLUTIONS, Job, Resolution
 from bot.i18n import Messages
 from cogs.animate.rendering import CANCELLABLE, public_messages
 
+log = logging.getLogger(__name__)
 
-def _animate_cog(interaction: discord.Interaction) -> Any:
-    # Imported here: the cog module imports this one.
-    from cogs.animate.cog import Animate
+TEMPLATE = r"animate:(?P<action>[a-z]+):(?P<job_id>\d+)(?::(?P<arg>[\w.]+))?"
+PATTERN = re.compile(TEMPLATE)
 
-    cog = interaction.client.get_cog("Animate")  # type: ignore[attr-defined]
-    return cog if isinstance(cog, Animate) else None
+CANCEL = "cancel"
+AGAIN = "again"
+REMIX = "remix"
+HIGHER = "higher"
+EXTEND = "extend"
+JOIN = "join"
 
 
-class CancelButton(
-    discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"animate:cancel:(?P<job_id>\d+)"
-):
-    """Cancel a queued job; registered in the cog so a restart does not orphan it."""
+@dataclass(frozen=True)
+class Press:
+    """A button's meaning: an action on a job (and its argument): its custom id, parsed."""
 
-    def __init__(self, job_id: int, label: str = "Cancel") -> None:
-        super().__init__(
-            discord.ui.Button(
-                label=label,
-                style=discord.ButtonStyle.danger,
-                custom_id=f"animate:cancel:{job_id}",
-            )
+    action: str
+    job_id: int
+    arg: str | None = None
+
+    @property
+    def custom_id(self) -> str:
+        tail = f":{self.arg}" if self.arg is not None else ""
+        return f"animate:{self.action}:{self.job_id}{tail}"
+
+    @classmethod
+    def parse(cls, custom_id: str) -> Press | None:
+        match = PATTERN.fullmatch(custom_id)
+        return None if match is None else cls.of(match)
+
+    @classmethod
+    def of(cls, match: re.Match[str]) -> Press:
+        return cls(match["action"], int(match["job_id"]), match["arg"])
+
+
+@dataclass(frozen=True)
+class ButtonAction:
+    """How one kind of button looks, and which argument it takes."""
+
+    label: str  # catalog key
+    style: discord.ButtonStyle
+    emoji: str | None = None
+    # The catalog placeholder the press's argument fills, and the values it may take.
+    arg_name: str | None = None
+    args: tuple[str, ...] = ()
+    disabled_label: str | None = None  # catalog key once it cannot be pressed again
+
+    def accepts(self, arg: str | None) -> bool:
+        return arg in self.args if self.args else arg is None
+
+
+ACTIONS: dict[str, ButtonAction] = {
+    # On the status message while the job can be cancelled.
+    CANCEL: ButtonAction("button.cancel", discord.ButtonStyle.danger),
+    # Under a delivered video: the same job again, for whoever presses.
+    AGAIN: ButtonAction("button.again", discord.ButtonStyle.primary, "🔁"),
+    # A form prefilled with the prompt and options, then a new job on the same image.
+    REMIX: ButtonAction("button.remix", discord.ButtonStyle.secondary, "🎛️"),
+    HIGHER: ButtonAction(
+        "button.higher",
+        discord.ButtonStyle.secondary,
+        "⬆️",
+        arg_name="resolution",
+        args=RESOLUTIONS,
+    ),
+    # A new job from the video's last frame; once per video.
+    EXTEND: ButtonAction(
+        "button.extend", discord.ButtonStyle.secondary, "⏩", disabled_label="button.extended"
+    ),
+    # On an extension's video: that clip and the one it continues, as one video.
+    JOIN: ButtonAction("button.join", discord.ButtonStyle.secondary, "🔗"),
+}
+
+Handler = Callable[[discord.Interaction[Any], Press], Awaitable[None]]
+# Each client's handlers, bound by its animate cog (a test process runs several bots).
+_bound: weakref.WeakKeyDictionary[discord.Client, Mapping[str, Handler]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def bind(client: discord.Client, handlers: Mapping[str, Handler]) -> None:
+    """Presses of `client`'s buttons go to `handlers`, by action; one for every action."""
+    if handlers.keys() != ACTIONS.keys():
+        raise ValueError(f"button handlers {sorted(handlers)} are not for {sorted(ACTIONS)}")
+    _bound[client] = handlers
+    client.add_dynamic_items(JobButton)
+
+
+def unbind(client: discord.Client) -> None:
+    client.remove_dynamic_items(JobButton)
+    _bound.pop(client, None)
+
+
+class JobButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=TEMPLATE):
+    """Every button on the bot's messages; a press goes to its action's handler."""
+
+    def __init__(self, press: Press, button: discord.ui.Button[Any]) -> None:
+        button.custom_id = press.custom_id
+        super().__init__(button)
+        self.press = press
+
+    @classmethod
+    def shown(cls, press: Press, t: Messages, *, disabled: bool = False) -> JobButton:
+        """The button as the bot posts it, its label in `t`'s language."""
+        action = ACTIONS[press.action]
+        key = action.disabled_label if disabled and action.disabled_label else action.label
+        values = {action.arg_name: press.arg} if action.arg_name else {}
+        button: discord.ui.Button[Any] = discord.ui.Button(
+            label=t(key, **values), style=action.style, emoji=action.emoji, disabled=disabled
         )
-        self.job_id = job_id
+        return cls(press, button)
 
     @classmethod
     async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: Any, /
-    ) -> CancelButton:
-        return cls(int(match["job_id"]))
+        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: Any, /
+    ) -> JobButton:
+        # Only this press's handler uses it: the message keeps the button it shows.
+        return cls(Press.of(match), discord.ui.Button())
 
-    async def callback(self, interaction: discord.Interaction) -> None:
-        cog = _animate_cog(interaction)
-        if cog is not None:
-            await cog.cancel_from_button(interaction, self.job_id)
+    async def interaction_check(self, interaction: discord.Interaction[Any], /) -> bool:
+        action = ACTIONS.get(self.press.action)
+        # A button this version does not know (or an argument it never made): ignored.
+        return action is not None and action.accepts(self.press.arg)
 
-
-class AgainButton(
-    discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"animate:again:(?P<job_id>\d+)"
-):
-    """The same image, prompt and options: a new job for whoever presses."""
-
-    def __init__(self, job_id: int, label: str = "Again") -> None:
-        super().__init__(
-            discord.ui.Button(
-                label=label,
-                emoji="🔁",
-                style=discord.ButtonStyle.primary,
-                custom_id=f"animate:again:{job_id}",
-            )
-        )
-        self.job_id = job_id
-
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: Any, /
-    ) -> AgainButton:
-        return cls(int(match["job_id"]))
-
-    async def callback(self, interaction: discord.Interaction) -> None:
-        cog = _animate_cog(interaction)
-        if cog is not None:
-            await cog.results.again_from_button(interaction, self.job_id)
-
-
-class RemixButton(
-    discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"animate:remix:(?P<job_id>\d+)"
-):
-    """A modal prefilled with the prompt and options, then a new job on the same image."""
-
-    def __init__(self, job_id: int, label: str = "Remix") -> None:
-        super().__init__(
-            discord.ui.Button(
-                label=label,
-                emoji="🎛️",
-                style=discord.ButtonStyle.secondary,
-                custom_id=f"animate:remix:{job_id}",
-            )
-        )
-        self.job_id = job_id
-
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: Any, /
-    ) -> RemixButton:
-        return cls(int(match["job_id"]))
-
-    async def callback(self, interaction: discord.Interaction) -> None:
-        cog = _animate_cog(interaction)
-        if cog is not None:
-            await cog.results.remix_from_button(interaction, self.job_id)
-
-
-class HigherButton(
-    discord.ui.DynamicItem[discord.ui.Button[Any]],
-    template=r"animate:higher:(?P<job_id>\d+):(?P<resolution>480p|720p|1080p)",
-):
-    """The same job again at a higher resolution."""
-
-    def __init__(self, job_id: int, resolution: Resolution, label: str | None = None) -> None:
-        super().__init__(
-            discord.ui.Button(
-                label=label or resolution,
-                emoji="⬆️",
-                style=discord.ButtonStyle.secondary,
-                custom_id=f"animate:higher:{job_id}:{resolution}",
-            )
-        )
-        self.job_id = job_id
-        self.resolution: Resolution = resolution
-
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: Any, /
-    ) -> HigherButton:
-        resolution: Resolution = match["resolution"]
-        return cls(int(match["job_id"]), resolution)
-
-    async def callback(self, interaction: discord.Interaction) -> None:
-        cog = _animate_cog(interaction)
-        if cog is not None:
-            await cog.results.again_from_button(
-                interaction, self.job_id, resolution=self.resolution
-            )
-
-
-class ExtendButton(
-    discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"animate:extend:(?P<job_id>\d+)"
-):
-    """On a delivered video: a new job from its last frame, with the same prompt and options."""
-
-    def __init__(self, job_id: int, label: str = "Extend", *, disabled: bool = False) -> None:
-        super().__init__(
-            discord.ui.Button(
-                label=label,
-                emoji="⏩",
-                style=discord.ButtonStyle.secondary,
-                custom_id=f"animate:extend:{job_id}",
-                disabled=disabled,
-            )
-        )
-        self.job_id = job_id
-
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: Any, /
-    ) -> ExtendButton:
-        return cls(int(match["job_id"]))
-
-    async def callback(self, interaction: discord.Interaction) -> None:
-        cog = _animate_cog(interaction)
-        if cog is not None:
-            await cog.continuations.extend_from_button(interaction, self.job_id)
-
-
-class JoinButton(
-    discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"animate:join:(?P<job_id>\d+)"
-):
-    """On an extension's video: that clip and the one it continues, as one video."""
-
-    def __init__(self, job_id: int, label: str = "Join with the previous clip") -> None:
-        super().__init__(
-            discord.ui.Button(
-                label=label,
-                emoji="🔗",
-                style=discord.ButtonStyle.secondary,
-                custom_id=f"animate:join:{job_id}",
-            )
-        )
-        self.job_id = job_id
-
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: Any, /
-    ) -> JoinButton:
-        return cls(int(match["job_id"]))
-
-    async def callback(self, interaction: discord.Interaction) -> None:
-        cog = _animate_cog(interaction)
-        if cog is not None:
-            await cog.continuations.join_from_button(interaction, self.job_id)
-
-
-DYNAMIC_ITEMS = (CancelButton, AgainButton, RemixButton, HigherButton, ExtendButton, JoinButton)
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        handler = _bound.get(interaction.client, {}).get(self.press.action)
+        if handler is None:
+            log.warning("No handler for button %s", self.press.custom_id)
+            return
+        await handler(interaction, self.press)
 
 
 def cancel_view(job: Job) -> discord.ui.View | None:
@@ -206,7 +162,7 @@ def cancel_view(job: Job) -> discord.ui.View | None:
     if job.id is None or job.status not in CANCELLABLE:
         return None
     view = discord.ui.View(timeout=None)
-    view.add_item(CancelButton(job.id, public_messages(job)("button.cancel")))
+    view.add_item(JobButton.shown(Press(CANCEL, job.id), public_messages(job)))
     return view
 
 
@@ -223,7 +179,7 @@ def result_view(
     extend_disabled: bool = False,
     joinable: bool = False,
 ) -> discord.ui.View | None:
-    """The buttons under a delivered video; one more is one more `add_item`.
+    """The buttons under a delivered video.
 
     Extend needs the video on the message and is disabled once pressed (a job is
     extended once); Join only on an extension whose two clips fit the upload limit
@@ -232,24 +188,25 @@ def result_view(
     if job.id is None:
         return None
     t = t or public_messages(job)
+    presses = [Press(AGAIN, job.id), Press(REMIX, job.id)]
+    presses += [Press(HIGHER, job.id, resolution) for resolution in higher_resolutions(job)]
     view = discord.ui.View(timeout=None)
-    view.add_item(AgainButton(job.id, t("button.again")))
-    view.add_item(RemixButton(job.id, t("button.remix")))
-    for resolution in higher_resolutions(job):
-        view.add_item(HigherButton(job.id, resolution, t("button.higher", resolution=resolution)))
+    for press in presses:
+        view.add_item(JobButton.shown(press, t))
     if extendable:
-        label = t("button.extended") if extend_disabled else t("button.extend")
-        view.add_item(ExtendButton(job.id, label, disabled=extend_disabled))
+        view.add_item(JobButton.shown(Press(EXTEND, job.id), t, disabled=extend_disabled))
     if joinable:
-        view.add_item(JoinButton(job.id, t("button.join")))
+        view.add_item(JobButton.shown(Press(JOIN, job.id), t))
     return view
 
 
-def custom_ids(message: discord.Message) -> set[str]:
-    return {
-        child.custom_id
+def presses_on(message: discord.Message) -> set[Press]:
+    """The bot's buttons on `message`, parsed."""
+    found = (
+        Press.parse(child.custom_id)
         for row in message.components
         if isinstance(row, discord.ActionRow)
         for child in row.children
         if isinstance(child, discord.Button) and child.custom_id
-    }
+    )
+    return {press for press in found if press is not None}

@@ -1,6 +1,6 @@
 """Going on from a delivered video: Extend (a new job from its last frame) and Join.
 
-Both buttons are restart-safe (`buttons.py`); their presses land here through the cog.
+Both buttons are restart-safe (`buttons.py`); the cog binds their presses here.
 """
 
 from __future__ import annotations
@@ -9,22 +9,23 @@ import asyncio
 import logging
 import tempfile
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
 import aiohttp
 import discord
 
+from bot.config import Settings
 from bot.domain import Job
-from bot.images import ImageRejected, PreparedImage, prepare_image
+from bot.images import PreparedImage, prepare_image
+from bot.jobs import JobService
 from bot.video import VideoUnreadable, concat, last_frame_png
-from cogs.animate.buttons import custom_ids, result_view
+from cogs.animate.buttons import JOIN, Press, presses_on, result_view
 from cogs.animate.rendering import public_messages
 from cogs.animate.replies import megabytes
+from cogs.animate.starter import ImageSource, ImageUnreadable, Starter
 from cogs.common.translator import user_messages
-
-if TYPE_CHECKING:
-    from cogs.animate.cog import Animate
 
 log = logging.getLogger(__name__)
 
@@ -39,24 +40,30 @@ EXTEND_NO_FRAME = "extend.no_frame"
 
 
 class Continuations:
-    def __init__(self, cog: Animate) -> None:
-        self.cog = cog
+    def __init__(
+        self, bot: discord.Client, starter: Starter, *, settings: Settings, jobs: JobService
+    ) -> None:
+        self.bot = bot
+        self.starter = starter
+        self.settings = settings
+        self.jobs = jobs
 
     # -- Extend ------------------------------------------------------------
 
-    async def extend_from_button(self, interaction: discord.Interaction, job_id: int) -> None:
+    async def extend(self, interaction: discord.Interaction[Any], press: Press) -> None:
         """A new job from the last frame of a delivered video, same prompt and options."""
-        source = await self.cog.jobs.get_shown(job_id)
+        job_id = press.job_id
+        source = await self.jobs.get_shown(job_id)
         video = delivered_video(interaction.message, job_id)
         if source is None or video is None:
             await interaction.response.send_message(
                 user_messages(interaction)(EXTEND_GONE), ephemeral=True
             )
             return
-        if not await self.cog.may_start(interaction, source.options.duration):
+        if not await self.starter.may_start(interaction, source.options.duration):
             return
         # The button is disabled below, but a second press can already be on its way.
-        if not await self.cog.jobs.claim_extend(job_id):
+        if not await self.jobs.claim_extend(job_id):
             await interaction.response.send_message(
                 user_messages(interaction)(ALREADY_EXTENDED), ephemeral=True
             )
@@ -65,60 +72,40 @@ class Continuations:
         await self._show_extend_button(interaction.message, source, disabled=True)
         started = False
         try:
-            started = await self._extend(interaction, source, video)
+            frame = ImageSource(partial(self._last_frame, source, video), url="")
+            started = await self.starter.launch(
+                interaction, source.prompt, source.options, frame, extends_job_id=source.id
+            )
         finally:
             if not started:
-                await self.cog.jobs.release_extend(job_id)
+                await self.jobs.release_extend(job_id)
                 await self._show_extend_button(interaction.message, source, disabled=False)
 
-    async def _extend(
-        self, interaction: discord.Interaction, source: Job, video: discord.Attachment
-    ) -> bool:
+    async def _last_frame(
+        self, source: Job, video: discord.Attachment
+    ) -> tuple[PreparedImage, bytes]:
+        """The video's last frame, checked like any input, as bytes the bot will host."""
         try:
-            async with self.cog.preparing:
-                prepared = await self._last_frame(source, video)
-        except ImageRejected as exc:
-            await self.cog.replace_placeholder_with_error(
-                interaction, exc.text(user_messages(interaction))
-            )
-            return False
+            with tempfile.TemporaryDirectory(prefix="extend-") as tmp:
+                path = Path(tmp) / "video.mp4"
+                async with asyncio.timeout(self.settings.http_timeout_seconds):
+                    await video.save(path)
+                png = await asyncio.to_thread(last_frame_png, path)
         except (VideoUnreadable, discord.HTTPException, aiohttp.ClientError, TimeoutError):
             log.warning("Job %s: no last frame from the delivered video", source.id)
-            await self.cog.replace_placeholder_with_error(
-                interaction, user_messages(interaction)(EXTEND_NO_FRAME)
-            )
-            return False
-        assert prepared.data is not None
-        posted = await self.cog.create_and_post(
-            interaction,
-            source.prompt,
-            source.options,
-            "",
-            prepared,
-            prepared.data,
-            extends_job_id=source.id,
-        )
-        status_message = await self.cog.send_posted(posted) if posted is not None else None
-        return await self.cog.add_cancel_reaction(posted, status_message)
-
-    async def _last_frame(self, source: Job, video: discord.Attachment) -> PreparedImage:
-        """The video's last frame, checked like any input, as bytes the bot will host."""
-        with tempfile.TemporaryDirectory(prefix="extend-") as tmp:
-            path = Path(tmp) / "video.mp4"
-            async with asyncio.timeout(self.cog.settings.http_timeout_seconds):
-                await video.save(path)
-            png = await asyncio.to_thread(last_frame_png, path)
+            raise ImageUnreadable(EXTEND_NO_FRAME) from None
         name = f"extend-{source.id}.png"
         prepared = await asyncio.to_thread(prepare_image, png, filename=name)
         # Not fitted, it still has no public URL: the status message must host it.
-        return prepared if prepared.data is not None else replace(prepared, data=png)
+        prepared = prepared if prepared.data is not None else replace(prepared, data=png)
+        return prepared, png
 
     async def _show_extend_button(
         self, message: discord.Message | None, source: Job, *, disabled: bool
     ) -> None:
         if message is None:
             return
-        joinable = f"animate:join:{source.id}" in custom_ids(message)
+        joinable = source.id is not None and Press(JOIN, source.id) in presses_on(message)
         try:
             await message.edit(
                 view=result_view(source, extend_disabled=disabled, joinable=joinable)
@@ -128,10 +115,11 @@ class Continuations:
 
     # -- Join --------------------------------------------------------------
 
-    async def join_from_button(self, interaction: discord.Interaction, job_id: int) -> None:
+    async def join(self, interaction: discord.Interaction[Any], press: Press) -> None:
         """Deliver an extension and the clip it continues as one video (the author only)."""
-        job = await self.cog.jobs.get(job_id)
-        source = await self.cog.jobs.get(job.extends_job_id) if job and job.extends_job_id else None
+        job_id = press.job_id
+        job = await self.jobs.get(job_id)
+        source = await self.jobs.get(job.extends_job_id) if job and job.extends_job_id else None
         second = delivered_video(interaction.message, job_id)
         if job is None or source is None or second is None:
             await interaction.response.send_message(
@@ -146,34 +134,26 @@ class Continuations:
         await interaction.response.defer(thinking=True)
         first = await self._video_of(source)
         if first is None:
-            await self.cog.replace_placeholder_with_error(
-                interaction, user_messages(interaction)(JOIN_GONE)
-            )
+            await self.starter.fail(interaction, user_messages(interaction)(JOIN_GONE))
             return
         with tempfile.TemporaryDirectory(prefix="join-") as tmp:
             a, b, joined = Path(tmp) / "a.mp4", Path(tmp) / "b.mp4", Path(tmp) / "joined.mp4"
             try:
-                async with asyncio.timeout(self.cog.settings.http_timeout_seconds):
+                async with asyncio.timeout(self.settings.http_timeout_seconds):
                     await first.save(a)
                     await second.save(b)
                 matched = await asyncio.to_thread(concat, a, b, joined)
             except (VideoUnreadable, discord.HTTPException, aiohttp.ClientError, TimeoutError):
                 log.warning("Job %d: could not join with job %d", job_id, source.id)
-                await self.cog.replace_placeholder_with_error(
-                    interaction, user_messages(interaction)(JOIN_FAILED)
-                )
+                await self.starter.fail(interaction, user_messages(interaction)(JOIN_FAILED))
                 return
             if not matched:
-                await self.cog.replace_placeholder_with_error(
-                    interaction, user_messages(interaction)(JOIN_MISMATCH)
-                )
+                await self.starter.fail(interaction, user_messages(interaction)(JOIN_MISMATCH))
                 return
             if joined.stat().st_size > interaction.filesize_limit:
                 t = user_messages(interaction)
                 limit = megabytes(interaction.filesize_limit, t)
-                await self.cog.replace_placeholder_with_error(
-                    interaction, t("join.too_large", limit=limit)
-                )
+                await self.starter.fail(interaction, t("join.too_large", limit=limit))
                 return
             # No ping: the author just pressed the button and is looking.
             await interaction.edit_original_response(
@@ -185,7 +165,7 @@ class Continuations:
         """The video the bot uploaded for `job`, from its delivered message."""
         if job.delivered_channel_id is None or job.delivered_message_id is None:
             return None
-        channel = self.cog.bot.get_partial_messageable(job.delivered_channel_id)
+        channel = self.bot.get_partial_messageable(job.delivered_channel_id)
         try:
             message = await channel.fetch_message(job.delivered_message_id)
         except discord.HTTPException:

@@ -13,20 +13,18 @@ import hashlib
 import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import aiohttp
 import discord
 
+from bot.config import Settings
 from bot.domain import Job
-from bot.jobs import Delivery, LinkReason
+from bot.jobs import Delivery, JobService, LinkReason
 from bot.metrics import DeliveryKind
 from cogs.animate.buttons import result_view
 from cogs.animate.rendering import delivered_message, ended_message, link_message
 from cogs.animate.status import StatusBoard
-
-if TYPE_CHECKING:
-    from app.client import AnimateBot
 
 log = logging.getLogger(__name__)
 
@@ -40,9 +38,13 @@ Place = Callable[
 
 
 class Courier:
-    def __init__(self, bot: AnimateBot, board: StatusBoard) -> None:
+    def __init__(
+        self, bot: discord.Client, board: StatusBoard, *, settings: Settings, jobs: JobService
+    ) -> None:
         self.bot = bot
         self.board = board
+        self.settings = settings
+        self.jobs = jobs
         # Jobs being cancelled by their own author right now (see `job_ended`).
         self.cancelled_by_author: set[int] = set()
 
@@ -89,7 +91,7 @@ class Courier:
         while the command was fresh, can have one: it follows the status message in
         its channel, among the next HISTORY_SCAN messages.
         """
-        fresh_for = self.bot.settings.interaction_token_ttl_seconds
+        fresh_for = self.settings.interaction_token_ttl_seconds
         if (
             job.id in self.board.sessions
             or job.finished_at is None
@@ -122,7 +124,7 @@ class Courier:
         """An extension whose clip and the one it continues are the author's and fit together."""
         if job.extends_job_id is None:
             return False
-        source = await self.bot.jobs.get(job.extends_job_id)
+        source = await self.jobs.get(job.extends_job_id)
         if source is None or source.user_id != job.user_id or source.delivered_message_id is None:
             return False
         posted = source.posted_video_bytes or source.video_bytes
@@ -224,7 +226,7 @@ class Courier:
         return await user.send(text, allowed_mentions=pings, **kwargs)
 
     async def alert_operator(self, text: str) -> None:
-        channel_id = self.bot.settings.admin_channel_id
+        channel_id = self.settings.admin_channel_id
         if channel_id is not None:
             await self.bot.get_partial_messageable(channel_id).send(f"⚠️ {text}")
 

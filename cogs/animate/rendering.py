@@ -6,33 +6,21 @@ the job's stored locale (the server's), so edits after a restart keep it.
 
 from __future__ import annotations
 
-from functools import lru_cache
 from urllib.parse import urlsplit
 
 import discord
 
 from bot import i18n
-from bot.domain import Job, JobOptions, JobStatus
+from bot.domain import Job, JobStatus
 from bot.eta import Estimate
 from bot.failures import FailureKind, failure_kind
 from bot.i18n import Messages
 from bot.jobs import LinkReason, ProgressNote, VideoStep
 from bot.prompts import RECOMMENDED_PROMPT_CHARS, is_long
+from cogs.common.words import STATE_ICONS, options_text, safe_text, timestamp
 
 CANCEL_EMOJI = "❌"
 
-# Icons, and the English words (the catalogs' `job.state.*` are what users read).
-STATE_LABELS: dict[JobStatus, tuple[str, str]] = {
-    JobStatus.SUBMITTING: ("⏳", "Getting ready"),
-    JobStatus.IN_QUEUE: ("🕒", "Queued"),
-    JobStatus.IN_PROGRESS: ("🎞️", "Rendering"),
-    JobStatus.COMPLETED: ("📦", "Done, uploading the video"),
-    JobStatus.DELIVERED: ("✅", "Done"),
-    JobStatus.CANCELLED: ("🛑", "Cancelled"),
-    JobStatus.FAILED: ("⚠️", "Failed"),
-    JobStatus.TIMED_OUT: ("⌛", "Timed out"),
-    JobStatus.LOST: ("❓", "Lost"),
-}
 STATE_COLOURS: dict[JobStatus, discord.Colour] = {
     JobStatus.SUBMITTING: discord.Colour.light_grey(),
     JobStatus.IN_QUEUE: discord.Colour.blurple(),
@@ -54,35 +42,6 @@ FAILURE_KEYS: dict[FailureKind, str] = {
 }
 
 
-# Each status edit shows the job's prompt and options again: escaped and worded once.
-@lru_cache(maxsize=4096)
-def safe_text(text: str, limit: int) -> str:
-    """Escape Markdown and mentions, then trim to `limit` characters."""
-    escaped = discord.utils.escape_mentions(discord.utils.escape_markdown(text))
-    if len(escaped) <= limit:
-        return escaped
-    return escaped[: limit - 1].rstrip("\\") + "…"
-
-
-def timestamp(unix: float, style: str = "R") -> str:
-    """A Discord timestamp: it renders (and ticks) in each reader's locale."""
-    return f"<t:{int(unix)}:{style}>"
-
-
-@lru_cache(maxsize=256)
-def options_text(options: JobOptions, t: Messages) -> str:
-    ratio = t("job.options.ratio.adaptive") if options.ratio == "adaptive" else options.ratio
-    return " · ".join(
-        (
-            options.resolution,
-            ratio,
-            t("job.options.seconds", duration=t.number(options.duration)),
-            t("job.options.audio_on" if options.generate_audio else "job.options.audio_off"),
-            t("job.options.camera_fixed" if options.camera_fixed else "job.options.camera_moves"),
-        )
-    )
-
-
 def public_messages(job: Job) -> Messages:
     """The language of a job's public messages: the one stored with it."""
     return i18n.for_locale(job.locale)
@@ -95,7 +54,7 @@ def failure_text(job: Job, t: Messages) -> str | None:
 
 
 def state_line(job: Job, t: Messages) -> str:
-    icon = STATE_LABELS[job.status][0]
+    icon = STATE_ICONS[job.status]
     words = t(f"job.state.{job.status.value}")
     if job.status is JobStatus.IN_QUEUE and job.queue_position is not None:
         words = t("job.state.queue_position", position=t.number(job.queue_position))
@@ -167,7 +126,7 @@ def status_embed(
     `note` says what the bot does with the finished video before posting it.
     """
     t = t or public_messages(job)
-    icon = STATE_LABELS[job.status][0]
+    icon = STATE_ICONS[job.status]
     embed = discord.Embed(
         title=f"{icon} {t(f'job.state.{job.status.value}')}",
         description=safe_text(job.prompt, 1000),

@@ -11,7 +11,7 @@ from bot.admission import AdmissionRefused, RefusalKind
 from bot.i18n import Messages
 from bot.jobs import CancelOutcome
 from bot.quotas import QuotaExceeded, QuotaKind
-from cogs.animate.rendering import safe_text, timestamp
+from cogs.common.words import safe_text, timestamp
 
 # Catalog keys.
 IMAGE_UNREACHABLE = "animate.image_unreachable"

@@ -5,44 +5,42 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import Any
 
 import discord
 
-from bot.domain import Job, JobOptions, Resolution
-from bot.images import ImageRejected, precheck_metadata
-from cogs.animate.buttons import custom_ids, result_view
+from bot.domain import Job, JobOptions
+from bot.jobs import JobService
+from cogs.animate.buttons import EXTEND, HIGHER, JOIN, Press, presses_on, result_view
 from cogs.animate.remix import PromptModal
+from cogs.animate.starter import Starter
 from cogs.common.presses import PressLedger
 from cogs.common.translator import user_messages
-
-if TYPE_CHECKING:
-    from cogs.animate.cog import Animate
 
 log = logging.getLogger(__name__)
 
 
 class ResultButtons:
-    def __init__(self, cog: Animate) -> None:
-        self.cog = cog
+    def __init__(self, starter: Starter, jobs: JobService) -> None:
+        self.starter = starter
+        self.jobs = jobs
         # (user, job, button) presses being handled: a double press starts one job;
         # released once the job has started, since each press may start a job of its own.
         self._pressing = PressLedger()
 
     # -- the buttons under a delivered video --------------------------------
 
-    async def again_from_button(
-        self, interaction: discord.Interaction, job_id: int, *, resolution: Resolution | None = None
-    ) -> None:
+    async def again(self, interaction: discord.Interaction[Any], press: Press) -> None:
         """Again (or Higher resolution): one new job per press, for whoever pressed."""
-        key = (interaction.user.id, job_id, resolution or "again")
+        resolution = press.arg if press.action == HIGHER else None
+        key = (interaction.user.id, press.job_id, resolution or "again")
         if not self._pressing.claim(key):
             await interaction.response.send_message(
                 user_messages(interaction)("result.busy"), ephemeral=True
             )
             return
         try:
-            source = await self.cog.jobs.get_shown(job_id)
+            source = await self.jobs.get_shown(press.job_id)
             if source is None:
                 await interaction.response.send_message(
                     user_messages(interaction)("result.gone"), ephemeral=True
@@ -51,28 +49,33 @@ class ResultButtons:
             options = source.options
             if resolution is not None:
                 options = options.model_copy(update={"resolution": resolution})
-            await self.cog.animate_again(interaction, source, options=options, hold=source)
+
+            async def hold() -> None:
+                await self.show_pressed(interaction, source, pressed=True)
+
+            await self.starter.animate_again(interaction, source, options=options, accepted=hold)
         finally:
             self._pressing.release(key)
         if interaction.response.type is discord.InteractionResponseType.deferred_channel_message:
             await self.show_pressed(interaction, source, pressed=False)
 
     async def show_pressed(
-        self, interaction: discord.Interaction, source: Job, *, pressed: bool
+        self, interaction: discord.Interaction[Any], source: Job, *, pressed: bool
     ) -> None:
         """Grey the pressed button out while its job starts, then offer it again.
 
         Others may press it too (each for a job of their own), so it comes back.
         """
         message = interaction.message
-        if message is None:
+        if message is None or source.id is None:
             return
         # The same buttons as delivered: Extend keeps its state, Join stays if it was there.
+        shown = presses_on(message)
         view = result_view(
             source,
-            extendable=f"animate:extend:{source.id}" in custom_ids(message),
+            extendable=Press(EXTEND, source.id) in shown,
             extend_disabled=source.extended_at is not None,
-            joinable=f"animate:join:{source.id}" in custom_ids(message),
+            joinable=Press(JOIN, source.id) in shown,
         )
         if view is None:
             return
@@ -86,20 +89,22 @@ class ResultButtons:
         except discord.HTTPException as exc:
             log.debug("Job %s: could not update the video's buttons (%s)", source.id, exc)
 
-    async def remix_from_button(self, interaction: discord.Interaction, job_id: int) -> None:
+    async def remix(self, interaction: discord.Interaction[Any], press: Press) -> None:
         """A modal prefilled with the prompt and options; its answer starts one job."""
         t = user_messages(interaction)
-        source = await self.cog.jobs.get_shown(job_id)
+        source = await self.jobs.get_shown(press.job_id)
         if source is None:
             await interaction.response.send_message(t("result.gone"), ephemeral=True)
             return
-        if not await self.cog.may_start(interaction, source.options.duration):
+        if not await self.starter.may_start(interaction, source.options.duration):
             return
 
         async def remixed(
-            modal_interaction: discord.Interaction, prompt: str, options: JobOptions
+            modal_interaction: discord.Interaction[Any], prompt: str, options: JobOptions
         ) -> None:
-            await self.cog.animate_again(modal_interaction, source, prompt=prompt, options=options)
+            await self.starter.animate_again(
+                modal_interaction, source, prompt=prompt, options=options
+            )
 
         modal = PromptModal(
             title=t("remix.title"),
@@ -113,35 +118,26 @@ class ResultButtons:
     # -- the "Animate" entry of a message's context menu ---------------------
 
     async def animate_message(
-        self, interaction: discord.Interaction, message: discord.Message
+        self, interaction: discord.Interaction[Any], message: discord.Message
     ) -> None:
         t = user_messages(interaction)
         image = first_image(message)
         if image is None:
             await interaction.response.send_message(t("menu.no_image"), ephemeral=True)
             return
-        try:
-            precheck_metadata(
-                filename=image.filename,
-                content_type=image.content_type,
-                size=image.size,
-                width=image.width,
-                height=image.height,
-            )
-        except ImageRejected as exc:
-            await interaction.response.send_message(exc.text(t), ephemeral=True)
+        if not await self.starter.precheck_image(interaction, image):
             return
-        if not await self.cog.may_start(interaction, JobOptions().duration):
+        if not await self.starter.may_start(interaction, JobOptions().duration):
             return
 
         async def asked(
-            modal_interaction: discord.Interaction, prompt: str, options: JobOptions
+            modal_interaction: discord.Interaction[Any], prompt: str, options: JobOptions
         ) -> None:
             # The form may be sent long after: checked again, with the chosen duration.
-            if not await self.cog.may_start(modal_interaction, options.duration):
+            if not await self.starter.may_start(modal_interaction, options.duration):
                 return
             await modal_interaction.response.defer(thinking=True)
-            await self.cog.prepare_and_start(modal_interaction, image, prompt, options)
+            await self.starter.start(modal_interaction, image, prompt, options)
 
         modal = PromptModal(
             title=t("menu.title"), t=t, options=JobOptions(), prompt="", on_done=asked

@@ -9,20 +9,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import discord
 
+from bot.arrivals import Arrivals
 from bot.coalesce import Coalescer
+from bot.config import Settings
 from bot.domain import Job, JobStatus
 from bot.eta import EtaBoard
 from bot.jobs import JobService, ProgressNote
 from cogs.animate.buttons import cancel_view
 from cogs.animate.rendering import CANCEL_EMOJI, CANCELLABLE, status_embed
-
-if TYPE_CHECKING:
-    from app.client import AnimateBot
 
 log = logging.getLogger(__name__)
 
@@ -45,10 +44,19 @@ class Session:
 class StatusBoard:
     """Status messages of the jobs this process shows, and their interactions."""
 
-    def __init__(self, bot: AnimateBot, jobs: JobService) -> None:
+    def __init__(
+        self,
+        bot: discord.Client,
+        *,
+        settings: Settings,
+        jobs: JobService,
+        arrivals: Arrivals,
+        price: Callable[[int], float | None],
+    ) -> None:
         self.bot = bot
-        self.jobs = jobs
-        self.settings = bot.settings
+        self.settings = settings
+        # The estimated cost of a job of that many seconds, while it is not known.
+        self.price = price
         self.sessions: dict[int, Session] = {}
         # Status messages that can no longer be edited (deleted, no access).
         self.unreachable: set[int] = set()
@@ -66,7 +74,7 @@ class StatusBoard:
         self._updates: Coalescer[int, Job] = Coalescer(
             self._edit,
             interval=self.settings.status_edit_interval_seconds,
-            hold=jobs.arrivals.let_through,
+            hold=arrivals.let_through,
         )
 
     def remember(self, job_id: int, interaction: discord.Interaction) -> None:
@@ -92,7 +100,7 @@ class StatusBoard:
         return status_embed(
             job,
             estimate,
-            price=self.bot.services.pricing.estimate(job.options.duration),
+            price=self.price(job.options.duration),
             note=self.notes.get(job.id or 0),
         )
 

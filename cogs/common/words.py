@@ -1,18 +1,60 @@
-"""A job in the reader's words: its state, options and durations, for any cog to show.
+"""A job in the reader's words, for any cog to show: safe text, times, states, options.
 
-Pure functions of a job and a `Messages`; /history uses them, and they are meant to
-replace the English-only helpers of `cogs/animate/rendering.py` when it is converted.
+Pure functions of a job (or a value) and a `Messages`; the sentences live in the
+catalogs (bot/locales/*/LC_MESSAGES/messages.po).
 """
 
 from __future__ import annotations
 
-from bot.domain import Job, JobStatus
+from functools import lru_cache
+
+import discord
+
+from bot.domain import Job, JobOptions, JobStatus
 from bot.i18n import Messages
-from cogs.animate.rendering import STATE_LABELS, options_text
 
-__all__ = ["duration_text", "options_text", "state_text", "state_words"]
-
+# The icon before a state's words (the words are the catalogs' `job.state.*`).
+STATE_ICONS: dict[JobStatus, str] = {
+    JobStatus.SUBMITTING: "⏳",
+    JobStatus.IN_QUEUE: "🕒",
+    JobStatus.IN_PROGRESS: "🎞️",
+    JobStatus.COMPLETED: "📦",
+    JobStatus.DELIVERED: "✅",
+    JobStatus.CANCELLED: "🛑",
+    JobStatus.FAILED: "⚠️",
+    JobStatus.TIMED_OUT: "⌛",
+    JobStatus.LOST: "❓",
+}
 ENDED_WITH_ERROR = (JobStatus.FAILED, JobStatus.TIMED_OUT, JobStatus.LOST)
+
+
+# Each status edit shows the job's prompt and options again: escaped and worded once.
+@lru_cache(maxsize=4096)
+def safe_text(text: str, limit: int) -> str:
+    """Escape Markdown and mentions, then trim to `limit` characters."""
+    escaped = discord.utils.escape_mentions(discord.utils.escape_markdown(text))
+    if len(escaped) <= limit:
+        return escaped
+    return escaped[: limit - 1].rstrip("\\") + "…"
+
+
+def timestamp(unix: float, style: str = "R") -> str:
+    """A Discord timestamp: it renders (and ticks) in each reader's locale."""
+    return f"<t:{int(unix)}:{style}>"
+
+
+@lru_cache(maxsize=256)
+def options_text(options: JobOptions, t: Messages) -> str:
+    ratio = t("job.options.ratio.adaptive") if options.ratio == "adaptive" else options.ratio
+    return " · ".join(
+        (
+            options.resolution,
+            ratio,
+            t("job.options.seconds", duration=t.number(options.duration)),
+            t("job.options.audio_on" if options.generate_audio else "job.options.audio_off"),
+            t("job.options.camera_fixed" if options.camera_fixed else "job.options.camera_moves"),
+        )
+    )
 
 
 def duration_text(seconds: float | None, t: Messages) -> str:
@@ -35,4 +77,4 @@ def state_text(job: Job, t: Messages) -> str:
         words = t("job.state.queue_position", position=t.number(job.queue_position))
     if job.error and job.status in ENDED_WITH_ERROR:
         words = t("job.state.with_error", state=words, error=job.error)
-    return f"{STATE_LABELS[job.status][0]} {words}"
+    return f"{STATE_ICONS[job.status]} {words}"

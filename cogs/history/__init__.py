@@ -1,5 +1,10 @@
-"""/history and /history-clear: each user's own jobs, privately."""
+"""/history and /history-clear: each user's own jobs, privately.
 
-from cogs.history.cog import History, setup
+- `cog`: the two commands.
+- `views`: the pages, a job's details, the clear question (pressable by their owner only).
+- `rendering`: pages and details as embeds, in the reader's words.
+"""
 
-__all__ = ["History", "setup"]
+from cogs.history.cog import History
+
+__all__ = ["History"]

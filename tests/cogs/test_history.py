@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 import sqlite3
 import time
@@ -13,6 +12,7 @@ import pytest
 from app.client import SORRY, AnimateBot
 from bot import i18n
 from bot.domain import ImageFacts, Job, JobOptions, JobStatus
+from cogs.history import views as history_views
 from tests.cogs.animate.test_animate import (
     start_queued,
     status_message,
@@ -295,8 +295,7 @@ async def test_history_works_in_dms(bot: AnimateBot, discord_fake: FakeDiscord) 
 async def test_buttons_are_disabled_when_the_view_times_out(
     bot: AnimateBot, discord_fake: FakeDiscord, monkeypatch: Any
 ) -> None:
-    # The module discord.py loaded as the extension (it does not set `cogs.history`).
-    monkeypatch.setattr(importlib.import_module("cogs.history.cog"), "VIEW_TIMEOUT", 0.2)
+    monkeypatch.setattr(history_views, "VIEW_TIMEOUT", 0.2)
     await seed(bot, discord_fake.author, 12)
     page = await reply(discord_fake, await discord_fake.invoke("history"))
     assert not component(page, "Older").get("disabled")

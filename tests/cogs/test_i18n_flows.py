@@ -372,7 +372,7 @@ SENDING = frozenset(
         "edit_message",
         "edit",
         "_reply",
-        "replace_placeholder_with_error",
+        "fail",  # the starter's: the placeholder swapped for an error
         "_answer_reaction",
     }
 )
