@@ -149,6 +149,12 @@ class Settings(BaseSettings):
         return self
 
 
+def url_scheme(url: str) -> str:
+    """The scheme of a URL, lower case ("" for a plain path)."""
+    scheme, colon, _ = url.partition(":")
+    return scheme.lower() if colon else ""
+
+
 def _default_process_id() -> str:
     # Host and pid say where it runs; the random part keeps a reused pid apart.
     return f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"

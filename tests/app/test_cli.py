@@ -24,12 +24,13 @@ from bot.check import ADMINISTRATOR, REQUIRED_PERMISSIONS, GuildFacts, guild_per
 from bot.config import Settings
 from bot.domain import ImageFacts, Job, JobOptions
 from bot.health import STALE_AFTER_SECONDS
-from bot.store import MIGRATIONS, JobStore
+from bot.store import LATEST_MIGRATION, JobStore
 from tests.bot.test_metrics import free_port
 from tests.fakes.discord import ATTACH_FILES, EMBED_LINKS, FakeDiscord
 from tests.fakes.harness import DISCORD_TOKEN, BotRunner, pointed_at
 from tests.fakes.process import REPO, settings_env
 from tests.fakes.runcomfy import FakeRunComfy
+from tests.stores import schema_version
 
 CHILD_SECONDS = 60  # a cold interpreter importing discord.py on a loaded machine
 
@@ -248,7 +249,7 @@ async def test_check_an_existing_database_reports_its_migration_without_migratin
     before = settings.database_path.stat().st_mtime_ns
     code, lines = await check_in_process(settings, discord_fake, capsys)
     assert code == 0
-    assert f"at migration {len(MIGRATIONS)} (the latest)" in line_of(lines, "✓ database")
+    assert f"at migration {LATEST_MIGRATION} (the latest)" in line_of(lines, "✓ database")
     assert settings.database_path.stat().st_mtime_ns == before
 
 
@@ -315,7 +316,7 @@ async def test_backup_while_the_bot_writes_copies_everything_committed(
         assert code == 1 and "exists" in err  # never overwrites a backup
 
     async with await JobStore.open(target) as copy:
-        assert await copy.schema_version() == len(MIGRATIONS)
+        assert await schema_version(copy) == LATEST_MIGRATION
         for job in jobs:
             assert job.id is not None
             restored = await copy.get(job.id)
