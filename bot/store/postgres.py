@@ -7,6 +7,7 @@ to it), holding an advisory lock when asked.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Sequence
@@ -15,7 +16,7 @@ from typing import Any
 
 import asyncpg
 
-from bot.store.database import POSTGRES, Row
+from bot.store.database import POSTGRES, Row, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +25,16 @@ log = logging.getLogger(__name__)
 _HAS_VERSION_TABLE = (
     "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_tables "
     "WHERE schemaname = current_schema() AND tablename = 'schema_version')"
+)
+
+# What a failed connect raises: the socket's errors, the server's refusals, a timeout,
+# a URL asyncpg cannot read (ValueError).
+CONNECT_ERRORS = (
+    OSError,
+    asyncio.TimeoutError,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    ValueError,
 )
 
 
@@ -40,7 +51,11 @@ class PostgresDatabase:
 
     @classmethod
     async def open(cls, url: str, *, min_size: int = 1, max_size: int = 10) -> PostgresDatabase:
-        pool = await asyncpg.create_pool(url, min_size=min_size, max_size=max_size)
+        """Connect; StoreUnavailable (naming DATABASE_URL, never quoting it) if we cannot."""
+        try:
+            pool = await asyncpg.create_pool(url, min_size=min_size, max_size=max_size)
+        except CONNECT_ERRORS as exc:
+            raise StoreUnavailable("DATABASE_URL", why_unreachable(exc)) from None
         return cls(pool)
 
     async def close(self) -> None:
@@ -123,6 +138,21 @@ class PostgresDatabase:
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                 f"COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"
             )
+
+
+def why_unreachable(exc: BaseException) -> str:
+    """In an operator's words, from the error's kind only: its text may quote the URL."""
+    if isinstance(exc, asyncpg.InvalidAuthorizationSpecificationError):
+        return "PostgreSQL refused the user or password"
+    if isinstance(exc, asyncpg.InvalidCatalogNameError):
+        return "PostgreSQL has no such database"
+    if isinstance(exc, asyncpg.PostgresError):
+        return f"PostgreSQL refused the connection ({type(exc).__name__})"
+    if isinstance(exc, asyncio.TimeoutError):
+        return "PostgreSQL did not answer in time"
+    if isinstance(exc, ValueError) and not isinstance(exc, OSError):
+        return "it is not a PostgreSQL URL asyncpg can read"
+    return f"PostgreSQL cannot be reached ({type(exc).__name__})"
 
 
 async def peek_version(url: str) -> int:

@@ -187,6 +187,19 @@ async def test_check_without_settings_names_the_missing_ones_and_exits_1(
     assert out.startswith("✗ settings") and "DISCORD_TOKEN, RUNCOMFY_API_TOKEN" in out
 
 
+async def test_check_refuses_a_database_url_of_another_scheme(
+    settings: Settings, tmp_path: Path
+) -> None:
+    url = "postgresql+asyncpg://animate:s3cret-Canary@127.0.0.1:5432/animate"
+    env = {**settings_env(settings), "DATABASE_URL": url}
+    code, out, err = await run_child("check", env=env, cwd=tmp_path)
+    assert code == 1, out + err
+    settings_line = line_of(out.splitlines(), "✗ settings")
+    assert "DATABASE_URL" in settings_line and "postgresql:" in settings_line
+    assert "s3cret-Canary" not in out + err
+    assert not settings.database_path.exists()  # no SQLite file instead
+
+
 async def test_check_a_guild_the_bot_is_not_in(
     settings: Settings, discord_fake: FakeDiscord, capsys: pytest.CaptureFixture[str]
 ) -> None:
