@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import sys
 import tempfile
 from pathlib import Path
@@ -131,9 +132,9 @@ async def sync(settings: Settings) -> int:
 
 
 def backup(settings: Settings, target: Path) -> int:
-    from bot.store import JobStore, sqlite_path
+    from bot.store import postgres_url, sqlite, sqlite_path
 
-    if settings.database_url and not settings.database_url.get_secret_value().startswith("sqlite:"):
+    if postgres_url(settings) is not None:
         print("✗ backup copies SQLite; back PostgreSQL up with pg_dump", file=sys.stderr)
         return 1
     source = sqlite_path(settings)
@@ -148,7 +149,7 @@ def backup(settings: Settings, target: Path) -> int:
     with tempfile.NamedTemporaryFile(dir=target.parent, prefix=".backup-", delete=False) as tmp:
         partial = Path(tmp.name)
     try:
-        JobStore.backup(source, partial)
+        sqlite.backup(source, partial)
         partial.rename(target)
     except BaseException:
         partial.unlink(missing_ok=True)
@@ -159,33 +160,41 @@ def backup(settings: Settings, target: Path) -> int:
 
 async def migrate_to_postgres(settings: Settings, url: str | None) -> int:
     """Copy every table, in key order, into an empty PostgreSQL database; reset its ids."""
-    from bot.store import COPIED_TABLES, JobStore, sqlite_path
-    from bot.store.postgres import PostgresJobStore
+    from bot.store import (
+        COPIED_TABLES,
+        JobStore,
+        StoreUnavailable,
+        is_postgres_url,
+        postgres_url,
+        sqlite_path,
+    )
 
-    if url is None and settings.database_url is not None:
-        url = settings.database_url.get_secret_value()
-    if url is None or not url.startswith(("postgresql://", "postgres://")):
+    url = url or postgres_url(settings)
+    if url is None or not is_postgres_url(url):
         print("✗ give the PostgreSQL URL: DATABASE_URL or --database-url", file=sys.stderr)
         return 1
     source_path = sqlite_path(settings)
     if not source_path.is_file():
         print(f"✗ no SQLite database at {source_path} (DATABASE_PATH)", file=sys.stderr)
         return 1
-    async with (
-        await JobStore.open(source_path) as source,
-        await PostgresJobStore.open(url) as target,
-    ):
-        missing = set(await source.tables()) - set(COPIED_TABLES)
-        if missing:
-            print(f"✗ tables this command does not know: {sorted(missing)}", file=sys.stderr)
-            return 1
-        if not await target.is_empty():
-            print("✗ the PostgreSQL database already has rows: nothing copied", file=sys.stderr)
-            return 1
-        tables = {table: await source.export_rows(table) for table in COPIED_TABLES}
-        await target.import_tables(tables)
-        for table, (_, rows) in tables.items():
-            print(f"✓ {table}: {len(rows)} rows")
+    try:
+        async with contextlib.AsyncExitStack() as stores:
+            source = await stores.enter_async_context(await JobStore.open(source_path))
+            target = await stores.enter_async_context(await JobStore.open(url))
+            missing = set(await source.tables()) - set(COPIED_TABLES)
+            if missing:
+                print(f"✗ tables this command does not know: {sorted(missing)}", file=sys.stderr)
+                return 1
+            if not await target.is_empty():
+                print("✗ the PostgreSQL database already has rows: nothing copied", file=sys.stderr)
+                return 1
+            tables = {table: await source.export_rows(table) for table in COPIED_TABLES}
+            await target.import_tables(tables)
+    except StoreUnavailable as exc:  # its reason never quotes the URL
+        print(f"✗ {exc.setting}: {exc.reason}", file=sys.stderr)
+        return 1
+    for table, (_, rows) in tables.items():
+        print(f"✓ {table}: {len(rows)} rows")
     # Never print the URL: it may carry a password.
     print(f"✓ copied {source_path} into PostgreSQL; point DATABASE_URL at it and start the bot")
     return 0

@@ -83,12 +83,19 @@ def main(**bot_options: Any) -> int:
     try:
         asyncio.run(run(settings, **bot_options))
     except StoreUnavailable as exc:
-        log.error(
-            "The bot cannot start: invalid DATABASE_PATH %s: %s. Point DATABASE_PATH at a "
-            "file in a folder the bot can write.",
-            exc.path,
-            exc.reason,
-        )
+        if exc.path is not None:
+            log.error(
+                "The bot cannot start: invalid DATABASE_PATH %s: %s. Point DATABASE_PATH at a "
+                "file in a folder the bot can write.",
+                exc.path,
+                exc.reason,
+            )
+        else:  # never the URL itself: it may hold a password
+            log.error(
+                "The bot cannot start: the database of DATABASE_URL cannot be used: %s. "
+                "Check DATABASE_URL and that the server is up and accepts this host.",
+                exc.reason,
+            )
         return 2
     except discord.LoginFailure:
         log.error(

@@ -21,7 +21,7 @@ from pydantic import BaseModel
 
 from bot.config import Settings
 from bot.runcomfy import RunComfyClient, RunComfyError
-from bot.store import MIGRATIONS, JobStore, sqlite_path
+from bot.store import LATEST_MIGRATION, postgres, postgres_url, sqlite, sqlite_path
 
 log = logging.getLogger(__name__)
 
@@ -97,8 +97,8 @@ async def run_checks(
     settings: Settings, *, discord: DiscordProbe, runcomfy: RunComfyClient
 ) -> list[Check]:
     checks = [Check("settings", True, "valid")]
-    url = settings.database_url.get_secret_value() if settings.database_url else ""
-    if url.startswith(("postgresql://", "postgres://")):
+    url = postgres_url(settings)
+    if url is not None:
         checks.append(await check_postgres(url))
     else:
         checks.append(await check_database(sqlite_path(settings)))
@@ -112,11 +112,9 @@ async def run_checks(
 
 async def check_postgres(url: str) -> Check:
     """DATABASE_URL reachable, and at a migration this bot knows (nothing is changed)."""
-    from bot.store.postgres import PostgresJobStore
-
-    name, latest = "database", len(MIGRATIONS)
+    name, latest = "database", LATEST_MIGRATION
     try:
-        version = await PostgresJobStore.peek_version(url)
+        version = await postgres.peek_version(url)
     except Exception as exc:  # asyncpg's and the socket's errors alike
         # The exception's type only: its text may quote the URL, password included.
         return Check(
@@ -137,7 +135,7 @@ async def check_postgres(url: str) -> Check:
 
 async def check_database(path: Path) -> Check:
     name = "database"
-    latest = len(MIGRATIONS)
+    latest = LATEST_MIGRATION
     fix = "set DATABASE_PATH to a file in a folder the bot's user can write"
     if not path.exists():
         folder = _nearest_existing(path.parent)
@@ -148,7 +146,7 @@ async def check_database(path: Path) -> Check:
     if not os.access(path, os.R_OK | os.W_OK) or not _can_write_in(path.parent):
         return Check(name, False, f"{path} or its folder is not writable", fix)
     try:
-        version = await JobStore.peek_version(path)
+        version = await sqlite.peek_version(path)
     except (sqlite3.Error, OSError) as exc:
         return Check(name, False, f"{path} cannot be opened ({exc})", fix)
     if version > latest:

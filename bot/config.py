@@ -15,6 +15,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 DEFAULT_MODEL_ID = "bytedance/seedance-v1.5-pro/image-to-video"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 MAX_RUNCOMFY_CONNECTIONS = 64  # RUNCOMFY_CONNECTIONS' default
+# What DATABASE_URL may name: an SQLite file or a PostgreSQL server (asyncpg's schemes).
+DATABASE_URL_SCHEMES = ("sqlite", "postgresql", "postgres")
 
 
 class Settings(BaseSettings):
@@ -35,7 +37,8 @@ class Settings(BaseSettings):
     runcomfy_model_id: str = DEFAULT_MODEL_ID
     database_path: Path = Path("data/bot.db")
     # postgresql://user:password@host/db selects the shared PostgreSQL store (several
-    # processes); sqlite:///path is the same as DATABASE_PATH. Secret: it may hold a password.
+    # processes); sqlite:///path is the same as DATABASE_PATH; other schemes are refused.
+    # Secret: it may hold a password.
     database_url: SecretStr | None = None
     # This process's name on leased jobs; must differ between processes sharing a database.
     process_id: str = Field(default_factory=lambda: _default_process_id(), min_length=1)
@@ -130,6 +133,20 @@ class Settings(BaseSettings):
             raise ValueError("every SHARD_IDS entry must be from 0 to SHARD_COUNT - 1")
         return self
 
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return value
+        if url_scheme(value.get_secret_value()) not in DATABASE_URL_SCHEMES:
+            # Never echo the value back: it may hold a password.
+            raise PydanticCustomError(
+                "database_url",
+                "must start with sqlite:, postgresql: or postgres: (other schemes, such as "
+                "postgresql+asyncpg: or mysql:, are not supported)",
+            )
+        return value
+
     @field_validator("log_level")
     @classmethod
     def _known_level(cls, value: str) -> str:
@@ -147,6 +164,12 @@ class Settings(BaseSettings):
                 {"low": self.poll_min_seconds, "high": self.poll_max_seconds},
             )
         return self
+
+
+def url_scheme(url: str) -> str:
+    """The scheme of a URL, lower case ("" for a plain path)."""
+    scheme, colon, _ = url.partition(":")
+    return scheme.lower() if colon else ""
 
 
 def _default_process_id() -> str:

@@ -84,16 +84,22 @@ class GuildAdmin:
         remove: int | None = None,
         everywhere: bool = False,
     ) -> GuildSettings:
-        """Allow `add`, stop allowing `remove`; `everywhere` clears the list first."""
-        current = await self.get(guild_id)
-        channels = [] if everywhere else list(current.allowed_channel_ids)
-        if remove is not None and remove in channels:
-            channels.remove(remove)
-        if add is not None and add not in channels:
-            if len(channels) >= MAX_ALLOWED_CHANNELS:
-                raise TooManyChannels(MAX_ALLOWED_CHANNELS)
-            channels.append(add)
-        return await self._change(guild_id, by, allowed_channel_ids=tuple(channels))
+        """Allow `add`, stop allowing `remove`; `everywhere` clears the list first.
+
+        The list is changed where it is stored, locked from read to write: two admins
+        adding channels at once both get theirs."""
+
+        def change(current: tuple[int, ...]) -> tuple[int, ...]:
+            channels = [] if everywhere else list(current)
+            if remove is not None and remove in channels:
+                channels.remove(remove)
+            if add is not None and add not in channels:
+                if len(channels) >= MAX_ALLOWED_CHANNELS:
+                    raise TooManyChannels(MAX_ALLOWED_CHANNELS)
+                channels.append(add)
+            return tuple(channels)
+
+        return await self.store.change_allowed_channels(guild_id, change, by=by, at=self.clock())
 
     async def set_limits(
         self,
@@ -111,7 +117,6 @@ class GuildAdmin:
             raise LimitTooHigh("per_user_at_once", user_concurrent, s.quota_user_concurrent)
         if user_daily is not None and user_daily > s.quota_user_daily:
             raise LimitTooHigh("per_user_daily", user_daily, s.quota_user_daily)
-        current = await self.get(guild_id)
         changes: dict[str, object] = {}
         if reset:
             changes.update(user_concurrent=None, user_daily=None, daily_spend_cap_usd=None)
@@ -122,7 +127,7 @@ class GuildAdmin:
         if daily_spend_usd is not None:
             changes["daily_spend_cap_usd"] = daily_spend_usd if daily_spend_usd > 0 else None
         if not changes:
-            return current
+            return await self.get(guild_id)
         log.info("Guild %d limits changed by user %d: %s", guild_id, by, changes)
         return await self._change(guild_id, by, **changes)
 
@@ -130,8 +135,5 @@ class GuildAdmin:
         return await self.store.usage_report(guild_id, since=self.clock() - days * DAY)
 
     async def _change(self, guild_id: int, by: int, **changes: object) -> GuildSettings:
-        current = await self.get(guild_id)
-        updated = GuildSettings.model_validate(
-            {**current.model_dump(), **changes, "updated_by": by, "updated_at": self.clock()}
-        )
-        return await self.store.save_guild_settings(updated)
+        """Only the given settings are written: a concurrent change of others stays."""
+        return await self.store.change_guild_settings(guild_id, by=by, at=self.clock(), **changes)

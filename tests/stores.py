@@ -5,21 +5,27 @@ start a throwaway cluster and set it). Without it they are skipped with the reas
 except under CI=true, where a missing server fails them: CI must run them.
 
 Import the fixtures into a test module: `from tests.stores import backend, open_store_at`.
+The helpers below read what only tests ask of a store (no code of the bot needs it).
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import pytest
 
+from bot.domain import GuildSettings, Job
 from bot.store import JobStore
+from bot.store.rows import from_row
+from bot.store.schema import CHARGED_SQL
+from bot.store.sqlite import SqliteDatabase
 
 BACKENDS = ("sqlite", "postgres")
 
@@ -92,11 +98,8 @@ class StoreOpener:
         )
 
     async def __call__(self, **options: Any) -> JobStore:
-        store: JobStore
         if self.backend == "postgres":
-            from bot.store.postgres import PostgresJobStore
-
-            store = await PostgresJobStore.open(self._url, max_size=4, **options)
+            store = await JobStore.open(self._url, max_size=4, **options)
         else:
             store = await JobStore.open(self._path, **options)
         self._opened.append(store)
@@ -104,3 +107,73 @@ class StoreOpener:
 
 
 OpenStore = StoreOpener  # the fixture's type, for annotations
+
+
+# --- What only tests ask of a store ---------------------------------------------------------
+
+
+async def schema_version(store: JobStore) -> int:
+    return await store.db.schema_version()
+
+
+async def find_by_request_id(store: JobStore, request_id: str) -> Job | None:
+    row = await store.db.fetchrow("SELECT * FROM jobs WHERE request_id = $1", request_id)
+    return None if row is None else from_row(row)
+
+
+async def count_created_since(store: JobStore, user_id: int, since: float) -> int:
+    """The user's charged jobs created since `since` (what the daily quota counts)."""
+    return int(
+        await store.db.fetchval(
+            f"SELECT COUNT(*) FROM jobs WHERE user_id = $1 AND created_at >= $2 AND {CHARGED_SQL}",
+            user_id,
+            since,
+        )
+    )
+
+
+async def oldest_created_since(store: JobStore, user_id: int, since: float) -> float | None:
+    """When the user's oldest charged job in the window was made: a slot frees after it."""
+    value = await store.db.fetchval(
+        "SELECT MIN(created_at) FROM jobs "
+        f"WHERE user_id = $1 AND created_at >= $2 AND {CHARGED_SQL}",
+        user_id,
+        since,
+    )
+    return None if value is None else float(value)
+
+
+async def save_guild_settings(store: JobStore, settings: GuildSettings) -> GuildSettings:
+    """Every setting of a server at once, as given (the bot changes one at a time)."""
+    await store.db.execute(
+        "INSERT INTO guild_settings (guild_id, paused, pause_reason, allowed_channels, "
+        "user_concurrent, user_daily, daily_spend_cap_usd, updated_by, updated_at) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
+        "ON CONFLICT (guild_id) DO UPDATE SET paused = excluded.paused, "
+        "pause_reason = excluded.pause_reason, allowed_channels = excluded.allowed_channels, "
+        "user_concurrent = excluded.user_concurrent, user_daily = excluded.user_daily, "
+        "daily_spend_cap_usd = excluded.daily_spend_cap_usd, "
+        "updated_by = excluded.updated_by, updated_at = excluded.updated_at",
+        settings.guild_id,
+        int(settings.paused),
+        settings.pause_reason,
+        json.dumps(list(settings.allowed_channel_ids)),
+        settings.user_concurrent,
+        settings.user_daily,
+        settings.daily_spend_cap_usd,
+        settings.updated_by,
+        settings.updated_at,
+    )
+    return store._keep_guild_settings(settings)  # as the store's own changes do
+
+
+@contextlib.asynccontextmanager
+async def statements_run(store: JobStore) -> AsyncIterator[Sequence[str]]:
+    """Every statement the store runs in the block, values inlined (SQLite only)."""
+    assert isinstance(store.db, SqliteDatabase), "statement tracing is SQLite's"
+    statements: list[str] = []
+    await store.db.trace(statements.append)
+    try:
+        yield statements
+    finally:
+        await store.db.trace(None)

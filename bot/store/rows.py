@@ -1,12 +1,11 @@
-"""Jobs to columns and back, and the columns `update` may name (the whitelist).
+"""Jobs to columns and back, the columns `update` may name (the whitelist), and `Params`.
 
 The only names spliced into SQL text are these columns, never input.
 """
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from functools import cache
 from typing import Any
 
@@ -18,6 +17,7 @@ from bot.domain import (
     JobOptions,
     JobStatus,
 )
+from bot.store.database import Row
 from bot.store.schema import SHOWN_SQL
 
 PLAIN_FIELDS = (
@@ -65,20 +65,32 @@ def validated(name: str, value: object) -> Any:
         raise ValueError(f"bad value for job field {name!r}: {exc}") from None
 
 
-def user_filter(
-    user_id: int, statuses: Collection[JobStatus] | None
-) -> tuple[str, tuple[Any, ...]]:
+class Params:
+    """The values of a statement built in pieces: each call adds one and gives its `$n`."""
+
+    def __init__(self, *values: Any) -> None:
+        self.values: list[Any] = list(values)
+
+    def __call__(self, value: Any) -> str:
+        self.values.append(value)
+        return f"${len(self.values)}"
+
+    def many(self, values: Iterable[Any]) -> str:
+        """`$n, $n+1, …`, one per value."""
+        return ", ".join(self(value) for value in values)
+
+
+def user_filter(user_id: int, statuses: Collection[JobStatus] | None, p: Params) -> str:
     """The user's jobs as /history shows them: cleared ones are left out."""
     if statuses is None:
-        return f"user_id = ? AND {SHOWN_SQL}", (user_id,)
+        return f"user_id = {p(user_id)} AND {SHOWN_SQL}"
     if not statuses:
-        return "1 = 0", ()  # no status asked for: nothing matches
-    marks = ", ".join("?" for _ in statuses)
-    values = (str(validated("status", s)) for s in statuses)
-    return f"user_id = ? AND {SHOWN_SQL} AND status IN ({marks})", (user_id, *values)
+        return "1 = 0"  # no status asked for: nothing matches
+    values = [str(validated("status", s)) for s in statuses]
+    return f"user_id = {p(user_id)} AND {SHOWN_SQL} AND status IN ({p.many(values)})"
 
 
-def set_clause(fields: dict[str, object]) -> tuple[str, list[Any]]:
+def set_clause(fields: dict[str, object], p: Params) -> str:
     unknown = set(fields) - UPDATABLE
     if unknown:
         raise ValueError(f"not job fields: {sorted(unknown)}")
@@ -92,7 +104,7 @@ def set_clause(fields: dict[str, object]) -> tuple[str, list[Any]]:
         else:
             columns[name] = to_sql(value)
     # Column names come from the whitelist above, never from input.
-    return ", ".join(f"{name} = ?" for name in columns), list(columns.values())
+    return ", ".join(f"{name} = {p(value)}" for name, value in columns.items())
 
 
 def option_columns(options: JobOptions) -> dict[str, Any]:
@@ -118,7 +130,7 @@ def to_columns(job: Job) -> dict[str, Any]:
     return columns
 
 
-def from_row(row: sqlite3.Row) -> Job:
+def from_row(row: Row) -> Job:
     data: dict[str, Any] = {name: row[name] for name in PLAIN_FIELDS}
     data["id"] = row["id"]
     data["options"] = JobOptions(

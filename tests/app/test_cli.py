@@ -24,12 +24,13 @@ from bot.check import ADMINISTRATOR, REQUIRED_PERMISSIONS, GuildFacts, guild_per
 from bot.config import Settings
 from bot.domain import ImageFacts, Job, JobOptions
 from bot.health import STALE_AFTER_SECONDS
-from bot.store import MIGRATIONS, JobStore
+from bot.store import LATEST_MIGRATION, JobStore
 from tests.bot.test_metrics import free_port
 from tests.fakes.discord import ATTACH_FILES, EMBED_LINKS, FakeDiscord
 from tests.fakes.harness import DISCORD_TOKEN, BotRunner, pointed_at
 from tests.fakes.process import REPO, settings_env
 from tests.fakes.runcomfy import FakeRunComfy
+from tests.stores import schema_version
 
 CHILD_SECONDS = 60  # a cold interpreter importing discord.py on a loaded machine
 
@@ -186,6 +187,19 @@ async def test_check_without_settings_names_the_missing_ones_and_exits_1(
     assert out.startswith("✗ settings") and "DISCORD_TOKEN, RUNCOMFY_API_TOKEN" in out
 
 
+async def test_check_refuses_a_database_url_of_another_scheme(
+    settings: Settings, tmp_path: Path
+) -> None:
+    url = "postgresql+asyncpg://animate:s3cret-Canary@127.0.0.1:5432/animate"
+    env = {**settings_env(settings), "DATABASE_URL": url}
+    code, out, err = await run_child("check", env=env, cwd=tmp_path)
+    assert code == 1, out + err
+    settings_line = line_of(out.splitlines(), "✗ settings")
+    assert "DATABASE_URL" in settings_line and "postgresql:" in settings_line
+    assert "s3cret-Canary" not in out + err
+    assert not settings.database_path.exists()  # no SQLite file instead
+
+
 async def test_check_a_guild_the_bot_is_not_in(
     settings: Settings, discord_fake: FakeDiscord, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -248,7 +262,7 @@ async def test_check_an_existing_database_reports_its_migration_without_migratin
     before = settings.database_path.stat().st_mtime_ns
     code, lines = await check_in_process(settings, discord_fake, capsys)
     assert code == 0
-    assert f"at migration {len(MIGRATIONS)} (the latest)" in line_of(lines, "✓ database")
+    assert f"at migration {LATEST_MIGRATION} (the latest)" in line_of(lines, "✓ database")
     assert settings.database_path.stat().st_mtime_ns == before
 
 
@@ -315,7 +329,7 @@ async def test_backup_while_the_bot_writes_copies_everything_committed(
         assert code == 1 and "exists" in err  # never overwrites a backup
 
     async with await JobStore.open(target) as copy:
-        assert await copy.schema_version() == len(MIGRATIONS)
+        assert await schema_version(copy) == LATEST_MIGRATION
         for job in jobs:
             assert job.id is not None
             restored = await copy.get(job.id)

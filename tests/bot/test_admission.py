@@ -12,7 +12,8 @@ from bot.admission import EffectiveLimits, committed_spend, effective_limits, wo
 from bot.config import Settings
 from bot.domain import GuildSettings, GuildUsage, ImageFacts, Job, JobOptions, JobStatus
 from bot.guild_settings import GuildAdmin, LimitTooHigh, may_administer
-from bot.store import MIGRATIONS, JobStore, job_store
+from bot.store import LATEST_MIGRATION, JobStore, guilds
+from tests.stores import save_guild_settings, schema_version
 
 IMAGE = ImageFacts(filename="a.png", format="PNG", width=800, height=600, size_bytes=1000)
 NOW = 1_800_000_000.0
@@ -105,7 +106,7 @@ def job(**values: Any) -> Job:
 
 async def test_guild_settings_round_trip_and_defaults(tmp_path: Path) -> None:
     async with await JobStore.open(tmp_path / "bot.db") as store:
-        assert await store.schema_version() == len(MIGRATIONS)
+        assert await schema_version(store) == LATEST_MIGRATION
         assert await store.guild_settings(5) == GuildSettings(guild_id=5)
         saved = GuildSettings(
             guild_id=5,
@@ -118,8 +119,8 @@ async def test_guild_settings_round_trip_and_defaults(tmp_path: Path) -> None:
             updated_by=9,
             updated_at=NOW,
         )
-        await store.save_guild_settings(saved)
-        await store.save_guild_settings(saved.model_copy(update={"pause_reason": "again"}))
+        await save_guild_settings(store, saved)
+        await save_guild_settings(store, saved.model_copy(update={"pause_reason": "again"}))
     async with await JobStore.open(tmp_path / "bot.db") as store:
         assert await store.guild_settings(5) == saved.model_copy(update={"pause_reason": "again"})
         assert await store.guild_settings(6) == GuildSettings(guild_id=6)
@@ -128,13 +129,13 @@ async def test_guild_settings_round_trip_and_defaults(tmp_path: Path) -> None:
 async def test_kept_guild_settings_are_bounded_and_follow_saves(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(job_store, "MAX_KEPT_GUILDS", 2)
+    monkeypatch.setattr(guilds, "MAX_KEPT_GUILDS", 2)
     async with await JobStore.open(tmp_path / "bot.db") as store:
         for guild_id in (1, 2, 3):
             assert await store.guild_settings(guild_id) == GuildSettings(guild_id=guild_id)
         assert sorted(store._guilds) == [2, 3]  # the first read went first
         paused = GuildSettings(guild_id=2, paused=True)
-        await store.save_guild_settings(paused)
+        await save_guild_settings(store, paused)
         assert await store.guild_settings(2) == paused
         assert await store.guild_settings(1) == GuildSettings(guild_id=1)  # read again
 

@@ -13,12 +13,14 @@ import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
 from bot.config import SettingsError, load_settings
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.harness import DISCORD_TOKEN, RUNCOMFY_TOKEN
+from tests.stores import server_url
 
 REPO = Path(__file__).resolve().parents[2]
 TOKENS = {"discord_token": DISCORD_TOKEN, "runcomfy_api_token": RUNCOMFY_TOKEN}
@@ -62,6 +64,32 @@ def test_the_header_says_missing_or_invalid_as_the_case_is() -> None:
     assert "missing" in both and "invalid" in both
     for text in (missing, invalid, both):
         assert len(text.splitlines()) <= 2, text
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql+asyncpg://animate:s3cret-Canary@db/animate",
+        "mysql://animate:s3cret-Canary@db/animate",
+        "sqlite+aiosqlite:///s3cret-Canary.db",
+        "/data/s3cret-Canary.db",  # a path belongs in DATABASE_PATH
+    ],
+)
+def test_a_database_url_of_another_scheme_is_invalid_and_never_echoed(url: str) -> None:
+    text = settings_error(**TOKENS, database_url=url)
+    assert "DATABASE_URL" in text and "invalid" in text.splitlines()[0]
+    assert "sqlite:" in text and "postgresql:" in text
+    assert "s3cret-Canary" not in text and "animate" not in text
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["sqlite:///data/bot.db", "SQLite:///data/bot.db", "postgresql://db/a", "POSTGRES://db/a"],
+)
+def test_a_database_url_names_sqlite_or_postgres_in_any_case(url: str) -> None:
+    settings = load_settings(_env_file=None, **TOKENS, database_url=url)
+    assert settings.database_url is not None
+    assert settings.database_url.get_secret_value() == url
 
 
 def closed_port() -> int:
@@ -195,3 +223,29 @@ async def test_a_refused_token_stops_the_start_readably(
     assert proc.returncode is not None
     assert_readable(proc.returncode, output.decode(), "DISCORD_TOKEN", "refused")
     assert discord_fake.count("GET", "/users/@me") == 1  # it did ask Discord
+
+
+def test_a_database_url_of_another_scheme_stops_the_start_without_a_local_file(
+    tmp_path: Path,
+) -> None:
+    url = "postgresql+asyncpg://animate:s3cret-Canary@127.0.0.1:5432/animate"
+    code, output = start_bot(tmp_path, DATABASE_URL=url)
+    assert_readable(code, output, "DATABASE_URL", "invalid")
+    assert code == 2 and "s3cret-Canary" not in output
+    assert not (tmp_path / "data").exists()  # never a silent SQLite file instead
+
+
+def test_an_unreachable_postgres_stops_the_start_in_one_line(tmp_path: Path) -> None:
+    url = f"postgresql://animate:s3cret-Canary@127.0.0.1:{closed_port()}/animate"
+    code, output = start_bot(tmp_path, DATABASE_URL=url)
+    assert_readable(code, output, "DATABASE_URL", "cannot be reached")
+    assert code == 2 and "s3cret-Canary" not in output and url not in output
+
+
+def test_a_postgres_refusing_the_user_stops_the_start_in_one_line(tmp_path: Path) -> None:
+    server = urlsplit(server_url())
+    refused = server._replace(netloc=f"nobody_here:s3cret-Canary@{server.hostname}:{server.port}")
+    url = urlunsplit(refused)
+    code, output = start_bot(tmp_path, DATABASE_URL=url)
+    assert_readable(code, output, "DATABASE_URL", "refused")
+    assert code == 2 and "s3cret-Canary" not in output and url not in output

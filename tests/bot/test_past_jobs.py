@@ -56,7 +56,7 @@ async def test_many_trackers_asking_at_once_share_one_query_per_kind(tmp_path: P
         for render in range(20, 30):
             await store.create(finished(float(render)))
         statements: list[str] = []
-        await store._db.set_trace_callback(statements.append)
+        await store.db.trace(statements.append)
         past = PastJobs(store, default_eta=99.0)
         options = JobOptions(generate_audio=True)
         asked = await asyncio.gather(

@@ -481,11 +481,11 @@ async def test_queue_moves_are_shown_but_not_written(tracking) -> None:
     h: Harness = await tracking()
     h.fake.script(Timeline(queue_positions=(3, 2, 1), queue_seconds=0.6, run_seconds=0.1))
     statements: list[str] = []
-    await h.service.store.trace(statements.append)
+    await h.service.store.db.trace(statements.append)
     job = await h.start_job()
     assert job.id is not None
     await h.wait_status(job.id, JobStatus.DELIVERED)
-    await h.service.store.trace(None)
+    await h.service.store.db.trace(None)
     shown = [u.queue_position for u in h.observer.updates if u.status is JobStatus.IN_QUEUE]
     assert {3, 2, 1} <= set(shown)
     updates = [s for s in statements if s.lstrip().upper().startswith("UPDATE")]

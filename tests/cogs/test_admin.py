@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -311,3 +312,21 @@ async def test_owners_can_act_on_every_server(
     await admin(discord_fake, "pause", user=owner)
     refused_ix = await refused_animate(discord_fake)
     assert "paused" in answer(discord_fake, refused_ix)
+
+
+async def test_two_admins_at_once_both_keep_their_change(
+    runner: BotRunner, discord_fake: FakeDiscord
+) -> None:
+    owner = discord_fake.stranger  # the operator, beside the server's admin
+    bot = await runner.start(owner_ids=[owner.id])
+    await asyncio.gather(
+        admin(discord_fake, "channels", add=discord_fake.art),
+        admin(discord_fake, "channels", user=owner, add=discord_fake.general),
+    )
+    await asyncio.gather(
+        admin(discord_fake, "pause", reason="review"),
+        admin(discord_fake, "limits", user=owner, per_user_daily=3),
+    )
+    now = await bot.jobs.store.guild_settings(discord_fake.guild_id)
+    assert set(now.allowed_channel_ids) == {discord_fake.art, discord_fake.general}, now
+    assert now.paused and now.pause_reason == "review" and now.user_daily == 3, now

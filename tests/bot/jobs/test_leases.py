@@ -17,12 +17,12 @@ from bot.domain import GuildSettings, Job, JobOptions, JobStatus
 from bot.jobs import JobService
 from bot.quotas import QuotaExceeded
 from bot.runcomfy import RunComfyClient, make_http_client
-from bot.store import lease_hold, open_store
-from bot.store.postgres import PostgresJobStore
+from bot.store import JobStore, lease_hold, open_store
+from bot.store.postgres import PostgresDatabase
 from tests.bot.jobs.test_service import IMAGE, make_settings
 from tests.bot.store.test_store import new_job
 from tests.fakes.runcomfy import FakeRunComfy
-from tests.stores import OpenStore
+from tests.stores import OpenStore, save_guild_settings
 
 S = JobStatus
 HOLD = 20.0  # lease_hold(30): what LEASE_SECONDS=30 gives
@@ -163,7 +163,7 @@ async def test_open_store_picks_the_backend_from_the_url(tmp_path: Path) -> None
 
 async def test_open_store_on_postgres(tmp_path: Path, pg_url: str) -> None:
     async with await open_store(settings(tmp_path, database_url=pg_url)) as store:
-        assert store.shared and isinstance(store, PostgresJobStore)
+        assert store.shared and isinstance(store.db, PostgresDatabase)
         assert pg_url not in repr(settings(tmp_path, database_url=pg_url))  # a secret
 
 
@@ -177,7 +177,7 @@ async def test_two_processes_cannot_pass_one_users_quota_together(
     # (two servers on two shards) each saw the other's slot free, and both started.
     settings = make_settings(tmp_path, "http://127.0.0.1:9", quota_user_concurrent=1)
     http = make_http_client(settings.runcomfy_base_url, settings.runcomfy_api_token, 1.0)
-    stores = [await PostgresJobStore.open(pg_url, owner=f"proc-{i}", max_size=4) for i in range(2)]
+    stores = [await JobStore.open(pg_url, owner=f"proc-{i}", max_size=4) for i in range(2)]
     services = [
         JobService(
             settings=settings,
@@ -216,10 +216,10 @@ async def test_two_processes_cannot_pass_one_users_quota_together(
 async def test_a_pause_saved_by_another_process_counts_at_once(pg_url: str) -> None:
     # SQLite keeps a server's settings once read (its one process makes every change);
     # on PostgreSQL another process may change them, so each admission reads them.
-    stores = [await PostgresJobStore.open(pg_url, owner=f"proc-{i}", max_size=1) for i in range(2)]
+    stores = [await JobStore.open(pg_url, owner=f"proc-{i}", max_size=1) for i in range(2)]
     try:
         assert not (await stores[0].guild_settings(42)).paused
-        await stores[1].save_guild_settings(GuildSettings(guild_id=42, paused=True))
+        await save_guild_settings(stores[1], GuildSettings(guild_id=42, paused=True))
         assert (await stores[0].guild_settings(42)).paused
     finally:
         for store in stores:
@@ -238,8 +238,8 @@ async def test_a_lapsed_lease_is_taken_over_when_it_lapses(
     period = 6.0  # looks every 2 s
     settings = make_settings(tmp_path, runcomfy_fake.base_url, lease_seconds=period)
     http = make_http_client(settings.runcomfy_base_url, settings.runcomfy_api_token, 1.0)
-    dead = await PostgresJobStore.open(pg_url, owner="proc-a", lease_hold=2.3, max_size=1)
-    live = await PostgresJobStore.open(pg_url, owner="proc-b", lease_hold=4.0, max_size=2)
+    dead = await JobStore.open(pg_url, owner="proc-a", lease_hold=2.3, max_size=1)
+    live = await JobStore.open(pg_url, owner="proc-b", lease_hold=4.0, max_size=2)
     service = JobService(
         settings=settings,
         store=live,

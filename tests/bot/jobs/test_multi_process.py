@@ -15,8 +15,7 @@ from collections import Counter
 from pathlib import Path
 
 from bot.domain import FINAL_STATUSES, JobStatus
-from bot.store import lease_hold
-from bot.store.postgres import PostgresJobStore
+from bot.store import JobStore, lease_hold
 from tests.cogs.animate.test_animate import png
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.harness import DISCORD_TOKEN, RUNCOMFY_TOKEN, settings_for_fakes
@@ -87,7 +86,7 @@ async def test_sigkill_of_one_process_loses_and_duplicates_nothing(
         await process.start()
     # `start` returns at the first IDENTIFY; A has a second shard to connect.
     await discord_fake.wait_for(lambda: all(ready(p) for p in (a, b)), within=30)
-    store = await PostgresJobStore.open(pg_url, max_size=2)
+    store = await JobStore.open(pg_url, max_size=2)
     try:
         image = png()
         for i in range(JOBS):

@@ -23,6 +23,7 @@ from bot.quotas import QuotaExceeded, QuotaKind
 from bot.runcomfy import RunComfyClient, make_http_client
 from bot.store import JobStore
 from tests.fakes.runcomfy import FakeRunComfy, Timeline
+from tests.stores import count_created_since
 
 TOKEN = "rc-test-token-0123456789"
 IMAGE = ImageFacts(filename="cat.png", format="PNG", width=800, height=600, size_bytes=12345)
@@ -373,7 +374,7 @@ async def test_a_submit_that_outlived_its_row_cancels_instead_of_reviving_it(
     # Recorded all the same: the operator can see what RunComfy holds.
     assert stored.request_id == next(iter(h.fake.jobs))
     assert h.fake.count("cancel") == 1
-    assert await h.service.store.count_created_since(row.user_id, 0) == 0
+    assert await count_created_since(h.service.store, row.user_id, 0) == 0
     await asyncio.sleep(0.3)
     assert h.fake.count("status") == h.fake.count("result") == 0  # nobody tracks it
 
@@ -394,7 +395,7 @@ async def test_a_submit_that_outlived_its_row_and_already_runs_stays_lost_and_co
     job = await sending
     # Rendering: the cancel cannot stop it and RunComfy bills it.
     assert job.status is JobStatus.LOST and h.fake.count("cancel") == 1
-    assert await h.service.store.count_created_since(row.user_id, 0) == 1
+    assert await count_created_since(h.service.store, row.user_id, 0) == 1
 
 
 async def test_resume_after_restart_tracks_and_marks_unsent_rows_lost(harness_factory) -> None:

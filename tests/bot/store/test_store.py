@@ -16,7 +16,6 @@ from pathlib import Path
 import aiosqlite
 import pytest
 
-import bot.store.job_store
 from bot.domain import (
     ACTIVE_STATUSES,
     FINAL_STATUSES,
@@ -26,9 +25,17 @@ from bot.domain import (
     JobStatus,
     is_charged,
 )
-from bot.store import MIGRATIONS, JobStore, QuotaLimits
-from bot.store.schema import ACTIVE_SQL, CHARGED_SQL
-from tests.stores import OpenStore
+from bot.store import LATEST_MIGRATION, JobStore, QuotaLimits, migrations
+from bot.store.schema import ACTIVE_SQL, CHARGED_SQL, FINISHED_SQL, SHOWN_SQL
+from tests.stores import (
+    OpenStore,
+    count_created_since,
+    find_by_request_id,
+    oldest_created_since,
+    save_guild_settings,
+    schema_version,
+    statements_run,
+)
 
 IMAGE = ImageFacts(filename="a.png", format="PNG", width=800, height=600, size_bytes=1234)
 S = JobStatus
@@ -51,8 +58,7 @@ async def sqlite_store(tmp_path: Path) -> AsyncIterator[JobStore]:
 
 async def store_rows(store: JobStore, sql: str) -> list[tuple[object, ...]]:
     """Raw rows through the store's own connection (columns Job does not carry)."""
-    async with store._db.execute(sql) as cursor:
-        return [tuple(row) for row in await cursor.fetchall()]
+    return [tuple(row) for row in await store.db.fetch(sql)]
 
 
 async def raw(path: Path, sql: str) -> list[tuple[object, ...]]:
@@ -66,10 +72,10 @@ async def raw(path: Path, sql: str) -> list[tuple[object, ...]]:
 async def test_migrations_from_empty_and_reopen_is_idempotent(tmp_path: Path) -> None:
     path = tmp_path / "new" / "dir" / "bot.db"  # parent directories are created
     async with await JobStore.open(path) as first:
-        assert await first.schema_version() == len(MIGRATIONS)
+        assert await schema_version(first) == LATEST_MIGRATION
         await first.create(new_job())
     async with await JobStore.open(path) as again:
-        assert await again.schema_version() == len(MIGRATIONS)
+        assert await schema_version(again) == LATEST_MIGRATION
         assert await again.count_for_user(1) == 1
     assert await raw(path, "PRAGMA journal_mode") == [("wal",)]
     tables = await raw(path, "SELECT name FROM sqlite_master WHERE type = 'table'")
@@ -79,12 +85,12 @@ async def test_migrations_from_empty_and_reopen_is_idempotent(tmp_path: Path) ->
 async def test_upgrade_from_version_1_keeps_rows(tmp_path: Path) -> None:
     path = tmp_path / "bot.db"
     async with aiosqlite.connect(path) as db:
-        for statement in MIGRATIONS[0]:
+        for statement in migrations.steps("sqlite")[0].statements:
             await db.execute(statement)
         await db.execute("PRAGMA user_version = 1")
         await db.commit()
     async with await JobStore.open(path) as upgraded:
-        assert await upgraded.schema_version() == len(MIGRATIONS)
+        assert await schema_version(upgraded) == LATEST_MIGRATION
         assert (await upgraded.create(new_job())).id == 1
     for name in ("jobs_by_kind_started", "jobs_by_kind_submitted"):
         [(index_sql,)] = await raw(path, f"SELECT sql FROM sqlite_master WHERE name = '{name}'")
@@ -95,12 +101,14 @@ async def test_a_failing_migration_leaves_nothing_behind(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = tmp_path / "bot.db"
-    broken = ("CREATE TABLE half_done (id INTEGER PRIMARY KEY)", "NOT SQL AT ALL")
-    monkeypatch.setattr(bot.store.job_store, "MIGRATIONS", (*MIGRATIONS, broken))
+    statements = ("CREATE TABLE half_done (id INTEGER PRIMARY KEY)", "NOT SQL AT ALL")
+    broken = migrations.Migration(LATEST_MIGRATION + 1, "broken", statements)
+    shipped = migrations.steps("sqlite")
+    monkeypatch.setattr(migrations, "steps", lambda dialect: (*shipped, broken))
     with pytest.raises(sqlite3.OperationalError):
         await JobStore.open(path)
     # Every real migration committed, the broken one not.
-    assert await raw(path, "PRAGMA user_version") == [(len(MIGRATIONS),)]
+    assert await raw(path, "PRAGMA user_version") == [(LATEST_MIGRATION,)]
     assert await raw(path, "SELECT name FROM sqlite_master WHERE name = 'half_done'") == []
 
 
@@ -108,7 +116,7 @@ async def test_two_processes_opening_a_new_file_together_migrate_once(tmp_path: 
     path = tmp_path / "bot.db"
     stores = await asyncio.gather(*(JobStore.open(path) for _ in range(4)))
     try:
-        assert {await s.schema_version() for s in stores} == {len(MIGRATIONS)}
+        assert {await schema_version(s) for s in stores} == {LATEST_MIGRATION}
     finally:
         for opened in stores:
             await opened.close()
@@ -170,10 +178,10 @@ async def test_round_trip_of_every_field(store: JobStore) -> None:
     created = await store.create(job)
     assert created.id is not None
     assert await store.get(created.id) == created
-    assert await store.find_by_request_id("req-1") == created
+    assert await find_by_request_id(store, "req-1") == created
     assert await store.find_by_status_message(333333333333333333) == created
     assert await store.get(created.id + 1) is None
-    assert await store.find_by_request_id("nope") is None
+    assert await find_by_request_id(store, "nope") is None
 
 
 async def test_update_sets_fields_and_returns_the_job(store: JobStore) -> None:
@@ -267,6 +275,32 @@ async def test_transition_fields_must_agree_with_to(store: JobStore) -> None:
         await store.transition(job.id, from_statuses=[S.IN_PROGRESS], to=S.FAILED, nope=1)
 
 
+# --- Transactions ----------------------------------------------------------------------
+
+
+async def test_a_failed_transaction_takes_no_other_tasks_write_with_it(store: JobStore) -> None:
+    """Other tasks' statements never join a transaction: its rollback leaves them be."""
+    job = await store.create(new_job())
+    assert job.id is not None
+    inside = asyncio.Event()
+
+    async def failing() -> None:
+        async with store.db.transaction():
+            await store.db.execute("UPDATE jobs SET prompt = 'inside' WHERE id = $1", job.id)
+            inside.set()
+            await asyncio.sleep(0.05)
+            raise RuntimeError("rolled back")
+
+    async def meanwhile() -> None:
+        await inside.wait()
+        await store.update(job.id or 0, error="outside")
+
+    failed, _ = await asyncio.gather(failing(), meanwhile(), return_exceptions=True)
+    assert isinstance(failed, RuntimeError)
+    after = await store.get(job.id)
+    assert after is not None and (after.prompt, after.error) == ("waves", "outside")
+
+
 # --- Reads ------------------------------------------------------------------------------------
 
 
@@ -316,11 +350,11 @@ async def test_counts_and_quota_queries(store: JobStore) -> None:
     charged = sum(is_charged(status, None) for status in JobStatus)
     assert charged == len(JobStatus) - 2
     # The window includes its start: the job exactly a day old still counts.
-    assert await store.count_created_since(1, now - 86_400) == charged + 1
-    assert await store.count_created_since(1, now - 86_399) == charged
-    assert await store.count_created_since(2, now - 86_400) == 0
-    assert await store.oldest_created_since(1, now - 86_400) == now - 86_400
-    assert await store.oldest_created_since(3, 0) is None
+    assert await count_created_since(store, 1, now - 86_400) == charged + 1
+    assert await count_created_since(store, 1, now - 86_399) == charged
+    assert await count_created_since(store, 2, now - 86_400) == 0
+    assert await oldest_created_since(store, 1, now - 86_400) == now - 86_400
+    assert await oldest_created_since(store, 3, 0) is None
     usage = await store.quota_usage(1, since=now - 86_399)
     assert (usage.user_active, usage.user_since, usage.oldest_since, usage.all_active) == (
         len(ACTIVE_STATUSES),
@@ -454,13 +488,9 @@ async def test_deletes_touch_only_their_rows(store: JobStore) -> None:
 
 async def plans_of(store: JobStore, call: Awaitable[object]) -> list[tuple[str, str]]:
     """The query plan of every statement `call` really runs."""
-    statements: list[str] = []
-    await store.trace(statements.append)
-    try:
+    async with statements_run(store) as statements:
         await call
-    finally:
-        await store.trace(None)
-    return [(sql, " | ".join(await store.explain(sql))) for sql in statements]
+    return [(sql, " | ".join(await store.db.explain(sql))) for sql in statements]
 
 
 async def test_hot_queries_use_indexes_not_scans(sqlite_store: JobStore) -> None:
@@ -478,8 +508,8 @@ async def test_hot_queries_use_indexes_not_scans(sqlite_store: JobStore) -> None
         "count active": store.count_active(),
         "count active of a user": store.count_active(1),
         "count for user": store.count_for_user(1),
-        "daily quota": store.count_created_since(1, 5.0),
-        "quota frees up": store.oldest_created_since(1, 5.0),
+        "daily quota": count_created_since(store, 1, 5.0),
+        "quota frees up": oldest_created_since(store, 1, 5.0),
         "quota in one query": store.quota_usage(1, since=5.0),
         "admission in one statement": store.create_within(
             new_job(created_at=60.0),
@@ -490,7 +520,7 @@ async def test_hot_queries_use_indexes_not_scans(sqlite_store: JobStore) -> None
             resolution="480p", duration=5, generate_audio=False, from_start=True
         ),
         "get": store.get(job.id),
-        "by request": store.find_by_request_id("r-77"),
+        "by request": find_by_request_id(store, "r-77"),
         "by status message": store.find_by_status_message(77),
         "transition": store.transition(job.id, from_statuses=[S.SUBMITTING], to=S.IN_QUEUE),
         "update": store.update(job.id, queue_position=2),
@@ -509,12 +539,24 @@ async def test_hot_queries_use_indexes_not_scans(sqlite_store: JobStore) -> None
             assert "TEMP B-TREE" not in plan, context
 
 
-async def test_active_predicate_matches_the_models() -> None:
+def index_sql(dialect: str, name: str) -> str:
+    """The statement creating index `name` (its last version), whitespace folded."""
+    made = [
+        sql
+        for step in migrations.steps(dialect)
+        for sql in step.statements
+        if f"INDEX {name} ON" in " ".join(sql.split())
+    ]
+    assert made, (dialect, name)
+    return " ".join(made[-1].split())
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "postgres"])
+async def test_active_predicate_matches_the_models(dialect: str) -> None:
     """The partial index's WHERE is frozen in migration 1; FINAL_STATUSES must agree."""
     assert set(re.findall(r"'(\w+)'", ACTIVE_SQL)) == {str(s) for s in FINAL_STATUSES}
-    assert ACTIVE_SQL in " ".join(MIGRATIONS[0][2].split())
-    by_user = next(sql for step in MIGRATIONS for sql in step if "INDEX jobs_active_by_user" in sql)
-    assert ACTIVE_SQL in " ".join(by_user.split())
+    assert ACTIVE_SQL in index_sql(dialect, "jobs_active")
+    assert ACTIVE_SQL in index_sql(dialect, "jobs_active_by_user")
 
 
 async def test_clear_hides_and_scrubs_finished_rows_and_keeps_what_quotas_count(
@@ -569,7 +611,7 @@ async def test_clear_hides_and_scrubs_finished_rows_and_keeps_what_quotas_count(
             assert (prompt, image_url, video_url, error) == ("", None, None, None)
             assert "a.png" not in str(image) and "800" not in str(image)
             assert (cost, guild, rid, created, cleared) == (0.12, 9, f"r-{status}", now, now + 5)
-            job = await store.find_by_request_id(rid)
+            job = await find_by_request_id(store, rid)
             assert job is not None and job.id is not None
             assert await store.get_shown(job.id) is None
         else:
@@ -587,8 +629,11 @@ def test_charged_predicate_matches_the_model_and_its_index() -> None:
                     (str(status), request_id),
                 ).fetchone()
                 assert bool(got) is is_charged(status, request_id), (status, request_id)
-    index = next(sql for step in MIGRATIONS for sql in step if "INDEX jobs_charged" in sql)
-    assert CHARGED_SQL in " ".join(index.split())
+    for dialect in ("sqlite", "postgres"):
+        assert CHARGED_SQL in index_sql(dialect, "jobs_charged")
+        assert SHOWN_SQL in index_sql(dialect, "jobs_history")
+        for kind in ("jobs_by_kind_started", "jobs_by_kind_submitted"):
+            assert FINISHED_SQL in index_sql(dialect, kind)
 
 
 async def test_a_jobs_locale_survives_reopening(tmp_path: Path) -> None:
@@ -619,9 +664,9 @@ async def test_guild_settings_round_trip_and_usage(store: JobStore) -> None:
         updated_by=2**63 - 1,
         updated_at=12.5,
     )
-    await store.save_guild_settings(saved)
+    await save_guild_settings(store, saved)
     assert await store.guild_settings(5) == saved
-    await store.save_guild_settings(saved.model_copy(update={"paused": False}))
+    await save_guild_settings(store, saved.model_copy(update={"paused": False}))
     assert (await store.guild_settings(5)).paused is False
     now = 1000.0
     for status, cost in ((S.DELIVERED, 0.5), (S.FAILED, None), (S.IN_QUEUE, None)):
@@ -646,26 +691,30 @@ async def test_guild_settings_round_trip_and_usage(store: JobStore) -> None:
 # --- PostgreSQL's own ---------------------------------------------------------------------
 
 
-def test_both_backends_have_the_same_migrations() -> None:
-    """A migration added to one backend only fails here: same numbers on both."""
-    from bot.store.postgres import PG_MIGRATIONS
+def test_both_dialects_have_the_same_migrations() -> None:
+    """A migration added to one dialect only fails here: same numbers and names on both."""
+    sqlite, postgres = migrations.steps("sqlite"), migrations.steps("postgres")
+    assert [(s.number, s.name) for s in sqlite] == [(s.number, s.name) for s in postgres]
+    assert len(sqlite) == LATEST_MIGRATION
+    assert all(step.statements for step in (*sqlite, *postgres))
 
-    assert len(PG_MIGRATIONS) == len(MIGRATIONS)
+
+def test_migration_files_split_into_their_statements() -> None:
+    text = "-- why; in a comment\nCREATE TABLE a (x TEXT);\n\n-- and\nCREATE INDEX i\n  ON a (x);\n"
+    assert migrations.statements(text) == ("CREATE TABLE a (x TEXT)", "CREATE INDEX i\n  ON a (x)")
 
 
 async def test_postgres_migrates_once_when_processes_start_together(pg_url: str) -> None:
-    from bot.store.postgres import PostgresJobStore
-
-    stores = await asyncio.gather(*(PostgresJobStore.open(pg_url, max_size=2) for _ in range(4)))
+    stores = await asyncio.gather(*(JobStore.open(pg_url, max_size=2) for _ in range(4)))
     try:
-        assert {await s.schema_version() for s in stores} == {len(MIGRATIONS)}
+        assert {await schema_version(s) for s in stores} == {LATEST_MIGRATION}
         job = await stores[0].create(new_job())
         assert job.id is not None and await stores[3].get(job.id) == job
     finally:
         for opened in stores:
             await opened.close()
-    async with await PostgresJobStore.open(pg_url) as again:
-        assert await again.schema_version() == len(MIGRATIONS)
+    async with await JobStore.open(pg_url) as again:
+        assert await schema_version(again) == LATEST_MIGRATION
         assert await again.count_for_user(1) == 1
 
 

@@ -9,9 +9,9 @@ import pytest
 
 from app import cli
 from bot.domain import GuildSettings, JobOptions, JobStatus
-from bot.store import COPIED_TABLES, MIGRATIONS, JobStore
-from bot.store.postgres import PostgresJobStore
+from bot.store import COPIED_TABLES, LATEST_MIGRATION, JobStore
 from tests.bot.store.test_store import new_job
+from tests.stores import save_guild_settings
 
 S = JobStatus
 
@@ -62,7 +62,7 @@ async def test_migrate_copies_every_row_and_new_ids_follow(
         await old.purge_finished_before(1015.0)  # gaps in the ids
         await old.clear_for_user(2**62, now=2000.0)  # cleared rows keep their marks
         settings = GuildSettings(guild_id=9, paused=True, allowed_channel_ids=(1, 2), user_daily=4)
-        await old.save_guild_settings(settings)
+        await save_guild_settings(old, settings)
         kept = [j for j in [await old.get(job.id or 0) for job in jobs] if j is not None]
         usage = await old.usage_report(9, since=0)
         history = await old.list_for_user(2**62 + 1, limit=50)
@@ -74,7 +74,7 @@ async def test_migrate_copies_every_row_and_new_ids_follow(
     assert f"jobs: {len(kept)} rows" in out and "guild_settings: 1 rows" in out
     assert pg_url not in out
 
-    async with await PostgresJobStore.open(pg_url, owner="new-proc") as new:
+    async with await JobStore.open(pg_url, owner="new-proc") as new:
         assert [await new.get(j.id or 0) for j in kept] == kept
         assert await new.guild_settings(9) == settings
         assert await new.usage_report(9, since=0) == usage
@@ -103,10 +103,10 @@ async def test_check_reads_the_postgres_version_without_changing_it(pg_url: str)
 
     empty = await check_postgres(pg_url)
     assert empty.ok and "migration 0" in empty.detail
-    async with await PostgresJobStore.open(pg_url):
+    async with await JobStore.open(pg_url):
         pass
     migrated = await check_postgres(pg_url)
-    assert migrated.ok and f"migration {len(MIGRATIONS)}" in migrated.detail
+    assert migrated.ok and f"migration {LATEST_MIGRATION}" in migrated.detail
 
 
 async def test_check_says_postgres_is_unreachable_without_the_password() -> None:
