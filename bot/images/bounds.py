@@ -1,27 +1,74 @@
-"""The bounds an input image must meet: the model's rules, and the bot's own limits."""
+"""What an input image must meet: a model's bounds (read from its schema), and our own limits.
+
+`ImageBounds` is what the model layer derives from an image field's `validations`; the
+checks and the fitting take it as an argument. Our own limits protect the bot itself.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from fractions import Fraction
 
-# --- The model's rules (all bounds exclusive) ---------------------------------------
-MIN_SIDE = 300
-MAX_SIDE = 6000
-MIN_ASPECT = Fraction(2, 5)  # 0.4, exact: no float rounding at the bound
-MAX_ASPECT = Fraction(5, 2)  # 2.5
-MAX_FILE_BYTES = 30_000_000  # "30 MB" read as the stricter decimal megabytes
+
+@dataclass(frozen=True)
+class ImageBounds:
+    """A model's rules for its input image, every bound read literally.
+
+    Sides are whole pixels: each side more than `side_above` and less than `side_below`
+    (a `>=` or `<=` rule is stored as the integer bound it means). Width and height share
+    them: a schema with different rules for each keeps the stricter, so an image we send
+    always passes. Aspect limits are exact fractions; `max_file_bytes` is exclusive.
+    """
+
+    side_above: int = 0
+    side_below: int | None = None
+    min_aspect: Fraction | None = None
+    max_aspect: Fraction | None = None
+    min_aspect_inclusive: bool = False
+    max_aspect_inclusive: bool = False
+    max_file_bytes: int | None = None
+
+    def sides_ok(self, width: int, height: int) -> bool:
+        below = self.side_below
+        return all(
+            side > self.side_above and (below is None or side < below) for side in (width, height)
+        )
+
+    def aspect_ok(self, ratio: Fraction) -> bool:
+        low, high = self.min_aspect, self.max_aspect
+        if low is not None and (ratio < low or (ratio == low and not self.min_aspect_inclusive)):
+            return False
+        return high is None or not (
+            ratio > high or (ratio == high and not self.max_aspect_inclusive)
+        )
+
+    def fits(self, width: int, height: int) -> bool:
+        return self.sides_ok(width, height) and self.aspect_ok(Fraction(width, height))
+
+    def file_ok(self, size_bytes: int) -> bool:
+        return self.max_file_bytes is None or size_bytes < self.max_file_bytes
+
+
+# Seedance 1.5 pro's rules as its model page states them (the tests' reference).
+SEEDANCE_BOUNDS = ImageBounds(
+    side_above=300,
+    side_below=6000,
+    min_aspect=Fraction(2, 5),
+    max_aspect=Fraction(5, 2),
+    max_file_bytes=30_000_000,  # "30 MB" read as the stricter decimal megabytes
+)
 
 # --- Our own limits ---------------------------------------------------------------
 # Attachments above this are not even downloaded (30..50 MB gets re-encoded below 30).
 MAX_DOWNLOAD_BYTES = 50_000_000
 # A side below this is too small to enlarge into something worth animating.
 MIN_FITTABLE_SIDE = 150
-# Decompression-bomb cap, checked from the header before decoding. Our own number,
-# below Pillow's global default (~89 Mpx), so we never depend on that global.
+# Decompression-bomb cap, checked from the header before decoding: our own number, so
+# we never depend on Pillow's global default.
 MAX_PIXELS = 64_000_000
-# Fitting targets: a margin inside the bounds. The video is at most 1920 px on its long
-# side, so 2560 px loses nothing, keeps the re-hosted file small, and lets a JPEG of
-# 6000 px or more be decoded at 1/2 scale or less by draft().
+# Fitting targets, kept inside a model's bounds: no model makes videos past 1920 px, so
+# 2560 loses nothing, keeps the re-hosted file small and lets draft() decode a large JPEG
+# at reduced scale.
 FIT_MAX_SIDE = 2560
 FIT_MIN_SIDE = 320
 

@@ -17,22 +17,22 @@ from PIL import Image, ImageFile
 
 from bot.images.bounds import (
     FORMATS,
-    MAX_ASPECT,
     MAX_DOWNLOAD_BYTES,
     MAX_PIXELS,
-    MIN_ASPECT,
     MIN_FITTABLE_SIDE,
-    MIN_SIDE,
+    ImageBounds,
 )
 from bot.images.rejections import (
     DECLARED_KINDS,
     Figure,
     ImageRejected,
+    aspect_digits,
     bomb,
     damaged,
     empty,
     not_image,
     ratio_figure,
+    refusing_for,
     too_large_download,
     unreadable,
     unsupported,
@@ -91,12 +91,25 @@ def precheck_metadata(
     size: int,
     width: int | None,
     height: int | None,
+    bounds: ImageBounds,
 ) -> None:
-    """Refuse, before any download, what no fitting could fix.
+    """Refuse, before any download, what no fitting into `bounds` could fix.
 
     These are Discord's declared facts: good enough to save a pointless download,
     never enough to accept a file (the bytes are checked later).
     """
+    with refusing_for(bounds):
+        _precheck(filename, content_type, size, width, height, bounds)
+
+
+def _precheck(
+    filename: str,
+    content_type: str | None,
+    size: int,
+    width: int | None,
+    height: int | None,
+    bounds: ImageBounds,
+) -> None:
     if size <= 0:
         raise empty()
     declared = (content_type or "").split(";", 1)[0].strip().lower()
@@ -107,8 +120,8 @@ def precheck_metadata(
         kind = DECLARED_KINDS.get(declared)
         raise unsupported(filename, kind) if kind else not_image(filename)
     if size > MAX_DOWNLOAD_BYTES:
-        raise too_large_download(size)
-    check_geometry(width, height)
+        raise too_large_download(size, bounds)
+    check_geometry(width, height, bounds)
 
 
 # --- The real bytes ----------------------------------------------------------------
@@ -119,7 +132,7 @@ def validate_image_bytes(data: bytes) -> ImageInfo:
 
     Does not judge sizes or aspect: `prepare_image` does, since those may be fitted.
     """
-    check_length(data)
+    check_length(data, ImageBounds())
     with open_image(data) as img:
         info = read_header(img, len(data))
         decode(img, info)
@@ -129,11 +142,11 @@ def validate_image_bytes(data: bytes) -> ImageInfo:
 # --- Opening and decoding ------------------------------------------------------------
 
 
-def check_length(data: bytes) -> None:
+def check_length(data: bytes, bounds: ImageBounds) -> None:
     if not data:
         raise empty()
     if len(data) > MAX_DOWNLOAD_BYTES:
-        raise too_large_download(len(data))
+        raise too_large_download(len(data), bounds)
 
 
 def open_image(data: bytes, filename: str = "") -> Image.Image:
@@ -223,26 +236,34 @@ def exif_orientation(img: Image.Image) -> int:
 # --- Geometry ------------------------------------------------------------------------
 
 
-def check_geometry(width: int, height: int) -> None:
+def check_geometry(width: int, height: int, bounds: ImageBounds) -> None:
     """Refuse what fitting cannot fix: the aspect ratio, and sides far too small."""
     ratio = Fraction(width, height)
-    if not MIN_ASPECT < ratio < MAX_ASPECT:
-        exact = ratio in (MIN_ASPECT, MAX_ASPECT)
-        raise ImageRejected(
-            "aspect",
-            "image.rejected.aspect_exact" if exact else "image.rejected.aspect",
-            width=width,
-            height=height,
-            ratio=ratio_figure(ratio),
-            min_aspect=Figure(float(MIN_ASPECT), 1),
-            max_aspect=Figure(float(MAX_ASPECT), 1),
-        )
-    if min(width, height) < MIN_FITTABLE_SIDE:
+    if not bounds.aspect_ok(ratio):
+        raise _aspect_refused(width, height, ratio, bounds)
+    short_side = min(width, height)
+    if short_side <= bounds.side_above and short_side < MIN_FITTABLE_SIDE:
         raise ImageRejected(
             "too_small",
             "image.rejected.too_small",
             width=width,
             height=height,
-            min_side=MIN_SIDE,
+            min_side=bounds.side_above,
             min_fittable=MIN_FITTABLE_SIDE,
         )
+
+
+def _aspect_refused(width: int, height: int, ratio: Fraction, bounds: ImageBounds) -> ImageRejected:
+    low, high = bounds.min_aspect, bounds.max_aspect
+    exact = ratio in (low, high)
+    values: dict[str, object] = {"width": width, "height": height}
+    values["ratio"] = ratio_figure(ratio, bounds)
+    if low is not None:
+        values["min_aspect"] = Figure(float(low), aspect_digits(low))
+    if high is not None:
+        values["max_aspect"] = Figure(float(high), aspect_digits(high))
+    if low is not None and high is not None:
+        key = "image.rejected.aspect_exact" if exact else "image.rejected.aspect"
+    else:
+        key = "image.rejected.aspect_above" if low is not None else "image.rejected.aspect_below"
+    return ImageRejected("aspect", key, **values)

@@ -12,16 +12,7 @@ from typing import Any
 from PIL import Image, ImageCms
 
 from bot.domain import ImageFacts
-from bot.images.bounds import (
-    FIT_MAX_SIDE,
-    FIT_MIN_SIDE,
-    FORMATS,
-    MAX_ASPECT,
-    MAX_FILE_BYTES,
-    MAX_SIDE,
-    MIN_ASPECT,
-    MIN_SIDE,
-)
+from bot.images.bounds import FIT_MAX_SIDE, FIT_MIN_SIDE, FORMATS, ImageBounds
 from bot.images.checks import ImageInfo
 from bot.images.rejections import Figure, ImageRejected
 
@@ -51,49 +42,61 @@ class PreparedImage:
         return self.data is not None
 
 
-def in_bounds(width: int, height: int) -> bool:
-    sides_ok = MIN_SIDE < width < MAX_SIDE and MIN_SIDE < height < MAX_SIDE
-    return sides_ok and MIN_ASPECT < Fraction(width, height) < MAX_ASPECT
+def fit_sides(bounds: ImageBounds) -> tuple[int, int]:
+    """The sides fitting aims for (shortest, longest): our targets, inside the bounds."""
+    low = bounds.side_above + 1
+    high = None if bounds.side_below is None else bounds.side_below - 1
+    longest = FIT_MAX_SIDE if high is None else min(FIT_MAX_SIDE, high)
+    shortest = min(max(FIT_MIN_SIDE, low), longest)
+    return shortest, longest
 
 
-def target_size(width: int, height: int, *, reencoding: bool) -> tuple[int, int]:
+def target_size(
+    width: int, height: int, bounds: ImageBounds, *, reencoding: bool
+) -> tuple[int, int]:
     """The size to send: unchanged when in bounds, else scaled to a margin inside them.
 
-    An image re-encoded anyway (rotated, first frame...) is also brought down to
-    FIT_MAX_SIDE: the model gains nothing from more, and the re-hosted file is smaller.
+    An image re-encoded anyway (rotated, first frame...) is also brought down to the
+    longest fitting side: the model gains nothing from more, and the file is smaller.
     """
     long_side, short_side = max(width, height), min(width, height)
-    if long_side >= MAX_SIDE or (reencoding and long_side > FIT_MAX_SIDE):
-        return _scaled(width, height, FIT_MAX_SIDE / long_side)
-    if short_side <= MIN_SIDE:
-        return _scaled(width, height, FIT_MIN_SIDE / short_side)
+    shortest, longest = fit_sides(bounds)
+    below = bounds.side_below
+    if (below is not None and long_side >= below) or (reencoding and long_side > longest):
+        return _scaled(width, height, longest / long_side, bounds)
+    if short_side <= bounds.side_above:
+        return _scaled(width, height, shortest / short_side, bounds)
     return width, height
 
 
-def _scaled(width: int, height: int, scale: float) -> tuple[int, int]:
+def _scaled(width: int, height: int, scale: float, bounds: ImageBounds) -> tuple[int, int]:
     """Scale keeping the aspect ratio, then nudge by a pixel if rounding hit a bound."""
     # Limit the scale rather than clamp a side: clamping one side would distort.
+    low = bounds.side_above + 1
+    high = None if bounds.side_below is None else bounds.side_below - 1
     long_side, short_side = max(width, height), min(width, height)
-    scale = min(max(scale, (MIN_SIDE + 1) / short_side), (MAX_SIDE - 1) / long_side)
-    w = min(max(round(width * scale), MIN_SIDE + 1), MAX_SIDE - 1)
-    h = min(max(round(height * scale), MIN_SIDE + 1), MAX_SIDE - 1)
+    scale = max(scale, low / short_side)
+    if high is not None:
+        scale = min(scale, high / long_side)
+    w, h = (max(round(side * scale), low) for side in (width, height))
+    if high is not None:
+        w, h = min(w, high), min(h, high)
     for _ in range(4):  # rounding moves the ratio by < 1 px: one nudge suffices
-        ratio = Fraction(w, h)
-        if ratio <= MIN_ASPECT:
-            w, h = (w + 1, h) if w + 1 < MAX_SIDE else (w, h - 1)
-        elif ratio >= MAX_ASPECT:
-            w, h = (w, h + 1) if h + 1 < MAX_SIDE else (w - 1, h)
-        else:
+        if bounds.aspect_ok(Fraction(w, h)):
             break
-    if not in_bounds(w, h):  # unreachable for images that passed check_geometry
+        if bounds.min_aspect is not None and Fraction(w, h) <= bounds.min_aspect:
+            w, h = (w + 1, h) if high is None or w + 1 <= high else (w, h - 1)
+        else:
+            w, h = (w, h + 1) if high is None or h + 1 <= high else (w - 1, h)
+    if not bounds.fits(w, h):  # unreachable for images that passed check_geometry
         raise ValueError(f"cannot fit {width}x{height} at scale {scale}")
     return w, h
 
 
-def plan(info: ImageInfo) -> tuple[tuple[int, int], list[str]]:
+def plan(info: ImageInfo, bounds: ImageBounds) -> tuple[tuple[int, int], list[str]]:
     """The size to send (stored orientation), and why the original cannot go as is."""
     changes = []
-    if info.size_bytes >= MAX_FILE_BYTES:
+    if not bounds.file_ok(info.size_bytes):
         changes.append("file too large")
     if info.animated:
         changes.append("first frame")  # send the still we checked, not the animation
@@ -101,7 +104,7 @@ def plan(info: ImageInfo) -> tuple[tuple[int, int], list[str]]:
         changes.append("rotated upright")  # EXIF rotation: raw pixels differ from display
     if info.mode in _FOREIGN_MODES:
         changes.append("converted to RGB")  # CMYK, 16-bit...: not safe for every decoder
-    target = target_size(info.width, info.height, reencoding=bool(changes))
+    target = target_size(info.width, info.height, bounds, reencoding=bool(changes))
     if target != (info.width, info.height):
         changes.insert(0, "resized")
     return target, changes
@@ -123,6 +126,8 @@ def fit(
     target: tuple[int, int],
     changes: list[str],
     filename: str,
+    *,
+    bounds: ImageBounds,
     size_limit: int,
 ) -> PreparedImage:
     frame, icc = _web_mode(img)
@@ -133,7 +138,7 @@ def fit(
     transpose = _TRANSPOSE.get(info.orientation)
     if transpose is not None:
         frame = frame.transpose(transpose)
-    data, fmt, frame = _encode(frame, icc, size_limit)
+    data, fmt, frame = _encode(frame, icc, bounds, size_limit)
     original = info.display_size
     facts = ImageFacts(
         filename=filename,
@@ -192,10 +197,10 @@ def _cmyk_to_srgb(img: Image.Image, icc: bytes | None) -> Image.Image:
 
 
 def _encode(
-    frame: Image.Image, icc: bytes | None, size_limit: int
+    frame: Image.Image, icc: bytes | None, bounds: ImageBounds, size_limit: int
 ) -> tuple[bytes, str, Image.Image]:
     """Encode below `size_limit`, lowering quality, then size, until it fits."""
-    for attempt, candidate in enumerate(_shrinking(frame)):
+    for attempt, candidate in enumerate(_shrinking(frame, bounds)):
         for fmt, params in _encoders(candidate):
             out = io.BytesIO()
             if icc:
@@ -221,11 +226,11 @@ def _encoders(frame: Image.Image) -> Iterator[tuple[str, dict[str, Any]]]:
             yield "JPEG", {"quality": quality}
 
 
-def _shrinking(frame: Image.Image) -> Iterator[Image.Image]:
+def _shrinking(frame: Image.Image, bounds: ImageBounds) -> Iterator[Image.Image]:
     """The frame, then smaller and smaller copies while they stay in bounds."""
     yield frame
     for _ in range(8):
-        size = _scaled(frame.width, frame.height, 0.75)
+        size = _scaled(frame.width, frame.height, 0.75, bounds)
         if size == frame.size:
             return
         frame = frame.resize(size, Image.Resampling.LANCZOS, reducing_gap=2.0)

@@ -7,6 +7,8 @@ first bytes, only picks a friendlier wording).
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
 
@@ -14,14 +16,10 @@ from bot import i18n
 from bot.i18n import Messages
 from bot.images.bounds import (
     FORMATS,
-    MAX_ASPECT,
     MAX_DOWNLOAD_BYTES,
-    MAX_FILE_BYTES,
     MAX_PIXELS,
-    MAX_SIDE,
-    MIN_ASPECT,
     MIN_FITTABLE_SIDE,
-    MIN_SIDE,
+    ImageBounds,
 )
 
 
@@ -47,7 +45,12 @@ class ImageRejected(Exception):
         self.code = code
         self.key = key
         self.values = values
-        super().__init__(self.message)
+        # The model's bounds, set by the check that refused: what it accepts follows.
+        self.bounds: ImageBounds | None = None
+        super().__init__(code)
+
+    def __str__(self) -> str:
+        return self.message
 
     @property
     def message(self) -> str:
@@ -55,7 +58,8 @@ class ImageRejected(Exception):
 
     def text(self, t: Messages) -> str:
         """The problem, then what is accepted, in the reader's language."""
-        return f"{t(self.key, **localized(self.values, t))}\n{accepted(t)}"
+        problem = t(self.key, **localized(self.values, t))
+        return problem if self.bounds is None else f"{problem}\n{accepted(t, self.bounds)}"
 
 
 def localized(values: dict[str, object], t: Messages) -> dict[str, object]:
@@ -71,6 +75,16 @@ def localized(values: dict[str, object], t: Messages) -> dict[str, object]:
     return shown
 
 
+@contextlib.contextmanager
+def refusing_for(bounds: ImageBounds) -> Iterator[None]:
+    """Refusals raised in the block say what `bounds` accept."""
+    try:
+        yield
+    except ImageRejected as exc:
+        exc.bounds = exc.bounds or bounds
+        raise
+
+
 @dataclass(frozen=True)
 class Phrase:
     """Part of a sentence that is itself a catalog text (a file's kind, "That file")."""
@@ -79,17 +93,44 @@ class Phrase:
     values: dict[str, object] = field(default_factory=dict)
 
 
-def accepted(t: Messages) -> str:
-    """What the model takes, and what is fitted for the user."""
-    return t(
-        "image.accepted",
-        min_side=MIN_SIDE,
-        max_side=MAX_SIDE,
-        min_aspect=t.number(float(MIN_ASPECT), 1),
-        max_aspect=t.number(float(MAX_ASPECT), 1),
-        max_mb=MAX_FILE_BYTES // 1_000_000,
-        min_fittable=MIN_FITTABLE_SIDE,
-    )
+def accepted(t: Messages, bounds: ImageBounds) -> str:
+    """What the model takes, and what is fitted for the user, from its bounds."""
+    rules = []
+    above, below = bounds.side_above, bounds.side_below
+    if above and below is not None:
+        rules.append(t("image.rule.sides", min_side=above, max_side=below))
+    elif above:
+        rules.append(t("image.rule.sides_above", min_side=above))
+    elif below is not None:
+        rules.append(t("image.rule.sides_below", max_side=below))
+    low, high = bounds.min_aspect, bounds.max_aspect
+    if low is not None and high is not None:
+        rules.append(t("image.rule.aspect", min_aspect=aspect_text(low, t),
+                       max_aspect=aspect_text(high, t)))  # fmt: skip
+    elif low is not None:
+        rules.append(t("image.rule.aspect_above", min_aspect=aspect_text(low, t)))
+    elif high is not None:
+        rules.append(t("image.rule.aspect_below", max_aspect=aspect_text(high, t)))
+    if bounds.max_file_bytes is not None:
+        rules.append(t("image.rule.file", max_mb=megabytes_text(bounds.max_file_bytes, t)))
+    fitted = t("image.rule.fitted", min_fittable=MIN_FITTABLE_SIDE)
+    return t("image.accepted", rules="; ".join(rules), fitted=fitted)
+
+
+def aspect_text(ratio: Fraction, t: Messages) -> str:
+    """An aspect bound as the schema wrote it: 4, 0.4, 2.5, 0.5625."""
+    return t.number(float(ratio), aspect_digits(ratio))
+
+
+def aspect_digits(ratio: Fraction) -> int:
+    """Decimals that write an aspect bound exactly (4: 0; 0.4: 1; 0.5625: 4)."""
+    return next((d for d in range(5) if Fraction(f"{float(ratio):.{d}f}") == ratio), 4)
+
+
+def megabytes_text(size_bytes: int, t: Messages) -> str:
+    """A decimal megabyte figure as the schema wrote it: 30, 4.5."""
+    mb = size_bytes / 1_000_000
+    return t.number(mb, 0 if mb == int(mb) else 1)
 
 
 # Declared types Discord cannot measure, named so the user knows what to convert.
@@ -207,13 +248,14 @@ def bomb(filename: str, size: tuple[int, int] | None) -> ImageRejected:
     )
 
 
-def too_large_download(size: int) -> ImageRejected:
+def too_large_download(size: int, bounds: ImageBounds) -> ImageRejected:
+    shrunk_below = bounds.max_file_bytes or MAX_DOWNLOAD_BYTES
     return ImageRejected(
         "too_large_download",
         "image.rejected.too_large_download",
         megabytes=Figure(size / 1e6, 1),
         limit=MAX_DOWNLOAD_BYTES // 1_000_000,
-        max_mb=MAX_FILE_BYTES // 1_000_000,
+        max_mb=Figure(shrunk_below / 1e6, 0 if shrunk_below % 1_000_000 == 0 else 1),
     )
 
 
@@ -221,11 +263,12 @@ _FORMAT_NAMES = {"WEBP": "WebP"}
 _AN_KINDS = frozenset({"SVG", "AVIF", "ICO"})  # "an SVG file"
 
 
-def ratio_figure(ratio: Fraction) -> Figure:
+def ratio_figure(ratio: Fraction, bounds: ImageBounds) -> Figure:
     """The ratio, never printed as the bound it just missed ("2.50 is not < 2.5")."""
-    if ratio in (MIN_ASPECT, MAX_ASPECT):
+    limits = {bounds.min_aspect, bounds.max_aspect} - {None}
+    if ratio in limits:
         return Figure(float(ratio), 1)  # the "exactly" text says it is the bound
-    digits = 2 if Fraction(f"{float(ratio):.2f}") not in (MIN_ASPECT, MAX_ASPECT) else 4
+    digits = 2 if Fraction(f"{float(ratio):.2f}") not in limits else 4
     return Figure(float(ratio), digits)
 
 

@@ -110,18 +110,32 @@ class RequestResult(_Stated):
 
 
 class ModelInfo(Wire):
-    """`GET /v1/models/{model_id}`: the hosted model and its price."""
+    """`GET /v1/models/{model_id}`: the hosted model, its price and its input schema."""
 
     model_id: str
     base_price_usd: float | None = None
     # `second`: the price is per second of video (times `duration`); `output`: per video.
     price_unit: str | None = None
     pricing_note: str | None = None
+    # What the model takes (read by bot.models); raw, since its shape is the model's.
+    input_schema: dict[str, Any] | None = None
+    display_name: str | None = None
+    name: str | None = None
 
     @field_validator("base_price_usd", mode="before")
     @classmethod
     def _number_or_none(cls, value: object) -> float | None:
         return _money_or_none(value)
+
+    @field_validator("input_schema", mode="before")
+    @classmethod
+    def _object_or_none(cls, value: object) -> object:
+        return value if isinstance(value, dict) else None
+
+    @field_validator("display_name", "name", mode="before")
+    @classmethod
+    def _text_or_none(cls, value: object) -> object:
+        return value.strip() or None if isinstance(value, str) else None
 
     def price_for(self, duration: int) -> float | None:
         """What one video of `duration` seconds costs, if the model says; never guessed."""

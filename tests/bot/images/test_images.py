@@ -24,12 +24,31 @@ from bot.images.bounds import (
     FIT_MIN_SIDE,
     FORMATS,
     MAX_DOWNLOAD_BYTES,
-    MAX_FILE_BYTES,
+    ImageBounds,
 )
-from bot.images.fitting import in_bounds, target_size
+from bot.images.fitting import target_size
 from bot.images.rejections import accepted
 
 ORIENTATION = 0x0112
+# The seed model's rules (tests/bot/models checks the model layer reads them so).
+BOUNDS = ImageBounds(
+    side_above=300,
+    side_below=6000,
+    min_aspect=Fraction(2, 5),
+    max_aspect=Fraction(5, 2),
+    max_file_bytes=30_000_000,
+)
+MAX_FILE_BYTES = 30_000_000
+# Another model's: inclusive rules, a smaller range, a wider aspect, a smaller file.
+OTHER = ImageBounds(
+    side_above=255,
+    side_below=4097,
+    min_aspect=Fraction(1, 4),
+    max_aspect=Fraction(4),
+    min_aspect_inclusive=True,
+    max_aspect_inclusive=True,
+    max_file_bytes=20_000_000,
+)
 
 
 # --- The corpus -----------------------------------------------------------------------
@@ -83,7 +102,7 @@ def png_file(width: int, height: int, *, bit_depth: int, colour_type: int, idat:
 
 
 def prepared_ok(data: bytes, filename: str = "image") -> PreparedImage:
-    prepared = prepare_image(data, filename=filename)
+    prepared = prepare_image(data, filename=filename, bounds=BOUNDS)
     if prepared.fitted:
         assert_sendable(prepared)
     return prepared
@@ -91,7 +110,7 @@ def prepared_ok(data: bytes, filename: str = "image") -> PreparedImage:
 
 def rejected(data: bytes, filename: str = "image") -> ImageRejected:
     with pytest.raises(ImageRejected) as caught:
-        prepare_image(data, filename=filename)
+        prepare_image(data, filename=filename, bounds=BOUNDS)
     assert_helpful(caught.value)
     return caught.value
 
@@ -99,10 +118,10 @@ def rejected(data: bytes, filename: str = "image") -> ImageRejected:
 def assert_helpful(exc: ImageRejected) -> None:
     """Every refusal says what was wrong and what is accepted."""
     assert str(exc) == exc.message
-    assert accepted(i18n.english()) in exc.message
+    assert accepted(i18n.english(), BOUNDS) in exc.message
     # Every refusal has its own French text, not English.
     french = exc.text(i18n.for_locale("fr"))
-    assert french != exc.message and french.endswith(accepted(i18n.for_locale("fr")))
+    assert french != exc.message and french.endswith(accepted(i18n.for_locale("fr"), BOUNDS))
     assert exc.message.splitlines()[0].strip()
 
 
@@ -122,7 +141,7 @@ def assert_sendable(prepared: PreparedImage) -> None:
     assert Fraction(2, 5) < Fraction(width, height) < Fraction(5, 2)
     assert prepared.facts.size_bytes == len(prepared.data) < MAX_FILE_BYTES
     # Fitting is stable: the output is sent as is if checked again.
-    assert not prepare_image(prepared.data, filename="again").fitted
+    assert not prepare_image(prepared.data, filename="again", bounds=BOUNDS).fitted
 
 
 # --- Sides: each bound on both sides ------------------------------------------------------
@@ -203,8 +222,8 @@ def test_target_size_sweep_near_every_bound() -> None:
                 if not Fraction(2, 5) < Fraction(width, height) < Fraction(5, 2):
                     continue
                 for reencoding in (False, True):
-                    target = target_size(width, height, reencoding=reencoding)
-                    assert in_bounds(*target), (width, height, target)
+                    target = target_size(width, height, BOUNDS, reencoding=reencoding)
+                    assert BOUNDS.fits(*target), (width, height, target)
 
 
 # --- Not images, other formats, damage ----------------------------------------------------
@@ -345,7 +364,7 @@ def upside_down(img: Image.Image, fmt: str) -> bytes:
 
 def test_size_limit_lowers_quality_then_size() -> None:
     data = upside_down(noise(1500, 1000), "JPEG")
-    prepared = prepare_image(data, filename="n.jpg", size_limit=300_000)
+    prepared = prepare_image(data, filename="n.jpg", size_limit=300_000, bounds=BOUNDS)
     assert prepared.data is not None and len(prepared.data) < 300_000
     assert prepared.facts.width < 1500  # quality alone could not do it
     assert Fraction(prepared.facts.width, prepared.facts.height) == pytest.approx(1.5, rel=0.01)
@@ -354,7 +373,7 @@ def test_size_limit_lowers_quality_then_size() -> None:
 
 def test_transparency_too_large_for_png_falls_back_to_webp() -> None:
     data = upside_down(noise(600, 600, "RGBA"), "PNG")
-    prepared = prepare_image(data, filename="n.png", size_limit=len(data) // 2)
+    prepared = prepare_image(data, filename="n.png", size_limit=len(data) // 2, bounds=BOUNDS)
     assert prepared.facts.format == "WEBP" and prepared.content_type == "image/webp"
     assert prepared.data is not None and len(prepared.data) < len(data) // 2
     with Image.open(io.BytesIO(prepared.data)) as img:
@@ -373,7 +392,7 @@ def test_an_animated_webp_is_refused() -> None:
     first, *rest = frames("red", "blue")
     data = encode(first, "WEBP", save_all=True, append_images=rest, duration=100)
     with pytest.raises(ImageRejected) as caught:
-        prepare_image(data, filename="sticker.webp")
+        prepare_image(data, filename="sticker.webp", bounds=BOUNDS)
     assert caught.value.code == "animated" and "still image" in caught.value.message
 
 
@@ -501,7 +520,7 @@ def precheck(**overrides: object) -> None:
         "width": 800,
         "height": 600,
     }
-    precheck_metadata(**{**declared, **overrides})  # type: ignore[arg-type]
+    precheck_metadata(**{**declared, **overrides}, bounds=BOUNDS)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(
@@ -548,3 +567,41 @@ def test_filenames_cannot_break_the_message_markdown() -> None:
     exc = rejected(b"plain text", "`evil`**name**" + "x" * 100)
     first_line = exc.message.splitlines()[0]
     assert first_line.count("`") == 2 and "..." in first_line
+
+
+# --- Another model's bounds -----------------------------------------------------------------
+
+
+def test_fitting_follows_another_models_bounds() -> None:
+    """Inclusive rules, other sides and ratios: checks and fits follow the bounds given."""
+    for short in [*range(150, 300), *range(4000, 4120)]:
+        for long in {4 * short, 4 * short - 1, short, short + 1}:
+            for width, height in ((long, short), (short, long)):
+                for reencoding in (False, True):
+                    target = target_size(width, height, OTHER, reencoding=reencoding)
+                    assert OTHER.fits(*target), (width, height, target)
+    # 4:1 is refused by the seed model's rules and taken by these.
+    wide = solid(1600, 400, "PNG")
+    assert rejected(wide).code == "aspect"
+    assert not prepare_image(wide, filename="wide.png", bounds=OTHER).fitted
+    # 256 px is enough here; 3000 px too, where the seed model takes 5999.
+    assert not prepare_image(solid(256, 256, "PNG"), filename="s", bounds=OTHER).fitted
+    big = prepare_image(solid(4200, 4200, "JPEG"), filename="b.jpg", bounds=OTHER)
+    assert big.fitted and (big.facts.width, big.facts.height) == (FIT_MAX_SIDE, FIT_MAX_SIDE)
+
+
+def test_what_is_accepted_is_said_from_the_bounds() -> None:
+    t = i18n.english()
+    assert accepted(t, BOUNDS) == (
+        "Accepted: PNG, JPEG, WebP or GIF; more than 300 and less than 6000 px on each side; "
+        "width/height between 0.4 and 2.5; under 30 MB (bigger images, and ones down to "
+        "150 px, are resized for you)."
+    )
+    assert "between 0.25 and 4;" in accepted(t, OTHER) and "under 20 MB" in accepted(t, OTHER)
+    assert "px on each side" not in accepted(t, ImageBounds())
+    with pytest.raises(ImageRejected) as caught:
+        precheck_metadata(
+            filename="w.png", content_type="image/png", size=10, width=5000, height=1000,
+            bounds=OTHER,
+        )  # fmt: skip
+    assert caught.value.code == "aspect" and "between 0.25 and 4" in caught.value.message
