@@ -69,7 +69,6 @@ class RunComfyClient:
         self,
         http: httpx.AsyncClient,
         *,
-        model_id: str,
         max_attempts: int = 6,
         backoff_base: float = 0.5,
         backoff_cap: float = 20.0,
@@ -79,7 +78,6 @@ class RunComfyClient:
     ) -> None:
         self._http = http
         self._metrics = metrics
-        self._model_path = "/v1/models/" + quote(model_id, safe="/")
         self._max_attempts = max_attempts
         self._backoff_base = backoff_base
         self._backoff_cap = backoff_cap
@@ -108,22 +106,23 @@ class RunComfyClient:
         self._unknown_statuses: set[str] = set()
         self._urls: dict[str, httpx.URL] = {}
 
-    async def submit(self, body: dict[str, Any]) -> SubmitResponse:
-        """Start one job with `body` (the model layer built it). Never retried once the
-        request may have reached RunComfy."""
+    async def submit(self, model_id: str, body: dict[str, Any]) -> SubmitResponse:
+        """Start one job of `model_id` with `body` (the model layer built it). Never
+        retried once the request may have reached RunComfy."""
+        path = model_path(model_id)
         for attempt in range(1, self._max_attempts + 1):
             try:
                 # A user waits for the status message behind it: never behind sparse polls.
-                response = await self._send("POST", self._model_path, json=body, urgent=True)
+                response = await self._send("POST", path, json=body, urgent=True)
             except NEVER_SENT as exc:
                 # The request provably never left this machine: safe to try again.
                 if attempt == self._max_attempts:
-                    _gave_up("POST", self._model_path, attempt, exc)
+                    _gave_up("POST", path, attempt, exc)
                     raise RunComfyError("cannot reach RunComfy", retryable=True) from exc
                 await self._backoff(attempt, None)
                 continue
             except httpx.HTTPError as exc:
-                _gave_up("POST", self._model_path, attempt, exc)
+                _gave_up("POST", path, attempt, exc)
                 raise RunComfyError(
                     f"submit outcome unknown ({type(exc).__name__})", ambiguous=True
                 ) from exc
@@ -156,9 +155,11 @@ class RunComfyClient:
             await self._retrying("GET", path, RequestResult, params=params, urgent=urgent)
         )
 
-    async def model(self) -> ModelInfo:
-        """The configured model and its price; RunComfyError 400001 when it is gone."""
-        return await self._retrying("GET", self._model_path, ModelInfo)
+    async def model(self, model_id: str) -> ModelInfo:
+        """A model: its price and input schema; RunComfyError 400001/404 when it is gone."""
+        info = await self._retrying("GET", model_path(model_id), ModelInfo)
+        # Its answer may name it otherwise (or not at all): the id asked for is its id.
+        return info.model_copy(update={"model_id": model_id})
 
     async def cancel(self, request_id: str) -> CancelResponse:
         path = f"/v1/requests/{quote(request_id, safe='')}/cancel"
@@ -298,6 +299,10 @@ class RunComfyClient:
                 status_code=status,
                 retryable=True,
             ) from None
+
+
+def model_path(model_id: str) -> str:
+    return "/v1/models/" + quote(model_id, safe="/")
 
 
 def _endpoint_of(method: str, path: str) -> str:

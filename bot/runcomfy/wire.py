@@ -112,7 +112,7 @@ class RequestResult(_Stated):
 class ModelInfo(Wire):
     """`GET /v1/models/{model_id}`: the hosted model, its price and its input schema."""
 
-    model_id: str
+    model_id: str = ""  # the client sets the id it asked for
     base_price_usd: float | None = None
     # `second`: the price is per second of video (times `duration`); `output`: per video.
     price_unit: str | None = None

@@ -23,20 +23,9 @@ from typing import Any, Literal
 
 from aiohttp import web
 
-from bot.config import DEFAULT_MODEL_ID
+from tests.fakes.schemas import SEEDANCE_15, seedance_15
 
 Endpoint = Literal["submit", "status", "result", "cancel", "video", "model"]
-INPUT_FIELDS = {
-    "prompt",
-    "first_frame_image_url",
-    "resolution",
-    "ratio",
-    "duration",
-    "generate_audio",
-    "camera_fixed",
-}
-RESOLUTIONS = {"480p", "720p", "1080p"}
-RATIOS = {"16:9", "4:3", "1:1", "3:4", "9:16", "21:9", "adaptive"}
 CHUNK = 256 * 1024
 BODY = web.RequestKey("body", object)
 
@@ -63,6 +52,17 @@ class Timeline:
     manual: bool = False  # stays where it is until `set_state`
     # /result lags /status: the first N answers after completion say done, no video.
     result_empty_answers: int = 0
+
+
+@dataclass
+class HostedModel:
+    """A model the fake hosts: its schema (served and enforced) and its price."""
+
+    input_schema: dict[str, Any]
+    base_price_usd: float | None = 0.024
+    price_unit: str | None = "second"
+    retired: bool = False  # `GET` answers 404 (400001), a submit 400 (400001)
+    display_name: str | None = None
 
 
 @dataclass
@@ -117,21 +117,19 @@ class FakeRunComfy:
         self,
         *,
         token: str = "fake-runcomfy-token",
-        model_id: str = DEFAULT_MODEL_ID,
+        model_id: str = SEEDANCE_15,
         host: str = "127.0.0.1",
         port: int = 0,
         time_scale: float = 1.0,
     ) -> None:
         self.token = token
+        # The models hosted, each with its own schema; the first is `model_id`'s.
+        self.models: dict[str, HostedModel] = {model_id: HostedModel(seedance_15())}
         self.model_id = model_id
         self.time_scale = time_scale
         self.jobs: dict[str, FakeJob] = {}
         self.requests: list[Recorded] = []
         self.default_timeline = Timeline()
-        # What `GET /v1/models/{id}` answers; `model_retired` makes it 404 (400001).
-        self.base_price_usd: float | None = 0.024
-        self.price_unit: str | None = "second"
-        self.model_retired = False
         # Seconds every API answer waits (real time, not scaled): a RunComfy far away.
         self.latency = 0.0
         self.in_flight = 0  # requests being answered now, and the most at once
@@ -182,6 +180,36 @@ class FakeRunComfy:
         await self.close()
 
     # -- control surface ---------------------------------------------------
+
+    def host(self, model_id: str, input_schema: dict[str, Any], **facts: Any) -> HostedModel:
+        """Host another model (or replace one's schema), e.g. `host(SEEDANCE_25, seedance_25())`."""
+        hosted = self.models[model_id] = HostedModel(input_schema, **facts)
+        return hosted
+
+    # The first model's facts, as one-model tests set them.
+    @property
+    def base_price_usd(self) -> float | None:
+        return self.models[self.model_id].base_price_usd
+
+    @base_price_usd.setter
+    def base_price_usd(self, value: float | None) -> None:
+        self.models[self.model_id].base_price_usd = value
+
+    @property
+    def price_unit(self) -> str | None:
+        return self.models[self.model_id].price_unit
+
+    @price_unit.setter
+    def price_unit(self, value: str | None) -> None:
+        self.models[self.model_id].price_unit = value
+
+    @property
+    def model_retired(self) -> bool:
+        return self.models[self.model_id].retired
+
+    @model_retired.setter
+    def model_retired(self, value: bool) -> None:
+        self.models[self.model_id].retired = value
 
     def script(self, *timelines: Timeline) -> None:
         """Timelines for the next submits, in order; then `default_timeline`."""
@@ -270,11 +298,16 @@ class FakeRunComfy:
         finally:
             self.in_flight -= 1
 
+    def _hosted(self, request: web.Request) -> HostedModel | None:
+        hosted = self.models.get(request.match_info["model_id"])
+        return None if hosted is None or hosted.retired else hosted
+
     async def _submit(self, request: web.Request) -> web.StreamResponse:
-        if request.match_info["model_id"] != self.model_id:
+        hosted = self._hosted(request)
+        if hosted is None:
             return _error(400, 400001, "Invalid model id")
         body = request[BODY]
-        problems = _validate_input(body)
+        problems = validate_input(body, hosted.input_schema)
         if problems:
             return web.json_response(
                 {"error_code": 422001, "error_message": "Validation error", "detail": problems},
@@ -284,16 +317,19 @@ class FakeRunComfy:
         return web.json_response(self._links(job.request_id))
 
     async def _model(self, request: web.Request) -> web.StreamResponse:
-        if request.match_info["model_id"] != self.model_id or self.model_retired:
+        hosted = self._hosted(request)
+        if hosted is None:
             return _error(404, 400001, "Invalid model id")
-        return web.json_response(
-            {
-                "model_id": self.model_id,
-                "base_price_usd": self.base_price_usd,
-                "price_unit": self.price_unit,
-                "pricing_note": "Price per second of output video.",
-            }
-        )
+        answer = {
+            "model_id": request.match_info["model_id"],
+            "base_price_usd": hosted.base_price_usd,
+            "price_unit": hosted.price_unit,
+            "pricing_note": "Price per second of output video.",
+            "input_schema": hosted.input_schema,
+        }
+        if hosted.display_name is not None:
+            answer["display_name"] = hosted.display_name
+        return web.json_response(answer)
 
     def _create(self, body: dict[str, Any]) -> FakeJob:
         rid = f"req-{next(self._ids):05d}-{uuid.uuid4().hex[:8]}"
@@ -448,6 +484,8 @@ class FakeRunComfy:
             return _error(401, 400004, "Invalid or expired API token")
         if kind == "expired":
             return _error(404, 404001, "Request not found or expired")
+        if kind == "missing":  # a model RunComfy does not know (or a one-off 404)
+            return _error(404, 400001, "Invalid model id")
         raise ValueError(f"unknown fault {kind!r}")
 
 
@@ -467,27 +505,41 @@ def _error(status: int, code: int, message: str) -> web.Response:
     return web.json_response({"error_code": code, "error_message": message}, status=status)
 
 
-def _validate_input(body: Any) -> list[dict[str, Any]]:
+def validate_input(body: Any, schema: dict[str, Any]) -> list[dict[str, Any]]:
+    """RunComfy's 422 for a body outside the model's schema: extra, missing or mistyped."""
     if not isinstance(body, dict):
         return [{"loc": ["body"], "msg": "a JSON object is required"}]
+    properties: dict[str, dict[str, Any]] = schema.get("properties", {})
     problems = [
         {"loc": ["body", name], "msg": "extra fields not permitted"}
-        for name in sorted(set(body) - INPUT_FIELDS)
+        for name in sorted(set(body) - set(properties))
     ]
-    for required in ("prompt", "first_frame_image_url"):
-        if not isinstance(body.get(required), str) or not body.get(required):
-            problems.append({"loc": ["body", required], "msg": "field required"})
-    checks = {
-        "resolution": lambda v: v in RESOLUTIONS,
-        "ratio": lambda v: v in RATIOS,
-        "duration": lambda v: isinstance(v, int) and not isinstance(v, bool) and 4 <= v <= 12,
-        "generate_audio": lambda v: isinstance(v, bool),
-        "camera_fixed": lambda v: isinstance(v, bool),
-    }
-    for name, ok in checks.items():
-        if name in body and not ok(body[name]):
+    for name in schema.get("required", []):
+        if name not in body or body[name] in ("", None):
+            problems.append({"loc": ["body", name], "msg": "field required"})
+    for name, value in body.items():
+        spec = properties.get(name)
+        if spec is not None and not _fits(value, spec):
             problems.append({"loc": ["body", name], "msg": "invalid value"})
     return problems
+
+
+def _fits(value: Any, spec: dict[str, Any]) -> bool:
+    kind = spec.get("type", "string")
+    if kind == "boolean":
+        typed = isinstance(value, bool)
+    elif kind == "integer":
+        typed = isinstance(value, int) and not isinstance(value, bool)
+    elif kind in ("number", "float"):
+        typed = isinstance(value, int | float) and not isinstance(value, bool)
+    else:
+        typed = isinstance(value, str)
+    if not typed:
+        return False
+    if spec.get("enum") is not None and value not in spec["enum"]:
+        return False
+    low, high = spec.get("minimum"), spec.get("maximum")
+    return (low is None or value >= low) and (high is None or value <= high)
 
 
 def _video_chunks(request_id: str, size: int) -> Any:
