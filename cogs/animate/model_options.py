@@ -1,0 +1,225 @@
+"""/animate's model-dependent options, built from the operator's models' schemas.
+
+Discord commands have fixed options, synced once; models differ. So /animate offers the
+union of what the configured models take (a role such as `ratio` once, whatever each
+model calls it), suggests only what the chosen model takes (autocomplete reads the
+`model` option already typed), and refuses privately, with what the model takes, a value
+it does not (nothing is ever dropped or sent outside its schema).
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import discord
+from discord import app_commands
+
+from bot.i18n import Messages
+from bot.models.model import VideoModel
+from bot.models.options import ROLES, OptionKind, OptionRefused, OptionSpec
+from bot.models.schema import Scalar
+from cogs.common.translator import command_text
+
+CHOICES_SHOWN = 25  # Discord's most suggestions
+DESCRIPTION_LIMIT = 100
+FIXED = ("image", "prompt", "model", "private")  # options every model has
+_SLUG = re.compile(r"[^a-z0-9_]+")
+_TYPES: dict[str, type] = {"string": str, "integer": int, "number": float, "boolean": bool}
+
+
+@dataclass(frozen=True)
+class Slot:
+    """One model-dependent option of /animate, shared by the models that have it."""
+
+    name: str  # as typed in Discord, and the callback's keyword
+    type: type
+    role: str | None
+    description: str | app_commands.locale_str
+
+
+def slot_name(option: OptionSpec) -> str:
+    """The Discord name of an option: its role, else its field as a valid name."""
+    if option.role is not None:
+        return option.role
+    name = _SLUG.sub("_", option.field.lower()).strip("_") or "option"
+    if name[0].isdigit() or name in FIXED:
+        name = "opt_" + name
+    return name[:32]
+
+
+def option_slots(models: Sequence[VideoModel]) -> list[Slot]:
+    """Every option some model takes, the common roles first, then in schema order."""
+    found: dict[str, list[OptionSpec]] = {}
+    for model in models:
+        for option in model.options:
+            found.setdefault(slot_name(option), []).append(option)
+    ordered = sorted(found, key=lambda n: ROLES.index(n) if n in ROLES else len(ROLES))
+    slots = []
+    for name in ordered[: 25 - len(FIXED)]:  # Discord's most options per command
+        options = found[name]
+        types = {_TYPES[o.type] for o in options}
+        kind: type = types.pop() if len(types) == 1 else str
+        slots.append(Slot(name, kind, options[0].role, _description(options[0])))
+    return slots
+
+
+def _description(option: OptionSpec) -> str | app_commands.locale_str:
+    if option.role is not None:
+        return command_text(f"animate.option.{option.role}")
+    text = option.description or option.title or option.field
+    return text.replace("\n", " ")[:DESCRIPTION_LIMIT]
+
+
+def value_label(option: OptionSpec, value: Scalar, t: Messages) -> str:
+    """A value as users read it: "5 s", "adaptive" in their words, on/off."""
+    if option.role == "duration" and isinstance(value, int | float):
+        return t("job.options.seconds", duration=t.number(value))
+    if option.role == "ratio" and value == "adaptive":
+        return t("job.options.ratio.adaptive")
+    if isinstance(value, bool):
+        return t("job.options.on") if value else t("job.options.off")
+    return t.number(value) if isinstance(value, int | float) else str(value)
+
+
+def options_text(model: VideoModel | None, options: Mapping[str, Scalar], t: Messages) -> str:
+    """A job's options in one line: the model's name, then each option chosen."""
+    if model is None:
+        return " · ".join(f"{k}: {v}" for k, v in options.items())
+    parts = [model.name]
+    for option in model.options:
+        value = options.get(option.field)
+        if value is None:
+            continue
+        if option.role == "audio":
+            parts.append(t("job.options.audio_on" if value else "job.options.audio_off"))
+        elif option.role == "camera_fixed":
+            parts.append(t("job.options.camera_fixed" if value else "job.options.camera_moves"))
+        elif option.role is not None:
+            parts.append(value_label(option, value, t))
+        else:
+            parts.append(f"{option.title or option.field}: {value_label(option, value, t)}")
+    return " · ".join(parts)
+
+
+def suggestions(option: OptionSpec, typed: str, t: Messages) -> list[app_commands.Choice[Any]]:
+    """What the model takes, filtered by what is typed so far (a range: by its digits)."""
+    typed = typed.strip().lower()
+    values = option.values()
+    if not values and option.kind is OptionKind.RANGE:
+        values = _range_values(option, typed)
+    choices = []
+    for value in values:
+        label = value_label(option, value, t)
+        if typed and not (str(value).lower().startswith(typed) or label.lower().startswith(typed)):
+            continue
+        payload = (
+            value if isinstance(value, int | float) and not isinstance(value, bool) else str(value)
+        )
+        choices.append(app_commands.Choice(name=label[:100], value=payload))
+        if len(choices) == CHOICES_SHOWN:
+            break
+    return choices
+
+
+def _range_values(option: OptionSpec, typed: str) -> tuple[Scalar, ...]:
+    """A long integer range: the numbers that start with what is typed, smallest first."""
+    assert option.minimum is not None and option.maximum is not None
+    low, high = int(option.minimum), int(option.maximum)
+    if option.type != "integer":
+        return (option.minimum, option.maximum)
+    return tuple(n for n in range(low, high + 1) if str(n).startswith(typed))[:CHOICES_SHOWN]
+
+
+def takes_text(option: OptionSpec, t: Messages) -> str:
+    """What an option takes, for a refusal: its values, or its range."""
+    values = option.values()
+    if values:
+        return ", ".join(value_label(option, v, t) for v in values)
+    return t("option.range", low=t.number(option.minimum or 0), high=t.number(option.maximum or 0))
+
+
+def refusal_text(exc: OptionRefused, model: VideoModel, t: Messages) -> str:
+    """Why the chosen model will not take it, and what it does instead. Nothing was sent."""
+    if exc.option is not None:
+        return t("option.not_taken", model=model.name, option=exc.name,
+                 value=str(exc.value), values=takes_text(exc.option, t))  # fmt: skip
+    if exc.role == "ratio":
+        return t("option.missing.ratio", model=model.name)
+    if exc.role == "resolution" and model.resolution_in_id:
+        return t("option.missing.resolution_in_model", model=model.name,
+                 resolution=model.resolution_in_id)  # fmt: skip
+    return t("option.missing", model=model.name, option=exc.name)
+
+
+Handler = Callable[[discord.Interaction, dict[str, Any]], Awaitable[None]]
+Suggest = Callable[[discord.Interaction, str, str], Awaitable[list[app_commands.Choice[Any]]]]
+
+
+def animate_command(
+    slots: Sequence[Slot],
+    *,
+    prompt_chars: int,
+    with_model: bool,
+    handler: Handler,
+    suggest: Suggest,
+    **command_options: Any,
+) -> app_commands.Command[Any, ..., None]:
+    """/animate with `slots` as its options; `handler` gets every value by name.
+
+    Its parameters are given as a signature (discord.py reads options from it), so the
+    options follow the configured models, not a list written here.
+    """
+
+    async def animate(interaction: discord.Interaction, **values: Any) -> None:
+        await handler(interaction, values)
+
+    keyword = inspect.Parameter.KEYWORD_ONLY
+    parameters = [
+        inspect.Parameter(
+            "interaction", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=discord.Interaction
+        ),  # fmt: skip
+        inspect.Parameter("image", keyword, annotation=discord.Attachment),
+        inspect.Parameter("prompt", keyword, annotation=app_commands.Range[str, 1, prompt_chars]),
+    ]
+    described: dict[str, str | app_commands.locale_str] = {
+        "image": command_text("animate.option.image"),
+        "prompt": command_text("animate.option.prompt"),
+    }
+    completed: list[str] = []
+    if with_model:
+        parameters.append(inspect.Parameter("model", keyword, default=None, annotation=str | None))
+        described["model"] = command_text("animate.option.model")
+        completed.append("model")
+    for slot in slots:
+        parameters.append(
+            inspect.Parameter(slot.name, keyword, default=None, annotation=slot.type | None)
+        )
+        described[slot.name] = slot.description
+        if slot.type is not bool:
+            completed.append(slot.name)
+    animate.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+    app_commands.describe(**described)(animate)
+    command = app_commands.Command(
+        name="animate",
+        description=command_text("animate.command.description"),
+        callback=animate,
+        **command_options,
+    )
+    for name in completed:
+        command.autocomplete(name)(_completer(name, suggest))
+    return command
+
+
+def _completer(
+    name: str, suggest: Suggest
+) -> Callable[[discord.Interaction, str], Awaitable[list[app_commands.Choice[Any]]]]:
+    async def complete(
+        interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[Any]]:
+        return await suggest(interaction, name, current)
+
+    return complete
