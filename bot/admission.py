@@ -13,18 +13,22 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from bot.config import Settings
-from bot.domain import GuildSettings, GuildUsage
-from bot.pricing import PriceWatch
+from bot.domain import GuildSettings
+from bot.models.model import VideoModel
+from bot.models.registry import Models
 from bot.quotas import DAY, Quotas, first_refusal
 from bot.store import JobStore
 
 
 class RefusalKind(StrEnum):
     GLOBAL_PAUSE = "global_pause"
-    MODEL_MISSING = "model_missing"
+    MODEL_MISSING = "model_missing"  # no model available at all, or the one asked for
+    MODEL_NOT_ALLOWED = "model_not_allowed"  # this server's admins do not offer it
     PAUSED = "paused"
     CHANNEL = "channel"
-    SPEND_CAP = "spend_cap"
+    SPEND_CAP = "spend_cap"  # the server's daily budget
+    DAILY_SPEND = "daily_spend"  # the operator's daily budget (DMs too)
+    PRICE_UNKNOWN = "price_unknown"  # a budget applies and the model gives no price
 
 
 class AdmissionRefused(Exception):
@@ -37,12 +41,15 @@ class AdmissionRefused(Exception):
         reason: str | None = None,
         channel_ids: tuple[int, ...] = (),
         cap_usd: float | None = None,
+        models: tuple[str, ...] = (),
     ) -> None:
         super().__init__(f"new job refused: {kind}")
         self.kind = kind
         self.reason = reason
         self.channel_ids = channel_ids
         self.cap_usd = cap_usd
+        # The names of the models that may be used instead, for the refusal's text.
+        self.models = models
 
 
 @dataclass(frozen=True)
@@ -70,22 +77,29 @@ def effective_limits(settings: Settings, guild: GuildSettings) -> EffectiveLimit
     return EffectiveLimits(concurrent, daily, guild.daily_spend_cap_usd)
 
 
-def committed_spend(usage: GuildUsage, price: Callable[[int], float | None]) -> float:
-    """Known costs of the window plus the estimate of active jobs without a cost yet.
-
-    Jobs whose price is unknown count nothing: the cap never guesses.
-    """
-    estimated = 0.0
-    for duration, count in usage.active_uncosted.items():
-        each = price(duration)
-        if each is not None:
-            estimated += each * count
-    return usage.known_spend_usd + estimated
-
-
 def would_pass_cap(committed: float, new_estimate: float | None, cap: float) -> bool:
-    """Refuse when the cap is already reached, or this job's estimate would pass it."""
-    return committed >= cap or committed + (new_estimate or 0.0) > cap
+    """Refuse when the cap is already reached, or this job's estimate would pass it.
+
+    An unknown estimate under a cap passes it: the cap never guesses low.
+    """
+    return new_estimate is None or committed >= cap or committed + new_estimate > cap
+
+
+@dataclass(frozen=True)
+class ModelChoice:
+    """The model a new job uses, and the server default it replaces, if that one is gone."""
+
+    model: VideoModel
+    replaced_default: str | None = None
+
+
+def offered(models: Models, guild: GuildSettings | None) -> list[VideoModel]:
+    """The models members may use here: the operator's available ones, narrowed by the
+    server's list (never widened: a server cannot offer what the operator did not list)."""
+    available = models.available()
+    if guild is None or not guild.allowed_model_ids:
+        return available
+    return [m for m in available if m.model_id in guild.allowed_model_ids]
 
 
 class Admission:
@@ -94,22 +108,65 @@ class Admission:
         *,
         settings: Settings,
         store: JobStore,
-        pricing: PriceWatch,
+        models: Models,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.settings = settings
         self.store = store
-        self.pricing = pricing
+        self.models = models
         self.clock = clock
 
+    async def offered(self, guild_id: int | None) -> list[VideoModel]:
+        guild = await self.store.guild_settings(guild_id) if guild_id is not None else None
+        return offered(self.models, guild)
+
+    async def choose_model(self, guild_id: int | None, wanted: str | None) -> ModelChoice:
+        """The model asked for if it may be used here, else the server's default (or the
+        next available one, said so when the server's default is gone); AdmissionRefused."""
+        guild = await self.store.guild_settings(guild_id) if guild_id is not None else None
+        here = offered(self.models, guild)
+        names = tuple(m.name for m in here)
+        if wanted:
+            model = next((m for m in here if wanted in (m.model_id, m.name)), None)
+            if model is not None:
+                return ModelChoice(model)
+            kind = RefusalKind.MODEL_MISSING
+            if self.models.get(wanted) is not None:
+                kind = RefusalKind.MODEL_NOT_ALLOWED
+            raise AdmissionRefused(kind, models=names)
+        if not here:
+            raise AdmissionRefused(RefusalKind.MODEL_MISSING)
+        default = guild.default_model_id if guild is not None else None
+        chosen = next((m for m in here if m.model_id == default), None)
+        if chosen is not None or default is None:
+            return ModelChoice(chosen or here[0])
+        gone = self.models.known(default)
+        return ModelChoice(here[0], replaced_default=gone.name if gone else default)
+
     async def check(
-        self, *, user_id: int, guild_id: int | None, channel_id: int | None, duration: int
+        self,
+        *,
+        user_id: int,
+        guild_id: int | None,
+        channel_id: int | None,
+        model_id: str,
+        estimate_usd: float | None,
     ) -> None:
         """Raise AdmissionRefused or QuotaExceeded if this job may not start now."""
         if self.settings.global_pause:
             raise AdmissionRefused(RefusalKind.GLOBAL_PAUSE)
-        if self.pricing.model_missing:
-            raise AdmissionRefused(RefusalKind.MODEL_MISSING)
+        if self.models.get(model_id) is None:
+            names = tuple(m.name for m in self.models.available())
+            raise AdmissionRefused(RefusalKind.MODEL_MISSING, models=names)
+        now = self.clock()
+        daily = self.settings.daily_spend_usd
+        if daily is not None:
+            spent = await self.store.spend_since(now - DAY)
+            if would_pass_cap(spent, estimate_usd, daily):
+                kind = (
+                    RefusalKind.PRICE_UNKNOWN if estimate_usd is None else RefusalKind.DAILY_SPEND
+                )
+                raise AdmissionRefused(kind)
         if guild_id is None:
             return  # DMs: only the operator's own limits apply (JobService.check_quota)
         guild = await self.store.guild_settings(guild_id)
@@ -118,6 +175,9 @@ class Admission:
         allowed = guild.allowed_channel_ids
         if allowed and channel_id not in allowed:
             raise AdmissionRefused(RefusalKind.CHANNEL, channel_ids=allowed)
+        if guild.allowed_model_ids and model_id not in guild.allowed_model_ids:
+            names = tuple(m.name for m in offered(self.models, guild))
+            raise AdmissionRefused(RefusalKind.MODEL_NOT_ALLOWED, models=names)
         limits = effective_limits(self.settings, guild)
         stricter = (
             limits.user_concurrent < self.settings.quota_user_concurrent
@@ -125,13 +185,11 @@ class Admission:
         )
         if not stricter and limits.daily_spend_cap_usd is None:
             return  # nothing of this server's to count
-        now = self.clock()
         usage = await self.store.guild_usage(guild_id, user_id, since=now - DAY)
         refusal = first_refusal(limits.quotas, usage, now=now)
         if refusal is not None:
             raise refusal
         cap = limits.daily_spend_cap_usd
-        if cap is not None:
-            committed = committed_spend(usage, self.pricing.estimate)
-            if would_pass_cap(committed, self.pricing.estimate(duration), cap):
-                raise AdmissionRefused(RefusalKind.SPEND_CAP, cap_usd=cap)
+        if cap is not None and would_pass_cap(usage.committed_usd, estimate_usd, cap):
+            kind = RefusalKind.PRICE_UNKNOWN if estimate_usd is None else RefusalKind.SPEND_CAP
+            raise AdmissionRefused(kind, cap_usd=cap)

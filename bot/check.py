@@ -13,13 +13,17 @@ import logging
 import os
 import sqlite3
 import tempfile
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
 
 from pydantic import BaseModel
 
 from bot.config import Settings
+from bot.models.estimate import first_estimate
+from bot.models.model import ModelUnusable, VideoModel, read_model
+from bot.models.options import OptionKind, OptionSpec
 from bot.runcomfy import RunComfyClient, RunComfyError
 from bot.store import LATEST_MIGRATION, postgres, postgres_url, sqlite, sqlite_path
 
@@ -103,7 +107,7 @@ async def run_checks(
     else:
         checks.append(await check_database(sqlite_path(settings)))
     checks.extend(await check_discord(settings, discord))
-    checks.append(await check_model(settings.runcomfy_model_id, runcomfy))
+    checks.extend(await check_models(settings.model_ids, runcomfy))
     return checks
 
 
@@ -262,11 +266,23 @@ async def _check_guild(probe: DiscordProbe, guild_id: int, bot_id: int) -> list[
 # -- RunComfy --------------------------------------------------------------------
 
 
+async def check_models(model_ids: Iterable[str], runcomfy: RunComfyClient) -> list[Check]:
+    """Each model of RUNCOMFY_MODEL_IDS, read from RunComfy now: usable (what it offers) or
+    not (why, and what to change); at least one must be usable."""
+    checks = [await check_model(model_id, runcomfy) for model_id in model_ids]
+    usable = [c for c in checks if c.ok]
+    if not usable:
+        return checks
+    # An unusable model among usable ones is not offered; the bot runs on the others.
+    return [c if c.ok else replace(c, required=False) for c in checks]
+
+
 async def check_model(model_id: str, runcomfy: RunComfyClient) -> Check:
-    name = "model"
+    name = f"model {model_id}"
+    fix_id = "fix or remove it in RUNCOMFY_MODEL_IDS"
     try:
         async with asyncio.timeout(CHECK_TIMEOUT_SECONDS):
-            model = await runcomfy.model()
+            info = await runcomfy.model(model_id)
     except TimeoutError:
         return Check(name, False, "RunComfy did not answer in time", "check RUNCOMFY_BASE_URL")
     except RunComfyError as exc:
@@ -278,19 +294,40 @@ async def check_model(model_id: str, runcomfy: RunComfyClient) -> Check:
                 "copy a valid token from the RunComfy dashboard (Profile → API token)",
             )
         if exc.error_code == 400001 or exc.status_code == 404:
-            return Check(
-                name,
-                False,
-                f"RunComfy does not offer {model_id} (retired or misspelt)",
-                "set RUNCOMFY_MODEL_ID to a model RunComfy hosts with the same input schema",
-            )
+            return Check(name, False, "RunComfy does not offer it (retired or misspelt)", fix_id)
         return Check(name, False, f"RunComfy answered: {exc}", "check RUNCOMFY_BASE_URL")
-    if model.base_price_usd is None:
-        price = "no price given"
-    else:
-        unit = model.price_unit or "unknown unit"
-        price = f"base price ${model.base_price_usd:g} per {unit}"
-        example = model.price_for(5)
-        if example is not None:
-            price += f" (a 5 s video ≈ ${example:.2f})"
-    return Check(name, True, f"{model.model_id} exists, {price}")
+    try:
+        model = read_model(info)
+    except ModelUnusable as exc:
+        return Check(
+            name,
+            False,
+            "its schema cannot be used: " + "; ".join(exc.reasons),
+            "remove it from RUNCOMFY_MODEL_IDS (the bot needs a prompt, one input image "
+            "and options it can offer)",
+        )
+    return Check(name, True, describe_model(model))
+
+
+def describe_model(model: VideoModel) -> str:
+    """What `check` says of a usable model: its name, image field, options and price."""
+    options = ", ".join(f"{o.name} ({_offer(o)})" for o in model.options) or "none"
+    price = "no price given"
+    estimate = first_estimate(model, model.defaults())
+    if estimate is not None:
+        price = f"a default video ≈ ${estimate:.2f} (until its first videos, erring high)"
+    elif model.base_price_usd is not None:
+        price = f"${model.base_price_usd:g} per {model.price_unit or 'unknown unit'}"
+    notes = "".join(f"; {note}" for note in model.notes)
+    return (
+        f"{model.name}: the image goes in `{model.image_field}`; options: {options}; {price}{notes}"
+    )
+
+
+def _offer(option: OptionSpec) -> str:
+    if option.kind is OptionKind.SWITCH:
+        return "on or off"
+    values = option.values()
+    if values:
+        return ", ".join(str(v) for v in values)
+    return f"{option.minimum:g} to {option.maximum:g}"

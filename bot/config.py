@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import socket
 from pathlib import Path
@@ -17,6 +18,7 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 MAX_RUNCOMFY_CONNECTIONS = 64  # RUNCOMFY_CONNECTIONS' default
 # What DATABASE_URL may name: an SQLite file or a PostgreSQL server (asyncpg's schemes).
 DATABASE_URL_SCHEMES = ("sqlite", "postgresql", "postgres")
+_MODEL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,199}$")
 
 
 class Settings(BaseSettings):
@@ -34,7 +36,10 @@ class Settings(BaseSettings):
     discord_token: SecretStr
     runcomfy_api_token: SecretStr
     runcomfy_base_url: str = "https://model-api.runcomfy.net"
-    runcomfy_model_id: str = DEFAULT_MODEL_ID
+    # The models users may choose, the first the default (comma-separated RunComfy ids).
+    runcomfy_model_ids: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # One model alone, as before RUNCOMFY_MODEL_IDS existed; read when that one is empty.
+    runcomfy_model_id: str | None = None
     database_path: Path = Path("data/bot.db")
     # postgresql://user:password@host/db selects the shared PostgreSQL store (several
     # processes); sqlite:///path is the same as DATABASE_PATH; other schemes are refused.
@@ -55,8 +60,11 @@ class Settings(BaseSettings):
     owner_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     # The operator's kill switch: no new job anywhere while set (running jobs finish).
     global_pause: bool = False
-    # How often the model's price is read again from RunComfy.
+    # How often every model's price and schema are read again from RunComfy.
     price_refresh_seconds: float = Field(default=60 * 60, gt=0)
+    # The operator's own cap on what every job of a day (rolling 24 h) may cost, DMs
+    # included, in US dollars; None: no cap.
+    daily_spend_usd: float | None = Field(default=None, gt=0)
 
     # Polling RunComfy: sparse far from the expected end, dense near it.
     poll_min_seconds: float = Field(default=2.0, gt=0)
@@ -123,6 +131,34 @@ class Settings(BaseSettings):
             return [int(part) for part in parts]
         return value
 
+    @field_validator("runcomfy_model_ids", mode="before")
+    @classmethod
+    def _split_model_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("runcomfy_model_ids")
+    @classmethod
+    def _valid_model_ids(cls, value: list[str]) -> list[str]:
+        for model_id in value:
+            _check_model_id(model_id)
+        return list(dict.fromkeys(value))
+
+    @field_validator("runcomfy_model_id")
+    @classmethod
+    def _valid_model_id(cls, value: str | None) -> str | None:
+        if value is not None:
+            _check_model_id(value.strip())
+        return value.strip() if value is not None else None
+
+    @property
+    def model_ids(self) -> tuple[str, ...]:
+        """The operator's models, in order: RUNCOMFY_MODEL_IDS, else RUNCOMFY_MODEL_ID alone."""
+        if self.runcomfy_model_ids:
+            return tuple(self.runcomfy_model_ids)
+        return (self.runcomfy_model_id or DEFAULT_MODEL_ID,)
+
     @model_validator(mode="after")
     def _shards_within_count(self) -> Settings:
         if self.shard_ids and self.shard_count is None:
@@ -170,6 +206,13 @@ def url_scheme(url: str) -> str:
     """The scheme of a URL, lower case ("" for a plain path)."""
     scheme, colon, _ = url.partition(":")
     return scheme.lower() if colon else ""
+
+
+def _check_model_id(model_id: str) -> None:
+    if not _MODEL_ID.match(model_id) or ".." in model_id:
+        raise PydanticCustomError(
+            "model_id", "expected RunComfy model ids (comma-separated), e.g. owner/model/task"
+        )
 
 
 def _default_process_id() -> str:

@@ -1,18 +1,18 @@
-"""The domain: a job, its options and its states. Pure data, no I/O."""
+"""The domain: a job, its options and its states. Pure data, no I/O.
+
+A job's options are whatever its model's schema takes (`bot.models` reads them): a
+mapping of schema field to value, kept as chosen and sent as such.
+"""
 
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Resolution = Literal["480p", "720p", "1080p"]
-Ratio = Literal["16:9", "4:3", "1:1", "3:4", "9:16", "21:9", "adaptive"]
-RESOLUTIONS: tuple[Resolution, ...] = ("480p", "720p", "1080p")
-RATIOS: tuple[Ratio, ...] = ("16:9", "4:3", "1:1", "3:4", "9:16", "21:9", "adaptive")
-MIN_DURATION = 4
-MAX_DURATION = 12
+Scalar = str | int | float | bool
+Options = dict[str, Scalar]  # schema field -> value
 
 
 class JobStatus(StrEnum):
@@ -59,18 +59,6 @@ def is_charged(status: JobStatus, request_id: str | None) -> bool:
     return not (status is JobStatus.FAILED and request_id is None)
 
 
-class JobOptions(BaseModel):
-    """What the user chose; the model's defaults where they chose nothing."""
-
-    model_config = ConfigDict(frozen=True)
-
-    resolution: Resolution = "480p"
-    ratio: Ratio = "adaptive"
-    duration: int = Field(default=5, ge=MIN_DURATION, le=MAX_DURATION)
-    generate_audio: bool = True
-    camera_fixed: bool = True
-
-
 class ImageFacts(BaseModel):
     """The input image as the bot saw it (after fitting, if it was fitted)."""
 
@@ -98,7 +86,15 @@ class Job(BaseModel):
     request_id: str | None = None
     status: JobStatus = JobStatus.SUBMITTING
     prompt: str
-    options: JobOptions = Field(default_factory=JobOptions)
+    model_id: str
+    # What the user chose, the model's defaults elsewhere (bot.models.VideoModel.choose).
+    options: Options = Field(default_factory=dict)
+    # The model and the options that change a render's time (ETA samples, learned prices).
+    kind: str = ""
+    # The exact JSON body sent to RunComfy, once sent.
+    body: dict[str, Any] | None = None
+    # What the job was estimated to cost when admitted: it counts until `cost` is known.
+    estimate_usd: float | None = None
     image: ImageFacts
     # The copy of the image attached to the status message, if the bot hosts one.
     image_url: str | None = None
@@ -134,6 +130,10 @@ class GuildSettings(BaseModel):
     user_concurrent: int | None = Field(default=None, ge=1)
     user_daily: int | None = Field(default=None, ge=1)
     daily_spend_cap_usd: float | None = Field(default=None, gt=0)
+    # The model /animate uses when a member names none; None: the operator's first.
+    default_model_id: str | None = None
+    # The operator's models the members may use; empty: all of them.
+    allowed_model_ids: tuple[str, ...] = ()
     updated_by: int | None = None
     updated_at: float | None = None
 
@@ -142,17 +142,23 @@ class GuildUsage(BaseModel):
     """What a server's admission check needs, read in one round trip."""
 
     user_active: int  # the user's jobs in this server not final
-    user_since: int  # the user's jobs in this server since the window start
+    user_since: int  # the user's charged jobs in this server since the window start
     oldest_since: float | None  # created_at of the oldest of those
-    known_spend_usd: float  # known costs of the server's jobs since the window start
-    # Duration (s) -> how many of the server's active jobs without a known cost.
-    active_uncosted: dict[int, int]
+    # The server's charged jobs since the window start: their cost, else their estimate.
+    committed_usd: float
 
 
 class UserSpend(BaseModel):
     user_id: int
     jobs: int
     spend_usd: float
+
+
+class ModelSpend(BaseModel):
+    model_id: str
+    jobs: int
+    spend_usd: float  # known costs
+    estimated_usd: float  # charged jobs without a known cost, at their estimate
 
 
 class UsageReport(BaseModel):
@@ -165,3 +171,4 @@ class UsageReport(BaseModel):
     active: int = 0
     spend_usd: float = 0.0
     top_users: list[UserSpend] = Field(default_factory=list)
+    by_model: list[ModelSpend] = Field(default_factory=list)

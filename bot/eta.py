@@ -17,7 +17,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from bot.domain import Job, JobOptions, JobStatus
+from bot.domain import Job, JobStatus
 
 # A live job never shows 100 %: the bar fills only when the video is there.
 LIVE_PROGRESS_CAP = 0.95
@@ -65,7 +65,7 @@ def expected_end(job: Job, *, render_seconds: float, place_seconds: float, now: 
     return (job.submitted_at or job.created_at) + render_seconds
 
 
-Expected = Callable[[JobOptions], Awaitable[float]]
+Expected = Callable[[str], Awaitable[float]]  # a job kind -> seconds
 
 
 class EtaBoard:
@@ -91,9 +91,9 @@ class EtaBoard:
         if job.status is JobStatus.SUBMITTING or (
             job.status is JobStatus.IN_QUEUE and not job.queue_position
         ):
-            render = await self._expected(job.options)  # queue and render together
+            render = await self._expected(job.kind)  # queue and render together
         else:
-            render = await self._render(job.options)
+            render = await self._render(job.kind)
         watch = self._watch(job, now)
         place = render
         if watch is not None and job.queue_position is not None:

@@ -32,6 +32,21 @@ class LimitTooHigh(ValueError):
         self.ceiling = ceiling
 
 
+class UnknownModel(ValueError):
+    """Not one of the operator's models: a server can only narrow their list."""
+
+    def __init__(self, model: str) -> None:
+        super().__init__(f"not one of the operator's models: {model}")
+        self.model = model
+
+
+class NoModelLeft(ValueError):
+    """The change would leave the server's members no model at all."""
+
+    def __init__(self) -> None:
+        super().__init__("no model left")
+
+
 class TooManyChannels(ValueError):
     def __init__(self, limit: int) -> None:
         super().__init__(f"more than {limit} allowed channels")
@@ -130,6 +145,41 @@ class GuildAdmin:
             return await self.get(guild_id)
         log.info("Guild %d limits changed by user %d: %s", guild_id, by, changes)
         return await self._change(guild_id, by, **changes)
+
+    async def set_models(
+        self,
+        guild_id: int,
+        *,
+        by: int,
+        operator_models: tuple[str, ...],
+        default: str | None = None,
+        allow: str | None = None,
+        deny: str | None = None,
+        every: bool = False,
+    ) -> GuildSettings:
+        """The server's default model, and which of the operator's models its members may
+        use (`every`: all of them again). Only the operator's models can be named."""
+        for named in (default, allow, deny):
+            if named is not None and named not in operator_models:
+                raise UnknownModel(named)
+
+        def change(current: tuple[str, ...]) -> tuple[str, ...]:
+            allowed = [] if every else list(current)
+            if allow is not None and allowed and allow not in allowed:
+                allowed.append(allow)
+            if deny is not None:
+                # Denying one of "all" is allowing every other.
+                allowed = [m for m in (allowed or list(operator_models)) if m != deny]
+                if not allowed:
+                    raise NoModelLeft()
+            return tuple(m for m in operator_models if m in allowed)
+
+        if allow is not None or deny is not None or every:
+            log.info("Guild %d models changed by user %d", guild_id, by)
+            await self.store.change_allowed_models(guild_id, change, by=by, at=self.clock())
+        if default is not None:
+            await self._change(guild_id, by, default_model_id=default)
+        return await self.get(guild_id)
 
     async def usage(self, guild_id: int, *, days: int) -> UsageReport:
         return await self.store.usage_report(guild_id, since=self.clock() - days * DAY)

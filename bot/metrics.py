@@ -58,8 +58,8 @@ class Metrics:
         )
         self.jobs_ended = Counter(
             f"{PREFIX}_jobs_ended",
-            "Jobs that reached a final state, by outcome.",
-            ["outcome"],
+            "Jobs that reached a final state, by outcome and model.",
+            ["outcome", "model"],
             registry=r,
         )
         self.runcomfy_requests = Counter(
@@ -97,11 +97,13 @@ class Metrics:
         self.spend = Counter(
             f"{PREFIX}_spend_dollars",
             "What RunComfy charged, in US dollars, from each delivered job's reported cost.",
+            ["model"],
             registry=r,
         )
         self.jobs_without_cost = Counter(
             f"{PREFIX}_jobs_without_cost",
             "Jobs delivered whose cost RunComfy did not report (not in the spend counter).",
+            ["model"],
             registry=r,
         )
         self.runcomfy_in_flight_limit = Gauge(
@@ -123,15 +125,15 @@ class Metrics:
 
     # -- what the services report -------------------------------------------
 
-    def job_ended(self, outcome: str) -> None:
-        self.jobs_ended.labels(outcome=outcome).inc()
+    def job_ended(self, outcome: str, model: str) -> None:
+        self.jobs_ended.labels(outcome=outcome, model=model).inc()
 
-    def delivered(self, kind: DeliveryKind, cost: float | None) -> None:
+    def delivered(self, kind: DeliveryKind, cost: float | None, model: str) -> None:
         self.deliveries.labels(kind=kind).inc()
         if cost is None:
-            self.jobs_without_cost.inc()
+            self.jobs_without_cost.labels(model=model).inc()
         elif cost > 0:
-            self.spend.inc(cost)
+            self.spend.labels(model=model).inc(cost)
 
     def runcomfy_request(self, endpoint: str, outcome: str, seconds: float) -> None:
         self.runcomfy_requests.labels(endpoint=endpoint, outcome=outcome).inc()

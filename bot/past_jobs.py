@@ -1,10 +1,12 @@
 """What the finished jobs of a kind say about the next one. Discord-free.
 
-A kind is (resolution, duration, audio). Its past jobs give the ETA a status message
-shows (median submit to finish; median render) and the render-time distribution the
-polling follows (`RenderTimes`). Every poll and every status edit asks, and the answers
-move slowly, so each kind's answer is cached and refreshed by one query at a time:
-the trackers that find it stale together share that query and its fit.
+A kind is a model and the options that change its render time (`Job.kind`, made by
+`bot.models`: resolution, duration, audio where the model has them). Its past jobs give
+the ETA a status message shows (median submit to finish; median render) and the
+render-time distribution the polling follows (`RenderTimes`). Every poll and every
+status edit asks, and the answers move slowly, so each kind's answer is cached and
+refreshed by one query at a time: the trackers that find it stale together share that
+query and its fit.
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from bot.domain import JobOptions
 from bot.polling import RenderTimes, expected_render_seconds
 from bot.store import JobStore
 
@@ -23,13 +24,9 @@ CACHE_SECONDS = 60.0
 # Too few renders of a kind yet: look again soon, the first ones are finishing.
 SPARSE_CACHE_SECONDS = 5.0
 
-Kind = tuple[str, int, bool]
+Kind = str
 K = TypeVar("K")
 V = TypeVar("V")
-
-
-def kind_of(options: JobOptions) -> Kind:
-    return (options.resolution, options.duration, options.generate_audio)
 
 
 @dataclass(frozen=True)
@@ -98,28 +95,22 @@ class PastJobs:
             lambda renders: SPARSE_CACHE_SECONDS if renders.times is None else CACHE_SECONDS,
         )
 
-    async def expected_duration(self, options: JobOptions) -> float:
+    async def expected_duration(self, kind: Kind) -> float:
         """Median time from submit to finish of recent jobs of the kind (queue and render)."""
-        return await self._durations.get(kind_of(options))
+        return await self._durations.get(kind)
 
-    async def expected_render(self, options: JobOptions) -> float:
+    async def expected_render(self, kind: Kind) -> float:
         """Median render of recent jobs of the kind, first `in_progress` seen to finish."""
-        return (await self._renders.get(kind_of(options))).median
+        return (await self._renders.get(kind)).median
 
-    async def render_times(self, options: JobOptions) -> RenderTimes | None:
+    async def render_times(self, kind: Kind) -> RenderTimes | None:
         """The render-time distribution of the kind; None while there are too few."""
-        return (await self._renders.get(kind_of(options))).times
+        return (await self._renders.get(kind)).times
 
     async def _load_duration(self, kind: Kind) -> float:
-        resolution, duration, audio = kind
-        past = await self.store.recent_durations(
-            resolution=resolution, duration=duration, generate_audio=audio
-        )
+        past = await self.store.recent_durations(kind=kind)
         return expected_render_seconds(past, self.default_eta)
 
     async def _load_renders(self, kind: Kind) -> _Renders:
-        resolution, duration, audio = kind
-        past = await self.store.recent_durations(
-            resolution=resolution, duration=duration, generate_audio=audio, from_start=True
-        )
+        past = await self.store.recent_durations(kind=kind, from_start=True)
         return _Renders(expected_render_seconds(past, self.default_eta), RenderTimes.fit(past))

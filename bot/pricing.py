@@ -1,101 +1,48 @@
-"""What the configured model costs, and whether RunComfy still hosts it. Discord-free.
+"""What a video will cost, as the bot shows it ("≈") and as spend caps count it. Discord-free.
 
-Read at start and refreshed every hour (RunComfy's own nodes read the price fresh:
-prices change). The price is never guessed: until RunComfy has given one, there is
-no estimate, and the bot shows none.
+Per kind (a model and the options that change its render: resolution, duration,
+audio): once the bot has delivered a few videos of a kind with RunComfy's reported
+`cost`, the highest of the latest decides; before that, `bot.models.estimate` errs high,
+never low. A job's estimate is written with it and counts against the caps until its
+real cost is known; a job that ends without one (timed out, lost) keeps counting it.
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Mapping
+from typing import Protocol
 
-from bot.runcomfy import ModelInfo, RunComfyClient, RunComfyError
+from bot.domain import Scalar
+from bot.models.estimate import first_estimate
+from bot.models.model import VideoModel
+from bot.past_jobs import SharedRefresh
 
-log = logging.getLogger(__name__)
-
-# RunComfy's "bad model id"; a retired model answers it (with HTTP 404 or 400).
-MODEL_MISSING_CODE = 400001
-
-
-def is_missing_model(exc: RunComfyError) -> bool:
-    return exc.error_code == MODEL_MISSING_CODE or exc.status_code == 404
+# Delivered costs of a kind the bot waits for before they decide (few: prices move).
+LEARNED_AFTER = 3
+LEARNED_FROM = 10
+CACHE_SECONDS = 60.0
 
 
-def missing_model_alert(model_id: str) -> str:
-    """Operator-facing: what is wrong and which setting fixes it."""
-    return (
-        f"RunComfy does not host the model {model_id!r} (any more): /animate refuses new jobs. "
-        "Set RUNCOMFY_MODEL_ID to a model RunComfy hosts (check its schema matches) "
-        "and restart the bot."
-    )
+class CostStore(Protocol):
+    async def recent_costs(self, kind: str, *, limit: int) -> list[float]: ...
 
 
-class PriceWatch:
-    """The model's price and presence, as RunComfy last said."""
-
-    def __init__(
-        self,
-        runcomfy: RunComfyClient,
-        *,
-        model_id: str,
-        refresh_seconds: float,
-        alert: Callable[[str], Awaitable[None]] | None = None,
-    ) -> None:
-        self.runcomfy = runcomfy
-        self.model_id = model_id
-        self.refresh_seconds = refresh_seconds
-        # Where the operator hears of a missing model besides the log (the admin channel).
-        self.alert = alert
-        self.info: ModelInfo | None = None
-        self.model_missing = False
-
-    def estimate(self, duration: int) -> float | None:
-        """What one video of `duration` seconds should cost; None when unknown."""
-        if self.model_missing or self.info is None:
-            return None
-        return self.info.price_for(duration)
-
-    async def refresh(self) -> None:
-        """Ask RunComfy once. A transient failure keeps what was known."""
-        try:
-            info = await self.runcomfy.model()
-        except RunComfyError as exc:
-            if is_missing_model(exc):
-                await self._now_missing()
-            else:
-                log.warning(
-                    "Could not read the price of %s (%s); keeping the last", self.model_id, exc
-                )
-            return
-        if self.model_missing:
-            log.info("RunComfy hosts %s again; /animate accepts jobs", self.model_id)
-        self.model_missing = False
-        self.info = info
-        log.info(
-            "Price of %s: %s USD per %s",
-            self.model_id,
-            info.base_price_usd,
-            info.price_unit or "unknown unit",
+class Pricing:
+    def __init__(self, store: CostStore) -> None:
+        self.store = store
+        self._learned: SharedRefresh[str, float | None] = SharedRefresh(
+            self._load, lambda _: CACHE_SECONDS
         )
 
-    async def _now_missing(self) -> None:
-        already = self.model_missing
-        self.model_missing = True
-        self.info = None
-        if already:
-            return  # told once, not every hour
-        text = missing_model_alert(self.model_id)
-        log.error("%s", text)
-        if self.alert is not None:
-            try:
-                await self.alert(text)
-            except Exception:
-                log.warning("Could not post the missing-model alert to the admin channel")
+    async def estimate(self, model: VideoModel, options: Mapping[str, Scalar]) -> float | None:
+        """A video's expected cost in US dollars; None when nothing honest can be said."""
+        learned = await self._learned.get(model.kind(options))
+        return learned if learned is not None else first_estimate(model, options)
 
-    async def run(self) -> None:
-        """Refresh every `refresh_seconds` until cancelled (the first read is at start)."""
-        while True:
-            await asyncio.sleep(self.refresh_seconds)
-            await self.refresh()
+    async def quote(self, model: VideoModel) -> float | None:
+        """What a video with the model's defaults costs (shown beside its name)."""
+        return await self.estimate(model, model.defaults())
+
+    async def _load(self, kind: str) -> float | None:
+        costs = await self.store.recent_costs(kind, limit=LEARNED_FROM)
+        return max(costs) if len(costs) >= LEARNED_AFTER else None

@@ -115,9 +115,11 @@ class Deliveries:
         if delivered is not None:
             log.info("Job %d delivered", job_id)
             metrics = self.transitions.metrics
-            metrics.job_ended(JobStatus.DELIVERED)
+            metrics.job_ended(JobStatus.DELIVERED, delivered.model_id)
             # No place reached: the result waits in /history ("none").
-            metrics.delivered(delivery.kind if delivery else "none", delivered.cost)
+            metrics.delivered(
+                delivery.kind if delivery else "none", delivered.cost, delivered.model_id
+            )
             await self.transitions.notify_updated(delivered)
 
     async def _fetch_result(self, job: Job, *, tried: int = 0) -> RequestResult | None:

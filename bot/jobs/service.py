@@ -21,7 +21,7 @@ from collections.abc import Callable
 from bot.admission import Admission
 from bot.arrivals import Arrivals
 from bot.config import Settings
-from bot.domain import ImageFacts, Job, JobOptions
+from bot.domain import ImageFacts, Job, Options
 from bot.jobs.cancel import Cancels
 from bot.jobs.contract import CancelOutcome, JobObserver
 from bot.jobs.delivery import Deliveries
@@ -31,6 +31,8 @@ from bot.jobs.submit import Submits
 from bot.jobs.tracking import Trackers
 from bot.jobs.transitions import Transitions
 from bot.metrics import Metrics
+from bot.models.model import VideoModel
+from bot.models.registry import Models
 from bot.past_jobs import PastJobs
 from bot.polling import HazardPolicy, PollPolicy
 from bot.quotas import DAY
@@ -45,6 +47,7 @@ class JobService:
         settings: Settings,
         store: JobStore,
         runcomfy: RunComfyClient,
+        models: Models,
         clock: Callable[[], float] = time.time,
         admission: Admission | None = None,
         metrics: Metrics | None = None,
@@ -52,6 +55,8 @@ class JobService:
         self.settings = settings
         self.store = store
         self.runcomfy = runcomfy
+        # The operator's models: a job's submit body is built from its model's schema.
+        self.models = models
         self.clock = clock
         # The operator's and server admins' switches (pause, channels, spend cap).
         self.admission = admission
@@ -84,6 +89,7 @@ class JobService:
             transitions=self._transitions,
             settings=settings,
             runcomfy=runcomfy,
+            models=models,
             admission=admission,
             arrivals=self.arrivals,
             trackers=self._trackers,
@@ -121,21 +127,27 @@ class JobService:
         guild_id: int | None,
         channel_id: int | None,
         prompt: str,
-        options: JobOptions,
+        model: VideoModel,
+        options: Options,
         image: ImageFacts,
+        estimate_usd: float | None = None,
         extends_job_id: int | None = None,
         locale: str | None = None,
     ) -> Job:
         """Check quotas and write the job row (`submitting`); nothing is sent yet.
 
-        `locale` is the language of the job's public messages (the server's).
+        `options` are the model's (`VideoModel.choose`); `estimate_usd` what the job is
+        expected to cost (`bot.pricing`), counted against spend caps until its cost is
+        known. `locale` is the language of the job's public messages.
         """
         return await self._submits.create(
             user_id=user_id,
             guild_id=guild_id,
             channel_id=channel_id,
             prompt=prompt,
+            model=model,
             options=options,
+            estimate_usd=estimate_usd,
             image=image,
             extends_job_id=extends_job_id,
             locale=locale,
@@ -228,8 +240,8 @@ class JobService:
     async def by_status_message(self, message_id: int) -> Job | None:
         return await self.store.find_by_status_message(message_id)
 
-    async def expected_duration(self, options: JobOptions) -> float:
-        return await self.past.expected_duration(options)
+    async def expected_duration(self, kind: str) -> float:
+        return await self.past.expected_duration(kind)
 
-    async def expected_render(self, options: JobOptions) -> float:
-        return await self.past.expected_render(options)
+    async def expected_render(self, kind: str) -> float:
+        return await self.past.expected_render(kind)

@@ -13,11 +13,12 @@ import logging
 from bot.admission import Admission
 from bot.arrivals import Arrivals
 from bot.config import Settings
-from bot.domain import ImageFacts, Job, JobOptions, JobStatus
+from bot.domain import ImageFacts, Job, JobStatus, Options
 from bot.jobs.contract import RESTARTED_WHILE_SENDING, SERVICE_UNAVAILABLE
 from bot.jobs.tracking import Trackers
 from bot.jobs.transitions import Transitions
-from bot.models.seedance import SeedanceInput
+from bot.models.model import VideoModel
+from bot.models.registry import Models, is_missing_model
 from bot.quotas import DAY, QuotaExceeded, QuotaKind, first_refusal, operator_quotas
 from bot.runcomfy import RunComfyClient, RunComfyError
 from bot.store import QuotaLimits, QuotaUsage
@@ -29,6 +30,7 @@ INSERT_TRIES = 3
 UNCONFIRMED = (
     "The video service did not confirm the job; it was not resent to avoid charging twice."
 )
+MODEL_GONE = "The video service no longer offers this model; nothing was sent."
 
 
 class Submits:
@@ -40,6 +42,7 @@ class Submits:
         transitions: Transitions,
         settings: Settings,
         runcomfy: RunComfyClient,
+        models: Models,
         admission: Admission | None,
         arrivals: Arrivals,
         trackers: Trackers,
@@ -47,6 +50,7 @@ class Submits:
         self.transitions = transitions
         self.settings = settings
         self.runcomfy = runcomfy
+        self.models = models
         # The operator's and server admins' switches (pause, channels, spend cap).
         self.admission = admission
         self.arrivals = arrivals
@@ -74,7 +78,9 @@ class Submits:
         guild_id: int | None,
         channel_id: int | None,
         prompt: str,
-        options: JobOptions,
+        model: VideoModel,
+        options: Options,
+        estimate_usd: float | None,
         image: ImageFacts,
         extends_job_id: int | None,
         locale: str | None,
@@ -83,12 +89,13 @@ class Submits:
         # This process's lock, then other processes' (PostgreSQL): one admission at a time.
         async with self._admitting, self.transitions.store.admitting():
             if self.admission is not None:
-                # Again under the lock: a pause or cap since the cog's check counts.
+                # Again under the lock: a pause, a cap or a retired model since counts.
                 await self.admission.check(
                     user_id=user_id,
                     guild_id=guild_id,
                     channel_id=channel_id,
-                    duration=options.duration,
+                    model_id=model.model_id,
+                    estimate_usd=estimate_usd,
                 )
             now = self.transitions.clock()
             job = Job(
@@ -96,7 +103,10 @@ class Submits:
                 guild_id=guild_id,
                 channel_id=channel_id,
                 prompt=prompt,
+                model_id=model.model_id,
                 options=options,
+                kind=model.kind(options),
+                estimate_usd=estimate_usd,
                 image=image,
                 extends_job_id=extends_job_id,
                 created_at=now,
@@ -112,16 +122,26 @@ class Submits:
         # The row knows its status message before any wait: a ❌ finds the job by it, and
         # a burst's held submits then go without a write each, which would hold up the
         # admissions of the commands still arriving.
-        job = await store.update(job_id, status_message_id=status_message_id, image_url=hosted_url)
-        await self.arrivals.let_through()  # other commands' status messages first
-        body = SeedanceInput.from_options(job.prompt, image_url, job.options).model_dump(
-            mode="json"
+        job = await store.get(job_id)
+        model = self.models.get(job.model_id) if job is not None else None
+        if job is None or model is None:
+            # Retired (or refused) since the job was admitted: nothing is sent.
+            log.warning("Job %d: its model is no longer available; not sent", job_id)
+            job = await store.update(job_id, status_message_id=status_message_id)
+            return await self._unsent(job, MODEL_GONE)
+        body = model.body(job.prompt, image_url, job.options)
+        # One write before any wait: the row knows its status message (a ❌ finds the job
+        # by it) and the body, stored as sent before it is; a burst's held submits then
+        # go without a write each, which would hold up the admissions still arriving.
+        job = await store.update(
+            job_id, status_message_id=status_message_id, image_url=hosted_url, body=body
         )
+        await self.arrivals.let_through()  # other commands' status messages first
         task = asyncio.current_task()
         if task is not None:
             self._sending.add(task)
         try:
-            submitted = await self.runcomfy.submit(body)
+            submitted = await self.runcomfy.submit(model.model_id, body)
         except RunComfyError as exc:
             return await self._submit_failed(job, exc)
         except asyncio.CancelledError:
@@ -157,7 +177,7 @@ class Submits:
             finished_at=self.transitions.clock(),
         )
         if abandoned is not None:
-            self.transitions.metrics.job_ended(JobStatus.FAILED)
+            self.transitions.metrics.job_ended(JobStatus.FAILED, abandoned.model_id)
 
     async def claim_extend(self, job_id: int) -> bool:
         """Extend a delivered job at most once (two racing presses make one job)."""
@@ -217,6 +237,10 @@ class Submits:
 
     async def _submit_failed(self, job: Job, exc: RunComfyError) -> Job:
         assert job.id is not None
+        if is_missing_model(exc):
+            # Retired between two readings: look again now rather than at the next refresh.
+            self.models.suspect(job.model_id)
+            return await self._unsent(job, MODEL_GONE)
         if exc.operator_problem:
             await self.transitions.alert(
                 f"RunComfy refused a submit ({exc.error_code}): {exc.message}"
@@ -233,6 +257,15 @@ class Submits:
             status, error = JobStatus.FAILED, exc.user_message
         job = await self.transitions.store.update(
             job.id, status=status, error=error, finished_at=self.transitions.clock()
+        )
+        await self.transitions.ended(job)
+        return job
+
+    async def _unsent(self, job: Job, error: str) -> Job:
+        """End a job RunComfy never accepted: failed, nothing charged, its author told."""
+        assert job.id is not None
+        job = await self.transitions.store.update(
+            job.id, status=JobStatus.FAILED, error=error, finished_at=self.transitions.clock()
         )
         await self.transitions.ended(job)
         return job

@@ -125,7 +125,7 @@ class Trackers:
         clock = self.transitions.clock
         started = job.submitted_at or job.created_at
         deadline = started + self.settings.job_timeout_seconds
-        expected_end = started + await self.past.expected_duration(job.options)
+        expected_end = started + await self.past.expected_duration(job.kind)
         # When RunComfy last said "queued": the render started between then and the
         # poll that first sees it running.
         queued_at: float | None
@@ -134,7 +134,7 @@ class Trackers:
             # "queued" poll, and the next comes an interval later (asked at once, it
             # would tell only the place in line, which the next poll tells too).
             queued_at = job.submitted_at
-            times = await self.past.render_times(job.options)
+            times = await self.past.render_times(job.kind)
             first_delay, urgent = self._next_delay(job, expected_end, times, queued_at)
         else:
             # When it was last seen queued is unknown. The restart's first polls are due;
@@ -198,7 +198,7 @@ class Trackers:
             if job.status.is_final:
                 return
             # Looked up per poll (cached): a kind's first renders finish while others run.
-            times = await self.past.render_times(job.options)
+            times = await self.past.render_times(job.kind)
             delay, urgent = self._next_delay(job, expected_end, times, queued_at)
             # The delay spaces what RunComfy is asked, so the time this answer took comes
             # off it (the next one should take as long), else slow answers stretch every

@@ -58,7 +58,7 @@ class Transitions:
 
     async def ended(self, job: Job) -> None:
         """Count a job that just reached its final state and tell its author."""
-        self.metrics.job_ended(job.status)
+        self.metrics.job_ended(job.status, job.model_id)
         await self.notify_updated(job)
         await self.notify_ended(job)
 

@@ -57,6 +57,22 @@ class StateStore(Protocol):
     async def set_state(self, key: str, value: str, *, now: float) -> None: ...
 
 
+class NoModel(Exception):
+    """No configured model can be used: the bot cannot start."""
+
+    def __init__(self, entries: list[Entry]) -> None:
+        super().__init__("no usable model")
+        self.entries = entries
+
+    def describe(self) -> str:
+        """One line per model: why it cannot be used, for the operator."""
+        lines = []
+        for entry in self.entries:
+            why = "; ".join(entry.reasons) or "RunComfy could not be reached"
+            lines.append(f"{entry.model_id}: {why}")
+        return "; ".join(lines)
+
+
 def is_missing_model(exc: RunComfyError) -> bool:
     return exc.error_code == MODEL_MISSING_CODE or exc.status_code == 404
 
@@ -87,6 +103,8 @@ class Models:
         self.alert = alert
         self._entries = {m: Entry(m, ModelState.UNKNOWN) for m in self.model_ids}
         self._suspect: set[str] = set()  # a first 404 seen, not yet confirmed
+        self._woken = asyncio.Event()  # a new suspect: `run` looks at it within the minute
+        self._held_alerts: list[str] = []  # alerts before anyone listens (at start)
 
     # -- what the rest of the bot asks ------------------------------------------------
 
@@ -118,12 +136,40 @@ class Models:
     def entry(self, model_id: str) -> Entry | None:
         return self._entries.get(model_id)
 
+    def suspect(self, model_id: str) -> None:
+        """RunComfy refused a submit as if the model were gone: confirm at the next look."""
+        if model_id in self._entries:
+            self._suspect.add(model_id)
+            self._woken.set()
+
     # -- reading them -----------------------------------------------------------------
 
-    async def load(self) -> None:
-        """At start: every model read (at once), a 404 looked at twice, else the copies."""
+    async def load(self, *, each_within: float | None = None) -> None:
+        """At start: every model read (at once, each within `each_within` s: a start must not
+        hang), a 404 looked at twice, else the copies. NoModel when none can be used."""
         confirm = self.start_confirm_seconds
-        await asyncio.gather(*(self._read(m, confirm_after=confirm) for m in self.model_ids))
+
+        async def read(model_id: str) -> None:
+            try:
+                async with asyncio.timeout(each_within):
+                    await self._read(model_id, confirm_after=confirm)
+            except TimeoutError:
+                await self._down(model_id, RunComfyError("no answer in time", retryable=True))
+
+        await asyncio.gather(*(read(m) for m in self.model_ids))
+        entries = self.entries()
+        # Retired models still start the bot (it says so and refuses their jobs); a model
+        # never read, or whose schema cannot be used, does not.
+        if not any(e.state in (ModelState.READY, ModelState.RETIRED) for e in entries):
+            raise NoModel(entries)
+
+    async def set_alert(self, alert: Callable[[str], Awaitable[None]]) -> None:
+        """Where alerts go from now on; the ones held since start go there now."""
+        self.alert = alert
+        held, self._held_alerts = self._held_alerts, []
+        for text in held:
+            with contextlib.suppress(Exception):
+                await alert(text)
 
     async def refresh(self) -> None:
         await asyncio.gather(*(self._read(m, confirm_after=None) for m in self.model_ids))
@@ -136,7 +182,11 @@ class Models:
             wait = next_refresh - self.clock()
             if self._suspect:
                 wait = min(wait, self.confirm_seconds)
-            await asyncio.sleep(max(0.0, wait))
+            self._woken.clear()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(max(0.0, wait)):
+                    await self._woken.wait()
+                    await asyncio.sleep(self.confirm_seconds)
             if self.clock() >= next_refresh:
                 next_refresh = self.clock() + self.refresh_seconds
                 await self.refresh()
@@ -201,8 +251,13 @@ class Models:
             return
         copy = await self._copy(model_id)
         if copy is None:
-            log.error("Could not read %s (%s) and no earlier copy exists: it is not offered "
-                      "until RunComfy answers", model_id, exc)  # fmt: skip
+            why = (
+                "RunComfy refused RUNCOMFY_API_TOKEN (or the account's balance is empty)"
+                if exc.operator_problem
+                else f"RunComfy could not be reached ({exc}) and no earlier copy exists"
+            )
+            log.warning("Model %s is not offered until RunComfy answers: %s", model_id, why)
+            self._entries[model_id] = Entry(model_id, ModelState.UNKNOWN, reasons=(why,))
             return
         info, read_at = copy
         try:
@@ -238,9 +293,11 @@ class Models:
         others = [m.name for m in self.available()]
         text = retired_alert(model_id, others)
         log.error("%s", text)
-        if self.alert is not None:
-            with contextlib.suppress(Exception):
-                await self.alert(text)
+        if self.alert is None:
+            self._held_alerts.append(text)
+            return
+        with contextlib.suppress(Exception):
+            await self.alert(text)
 
 
 def retired_alert(model_id: str, others: list[str]) -> str:

@@ -17,9 +17,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from bot.domain import Scalar
+
 log = logging.getLogger(__name__)
 
-Scalar = str | int | float | bool
 # The schema's own type words, and the non-standard `float` some models use.
 TYPES = frozenset({"string", "integer", "boolean", "number", "float"})
 

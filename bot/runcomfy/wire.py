@@ -137,16 +137,6 @@ class ModelInfo(Wire):
     def _text_or_none(cls, value: object) -> object:
         return value.strip() or None if isinstance(value, str) else None
 
-    def price_for(self, duration: int) -> float | None:
-        """What one video of `duration` seconds costs, if the model says; never guessed."""
-        if self.base_price_usd is None:
-            return None
-        if self.price_unit == "second":
-            return self.base_price_usd * duration
-        if self.price_unit == "output":
-            return self.base_price_usd
-        return None
-
 
 def _money_or_none(value: object) -> float | None:
     """An amount in dollars, or None: an infinite cost would fill the spend cap for

@@ -18,10 +18,20 @@ from bot.store.rows import Params
 MAX_KEPT_GUILDS = 10_000  # servers whose settings SQLite's store keeps in memory
 # What `change_guild_settings` may set; the channel list changes through its own method.
 GUILD_COLUMNS = frozenset(
-    {"paused", "pause_reason", "user_concurrent", "user_daily", "daily_spend_cap_usd"}
+    {
+        "paused",
+        "pause_reason",
+        "user_concurrent",
+        "user_daily",
+        "daily_spend_cap_usd",
+        "default_model_id",
+    }
 )
+# The lists a server keeps as JSON, changed atomically: column -> GuildSettings field.
+LIST_COLUMNS = {"allowed_channels": "allowed_channel_ids", "allowed_models": "allowed_model_ids"}
 
 Channels = tuple[int, ...]
+ModelIds = tuple[str, ...]
 
 
 class GuildsMixin(StoreBase):
@@ -71,6 +81,31 @@ class GuildsMixin(StoreBase):
     ) -> GuildSettings:
         """Replace the server's channel list with `change(current list)`, atomically: the
         row stays locked from the read to the write. An error from `change` changes nothing."""
+        return await self._change_list(guild_id, "allowed_channels", change, by=by, at=at)
+
+    async def change_allowed_models(
+        self,
+        guild_id: int,
+        change: Callable[[ModelIds], ModelIds],
+        *,
+        by: int | None,
+        at: float,
+    ) -> GuildSettings:
+        """The same for the models the server's members may use (empty: all)."""
+        return await self._change_list(guild_id, "allowed_models", change, by=by, at=at)
+
+    async def _change_list(
+        self,
+        guild_id: int,
+        column: str,
+        change: Callable[[Any], tuple[Any, ...]],
+        *,
+        by: int | None,
+        at: float,
+    ) -> GuildSettings:
+        if column not in LIST_COLUMNS:
+            raise ValueError(f"not a list column: {column}")
+        # Column names come from LIST_COLUMNS, never from input.
         async with self.db.transaction():
             # The row must exist to be locked: two first changes at once would both insert.
             await self.db.execute(
@@ -79,16 +114,16 @@ class GuildsMixin(StoreBase):
                 guild_id,
             )
             current = await self.db.fetchval(
-                "SELECT allowed_channels FROM guild_settings WHERE guild_id = $1"
+                f"SELECT {column} FROM guild_settings WHERE guild_id = $1"
                 + self.db.dialect.for_update,
                 guild_id,
             )
-            channels = change(tuple(json.loads(current)))
+            changed = change(tuple(json.loads(current)))
             row = await self.db.fetchrow(
-                "UPDATE guild_settings SET allowed_channels = $2, updated_by = $3, "
+                f"UPDATE guild_settings SET {column} = $2, updated_by = $3, "
                 "updated_at = $4 WHERE guild_id = $1 RETURNING *",
                 guild_id,
-                json.dumps(list(channels)),
+                json.dumps(list(changed)),
                 by,
                 at,
             )
@@ -130,6 +165,8 @@ def _from_row(row: Row) -> GuildSettings:
         user_concurrent=row["user_concurrent"],
         user_daily=row["user_daily"],
         daily_spend_cap_usd=row["daily_spend_cap_usd"],
+        default_model_id=row["default_model_id"],
+        allowed_model_ids=tuple(json.loads(row["allowed_models"])),
         updated_by=row["updated_by"],
         updated_at=row["updated_at"],
     )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
-from typing import Any
 
 from bot.domain import ACTIVE_STATUSES, Job, JobStatus
 from bot.store.base import StoreBase
@@ -127,13 +126,7 @@ class JobsMixin(StoreBase):
         return await self.count_for_user(user_id, statuses=ACTIVE_STATUSES)
 
     async def recent_durations(
-        self,
-        *,
-        resolution: str,
-        duration: int,
-        generate_audio: bool,
-        from_start: bool = False,
-        limit: int = 50,
+        self, *, kind: str, from_start: bool = False, limit: int = 50
     ) -> list[float]:
         """Times to finish of the latest finished jobs of one kind, newest first.
 
@@ -146,14 +139,23 @@ class JobsMixin(StoreBase):
         says nothing of how long they took.
         """
         start = "started_at" if from_start else "submitted_at"
-        kind = "resolution = $1 AND duration = $2 AND generate_audio = $3"
-        args: tuple[Any, ...] = (resolution, duration, int(generate_audio), limit)
         rows = await self.db.fetch(
             f"SELECT finished_at - {start} FROM jobs "
-            f"WHERE {FINISHED_SQL} AND {kind} AND finished_at > {start} "
+            f"WHERE {FINISHED_SQL} AND kind = $1 AND finished_at > {start} "
             f"AND {start} < COALESCE((SELECT MIN({start}) FROM jobs "
-            f"WHERE {ACTIVE_SQL} AND status <> 'completed' AND {kind}), {start} + 1) "
-            f"ORDER BY {start} DESC LIMIT $4",
-            *args,
+            f"WHERE {ACTIVE_SQL} AND status <> 'completed' AND kind = $1), {start} + 1) "
+            f"ORDER BY {start} DESC LIMIT $2",
+            kind,
+            limit,
+        )
+        return [float(row[0]) for row in rows]
+
+    async def recent_costs(self, kind: str, *, limit: int) -> list[float]:
+        """What RunComfy charged for the latest delivered jobs of a kind, newest first."""
+        rows = await self.db.fetch(
+            "SELECT cost FROM jobs WHERE status = 'delivered' AND cost IS NOT NULL "
+            "AND kind = $1 ORDER BY finished_at DESC LIMIT $2",
+            kind,
+            limit,
         )
         return [float(row[0]) for row in rows]

@@ -16,13 +16,14 @@ class MaintenanceMixin(StoreBase):
     async def clear_for_user(self, user_id: int, *, now: float) -> int:
         """Hide the user's final jobs from /history and scrub their private content.
 
-        Prompt, image facts and URLs, video URL and error go; what quotas and spend
-        reports count stays (user, guild, created, status, request id, options,
-        cost, timestamps). Active jobs are untouched: they are still delivered.
+        Prompt, image facts and URLs, the body sent (it holds both), video URL and error
+        go; what quotas and spend reports count stays (user, guild, created, status,
+        request id, model, options, cost, estimate, timestamps). Active jobs are
+        untouched: they are still delivered.
         """
         return await self.db.execute(
             "UPDATE jobs SET cleared_at = $1, prompt = '', image_json = $2, image_url = NULL, "
-            "video_url = NULL, error = NULL "
+            "body_json = NULL, video_url = NULL, error = NULL "
             f"WHERE user_id = $3 AND {SHOWN_SQL} AND NOT ({ACTIVE_SQL})",
             now,
             SCRUBBED_IMAGE,

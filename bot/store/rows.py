@@ -5,18 +5,14 @@ The only names spliced into SQL text are these columns, never input.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Iterable
 from functools import cache
 from typing import Any
 
 from pydantic import TypeAdapter
 
-from bot.domain import (
-    ImageFacts,
-    Job,
-    JobOptions,
-    JobStatus,
-)
+from bot.domain import ImageFacts, Job, JobStatus
 from bot.store.database import Row
 from bot.store.schema import SHOWN_SQL
 
@@ -45,9 +41,14 @@ PLAIN_FIELDS = (
     "finished_at",
     "delivered_at",
     "locale",
+    "model_id",
+    "kind",
+    "estimate_usd",
 )
+# Fields kept as JSON text, and their columns.
+JSON_FIELDS = {"options": "options_json", "body": "body_json"}
 # What `update` may change: every Job field but the id.
-UPDATABLE = frozenset({*PLAIN_FIELDS, "options", "image"})
+UPDATABLE = frozenset({*PLAIN_FIELDS, *JSON_FIELDS, "image"})
 
 
 @cache
@@ -97,8 +98,8 @@ def set_clause(fields: dict[str, object], p: Params) -> str:
     columns: dict[str, Any] = {}
     for name, raw in fields.items():
         value = validated(name, raw)
-        if name == "options":
-            columns.update(option_columns(value))
+        if name in JSON_FIELDS:
+            columns[JSON_FIELDS[name]] = None if value is None else json.dumps(value)
         elif name == "image":
             columns["image_json"] = value.model_dump_json()
         else:
@@ -107,23 +108,15 @@ def set_clause(fields: dict[str, object], p: Params) -> str:
     return ", ".join(f"{name} = {p(value)}" for name, value in columns.items())
 
 
-def option_columns(options: JobOptions) -> dict[str, Any]:
-    return {
-        "resolution": options.resolution,
-        "ratio": options.ratio,
-        "duration": options.duration,
-        "generate_audio": int(options.generate_audio),
-        "camera_fixed": int(options.camera_fixed),
-    }
-
-
 def to_sql(value: Any) -> Any:
     return str(value) if isinstance(value, JobStatus) else value
 
 
 def to_columns(job: Job) -> dict[str, Any]:
     columns = {name: to_sql(getattr(job, name)) for name in PLAIN_FIELDS}
-    columns.update(option_columns(job.options))
+    for name, column in JSON_FIELDS.items():
+        value = getattr(job, name)
+        columns[column] = None if value is None else json.dumps(value)
     columns["image_json"] = job.image.model_dump_json()
     if job.id is not None:
         columns["id"] = job.id
@@ -133,12 +126,8 @@ def to_columns(job: Job) -> dict[str, Any]:
 def from_row(row: Row) -> Job:
     data: dict[str, Any] = {name: row[name] for name in PLAIN_FIELDS}
     data["id"] = row["id"]
-    data["options"] = JobOptions(
-        resolution=row["resolution"],
-        ratio=row["ratio"],
-        duration=row["duration"],
-        generate_audio=bool(row["generate_audio"]),
-        camera_fixed=bool(row["camera_fixed"]),
-    )
+    for name, column in JSON_FIELDS.items():
+        text = row[column]
+        data[name] = None if text is None else json.loads(text)
     data["image"] = ImageFacts.model_validate_json(row["image_json"])
     return Job.model_validate(data)

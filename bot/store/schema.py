@@ -26,3 +26,6 @@ DELIVERED_1 = "CASE WHEN status = 'delivered' THEN 1 ELSE 0 END"
 FAILED_1 = "CASE WHEN status IN ('failed', 'timed_out', 'lost') THEN 1 ELSE 0 END"
 CANCELLED_1 = "CASE WHEN status = 'cancelled' THEN 1 ELSE 0 END"
 ACTIVE_1 = f"CASE WHEN {ACTIVE_SQL} THEN 1 ELSE 0 END"
+# A set of jobs' spend for budgets: each at its cost, else at its estimate, never $0 for
+# a charged job whose cost RunComfy never reported (timed out, lost).
+COMMITTED_SUM = "COALESCE(SUM(COALESCE(cost, estimate_usd, 0)), 0)"

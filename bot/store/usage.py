@@ -6,7 +6,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-from bot.domain import GuildUsage, Job, UsageReport, UserSpend
+from bot.domain import GuildUsage, Job, ModelSpend, UsageReport, UserSpend
 from bot.store.base import StoreBase
 from bot.store.database import ADMISSION_LOCK
 from bot.store.rows import Params
@@ -15,6 +15,7 @@ from bot.store.schema import (
     ACTIVE_SQL,
     CANCELLED_1,
     CHARGED_SQL,
+    COMMITTED_SUM,
     DELIVERED_1,
     FAILED_1,
 )
@@ -96,32 +97,38 @@ class UsageMixin(StoreBase):
         )
 
     async def guild_usage(self, guild_id: int, user_id: int, since: float) -> GuildUsage:
-        """Everything a server's admission check needs (it runs before each defer)."""
+        """Everything a server's admission check needs (it runs before each defer).
+
+        The member's day counts charged jobs only, as the operator's quota does; the
+        server's spend counts each charged job at its cost, else at its estimate.
+        """
         member = "guild_id = $1 AND user_id = $2"
+        charged = f"{member} AND created_at >= $3 AND {CHARGED_SQL}"
         row = await self.db.fetchrow(
             "SELECT "
             f"(SELECT COUNT(*) FROM jobs WHERE {member} AND {ACTIVE_SQL}), "
-            f"(SELECT COUNT(*) FROM jobs WHERE {member} AND created_at >= $3), "
-            f"(SELECT MIN(created_at) FROM jobs WHERE {member} AND created_at >= $3), "
-            "(SELECT COALESCE(SUM(cost), 0) FROM jobs "
-            "WHERE guild_id = $1 AND created_at >= $3)",
+            f"(SELECT COUNT(*) FROM jobs WHERE {charged}), "
+            f"(SELECT MIN(created_at) FROM jobs WHERE {charged}), "
+            f"(SELECT {COMMITTED_SUM} FROM jobs "
+            f"WHERE guild_id = $1 AND created_at >= $3 AND {CHARGED_SQL})",
             guild_id,
             user_id,
             since,
         )
         assert row is not None
-        rows = await self.db.fetch(
-            "SELECT duration, COUNT(*) FROM jobs "
-            f"WHERE guild_id = $1 AND cost IS NULL AND {ACTIVE_SQL} GROUP BY duration",
-            guild_id,
-        )
         return GuildUsage(
             user_active=int(row[0]),
             user_since=int(row[1]),
             oldest_since=None if row[2] is None else float(row[2]),
-            known_spend_usd=float(row[3]),
-            active_uncosted={int(d): int(n) for d, n in rows},
+            committed_usd=float(row[3]),
         )
+
+    async def spend_since(self, since: float) -> float:
+        """What every charged job since `since` cost, or is estimated to (the operator's cap)."""
+        value = await self.db.fetchval(
+            f"SELECT {COMMITTED_SUM} FROM jobs WHERE created_at >= $1 AND {CHARGED_SQL}", since
+        )
+        return float(value or 0)
 
     async def usage_report(self, guild_id: int, since: float, *, top: int = 5) -> UsageReport:
         """The server's jobs created since `since`: counts by outcome, known spend, top users."""
@@ -148,6 +155,19 @@ class UsageMixin(StoreBase):
         users = [
             UserSpend(user_id=int(u), jobs=int(n), spend_usd=float(spend)) for u, n, spend in rows
         ]
+        per_model = await self.db.fetch(
+            "SELECT model_id, COUNT(*), COALESCE(SUM(cost), 0), "
+            f"COALESCE(SUM(CASE WHEN cost IS NULL AND {CHARGED_SQL} "
+            "THEN COALESCE(estimate_usd, 0) ELSE 0 END), 0) "
+            "FROM jobs WHERE guild_id = $1 AND created_at >= $2 "
+            "GROUP BY model_id ORDER BY COUNT(*) DESC, model_id",
+            guild_id,
+            since,
+        )
+        models = [
+            ModelSpend(model_id=str(m), jobs=int(n), spend_usd=float(c), estimated_usd=float(e))
+            for m, n, c, e in per_model
+        ]
         return UsageReport(
             jobs=int(row[0]),
             delivered=int(row[1]),
@@ -156,6 +176,7 @@ class UsageMixin(StoreBase):
             active=int(row[4]),
             spend_usd=float(row[5]),
             top_users=users,
+            by_model=models,
         )
 
     async def count_active_by_status(self) -> dict[str, int]:
