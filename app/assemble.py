@@ -14,7 +14,8 @@ from bot.guild_settings import GuildAdmin
 from bot.health import beat_forever
 from bot.jobs import JobService
 from bot.metrics import Metrics, sample_forever
-from bot.pricing import PriceWatch
+from bot.models.registry import Models
+from bot.pricing import Pricing
 from bot.runcomfy import RunComfyClient, make_http_client
 from bot.store import open_store
 
@@ -62,21 +63,21 @@ async def services_for(settings: Settings) -> AsyncIterator[Services]:
         metrics = Metrics()
         runcomfy = RunComfyClient(
             runcomfy_http,
-            model_id=settings.runcomfy_model_id,
             requests_per_second=settings.runcomfy_requests_per_second,
             metrics=metrics,
             max_in_flight=settings.runcomfy_connections,
         )
-        pricing = PriceWatch(
-            runcomfy,
-            model_id=settings.runcomfy_model_id,
-            refresh_seconds=settings.price_refresh_seconds,
+        models = Models(
+            runcomfy, store, settings.model_ids, refresh_seconds=settings.price_refresh_seconds
         )
-        admission = Admission(settings=settings, store=store, pricing=pricing)
+        # Before the bot: /animate's options are the models' (NoModel if none can be used).
+        await models.load(each_within=settings.http_timeout_seconds)
+        admission = Admission(settings=settings, store=store, models=models)
         jobs = JobService(
             settings=settings,
             store=store,
             runcomfy=runcomfy,
+            models=models,
             admission=admission,
             metrics=metrics,
         )
@@ -84,7 +85,8 @@ async def services_for(settings: Settings) -> AsyncIterator[Services]:
             settings=settings,
             store=store,
             jobs=jobs,
-            pricing=pricing,
+            models=models,
+            pricing=Pricing(store),
             admission=admission,
             guild_admin=GuildAdmin(settings=settings, store=store),
             metrics=metrics,

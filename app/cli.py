@@ -89,7 +89,7 @@ async def check(settings: Settings) -> int:
     )
     async with http, DiscordRestProbe(settings.discord_token.get_secret_value()) as probe:
         # Two attempts: a check reports a flaky service rather than waiting it out.
-        runcomfy = RunComfyClient(http, model_id=settings.runcomfy_model_id, max_attempts=2)
+        runcomfy = RunComfyClient(http, max_attempts=2)
         checks = await run_checks(settings, discord=probe, runcomfy=runcomfy)
     for result in checks:
         print(result.line())

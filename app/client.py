@@ -26,7 +26,8 @@ from bot.guild_settings import GuildAdmin
 from bot.history import HistoryService
 from bot.jobs import JobService
 from bot.metrics import Metrics
-from bot.pricing import PriceWatch
+from bot.models.registry import Models
+from bot.pricing import Pricing
 from bot.ratelimit import RateBudget
 from bot.store import JobStore
 from cogs.about import About
@@ -53,7 +54,9 @@ class Services:
     settings: Settings
     store: JobStore
     jobs: JobService
-    pricing: PriceWatch
+    # The operator's models as RunComfy describes them, and what their videos cost.
+    models: Models
+    pricing: Pricing
     admission: Admission
     guild_admin: GuildAdmin
     metrics: Metrics
@@ -112,7 +115,7 @@ class AnimateBot(commands.AutoShardedBot):
         self.services = services
         self.commands_only = commands_only
         self._purger: asyncio.Task[None] | None = None
-        self._pricer: asyncio.Task[None] | None = None
+        self._refresher: asyncio.Task[None] | None = None
         # Set by a stop signal: no new command starts, the ones under way get a grace.
         self.stopping = False
         self._under_way: dict[asyncio.Task[Any], discord.Interaction[Any]] = {}
@@ -134,14 +137,15 @@ class AnimateBot(commands.AutoShardedBot):
             jobs=services.jobs,
             admission=services.admission,
             arrivals=services.arrivals,
-            price=services.pricing.estimate,
+            models=services.models,
+            pricing=services.pricing,
             admit=self.admit,
         )
         return [
             About(),
             animate,
             History(HistoryService(services.store), again=animate.starter),
-            Admin(services.settings, services.guild_admin),
+            Admin(services.settings, services.guild_admin, services.models),
         ]
 
     async def setup_hook(self) -> None:
@@ -152,7 +156,9 @@ class AnimateBot(commands.AutoShardedBot):
         if self.commands_only:
             return
         await self.sync_commands()
-        await self._watch_price()
+        # Read at start (`assemble`); from now on, again at every refresh.
+        await self.services.models.set_alert(self.alert_operator)
+        self._refresher = asyncio.create_task(self.services.models.run(), name="refresh-models")
         # The cogs observe the jobs now, so unfinished ones can be picked up again.
         await self.jobs.resume()
         if self.settings.history_retention_days is not None:
@@ -160,17 +166,6 @@ class AnimateBot(commands.AutoShardedBot):
         # Everything built so far lives as long as the process: move it out of the
         # collector's generations so 1,000 live jobs' churn does not rescan it.
         gc.freeze()
-
-    async def _watch_price(self) -> None:
-        """Read the model and its price now (bounded: start-up must not hang), then hourly."""
-        pricing = self.services.pricing
-        pricing.alert = self.alert_operator
-        try:
-            async with asyncio.timeout(self.settings.http_timeout_seconds):
-                await pricing.refresh()
-        except TimeoutError:
-            log.warning("RunComfy did not say the model's price in time; retrying hourly")
-        self._pricer = asyncio.create_task(pricing.run(), name="refresh-price")
 
     async def alert_operator(self, text: str) -> None:
         """Post an operator alert to ADMIN_CHANNEL_ID, if set (the log has it anyway)."""
@@ -265,7 +260,7 @@ class AnimateBot(commands.AutoShardedBot):
             )
 
     async def close(self) -> None:
-        background = [task for task in (self._purger, self._pricer) if task is not None]
+        background = [task for task in (self._purger, self._refresher) if task is not None]
         for task in background:
             task.cancel()
         await asyncio.gather(*background, return_exceptions=True)

@@ -17,6 +17,7 @@ from app.assemble import assemble
 from app.client import AnimateBot
 from bot.config import Settings, SettingsError, load_settings
 from bot.logs import setup_logging
+from bot.models.registry import NoModel
 from bot.store import StoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -96,6 +97,13 @@ def main(**bot_options: Any) -> int:
                 "Check DATABASE_URL and that the server is up and accepts this host.",
                 exc.reason,
             )
+        return 2
+    except NoModel as exc:
+        log.error(
+            "The bot cannot start: no model in RUNCOMFY_MODEL_IDS can be used (%s). Check the "
+            "ids with `python -m bot check`.",
+            exc.describe(),
+        )
         return 2
     except discord.LoginFailure:
         log.error(

@@ -13,17 +13,21 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.admission import EffectiveLimits
+from bot.admission import EffectiveLimits, offered
 from bot.config import Settings
 from bot.domain import GuildSettings, UsageReport
 from bot.guild_settings import (
     MAX_REASON_CHARS,
     GuildAdmin,
     LimitTooHigh,
+    NoModelLeft,
     TooManyChannels,
+    UnknownModel,
     may_administer,
 )
 from bot.i18n import Messages
+from bot.models.model import display_name
+from bot.models.registry import Models
 from cogs.common.translator import command_text, user_messages
 from cogs.common.words import safe_text
 
@@ -42,7 +46,12 @@ GUILD_OPTION = command_text("admin.option.guild")
 
 
 def settings_text(
-    guild: GuildSettings, limits: EffectiveLimits, t: Messages, *, global_pause: bool
+    guild: GuildSettings,
+    limits: EffectiveLimits,
+    t: Messages,
+    *,
+    global_pause: bool,
+    models: Models | None = None,
 ) -> str:
     """Everything /admin controls on a server, as its admins read it."""
     if guild.paused and guild.pause_reason:
@@ -59,18 +68,28 @@ def settings_text(
         else t("admin.every_channel")
     )
     cap = limits.daily_spend_cap_usd
-    return "\n".join(
-        (
-            t("admin.settings.state", state=state),
-            t("admin.settings.channels", channels=channels),
-            t(
-                "admin.settings.per_member",
-                at_once=t.number(limits.user_concurrent),
-                daily=t.number(limits.user_daily),
-            ),
-            t("admin.settings.budget", cap=t.money(cap)) if cap else t("admin.settings.no_budget"),
-        )
-    )
+    lines = [
+        t("admin.settings.state", state=state),
+        t("admin.settings.channels", channels=channels),
+        t(
+            "admin.settings.per_member",
+            at_once=t.number(limits.user_concurrent),
+            daily=t.number(limits.user_daily),
+        ),
+        t("admin.settings.budget", cap=t.money(cap)) if cap else t("admin.settings.no_budget"),
+    ]
+    if models is not None and len(models.model_ids) > 1:
+        lines.append(models_text(guild, models, t))
+    return "\n".join(lines)
+
+
+def models_text(guild: GuildSettings, models: Models, t: Messages) -> str:
+    """The server's default model and the models its members may use, by name."""
+    here = offered(models, guild)
+    names = ", ".join(m.name for m in here) or t("admin.models.none")
+    default = models.known(guild.default_model_id) if guild.default_model_id else None
+    first = default if default in here else (here[0] if here else None)
+    return t("admin.settings.models", default=first.name if first else "-", models=names)
 
 
 def usage_text(report: UsageReport, days: int, t: Messages) -> str:
@@ -87,6 +106,17 @@ def usage_text(report: UsageReport, days: int, t: Messages) -> str:
         ),
         t("admin.usage.spend", spend=t.money(report.spend_usd)),
     ]
+    if len(report.by_model) > 1 or any(m.estimated_usd for m in report.by_model):
+        lines.extend(
+            t(
+                "admin.usage.model",
+                model=display_name(m.model_id),
+                videos=t.plural("admin.usage.videos", m.jobs),
+                spend=t.money(m.spend_usd),
+                estimated=t.money(m.estimated_usd),
+            )
+            for m in report.by_model
+        )
     if report.top_users:
         lines.append(t("admin.usage.top"))
         lines.extend(
@@ -110,9 +140,10 @@ class Admin(commands.Cog):
         default_permissions=discord.Permissions(manage_guild=True),
     )
 
-    def __init__(self, settings: Settings, service: GuildAdmin) -> None:
+    def __init__(self, settings: Settings, service: GuildAdmin, models: Models) -> None:
         self.settings = settings
         self.service = service
+        self.models = models
 
     async def _target(self, interaction: discord.Interaction, guild: str | None) -> int | None:
         """The server to act on, or None once the refusal has been sent."""
@@ -146,6 +177,7 @@ class Admin(commands.Cog):
             self.service.limits(current),
             t,
             global_pause=self.settings.global_pause,
+            models=self.models,
         )
         await _reply(interaction, f"{t(lead)}\n\n{text}" if lead else text)
 
@@ -247,6 +279,62 @@ class Admin(commands.Cog):
             await _reply(interaction, text)
             return
         await self._show(interaction, target)
+
+    @admin.command(name="models", description=command_text("admin_models.command.description"))
+    @app_commands.describe(
+        default=command_text("admin_models.option.default"),
+        allow=command_text("admin_models.option.allow"),
+        deny=command_text("admin_models.option.deny"),
+        every=command_text("admin_models.option.every"),
+        guild=GUILD_OPTION,
+    )
+    async def models_(
+        self,
+        interaction: discord.Interaction,
+        default: str | None = None,
+        allow: str | None = None,
+        deny: str | None = None,
+        every: bool = False,
+        guild: str | None = None,
+    ) -> None:
+        target = await self._target(interaction, guild)
+        if target is None:
+            return
+        t = user_messages(interaction)
+        try:
+            await self.service.set_models(
+                target,
+                by=interaction.user.id,
+                operator_models=self.models.model_ids,
+                default=default,
+                allow=allow,
+                deny=deny,
+                every=every,
+            )
+        except UnknownModel as exc:
+            names = ", ".join(m.name for m in self.models.available())
+            await _reply(
+                interaction, t("admin.models.unknown", model=exc.model[:100], models=names)
+            )
+            return
+        except NoModelLeft:
+            await _reply(interaction, t("admin.models.none_left"))
+            return
+        await self._show(interaction, target)
+
+    @models_.autocomplete("default")
+    @models_.autocomplete("allow")
+    @models_.autocomplete("deny")
+    async def _operator_models(
+        self, interaction: discord.Interaction, typed: str
+    ) -> list[app_commands.Choice[str]]:
+        """The operator's models: a server may narrow their list, never add to it."""
+        typed = typed.lower()
+        return [
+            app_commands.Choice(name=m.name[:100], value=m.model_id)
+            for m in self.models.available()
+            if typed in m.name.lower() or typed in m.model_id.lower()
+        ][:25]
 
     @admin.command(name="usage", description=command_text("admin_usage.command.description"))
     @app_commands.describe(days=command_text("admin_usage.option.days"), guild=GUILD_OPTION)

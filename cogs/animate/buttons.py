@@ -14,14 +14,16 @@ from __future__ import annotations
 import logging
 import re
 import weakref
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import discord
 
-from bot.domain import RESOLUTIONS, Job, Resolution
+from bot.domain import Job
 from bot.i18n import Messages
+from bot.models import resolutions
+from bot.models.registry import Models
 from cogs.animate.rendering import CANCELLABLE, public_messages
 
 log = logging.getLogger(__name__)
@@ -69,11 +71,13 @@ class ButtonAction:
     emoji: str | None = None
     # The catalog placeholder the press's argument fills, and the values it may take.
     arg_name: str | None = None
-    args: tuple[str, ...] = ()
+    arg_pattern: re.Pattern[str] | None = None
     disabled_label: str | None = None  # catalog key once it cannot be pressed again
 
     def accepts(self, arg: str | None) -> bool:
-        return arg in self.args if self.args else arg is None
+        if self.arg_pattern is None:
+            return arg is None
+        return arg is not None and self.arg_pattern.fullmatch(arg) is not None
 
 
 ACTIONS: dict[str, ButtonAction] = {
@@ -88,7 +92,7 @@ ACTIONS: dict[str, ButtonAction] = {
         discord.ButtonStyle.secondary,
         "⬆️",
         arg_name="resolution",
-        args=RESOLUTIONS,
+        arg_pattern=resolutions.RESOLUTION,
     ),
     # A new job from the video's last frame; once per video.
     EXTEND: ButtonAction(
@@ -166,15 +170,20 @@ def cancel_view(job: Job) -> discord.ui.View | None:
     return view
 
 
-def higher_resolutions(job: Job) -> tuple[Resolution, ...]:
-    index = RESOLUTIONS.index(job.options.resolution)
-    return RESOLUTIONS[index + 1 :]
+def higher_resolutions(job: Job, models: Models) -> list[str]:
+    """The resolutions above the job's that a model offered now makes (its own option,
+    or a sibling model's id): Higher buttons exist only where there is one."""
+    model = models.get(job.model_id)
+    if model is None:
+        return []
+    return [r.resolution for r in resolutions.higher(model, job.options, models.available())]
 
 
 def result_view(
     job: Job,
     t: Messages | None = None,
     *,
+    higher: Sequence[str] = (),
     extendable: bool = True,
     extend_disabled: bool = False,
     joinable: bool = False,
@@ -189,7 +198,7 @@ def result_view(
         return None
     t = t or public_messages(job)
     presses = [Press(AGAIN, job.id), Press(REMIX, job.id)]
-    presses += [Press(HIGHER, job.id, resolution) for resolution in higher_resolutions(job)]
+    presses += [Press(HIGHER, job.id, resolution) for resolution in higher]
     view = discord.ui.View(timeout=None)
     for press in presses:
         view.add_item(JobButton.shown(press, t))
@@ -198,6 +207,12 @@ def result_view(
     if joinable:
         view.add_item(JobButton.shown(Press(JOIN, job.id), t))
     return view
+
+
+def higher_on(presses: set[Press]) -> list[str]:
+    """The Higher buttons among `presses`, lowest resolution first (as the view shows them)."""
+    shown = [p.arg for p in presses if p.action == HIGHER and p.arg]
+    return sorted(shown, key=lambda r: resolutions.lines(r) or 0)
 
 
 def presses_on(message: discord.Message) -> set[Press]:

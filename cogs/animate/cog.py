@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,16 +18,19 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import i18n
-from bot.admission import Admission
+from bot.admission import Admission, AdmissionRefused
 from bot.arrivals import Arrivals
 from bot.config import Settings
-from bot.domain import MAX_DURATION, MIN_DURATION, Job, JobOptions, Ratio, Resolution
+from bot.domain import Job
 from bot.jobs import CancelOutcome, Delivery, JobService, LinkReason, ProgressNote
+from bot.models.registry import Models
+from bot.pricing import Pricing
 from bot.prompts import MAX_PROMPT_CHARS, PromptRejected, clean_prompt
 from cogs.animate import buttons
 from cogs.animate.buttons import AGAIN, CANCEL, EXTEND, HIGHER, JOIN, REMIX, Handler, Press
 from cogs.animate.continuations import Continuations
 from cogs.animate.delivery import Courier, reply_to
+from cogs.animate.model_options import animate_command, option_slots, suggestions
 from cogs.animate.rendering import CANCEL_EMOJI
 from cogs.animate.replies import cancel_reply
 from cogs.animate.results import ResultButtons
@@ -48,25 +50,41 @@ class Animate(commands.Cog):
         settings: Settings,
         jobs: JobService,
         admission: Admission,
+        models: Models,
+        pricing: Pricing,
         arrivals: Arrivals,
-        price: Callable[[int], float | None],
         admit: Admit,
     ) -> None:
         self.bot = bot
         self.jobs = jobs
-        self.board = StatusBoard(bot, settings=settings, jobs=jobs, arrivals=arrivals, price=price)
-        self.courier = Courier(bot, self.board, settings=settings, jobs=jobs)
+        self.admission = admission
+        self.pricing = pricing
+        self.board = StatusBoard(bot, settings=settings, jobs=jobs, arrivals=arrivals)
+        self.courier = Courier(bot, self.board, settings=settings, jobs=jobs, models=models)
         self.starter = Starter(
             bot,
             settings=settings,
             jobs=jobs,
             admission=admission,
+            models=models,
+            pricing=pricing,
             arrivals=arrivals,
             board=self.board,
             admit=admit,
         )
-        self.results = ResultButtons(self.starter, jobs)
-        self.continuations = Continuations(bot, self.starter, settings=settings, jobs=jobs)
+        self.results = ResultButtons(self.starter, jobs, models)
+        self.continuations = Continuations(
+            bot, self.starter, settings=settings, jobs=jobs, models=models
+        )
+        # /animate's options are the models' (read at start): built, not written here.
+        available = models.available()
+        self.command = animate_command(
+            option_slots(available),
+            prompt_chars=MAX_PROMPT_CHARS,
+            with_model=len(available) > 1,
+            handler=self.animate,
+            suggest=self.suggest,
+        )
         # What each button does (how it looks: `buttons.ACTIONS`).
         self.handlers: dict[str, Handler] = {
             CANCEL: self.cancel_from_button,
@@ -82,10 +100,12 @@ class Animate(commands.Cog):
 
     async def cog_load(self) -> None:
         buttons.bind(self.bot, self.handlers)
+        self.bot.tree.add_command(self.command)
         self.bot.tree.add_command(self.menu)
         self.jobs.observer = self
 
     async def cog_unload(self) -> None:
+        self.bot.tree.remove_command(self.command.name)
         self.bot.tree.remove_command(self.menu.name, type=self.menu.type)
         buttons.unbind(self.bot)
         self.jobs.observer = None
@@ -93,27 +113,11 @@ class Animate(commands.Cog):
 
     # -- /animate ----------------------------------------------------------
 
-    @app_commands.command(name="animate", description=command_text("animate.command.description"))
-    @app_commands.describe(
-        image=command_text("animate.option.image"),
-        prompt=command_text("animate.option.prompt"),
-        resolution=command_text("animate.option.resolution"),
-        ratio=command_text("animate.option.ratio"),
-        duration=command_text("animate.option.duration", min=MIN_DURATION, max=MAX_DURATION),
-        audio=command_text("animate.option.audio"),
-        camera_fixed=command_text("animate.option.camera_fixed"),
-    )
-    async def animate(
-        self,
-        interaction: discord.Interaction,
-        image: discord.Attachment,
-        prompt: app_commands.Range[str, 1, MAX_PROMPT_CHARS],
-        resolution: Resolution = "480p",
-        ratio: Ratio = "adaptive",
-        duration: app_commands.Range[int, MIN_DURATION, MAX_DURATION] = 5,
-        audio: bool = True,
-        camera_fixed: bool = True,
-    ) -> None:
+    async def animate(self, interaction: discord.Interaction[Any], values: dict[str, Any]) -> None:
+        """/animate: every option by name; the model's own checked against its schema."""
+        image: discord.Attachment = values.pop("image")
+        prompt: str = values.pop("prompt")
+        wanted: str | None = values.pop("model", None)
         # Cheap checks first: no I/O but the local database, well inside 3 s.
         try:
             cleaned = clean_prompt(prompt)
@@ -121,19 +125,45 @@ class Animate(commands.Cog):
             t = user_messages(interaction)  # every refusal here is ephemeral
             await interaction.response.send_message(exc.text(t), ephemeral=True)
             return
-        if not await self.starter.precheck_image(interaction, image):
+        choice = await self.starter.choose_model(interaction, wanted)
+        if choice is None:
             return
-        if not await self.starter.may_start(interaction, duration):
+        order = await self.starter.order(interaction, choice.model, values)
+        if order is None or not await self.starter.precheck_image(interaction, image, order.model):
+            return
+        if not await self.starter.may_start(interaction, order):
             return
         await interaction.response.defer(thinking=True)
-        options = JobOptions(
-            resolution=resolution,
-            ratio=ratio,
-            duration=duration,
-            generate_audio=audio,
-            camera_fixed=camera_fixed,
-        )
-        await self.starter.start(interaction, image, cleaned, options)
+        if choice.replaced_default is not None:
+            note = user_messages(interaction)(
+                "animate.model.replaced", old=choice.replaced_default, new=order.model.name
+            )
+            await interaction.followup.send(note, ephemeral=True)
+        await self.starter.start(interaction, image, cleaned, order)
+
+    async def suggest(
+        self, interaction: discord.Interaction[Any], name: str, typed: str
+    ) -> list[app_commands.Choice[Any]]:
+        """What the chosen model takes for option `name` (the `model` typed so far, else
+        this server's default); for `model`, the models offered here with their price."""
+        t = user_messages(interaction)
+        if name == "model":
+            choices = []
+            for model in await self.admission.offered(interaction.guild_id):
+                quote = await self.pricing.quote(model)
+                label = model.name
+                if quote is not None:
+                    label = t("animate.model.choice", model=model.name, price=t.money(quote))
+                if typed.lower() in label.lower() or typed.lower() in model.model_id.lower():
+                    choices.append(app_commands.Choice(name=label[:100], value=model.model_id))
+            return choices[:25]
+        wanted = getattr(interaction.namespace, "model", None)
+        try:
+            choice = await self.admission.choose_model(interaction.guild_id, wanted)
+        except AdmissionRefused:
+            return []
+        option = choice.model.option(name)
+        return [] if option is None else suggestions(option, typed, t)
 
     # -- JobObserver: the service reaches Discord only through these -------
 

@@ -19,9 +19,11 @@ import discord
 from bot.config import Settings
 from bot.domain import Job
 from bot.images import PreparedImage, prepare_image
+from bot.images.bounds import ImageBounds
 from bot.jobs import JobService
+from bot.models.registry import Models
 from bot.video import VideoUnreadable, concat, last_frame_png
-from cogs.animate.buttons import JOIN, Press, presses_on, result_view
+from cogs.animate.buttons import JOIN, Press, higher_on, presses_on, result_view
 from cogs.animate.rendering import public_messages
 from cogs.animate.replies import megabytes
 from cogs.animate.starter import ImageSource, ImageUnreadable, Starter
@@ -41,12 +43,19 @@ EXTEND_NO_FRAME = "extend.no_frame"
 
 class Continuations:
     def __init__(
-        self, bot: discord.Client, starter: Starter, *, settings: Settings, jobs: JobService
+        self,
+        bot: discord.Client,
+        starter: Starter,
+        *,
+        settings: Settings,
+        jobs: JobService,
+        models: Models,
     ) -> None:
         self.bot = bot
         self.starter = starter
         self.settings = settings
         self.jobs = jobs
+        self.models = models
 
     # -- Extend ------------------------------------------------------------
 
@@ -60,7 +69,8 @@ class Continuations:
                 user_messages(interaction)(EXTEND_GONE), ephemeral=True
             )
             return
-        if not await self.starter.may_start(interaction, source.options.duration):
+        order = await self.starter.same_order(interaction, source)
+        if order is None or not await self.starter.may_start(interaction, order):
             return
         # The button is disabled below, but a second press can already be on its way.
         if not await self.jobs.claim_extend(job_id):
@@ -74,7 +84,7 @@ class Continuations:
         try:
             frame = ImageSource(partial(self._last_frame, source, video), url="")
             started = await self.starter.launch(
-                interaction, source.prompt, source.options, frame, extends_job_id=source.id
+                interaction, source.prompt, order, frame, extends_job_id=source.id
             )
         finally:
             if not started:
@@ -82,7 +92,7 @@ class Continuations:
                 await self._show_extend_button(interaction.message, source, disabled=False)
 
     async def _last_frame(
-        self, source: Job, video: discord.Attachment
+        self, source: Job, video: discord.Attachment, bounds: ImageBounds
     ) -> tuple[PreparedImage, bytes]:
         """The video's last frame, checked like any input, as bytes the bot will host."""
         try:
@@ -95,7 +105,7 @@ class Continuations:
             log.warning("Job %s: no last frame from the delivered video", source.id)
             raise ImageUnreadable(EXTEND_NO_FRAME) from None
         name = f"extend-{source.id}.png"
-        prepared = await asyncio.to_thread(prepare_image, png, filename=name)
+        prepared = await asyncio.to_thread(prepare_image, png, filename=name, bounds=bounds)
         # Not fitted, it still has no public URL: the status message must host it.
         prepared = prepared if prepared.data is not None else replace(prepared, data=png)
         return prepared, png
@@ -105,10 +115,12 @@ class Continuations:
     ) -> None:
         if message is None:
             return
-        joinable = source.id is not None and Press(JOIN, source.id) in presses_on(message)
+        shown = presses_on(message)
+        joinable = source.id is not None and Press(JOIN, source.id) in shown
+        higher = higher_on(shown)
         try:
             await message.edit(
-                view=result_view(source, extend_disabled=disabled, joinable=joinable)
+                view=result_view(source, higher=higher, extend_disabled=disabled, joinable=joinable)
             )
         except discord.HTTPException:
             log.info("Job %s: could not update the Extend button", source.id)

@@ -22,7 +22,8 @@ from bot.config import Settings
 from bot.domain import Job
 from bot.jobs import Delivery, JobService, LinkReason
 from bot.metrics import DeliveryKind
-from cogs.animate.buttons import result_view
+from bot.models.registry import Models
+from cogs.animate.buttons import higher_resolutions, result_view
 from cogs.animate.rendering import delivered_message, ended_message, link_message
 from cogs.animate.status import StatusBoard
 
@@ -39,12 +40,19 @@ Place = Callable[
 
 class Courier:
     def __init__(
-        self, bot: discord.Client, board: StatusBoard, *, settings: Settings, jobs: JobService
+        self,
+        bot: discord.Client,
+        board: StatusBoard,
+        *,
+        settings: Settings,
+        jobs: JobService,
+        models: Models,
     ) -> None:
         self.bot = bot
         self.board = board
         self.settings = settings
         self.jobs = jobs
+        self.models = models
         # Jobs being cancelled by their own author right now (see `job_ended`).
         self.cancelled_by_author: set[int] = set()
 
@@ -69,11 +77,15 @@ class Courier:
             log.info("Job %s: posted before the restart; not posting it again", job.id)
             return earlier
         mention = f"<@{job.user_id}>"
+        higher = higher_resolutions(job, self.models)
         if video is not None:
             text = delivered_message(job, mention)
             joinable = await self._joinable(job, video)
             delivery = await self.tell_author(
-                job, text, video=video, buttons=lambda: result_view(job, joinable=joinable)
+                job,
+                text,
+                video=video,
+                buttons=lambda: result_view(job, higher=higher, joinable=joinable),
             )
             if delivery is not None:
                 return delivery
@@ -81,7 +93,9 @@ class Courier:
         # A link still gets it to them; say truthfully why it is only a link.
         text = link_message(job, mention, self.board.upload_limit(job), why)
         # No video on the message: nothing to extend from.
-        return await self.tell_author(job, text, buttons=lambda: result_view(job, extendable=False))
+        return await self.tell_author(
+            job, text, buttons=lambda: result_view(job, higher=higher, extendable=False)
+        )
 
     async def _posted_before_restart(self, job: Job) -> Delivery | None:
         """The video (or its link) an earlier process posted as a followup but did not record.

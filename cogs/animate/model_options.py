@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import inspect
 import re
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +23,7 @@ from bot.models.model import VideoModel
 from bot.models.options import ROLES, OptionKind, OptionRefused, OptionSpec
 from bot.models.schema import Scalar
 from cogs.common.translator import command_text
+from cogs.common.words import value_label
 
 CHOICES_SHOWN = 25  # Discord's most suggestions
 DESCRIPTION_LIMIT = 100
@@ -74,37 +75,6 @@ def _description(option: OptionSpec) -> str | app_commands.locale_str:
     return text.replace("\n", " ")[:DESCRIPTION_LIMIT]
 
 
-def value_label(option: OptionSpec, value: Scalar, t: Messages) -> str:
-    """A value as users read it: "5 s", "adaptive" in their words, on/off."""
-    if option.role == "duration" and isinstance(value, int | float):
-        return t("job.options.seconds", duration=t.number(value))
-    if option.role == "ratio" and value == "adaptive":
-        return t("job.options.ratio.adaptive")
-    if isinstance(value, bool):
-        return t("job.options.on") if value else t("job.options.off")
-    return t.number(value) if isinstance(value, int | float) else str(value)
-
-
-def options_text(model: VideoModel | None, options: Mapping[str, Scalar], t: Messages) -> str:
-    """A job's options in one line: the model's name, then each option chosen."""
-    if model is None:
-        return " · ".join(f"{k}: {v}" for k, v in options.items())
-    parts = [model.name]
-    for option in model.options:
-        value = options.get(option.field)
-        if value is None:
-            continue
-        if option.role == "audio":
-            parts.append(t("job.options.audio_on" if value else "job.options.audio_off"))
-        elif option.role == "camera_fixed":
-            parts.append(t("job.options.camera_fixed" if value else "job.options.camera_moves"))
-        elif option.role is not None:
-            parts.append(value_label(option, value, t))
-        else:
-            parts.append(f"{option.title or option.field}: {value_label(option, value, t)}")
-    return " · ".join(parts)
-
-
 def suggestions(option: OptionSpec, typed: str, t: Messages) -> list[app_commands.Choice[Any]]:
     """What the model takes, filtered by what is typed so far (a range: by its digits)."""
     typed = typed.strip().lower()
@@ -113,7 +83,7 @@ def suggestions(option: OptionSpec, typed: str, t: Messages) -> list[app_command
         values = _range_values(option, typed)
     choices = []
     for value in values:
-        label = value_label(option, value, t)
+        label = value_label(option.role, value, t)
         if typed and not (str(value).lower().startswith(typed) or label.lower().startswith(typed)):
             continue
         payload = (
@@ -138,7 +108,7 @@ def takes_text(option: OptionSpec, t: Messages) -> str:
     """What an option takes, for a refusal: its values, or its range."""
     values = option.values()
     if values:
-        return ", ".join(value_label(option, v, t) for v in values)
+        return ", ".join(value_label(option.role, v, t) for v in values)
     return t("option.range", low=t.number(option.minimum or 0), high=t.number(option.maximum or 0))
 
 
@@ -157,6 +127,9 @@ def refusal_text(exc: OptionRefused, model: VideoModel, t: Messages) -> str:
 
 Handler = Callable[[discord.Interaction, dict[str, Any]], Awaitable[None]]
 Suggest = Callable[[discord.Interaction, str, str], Awaitable[list[app_commands.Choice[Any]]]]
+Completer = Callable[
+    [discord.Interaction[Any], str], Coroutine[Any, Any, list[app_commands.Choice[Any]]]
+]
 
 
 def animate_command(
@@ -181,7 +154,7 @@ def animate_command(
     parameters = [
         inspect.Parameter(
             "interaction", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=discord.Interaction
-        ),  # fmt: skip
+        ),
         inspect.Parameter("image", keyword, annotation=discord.Attachment),
         inspect.Parameter("prompt", keyword, annotation=app_commands.Range[str, 1, prompt_chars]),
     ]
@@ -203,7 +176,7 @@ def animate_command(
             completed.append(slot.name)
     animate.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
     app_commands.describe(**described)(animate)
-    command = app_commands.Command(
+    command: app_commands.Command[Any, ..., None] = app_commands.Command(
         name="animate",
         description=command_text("animate.command.description"),
         callback=animate,
@@ -214,11 +187,9 @@ def animate_command(
     return command
 
 
-def _completer(
-    name: str, suggest: Suggest
-) -> Callable[[discord.Interaction, str], Awaitable[list[app_commands.Choice[Any]]]]:
+def _completer(name: str, suggest: Suggest) -> Completer:
     async def complete(
-        interaction: discord.Interaction, current: str
+        interaction: discord.Interaction[Any], current: str
     ) -> list[app_commands.Choice[Any]]:
         return await suggest(interaction, name, current)
 

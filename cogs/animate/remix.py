@@ -1,34 +1,59 @@
 """Modals that ask for a prompt and options: Remix (prefilled) and the "Animate" menu.
 
 A modal lives in this process only (Discord sends its answer within minutes), so,
-unlike the buttons that open it, it need not survive a restart. It parses what was
-typed and picked and hands a prompt and options to `on_done`; the cog does the rest.
+unlike the buttons that open it, it need not survive a restart. Its selects are the
+model's own options (as many as a modal holds); it parses what was typed and picked
+and hands a prompt and the picks to `on_done`; the starter does the rest.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import discord
 
-from bot.domain import MAX_DURATION, MIN_DURATION, RATIOS, RESOLUTIONS, JobOptions
+from bot.domain import Scalar
 from bot.i18n import Messages
+from bot.models.model import VideoModel
+from bot.models.options import ROLES, OptionKind, OptionSpec
 from bot.prompts import MAX_PROMPT_CHARS, PromptRejected, clean_prompt
+from cogs.common.words import value_label
 
 TITLE_LIMIT = 45
-OnDone = Callable[[discord.Interaction, str, JobOptions], Awaitable[None]]
+SELECTS = 4  # a modal holds five rows: the prompt, then this many options
+SELECT_VALUES = 25  # Discord's most options in one select
+# The picks, by option name; the starter checks them against the model.
+OnDone = Callable[[discord.Interaction[Any], str, dict[str, object]], Awaitable[None]]
+
+
+def modal_options(model: VideoModel) -> list[OptionSpec]:
+    """The options a modal offers: the common roles first, each a short list of values."""
+    pickable = [
+        o
+        for o in model.options
+        if o.kind is OptionKind.SWITCH or 0 < len(o.values()) <= SELECT_VALUES
+    ]
+    pickable.sort(key=lambda o: ROLES.index(o.role) if o.role in ROLES else len(ROLES))
+    return pickable[:SELECTS]
 
 
 class PromptModal(discord.ui.Modal):
-    """A prompt (prefilled or not), the resolution and the duration as selects."""
+    """A prompt (prefilled or not) and the model's options as selects."""
 
     def __init__(
-        self, *, title: str, t: Messages, options: JobOptions, prompt: str, on_done: OnDone
+        self,
+        *,
+        title: str,
+        t: Messages,
+        model: VideoModel,
+        options: Mapping[str, Scalar],
+        prompt: str,
+        on_done: OnDone,
     ) -> None:
         super().__init__(title=title[:TITLE_LIMIT], timeout=600)
-        self.base = options
         self.on_done = on_done
+        self.t = t
         self.prompt: discord.ui.TextInput[Any] = discord.ui.TextInput(
             label=t("modal.prompt"),
             style=discord.TextStyle.paragraph,
@@ -36,73 +61,41 @@ class PromptModal(discord.ui.Modal):
             placeholder=t("modal.prompt.placeholder"),
             max_length=MAX_PROMPT_CHARS,
         )
-        self.resolution: discord.ui.Select[Any] = discord.ui.Select(
-            options=[
-                discord.SelectOption(label=r, value=r, default=r == options.resolution)
-                for r in RESOLUTIONS
-            ]
-        )
-        self.duration: discord.ui.Select[Any] = discord.ui.Select(
-            options=[
-                discord.SelectOption(
-                    label=t("modal.duration.option", duration=t.number(seconds)),
-                    value=str(seconds),
-                    default=seconds == options.duration,
-                )
-                for seconds in range(MIN_DURATION, MAX_DURATION + 1)
-            ]
-        )
-        self.ratio: discord.ui.Select[Any] = discord.ui.Select(
-            options=[
-                discord.SelectOption(
-                    label=t("job.options.ratio.adaptive") if r == "adaptive" else r,
-                    value=r,
-                    default=r == options.ratio,
-                )
-                for r in RATIOS
-            ]
-        )
-        self.audio: discord.ui.Select[Any] = discord.ui.Select(
-            options=[
-                discord.SelectOption(
-                    label=t("job.options.audio_on"), value="on", default=options.generate_audio
-                ),
-                discord.SelectOption(
-                    label=t("job.options.audio_off"),
-                    value="off",
-                    default=not options.generate_audio,
-                ),
-            ]
-        )
-        # Five rows is a modal's most: the camera option keeps the source's choice.
         self.add_item(self.prompt)
-        self.add_item(discord.ui.Label(text=t("modal.resolution"), component=self.resolution))
-        self.add_item(discord.ui.Label(text=t("modal.duration"), component=self.duration))
-        self.add_item(discord.ui.Label(text=t("modal.ratio"), component=self.ratio))
-        self.add_item(discord.ui.Label(text=t("modal.audio"), component=self.audio))
-
-    def chosen(self) -> JobOptions:
-        """What was picked; the base options where nothing was."""
-        base = self.base
-        picked: dict[str, object] = {
-            name: select.values[0]
-            for name, select in (
-                ("resolution", self.resolution),
-                ("duration", self.duration),
-                ("ratio", self.ratio),
-                ("generate_audio", self.audio),
+        self.selects: dict[str, tuple[OptionSpec, discord.ui.Select[Any]]] = {}
+        for option in modal_options(model):
+            current = options.get(option.field, option.default)
+            select: discord.ui.Select[Any] = discord.ui.Select(
+                options=[
+                    discord.SelectOption(
+                        label=value_label(option.role, value, t)[:100],
+                        value=str(value),
+                        default=value == current and type(value) is type(current),
+                    )
+                    for value in option.values()
+                ]
             )
-            if select.values
-        }
-        if "generate_audio" in picked:
-            picked["generate_audio"] = picked["generate_audio"] == "on"
-        # Validated: a value that is not an option cannot reach a job.
-        return JobOptions.model_validate({**base.model_dump(), **picked})
+            self.selects[option.name] = (option, select)
+            label = option_label(option, t)
+            self.add_item(discord.ui.Label(text=label[:45], component=select))
 
-    async def on_submit(self, interaction: discord.Interaction) -> None:
+    def picked(self) -> dict[str, object]:
+        """What was picked, by option name (the select's text, typed by the model later)."""
+        return {
+            name: select.values[0] for name, (_, select) in self.selects.items() if select.values
+        }
+
+    async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
         try:
             prompt = clean_prompt(self.prompt.value)
         except PromptRejected as exc:
-            await interaction.response.send_message(str(exc), ephemeral=True)
+            await interaction.response.send_message(exc.text(self.t), ephemeral=True)
             return
-        await self.on_done(interaction, prompt, self.chosen())
+        await self.on_done(interaction, prompt, self.picked())
+
+
+def option_label(option: OptionSpec, t: Messages) -> str:
+    """An option's name in a form: the catalogs' words for a role, else the schema's title."""
+    if option.role is not None:
+        return t(f"modal.{option.role}")
+    return option.title or option.field

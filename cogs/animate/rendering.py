@@ -88,12 +88,12 @@ def fitted_text(job: Job, t: Messages) -> str | None:
     return t("status.fitted.converted", format=image.format, width=image.width, height=image.height)
 
 
-def price_text(job: Job, price: float | None, t: Messages) -> str | None:
+def price_text(job: Job, t: Messages) -> str | None:
     """The real cost once the video service gave it, else the estimate; None if neither."""
     if job.cost is not None:
         return t.money(job.cost)
-    if price is not None and not job.status.is_final:
-        return t("status.price.estimate", price=t.money(price))
+    if job.estimate_usd is not None and not job.status.is_final:
+        return t("status.price.estimate", price=t.money(job.estimate_usd))
     return None
 
 
@@ -117,12 +117,11 @@ def status_embed(
     estimate: Estimate,
     t: Messages | None = None,
     *,
-    price: float | None = None,
     note: ProgressNote | None = None,
 ) -> discord.Embed:
     """The one public status message of a job: job and estimates in, embed out.
 
-    `price` is the estimated cost of the job (the real cost shows once known);
+    The cost shown is the job's estimate (≈) until RunComfy gave its real cost;
     `note` says what the bot does with the finished video before posting it.
     """
     t = t or public_messages(job)
@@ -137,7 +136,9 @@ def status_embed(
         state = progress_line(note, t)
     embed.add_field(name=t("status.field.state"), value=safe_text(state, 1024), inline=False)
     embed.add_field(
-        name=t("status.field.options"), value=options_text(job.options, t), inline=False
+        name=t("status.field.options"),
+        value=options_text(job.model_id, job.options, t),
+        inline=False,
     )
     embed.add_field(name=t("status.field.started"), value=timestamp(job.created_at))
     if not job.status.is_final and job.status is not JobStatus.COMPLETED:
@@ -153,7 +154,7 @@ def status_embed(
             )
     elif job.finished_at:
         embed.add_field(name=t("status.field.finished"), value=timestamp(job.finished_at))
-    cost = price_text(job, price, t)
+    cost = price_text(job, t)
     if cost is not None:
         embed.add_field(name=t("status.field.cost"), value=cost)
     fitted = fitted_text(job, t)
@@ -191,7 +192,7 @@ def ended_message(job: Job, mention: str) -> str:
 def delivered_message(job: Job, mention: str) -> str:
     """The video's message: who it is for, the prompt (shortened), the options, the cost."""
     t = public_messages(job)
-    details = options_text(job.options, t)
+    details = options_text(job.model_id, job.options, t)
     if job.cost is not None:
         details += " · " + t("delivery.cost", cost=t.money(job.cost))
     prompt = safe_text(job.prompt.replace("\n", " "), PROMPT_IN_DELIVERY)

@@ -28,6 +28,9 @@ QUOTAS: dict[QuotaKind, str] = {
 REFUSALS: dict[RefusalKind, str] = {
     RefusalKind.GLOBAL_PAUSE: "refusal.global_pause",
     RefusalKind.MODEL_MISSING: "refusal.model_missing",
+    RefusalKind.MODEL_NOT_ALLOWED: "refusal.model_not_allowed",
+    RefusalKind.DAILY_SPEND: "refusal.daily_spend",
+    RefusalKind.PRICE_UNKNOWN: "refusal.price_unknown",
     RefusalKind.PAUSED: "refusal.paused",
     RefusalKind.CHANNEL: "refusal.channel",
     RefusalKind.SPEND_CAP: "refusal.spend_cap",
@@ -54,6 +57,8 @@ def refusal_message(exc: AdmissionRefused, t: Messages) -> str:
         return t(key, channels=", ".join(f"<#{c}>" for c in exc.channel_ids))
     if exc.kind is RefusalKind.SPEND_CAP:
         return t(key, cap=t.money(exc.cap_usd or 0.0))
+    if exc.kind in (RefusalKind.MODEL_MISSING, RefusalKind.MODEL_NOT_ALLOWED) and exc.models:
+        return t(f"{key}.others", models=", ".join(exc.models))
     return t(key)
 
 

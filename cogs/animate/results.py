@@ -9,11 +9,13 @@ from typing import Any
 
 import discord
 
-from bot.domain import Job, JobOptions
+from bot.domain import Job
 from bot.jobs import JobService
-from cogs.animate.buttons import EXTEND, HIGHER, JOIN, Press, presses_on, result_view
+from bot.models import resolutions
+from bot.models.registry import Models
+from cogs.animate.buttons import EXTEND, HIGHER, JOIN, Press, higher_on, presses_on, result_view
 from cogs.animate.remix import PromptModal
-from cogs.animate.starter import Starter
+from cogs.animate.starter import Order, Starter
 from cogs.common.presses import PressLedger
 from cogs.common.translator import user_messages
 
@@ -21,9 +23,10 @@ log = logging.getLogger(__name__)
 
 
 class ResultButtons:
-    def __init__(self, starter: Starter, jobs: JobService) -> None:
+    def __init__(self, starter: Starter, jobs: JobService, models: Models) -> None:
         self.starter = starter
         self.jobs = jobs
+        self.models = models
         # (user, job, button) presses being handled: a double press starts one job;
         # released once the job has started, since each press may start a job of its own.
         self._pressing = PressLedger()
@@ -46,18 +49,35 @@ class ResultButtons:
                     user_messages(interaction)("result.gone"), ephemeral=True
                 )
                 return
-            options = source.options
-            if resolution is not None:
-                options = options.model_copy(update={"resolution": resolution})
+            order = await self._order(interaction, source, resolution)
+            if order is None:
+                return
 
             async def hold() -> None:
                 await self.show_pressed(interaction, source, pressed=True)
 
-            await self.starter.animate_again(interaction, source, options=options, accepted=hold)
+            await self.starter.animate_again(interaction, source, order=order, accepted=hold)
         finally:
             self._pressing.release(key)
         if interaction.response.type is discord.InteractionResponseType.deferred_channel_message:
             await self.show_pressed(interaction, source, pressed=False)
+
+    async def _order(
+        self, interaction: discord.Interaction[Any], source: Job, resolution: str | None
+    ) -> Order | None:
+        """The source's model and options again, at `resolution` if given (its model's
+        option, or a sibling model made for it); None once refused privately."""
+        if resolution is None:
+            return await self.starter.same_order(interaction, source)
+        model = self.models.get(source.model_id)
+        rendition = None
+        if model is not None:
+            rendition = resolutions.at(model, source.options, resolution, self.models.available())
+        if rendition is None:
+            t = user_messages(interaction)
+            await interaction.response.send_message(t("result.model_gone"), ephemeral=True)
+            return None
+        return await self.starter.order(interaction, rendition.model, {}, base=rendition.options)
 
     async def show_pressed(
         self, interaction: discord.Interaction[Any], source: Job, *, pressed: bool
@@ -73,6 +93,7 @@ class ResultButtons:
         shown = presses_on(message)
         view = result_view(
             source,
+            higher=higher_on(shown),
             extendable=Press(EXTEND, source.id) in shown,
             extend_disabled=source.extended_at is not None,
             joinable=Press(JOIN, source.id) in shown,
@@ -96,20 +117,25 @@ class ResultButtons:
         if source is None:
             await interaction.response.send_message(t("result.gone"), ephemeral=True)
             return
-        if not await self.starter.may_start(interaction, source.options.duration):
+        order = await self.starter.same_order(interaction, source)
+        if order is None or not await self.starter.may_start(interaction, order):
             return
+        model = order.model
 
         async def remixed(
-            modal_interaction: discord.Interaction[Any], prompt: str, options: JobOptions
+            modal_interaction: discord.Interaction[Any], prompt: str, picked: dict[str, object]
         ) -> None:
-            await self.starter.animate_again(
-                modal_interaction, source, prompt=prompt, options=options
-            )
+            remix = await self.starter.order(modal_interaction, model, picked, base=order.options)
+            if remix is not None:
+                await self.starter.animate_again(
+                    modal_interaction, source, prompt=prompt, order=remix
+                )
 
         modal = PromptModal(
             title=t("remix.title"),
             t=t,
-            options=source.options,
+            model=model,
+            options=order.options,
             prompt=source.prompt,
             on_done=remixed,
         )
@@ -125,22 +151,33 @@ class ResultButtons:
         if image is None:
             await interaction.response.send_message(t("menu.no_image"), ephemeral=True)
             return
-        if not await self.starter.precheck_image(interaction, image):
+        choice = await self.starter.choose_model(interaction, None)
+        if choice is None:
             return
-        if not await self.starter.may_start(interaction, JobOptions().duration):
+        model = choice.model
+        if not await self.starter.precheck_image(interaction, image, model):
+            return
+        order = await self.starter.order(interaction, model, {})
+        if order is None or not await self.starter.may_start(interaction, order):
             return
 
         async def asked(
-            modal_interaction: discord.Interaction[Any], prompt: str, options: JobOptions
+            modal_interaction: discord.Interaction[Any], prompt: str, picked: dict[str, object]
         ) -> None:
-            # The form may be sent long after: checked again, with the chosen duration.
-            if not await self.starter.may_start(modal_interaction, options.duration):
+            # The form may be sent long after: checked again, with what was chosen.
+            chosen = await self.starter.order(modal_interaction, model, picked)
+            if chosen is None or not await self.starter.may_start(modal_interaction, chosen):
                 return
             await modal_interaction.response.defer(thinking=True)
-            await self.starter.start(modal_interaction, image, prompt, options)
+            await self.starter.start(modal_interaction, image, prompt, chosen)
 
         modal = PromptModal(
-            title=t("menu.title"), t=t, options=JobOptions(), prompt="", on_done=asked
+            title=t("menu.title"),
+            t=t,
+            model=model,
+            options=order.options,
+            prompt="",
+            on_done=asked,
         )
         await interaction.response.send_modal(modal)
 

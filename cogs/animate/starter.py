@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -19,14 +19,20 @@ from typing import Any
 import aiohttp
 import discord
 
-from bot.admission import Admission, AdmissionRefused
+from bot.admission import Admission, AdmissionRefused, ModelChoice
 from bot.arrivals import Arrivals
 from bot.config import Settings
-from bot.domain import Job, JobOptions
+from bot.domain import Job, Options
 from bot.images import ImageRejected, PreparedImage, precheck_metadata, prepare_image
+from bot.images.bounds import ImageBounds
 from bot.jobs import JobService
+from bot.models.model import VideoModel
+from bot.models.options import OptionRefused
+from bot.models.registry import Models
+from bot.pricing import Pricing
 from bot.quotas import QuotaExceeded
 from cogs.animate.buttons import cancel_view
+from cogs.animate.model_options import refusal_text
 from cogs.animate.rendering import CANCEL_EMOJI, CANCELLABLE, hosted_filename
 from cogs.animate.replies import (
     IMAGE_UNREACHABLE,
@@ -57,11 +63,21 @@ class ImageUnreadable(Exception):
 
 
 @dataclass(frozen=True)
+class Order:
+    """What a new job makes: its model, the model's options, and what it should cost."""
+
+    model: VideoModel
+    options: Options
+    estimate_usd: float | None
+
+
+@dataclass(frozen=True)
 class ImageSource:
     """Where a new job's image comes from."""
 
-    # The checked image and the bytes read; raises ImageRejected or ImageUnreadable.
-    read: Callable[[], Awaitable[tuple[PreparedImage, bytes]]]
+    # The image checked against a model's bounds, and the bytes read; raises
+    # ImageRejected or ImageUnreadable.
+    read: Callable[[ImageBounds], Awaitable[tuple[PreparedImage, bytes]]]
     # What RunComfy fetches when the bot does not host a fitted copy; "" when it must.
     url: str
 
@@ -84,6 +100,8 @@ class Starter:
         settings: Settings,
         jobs: JobService,
         admission: Admission,
+        models: Models,
+        pricing: Pricing,
         arrivals: Arrivals,
         board: StatusBoard,
         admit: Admit,
@@ -92,6 +110,8 @@ class Starter:
         self.settings = settings
         self.jobs = jobs
         self.admission = admission
+        self.models = models
+        self.pricing = pricing
         self.arrivals = arrivals
         self.board = board
         self.admit = admit
@@ -99,7 +119,34 @@ class Starter:
 
     # -- before the defer ----------------------------------------------------
 
-    async def may_start(self, interaction: discord.Interaction[Any], duration: int) -> bool:
+    async def choose_model(
+        self, interaction: discord.Interaction[Any], wanted: str | None
+    ) -> ModelChoice | None:
+        """The model asked for (else this server's default); None once refused privately."""
+        try:
+            return await self.admission.choose_model(interaction.guild_id, wanted)
+        except AdmissionRefused as exc:
+            await self._refuse(interaction, refusal_message(exc, user_messages(interaction)))
+            return None
+
+    async def order(
+        self,
+        interaction: discord.Interaction[Any],
+        model: VideoModel,
+        picked: Mapping[str, object],
+        *,
+        base: Options | None = None,
+    ) -> Order | None:
+        """The model's options with what was picked, and the estimate; None once a value
+        the model does not take was refused privately with what it takes."""
+        try:
+            options = model.choose(picked, base=base)
+        except OptionRefused as exc:
+            await self._refuse(interaction, refusal_text(exc, model, user_messages(interaction)))
+            return None
+        return Order(model, options, await self.pricing.estimate(model, options))
+
+    async def may_start(self, interaction: discord.Interaction[Any], order: Order) -> bool:
         """Every check a new job passes before its defer; a refusal is answered privately.
 
         Stopping (buttons and forms bypass the command tree's check), the admins' and
@@ -113,7 +160,8 @@ class Starter:
                 user_id=interaction.user.id,
                 guild_id=interaction.guild_id,
                 channel_id=interaction.channel_id,
-                duration=duration,
+                model_id=order.model.model_id,
+                estimate_usd=order.estimate_usd,
             )
             await self.jobs.check_quota(interaction.user.id)
         except QuotaExceeded as exc:
@@ -125,9 +173,10 @@ class Starter:
         return True
 
     async def precheck_image(
-        self, interaction: discord.Interaction[Any], image: discord.Attachment
+        self, interaction: discord.Interaction[Any], image: discord.Attachment, model: VideoModel
     ) -> bool:
-        """The attachment's declared facts (no download); False once the author was told."""
+        """The attachment's declared facts (no download) against the model's bounds;
+        False once the author was told."""
         try:
             precheck_metadata(
                 filename=image.filename,
@@ -135,6 +184,7 @@ class Starter:
                 size=image.size,
                 width=image.width,
                 height=image.height,
+                bounds=model.bounds,
             )
         except ImageRejected as exc:
             await interaction.response.send_message(
@@ -150,11 +200,19 @@ class Starter:
         interaction: discord.Interaction[Any],
         image: discord.Attachment,
         prompt: str,
-        options: JobOptions,
+        order: Order,
     ) -> bool:
         """A new job on an attachment, after the public defer; True when it started."""
         source = ImageSource(partial(self._read_attachment, image, interaction.user.id), image.url)
-        return await self.launch(interaction, prompt, options, source)
+        return await self.launch(interaction, prompt, order, source)
+
+    async def same_order(self, interaction: discord.Interaction[Any], source: Job) -> Order | None:
+        """A past job's model and options again; None once refused (the model is gone)."""
+        model = self.models.get(source.model_id)
+        if model is None:
+            await self._refuse(interaction, user_messages(interaction)("result.model_gone"))
+            return None
+        return await self.order(interaction, model, {}, base=source.options)
 
     async def animate_again(
         self,
@@ -162,17 +220,17 @@ class Starter:
         source: Job,
         *,
         prompt: str | None = None,
-        options: JobOptions | None = None,
+        order: Order | None = None,
         accepted: Callable[[], Awaitable[None]] | None = None,
     ) -> bool:
         """Run a past job again on the image its status message hosts.
 
-        Its prompt and options unless others are given (Remix, Higher resolution);
-        a new job of whoever asked, under their quotas. False when refused (nothing
-        started). `accepted` runs right after the defer (a button greys itself out).
+        Its model, prompt and options unless others are given (Remix, Higher
+        resolution); a new job of whoever asked, under their quotas. False when refused
+        (nothing started). `accepted` runs right after the defer (a button greys itself).
         """
-        options = options or source.options
-        if not await self.may_start(interaction, options.duration):
+        order = order or await self.same_order(interaction, source)
+        if order is None or not await self.may_start(interaction, order):
             return False
         await interaction.response.defer(thinking=True)
         if accepted is not None:
@@ -181,14 +239,14 @@ class Starter:
         if image is None:
             await self.fail(interaction, user_messages(interaction)("result.gone"))
             return True
-        await self.start(interaction, image, prompt or source.prompt, options)
+        await self.start(interaction, image, prompt or source.prompt, order)
         return True
 
     async def launch(
         self,
         interaction: discord.Interaction[Any],
         prompt: str,
-        options: JobOptions,
+        order: Order,
         image: ImageSource,
         *,
         extends_job_id: int | None = None,
@@ -202,7 +260,7 @@ class Starter:
         with self.arrivals.arriving_command(interaction.id):
             try:
                 async with self.preparing:
-                    prepared, original = await image.read()
+                    prepared, original = await image.read(order.model.bounds)
             except ImageRejected as exc:
                 await self.fail(interaction, exc.text(t))
                 return False
@@ -210,13 +268,17 @@ class Starter:
                 await self.fail(interaction, t(exc.key))
                 return False
             posted = await self._post(
-                interaction, prompt, options, image.url, prepared, original, extends_job_id
+                interaction, prompt, order, image.url, prepared, original, extends_job_id
             )
             # Only URLs from here on: in a burst the submit may wait (bot/arrivals.py), and
             # a thousand images must not wait in memory with it.
             del prepared, original
             status_message = await self._send(posted) if posted is not None else None
             return await self._add_cancel_reaction(posted, status_message)
+
+    async def _refuse(self, interaction: discord.Interaction[Any], text: str) -> None:
+        """Before the defer: a private answer, and nothing stored or sent."""
+        await interaction.response.send_message(text, ephemeral=True)
 
     async def fail(self, interaction: discord.Interaction[Any], text: str) -> None:
         """Swap the public "thinking" message for an error only the author sees."""
@@ -229,7 +291,7 @@ class Starter:
     # -- the pipeline's steps ------------------------------------------------
 
     async def _read_attachment(
-        self, image: discord.Attachment, user_id: int
+        self, image: discord.Attachment, user_id: int, bounds: ImageBounds
     ) -> tuple[PreparedImage, bytes]:
         try:
             # Bounded: a stalled download must not hold one of the few preparing slots.
@@ -239,7 +301,9 @@ class Starter:
             log.warning("Could not download the image of user %s", user_id)
             raise ImageUnreadable(IMAGE_UNREACHABLE) from None
         # Pillow work is CPU-bound; keep the event loop (and other users) responsive.
-        prepared = await asyncio.to_thread(prepare_image, data, filename=image.filename)
+        prepared = await asyncio.to_thread(
+            prepare_image, data, filename=image.filename, bounds=bounds
+        )
         return prepared, data
 
     async def _hosted_image(self, job: Job) -> discord.Attachment | None:
@@ -257,7 +321,7 @@ class Starter:
         self,
         interaction: discord.Interaction[Any],
         prompt: str,
-        options: JobOptions,
+        order: Order,
         source_url: str,
         prepared: PreparedImage,
         original: bytes,
@@ -278,7 +342,9 @@ class Starter:
                 guild_id=interaction.guild_id,
                 channel_id=interaction.channel_id,
                 prompt=prompt,
-                options=options,
+                model=order.model,
+                options=order.options,
+                estimate_usd=order.estimate_usd,
                 image=prepared.facts,
             )
         except QuotaExceeded as exc:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import discord
@@ -51,12 +50,9 @@ class StatusBoard:
         settings: Settings,
         jobs: JobService,
         arrivals: Arrivals,
-        price: Callable[[int], float | None],
     ) -> None:
         self.bot = bot
         self.settings = settings
-        # The estimated cost of a job of that many seconds, while it is not known.
-        self.price = price
         self.sessions: dict[int, Session] = {}
         # Status messages that can no longer be edited (deleted, no access).
         self.unreachable: set[int] = set()
@@ -97,12 +93,7 @@ class StatusBoard:
         estimate = await self.eta.estimate(job)
         if job.id is not None and job.status_message_id is not None:
             self._when_due(job, estimate.expected_end)
-        return status_embed(
-            job,
-            estimate,
-            price=self.price(job.options.duration),
-            note=self.notes.get(job.id or 0),
-        )
+        return status_embed(job, estimate, note=self.notes.get(job.id or 0))
 
     async def progress(self, job: Job, note: ProgressNote) -> None:
         if job.id is None:

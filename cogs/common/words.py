@@ -10,8 +10,10 @@ from functools import lru_cache
 
 import discord
 
-from bot.domain import Job, JobOptions, JobStatus
+from bot.domain import Job, JobStatus, Scalar
 from bot.i18n import Messages
+from bot.models.model import display_name
+from bot.models.options import role_of
 
 # The icon before a state's words (the words are the catalogs' `job.state.*`).
 STATE_ICONS: dict[JobStatus, str] = {
@@ -43,18 +45,31 @@ def timestamp(unix: float, style: str = "R") -> str:
     return f"<t:{int(unix)}:{style}>"
 
 
-@lru_cache(maxsize=256)
-def options_text(options: JobOptions, t: Messages) -> str:
-    ratio = t("job.options.ratio.adaptive") if options.ratio == "adaptive" else options.ratio
-    return " · ".join(
-        (
-            options.resolution,
-            ratio,
-            t("job.options.seconds", duration=t.number(options.duration)),
-            t("job.options.audio_on" if options.generate_audio else "job.options.audio_off"),
-            t("job.options.camera_fixed" if options.camera_fixed else "job.options.camera_moves"),
-        )
-    )
+def options_text(model_id: str, options: dict[str, Scalar], t: Messages) -> str:
+    """A job's model and options in one line: "Seedance v1.5 pro · 480p · 5 s · audio on"."""
+    parts = [display_name(model_id)]
+    for field, value in options.items():
+        role = role_of(field)
+        if role == "audio":
+            parts.append(t("job.options.audio_on" if value else "job.options.audio_off"))
+        elif role == "camera_fixed":
+            parts.append(t("job.options.camera_fixed" if value else "job.options.camera_moves"))
+        elif role is not None:
+            parts.append(value_label(role, value, t))
+        else:
+            parts.append(f"{field}: {value_label(None, value, t)}")
+    return " · ".join(parts)
+
+
+def value_label(role: str | None, value: Scalar, t: Messages) -> str:
+    """An option's value as users read it: "5 s", "adaptive" in their words, on/off."""
+    if role == "duration" and isinstance(value, int | float) and not isinstance(value, bool):
+        return t("job.options.seconds", duration=t.number(value))
+    if role == "ratio" and value == "adaptive":
+        return t("job.options.ratio.adaptive")
+    if isinstance(value, bool):
+        return t("job.options.on") if value else t("job.options.off")
+    return t.number(value) if isinstance(value, int | float) else str(value)
 
 
 def duration_text(seconds: float | None, t: Messages) -> str:

@@ -67,14 +67,7 @@ def size_text(size: int, t: Messages) -> str:
 
 def page_row(job: Job, t: Messages) -> str:
     took = timings(job).total
-    options = job.options
-    summary = " · ".join(
-        (
-            options.resolution,
-            t("job.options.seconds", duration=t.number(options.duration)),
-            options.ratio,
-        )
-    )
+    summary = options_text(job.model_id, job.options, t)
     head = t(
         "history.row",
         icon=STATE_ICONS[job.status],
@@ -149,7 +142,9 @@ def detail_embed(job: Job, t: Messages) -> discord.Embed:
         name=t("history.detail.state"), value=safe_text(state_text(job, t), 1024), inline=False
     )
     embed.add_field(
-        name=t("history.detail.options"), value=options_text(job.options, t), inline=False
+        name=t("history.detail.options"),
+        value=options_text(job.model_id, job.options, t),
+        inline=False,
     )
     embed.add_field(
         name=t("history.detail.image"), value=safe_text(image_text(job, t), 1024), inline=False

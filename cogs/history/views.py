@@ -94,7 +94,7 @@ class PageView(OwnedView):
                 label=f"#{job.id} · {job.prompt[:80]}",
                 value=str(job.id),
                 emoji=STATE_ICONS[job.status],
-                description=options_text(job.options, self.t)[:100],
+                description=options_text(job.model_id, job.options, self.t)[:100],
             )
             for job in page.jobs
         ] or [discord.SelectOption(label=self.t("history.pick.none"), value="0")]
