@@ -16,6 +16,7 @@ from benchmarks.common import machine, summary
 from bot.domain import ImageFacts, Job, JobStatus
 from bot.history import HistoryService, StatusFilter
 from bot.store import JobStore
+from tests.models import job_fields
 
 JOBS = 10_000
 OTHERS = 20_000
@@ -34,6 +35,7 @@ async def fill(store: JobStore) -> None:
                 image=IMAGE,
                 created_at=1e9 + i,
                 status=STATES[i % len(STATES)],
+                **job_fields(),
             )
         )
 

@@ -27,6 +27,7 @@ from PIL import Image
 
 from benchmarks.common import machine, percentile, write_json
 from bot import images
+from tests.models import seedance
 
 ROUNDS = 20
 
@@ -85,7 +86,9 @@ async def main(rounds: int = ROUNDS, json_path: Path | None = None) -> dict[str,
         row: list[str] = []
         checks: dict[str, Callable[[], object]] = {
             "pillow": partial(pillow_decode, data),
-            "check": partial(images.prepare_image, data, filename=f"photo.{kind}"),
+            "check": partial(
+                images.prepare_image, data, filename=f"photo.{kind}", bounds=seedance().bounds
+            ),
         }
         for label, check in checks.items():
             alone = percentile(await check_times(check, rounds, busy=False), 0.5) * 1000

@@ -31,12 +31,13 @@ from benchmarks.common import (
     write_json,
 )
 from bot.config import Settings
-from bot.domain import ImageFacts, Job, JobOptions, JobStatus
+from bot.domain import ImageFacts, Job, JobStatus
 from bot.runcomfy.client import BASE_IN_FLIGHT
 from bot.store import JobStore
+from tests.cogs.animate.test_animate import png
 from tests.fakes.discord import FakeUser, peak_per_second
 from tests.fakes.runcomfy import Timeline
-from tests.test_animate import png
+from tests.models import job_fields
 
 # Status changes a job shows: each queue position, rendering, completed.
 QUEUE_POSITIONS = (3, 2, 1)
@@ -118,7 +119,7 @@ async def seed_history(r: Rig, past: list[Timeline], time_scale: float, rng: ran
                 Job(
                     user_id=1,
                     prompt="earlier",
-                    options=JobOptions(),
+                    **job_fields(),  # the kind the live jobs are (the defaults)
                     image=image,
                     status=JobStatus.DELIVERED,
                     created_at=created,

@@ -35,10 +35,11 @@ import discord
 from app.client import AnimateBot
 from benchmarks.common import machine
 from bot.domain import ImageFacts, Job, JobStatus
-from bot.downloads import DownloadProblem
+from bot.jobs import LinkReason
 from tests.fakes.discord import DEFAULT_UPLOAD_LIMIT, FakeDiscord, FakeInteraction
-from tests.fakes.harness import BotRunner, pointed_at, settings_for_fakes
+from tests.fakes.harness import RUNCOMFY_TOKEN, BotRunner, pointed_at, settings_for_fakes
 from tests.fakes.runcomfy import FakeRunComfy
+from tests.models import job_fields
 
 IMAGE = ImageFacts(filename="cat.png", format="PNG", width=800, height=600, size_bytes=1000)
 AT_ONCE = 50
@@ -107,6 +108,7 @@ async def one_job(fake: FakeDiscord, bot: AnimateBot, job_id: int) -> None:
         image=IMAGE,
         created_at=time.time(),
         submitted_at=time.time(),
+        **job_fields(),
     )
     cog.board.remember(job_id, interaction)
     await cog.job_updated(job)
@@ -117,7 +119,7 @@ async def one_job(fake: FakeDiscord, bot: AnimateBot, job_id: int) -> None:
         job = job.model_copy(update={"status": JobStatus.COMPLETED, "video_url": url})
         await cog.job_updated(job)
         if "why" in inspect.signature(cog.deliver).parameters:
-            await cog.deliver(job, None, DownloadProblem.UNAVAILABLE)
+            await cog.deliver(job, None, why=LinkReason.UNAVAILABLE)
         else:  # the code before the fix, for the "before" figures
             await cog.deliver(job, None)
         await cog.job_updated(job.model_copy(update={"status": JobStatus.DELIVERED}))
@@ -135,7 +137,8 @@ async def main(jobs: int = 10_000) -> dict[str, float]:
     with tempfile.TemporaryDirectory(prefix="animate-memory-") as tmp:
         fake = FakeDiscord()
         await fake.start()
-        async with FakeRunComfy() as runcomfy:
+        # The bot's token: it reads its model from RunComfy before it starts.
+        async with FakeRunComfy(token=RUNCOMFY_TOKEN) as runcomfy:
             settings = settings_for_fakes(fake, runcomfy, Path(tmp) / "bot.db")
             with pointed_at(fake):
                 runner = BotRunner(settings, fake)

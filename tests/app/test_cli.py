@@ -22,7 +22,7 @@ from pydantic import SecretStr
 from app import cli
 from bot.check import ADMINISTRATOR, REQUIRED_PERMISSIONS, GuildFacts, guild_permissions
 from bot.config import Settings
-from bot.domain import ImageFacts, Job, JobOptions
+from bot.domain import ImageFacts, Job
 from bot.health import STALE_AFTER_SECONDS
 from bot.store import LATEST_MIGRATION, JobStore
 from tests.bot.test_metrics import free_port
@@ -30,6 +30,7 @@ from tests.fakes.discord import ATTACH_FILES, EMBED_LINKS, FakeDiscord
 from tests.fakes.harness import DISCORD_TOKEN, BotRunner, pointed_at
 from tests.fakes.process import REPO, settings_env
 from tests.fakes.runcomfy import FakeRunComfy
+from tests.models import job_fields
 from tests.stores import schema_version
 
 CHILD_SECONDS = 60  # a cold interpreter importing discord.py on a loaded machine
@@ -144,8 +145,11 @@ async def test_check_passes_against_a_healthy_setup_and_changes_nothing(
     assert "every permission" in line_of(lines, f"✓ guild Fake Guild ({discord_fake.guild_id})")
     optional = f"✓ guild Fake Guild ({discord_fake.guild_id}) (optional)"
     assert "Manage Messages: yes" in line_of(lines, optional)
-    model = line_of(lines, "✓ model")
-    assert "exists" in model and "$0.024 per second" in model and "$0.12" in model
+    model = line_of(lines, "✓ model bytedance/seedance-v1.5-pro/image-to-video")
+    # What the bot read from the model's schema, and a default video's price ($0.024/s).
+    assert "Seedance v1.5 pro" in model and "`first_frame_image_url`" in model
+    assert "resolution (480p, 720p, 1080p)" in model and "duration (4, 5, 6" in model
+    assert "≈ $0.24" in model
     assert not any(line.startswith("✗") for line in lines)
     # Read, never written: the database the bot would create does not exist yet.
     assert not settings.database_path.exists()
@@ -169,9 +173,9 @@ async def test_check_against_a_misconfigured_setup_prints_the_failures_and_exits
     assert code == 1, out + err
     assert "refused DISCORD_TOKEN" in line_of(lines, "✗ discord login")
     assert "Reset Token" in line_of(lines, "✗ discord login")
-    model = line_of(lines, "✗ model")
-    assert "does not offer bytedance/seedance-v0/retired" in model
-    assert "RUNCOMFY_MODEL_ID" in model
+    model = line_of(lines, "✗ model bytedance/seedance-v0/retired")
+    assert "does not offer it" in model
+    assert "RUNCOMFY_MODEL_IDS" in model
     assert line_of(lines, "✓ database")  # what is fine is still said
     assert "not-the-token" not in out + err
 
@@ -305,7 +309,7 @@ def a_job(user_id: int) -> Job:
         guild_id=1,
         channel_id=2,
         prompt="a backup survives",
-        options=JobOptions(),
+        **job_fields(),
         image=ImageFacts(filename="a.png", format="PNG", width=800, height=600, size_bytes=1000),
         created_at=time.time(),
     )

@@ -8,11 +8,13 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from bot.admission import EffectiveLimits, committed_spend, effective_limits, would_pass_cap
+from bot.admission import EffectiveLimits, effective_limits, would_pass_cap
 from bot.config import Settings
-from bot.domain import GuildSettings, GuildUsage, ImageFacts, Job, JobOptions, JobStatus
+from bot.domain import GuildSettings, ImageFacts, Job, JobStatus
 from bot.guild_settings import GuildAdmin, LimitTooHigh, may_administer
 from bot.store import LATEST_MIGRATION, JobStore, guilds
+from tests.fakes.schemas import SEEDANCE_15
+from tests.models import job_fields
 from tests.stores import save_guild_settings, schema_version
 
 IMAGE = ImageFacts(filename="a.png", format="PNG", width=800, height=600, size_bytes=1000)
@@ -50,17 +52,27 @@ def test_server_limits_can_only_lower_the_operators() -> None:
     assert (raised.user_concurrent, raised.user_daily) == (3, 10)
 
 
-def test_committed_spend_counts_known_costs_and_priced_active_jobs_only() -> None:
-    usage = GuildUsage(
-        user_active=0,
-        user_since=0,
-        oldest_since=None,
-        known_spend_usd=0.5,
-        active_uncosted={5: 2, 10: 1},
-    )
-    assert committed_spend(usage, lambda d: 0.02 * d) == pytest.approx(0.5 + 0.2 + 0.2)
-    # No price known: the active jobs count nothing (never guessed).
-    assert committed_spend(usage, lambda d: None) == pytest.approx(0.5)
+async def test_committed_spend_counts_known_costs_and_estimates_of_charged_jobs(
+    tmp_path: Path,
+) -> None:
+    async with await JobStore.open(tmp_path / "bot.db") as store:
+        for row in (
+            job(cost=0.5, estimate_usd=0.24),  # its known cost, not its estimate
+            job(status=JobStatus.IN_QUEUE, estimate_usd=0.1),
+            job(status=JobStatus.IN_PROGRESS, estimate_usd=0.1),
+            job(status=JobStatus.SUBMITTING, estimate_usd=0.2),
+            # Charged, and RunComfy never said what it cost: its estimate counts for good.
+            job(status=JobStatus.TIMED_OUT, request_id="r-1", estimate_usd=0.3),
+            # Not charged: refused at submit, cancelled in the queue.
+            job(status=JobStatus.FAILED, estimate_usd=9.0),
+            job(status=JobStatus.CANCELLED, request_id="r-2", estimate_usd=9.0),
+            # No estimate (no budget applied when it started): nothing to count.
+            job(status=JobStatus.IN_QUEUE),
+        ):
+            await store.create(row)
+        usage = await store.guild_usage(100, 1, since=NOW - DAY)
+        assert usage.committed_usd == pytest.approx(0.5 + 0.1 + 0.1 + 0.2 + 0.3)
+        assert await store.spend_since(NOW - DAY) == pytest.approx(usage.committed_usd)
 
 
 @pytest.mark.parametrize(
@@ -69,8 +81,9 @@ def test_committed_spend_counts_known_costs_and_priced_active_jobs_only() -> Non
         (0.0, 0.12, 0.20, False),
         (0.12, 0.12, 0.20, True),  # this job would pass the cap
         (0.08, 0.12, 0.20, False),  # reaching it exactly is allowed
-        (0.20, None, 0.20, True),  # no price known: refused once known costs reach it
-        (0.19, None, 0.20, False),
+        (0.20, None, 0.20, True),  # no price known: refused (never guessed low)
+        (0.19, None, 0.20, True),
+        (0.0, None, 0.20, True),
     ],
 )
 def test_cap_refuses_when_the_new_estimate_would_pass_it(
@@ -100,6 +113,7 @@ def job(**values: Any) -> Job:
         "image": IMAGE,
         "created_at": NOW - 60,
         "status": JobStatus.DELIVERED,
+        **job_fields(),
     }
     return Job(**{**base, **values})
 
@@ -116,6 +130,8 @@ async def test_guild_settings_round_trip_and_defaults(tmp_path: Path) -> None:
             user_concurrent=1,
             user_daily=3,
             daily_spend_cap_usd=1.5,
+            default_model_id=SEEDANCE_15,
+            allowed_model_ids=(SEEDANCE_15,),
             updated_by=9,
             updated_at=NOW,
         )
@@ -147,8 +163,13 @@ async def test_guild_usage_and_report_count_this_server_and_window_only(tmp_path
             job(cost=0.20, user_id=2),
             job(status=JobStatus.FAILED),
             job(status=JobStatus.CANCELLED, user_id=2),
-            job(status=JobStatus.IN_QUEUE, options=JobOptions(duration=8)),
-            job(status=JobStatus.IN_PROGRESS, options=JobOptions(duration=8), user_id=2),
+            job(status=JobStatus.IN_QUEUE, **job_fields(duration=8), estimate_usd=0.384),
+            job(
+                status=JobStatus.IN_PROGRESS,
+                **job_fields(duration=8),
+                estimate_usd=0.384,
+                user_id=2,
+            ),
             job(status=JobStatus.COMPLETED, cost=0.05),  # cost known, not yet delivered
             job(cost=9.0, created_at=NOW - 2 * DAY),  # outside the window
             job(cost=9.0, guild_id=200),  # another server
@@ -156,10 +177,11 @@ async def test_guild_usage_and_report_count_this_server_and_window_only(tmp_path
         ):
             await store.create(row)
         usage = await store.guild_usage(100, 1, since=NOW - DAY)
-        assert (usage.user_active, usage.user_since) == (2, 4)
+        # The member's charged jobs: not the one refused at submit (failed, no request id).
+        assert (usage.user_active, usage.user_since) == (2, 3)
         assert usage.oldest_since == NOW - 60
-        assert usage.known_spend_usd == pytest.approx(0.35)
-        assert usage.active_uncosted == {8: 2}
+        # Known costs, and the estimates of the two running jobs without one.
+        assert usage.committed_usd == pytest.approx(0.35 + 2 * 0.384)
 
         report = await store.usage_report(100, since=NOW - DAY)
         assert (report.jobs, report.delivered, report.failed, report.cancelled, report.active) == (

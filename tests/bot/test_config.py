@@ -20,6 +20,7 @@ import pytest
 from bot.config import SettingsError, load_settings
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.harness import DISCORD_TOKEN, RUNCOMFY_TOKEN
+from tests.fakes.runcomfy import FakeRunComfy
 from tests.stores import server_url
 
 REPO = Path(__file__).resolve().parents[2]
@@ -139,6 +140,23 @@ def start_bot(tmp_path: Path, *, discord_url: str | None = None, **env: str) -> 
     return result.returncode, result.stdout + result.stderr
 
 
+async def start_bot_async(
+    tmp_path: Path, *, discord_url: str | None = None, **env: str
+) -> tuple[int, str]:
+    """`start_bot` without blocking the event loop (a loopback fake serves the bot)."""
+    command = bot_command(tmp_path, discord_url, env)
+    proc = await asyncio.create_subprocess_exec(
+        *command["args"],
+        cwd=command["cwd"],
+        env=command["env"],
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    output, _ = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode is not None
+    return proc.returncode, output.decode()
+
+
 def assert_readable(code: int, output: str, *needles: str) -> None:
     assert code != 0, output
     assert "Traceback" not in output, output
@@ -200,28 +218,24 @@ def test_an_unusable_database_path_stops_the_start_readably(tmp_path: Path, make
     assert_readable(code, output, "DATABASE_PATH", str(path))
 
 
-def test_discord_unreachable_stops_the_start_readably(tmp_path: Path) -> None:
-    code, output = start_bot(tmp_path)
+async def test_discord_unreachable_stops_the_start_readably(
+    tmp_path: Path, runcomfy_fake: FakeRunComfy
+) -> None:
+    # RunComfy answers (the models are read before Discord is); Discord does not.
+    code, output = await start_bot_async(tmp_path, RUNCOMFY_BASE_URL=runcomfy_fake.base_url)
     assert_readable(code, output, "Discord")
     assert "reach" in output
     assert (tmp_path / "data" / "bot.db").exists()  # it got as far as the database
 
 
 async def test_a_refused_token_stops_the_start_readably(
-    tmp_path: Path, discord_fake: FakeDiscord
+    tmp_path: Path, discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy
 ) -> None:
     discord_fake.bot_token = "the-token-the-portal-shows"
-    command = bot_command(tmp_path, discord_fake.base_url, {})
-    proc = await asyncio.create_subprocess_exec(
-        *command["args"],
-        cwd=command["cwd"],
-        env=command["env"],
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
+    code, output = await start_bot_async(
+        tmp_path, discord_url=discord_fake.base_url, RUNCOMFY_BASE_URL=runcomfy_fake.base_url
     )
-    output, _ = await asyncio.wait_for(proc.communicate(), 60)
-    assert proc.returncode is not None
-    assert_readable(proc.returncode, output.decode(), "DISCORD_TOKEN", "refused")
+    assert_readable(code, output, "DISCORD_TOKEN", "refused")
     assert discord_fake.count("GET", "/users/@me") == 1  # it did ask Discord
 
 

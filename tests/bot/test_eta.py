@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from bot.domain import ImageFacts, Job, JobOptions, JobStatus
+from bot.domain import ImageFacts, Job, JobStatus
 from bot.eta import EtaBoard, queue_seconds_per_place
+from tests.models import job_fields
 
 FACTS = ImageFacts(filename="a.png", format="PNG", width=800, height=600, size_bytes=1000)
 
@@ -24,13 +25,14 @@ def job(**fields: object) -> Job:
         "image": FACTS,
         "created_at": 1000.0,
         "submitted_at": 1000.0,
+        **job_fields(),
         **fields,
     }
     return Job.model_validate(values)
 
 
 def board(clock: Clock, render: float = 60.0) -> EtaBoard:
-    async def expected(options: JobOptions) -> float:
+    async def expected(kind: str) -> float:
         return render
 
     return EtaBoard(expected, clock=clock)
@@ -93,10 +95,10 @@ async def test_final_jobs_have_no_estimate_and_are_forgotten() -> None:
 async def test_rendering_uses_the_render_estimate_and_sending_the_whole() -> None:
     clock = Clock(1010.0)
 
-    async def whole(options: JobOptions) -> float:
+    async def whole(kind: str) -> float:
         return 100.0
 
-    async def render(options: JobOptions) -> float:
+    async def render(kind: str) -> float:
         return 20.0
 
     eta = EtaBoard(whole, render=render, clock=clock)

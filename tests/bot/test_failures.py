@@ -8,12 +8,15 @@ from bot.domain import ImageFacts, Job, JobStatus
 from bot.failures import FailureKind, failure_kind
 from bot.jobs import NO_VIDEO, SERVICE_UNAVAILABLE
 from bot.runcomfy import RunComfyError
+from tests.models import job_fields
 
 FACTS = ImageFacts(filename="a.png", format="PNG", width=8, height=8, size_bytes=1)
 
 
 def ended(status: JobStatus, error: str | None) -> Job:
-    return Job(user_id=1, prompt="p", image=FACTS, created_at=0, status=status, error=error)
+    return Job(
+        user_id=1, prompt="p", image=FACTS, created_at=0, status=status, error=error, **job_fields()
+    )
 
 
 @pytest.mark.parametrize(

@@ -177,13 +177,12 @@ async def test_the_translator_answers_french_for_fr_and_none_otherwise() -> None
     assert await translate(app_commands.locale_str("no key"), discord.Locale.french) is None
     unknown = app_commands.locale_str("x", key="no.such.key")
     assert await translate(unknown, discord.Locale.french) is None
-    duration = app_commands.locale_str(
-        "x", key="animate.option.duration", values={"min": 4, "max": 12}
+    duration = app_commands.locale_str("x", key="animate.option.duration")
+    assert await translate(duration, discord.Locale.french) == (
+        f"Durée en secondes{NBSP}: je propose celles du modèle"
     )
-    assert (
-        await translate(duration, discord.Locale.french)
-        == "Durée en secondes, de 4 à 12 (5 par défaut)"
-    )
+    seconds = app_commands.locale_str("x", key="job.options.seconds", values={"duration": "6"})
+    assert await translate(seconds, discord.Locale.french) == f"6{NBSP}s"  # values filled in
 
 
 async def test_synced_commands_carry_french_descriptions(
@@ -201,9 +200,13 @@ async def test_synced_commands_carry_french_descriptions(
         assert command["description_localizations"] == {"fr": fr(key)}
         assert not command.get("name_localizations")  # names stay the same everywhere
     options = {o["name"]: o for o in discord_fake.command("animate")["options"]}
-    assert options["duration"]["description"] == "Length in seconds, 4 to 12 (default 5)"
+    # One model: no `model` option; the others describe their role, whatever the model.
+    assert "model" not in options
+    assert options["duration"]["description"] == (
+        "Length in seconds: what the model takes is suggested"
+    )
     assert options["duration"]["description_localizations"]["fr"] == (
-        "Durée en secondes, de 4 à 12 (5 par défaut)"
+        f"Durée en secondes{NBSP}: je propose celles du modèle"
     )
     for option in options.values():
         assert option["description_localizations"]["fr"] != option["description"]
@@ -256,7 +259,9 @@ async def test_history_pages_and_details_in_french(
     assert detail["title"] == f"Tâche n°{NBSP}{jobs[0].id}"
     fields = {f["name"]: f["value"] for f in detail["fields"]}
     assert fields["État"] == "✅ Terminée"
-    assert fields["Options"] == f"720p · 9:16 · 6{NBSP}s · avec son · caméra fixe"
+    assert (
+        fields["Options"] == f"Seedance v1.5 pro · 720p · 9:16 · 6{NBSP}s · avec son · caméra fixe"
+    )
     assert fields["Image"] == f"cat.png{NBSP}: 800{NBSP}×{NBSP}600{NBSP}px PNG, 0,1{NBSP}Mo"
     assert fields["En file d'attente"] == f"10{NBSP}s"
     assert fields["Rendu"] == f"1{NBSP}min{NBSP}00{NBSP}s"

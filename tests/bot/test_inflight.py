@@ -102,9 +102,9 @@ async def test_a_far_runcomfy_gets_more_requests_in_flight(
         fake.script(Timeline(manual=True))
         fake.latency = latency
         async with make_http_client(fake.base_url, SecretStr("t"), 5.0) as http:
-            client = RunComfyClient(http, model_id=fake.model_id, requests_per_second=rate)
+            client = RunComfyClient(http, requests_per_second=rate)
             # The first MIN_SAMPLES learn the distance, 16 at a time; the rest use it.
-            await asyncio.gather(*(client.model() for _ in range(240)))
+            await asyncio.gather(*(client.model(fake.model_id) for _ in range(240)))
     assert client.in_flight_limit in limits
     assert fake.peak_in_flight <= max(limits)
     if latency >= 0.2:

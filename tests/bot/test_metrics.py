@@ -13,6 +13,9 @@ from tests.cogs.animate.test_animate import png, request_id_of
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.harness import BotRunner
 from tests.fakes.runcomfy import FakeRunComfy, Timeline
+from tests.fakes.schemas import SEEDANCE_15
+
+MODEL = SEEDANCE_15  # the fake's model: every job's `model` label
 
 
 def free_port() -> int:
@@ -48,7 +51,7 @@ async def test_metrics_move_with_a_job_and_are_served_on_metrics_port(
     metrics: Metrics = bot.services.metrics
 
     before = await scrape(port)
-    assert value(before, "animate_jobs_ended_total", outcome="delivered") == 0
+    assert value(before, "animate_jobs_ended_total", outcome="delivered", model=MODEL) == 0
     assert value(before, "animate_runcomfy_requests_total", endpoint="submit", outcome="2xx") == 0
 
     # One job that sits queued long enough for the sampler to see it, then delivers.
@@ -63,17 +66,18 @@ async def test_metrics_move_with_a_job_and_are_served_on_metrics_port(
         within=5,
     )
     await discord_fake.wait_for(
-        lambda: metrics.value("animate_jobs_ended_total", outcome="delivered") == 1, within=10
+        lambda: metrics.value("animate_jobs_ended_total", outcome="delivered", model=MODEL) == 1,
+        within=10,
     )
     await discord_fake.wait_for(lambda: metrics.value("animate_live_trackers") == 0, within=5)
 
     after = await scrape(port)
-    assert value(after, "animate_jobs_ended_total", outcome="delivered") == 1
-    assert value(after, "animate_jobs_ended_total", outcome="failed") == 0
+    assert value(after, "animate_jobs_ended_total", outcome="delivered", model=MODEL) == 1
+    assert value(after, "animate_jobs_ended_total", outcome="failed", model=MODEL) == 0
     assert value(after, "animate_deliveries_total", kind="upload") == 1
     assert value(after, "animate_deliveries_total", kind="link") == 0
     # The fake reports a cost of $0.12 with include_cost=true.
-    assert value(after, "animate_spend_dollars_total") == 0.12
+    assert value(after, "animate_spend_dollars_total", model=MODEL) == 0.12
     assert value(after, "animate_runcomfy_requests_total", endpoint="submit", outcome="2xx") == 1
     assert value(after, "animate_runcomfy_requests_total", endpoint="status", outcome="2xx") >= 2
     assert value(after, "animate_runcomfy_requests_total", endpoint="result", outcome="2xx") >= 1
@@ -108,14 +112,18 @@ async def test_no_metrics_port_serves_nothing(runner: BotRunner) -> None:
 
 def test_two_bots_in_one_process_keep_separate_counters() -> None:
     first, second = Metrics(), Metrics()
-    first.job_ended("delivered")
-    first.delivered("dm", 0.3)
-    assert first.value("animate_jobs_ended_total", outcome="delivered") == 1
-    assert first.value("animate_spend_dollars_total") == 0.3
-    assert second.value("animate_jobs_ended_total", outcome="delivered") == 0
-    second.delivered("link", None)
-    assert second.value("animate_jobs_without_cost_total") == 1
-    assert second.value("animate_spend_dollars_total") == 0
+    first.job_ended("delivered", MODEL)
+    first.delivered("dm", 0.3, MODEL)
+    assert first.value("animate_jobs_ended_total", outcome="delivered", model=MODEL) == 1
+    assert first.value("animate_spend_dollars_total", model=MODEL) == 0.3
+    assert second.value("animate_jobs_ended_total", outcome="delivered", model=MODEL) == 0
+    second.delivered("link", None, MODEL)
+    assert second.value("animate_jobs_without_cost_total", model=MODEL) == 1
+    assert second.value("animate_spend_dollars_total", model=MODEL) == 0
+    # Per model: another model's counters are its own.
+    first.delivered("upload", 0.5, "other/model")
+    assert first.value("animate_spend_dollars_total", model="other/model") == 0.5
+    assert first.value("animate_spend_dollars_total", model=MODEL) == 0.3
 
 
 async def test_a_video_too_large_to_download_counts_as_a_link_delivery(
@@ -126,7 +134,8 @@ async def test_a_video_too_large_to_download_counts_as_a_link_delivery(
     runcomfy_fake.script(Timeline(queue_seconds=0.1, run_seconds=0.1))
     await discord_fake.invoke("animate", image=png(), prompt="the waves roll in")
     await discord_fake.wait_for(
-        lambda: metrics.value("animate_jobs_ended_total", outcome="delivered") == 1, within=10
+        lambda: metrics.value("animate_jobs_ended_total", outcome="delivered", model=MODEL) == 1,
+        within=10,
     )
     assert metrics.value("animate_deliveries_total", kind="link") == 1
     assert metrics.value("animate_deliveries_total", kind="upload") == 0
@@ -166,7 +175,10 @@ async def test_a_dm_delivery_and_a_refused_submit_are_counted(
     runcomfy_fake.inject("submit", "balance")
     await discord_fake.invoke("animate", image=png(), prompt="p")
     await discord_fake.wait_for(
-        lambda: metrics.value("animate_jobs_ended_total", outcome="failed") == 1, within=10
+        lambda: metrics.value("animate_jobs_ended_total", outcome="failed", model=MODEL) == 1,
+        within=10,
     )
     assert metrics.value("animate_runcomfy_requests_total", endpoint="submit", outcome="4xx") == 1
-    assert metrics.value("animate_spend_dollars_total") == 0.12  # the first job's cost only
+    assert (
+        metrics.value("animate_spend_dollars_total", model=MODEL) == 0.12
+    )  # the first job's cost only

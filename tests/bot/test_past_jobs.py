@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.domain import ImageFacts, Job, JobOptions, JobStatus
+from bot.domain import ImageFacts, Job, JobStatus
 from bot.past_jobs import PastJobs, SharedRefresh
 from bot.store import JobStore
+from tests.models import job_fields
 
 FACTS = ImageFacts(filename="a.png", format="PNG", width=800, height=600, size_bytes=1000)
 
@@ -20,13 +21,18 @@ def finished(render: float, *, audio: bool = True, queue: float = 100.0) -> Job:
         user_id=5,
         prompt="p",
         image=FACTS,
-        options=JobOptions(generate_audio=audio),
+        **job_fields(audio=audio),
         status=JobStatus.DELIVERED,
         created_at=1000.0 - queue,
         submitted_at=1000.0 - queue,  # a queue before each: not part of the render
         started_at=1000.0,
         finished_at=1000.0 + render,
     )
+
+
+def kind(**picked: object) -> str:
+    """The kind of a seed-model job with `picked`."""
+    return str(job_fields(**picked)["kind"])
 
 
 class Clock:
@@ -44,11 +50,11 @@ async def test_past_renders_count_from_the_render_start_and_match_the_audio(
         for render, audio in ((10.0, True), (12.0, True), (14.0, True), (40.0, False)):
             await store.create(finished(render, audio=audio))
         past = PastJobs(store, default_eta=99.0)
-        assert await past.expected_render(JobOptions(generate_audio=True)) == 12.0
-        assert await past.expected_duration(JobOptions(generate_audio=True)) == 112.0
-        assert await past.expected_render(JobOptions(generate_audio=False)) == 99.0  # too few
-        assert await past.expected_render(JobOptions(resolution="720p")) == 99.0
-        assert await past.render_times(JobOptions(generate_audio=True)) is None  # not 5 yet
+        assert await past.expected_render(kind(generate_audio=True)) == 12.0
+        assert await past.expected_duration(kind(generate_audio=True)) == 112.0
+        assert await past.expected_render(kind(generate_audio=False)) == 99.0  # too few
+        assert await past.expected_render(kind(resolution="720p")) == 99.0
+        assert await past.render_times(kind(generate_audio=True)) is None  # not 5 yet
 
 
 async def test_many_trackers_asking_at_once_share_one_query_per_kind(tmp_path: Path) -> None:
@@ -58,11 +64,11 @@ async def test_many_trackers_asking_at_once_share_one_query_per_kind(tmp_path: P
         statements: list[str] = []
         await store.db.trace(statements.append)
         past = PastJobs(store, default_eta=99.0)
-        options = JobOptions(generate_audio=True)
+        audio_on = kind(generate_audio=True)
         asked = await asyncio.gather(
-            *(past.render_times(options) for _ in range(200)),
-            *(past.expected_render(options) for _ in range(200)),
-            *(past.expected_duration(options) for _ in range(200)),
+            *(past.render_times(audio_on) for _ in range(200)),
+            *(past.expected_render(audio_on) for _ in range(200)),
+            *(past.expected_duration(audio_on) for _ in range(200)),
         )
         history_queries = [s for s in statements if "finished_at -" in s]
         assert len(history_queries) == 2  # renders, and submit to finish

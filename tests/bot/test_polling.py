@@ -16,6 +16,7 @@ import pytest
 
 from bot.domain import JobStatus
 from bot.jobs import POLL_COST_FRACTION, JobService
+from bot.models.registry import Models
 from bot.polling import (
     MIN_SAMPLES,
     MIN_SIGMA,
@@ -339,10 +340,10 @@ async def tracking(tmp_path: Path) -> AsyncIterator[Callable[..., Awaitable[Harn
         settings = make_settings(tmp_path, fake.base_url, **overrides)
         http = make_http_client(fake.base_url, settings.runcomfy_api_token, 2.0)
         store = await JobStore.open(settings.database_path)
-        client = RunComfyClient(
-            http, model_id=settings.runcomfy_model_id, backoff_base=0.01, requests_per_second=rate
-        )
-        service = JobService(settings=settings, store=store, runcomfy=client)
+        client = RunComfyClient(http, backoff_base=0.01, requests_per_second=rate)
+        models = Models(client, store, settings.model_ids)
+        await models.load()
+        service = JobService(settings=settings, store=store, runcomfy=client, models=models)
         service.observer = RecordingObserver()
         stack.append((service, store, http))
         return Harness(service, service.observer, fake)
@@ -489,9 +490,10 @@ async def test_queue_moves_are_shown_but_not_written(tracking) -> None:
     shown = [u.queue_position for u in h.observer.updates if u.status is JobStatus.IN_QUEUE]
     assert {3, 2, 1} <= set(shown)
     updates = [s for s in statements if s.lstrip().upper().startswith("UPDATE")]
-    # Submit (two writes), rendering, completed, delivered: no write per queue move.
+    # Submit (three writes: its message, the body as sent, queued), rendering, completed,
+    # delivered: no write per queue move.
     assert sum("status = 'in_queue'" in s for s in updates) == 1, updates
-    assert len(updates) <= 5, updates
+    assert len(updates) <= 6, updates
 
 
 async def test_a_restart_spreads_its_polls_and_new_jobs_do_not_wait_behind_them(

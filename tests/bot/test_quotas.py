@@ -44,9 +44,7 @@ def test_everybodys_running_jobs_come_last() -> None:
 
 def test_a_servers_limits_leave_the_global_one_to_the_operator() -> None:
     server = Quotas(user_concurrent=1, user_daily=2)
-    counted = GuildUsage(
-        user_active=0, user_since=1, oldest_since=None, known_spend_usd=0.0, active_uncosted={}
-    )
+    counted = GuildUsage(user_active=0, user_since=1, oldest_since=None, committed_usd=0.0)
     assert first_refusal(server, counted, now=NOW, all_active=10_000) is None
     full = counted.model_copy(update={"user_since": 2})
     refusal = first_refusal(server, full, now=NOW)

@@ -13,6 +13,7 @@ from tests.cogs.test_history import press, reply
 from tests.fakes.discord import MANAGE_GUILD, FakeDiscord, FakeInteraction, FakeUser
 from tests.fakes.harness import BotRunner
 from tests.fakes.runcomfy import FakeRunComfy
+from tests.models import job_fields
 
 IMAGE = ImageFacts(filename="a.png", format="PNG", width=800, height=600, size_bytes=1000)
 
@@ -51,7 +52,7 @@ async def test_admin_is_a_guild_only_group_for_manage_server(
     assert int(command["default_member_permissions"]) == MANAGE_GUILD
     assert command.get("contexts") == [0] or command.get("dm_permission") is False
     subs = {o["name"] for o in command["options"]}
-    assert subs == {"pause", "resume", "channels", "limits", "usage"}
+    assert subs == {"pause", "resume", "channels", "limits", "usage", "models"}
 
 
 async def test_members_without_manage_server_are_refused_and_nothing_changes(
@@ -173,6 +174,7 @@ async def test_daily_limit_of_the_server_counts_its_jobs(
             image=IMAGE,
             status=JobStatus.DELIVERED,
             created_at=time.time() - 600,
+            **job_fields(),
         )
     )
     refused = await refused_animate(discord_fake)
@@ -183,8 +185,9 @@ async def test_daily_limit_of_the_server_counts_its_jobs(
 async def test_spend_cap_counts_known_costs_and_active_estimates(
     bot: AnimateBot, discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy
 ) -> None:
-    # The fake's price: $0.024 per second, so a 5 s video is about $0.12.
-    await admin(discord_fake, "limits", daily_spend_usd=0.30)
+    # The fake's price: $0.024 per second, so a 5 s video with audio is estimated at
+    # $0.24 (audio counted double until the bot has seen what such videos cost).
+    await admin(discord_fake, "limits", daily_spend_usd=0.40)
     await bot.jobs.store.create(
         Job(
             user_id=discord_fake.moderator.id,
@@ -193,42 +196,40 @@ async def test_spend_cap_counts_known_costs_and_active_estimates(
             image=IMAGE,
             status=JobStatus.DELIVERED,
             cost=0.10,
+            estimate_usd=0.24,  # its known cost counts, not this
             created_at=time.time() - 600,
+            **job_fields(),
         )
     )
-    await start_queued(discord_fake, runcomfy_fake)  # 0.10 + 0.12 (active, estimated)
-    # 0.22 + 0.12 would pass 0.30: refused, for every member of the server.
+    await start_queued(discord_fake, runcomfy_fake)  # 0.10 + 0.24 (active, estimated)
+    # 0.34 + 0.24 would pass 0.40: refused, for every member of the server.
     refused = await refused_animate(discord_fake, user=discord_fake.stranger)
-    assert "daily video budget ($0.30)" in answer(discord_fake, refused)
+    assert "daily video budget ($0.40)" in answer(discord_fake, refused)
     assert len(runcomfy_fake.submits) == 1
-    # With a larger budget a 4 s video fits: 0.22 + 4 × 0.024 = 0.316 ≤ 0.35.
-    await admin(discord_fake, "limits", daily_spend_usd=0.35)
-    await start_queued(discord_fake, runcomfy_fake, user=discord_fake.stranger, duration=4)
+    # With a larger budget a 4 s silent video fits: 0.34 + 4 × 0.024 = 0.436 ≤ 0.45.
+    await admin(discord_fake, "limits", daily_spend_usd=0.45)
+    await start_queued(
+        discord_fake, runcomfy_fake, user=discord_fake.stranger, duration=4, audio=False
+    )
     assert len(runcomfy_fake.submits) == 2
 
 
-async def test_spend_cap_without_a_known_price_counts_known_costs_only(
+async def test_spend_cap_without_a_known_price_refuses_rather_than_guess(
     runner: BotRunner, discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy
 ) -> None:
     runcomfy_fake.base_price_usd = None
     bot = await runner.start()
     await admin(discord_fake, "limits", daily_spend_usd=0.20)
-    await start_queued(discord_fake, runcomfy_fake)
-    await start_queued(discord_fake, runcomfy_fake, user=discord_fake.stranger)  # no estimate
-    await bot.jobs.store.create(
-        Job(
-            user_id=discord_fake.moderator.id,
-            guild_id=discord_fake.guild_id,
-            prompt="earlier",
-            image=IMAGE,
-            status=JobStatus.DELIVERED,
-            cost=0.25,
-            created_at=time.time() - 600,
-        )
+    # Under a budget, a video of unknown price is never counted as $0: refused.
+    refused = await refused_animate(discord_fake)
+    assert "price is unknown" in answer(discord_fake, refused) and "budget" in answer(
+        discord_fake, refused
     )
-    refused = await refused_animate(discord_fake, user=discord_fake.admin)
-    assert "budget" in answer(discord_fake, refused)
-    assert len(runcomfy_fake.submits) == 2
+    await nothing_stored_or_sent(bot, discord_fake, runcomfy_fake)
+    # Without a budget there is nothing to count it against: it starts.
+    await admin(discord_fake, "limits", daily_spend_usd=0)
+    await start_queued(discord_fake, runcomfy_fake)
+    assert len(runcomfy_fake.submits) == 1
 
 
 async def test_animate_again_is_refused_while_paused(
@@ -279,6 +280,7 @@ async def test_usage_reports_this_servers_jobs_and_top_spenders_without_pings(
                 status=status,
                 cost=cost,
                 created_at=created,
+                **job_fields(),
             )
         )
     ix = await discord_fake.invoke("admin usage", user=discord_fake.admin, days=1)

@@ -11,7 +11,7 @@ import pytest
 
 from app.client import SORRY, AnimateBot
 from bot import i18n
-from bot.domain import ImageFacts, Job, JobOptions, JobStatus
+from bot.domain import ImageFacts, Job, JobStatus
 from cogs.history import views as history_views
 from tests.cogs.animate.test_animate import (
     start_queued,
@@ -21,6 +21,7 @@ from tests.cogs.animate.test_animate import (
 from tests.fakes.discord import FakeDiscord, FakeInteraction, FakeMessage, FakeUser
 from tests.fakes.harness import BotRunner
 from tests.fakes.runcomfy import FakeRunComfy, Timeline
+from tests.models import job_fields
 
 IMAGE = ImageFacts(filename="cat.png", format="PNG", width=800, height=600, size_bytes=120_000)
 STATES = [
@@ -53,7 +54,7 @@ async def seed(
             status=status,
             image=IMAGE,
             created_at=start + i * 60,
-            options=JobOptions(resolution="720p", duration=6, ratio="9:16"),
+            **job_fields(resolution="720p", duration=6, ratio="9:16"),
             submitted_at=start + i * 60 + 1,
             started_at=start + i * 60 + 11,
             finished_at=start + i * 60 + 71 if status.is_final else None,
@@ -166,7 +167,7 @@ async def test_detail_view_from_the_menu_and_by_number(
     detail = page.embeds[0]
     assert detail["title"] == f"Job #{jobs[0].id}"
     fields = {f["name"]: f["value"] for f in detail["fields"]}
-    assert fields["Options"] == "720p · 9:16 · 6 s · audio on · camera fixed"
+    assert fields["Options"] == "Seedance v1.5 pro · 720p · 9:16 · 6 s · audio on · camera fixed"
     assert "800x600 px PNG" in fields["Image"] and "cat.png" in fields["Image"]
     assert fields["Queued"] == "10s" and fields["Rendering"] == "1m 00s"
     assert fields["Reference"] == f"`{jobs[0].request_id}`"

@@ -53,10 +53,11 @@ async def test_a_too_small_image_is_refused_in_french_with_the_models_bounds(
         f"la largeur et la hauteur de l'image doivent être supérieures à 300{NBSP}pixels "
         f"(les images dont les côtés font au moins 150{NBSP}pixels sont agrandies pour vous)."
     )
-    # The bounds as the model's own French page words them, decimal commas included.
+    # The bounds read from the model's schema, in French, decimal commas included.
     assert accepted.startswith(f"Images acceptées{NBSP}: PNG, JPEG, WebP ou GIF{NNBSP};")
-    assert "le rapport d'aspect (largeur/hauteur) doit être compris entre 0,4 et 2,5" in accepted
-    assert f"la taille du fichier doit être inférieure à 30{NBSP}Mo" in accepted
+    assert f"supérieures à 300{NBSP}pixels et inférieures à 6000{NBSP}pixels" in accepted
+    assert "format (largeur/hauteur) compris entre 0,4 et 2,5" in accepted
+    assert f"fichier de moins de 30{NBSP}Mo" in accepted
     await nothing_started(bot, discord_fake, runcomfy_fake)
 
     # The same image for an English reader: English, untouched by the French one.

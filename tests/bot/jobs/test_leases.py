@@ -13,8 +13,9 @@ import pytest
 from pydantic import ValidationError
 
 from bot.config import Settings
-from bot.domain import GuildSettings, Job, JobOptions, JobStatus
+from bot.domain import GuildSettings, Job, JobStatus
 from bot.jobs import JobService
+from bot.models.registry import Models
 from bot.quotas import QuotaExceeded
 from bot.runcomfy import RunComfyClient, make_http_client
 from bot.store import JobStore, lease_hold, open_store
@@ -22,6 +23,7 @@ from bot.store.postgres import PostgresDatabase
 from tests.bot.jobs.test_service import IMAGE, make_settings
 from tests.bot.store.test_store import new_job
 from tests.fakes.runcomfy import FakeRunComfy
+from tests.models import options, seedance
 from tests.stores import OpenStore, save_guild_settings
 
 S = JobStatus
@@ -178,11 +180,14 @@ async def test_two_processes_cannot_pass_one_users_quota_together(
     settings = make_settings(tmp_path, "http://127.0.0.1:9", quota_user_concurrent=1)
     http = make_http_client(settings.runcomfy_base_url, settings.runcomfy_api_token, 1.0)
     stores = [await JobStore.open(pg_url, owner=f"proc-{i}", max_size=4) for i in range(2)]
+    runcomfy = RunComfyClient(http)
     services = [
         JobService(
             settings=settings,
             store=store,
-            runcomfy=RunComfyClient(http, model_id=settings.runcomfy_model_id),
+            runcomfy=runcomfy,
+            # Never read: nothing is submitted (RunComfy is unreachable here).
+            models=Models(runcomfy, store, settings.model_ids),
         )
         for store in stores
     ]
@@ -194,7 +199,8 @@ async def test_two_processes_cannot_pass_one_users_quota_together(
                     guild_id=None,
                     channel_id=20,
                     prompt="p",
-                    options=JobOptions(),
+                    model=seedance(),
+                    options=options(),
                     image=IMAGE,
                 )
                 for service in services
@@ -240,10 +246,13 @@ async def test_a_lapsed_lease_is_taken_over_when_it_lapses(
     http = make_http_client(settings.runcomfy_base_url, settings.runcomfy_api_token, 1.0)
     dead = await JobStore.open(pg_url, owner="proc-a", lease_hold=2.3, max_size=1)
     live = await JobStore.open(pg_url, owner="proc-b", lease_hold=4.0, max_size=2)
+    runcomfy = RunComfyClient(http)
     service = JobService(
         settings=settings,
         store=live,
-        runcomfy=RunComfyClient(http, model_id=settings.runcomfy_model_id),
+        runcomfy=runcomfy,
+        # Tracking only: no submit needs a model's schema.
+        models=Models(runcomfy, live, settings.model_ids),
     )
     try:
         job = await dead.create(new_job(created_at=time.time(), status=S.IN_QUEUE))

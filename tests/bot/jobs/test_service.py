@@ -17,12 +17,14 @@ import pytest
 from pydantic import SecretStr
 
 from bot.config import Settings
-from bot.domain import ImageFacts, Job, JobOptions, JobStatus
+from bot.domain import ImageFacts, Job, JobStatus
 from bot.jobs import CancelOutcome, Delivery, JobService, LinkReason, ProgressNote
+from bot.models.registry import Models
 from bot.quotas import QuotaExceeded, QuotaKind
 from bot.runcomfy import RunComfyClient, make_http_client
 from bot.store import JobStore
 from tests.fakes.runcomfy import FakeRunComfy, Timeline
+from tests.models import options, seedance
 from tests.stores import count_created_since
 
 TOKEN = "rc-test-token-0123456789"
@@ -94,13 +96,14 @@ class Harness:
         self.observer = observer
         self.fake = fake
 
-    async def start_job(self, user_id: int = 1, **options: object) -> Job:
+    async def start_job(self, user_id: int = 1, **picked: object) -> Job:
         job = await self.service.create(
             user_id=user_id,
             guild_id=10,
             channel_id=20,
             prompt="the cat blinks",
-            options=JobOptions(**options),  # type: ignore[arg-type]
+            model=seedance(),
+            options=options(**picked),
             image=IMAGE,
         )
         assert job.id is not None
@@ -147,8 +150,10 @@ async def harness_factory(
         settings = make_settings(tmp_path, fake.base_url, **overrides)
         http = make_http_client(fake.base_url, settings.runcomfy_api_token, 2.0)
         store = await JobStore.open(settings.database_path)
-        client = RunComfyClient(http, model_id=settings.runcomfy_model_id, backoff_base=0.01)
-        service = JobService(settings=settings, store=store, runcomfy=client)
+        client = RunComfyClient(http, backoff_base=0.01)
+        models = Models(client, store, settings.model_ids)
+        await models.load()
+        service = JobService(settings=settings, store=store, runcomfy=client, models=models)
         observer = RecordingObserver()
         service.observer = observer
         stack.append((service, store, http, fake))
@@ -228,7 +233,13 @@ async def test_a_status_message_finds_its_job_while_the_burst_holds_the_submit(
     for key in arriving:
         h.service.arrivals.arrive(key)
     job = await h.service.create(
-        user_id=1, guild_id=10, channel_id=20, prompt="p", options=JobOptions(), image=IMAGE
+        user_id=1,
+        guild_id=10,
+        channel_id=20,
+        prompt="p",
+        model=seedance(),
+        options=options(),
+        image=IMAGE,
     )
     assert job.id is not None
     submitting = asyncio.create_task(
@@ -403,7 +414,13 @@ async def test_resume_after_restart_tracks_and_marks_unsent_rows_lost(harness_fa
     h.fake.script(Timeline(manual=True))
     job = await h.start_job()
     orphan = await h.service.create(
-        user_id=7, guild_id=10, channel_id=20, prompt="p", options=JobOptions(), image=IMAGE
+        user_id=7,
+        guild_id=10,
+        channel_id=20,
+        prompt="p",
+        model=seedance(),
+        options=options(),
+        image=IMAGE,
     )
     await h.service.close()  # the process goes away; rows stay
 
@@ -411,6 +428,7 @@ async def test_resume_after_restart_tracks_and_marks_unsent_rows_lost(harness_fa
         settings=h.service.settings,
         store=h.service.store,
         runcomfy=h.service.runcomfy,
+        models=h.service.models,
     )
     again.observer = h.observer
     try:
@@ -475,7 +493,13 @@ async def test_a_cancel_runcomfy_does_not_answer_is_unreachable_and_changes_noth
 async def test_cancel_while_submitting_or_after_completion(harness_factory) -> None:
     h: Harness = await harness_factory()
     pending = await h.service.create(
-        user_id=1, guild_id=10, channel_id=20, prompt="p", options=JobOptions(), image=IMAGE
+        user_id=1,
+        guild_id=10,
+        channel_id=20,
+        prompt="p",
+        model=seedance(),
+        options=options(),
+        image=IMAGE,
     )
     # No request id yet: nothing to cancel at RunComfy; the author is asked to retry.
     assert await h.service.cancel(pending.id, actor_id=1, actor_is_moderator=False) is (  # type: ignore[arg-type]
@@ -495,7 +519,13 @@ async def test_jobs_never_sent_leave_the_daily_quota_alone(harness_factory) -> N
     h: Harness = await harness_factory(quota_user_daily=1)
     # Abandoned before the submit (the status message failed): not charged.
     abandoned = await h.service.create(
-        user_id=1, guild_id=10, channel_id=20, prompt="p", options=JobOptions(), image=IMAGE
+        user_id=1,
+        guild_id=10,
+        channel_id=20,
+        prompt="p",
+        model=seedance(),
+        options=options(),
+        image=IMAGE,
     )
     await h.service.abandon(abandoned.id, "The status message could not be posted.")  # type: ignore[arg-type]
     # Refused at submit (the service rejected the token): not charged.

@@ -12,18 +12,19 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from bot.domain import JobOptions
 from bot.downloads import DownloadError, DownloadProblem, cdn_client, download_to_file
-from bot.models.seedance import SeedanceInput
 from bot.runcomfy import ModelInfo, RequestResult, RunComfyClient, RunComfyError, make_http_client
 from bot.runcomfy import client as runcomfy
 from bot.runcomfy.client import MAX_CONNECTIONS
 from tests.fakes.runcomfy import FakeRunComfy, Timeline
+from tests.fakes.schemas import SEEDANCE_15, seedance_15
+from tests.models import options, seedance
 
 TOKEN = "rc-secret-token-DO-NOT-LOG-4242"
-INPUT = SeedanceInput.from_options(
-    "a cat yawns", "https://cdn.example/cat.png", JobOptions(resolution="720p", duration=6)
-).model_dump(mode="json")
+MODEL = SEEDANCE_15
+INPUT = seedance().body(
+    "a cat yawns", "https://cdn.example/cat.png", options(resolution="720p", duration=6)
+)
 
 
 @pytest.fixture
@@ -42,7 +43,6 @@ async def http(fake: FakeRunComfy) -> AsyncIterator[httpx.AsyncClient]:
 def client(http: httpx.AsyncClient) -> RunComfyClient:
     return RunComfyClient(
         http,
-        model_id="bytedance/seedance-v1.5-pro/image-to-video",
         max_attempts=4,
         backoff_base=0.005,
         backoff_cap=0.02,
@@ -52,7 +52,7 @@ def client(http: httpx.AsyncClient) -> RunComfyClient:
 async def test_submit_sends_exactly_the_schema_with_bearer_auth(
     fake: FakeRunComfy, client: RunComfyClient
 ) -> None:
-    submitted = await client.submit(INPUT)
+    submitted = await client.submit(MODEL, INPUT)
     assert submitted.request_id in fake.jobs
     assert submitted.status_url and submitted.result_url and submitted.cancel_url
     (request,) = fake.requests
@@ -71,7 +71,7 @@ async def test_submit_sends_exactly_the_schema_with_bearer_auth(
 
 async def test_every_status_is_read(fake: FakeRunComfy, client: RunComfyClient) -> None:
     fake.script(Timeline(manual=True, queue_positions=(3,)))
-    rid = (await client.submit(INPUT)).request_id
+    rid = (await client.submit(MODEL, INPUT)).request_id
     status = await client.status(rid)
     assert (status.status, status.queue_position, status.is_terminal) == ("in_queue", 3, False)
     fake.set_state(rid, "in_queue", queue_position=1)
@@ -94,7 +94,7 @@ async def test_a_queue_position_that_makes_no_sense_is_unknown_not_a_failed_poll
 ) -> None:
     # It used to fail the whole answer: six tries, then a poll lost, on every poll.
     fake.script(Timeline(manual=True))
-    rid = (await client.submit(INPUT)).request_id
+    rid = (await client.submit(MODEL, INPUT)).request_id
     fake.set_state(rid, "in_queue", queue_position=position)  # type: ignore[arg-type]
     status = await client.status(rid)
     assert (status.status, status.queue_position) == ("in_queue", None)
@@ -121,7 +121,7 @@ async def test_unknown_status_is_running_and_logged_once(
     fake: FakeRunComfy, client: RunComfyClient, caplog: pytest.LogCaptureFixture
 ) -> None:
     fake.script(Timeline(manual=True))
-    rid = (await client.submit(INPUT)).request_id
+    rid = (await client.submit(MODEL, INPUT)).request_id
     fake.set_state(rid, "warming_up")
     with caplog.at_level(logging.WARNING):
         for _ in range(3):
@@ -134,7 +134,7 @@ async def test_timeline_moves_through_queue_and_run(
     fake: FakeRunComfy, client: RunComfyClient
 ) -> None:
     fake.script(Timeline(queue_positions=(2, 1), queue_seconds=0.1, run_seconds=0.1))
-    rid = (await client.submit(INPUT)).request_id
+    rid = (await client.submit(MODEL, INPUT)).request_id
     seen: list[str] = []
     for _ in range(100):
         status = await client.status(rid)
@@ -151,7 +151,7 @@ async def test_result_shapes_and_cost(
     fake: FakeRunComfy, client: RunComfyClient, videos_list: bool
 ) -> None:
     fake.script(Timeline(manual=True, videos_list=videos_list, cost=0.24))
-    rid = (await client.submit(INPUT)).request_id
+    rid = (await client.submit(MODEL, INPUT)).request_id
     early = await client.result(rid)
     assert early.status == "in_queue" and early.video_url is None
     fake.set_state(rid, "completed")
@@ -168,7 +168,7 @@ async def test_each_poll_goes_to_its_own_job_past_the_parsed_url_cache(
     # URLs are parsed once per job and endpoint (runcomfy.URL_CACHE_SIZE); older ones go.
     monkeypatch.setattr(runcomfy, "URL_CACHE_SIZE", 3)
     fake.script(*(Timeline(manual=True) for _ in range(5)))
-    rids = [(await client.submit(INPUT)).request_id for _ in range(5)]
+    rids = [(await client.submit(MODEL, INPUT)).request_id for _ in range(5)]
     for rid in rids + rids[::-1]:
         await client.status(rid)
         await client.result(rid)
@@ -190,7 +190,7 @@ async def test_failed_result_carries_a_readable_error(
     fake: FakeRunComfy, client: RunComfyClient, error: object, expected: str
 ) -> None:
     fake.script(Timeline(manual=True, outcome="failed", error=error))  # type: ignore[arg-type]
-    rid = (await client.submit(INPUT)).request_id
+    rid = (await client.submit(MODEL, INPUT)).request_id
     fake.set_state(rid, "failed")
     result = await client.result(rid)
     assert result.status == "failed" and result.error == expected
@@ -198,8 +198,8 @@ async def test_failed_result_carries_a_readable_error(
 
 async def test_cancel_outcomes(fake: FakeRunComfy, client: RunComfyClient) -> None:
     fake.script(Timeline(manual=True), Timeline(manual=True))
-    queued = (await client.submit(INPUT)).request_id
-    running = (await client.submit(INPUT)).request_id
+    queued = (await client.submit(MODEL, INPUT)).request_id
+    running = (await client.submit(MODEL, INPUT)).request_id
     fake.set_state(running, "in_progress")
     assert (await client.cancel(queued)).cancelled
     assert (await client.status(queued)).status == "cancelled"
@@ -212,7 +212,7 @@ async def test_cancel_outcomes(fake: FakeRunComfy, client: RunComfyClient) -> No
 async def test_safe_calls_retry_through_faults(
     fake: FakeRunComfy, client: RunComfyClient, fault: str
 ) -> None:
-    rid = (await client.submit(INPUT)).request_id
+    rid = (await client.submit(MODEL, INPUT)).request_id
     fake.inject("status", fault, times=2)
     status = await client.status(rid)
     assert status.request_id == rid
@@ -220,7 +220,7 @@ async def test_safe_calls_retry_through_faults(
 
 
 async def test_429_honours_retry_after(fake: FakeRunComfy, client: RunComfyClient) -> None:
-    rid = (await client.submit(INPUT)).request_id
+    rid = (await client.submit(MODEL, INPUT)).request_id
     fake.inject("result", "429", retry_after=0.2)
     await client.result(rid)
     first, second = [r for r in fake.requests if r.endpoint == "result"]
@@ -230,7 +230,7 @@ async def test_429_honours_retry_after(fake: FakeRunComfy, client: RunComfyClien
 async def test_slow_answer_times_out_and_is_retried(
     fake: FakeRunComfy, client: RunComfyClient
 ) -> None:
-    rid = (await client.submit(INPUT)).request_id
+    rid = (await client.submit(MODEL, INPUT)).request_id
     fake.inject("status", "slow", delay=1.5)
     assert (await client.status(rid)).request_id == rid
     assert fake.count("status") == 2
@@ -239,7 +239,7 @@ async def test_slow_answer_times_out_and_is_retried(
 async def test_exhausted_retries_raise_a_retryable_error(
     fake: FakeRunComfy, client: RunComfyClient
 ) -> None:
-    rid = (await client.submit(INPUT)).request_id
+    rid = (await client.submit(MODEL, INPUT)).request_id
     fake.inject("status", "503", times=10)
     with pytest.raises(RunComfyError) as caught:
         await client.status(rid)
@@ -260,7 +260,7 @@ async def test_operator_problems(
 ) -> None:
     fake.inject("submit", fault)
     with pytest.raises(RunComfyError) as caught:
-        await client.submit(INPUT)
+        await client.submit(MODEL, INPUT)
     error = caught.value
     assert error.error_code == code and error.operator_problem and not error.retryable
     assert "unavailable" in error.user_message
@@ -271,9 +271,9 @@ async def test_operator_problems(
 
 async def test_wrong_token_is_an_operator_problem(fake: FakeRunComfy) -> None:
     async with make_http_client(fake.base_url, SecretStr("wrong"), 1.0) as http:
-        client = RunComfyClient(http, model_id=fake.model_id)
+        client = RunComfyClient(http)
         with pytest.raises(RunComfyError) as caught:
-            await client.submit(INPUT)
+            await client.submit(MODEL, INPUT)
     assert caught.value.status_code == 401 and caught.value.operator_problem
 
 
@@ -292,23 +292,23 @@ async def test_submit_is_sent_exactly_once_after_an_ambiguous_failure(
 ) -> None:
     fake.inject("submit", fault, delay=delay)
     with pytest.raises(RunComfyError) as caught:
-        await client.submit(INPUT)
+        await client.submit(MODEL, INPUT)
     assert caught.value.ambiguous
     assert fake.count("submit") == 1
 
 
 async def test_submit_is_retried_after_429(fake: FakeRunComfy, client: RunComfyClient) -> None:
     fake.inject("submit", "429", retry_after=0.01)
-    await client.submit(INPUT)
+    await client.submit(MODEL, INPUT)
     assert fake.count("submit") == 2
     assert len(fake.jobs) == 1
 
 
 async def test_submit_is_retried_when_the_server_was_never_reached() -> None:
     async with make_http_client("http://127.0.0.1:9", SecretStr(TOKEN), 0.5) as http:
-        client = RunComfyClient(http, model_id="m", max_attempts=2, backoff_base=0.001)
+        client = RunComfyClient(http, max_attempts=2, backoff_base=0.001)
         with pytest.raises(RunComfyError) as caught:
-            await client.submit(INPUT)
+            await client.submit(MODEL, INPUT)
     assert caught.value.retryable and not caught.value.ambiguous
 
 
@@ -322,11 +322,11 @@ async def test_submit_is_retried_when_it_never_got_a_connection(fake: FakeRunCom
         timeout=httpx.Timeout(5.0, pool=0.1),
         limits=httpx.Limits(max_connections=1),
     ) as http:
-        client = RunComfyClient(http, model_id=fake.model_id, backoff_base=0.3)
+        client = RunComfyClient(http, backoff_base=0.3)
         fake.inject("status", "slow", delay=0.5)
         polling = asyncio.create_task(client.status("anything"))
         await asyncio.sleep(0.05)
-        submitted = await client.submit(INPUT)
+        submitted = await client.submit(MODEL, INPUT)
         await asyncio.gather(polling, return_exceptions=True)
     assert fake.count("submit") == 1
     assert list(fake.jobs) == [submitted.request_id]
@@ -339,7 +339,7 @@ async def test_a_burst_of_polls_reuses_its_connections(
     # TLS) handshake, and requests queued inside httpx's pool cost CPU per queued
     # request on every answer. The burst waits in the client, on pooled connections.
     fake.script(*[Timeline(manual=True) for _ in range(400)])
-    ids = [(await client.submit(INPUT)).request_id for _ in range(400)]
+    ids = [(await client.submit(MODEL, INPUT)).request_id for _ in range(400)]
     for _ in range(2):
         fake.inject("status", "slow", times=400, delay=0.05)
         await asyncio.gather(*(client.status(rid) for rid in ids))
@@ -355,14 +355,12 @@ async def test_an_urgent_call_takes_the_next_free_connection_before_queued_polls
 ) -> None:
     # A restart's polls fill every connection slot: the submit a user waits on goes
     # next, not behind every poll already waiting (as the budget's lanes promise).
-    client = RunComfyClient(
-        http, model_id=fake.model_id, requests_per_second=1000.0, max_in_flight=2
-    )
+    client = RunComfyClient(http, requests_per_second=1000.0, max_in_flight=2)
     fake.inject("status", "slow", times=8, delay=0.3)
     started = time.monotonic()
     polls = [asyncio.create_task(client.status("anything")) for _ in range(8)]
     await asyncio.sleep(0.05)
-    await client.submit(INPUT)
+    await client.submit(MODEL, INPUT)
     waited = time.monotonic() - started
     await asyncio.gather(*polls, return_exceptions=True)
     # Two rounds of slow polls before it otherwise (0.6 s and more); one at most now.
@@ -375,7 +373,7 @@ async def test_token_never_appears_in_errors_or_logs(
     caplog.set_level(logging.DEBUG)
     fake.inject("submit", "token")
     errors: list[BaseException] = []
-    for call in (client.submit(INPUT), client.status("missing")):
+    for call in (client.submit(MODEL, INPUT), client.status("missing")):
         try:
             await call
         except RunComfyError as exc:
@@ -390,7 +388,7 @@ async def test_download_streams_to_a_file_within_the_cap(
     fake: FakeRunComfy, client: RunComfyClient, tmp_path: Path
 ) -> None:
     fake.script(Timeline(manual=True, video_size=3_000_000))
-    rid = (await client.submit(INPUT)).request_id
+    rid = (await client.submit(MODEL, INPUT)).request_id
     fake.set_state(rid, "completed")
     url = (await client.result(rid)).video_url
     assert url is not None
@@ -416,22 +414,21 @@ async def test_model_reports_its_price_per_second(
     client: RunComfyClient, fake: FakeRunComfy
 ) -> None:
     fake.base_price_usd, fake.price_unit = 0.03, "second"
-    info = await client.model()
+    info = await client.model(fake.model_id)
     assert info.model_id == fake.model_id
-    assert info.price_for(5) == pytest.approx(0.15)
+    assert info.input_schema == seedance_15()  # the model describes its own input
+    assert (info.base_price_usd, info.price_unit) == (0.03, "second")
     fake.price_unit = "output"
-    assert (await client.model()).price_for(12) == pytest.approx(0.03)
+    assert (await client.model(fake.model_id)).price_unit == "output"
 
 
 async def test_model_price_is_never_guessed(client: RunComfyClient, fake: FakeRunComfy) -> None:
-    fake.price_unit = "token"  # a unit we do not know
-    assert (await client.model()).price_for(5) is None
     fake.base_price_usd = None
-    assert (await client.model()).price_for(5) is None
+    assert (await client.model(fake.model_id)).base_price_usd is None
 
 
 async def test_retired_model_is_a_clear_error(client: RunComfyClient, fake: FakeRunComfy) -> None:
     fake.model_retired = True
     with pytest.raises(RunComfyError) as caught:
-        await client.model()
+        await client.model(fake.model_id)
     assert caught.value.error_code == 400001 and not caught.value.retryable

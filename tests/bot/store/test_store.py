@@ -8,6 +8,7 @@ plan tests are SQLite's own.
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable
@@ -21,12 +22,14 @@ from bot.domain import (
     FINAL_STATUSES,
     ImageFacts,
     Job,
-    JobOptions,
     JobStatus,
+    ModelSpend,
     is_charged,
 )
 from bot.store import LATEST_MIGRATION, JobStore, QuotaLimits, migrations
 from bot.store.schema import ACTIVE_SQL, CHARGED_SQL, FINISHED_SQL, SHOWN_SQL
+from tests.fakes.schemas import SEEDANCE_15
+from tests.models import job_fields, options, seedance
 from tests.stores import (
     OpenStore,
     count_created_since,
@@ -42,7 +45,9 @@ S = JobStatus
 
 
 def new_job(user_id: int = 1, created_at: float = 1000.0, **fields: object) -> Job:
-    return Job(user_id=user_id, prompt="waves", image=IMAGE, created_at=created_at, **fields)
+    """A seed-model job with its defaults, unless `fields` name other options (job_fields)."""
+    values = {**job_fields(), **fields}
+    return Job(user_id=user_id, prompt="waves", image=IMAGE, created_at=created_at, **values)
 
 
 @pytest.fixture
@@ -140,9 +145,13 @@ async def test_round_trip_of_every_field(store: JobStore) -> None:
         request_id="req-1",
         status=S.DELIVERED,
         prompt="a **bold** <@1> prompt\nwith 'quotes'; DROP TABLE jobs; --",
-        options=JobOptions(
+        **job_fields(
             resolution="1080p", ratio="9:16", duration=12, generate_audio=False, camera_fixed=False
         ),
+        body=seedance().body(
+            "a prompt", "https://cdn.example/input-1.jpeg", options(resolution="1080p")
+        ),
+        estimate_usd=0.8,
         image=ImageFacts(
             filename="big.jpg",
             format="JPEG",
@@ -190,10 +199,14 @@ async def test_update_sets_fields_and_returns_the_job(store: JobStore) -> None:
     updated = await store.update(job.id, status=S.IN_QUEUE, queue_position=4, request_id="r")
     assert updated.status is S.IN_QUEUE and updated.queue_position == 4
     assert updated == await store.get(job.id)
-    options = JobOptions(resolution="720p", duration=8)
+    chosen = options(resolution="720p", duration=8)
     image = IMAGE.model_copy(update={"fitted": True})
-    updated = await store.update(job.id, options=options, image=image, status="in_progress")
-    assert updated.options == options and updated.image == image
+    body = seedance().body("waves", "https://cdn.example/a.png", chosen)
+    updated = await store.update(
+        job.id, options=chosen, image=image, body=body, status="in_progress"
+    )
+    assert updated.options == chosen and updated.image == image and updated.body == body
+    assert updated.options["resolution"] == "720p" and updated.options["duration"] == 8
     assert updated.status is S.IN_PROGRESS  # plain strings are validated into JobStatus
     assert await store.update(job.id) == updated
 
@@ -206,7 +219,8 @@ async def test_update_sets_fields_and_returns_the_job(store: JobStore) -> None:
         {"image_json": "{}"},  # a column, but not a Job field
         {"status": "bogus"},
         {"user_id": "not a number"},
-        {"options": {"duration": 99}},
+        {"options": {"duration": [99]}},  # not a scalar
+        {"body": "not an object"},
     ],
 )
 async def test_update_refuses_unknown_fields_and_bad_values(
@@ -392,42 +406,43 @@ async def test_a_job_is_created_only_within_its_quotas(store: JobStore) -> None:
 
 
 async def test_recent_durations_of_one_kind(store: JobStore) -> None:
-    kind = JobOptions(resolution="720p", duration=5, generate_audio=True)
+    kind = job_fields(resolution="720p", duration=5, generate_audio=True)
 
     async def finished(status: JobStatus, took: float, at: float, **other: object) -> None:
         await store.create(
             new_job(status=status, submitted_at=at - took, finished_at=at, **other)  # type: ignore[arg-type]
         )
 
-    await finished(S.DELIVERED, 30, at=100, options=kind, started_at=80)
-    await finished(S.COMPLETED, 31, at=300, options=kind)  # done, not delivered: counts
-    await finished(S.DELIVERED, 32, at=200, options=kind, started_at=190)
-    await finished(S.FAILED, 400, at=500, options=kind)
-    await finished(S.DELIVERED, 99, at=600, options=JobOptions(resolution="720p", duration=6))
-    await finished(S.DELIVERED, 98, at=700, options=JobOptions(resolution="1080p", duration=5))
-    silent = JobOptions(resolution="720p", duration=5, generate_audio=False)
-    await finished(S.DELIVERED, 15, at=750, options=silent)  # another kind: no audio
-    await store.create(new_job(status=S.DELIVERED, options=kind, finished_at=800.0))  # no submit
-    eta = {"resolution": "720p", "duration": 5, "generate_audio": True}
-    assert await store.recent_durations(**eta) == [31, 32, 30]  # type: ignore[arg-type]
-    assert await store.recent_durations(**eta, limit=2) == [31, 32]  # type: ignore[arg-type]
+    await finished(S.DELIVERED, 30, at=100, **kind, started_at=80)
+    await finished(S.COMPLETED, 31, at=300, **kind)  # done, not delivered: counts
+    await finished(S.DELIVERED, 32, at=200, **kind, started_at=190)
+    await finished(S.FAILED, 400, at=500, **kind)
+    await finished(S.DELIVERED, 99, at=600, **job_fields(resolution="720p", duration=6))
+    await finished(S.DELIVERED, 98, at=700, **job_fields(resolution="1080p", duration=5))
+    silent = job_fields(resolution="720p", duration=5, generate_audio=False)
+    await finished(S.DELIVERED, 15, at=750, **silent)  # another kind: no audio
+    await store.create(new_job(status=S.DELIVERED, **kind, finished_at=800.0))  # no submit
+    eta = kind["kind"]
+    assert await store.recent_durations(kind=eta) == [31, 32, 30]
+    assert await store.recent_durations(kind=eta, limit=2) == [31, 32]
     # From the first `in_progress` seen: only jobs that were seen rendering.
-    assert await store.recent_durations(**eta, from_start=True) == [10, 20]  # type: ignore[arg-type]
-    assert await store.recent_durations(resolution="720p", duration=5, generate_audio=False) == [15]
-    assert await store.recent_durations(resolution="480p", duration=5, generate_audio=True) == []
+    assert await store.recent_durations(kind=eta, from_start=True) == [10, 20]
+    assert await store.recent_durations(kind=silent["kind"]) == [15]
+    unseen = job_fields(resolution="480p", duration=5, generate_audio=True)["kind"]
+    assert await store.recent_durations(kind=unseen) == []
 
 
 async def test_recent_durations_leave_out_a_cohort_still_running(store: JobStore) -> None:
     # 1,000 jobs sent at once: their short renders finish first. A sample of the
     # latest finished ones would say renders are short while the long ones still
     # run; only jobs started before the oldest one still running form a whole cohort.
-    kind = JobOptions(resolution="720p", duration=5, generate_audio=True)
-    eta = {"resolution": "720p", "duration": 5, "generate_audio": True}
+    kind = job_fields(resolution="720p", duration=5, generate_audio=True)
+    eta = kind["kind"]
     for started, took in ((100.0, 60.0), (110.0, 70.0)):  # yesterday's, all finished
         await store.create(
             new_job(
                 status=S.DELIVERED,
-                options=kind,
+                **kind,
                 submitted_at=started - 10,
                 started_at=started,
                 finished_at=started + took,
@@ -437,33 +452,38 @@ async def test_recent_durations_leave_out_a_cohort_still_running(store: JobStore
         await store.create(
             new_job(
                 status=S.DELIVERED,
-                options=kind,
+                **kind,
                 submitted_at=990.0,
                 started_at=1000.0,
                 finished_at=1000.0 + took,
             )
         )
     # ...and the long ones still render (another kind's running job does not matter).
-    await store.create(
-        new_job(status=S.IN_PROGRESS, options=kind, submitted_at=990.0, started_at=1000.0)
-    )
+    await store.create(new_job(status=S.IN_PROGRESS, **kind, submitted_at=990.0, started_at=1000.0))
     await store.create(new_job(status=S.IN_PROGRESS, submitted_at=5.0, started_at=6.0))
-    assert sorted(await store.recent_durations(**eta, from_start=True)) == [60, 70]  # type: ignore[arg-type]
-    assert sorted(await store.recent_durations(**eta)) == [70, 80]  # type: ignore[arg-type]
+    assert sorted(await store.recent_durations(kind=eta, from_start=True)) == [60, 70]
+    assert sorted(await store.recent_durations(kind=eta)) == [70, 80]
     # Once the cohort is done, all of it counts.
     await store.create(
         new_job(
             status=S.DELIVERED,
-            options=kind,
+            **kind,
             submitted_at=990.0,
             started_at=1000.0,
             finished_at=1090.0,
         )
     )
     for job in await store.active_jobs():
-        if job.options == kind and job.id is not None:
+        if job.kind == eta and job.id is not None:
             await store.transition(job.id, from_statuses=[S.IN_PROGRESS], to=S.FAILED)
-    assert sorted(await store.recent_durations(**eta, from_start=True)) == [20, 21, 22, 60, 70, 90]  # type: ignore[arg-type]
+    assert sorted(await store.recent_durations(kind=eta, from_start=True)) == [
+        20,
+        21,
+        22,
+        60,
+        70,
+        90,
+    ]
 
 
 async def test_deletes_touch_only_their_rows(store: JobStore) -> None:
@@ -515,10 +535,12 @@ async def test_hot_queries_use_indexes_not_scans(sqlite_store: JobStore) -> None
             new_job(created_at=60.0),
             QuotaLimits(user_concurrent=5, user_daily=20, global_concurrent=50, since=5.0),
         ),
-        "eta": store.recent_durations(resolution="480p", duration=5, generate_audio=True),
+        "eta": store.recent_durations(kind=job_fields(generate_audio=True)["kind"]),
         "render times": store.recent_durations(
-            resolution="480p", duration=5, generate_audio=False, from_start=True
+            kind=job_fields(generate_audio=False)["kind"], from_start=True
         ),
+        "learned prices": store.recent_costs(job_fields()["kind"], limit=10),
+        "operator's daily spend": store.spend_since(5.0),
         "get": store.get(job.id),
         "by request": find_by_request_id(store, "r-77"),
         "by status message": store.find_by_status_message(77),
@@ -574,7 +596,9 @@ async def test_clear_hides_and_scrubs_finished_rows_and_keeps_what_quotas_count(
                 video_url="https://cdn.example/v.mp4",
                 error="private detail",
                 cost=0.12,
+                estimate_usd=0.2,
                 guild_id=9,
+                body=seedance().body("waves", "https://cdn.example/in.png", options()),
             )
         )
     other = await store.create(new_job(user_id=2, created_at=now, status=S.DELIVERED))
@@ -592,7 +616,8 @@ async def test_clear_hides_and_scrubs_finished_rows_and_keeps_what_quotas_count(
     rows = await store_rows(
         store,
         "SELECT status, prompt, image_json, image_url, video_url, error, cost, guild_id, "
-        "request_id, created_at, cleared_at FROM jobs WHERE user_id = 1",
+        "request_id, created_at, cleared_at, body_json, model_id, options_json, estimate_usd "
+        "FROM jobs WHERE user_id = 1",
     )
     for (
         status,
@@ -606,16 +631,23 @@ async def test_clear_hides_and_scrubs_finished_rows_and_keeps_what_quotas_count(
         rid,
         created,
         cleared,
+        body,
+        model_id,
+        options_json,
+        estimate,
     ) in rows:
+        # What spend reports and the kind of a job need stays, cleared or not.
+        assert (model_id, json.loads(str(options_json)), estimate) == (SEEDANCE_15, options(), 0.2)
         if JobStatus(status).is_final:
-            assert (prompt, image_url, video_url, error) == ("", None, None, None)
+            # The body sent holds the prompt and the image's URL: it goes too.
+            assert (prompt, image_url, video_url, error, body) == ("", None, None, None, None)
             assert "a.png" not in str(image) and "800" not in str(image)
             assert (cost, guild, rid, created, cleared) == (0.12, 9, f"r-{status}", now, now + 5)
             job = await find_by_request_id(store, rid)
             assert job is not None and job.id is not None
             assert await store.get_shown(job.id) is None
         else:
-            assert cleared is None and prompt == "waves"
+            assert cleared is None and prompt == "waves" and "waves" in str(body)
     assert other.id is not None and await store.get_shown(other.id) is not None
 
 
@@ -661,6 +693,8 @@ async def test_guild_settings_round_trip_and_usage(store: JobStore) -> None:
         user_concurrent=1,
         user_daily=3,
         daily_spend_cap_usd=2.5,
+        default_model_id=SEEDANCE_15,
+        allowed_model_ids=(SEEDANCE_15, "vendor/other/image-to-video"),
         updated_by=2**63 - 1,
         updated_at=12.5,
     )
@@ -669,13 +703,33 @@ async def test_guild_settings_round_trip_and_usage(store: JobStore) -> None:
     await save_guild_settings(store, saved.model_copy(update={"paused": False}))
     assert (await store.guild_settings(5)).paused is False
     now = 1000.0
-    for status, cost in ((S.DELIVERED, 0.5), (S.FAILED, None), (S.IN_QUEUE, None)):
-        await store.create(new_job(user_id=1, guild_id=5, created_at=now, status=status, cost=cost))
-    await store.create(new_job(user_id=2, guild_id=5, created_at=now, status=S.CANCELLED))
-    await store.create(new_job(user_id=1, guild_id=6, created_at=now, status=S.DELIVERED))
+    # Each at its estimate when admitted; the delivered one's known cost replaces it.
+    for status, cost, estimate in (
+        (S.DELIVERED, 0.5, 0.4),
+        (S.FAILED, None, 0.3),  # refused at submit (no request id): never charged
+        (S.IN_QUEUE, None, 0.24),
+    ):
+        await store.create(
+            new_job(
+                user_id=1,
+                guild_id=5,
+                created_at=now,
+                status=status,
+                cost=cost,
+                estimate_usd=estimate,
+            )
+        )
+    await store.create(
+        new_job(user_id=2, guild_id=5, created_at=now, status=S.CANCELLED, estimate_usd=0.24)
+    )
+    await store.create(new_job(user_id=1, guild_id=6, created_at=now, status=S.DELIVERED, cost=9.0))
     usage = await store.guild_usage(5, 1, since=now - 1)
-    assert (usage.user_active, usage.user_since, usage.oldest_since) == (1, 3, now)
-    assert usage.known_spend_usd == 0.5 and usage.active_uncosted == {5: 1}
+    # The member's day counts charged jobs: the delivered and the queued one.
+    assert (usage.user_active, usage.user_since, usage.oldest_since) == (1, 2, now)
+    # Known cost plus the estimates of charged jobs without one; other servers' apart.
+    assert usage.committed_usd == pytest.approx(0.5 + 0.24)
+    assert await store.spend_since(now - 1) == pytest.approx(0.5 + 0.24 + 9.0)
+    assert await store.spend_since(now + 1) == 0.0
     report = await store.usage_report(5, since=now - 1)
     assert (report.jobs, report.delivered, report.failed, report.cancelled, report.active) == (
         4,
@@ -685,6 +739,9 @@ async def test_guild_settings_round_trip_and_usage(store: JobStore) -> None:
         1,
     )
     assert report.spend_usd == 0.5 and [u.user_id for u in report.top_users] == [1, 2]
+    assert report.by_model == [
+        ModelSpend(model_id=SEEDANCE_15, jobs=4, spend_usd=0.5, estimated_usd=0.24)
+    ]
     assert await store.count_active_by_status() == {"in_queue": 1}
 
 

@@ -8,9 +8,11 @@ from pathlib import Path
 import pytest
 
 from app import cli
-from bot.domain import GuildSettings, JobOptions, JobStatus
+from bot.domain import GuildSettings, JobStatus
 from bot.store import COPIED_TABLES, LATEST_MIGRATION, JobStore
 from tests.bot.store.test_store import new_job
+from tests.fakes.schemas import SEEDANCE_15
+from tests.models import job_fields, options, seedance
 from tests.stores import save_guild_settings
 
 S = JobStatus
@@ -55,13 +57,24 @@ async def test_migrate_copies_every_row_and_new_ids_follow(
                         status=status,
                         request_id=f"r-{i}",
                         cost=0.12 if i % 2 else None,
-                        options=JobOptions(resolution="1080p", duration=4 + i % 9),
+                        **job_fields(resolution="1080p", duration=4 + i % 9),
+                        body=seedance().body(
+                            "waves", f"https://cdn.example/{i}.png", options(resolution="1080p")
+                        ),
+                        estimate_usd=0.1 * i,
                     )
                 )
             )
         await old.purge_finished_before(1015.0)  # gaps in the ids
         await old.clear_for_user(2**62, now=2000.0)  # cleared rows keep their marks
-        settings = GuildSettings(guild_id=9, paused=True, allowed_channel_ids=(1, 2), user_daily=4)
+        settings = GuildSettings(
+            guild_id=9,
+            paused=True,
+            allowed_channel_ids=(1, 2),
+            user_daily=4,
+            default_model_id=SEEDANCE_15,
+            allowed_model_ids=(SEEDANCE_15,),
+        )
         await save_guild_settings(old, settings)
         kept = [j for j in [await old.get(job.id or 0) for job in jobs] if j is not None]
         usage = await old.usage_report(9, since=0)

@@ -17,6 +17,7 @@ from cogs.animate import PREPARING_AT_ONCE
 from tests.fakes.discord import FakeDiscord, FakeMessage
 from tests.fakes.harness import BotRunner
 from tests.fakes.runcomfy import FakeRunComfy, Timeline
+from tests.models import job_fields
 
 
 def png(width: int = 800, height: int = 600, mode: str = "RGB") -> bytes:
@@ -758,6 +759,7 @@ async def test_a_row_without_request_id_becomes_lost_at_start(
             prompt="p",
             created_at=1.0,
             image=ImageFacts(filename="a.png", format="PNG", width=400, height=400, size_bytes=9),
+            **job_fields(),
         )
     )
     await store.close()

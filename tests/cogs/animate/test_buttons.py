@@ -41,7 +41,7 @@ def test_ids_that_are_not_the_bots_parse_to_nothing(custom_id: str) -> None:
 @pytest.mark.parametrize(
     "press",
     [
-        Press("higher", 12, "4k"),
+        Press("higher", 12, "1080i"),  # not a resolution any model names ("4k" may be)
         Press("higher", 12),
         Press("again", 12, "720p"),
         Press("dance", 12),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from app.client import AnimateBot
 from bot.domain import JobStatus
 from tests.cogs.animate.test_animate import png
@@ -27,6 +29,11 @@ async def delivered(fake: FakeDiscord, runcomfy: FakeRunComfy, **options: object
     await fake.invoke("animate", image=png(), prompt="the *waves* roll in", **options)
     found = await fake.wait_for(lambda: videos(fake)[count:], within=10)
     return found[0]
+
+
+def value_labelled(select: dict[str, Any], label: str) -> str:
+    """The value of the select's option users see as `label`."""
+    return next(o["value"] for o in select["options"] if o["label"] == label)
 
 
 def button(message: FakeMessage, action: str) -> str:
@@ -56,7 +63,9 @@ async def test_the_video_shows_prompt_options_cost_and_the_buttons(
     lines = video.content.splitlines()
     assert lines[0] == f"<@{discord_fake.author.id}> your video is ready!"
     assert lines[1] == "> the \\*waves\\* roll in"  # escaped, so Markdown cannot leak
-    assert lines[2] == ("480p · adaptive · 5 s · audio on · camera fixed · cost $0.12")
+    assert lines[2] == (
+        "Seedance v1.5 pro · 480p · adaptive · 5 s · audio on · camera fixed · cost $0.12"
+    )
     labels = [c["label"] for row in video.components for c in row["components"]]
     assert labels == ["Again", "Remix", "Again in 720p", "Again in 1080p", "Extend"]
 
@@ -114,18 +123,24 @@ async def test_remix_opens_a_prefilled_modal_and_starts_one_job_with_the_choices
     assert press.modal is not None and press.response_type == 9
     prompt_input = press.modal["components"][0]["components"][0]
     assert prompt_input["value"] == "the *waves* roll in"
-    resolution, duration, ratio, audio = (row["component"] for row in press.modal["components"][1:])
+    # The model's options, each under its name (the model orders them).
+    selects = {row["label"]: row["component"] for row in press.modal["components"][1:]}
+    assert set(selects) == {"Resolution", "Duration", "Aspect ratio", "Sound"}
+    resolution, duration = selects["Resolution"], selects["Duration"]
+    ratio, audio = selects["Aspect ratio"], selects["Sound"]
     assert [o["value"] for o in resolution["options"] if o.get("default")] == ["480p"]
     assert [o["value"] for o in ratio["options"] if o.get("default")] == ["adaptive"]
+    assert [o["label"] for o in duration["options"] if o.get("default")] == ["5 s"]
+    assert [o["label"] for o in audio["options"] if o.get("default")] == ["on"]
     runcomfy_fake.script(QUICK)
     submitted = await discord_fake.submit_modal(
         press,
         {
             prompt_input["custom_id"]: "the waves freeze",
-            resolution["custom_id"]: ["720p"],
-            duration["custom_id"]: ["8"],
-            ratio["custom_id"]: ["9:16"],
-            audio["custom_id"]: ["off"],
+            resolution["custom_id"]: [value_labelled(resolution, "720p")],
+            duration["custom_id"]: [value_labelled(duration, "8 s")],
+            ratio["custom_id"]: [value_labelled(ratio, "9:16")],
+            audio["custom_id"]: [value_labelled(audio, "off")],
         },
     )
     await settle(discord_fake, runcomfy_fake, 2)

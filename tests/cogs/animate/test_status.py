@@ -21,6 +21,7 @@ from tests.cogs.animate.test_animate import (
 from tests.fakes.discord import FakeDiscord, FakeMessage
 from tests.fakes.harness import BotRunner
 from tests.fakes.runcomfy import FakeRunComfy, Timeline
+from tests.models import job_fields
 
 NBSP = "\u00a0"
 FACTS = ImageFacts(filename="a.png", format="PNG", width=800, height=600, size_bytes=1000)
@@ -41,7 +42,9 @@ def others(fake: FakeDiscord, status: FakeMessage) -> list[FakeMessage]:
 def test_title_and_colour_follow_the_state() -> None:
     seen = set()
     for status in JobStatus:
-        job = Job(id=3, user_id=1, prompt="p", image=FACTS, created_at=0, status=status)
+        job = Job(
+            id=3, user_id=1, prompt="p", image=FACTS, created_at=0, status=status, **job_fields()
+        )
         embed = status_embed(job, Estimate())
         seen.add((embed.title, embed.colour))
         assert embed.title and "Animating" not in embed.title
@@ -49,7 +52,15 @@ def test_title_and_colour_follow_the_state() -> None:
 
 
 def test_a_live_job_past_its_estimate_says_so_instead_of_a_past_time() -> None:
-    job = Job(id=3, user_id=1, prompt="p", image=FACTS, created_at=0, status=JobStatus.IN_PROGRESS)
+    job = Job(
+        id=3,
+        user_id=1,
+        prompt="p",
+        image=FACTS,
+        created_at=0,
+        status=JobStatus.IN_PROGRESS,
+        **job_fields(),
+    )
     embed = status_embed(job, Estimate(overdue=True, progress=0.95))
     fields = {f.name: f.value for f in embed.fields}
     assert fields["Expected"] == "Taking longer than usual"
@@ -61,7 +72,7 @@ def test_a_fitted_image_is_said_with_its_sizes() -> None:
     fitted = FACTS.model_copy(
         update={"fitted": True, "original_width": 6000, "original_height": 4500}
     )
-    job = Job(id=3, user_id=1, prompt="p", image=fitted, created_at=0, locale="fr")
+    job = Job(id=3, user_id=1, prompt="p", image=fitted, created_at=0, locale="fr", **job_fields())
     fields = {f.name: f.value for f in status_embed(job, Estimate()).fields}
     assert fields["Image"] == (
         "Votre image a été redimensionnée de 6000×4500 à 800×600 pour convenir au service vidéo."

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import io
 import secrets
 from typing import Any
@@ -60,6 +62,40 @@ class ActorsMixin(GatewayMixin, IdentityMixin, MessageStore):
         return await self._dispatch_interaction(
             2, user, channel, dm, data, attachment_size_limit, locale
         )
+
+    async def autocomplete(
+        self,
+        command: str,
+        focused: str,
+        typed: str = "",
+        *,
+        user: FakeUser | None = None,
+        locale: str = "en-US",
+        **options: Any,
+    ) -> list[dict[str, Any]]:
+        """What the bot suggests for option `focused` while `typed` is in it, with the other
+        `options` filled in as a user would have them; [] when it answers nothing in time."""
+        user = user or self.author
+        schema = self.command(command)
+        declared = {o["name"]: o for o in schema.get("options", [])}
+        if focused not in declared or not declared[focused].get("autocomplete"):
+            raise ValueError(f"/{command} has no autocomplete option {focused!r}")
+        sent = [
+            {"name": name, "type": declared[name]["type"], "value": value}
+            for name, value in options.items()
+        ]
+        # Discord sends the focused option as typed so far: a string, whatever its type.
+        sent.append(
+            {"name": focused, "type": declared[focused]["type"], "value": typed, "focused": True}
+        )
+        data = {"id": schema["id"], "name": command, "type": 1, "options": sent}
+        interaction = await self._dispatch_interaction(
+            4, user, None, False, data, DEFAULT_UPLOAD_LIMIT, locale
+        )
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(3):
+                await interaction.responded.wait()
+        return interaction.choices or []
 
     def _build_options(
         self,

@@ -63,6 +63,8 @@ class InteractionsMixin(MessageStore):
         elif kind == 9:
             _check_modal(data)
             interaction.modal = data
+        elif kind == 8:
+            interaction.choices = _checked_choices(data)
         interaction.response_type = kind
         interaction.responded_at = time.monotonic()
         interaction.responded.set()
@@ -131,3 +133,15 @@ class InteractionsMixin(MessageStore):
         )
         interaction.followup_ids.append(message.id)
         return message.payload()
+
+
+def _checked_choices(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """An autocomplete answer as Discord takes it: at most 25 choices, names of 1 to 100."""
+    choices = data.get("choices")
+    if not isinstance(choices, list) or len(choices) > 25:
+        raise DiscordError(400, 50035, "Invalid Form Body: choices")
+    for choice in choices:
+        name = choice.get("name")
+        if not isinstance(name, str) or not 1 <= len(name) <= 100 or "value" not in choice:
+            raise DiscordError(400, 50035, "Invalid Form Body: choice")
+    return choices

@@ -169,6 +169,8 @@ class FakeInteraction:
     responded: asyncio.Event = field(default_factory=asyncio.Event)
     # The modal the bot answered with (callback type 9): its custom_id, title, components.
     modal: dict[str, Any] | None = None
+    # The suggestions the bot answered an autocomplete with (callback type 8).
+    choices: list[dict[str, Any]] | None = None
 
     @property
     def ack_seconds(self) -> float | None:
