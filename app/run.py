@@ -28,6 +28,10 @@ class DiscordUnreachable(Exception):
     """Logging in failed before Discord answered (DNS, refused or reset connection)."""
 
 
+class GatewayUnreachable(Exception):
+    """Logged in, but Discord's gateway could not be reached to connect (Discord went away)."""
+
+
 @contextlib.asynccontextmanager
 async def stop_on_signals(
     bot: AnimateBot, connection: asyncio.Task[None] | None = None
@@ -82,9 +86,11 @@ async def connect_to_discord(bot: AnimateBot, token: str) -> None:
         return
     try:
         await bot.connect()
-    except (aiohttp.ClientConnectionError, discord.GatewayNotFound):
-        if not bot.stopping:
-            raise
+    except (aiohttp.ClientConnectionError, discord.GatewayNotFound) as exc:
+        # Raised only before the first connection: past it, discord.py reconnects itself.
+        if bot.stopping:
+            return
+        raise GatewayUnreachable(str(exc) or type(exc).__name__) from None
 
 
 async def run(settings: Settings, **bot_options: Any) -> None:
@@ -130,6 +136,13 @@ def main(**bot_options: Any) -> int:
     except DiscordUnreachable as exc:
         log.error(
             "The bot cannot start: Discord cannot be reached (%s). Check the network and DNS.",
+            exc,
+        )
+        return 1
+    except GatewayUnreachable as exc:
+        log.error(
+            "The bot cannot start: it logged in, but Discord's gateway cannot be reached (%s). "
+            "Check the network, and Discord's status page.",
             exc,
         )
         return 1
