@@ -148,4 +148,23 @@ def main(**bot_options: Any) -> int:
         return 1
     except KeyboardInterrupt:
         pass  # Ctrl-C before the stop handlers were installed: nothing to finish
+    except Exception as exc:
+        if not postgres_not_ready(exc):
+            raise
+        log.error(
+            "The bot cannot start: PostgreSQL (DATABASE_URL) does not accept connections yet "
+            "(%s): it is starting up, recovering or stopping. Start the bot once it accepts them.",
+            str(exc).partition("\n")[0],  # asyncpg adds the server's DETAIL on its own lines
+        )
+        return 2
     return 0
+
+
+def postgres_not_ready(exc: Exception) -> bool:
+    """PostgreSQL's "not now" (SQLSTATE 57P03): it runs, but takes no connections yet.
+
+    Asked of asyncpg only when it was imported (DATABASE_URL is PostgreSQL): otherwise
+    no exception can be one of its own.
+    """
+    asyncpg = sys.modules.get("asyncpg")
+    return asyncpg is not None and isinstance(exc, asyncpg.CannotConnectNowError)
