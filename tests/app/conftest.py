@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import socket
+import time
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
@@ -61,3 +63,24 @@ async def discord_with_outages() -> AsyncIterator[DiscordWithOutages]:
     fake.end_outages()  # a request still held ends now, so the server closes at once
     await fake.close()
     assert not fake.unhandled, f"unhandled Discord routes: {fake.unhandled}"
+
+
+@pytest.fixture
+def unanswered_url() -> Iterator[str]:
+    """A loopback address whose connections are never accepted, as behind a firewall that
+    drops packets: its listener never accepts and its queue is full, so the kernel drops
+    every new SYN and a client's connect waits out its own timeout."""
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(0)
+        address = server.getsockname()
+        fillers = [socket.socket() for _ in range(3)]
+        for filler in fillers:
+            filler.setblocking(False)
+            filler.connect_ex(address)
+        time.sleep(0.2)  # the handshakes that fit are done; later SYNs are dropped
+        try:
+            yield f"http://127.0.0.1:{address[1]}"
+        finally:
+            for filler in fillers:
+                filler.close()

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import re
 import signal
+import time
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from bot.config import Settings
 from bot.domain import ACTIVE_STATUSES, JobStatus
 from bot.store import JobStore
 from tests.app.conftest import DiscordWithOutages
+from tests.bot.test_config import bot_command
 from tests.cogs.animate.test_animate import png, state_of
 from tests.fakes.discord import FakeDiscord, FakeInteraction, FakeUser
 from tests.fakes.harness import settings_for_fakes
@@ -246,6 +248,32 @@ async def test_a_stop_during_a_login_discord_never_answers_exits_0_in_time(
     assert code == 0 and seconds < STOP_WHILE_CONNECTING_WITHIN, (seconds, log_of(tmp_path))
     log = log_of(tmp_path)
     assert "Received SIGTERM" in log and "Traceback" not in log
+
+
+async def test_a_stop_while_discord_never_accepts_the_connection_exits_0_in_time(
+    runcomfy_fake: FakeRunComfy, unanswered_url: str, tmp_path: Path
+) -> None:
+    """aiohttp gives a connection 30 s to be accepted; discord.py's login waits that long."""
+    command = bot_command(
+        tmp_path, unanswered_url, {"RUNCOMFY_BASE_URL": runcomfy_fake.base_url, "LOG_LEVEL": "INFO"}
+    )
+    with (tmp_path / "bot.log").open("wb") as log:
+        proc = await asyncio.create_subprocess_exec(
+            *command["args"], cwd=command["cwd"], env=command["env"], stdout=log, stderr=log
+        )
+    try:
+        await until_logged(tmp_path, "logging in", within=30)
+        proc.send_signal(signal.SIGTERM)
+        began = time.monotonic()
+        code = await asyncio.wait_for(proc.wait(), STOP_WITHIN)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+
+    seconds = time.monotonic() - began
+    assert code == 0 and seconds < STOP_WHILE_CONNECTING_WITHIN, (seconds, log_of(tmp_path))
+    assert "Traceback" not in log_of(tmp_path)
 
 
 RECONNECT_DELAY = re.compile(r"Attempting a reconnect for shard ID \d+ in ([\d.]+)s")
