@@ -142,6 +142,7 @@ class Animate(commands.Cog):
 
     async def job_ended(self, job: Job) -> None:
         await self.courier.job_ended(job)
+        await self.continuations.job_ended(job)
 
     async def job_progress(self, job: Job, note: ProgressNote) -> None:
         await self.board.progress(job, note)
