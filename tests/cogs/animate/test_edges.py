@@ -17,6 +17,8 @@ from app.client import AnimateBot
 from bot import i18n
 from tests.cogs.animate.test_animate import (
     png,
+    request_id_of,
+    start_queued,
     status_message,
     wait_state,
 )
@@ -156,7 +158,39 @@ async def _released(bot: AnimateBot, job_id: int | None) -> bool:
     return job is not None and job.extended_at is None
 
 
-# -- 6. Join: one at a time, under a deadline, posted once ---------------------------
+# -- 6. one answer per person, not per toggle ------------------------------------------
+
+
+async def test_toggling_a_cross_on_ones_own_rendering_job_answers_once(
+    bot: AnimateBot, discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy
+) -> None:
+    fake, author = discord_fake, discord_fake.author
+    _, status = await start_queued(fake, runcomfy_fake)
+    runcomfy_fake.set_state(request_id_of(runcomfy_fake), "in_progress")
+    await wait_state(fake, status, "Rendering")
+    for _ in range(3):
+        await toggle(fake, status, author)
+    answers = [m for m in fake.channel_messages() if "already rendering" in m.content]
+    assert len(answers) == 1, [m.content for m in answers]
+    assert runcomfy_fake.count("cancel") == 1
+
+
+async def test_toggling_a_cross_on_ones_own_cancelled_job_stays_quiet(
+    bot: AnimateBot, discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy
+) -> None:
+    fake, author, moderator = discord_fake, discord_fake.author, discord_fake.moderator
+    _, status = await start_queued(fake, runcomfy_fake)
+    await fake.react(status, user=author)
+    await wait_state(fake, status, "Cancelled")
+    for _ in range(2):
+        await toggle(fake, status, author)
+    assert [m.content for m in fake.channel_messages() if m.id != status.id] == []
+    # Someone else's first ❌ still gets its answer; their toggles do not.
+    for _ in range(3):
+        await toggle(fake, status, moderator)
+    told = [m for m in fake.channel_messages() if "already cancelled" in m.content]
+    assert len(told) == 1 and told[0].pinged_users == {moderator.id}
+    assert runcomfy_fake.count("cancel") == 1
 
 
 async def joinable(
