@@ -195,7 +195,17 @@ class Starter:
         if image is None:
             await self.fail(interaction, user_messages(interaction)(RESULT_GONE))
             return True
-        await self.start(interaction, image, prompt or source.prompt, options)
+        read = partial(self._read_attachment, image, interaction.user.id)
+
+        async def read_if_still_shown() -> tuple[PreparedImage, bytes]:
+            read_image = await read()
+            # Its author may have cleared it from their history meanwhile: copy nothing.
+            if source.id is not None and await self.jobs.get_shown(source.id) is None:
+                raise ImageUnreadable(RESULT_GONE)
+            return read_image
+
+        source_image = ImageSource(read_if_still_shown, image.url)
+        await self.launch(interaction, prompt or source.prompt, options, source_image)
         return True
 
     async def launch(
