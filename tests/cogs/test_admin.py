@@ -311,3 +311,15 @@ async def test_owners_can_act_on_every_server(
     await admin(discord_fake, "pause", user=owner)
     refused_ix = await refused_animate(discord_fake)
     assert "paused" in answer(discord_fake, refused_ix)
+
+
+async def test_a_guild_option_takes_only_ascii_digits_of_a_snowflakes_size(
+    runner: BotRunner, discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy
+) -> None:
+    """Issue 27 #14: "²".isdigit() is True and int("²") raised; nothing is echoed back."""
+    owner = discord_fake.stranger
+    bot = await runner.start(owner_ids=[owner.id])
+    for value in ("²", "١٢٣", "1" * 21, str(2**64)):
+        text = await admin(discord_fake, "pause", user=owner, reason="x", guild=value)
+        assert "not a server id" in text and value not in text, value
+    assert not (await bot.jobs.store.guild_settings(123)).paused
