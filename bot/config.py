@@ -8,15 +8,30 @@ import socket
 from pathlib import Path
 from typing import Annotated, Self
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from bot.ids import parse_ids
 
 DEFAULT_MODEL_ID = "bytedance/seedance-v1.5-pro/image-to-video"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 MAX_RUNCOMFY_CONNECTIONS = 64  # RUNCOMFY_CONNECTIONS' default
 # What DATABASE_URL may name: an SQLite file or a PostgreSQL server (asyncpg's schemes).
 DATABASE_URL_SCHEMES = ("sqlite", "postgresql", "postgres")
+# What each id list holds, for its error message.
+ID_LISTS = {
+    "discord_guild_ids": "expected comma-separated numeric server ids, e.g. 123,456",
+    "owner_ids": "expected comma-separated numeric user ids, e.g. 123,456",
+    "shard_ids": "expected comma-separated shard numbers, e.g. 0,1",
+}
 
 
 class Settings(BaseSettings):
@@ -112,15 +127,13 @@ class Settings(BaseSettings):
 
     @field_validator("discord_guild_ids", "owner_ids", "shard_ids", mode="before")
     @classmethod
-    def _split_ids(cls, value: object) -> object:
+    def _split_ids(cls, value: object, info: ValidationInfo) -> object:
         if isinstance(value, str):
-            parts = [part.strip() for part in value.split(",") if part.strip()]
-            if not all(part.isdigit() for part in parts):
+            ids = parse_ids(value)
+            if ids is None:
                 # Never echo the value back: the message is the same for any input.
-                raise PydanticCustomError(
-                    "guild_ids", "expected comma-separated numeric server ids, e.g. 123,456"
-                )
-            return [int(part) for part in parts]
+                raise PydanticCustomError("ids", ID_LISTS[info.field_name or ""])
+            return ids
         return value
 
     @model_validator(mode="after")

@@ -24,6 +24,7 @@ from bot.guild_settings import (
     may_administer,
 )
 from bot.i18n import Messages
+from bot.ids import parse_snowflake
 from cogs.common.translator import command_text, user_messages
 from cogs.common.words import safe_text
 
@@ -119,10 +120,10 @@ class Admin(commands.Cog):
         own = interaction.guild_id
         target = own
         if guild is not None:
-            if not guild.strip().isdigit():
+            target = parse_snowflake(guild)
+            if target is None:
                 await _reply(interaction, user_messages(interaction)(BAD_GUILD))
                 return None
-            target = int(guild.strip())
         allowed = target is not None and may_administer(
             self.settings,
             user_id=interaction.user.id,

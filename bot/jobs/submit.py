@@ -158,6 +158,7 @@ class Submits:
         )
         if abandoned is not None:
             self.transitions.metrics.job_ended(JobStatus.FAILED)
+            await self.transitions.release_extended(abandoned)
 
     async def claim_extend(self, job_id: int) -> bool:
         """Extend a delivered job at most once (two racing presses make one job)."""
@@ -213,7 +214,10 @@ class Submits:
         dropped = await store.transition(
             job_id, from_statuses=[JobStatus.LOST], to=JobStatus.CANCELLED
         )
-        return dropped or job
+        if dropped is None:
+            return job
+        await self.transitions.release_extended(dropped)
+        return dropped
 
     async def _submit_failed(self, job: Job, exc: RunComfyError) -> Job:
         assert job.id is not None

@@ -15,6 +15,8 @@ import discord
 from bot.domain import MAX_DURATION, MIN_DURATION, RATIOS, RESOLUTIONS, JobOptions
 from bot.i18n import Messages
 from bot.prompts import MAX_PROMPT_CHARS, PromptRejected, clean_prompt
+from cogs.animate.rendering import PROMPT_IN_DELIVERY
+from cogs.common.words import safe_text
 
 TITLE_LIMIT = 45
 OnDone = Callable[[discord.Interaction, str, JobOptions], Awaitable[None]]
@@ -106,3 +108,25 @@ class PromptModal(discord.ui.Modal):
             await interaction.response.send_message(str(exc), ephemeral=True)
             return
         await self.on_done(interaction, prompt, self.chosen())
+
+
+def shown_prompt(prompt: str) -> str:
+    """As much of `prompt` as its video's message shows (`delivered_message`): what
+    anyone may read there, so what a form may hand to someone other than its author."""
+    if shown_length(prompt) <= PROMPT_IN_DELIVERY:
+        return prompt
+    # The longest start that fits before the message's ellipsis; escapes take room,
+    # so the message shows fewer characters of a marked-up prompt.
+    low, high = 0, min(len(prompt), PROMPT_IN_DELIVERY - 1)
+    while low < high:
+        middle = (low + high + 1) // 2
+        if shown_length(prompt[:middle]) <= PROMPT_IN_DELIVERY - 1:
+            low = middle
+        else:
+            high = middle - 1
+    return prompt[:low]
+
+
+def shown_length(prompt: str) -> int:
+    """How long `prompt` is once escaped for the video's message."""
+    return len(safe_text(prompt.replace("\n", " "), len(prompt) * 3 + 1))

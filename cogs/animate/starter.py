@@ -46,6 +46,17 @@ log = logging.getLogger(__name__)
 # submit) is waiting on the network and runs for every command at once, so a slow
 # RunComfy holds no one else's status message.
 PREPARING_AT_ONCE = 8
+# Catalog keys.
+RESULT_GONE = "result.gone"
+NOT_HERE = "start.no_send"
+# Channels where sending takes Send Messages in Threads rather than Send Messages.
+THREADS = frozenset(
+    {
+        discord.ChannelType.public_thread,
+        discord.ChannelType.private_thread,
+        discord.ChannelType.news_thread,
+    }
+)
 
 
 class ImageUnreadable(Exception):
@@ -108,6 +119,9 @@ class Starter:
         if not await self.admit(interaction):
             return False
         t = user_messages(interaction)
+        if not may_post_here(interaction):
+            await interaction.response.send_message(t(NOT_HERE), ephemeral=True)
+            return False
         try:
             await self.admission.check(
                 user_id=interaction.user.id,
@@ -179,9 +193,19 @@ class Starter:
             await accepted()
         image = await self._hosted_image(source)
         if image is None:
-            await self.fail(interaction, user_messages(interaction)("result.gone"))
+            await self.fail(interaction, user_messages(interaction)(RESULT_GONE))
             return True
-        await self.start(interaction, image, prompt or source.prompt, options)
+        read = partial(self._read_attachment, image, interaction.user.id)
+
+        async def read_if_still_shown() -> tuple[PreparedImage, bytes]:
+            read_image = await read()
+            # Its author may have cleared it from their history meanwhile: copy nothing.
+            if source.id is not None and await self.jobs.get_shown(source.id) is None:
+                raise ImageUnreadable(RESULT_GONE)
+            return read_image
+
+        source_image = ImageSource(read_if_still_shown, image.url)
+        await self.launch(interaction, prompt or source.prompt, options, source_image)
         return True
 
     async def launch(
@@ -351,6 +375,17 @@ class Starter:
         if job is not None and job.status not in CANCELLABLE:
             await self.board.remove_own_reaction(job)
         return True
+
+
+def may_post_here(interaction: discord.Interaction[Any]) -> bool:
+    """May this member have the bot post for them here? A job's messages show their
+    prompt in the channel as if they had sent it, and buttons skip Discord's checks."""
+    if interaction.guild_id is None:
+        return True  # a DM has no channel rules (and Discord sends no permissions there)
+    allowed = interaction.permissions
+    in_thread = getattr(interaction.channel, "type", None) in THREADS
+    may_send = allowed.send_messages_in_threads if in_thread else allowed.send_messages
+    return may_send and allowed.use_application_commands
 
 
 def public_locale(interaction: discord.Interaction[Any]) -> str:

@@ -330,3 +330,15 @@ async def test_two_admins_at_once_both_keep_their_change(
     now = await bot.jobs.store.guild_settings(discord_fake.guild_id)
     assert set(now.allowed_channel_ids) == {discord_fake.art, discord_fake.general}, now
     assert now.paused and now.pause_reason == "review" and now.user_daily == 3, now
+
+
+async def test_a_guild_option_takes_only_ascii_digits_of_a_snowflakes_size(
+    runner: BotRunner, discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy
+) -> None:
+    """Issue 27 #14: "²".isdigit() is True and int("²") raised; nothing is echoed back."""
+    owner = discord_fake.stranger
+    bot = await runner.start(owner_ids=[owner.id])
+    for value in ("²", "١٢٣", "1" * 21, str(2**64)):
+        text = await admin(discord_fake, "pause", user=owner, reason="x", guild=value)
+        assert "not a server id" in text and value not in text, value
+    assert not (await bot.jobs.store.guild_settings(123)).paused

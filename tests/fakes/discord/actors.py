@@ -271,7 +271,7 @@ class ActorsMixin(GatewayMixin, IdentityMixin, MessageStore):
                 channel=self._channel_payload(channel_id),
                 member={
                     **self._member_payload(user),
-                    "permissions": str(self.permissions_of(user)),
+                    "permissions": str(self.permissions_of(user, channel_id)),
                 },
                 context=0,
                 authorizing_integration_owners={"0": str(self.guild_id)},

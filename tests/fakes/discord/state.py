@@ -63,6 +63,10 @@ class DiscordState:
         self.guild_locale = "en-US"
         self.bot_can_manage_messages = True
         self.bot_denied_permissions = 0  # bits taken from the bot's role (`check` tests)
+        # (channel id, user id) -> bits a member overwrite denies that member there.
+        self.channel_denies: dict[tuple[int, int], int] = {}
+        # The next N interaction answers arrive after Discord's 3 s: "Unknown interaction".
+        self.late_answers = 0
         # When set, bot-token routes answer 401 to any other token, as Discord does.
         self.token: str | None = None
         self.dm_closed: set[int] = set()
