@@ -15,6 +15,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 DEFAULT_MODEL_ID = "bytedance/seedance-v1.5-pro/image-to-video"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 MAX_RUNCOMFY_CONNECTIONS = 64  # RUNCOMFY_CONNECTIONS' default
+DEFAULT_QUEUE_TIMEOUT = 30 * 60.0
 
 
 class Settings(BaseSettings):
@@ -58,7 +59,13 @@ class Settings(BaseSettings):
     # Polling RunComfy: sparse far from the expected end, dense near it.
     poll_min_seconds: float = Field(default=2.0, gt=0)
     poll_max_seconds: float = Field(default=15.0, gt=0)
-    job_timeout_seconds: float = Field(default=30 * 60, gt=0)
+    # Time in RunComfy's queue, from submit: then the job is cancelled there (unbilled).
+    # Unset: JOB_TIMEOUT_SECONDS, else 30 minutes (`queue_timeout`).
+    queue_timeout_seconds: float | None = Field(default=None, gt=0)
+    # Once rendering (billed anyway), how long the bot keeps waiting for the video.
+    render_hard_cap_seconds: float = Field(default=3 * 60 * 60, gt=0)
+    # The old name of QUEUE_TIMEOUT_SECONDS: it counted from submit, so it cut renders short.
+    job_timeout_seconds: float | None = Field(default=None, gt=0)
     http_timeout_seconds: float = Field(default=30.0, gt=0)
     # One budget for every RunComfy request of the bot, a guard against a runaway more
     # than a pace (RunComfy publishes no limit; its own clients poll each job every
@@ -106,6 +113,11 @@ class Settings(BaseSettings):
     # Touched every few seconds while the gateway is connected; `python -m bot health`
     # reads its age (the Docker HEALTHCHECK). None writes none.
     heartbeat_path: Path | None = None
+
+    @property
+    def queue_timeout(self) -> float:
+        """Seconds a job may wait in RunComfy's queue (QUEUE_TIMEOUT_SECONDS, or the old name)."""
+        return self.queue_timeout_seconds or self.job_timeout_seconds or DEFAULT_QUEUE_TIMEOUT
 
     @field_validator("discord_guild_ids", "owner_ids", "shard_ids", mode="before")
     @classmethod

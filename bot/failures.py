@@ -12,7 +12,7 @@ import re
 from enum import StrEnum
 
 from bot.domain import Job, JobStatus
-from bot.jobs import NO_VIDEO, SERVICE_UNAVAILABLE
+from bot.jobs import MAY_HAVE_BEEN_CHARGED, NO_VIDEO, SERVICE_UNAVAILABLE
 
 # The service's own words for a refused prompt or image (moderation, policy).
 _CONTENT = re.compile(
@@ -27,6 +27,7 @@ class FailureKind(StrEnum):
     CONTENT_REFUSED = "content_refused"
     SERVICE_UNAVAILABLE = "service_unavailable"
     TOOK_TOO_LONG = "took_too_long"
+    STILL_RENDERING = "still_rendering"  # given up at the render's hard cap: maybe billed
     IMAGE_UNREADABLE = "image_unreadable"
     NO_VIDEO = "no_video"
     LOST = "lost"  # the bot lost track of it (restart while sending, unconfirmed send)
@@ -36,6 +37,8 @@ class FailureKind(StrEnum):
 def failure_kind(job: Job) -> FailureKind | None:
     """The kind of an ended-without-video job; None for jobs that did not fail."""
     if job.status is JobStatus.TIMED_OUT:
+        if MAY_HAVE_BEEN_CHARGED in (job.error or ""):
+            return FailureKind.STILL_RENDERING
         return FailureKind.TOOK_TOO_LONG
     if job.status is JobStatus.LOST:
         return FailureKind.LOST

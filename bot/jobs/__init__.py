@@ -9,6 +9,7 @@ processes). `contract` is what the service tells the rest of the bot (outcomes, 
 """
 
 from bot.jobs.contract import (
+    MAY_HAVE_BEEN_CHARGED,
     NO_VIDEO,
     SERVICE_UNAVAILABLE,
     CancelOutcome,
@@ -23,6 +24,7 @@ from bot.jobs.service import JobService
 from bot.jobs.tracking import POLL_COST_FRACTION
 
 __all__ = [
+    "MAY_HAVE_BEEN_CHARGED",
     "NO_VIDEO",
     "POLL_COST_FRACTION",
     "RESULT_ATTEMPTS",

@@ -27,6 +27,16 @@ RESTARTED_WHILE_SENDING = (
 )
 RESULT_EXPIRED = "The video service no longer has this video; it expired before it was fetched."
 VIDEO_REFUSED = "The video service returned a link the bot does not open, so it is not shown."
+# Ends "timed out": still queued (cancelled at RunComfy, unbilled), or still rendering
+# at the hard cap (billed anyway); `bot.failures` tells the second by this sentence.
+MAY_HAVE_BEEN_CHARGED = "It may have been charged."
+QUEUE_TIMED_OUT = (
+    "Still in the video service's queue after {waited}: cancelled there, so not charged."
+)
+STILL_RENDERING = (
+    "The video service was still making it after {waited}, so the bot stopped waiting. "
+    + MAY_HAVE_BEEN_CHARGED
+)
 SERVICE_UNAVAILABLE = (
     "The video service is unavailable right now. The bot's operator has been told."
 )

@@ -8,13 +8,13 @@ in requests: sparse while the job is far from its expected end, dense near it
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 
 from bot.arrivals import Arrivals
 from bot.config import Settings
 from bot.domain import Job, JobStatus
+from bot.jobs.contract import QUEUE_TIMED_OUT, STILL_RENDERING
 from bot.jobs.delivery import Deliveries
 from bot.jobs.transitions import Transitions
 from bot.past_jobs import PastJobs
@@ -123,9 +123,8 @@ class Trackers:
         """
         assert job.id is not None and job.request_id is not None
         clock = self.transitions.clock
-        started = job.submitted_at or job.created_at
-        deadline = started + self.settings.job_timeout_seconds
-        expected_end = started + await self.past.expected_duration(job.options)
+        submitted = job.submitted_at or job.created_at
+        expected_end = submitted + await self.past.expected_duration(job.options)
         # When RunComfy last said "queued": the render started between then and the
         # poll that first sees it running.
         queued_at: float | None
@@ -147,8 +146,7 @@ class Trackers:
         result_down = False  # the last /result failed: the next poll asks /status
         result_unclear = False  # /result spoke an unknown word: only /status is asked
         while True:
-            if clock() >= deadline:
-                await self._time_out(job)
+            if clock() >= self._deadline(job) and await self._time_is_up(job):
                 return
             result: RequestResult | None = None
             on_result = job.status is JobStatus.IN_PROGRESS and not (result_down or result_unclear)
@@ -295,12 +293,62 @@ class Trackers:
             return FAILED_AT_RUNCOMFY
         return result.error or FAILED_AT_RUNCOMFY
 
-    async def _time_out(self, job: Job) -> None:
+    def _deadline(self, job: Job) -> float:
+        """When the bot stops waiting: the queue's limit from submit; once RunComfy says
+        it renders (billed anyway), the render's much longer hard cap from its start."""
+        submitted = job.submitted_at or job.created_at
+        if job.status is JobStatus.IN_PROGRESS:
+            return (job.started_at or submitted) + self.settings.render_hard_cap_seconds
+        return submitted + self.settings.queue_timeout
+
+    async def _time_is_up(self, job: Job) -> bool:
+        """Past the job's deadline: end it, unless it turns out to have moved on.
+
+        True when the tracker is done with the job (ended, or delivered after all).
+        """
         assert job.request_id is not None
-        # A job still queued can be dropped so it is never billed; a running one cannot.
-        with contextlib.suppress(RunComfyError):
-            await self.runcomfy.cancel(job.request_id)
-        minutes = round(self.settings.job_timeout_seconds / 60)
+        if job.status is JobStatus.IN_QUEUE:
+            # Queued, it can still be dropped so that it is never billed.
+            try:
+                cancelled = (await self.runcomfy.cancel(job.request_id)).cancelled
+            except RunComfyError as exc:
+                log.warning("Job %d: cancel at the queue's limit failed (%s)", job.id, exc)
+                cancelled = None
+            if cancelled is False:
+                return False  # it started meanwhile: the next poll sees it, the cap applies
+            if cancelled is None and self.transitions.clock() < self._last_resort(job):
+                return False  # tried again after the next poll
+            template = QUEUE_TIMED_OUT if cancelled else STILL_RENDERING
+            waited = self.settings.queue_timeout
+        else:
+            template, waited = STILL_RENDERING, self.settings.render_hard_cap_seconds
+        # One last look: the video may have come at the last moment, else its cost.
+        try:
+            result: RequestResult | None = await self.runcomfy.result(job.request_id)
+        except RunComfyError:
+            result = None
+        if result is not None and result.status == "completed" and result.video_url:
+            status = RequestStatus(request_id=result.request_id, status=result.status)
+            job = await self._apply_status(job, status, result)
+            if job.status is JobStatus.COMPLETED:
+                await self.deliveries.deliver(job, results_tried=1)
+            return True
+        cost = {"cost": result.cost} if result is not None and result.cost is not None else {}
+        log.warning("Job %d: no video after %s; timed out", job.id, _spoken(waited))
         await self.transitions.end(
-            job, JobStatus.TIMED_OUT, error=f"No video after {minutes} minutes."
+            job, JobStatus.TIMED_OUT, error=template.format(waited=_spoken(waited)), **cost
         )
+        return True
+
+    def _last_resort(self, job: Job) -> float:
+        """Past this, a job whose cancel never got through is given up all the same."""
+        submitted = job.submitted_at or job.created_at
+        return submitted + self.settings.queue_timeout + self.settings.render_hard_cap_seconds
+
+
+def _spoken(seconds: float) -> str:
+    """A wait in words for the stored error (/history): "30 minutes", "3 hours"."""
+    minutes = round(seconds / 60)
+    if minutes >= 120 and minutes % 60 == 0:
+        return f"{minutes // 60} hours"
+    return f"{minutes} minute" if minutes == 1 else f"{minutes} minutes"

@@ -7,6 +7,7 @@ import pytest
 from bot.domain import ImageFacts, Job, JobStatus
 from bot.failures import FailureKind, failure_kind
 from bot.jobs import NO_VIDEO, SERVICE_UNAVAILABLE
+from bot.jobs.contract import STILL_RENDERING
 from bot.runcomfy import RunComfyError
 
 FACTS = ImageFacts(filename="a.png", format="PNG", width=8, height=8, size_bytes=1)
@@ -30,6 +31,11 @@ def ended(status: JobStatus, error: str | None) -> Job:
         (JobStatus.FAILED, NO_VIDEO, "no_video"),
         (JobStatus.FAILED, "generation failed", "other"),
         (JobStatus.TIMED_OUT, "No video after 20 minutes.", "took_too_long"),
+        (
+            JobStatus.TIMED_OUT,
+            STILL_RENDERING.format(waited="3 hours"),
+            "still_rendering",
+        ),
         (JobStatus.LOST, "The bot restarted while sending this job", "lost"),
     ],
 )
