@@ -70,6 +70,7 @@ class QuotaUsage:
 
 
 MAX_KEPT_GUILDS = 10_000  # servers whose settings SQLite's store keeps in memory
+RENEW_BATCH = 500  # ids per renewal statement, well inside both backends' parameter limits
 
 
 @dataclass(frozen=True)
@@ -407,6 +408,22 @@ class JobStore:
             (until, self.owner),
         )
         return {int(row[0]) for row in rows}
+
+    async def renew_jobs(self, job_ids: Collection[int], *, until: float) -> set[int]:
+        """Extend this owner's leases on `job_ids` alone; those still ours (others were
+        taken over or ended). A row of ours left out lapses, and any process may take it."""
+        ids = sorted(set(job_ids))
+        ours: set[int] = set()
+        for start in range(0, len(ids), RENEW_BATCH):
+            batch = ids[start : start + RENEW_BATCH]
+            marks = ", ".join("?" for _ in batch)
+            rows = await self._db.execute_fetchall(
+                f"UPDATE jobs SET lease_until = ? WHERE owner = ? AND {ACTIVE_SQL} "
+                f"AND id IN ({marks}) RETURNING id",
+                (until, self.owner, *batch),
+            )
+            ours.update(int(row[0]) for row in rows)
+        return ours
 
     async def next_lapse(self) -> float | None:
         """When the first active job not ours becomes free to take: its lease's end, or
