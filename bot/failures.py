@@ -12,7 +12,7 @@ import re
 from enum import StrEnum
 
 from bot.domain import Job, JobStatus
-from bot.jobs import MAY_HAVE_BEEN_CHARGED, NO_VIDEO, SERVICE_UNAVAILABLE
+from bot.jobs import MAY_HAVE_BEEN_CHARGED, NO_VIDEO, NOT_POSTED, SERVICE_UNAVAILABLE
 
 # The service's own words for a refused prompt or image (moderation, policy).
 _CONTENT = re.compile(
@@ -30,6 +30,7 @@ class FailureKind(StrEnum):
     STILL_RENDERING = "still_rendering"  # given up at the render's hard cap: maybe billed
     IMAGE_UNREADABLE = "image_unreadable"
     NO_VIDEO = "no_video"
+    NOT_POSTED = "not_posted"  # made, but neither the video nor its link reached Discord
     LOST = "lost"  # the bot lost track of it (restart while sending, unconfirmed send)
     OTHER = "other"
 
@@ -45,10 +46,13 @@ def failure_kind(job: Job) -> FailureKind | None:
     if job.status is not JobStatus.FAILED:
         return None
     error = job.error or ""
+    if error.startswith(NOT_POSTED):  # before the patterns: its link may hold any word
+        return FailureKind.NOT_POSTED
     if error == SERVICE_UNAVAILABLE or _UNAVAILABLE.search(error):
         return FailureKind.SERVICE_UNAVAILABLE
     if error == NO_VIDEO:
         return FailureKind.NO_VIDEO
+
     if _CONTENT.search(error):
         return FailureKind.CONTENT_REFUSED
     if _IMAGE.search(error):

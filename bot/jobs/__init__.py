@@ -12,6 +12,7 @@ processes). `contract` is what the service tells the rest of the bot (outcomes, 
 from bot.jobs.contract import (
     MAY_HAVE_BEEN_CHARGED,
     NO_VIDEO,
+    NOT_POSTED,
     SERVICE_UNAVAILABLE,
     CancelOutcome,
     Delivery,
@@ -26,6 +27,7 @@ from bot.jobs.service import JobService
 
 __all__ = [
     "MAY_HAVE_BEEN_CHARGED",
+    "NOT_POSTED",
     "NO_VIDEO",
     "POLL_COST_FRACTION",
     "RESULT_ATTEMPTS",

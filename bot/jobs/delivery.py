@@ -3,6 +3,8 @@
 The fetch tries a few times (RunComfy may say completed a moment before the result
 carries the video); `VideoPoster` takes the video to the observer; the delivery is
 then recorded by a compare-and-set from `completed`, so a job is delivered once.
+Never "delivered" with nothing posted: an unexpected error posting the video posts its
+link instead, and if nothing reaches the author the job ends failed, saying so.
 """
 
 from __future__ import annotations
@@ -12,7 +14,14 @@ import logging
 
 from bot.domain import Job, JobStatus
 from bot.downloads import DownloadError, is_fetchable_url
-from bot.jobs.contract import NO_VIDEO, RESULT_EXPIRED, VIDEO_REFUSED, Delivery
+from bot.jobs.contract import (
+    NO_VIDEO,
+    NOT_POSTED,
+    RESULT_EXPIRED,
+    VIDEO_REFUSED,
+    Delivery,
+    LinkReason,
+)
 from bot.jobs.posting import VideoPoster
 from bot.jobs.transitions import Transitions
 from bot.polling import PollPolicy
@@ -137,10 +146,19 @@ class Deliveries:
             await self._refuse_video(job, str(exc))
             return None
         except Exception:
-            # A bug on the way to Discord must not leave the job `completed` (its status
-            # at Rendering) until a restart that would trip on it again.
-            log.exception("Job %d: posting the video failed; it waits in /history", job.id)
-            return job, None
+            # Not "delivered" with nothing posted: the link still gets it to its author.
+            log.exception("Job %d: posting the video failed; posting its link", job.id)
+        try:
+            delivery = await observer.deliver(job, None, why=LinkReason.NOT_UPLOADED)
+        except Exception:
+            log.exception("Job %d: posting its link failed too", job.id)
+            delivery = None
+        if delivery is None:
+            # Nothing reached the author: a failure that says so, with the link (/history).
+            error = f"{NOT_POSTED} Its link: {job.video_url}"
+            await self.transitions.end(job, JobStatus.FAILED, error=error)
+            return None
+        return job, delivery
 
     async def _fetch_result(self, job: Job, *, tried: int = 0) -> RequestResult | None:
         """The finished job's result with a video; None if the job ended instead.

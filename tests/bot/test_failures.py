@@ -6,7 +6,7 @@ import pytest
 
 from bot.domain import ImageFacts, Job, JobStatus
 from bot.failures import FailureKind, failure_kind
-from bot.jobs import NO_VIDEO, SERVICE_UNAVAILABLE
+from bot.jobs import NO_VIDEO, NOT_POSTED, SERVICE_UNAVAILABLE
 from bot.jobs.contract import STILL_RENDERING
 from bot.runcomfy import RunComfyError
 
@@ -29,6 +29,11 @@ def ended(status: JobStatus, error: str | None) -> Job:
             "service_unavailable",
         ),
         (JobStatus.FAILED, NO_VIDEO, "no_video"),
+        (
+            JobStatus.FAILED,
+            f"{NOT_POSTED} Its link: https://cdn.example/busy-policy.mp4",
+            "not_posted",
+        ),
         (JobStatus.FAILED, "generation failed", "other"),
         (JobStatus.TIMED_OUT, "No video after 20 minutes.", "took_too_long"),
         (
