@@ -267,6 +267,8 @@ class PollLoop:
         True when the tracker is done with the job (ended, or delivered after all).
         """
         assert job.request_id is not None
+        now = self.transitions.clock()
+        submitted = job.submitted_at or job.created_at
         if job.status is JobStatus.IN_QUEUE:
             # Queued, it can still be dropped so that it is never billed.
             try:
@@ -276,18 +278,18 @@ class PollLoop:
                 cancelled = None
             if cancelled is False:
                 return False  # it started meanwhile: the next poll sees it, the cap applies
-            if cancelled is None and self.transitions.clock() < self._last_resort(job):
+            if cancelled is None and now < self._last_resort(job):
                 return False  # tried again after the next poll
             template = QUEUE_TIMED_OUT if cancelled else STILL_RENDERING
-            waited = self.settings.queue_timeout
+            waited = now - submitted
         else:
-            template, waited = STILL_RENDERING, self.settings.render_hard_cap_seconds
+            template, waited = STILL_RENDERING, now - (job.started_at or submitted)
         # One last look: the video may have come at the last moment, else its cost.
         try:
             result: RequestResult | None = await self.runcomfy.result(job.request_id)
         except RunComfyError:
             result = None
-        if result is not None and result.status == "completed" and result.video_url:
+        if result is not None and result.status in ("completed", "failed"):
             status = RequestStatus(request_id=result.request_id, status=result.status)
             job = await self._apply_status(job, status, result)
             if job.status is JobStatus.COMPLETED:
@@ -307,8 +309,8 @@ class PollLoop:
 
 
 def _spoken(seconds: float) -> str:
-    """A wait in words for the stored error (/history): "30 minutes", "3 hours"."""
+    """A wait in words for the stored error (/history): "30 minutes", "about 3 hours"."""
     minutes = round(seconds / 60)
-    if minutes >= 120 and minutes % 60 == 0:
-        return f"{minutes // 60} hours"
+    if minutes >= 120:
+        return f"about {round(minutes / 60)} hours"
     return f"{minutes} minute" if minutes == 1 else f"{minutes} minutes"

@@ -96,6 +96,23 @@ async def test_a_render_past_the_hard_cap_ends_timed_out_with_its_cost(harness_f
     assert h.observer.delivered == []
 
 
+async def test_a_render_long_past_its_expected_time_is_polled_sparsely(harness_factory) -> None:
+    # POLL_MAX_SECONDS 0.1, an expected render of 0.3 s: 3 s of overrun is about 30 polls
+    # at the longest interval, not the 150 of the shortest.
+    h: Harness = await harness_factory()
+    h.fake.script(Timeline(manual=True))
+    job = await h.start_job()
+    assert job.id is not None and job.request_id is not None
+    h.fake.set_state(job.request_id, "in_progress")
+    await h.wait_status(job.id, JobStatus.IN_PROGRESS)
+    before = h.fake.count("result") + h.fake.count("status")
+    await asyncio.sleep(3.0)
+    polls = h.fake.count("result") + h.fake.count("status") - before
+    assert 15 <= polls <= 60, polls
+    still = await h.service.get(job.id)
+    assert still is not None and still.status is JobStatus.IN_PROGRESS
+
+
 def test_job_timeout_seconds_is_the_queue_limit_of_old(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DISCORD_TOKEN", "d")
     monkeypatch.setenv("RUNCOMFY_API_TOKEN", "r")
