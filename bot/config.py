@@ -32,6 +32,7 @@ ID_LISTS = {
     "owner_ids": "expected comma-separated numeric user ids, e.g. 123,456",
     "shard_ids": "expected comma-separated shard numbers, e.g. 0,1",
 }
+DEFAULT_QUEUE_TIMEOUT = 30 * 60.0
 
 
 class Settings(BaseSettings):
@@ -76,7 +77,13 @@ class Settings(BaseSettings):
     # Polling RunComfy: sparse far from the expected end, dense near it.
     poll_min_seconds: float = Field(default=2.0, gt=0)
     poll_max_seconds: float = Field(default=15.0, gt=0)
-    job_timeout_seconds: float = Field(default=30 * 60, gt=0)
+    # Time in RunComfy's queue, from submit: then the job is cancelled there (unbilled).
+    # Unset: JOB_TIMEOUT_SECONDS, else 30 minutes (`queue_timeout`).
+    queue_timeout_seconds: float | None = Field(default=None, gt=0)
+    # Once rendering (billed anyway), how long the bot keeps waiting for the video.
+    render_hard_cap_seconds: float = Field(default=3 * 60 * 60, gt=0)
+    # The old name of QUEUE_TIMEOUT_SECONDS: it counted from submit, so it cut renders short.
+    job_timeout_seconds: float | None = Field(default=None, gt=0)
     http_timeout_seconds: float = Field(default=30.0, gt=0)
     # One budget for every RunComfy request of the bot, a guard against a runaway more
     # than a pace (RunComfy publishes no limit; its own clients poll each job every
@@ -124,6 +131,11 @@ class Settings(BaseSettings):
     # Touched every few seconds while the gateway is connected; `python -m bot health`
     # reads its age (the Docker HEALTHCHECK). None writes none.
     heartbeat_path: Path | None = None
+
+    @property
+    def queue_timeout(self) -> float:
+        """Seconds a job may wait in RunComfy's queue (QUEUE_TIMEOUT_SECONDS, or the old name)."""
+        return self.queue_timeout_seconds or self.job_timeout_seconds or DEFAULT_QUEUE_TIMEOUT
 
     @field_validator("discord_guild_ids", "owner_ids", "shard_ids", mode="before")
     @classmethod

@@ -36,9 +36,12 @@ class Transitions:
         self._alerted: dict[str, float] = {}
         self._alerts_held: dict[str, int] = {}
 
-    async def end(self, job: Job, status: JobStatus, *, error: str | None) -> Job:
+    async def end(
+        self, job: Job, status: JobStatus, *, error: str | None, **changes: object
+    ) -> Job:
         """Move an active job to a final state once; tell the author.
 
+        `changes`: other fields stored with it (say, the cost RunComfy reported).
         Returns the row as it is: ended by this call, or by whoever got there first.
         """
         assert job.id is not None
@@ -49,6 +52,7 @@ class Transitions:
             error=error,
             queue_position=None,
             finished_at=self.clock(),
+            **changes,
         )
         if ended is None:
             return await self.reload(job)

@@ -184,6 +184,8 @@ def ended_message(job: Job, mention: str) -> str:
     t = public_messages(job)
     if job.status is JobStatus.CANCELLED:
         return t("ended.cancelled", mention=mention)
+    if failure_kind(job) is FailureKind.NOT_POSTED:  # made: "could not be made" would be false
+        return t("ended.not_posted", mention=mention, url=job.video_url or "")
     reason = failure_text(job, t) or t(FAILURE_KEYS[FailureKind.OTHER])
     return t("ended.failed", mention=mention, reason=reason)
 
@@ -204,6 +206,7 @@ LINK_KEYS: dict[LinkReason | None, str] = {
     LinkReason.TOO_LARGE: "delivery.link.too_large_compressed",
     LinkReason.DAMAGED: "delivery.link.damaged",
     LinkReason.UNAVAILABLE: "delivery.link.unavailable",
+    LinkReason.NOT_UPLOADED: "delivery.link.not_uploaded",
 }
 
 

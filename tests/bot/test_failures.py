@@ -6,7 +6,8 @@ import pytest
 
 from bot.domain import ImageFacts, Job, JobStatus
 from bot.failures import FailureKind, failure_kind
-from bot.jobs import NO_VIDEO, SERVICE_UNAVAILABLE
+from bot.jobs import NO_VIDEO, NOT_POSTED, SERVICE_UNAVAILABLE
+from bot.jobs.contract import STILL_RENDERING
 from bot.runcomfy import RunComfyError
 
 FACTS = ImageFacts(filename="a.png", format="PNG", width=8, height=8, size_bytes=1)
@@ -28,8 +29,18 @@ def ended(status: JobStatus, error: str | None) -> Job:
             "service_unavailable",
         ),
         (JobStatus.FAILED, NO_VIDEO, "no_video"),
+        (
+            JobStatus.FAILED,
+            f"{NOT_POSTED} Its link: https://cdn.example/busy-policy.mp4",
+            "not_posted",
+        ),
         (JobStatus.FAILED, "generation failed", "other"),
         (JobStatus.TIMED_OUT, "No video after 20 minutes.", "took_too_long"),
+        (
+            JobStatus.TIMED_OUT,
+            STILL_RENDERING.format(waited="3 hours"),
+            "still_rendering",
+        ),
         (JobStatus.LOST, "The bot restarted while sending this job", "lost"),
     ],
 )

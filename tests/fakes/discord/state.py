@@ -86,6 +86,9 @@ class DiscordState:
         self.drop_next_posts = 0
         # The next N message posts are made, but their answer is lost on the way back.
         self.lose_next_answers = 0
+        # The next N message posts are not made and answer 200 with a body that is not
+        # JSON: discord.py then raises neither an HTTP nor a connection error.
+        self.garble_next_posts = 0
         self._channel_posts: dict[str, deque[float]] = {}
         self._sockets: set[web.WebSocketResponse] = set()
         # Each connection's [shard_id, shard_count] from its IDENTIFY (unsharded: [0, 1]).
