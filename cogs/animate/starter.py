@@ -37,7 +37,7 @@ from cogs.animate.replies import (
 )
 from cogs.animate.status import StatusBoard
 from cogs.common.contracts import Admit
-from cogs.common.translator import user_messages
+from cogs.common.translator import public_locale, user_messages
 
 log = logging.getLogger(__name__)
 
@@ -273,7 +273,9 @@ class Starter:
         try:
             job = await self.jobs.create(
                 extends_job_id=extends_job_id,
-                locale=public_locale(interaction),
+                locale=public_locale(
+                    interaction, await self.admission.server_language(interaction.guild_id)
+                ),
                 user_id=interaction.user.id,
                 guild_id=interaction.guild_id,
                 channel_id=interaction.channel_id,
@@ -351,8 +353,3 @@ class Starter:
         if job is not None and job.status not in CANCELLABLE:
             await self.board.remove_own_reaction(job)
         return True
-
-
-def public_locale(interaction: discord.Interaction[Any]) -> str:
-    """What the job's public messages speak: the server's language, else the user's."""
-    return str(interaction.guild_locale or interaction.locale)

@@ -13,7 +13,7 @@ import logging
 import discord
 from discord import app_commands
 
-from bot import i18n
+from bot import i18n, languages
 
 log = logging.getLogger(__name__)
 
@@ -28,10 +28,16 @@ def user_messages(interaction: discord.Interaction) -> i18n.Messages:
     return i18n.for_locale(str(interaction.locale))
 
 
-def guild_messages(interaction: discord.Interaction) -> i18n.Messages:
-    """For what everyone in the channel sees: the server's language, else the user's."""
-    locale = interaction.guild_locale or interaction.locale
-    return i18n.for_locale(str(locale))
+def public_locale(interaction: discord.Interaction, server_language: str | None) -> str:
+    """For what everyone in the channel sees (stored with the job): `languages.public_locale`
+    over what Discord says of the server (the interaction's guild, or the cached one)."""
+    guild = interaction.guild
+    return languages.public_locale(
+        server_language,
+        guild_features=guild.features if guild is not None else (),
+        guild_locale=str(interaction.guild_locale) if interaction.guild_locale else None,
+        member_locale=str(interaction.locale),
+    )
 
 
 class CatalogTranslator(app_commands.Translator):

@@ -50,7 +50,7 @@ async def test_admin_is_a_guild_only_group_for_manage_server(
     assert int(command["default_member_permissions"]) == MANAGE_GUILD
     assert command.get("contexts") == [0] or command.get("dm_permission") is False
     subs = {o["name"] for o in command["options"]}
-    assert subs == {"pause", "resume", "channels", "limits", "usage"}
+    assert subs == {"pause", "resume", "channels", "limits", "usage", "language"}
 
 
 async def test_members_without_manage_server_are_refused_and_nothing_changes(
@@ -107,6 +107,30 @@ async def test_a_pause_after_the_defer_is_honoured_when_the_row_is_written(
     assert told.ephemeral and "paused" in told.content and "now" in told.content
     assert discord_fake.messages[ix.original_id].deleted  # type: ignore[index]
     await nothing_stored_or_sent(bot, discord_fake, runcomfy_fake)
+
+
+async def test_language_chooses_the_language_of_public_messages(
+    bot: AnimateBot, discord_fake: FakeDiscord
+) -> None:
+    assert "**Public messages in:** automatic" in await admin(discord_fake, "language")
+    language = next(o for o in discord_fake.command("admin")["options"] if o["name"] == "language")
+    (option, _guild) = language["options"]
+    assert [(c["name"], c["value"]) for c in option["choices"]] == [
+        ("Automatic", "auto"),
+        ("English", "en"),
+        ("Français", "fr"),  # each language by its own name
+    ]
+    assert "**Public messages in:** Français" in await admin(
+        discord_fake, "language", language="fr"
+    )
+    stored = await bot.jobs.store.guild_settings(discord_fake.guild_id)
+    assert stored.language == "fr" and stored.updated_by == discord_fake.admin.id
+
+    refused = await admin(discord_fake, "language", user=discord_fake.moderator, language="en")
+    assert "Manage Server" in refused
+    assert (await bot.jobs.store.guild_settings(discord_fake.guild_id)).language == "fr"
+    await admin(discord_fake, "language", language="auto")
+    assert (await bot.jobs.store.guild_settings(discord_fake.guild_id)).language is None
 
 
 async def test_channels_limit_where_animate_works(
