@@ -579,6 +579,7 @@ class JobStore:
             user_concurrent=row["user_concurrent"],
             user_daily=row["user_daily"],
             daily_spend_cap_usd=row["daily_spend_cap_usd"],
+            language=row["language"],
             updated_by=row["updated_by"],
             updated_at=row["updated_at"],
         )
@@ -586,12 +587,12 @@ class JobStore:
     async def save_guild_settings(self, settings: GuildSettings) -> GuildSettings:
         await self._db.execute(
             "INSERT INTO guild_settings (guild_id, paused, pause_reason, allowed_channels, "
-            "user_concurrent, user_daily, daily_spend_cap_usd, updated_by, updated_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "user_concurrent, user_daily, daily_spend_cap_usd, language, updated_by, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (guild_id) DO UPDATE SET paused = excluded.paused, "
             "pause_reason = excluded.pause_reason, allowed_channels = excluded.allowed_channels, "
             "user_concurrent = excluded.user_concurrent, user_daily = excluded.user_daily, "
-            "daily_spend_cap_usd = excluded.daily_spend_cap_usd, "
+            "daily_spend_cap_usd = excluded.daily_spend_cap_usd, language = excluded.language, "
             "updated_by = excluded.updated_by, updated_at = excluded.updated_at",
             (
                 settings.guild_id,
@@ -601,6 +602,7 @@ class JobStore:
                 settings.user_concurrent,
                 settings.user_daily,
                 settings.daily_spend_cap_usd,
+                settings.language,
                 settings.updated_by,
                 settings.updated_at,
             ),

@@ -141,6 +141,8 @@ PG_MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE TABLE bot_state "
         "(key TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at DOUBLE PRECISION)",
     ),
+    # 11: a server's language for public messages (NULL: automatic).
+    ("ALTER TABLE guild_settings ADD COLUMN language TEXT",),
 )
 
 # Any number: one lock id for "migrating this database", held for one transaction.

@@ -157,6 +157,9 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     # 10: what the bot keeps between starts besides jobs (the synced command tree's
     # hash, the models' last good schemas), one JSON or text value per key.
     ("CREATE TABLE bot_state (key TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at REAL)",),
+    # 11: the language a server's admins chose for public messages (/admin language);
+    # NULL: automatic (see bot.languages).
+    ("ALTER TABLE guild_settings ADD COLUMN language TEXT",),
 )
 
 
