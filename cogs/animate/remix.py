@@ -15,6 +15,7 @@ import discord
 from bot.domain import MAX_DURATION, MIN_DURATION, RATIOS, RESOLUTIONS, JobOptions
 from bot.i18n import Messages
 from bot.prompts import MAX_PROMPT_CHARS, PromptRejected, clean_prompt
+from cogs.common.translator import user_messages
 
 TITLE_LIMIT = 45
 OnDone = Callable[[discord.Interaction, str, JobOptions], Awaitable[None]]
@@ -103,6 +104,9 @@ class PromptModal(discord.ui.Modal):
         try:
             prompt = clean_prompt(self.prompt.value)
         except PromptRejected as exc:
-            await interaction.response.send_message(str(exc), ephemeral=True)
+            # Private: in the reader's own language.
+            await interaction.response.send_message(
+                exc.text(user_messages(interaction)), ephemeral=True
+            )
             return
         await self.on_done(interaction, prompt, self.chosen())

@@ -23,6 +23,7 @@ from bot.admission import Admission, AdmissionRefused
 from bot.arrivals import Arrivals
 from bot.config import Settings
 from bot.domain import Job, JobOptions
+from bot.failures import HOSTED_TOO_LARGE_ERROR, STATUS_FAILED_ERROR
 from bot.images import ImageRejected, PreparedImage, precheck_metadata, prepare_image
 from bot.jobs import JobService
 from bot.quotas import QuotaExceeded
@@ -294,7 +295,7 @@ class Starter:
         hosted_name = f"input-{job.id}.{prepared.facts.format.lower()}"
         hosting = len(data) <= interaction.filesize_limit
         if not hosting and prepared.data is not None:
-            await self.jobs.abandon(job.id, "The resized image is too large to upload here.")
+            await self.jobs.abandon(job.id, HOSTED_TOO_LARGE_ERROR)
             await self.fail(interaction, resized_too_large(interaction.filesize_limit, t))
             return None
         files = [discord.File(io.BytesIO(data), filename=hosted_name)] if hosting else []
@@ -306,7 +307,7 @@ class Starter:
             )
         except discord.HTTPException as exc:
             log.warning("Job %d: status message failed (%s)", job.id, exc)
-            await self.jobs.abandon(job.id, "The status message could not be posted.")
+            await self.jobs.abandon(job.id, STATUS_FAILED_ERROR)
             await self.fail(interaction, t(STATUS_NOT_POSTED))
             return None
         self.board.remember(job.id, interaction)

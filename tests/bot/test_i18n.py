@@ -268,8 +268,13 @@ async def test_history_pages_and_details_in_french(
     failed = await reply(
         discord_fake, await discord_fake.invoke("history", job=jobs[1].id, locale="fr")
     )
-    state = {f["name"]: f["value"] for f in failed.embeds[0]["fields"]}["État"]
-    assert state == f"⚠️ Échouée{NBSP}: model error"  # the service's own words stay as they are
+    fields = {f["name"]: f["value"] for f in failed.embeds[0]["fields"]}
+    # Our sentence in French, from the kind of failure; the service's words only quoted.
+    assert fields["État"] == (
+        f"⚠️ Échouée{NBSP}: Le service vidéo n'a pas pu créer cette vidéo. Veuillez réessayer."
+    )
+    assert fields["Réponse du service vidéo"] == "> model error"
+    assert "model error" not in fields["Résultat"]
     missing = await reply(
         discord_fake, await discord_fake.invoke("history", job=99_999, locale="fr")
     )

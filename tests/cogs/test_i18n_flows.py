@@ -16,10 +16,10 @@ from pathlib import Path
 from PIL import Image
 
 from app.client import AnimateBot
-from bot.domain import GuildSettings, JobStatus
+from bot.domain import GuildSettings, JobOptions, JobStatus
 from tests.bot.test_i18n import click
 from tests.cogs.animate.test_animate import png, start_queued
-from tests.cogs.animate.test_results import videos
+from tests.cogs.animate.test_results import button, delivered, videos
 from tests.cogs.test_history import reply, seed
 from tests.fakes.discord import FakeDiscord, FakeInteraction, FakeMessage
 from tests.fakes.harness import BotRunner
@@ -173,6 +173,22 @@ async def test_a_paused_server_refuses_animate_in_french_with_the_reason_escaped
         f"Raison{NBSP}: \\*\\*maintenance\\*\\*"
     )
     await nothing_started(bot, discord_fake, runcomfy_fake)
+
+
+async def test_the_remix_form_refuses_an_empty_prompt_in_french(
+    bot: AnimateBot, discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy
+) -> None:
+    video = await delivered(discord_fake, runcomfy_fake)
+    press = await discord_fake.click(video, button(video, "remix"), locale="fr")
+    await discord_fake.wait_for(lambda: press.modal)
+    assert press.modal is not None
+    prompt_id = press.modal["components"][0]["components"][0]["custom_id"]
+    sent = await discord_fake.submit_modal(press, {prompt_id: "\u200b\x07"}, locale="fr")
+    assert await private_answer(discord_fake, sent) == (
+        "Votre description est vide. Décrivez le mouvement voulu, par exemple "
+        f"«{NBSP}les vagues déferlent et la caméra pivote vers la gauche{NBSP}»."
+    )
+    assert len(runcomfy_fake.submits) == 1  # only the first video's
 
 
 # -- /admin ----------------------------------------------------------------------
@@ -439,6 +455,27 @@ async def test_history_clear_asks_and_answers_in_french(
     )
     nothing = await reply(discord_fake, await discord_fake.invoke("history-clear", locale="fr"))
     assert nothing.content.startswith("Vous n'avez aucune tâche terminée à supprimer.")
+
+
+async def test_history_shows_a_stored_english_refusal_in_french(
+    bot: AnimateBot, discord_fake: FakeDiscord
+) -> None:
+    # As the bot stores a 422: our English sentence around the service's own words.
+    stored = "The video service refused the request: Input image width must be >= 300"
+    (_, failed) = await seed(bot, discord_fake.author, 2)
+    assert failed.status is JobStatus.FAILED and failed.id is not None
+    job = await bot.jobs.store.update(failed.id, error=stored, options=JobOptions(ratio="adaptive"))
+    page = await reply(discord_fake, await discord_fake.invoke("history", locale="fr"))
+    row = page.embeds[0]["description"]
+    assert "The video service" not in row and "Input image" not in row
+    assert "Le service vidéo n'a pas pu lire l'image" in row and "adaptatif" in row
+    detail = await reply(
+        discord_fake, await discord_fake.invoke("history", job=job.id, locale="fr")
+    )
+    fields = {f["name"]: f["value"] for f in detail.embeds[0]["fields"]}
+    assert fields["État"].startswith(f"⚠️ Échouée{NBSP}: Le service vidéo n'a pas pu lire")
+    # The service's words, for its author only, quoted: never as our sentence.
+    assert fields["Réponse du service vidéo"] == "> Input image width must be >= 300"
 
 
 async def test_a_history_detail_offers_animate_again_in_french(
