@@ -261,7 +261,7 @@ class Admin(commands.Cog):
             t = user_messages(interaction)
             text = t(
                 "admin.limit_too_high",
-                name=exc.name,  # the option's name, typed the same in every language
+                name=t(f"option_name.{exc.name}"),  # as the admin's picker shows it
                 asked=t.number(exc.asked),
                 ceiling=t.number(exc.ceiling),
             )

@@ -214,6 +214,70 @@ async def test_synced_commands_carry_french_descriptions(
     assert choices["in progress"]["name_localizations"] == {"fr": "en cours"}
 
 
+async def test_synced_options_carry_french_names_and_choices(
+    bot: AnimateBot, discord_fake: FakeDiscord
+) -> None:
+    # Command names stay English; option names and choices are in the reader's words.
+    animate = {o["name"]: o for o in discord_fake.command("animate")["options"]}
+    assert {name: o.get("name_localizations") for name, o in animate.items()} == {
+        "image": {"fr": "image"},
+        "prompt": {"fr": "prompt"},
+        "resolution": {"fr": "résolution"},
+        "ratio": {"fr": "format"},
+        "duration": {"fr": "durée"},
+        "audio": {"fr": "son"},
+        "camera_fixed": {"fr": "caméra_fixe"},
+    }
+    ratios = {c["value"]: c for c in animate["ratio"]["choices"]}
+    assert ratios["adaptive"]["name"] == "adaptive"
+    assert ratios["adaptive"]["name_localizations"] == {"fr": "adaptatif"}
+    assert not ratios["16:9"].get("name_localizations")  # the same in every language
+    admin = {o["name"]: o for o in discord_fake.command("admin")["options"]}
+    limits = {o["name"]: o for o in admin["limits"]["options"]}
+    assert limits["daily_spend_usd"]["name_localizations"] == {"fr": "budget_quotidien_usd"}
+    assert not admin["limits"].get("name_localizations")  # a subcommand is a command
+    history = {o["name"]: o for o in discord_fake.command("history")["options"]}
+    assert history["status"]["name_localizations"] == {"fr": "état"}
+    # The English name comes back whatever the picker showed.
+    page = await reply(
+        discord_fake, await discord_fake.invoke("history", status="failed", locale="fr")
+    )
+    assert page.embeds[0]["footer"]["text"].endswith("échouées")
+
+
+OPTION_NAME = re.compile(r"^[-_\w]{1,32}$")
+
+
+@pytest.mark.parametrize("locale", i18n.available_locales())
+def test_option_names_are_names_discord_accepts(locale: str) -> None:
+    names = {
+        key: forms[0] for key, forms in texts(locale).items() if key.startswith("option_name.")
+    }
+    assert len(names) > 15
+    for key, name in names.items():
+        assert OPTION_NAME.match(name) and name == name.lower(), f"{locale} {key}: {name!r}"
+
+
+async def test_the_translator_names_options_and_choices_by_their_implicit_keys() -> None:
+    translator = CatalogTranslator()
+
+    async def name(text: str, where: app_commands.TranslationContextLocation) -> str | None:
+        context = app_commands.TranslationContext(location=where, data=None)
+        string = app_commands.locale_str(text)
+        return await translator.translate(string, discord.Locale.french, context)
+
+    option, choice = (
+        app_commands.TranslationContextLocation.parameter_name,
+        app_commands.TranslationContextLocation.choice_name,
+    )
+    assert await name("daily_spend_usd", option) == "budget_quotidien_usd"
+    assert await name("adaptive", choice) == "adaptatif"
+    assert await name("16:9", choice) is None  # no entry: the same everywhere
+    assert await name("no_such_option", option) is None
+    # Command names are not translated, even where a key would match.
+    assert await name("language", app_commands.TranslationContextLocation.command_name) is None
+
+
 async def test_about_answers_in_the_users_language(
     bot: AnimateBot, discord_fake: FakeDiscord
 ) -> None:
@@ -326,6 +390,32 @@ async def test_a_french_server_does_not_change_a_private_answer(
         {"name": "about", "description": "x", "description_localizations": {"fr-FR": "y"}},
         {"name": "about", "description": "x", "description_localizations": {"fr": "y" * 101}},
         {"name": "about", "description": "x", "name_localizations": {"fr": "À propos"}},
+        {
+            "name": "animate",
+            "description": "x",
+            "options": [
+                {"name": "duration", "description": "x", "name_localizations": {"fr": "Durée"}}
+            ],
+        },
+        {
+            "name": "animate",
+            "description": "x",
+            "options": [
+                {
+                    "name": "camera_fixed",
+                    "description": "x",
+                    "name_localizations": {"fr": "caméra fixe"},
+                }
+            ],
+        },
+        {
+            "name": "animate",
+            "description": "x",
+            "options": [
+                {"name": "ratio", "description": "x", "name_localizations": {"fr": "format"}},
+                {"name": "format", "description": "x"},
+            ],
+        },
         {
             "name": "history",
             "description": "x",
