@@ -274,7 +274,7 @@ async def test_global_pause_stops_every_new_job(
 ) -> None:
     bot = await runner.start(global_pause=True)
     refused = await refused_animate(discord_fake)
-    assert "operator has paused" in answer(discord_fake, refused)
+    assert "owner has paused" in answer(discord_fake, refused)
     await nothing_stored_or_sent(bot, discord_fake, runcomfy_fake)
     assert "paused new videos everywhere" in await admin(discord_fake, "limits")
 
@@ -308,7 +308,7 @@ async def test_usage_reports_this_servers_jobs_and_top_spenders_without_pings(
     message = await reply(discord_fake, ix)
     assert message.ephemeral
     text = message.content
-    assert "4 videos · 2 delivered · 1 failed · 1 cancelled · 0 in progress" in text
+    assert "4 videos · 2 posted · 1 failed · 1 cancelled · 0 in progress" in text
     assert "$0.42" in text
     assert text.index(f"<@{stranger.id}>: $0.30") < text.index(f"<@{author.id}>: $0.12")
     assert discord_fake.pinged().get(message.id, set()) == set()
@@ -328,9 +328,9 @@ async def test_owners_can_act_on_every_server(
     assert not (await bot.jobs.store.guild_settings(discord_fake.guild_id)).paused
     # A server admin cannot reach another server.
     refused = await admin(discord_fake, "resume", guild=str(other))
-    assert "operator" in refused
+    assert "owner" in refused
     assert (await bot.jobs.store.guild_settings(other)).paused
-    assert "not a server id" in await admin(discord_fake, "usage", user=owner, guild="abc")
+    assert "not a server ID" in await admin(discord_fake, "usage", user=owner, guild="abc")
     # On their own server the owner needs no Manage Server either.
     await admin(discord_fake, "pause", user=owner)
     refused_ix = await refused_animate(discord_fake)

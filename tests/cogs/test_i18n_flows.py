@@ -52,11 +52,11 @@ async def test_a_too_small_image_is_refused_in_french_with_the_models_bounds(
     assert problem == (
         f"Votre image fait 120{NBSP}×{NBSP}100{NBSP}pixels, elle est trop petite{NBSP}: "
         f"la largeur et la hauteur de l'image doivent être supérieures à 300{NBSP}pixels "
-        f"(les images dont les côtés font au moins 150{NBSP}pixels sont agrandies pour vous)."
+        f"(j'agrandis pour vous les images dont les côtés font au moins 150{NBSP}pixels)."
     )
     # The bounds as the model's own French page words them, decimal commas included.
     assert accepted.startswith(f"Images acceptées{NBSP}: PNG, JPEG, WebP ou GIF{NNBSP};")
-    assert "le rapport d'aspect (largeur/hauteur) doit être compris entre 0,4 et 2,5" in accepted
+    assert "le format (largeur/hauteur) doit être compris entre 0,4 et 2,5" in accepted
     assert f"la taille du fichier doit être inférieure à 30{NBSP}Mo" in accepted
     await nothing_started(bot, discord_fake, runcomfy_fake)
 
@@ -64,7 +64,7 @@ async def test_a_too_small_image_is_refused_in_french_with_the_models_bounds(
     english = await private_answer(
         discord_fake, await discord_fake.invoke("animate", image=png(120, 100), prompt="x")
     )
-    assert english.startswith("Your image is 120x100 px, too small to use")
+    assert english.startswith("Your image is 120×100 px, too small to use")
 
 
 async def test_an_aspect_refusal_writes_numbers_the_french_way(
@@ -73,7 +73,7 @@ async def test_an_aspect_refusal_writes_numbers_the_french_way(
     ix = await discord_fake.invoke("animate", image=png(1500, 500), prompt="x", locale="fr-CA")
     text = await private_answer(discord_fake, ix)
     assert text.startswith(
-        f"Votre image fait 1500{NBSP}×{NBSP}500{NBSP}pixels, soit un rapport d'aspect "
+        f"Votre image fait 1500{NBSP}×{NBSP}500{NBSP}pixels, soit un format "
         f"(largeur/hauteur) de 3,00{NNBSP}; il doit être compris entre 0,4 et 2,5"
     )
     await nothing_started(bot, discord_fake, runcomfy_fake)
@@ -99,7 +99,7 @@ async def test_an_image_refused_after_the_defer_is_answered_in_french(
     error = discord_fake.messages[ix.followup_ids[0]]
     assert error.ephemeral
     assert error.content.startswith(
-        "`photo.png` est un fichier PDF, un format que je ne peux pas utiliser."
+        "`photo.png` est un fichier PDF, un type de fichier que je ne peux pas utiliser."
     )
     await nothing_started(bot, discord_fake, runcomfy_fake)
 
@@ -127,7 +127,7 @@ async def test_a_fitted_image_over_the_upload_limit_is_refused_with_a_french_siz
     await discord_fake.wait_for(lambda: ix.followup_ids)
     error = discord_fake.messages[ix.followup_ids[0]]
     assert error.ephemeral and error.content == (
-        "Votre image a dû être redimensionnée, et le résultat dépasse la limite d'envoi de "
+        "J'ai dû redimensionner votre image, et le résultat dépasse la limite d'envoi de "
         f"ce serveur (0,1{NBSP}Mo). Essayez une image plus petite."
     )
     assert runcomfy_fake.submits == []
@@ -138,7 +138,7 @@ async def test_an_empty_prompt_is_refused_in_french(
 ) -> None:
     ix = await discord_fake.invoke("animate", image=png(), prompt="\u200b\x07", locale="fr")
     assert await private_answer(discord_fake, ix) == (
-        "Votre description est vide. Décrivez le mouvement voulu, par exemple "
+        "Votre prompt est vide. Décrivez le mouvement voulu, par exemple "
         f"«{NBSP}les vagues déferlent et la caméra pivote vers la gauche{NBSP}»."
     )
 
@@ -158,7 +158,7 @@ async def test_a_quota_refusal_in_french_with_its_plural(
         "animate", image=png(), prompt="p", user=discord_fake.moderator, locale="fr"
     )
     assert await private_answer(discord_fake, ix) == (
-        "Le bot traite déjà 2 vidéos en ce moment, sa limite. Réessayez dans quelques minutes."
+        "Je fais déjà 2 vidéos en ce moment, ma limite. Réessayez dans quelques minutes."
     )
     assert len(runcomfy_fake.submits) == 2
 
@@ -185,7 +185,7 @@ async def test_the_remix_form_refuses_an_empty_prompt_in_french(
     prompt_id = press.modal["components"][0]["components"][0]["custom_id"]
     sent = await discord_fake.submit_modal(press, {prompt_id: "\u200b\x07"}, locale="fr")
     assert await private_answer(discord_fake, sent) == (
-        "Votre description est vide. Décrivez le mouvement voulu, par exemple "
+        "Votre prompt est vide. Décrivez le mouvement voulu, par exemple "
         f"«{NBSP}les vagues déferlent et la caméra pivote vers la gauche{NBSP}»."
     )
     assert len(runcomfy_fake.submits) == 1  # only the first video's
@@ -212,10 +212,18 @@ async def test_admin_answers_and_refuses_in_the_admins_language(
         f"**/animate fonctionne dans{NBSP}:** tous les salons",
         f"**Langue des messages publics{NBSP}:** automatique (celle du serveur s'il est "
         "communautaire, sinon celle du membre qui lance chaque vidéo)",
-        f"**Par membre{NBSP}:** 2 à la fois, 20 par 24 heures",
+        f"**Par membre{NBSP}:** 2 à la fois, 20 par 24{NBSP}heures",
         f"**Budget quotidien du serveur{NBSP}:** 2,50{NBSP}$US (compte les coûts connus "
-        "et attendus des dernières 24 heures)",
+        f"et attendus des dernières 24{NBSP}heures)",
     ]
+    too_high = await admin_answer(
+        discord_fake, "limits", "fr", user=discord_fake.admin, per_user_daily=500
+    )
+    # The option as the French picker names it.
+    assert too_high == (
+        f"Le propriétaire du bot autorise au plus 20 pour «{NBSP}par_membre_par_jour{NBSP}», "
+        f"ce serveur ne peut donc pas choisir 500{NNBSP}; rien n'a été modifié."
+    )
     paused = await admin_answer(
         discord_fake, "pause", "fr", user=discord_fake.admin, reason="travaux"
     )
@@ -225,7 +233,7 @@ async def test_admin_answers_and_refuses_in_the_admins_language(
     assert f"**État{NBSP}:** ⏸️ En pause{NBSP}: travaux" in paused
     usage = await admin_answer(discord_fake, "usage", "fr", user=discord_fake.admin)
     assert usage.startswith(
-        f"**Ce serveur, les 7 derniers jours{NBSP}:** 0 vidéo · livrées{NBSP}: 0"
+        f"**Ce serveur, les 7 derniers jours{NBSP}:** 0 vidéo · publiées{NBSP}: 0"
     )
     assert f"**Dépenses{NBSP}:** 0,00{NBSP}$US" in usage
 
@@ -277,10 +285,10 @@ async def test_cancel_replies_in_the_language_of_who_pressed(
         return answer.content
 
     assert await pressed(discord_fake.stranger, "fr") == (
-        "Seule la personne qui a lancé cette tâche (ou un modérateur) peut l'annuler."
+        "Seule la personne qui a lancé cette vidéo (ou un modérateur) peut l'annuler."
     )
     assert await pressed(discord_fake.author, "fr") == (
-        "Annulée. Elle était encore en file d'attente, donc rien n'a été facturé."
+        f"Annulée. Elle était encore en file d'attente{NBSP}: elle n'a rien coûté."
     )
     assert len(runcomfy_fake.submits) == 1
 
@@ -312,8 +320,9 @@ async def test_a_reaction_in_a_french_server_is_answered_in_french(
         lambda: [m for m in discord_fake.channel_messages() if "déjà en cours" in m.content]
     )
     assert refusal.content == (
-        f"<@{discord_fake.moderator.id}> Cette vidéo est déjà en cours de rendu et ne peut "
-        f"plus être arrêtée{NNBSP}; elle sera livrée (et facturée) une fois terminée."
+        f"<@{discord_fake.moderator.id}> Cette vidéo est déjà en cours de génération et ne "
+        f"peut plus être annulée{NNBSP}; elle sera publiée une fois terminée, et son coût "
+        "compte en entier."
     )
     assert refusal.pinged_users == {discord_fake.moderator.id}
     runcomfy_fake.set_state(list(runcomfy_fake.jobs)[-1], "completed")
@@ -421,7 +430,7 @@ async def test_a_cross_in_a_dm_is_answered_in_the_jobs_language(
             if m.channel_id == status.channel_id and "<@" in m.content
         ]
     )
-    assert "Cette vidéo est déjà en cours de" in answer.content  # French, as started
+    assert "Cette vidéo est déjà en cours de génération" in answer.content
     runcomfy_fake.set_state(list(runcomfy_fake.jobs)[-1], "completed")
     await discord_fake.wait_for(
         lambda: [m for m in discord_fake.messages.values() if m.attachments and m.content],
@@ -439,22 +448,22 @@ async def test_history_clear_asks_and_answers_in_french(
     ask = await reply(discord_fake, await discord_fake.invoke("history-clear", locale="fr"))
     assert ask.ephemeral
     assert ask.content.startswith(
-        "Supprimer 4 tâches terminées de votre historique, avec leurs descriptions, images "
-        f"et liens vidéo{NNBSP}? Les tâches en cours restent et seront livrées."
+        "Supprimer 4 vidéos terminées de votre historique, avec leurs prompts, images "
+        f"et liens{NNBSP}? Les vidéos en cours restent et seront publiées"
     )
     labels = [item.get("label") for row in ask.components for item in row["components"]]
-    assert labels == ["Supprimer mes tâches terminées", "Les garder"]
+    assert labels == ["Supprimer mes vidéos terminées", "Les garder"]
     await click(discord_fake, ask, "Les garder", "fr")
     assert ask.content == "Rien n'a été supprimé." and ask.components == []
     assert await bot.jobs.store.count_for_user(discord_fake.author.id) == 5
 
     ask = await reply(discord_fake, await discord_fake.invoke("history-clear", locale="fr"))
-    await click(discord_fake, ask, "Supprimer mes tâches terminées", "fr")
+    await click(discord_fake, ask, "Supprimer mes vidéos terminées", "fr")
     assert ask.content == (
-        "4 tâches terminées supprimées de votre historique. Les tâches en cours restent."
+        "4 vidéos terminées supprimées de votre historique. Les vidéos en cours restent."
     )
     nothing = await reply(discord_fake, await discord_fake.invoke("history-clear", locale="fr"))
-    assert nothing.content.startswith("Vous n'avez aucune tâche terminée à supprimer.")
+    assert nothing.content.startswith("Vous n'avez aucune vidéo terminée à supprimer.")
 
 
 async def test_history_shows_a_stored_english_refusal_in_french(
@@ -473,7 +482,7 @@ async def test_history_shows_a_stored_english_refusal_in_french(
         discord_fake, await discord_fake.invoke("history", job=job.id, locale="fr")
     )
     fields = {f["name"]: f["value"] for f in detail.embeds[0]["fields"]}
-    assert fields["État"].startswith(f"⚠️ Échouée{NBSP}: Le service vidéo n'a pas pu lire")
+    assert fields["État"].startswith(f"⚠️ Échec{NBSP}: Le service vidéo n'a pas pu lire")
     # The service's words, for its author only, quoted: never as our sentence.
     assert fields["Réponse du service vidéo"] == "> Input image width must be >= 300"
 
@@ -496,7 +505,7 @@ async def test_the_last_resort_apologises_in_the_users_language(
         db.execute("DROP TABLE jobs")
     answer = await reply(discord_fake, await discord_fake.invoke("history", locale="fr"))
     assert answer.ephemeral and answer.content == (
-        "Un problème est survenu de mon côté et l'opérateur a été prévenu. "
+        "Un problème est survenu de mon côté et le propriétaire du bot a été prévenu. "
         "Réessayez dans un moment."
     )
 
