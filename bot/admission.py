@@ -102,6 +102,12 @@ class Admission:
         self.pricing = pricing
         self.clock = clock
 
+    async def server_language(self, guild_id: int | None) -> str | None:
+        """The language a server's admins chose for public messages; None: automatic."""
+        if guild_id is None:
+            return None
+        return (await self.store.guild_settings(guild_id)).language
+
     async def check(
         self, *, user_id: int, guild_id: int | None, channel_id: int | None, duration: int
     ) -> None:

@@ -134,6 +134,8 @@ class GuildSettings(BaseModel):
     user_concurrent: int | None = Field(default=None, ge=1)
     user_daily: int | None = Field(default=None, ge=1)
     daily_spend_cap_usd: float | None = Field(default=None, gt=0)
+    # The language of public messages (a catalog's locale); None: automatic.
+    language: str | None = None
     updated_by: int | None = None
     updated_at: float | None = None
 

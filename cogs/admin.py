@@ -13,6 +13,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot import i18n
 from bot.admission import EffectiveLimits
 from bot.config import Settings
 from bot.domain import GuildSettings, UsageReport
@@ -25,6 +26,7 @@ from bot.guild_settings import (
 )
 from bot.i18n import Messages
 from bot.ids import parse_snowflake
+from bot.languages import AUTO, server_language_choices
 from cogs.common.translator import command_text, user_messages
 from cogs.common.words import safe_text
 
@@ -40,6 +42,7 @@ PAUSED = "admin.paused"
 RESUMED = "admin.resumed"
 NO_PINGS = discord.AllowedMentions.none()
 GUILD_OPTION = command_text("admin.option.guild")
+LANGUAGE = "language.name"  # each catalog's name of its own language
 
 
 def settings_text(
@@ -64,6 +67,7 @@ def settings_text(
         (
             t("admin.settings.state", state=state),
             t("admin.settings.channels", channels=channels),
+            t("admin.settings.language", language=language_name(guild.language, t)),
             t(
                 "admin.settings.per_member",
                 at_once=t.number(limits.user_concurrent),
@@ -72,6 +76,23 @@ def settings_text(
             t("admin.settings.budget", cap=t.money(cap)) if cap else t("admin.settings.no_budget"),
         )
     )
+
+
+def language_name(language: str | None, t: Messages) -> str:
+    """A server's language setting: each language named in itself, else automatic."""
+    return t("admin.language.auto") if language is None else i18n.for_locale(language)(LANGUAGE)
+
+
+def language_choices() -> list[app_commands.Choice[str]]:
+    """Automatic, then every shipped language by its own name (the same in every picker)."""
+    return [
+        app_commands.Choice(name=command_text("admin_language.choice.auto"), value=AUTO),
+        *(
+            app_commands.Choice(name=i18n.for_locale(code)(LANGUAGE), value=code)
+            for code in server_language_choices()
+            if code != AUTO
+        ),
+    ]
 
 
 def usage_text(report: UsageReport, days: int, t: Messages) -> str:
@@ -241,12 +262,30 @@ class Admin(commands.Cog):
             t = user_messages(interaction)
             text = t(
                 "admin.limit_too_high",
-                name=exc.name,  # the option's name, typed the same in every language
+                name=t(f"option_name.{exc.name}"),  # as the admin's picker shows it
                 asked=t.number(exc.asked),
                 ceiling=t.number(exc.ceiling),
             )
             await _reply(interaction, text)
             return
+        await self._show(interaction, target)
+
+    @admin.command(name="language", description=command_text("admin_language.command.description"))
+    @app_commands.describe(
+        language=command_text("admin_language.option.language"), guild=GUILD_OPTION
+    )
+    @app_commands.choices(language=language_choices())
+    async def language(
+        self,
+        interaction: discord.Interaction,
+        language: str | None = None,
+        guild: str | None = None,
+    ) -> None:
+        target = await self._target(interaction, guild)
+        if target is None:
+            return
+        if language is not None:
+            await self.service.set_language(target, by=interaction.user.id, language=language)
         await self._show(interaction, target)
 
     @admin.command(name="usage", description=command_text("admin_usage.command.description"))

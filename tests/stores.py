@@ -147,12 +147,12 @@ async def save_guild_settings(store: JobStore, settings: GuildSettings) -> Guild
     """Every setting of a server at once, as given (the bot changes one at a time)."""
     await store.db.execute(
         "INSERT INTO guild_settings (guild_id, paused, pause_reason, allowed_channels, "
-        "user_concurrent, user_daily, daily_spend_cap_usd, updated_by, updated_at) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
+        "user_concurrent, user_daily, daily_spend_cap_usd, language, updated_by, updated_at) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) "
         "ON CONFLICT (guild_id) DO UPDATE SET paused = excluded.paused, "
         "pause_reason = excluded.pause_reason, allowed_channels = excluded.allowed_channels, "
         "user_concurrent = excluded.user_concurrent, user_daily = excluded.user_daily, "
-        "daily_spend_cap_usd = excluded.daily_spend_cap_usd, "
+        "daily_spend_cap_usd = excluded.daily_spend_cap_usd, language = excluded.language, "
         "updated_by = excluded.updated_by, updated_at = excluded.updated_at",
         settings.guild_id,
         int(settings.paused),
@@ -161,6 +161,7 @@ async def save_guild_settings(store: JobStore, settings: GuildSettings) -> Guild
         settings.user_concurrent,
         settings.user_daily,
         settings.daily_spend_cap_usd,
+        settings.language,
         settings.updated_by,
         settings.updated_at,
     )

@@ -18,7 +18,7 @@ from bot.store.rows import Params
 MAX_KEPT_GUILDS = 10_000  # servers whose settings SQLite's store keeps in memory
 # What `change_guild_settings` may set; the channel list changes through its own method.
 GUILD_COLUMNS = frozenset(
-    {"paused", "pause_reason", "user_concurrent", "user_daily", "daily_spend_cap_usd"}
+    {"paused", "pause_reason", "user_concurrent", "user_daily", "daily_spend_cap_usd", "language"}
 )
 
 Channels = tuple[int, ...]
@@ -130,6 +130,7 @@ def _from_row(row: Row) -> GuildSettings:
         user_concurrent=row["user_concurrent"],
         user_daily=row["user_daily"],
         daily_spend_cap_usd=row["daily_spend_cap_usd"],
+        language=row["language"],
         updated_by=row["updated_by"],
         updated_at=row["updated_at"],
     )

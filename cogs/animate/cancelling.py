@@ -15,11 +15,10 @@ from typing import Any
 
 import discord
 
-from bot import i18n
 from bot.jobs import CancelOutcome, JobService
 from cogs.animate.buttons import Press
 from cogs.animate.delivery import Courier, reply_to
-from cogs.animate.rendering import CANCEL_EMOJI
+from cogs.animate.rendering import CANCEL_EMOJI, public_messages
 from cogs.animate.replies import cancel_reply
 from cogs.common.translator import user_messages
 
@@ -87,9 +86,8 @@ class Cancelling:
         if outcome is CancelOutcome.NOT_ALLOWED:
             await self._remove_reaction(payload)
         elif (outcome is None or outcome in ANSWERED_REACTIONS) and outcome is not before:
-            await self._answer_reaction(
-                payload, cancel_reply(outcome, self._channel_messages(payload))
-            )
+            # A reaction carries no locale (in DMs neither has the channel): the job's own.
+            await self._answer_reaction(payload, cancel_reply(outcome, public_messages(job)))
 
     def _is_moderator(self, payload: discord.RawReactionActionEvent) -> bool:
         """Manage Messages in that channel (DMs have no moderators)."""
@@ -100,11 +98,6 @@ class Cancelling:
         if isinstance(channel, discord.abc.GuildChannel):
             return channel.permissions_for(member).manage_messages
         return member.guild_permissions.manage_messages
-
-    def _channel_messages(self, payload: discord.RawReactionActionEvent) -> i18n.Messages:
-        """A reaction carries no locale: a reply in the channel speaks the server's."""
-        guild = self.bot.get_guild(payload.guild_id) if payload.guild_id else None
-        return i18n.for_locale(str(guild.preferred_locale) if guild else None)
 
     async def _answer_reaction(self, payload: discord.RawReactionActionEvent, text: str) -> None:
         """Reply to the reacted message, pinging only the person who reacted."""

@@ -16,6 +16,7 @@ from bot.domain import MAX_DURATION, MIN_DURATION, RATIOS, RESOLUTIONS, JobOptio
 from bot.i18n import Messages
 from bot.prompts import MAX_PROMPT_CHARS, PromptRejected, clean_prompt
 from cogs.animate.rendering import PROMPT_IN_DELIVERY
+from cogs.common.translator import user_messages
 from cogs.common.words import safe_text
 
 TITLE_LIMIT = 45
@@ -105,7 +106,10 @@ class PromptModal(discord.ui.Modal):
         try:
             prompt = clean_prompt(self.prompt.value)
         except PromptRejected as exc:
-            await interaction.response.send_message(str(exc), ephemeral=True)
+            # Private: in the reader's own language.
+            await interaction.response.send_message(
+                exc.text(user_messages(interaction)), ephemeral=True
+            )
             return
         await self.on_done(interaction, prompt, self.chosen())
 

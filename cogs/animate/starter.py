@@ -23,6 +23,7 @@ from bot.admission import Admission, AdmissionRefused
 from bot.arrivals import Arrivals
 from bot.config import Settings
 from bot.domain import Job, JobOptions
+from bot.failures import HOSTED_TOO_LARGE_ERROR, STATUS_FAILED_ERROR
 from bot.images import ImageRejected, PreparedImage, precheck_metadata, prepare_image
 from bot.jobs import JobService
 from bot.quotas import QuotaExceeded
@@ -37,7 +38,7 @@ from cogs.animate.replies import (
 )
 from cogs.animate.status import StatusBoard
 from cogs.common.contracts import Admit
-from cogs.common.translator import user_messages
+from cogs.common.translator import public_locale, user_messages
 
 log = logging.getLogger(__name__)
 
@@ -297,7 +298,9 @@ class Starter:
         try:
             job = await self.jobs.create(
                 extends_job_id=extends_job_id,
-                locale=public_locale(interaction),
+                locale=public_locale(
+                    interaction, await self.admission.server_language(interaction.guild_id)
+                ),
                 user_id=interaction.user.id,
                 guild_id=interaction.guild_id,
                 channel_id=interaction.channel_id,
@@ -316,7 +319,7 @@ class Starter:
         hosted_name = f"input-{job.id}.{prepared.facts.format.lower()}"
         hosting = len(data) <= interaction.filesize_limit
         if not hosting and prepared.data is not None:
-            await self.jobs.abandon(job.id, "The resized image is too large to upload here.")
+            await self.jobs.abandon(job.id, HOSTED_TOO_LARGE_ERROR)
             await self.fail(interaction, resized_too_large(interaction.filesize_limit, t))
             return None
         files = [discord.File(io.BytesIO(data), filename=hosted_name)] if hosting else []
@@ -328,7 +331,7 @@ class Starter:
             )
         except discord.HTTPException as exc:
             log.warning("Job %d: status message failed (%s)", job.id, exc)
-            await self.jobs.abandon(job.id, "The status message could not be posted.")
+            await self.jobs.abandon(job.id, STATUS_FAILED_ERROR)
             await self.fail(interaction, t(STATUS_NOT_POSTED))
             return None
         self.board.remember(job.id, interaction)
@@ -386,8 +389,3 @@ def may_post_here(interaction: discord.Interaction[Any]) -> bool:
     in_thread = getattr(interaction.channel, "type", None) in THREADS
     may_send = allowed.send_messages_in_threads if in_thread else allowed.send_messages
     return may_send and allowed.use_application_commands
-
-
-def public_locale(interaction: discord.Interaction[Any]) -> str:
-    """What the job's public messages speak: the server's language, else the user's."""
-    return str(interaction.guild_locale or interaction.locale)

@@ -169,7 +169,9 @@ async def test_a_command_caught_mid_way_says_nothing_was_sent_and_new_ones_are_r
     assert runcomfy_fake.submits == []
     assert no_lingering_placeholder(discord_fake)
     told = [
-        m for m in discord_fake.visible_to(discord_fake.author) if "nothing was sent" in m.content
+        m
+        for m in discord_fake.visible_to(discord_fake.author)
+        if "did not start your video" in m.content
     ]
     assert len(told) == 1 and told[0].ephemeral
     assert await jobs_in(settings, discord_fake.author) == []

@@ -160,7 +160,7 @@ def test_side_bounds(size: tuple[int, int], fitted_to: tuple[int, int] | None) -
 def test_too_small_to_enlarge(size: tuple[int, int]) -> None:
     exc = rejected(solid(*size))
     assert exc.code == "too_small"
-    assert f"{size[0]}x{size[1]} px" in exc.message and "more than 300 px" in exc.message
+    assert f"{size[0]}×{size[1]} px" in exc.message and "more than 300 px" in exc.message
 
 
 # --- Aspect ratio: exactly 0.4 and 2.5 are refused -----------------------------------------
@@ -184,7 +184,7 @@ def test_aspect_bounds(size: tuple[int, int], ok: bool) -> None:
         return
     exc = rejected(solid(*size))
     assert exc.code == "aspect"
-    assert f"{size[0]}x{size[1]} px" in exc.message and "0.4" in exc.message
+    assert f"{size[0]}×{size[1]} px" in exc.message and "0.4" in exc.message
     if Fraction(*size) in (Fraction(2, 5), Fraction(5, 2)):
         assert "exactly" in exc.message  # never "2.50, must be less than 2.5"
 
@@ -295,7 +295,7 @@ def test_a_highly_compressible_huge_image_is_a_bomb_before_decoding() -> None:
     data = handmade_png(9000, 9000, pixels=True)  # 81 Mpx in ~10 kB, a valid PNG
     assert len(data) < 100_000
     exc = rejected(data, "zeros.png")
-    assert exc.code == "bomb" and "9000x9000 px" in exc.message
+    assert exc.code == "bomb" and "9000×9000 px" in exc.message
 
 
 def test_a_gif_screen_of_65535_squared_is_a_bomb() -> None:
@@ -457,7 +457,7 @@ def test_aspect_is_judged_as_displayed() -> None:
     exif = Image.Exif()
     exif[ORIENTATION] = 8
     exc = rejected(solid(1000, 399, "JPEG", exif=exif))
-    assert exc.code == "aspect" and "399x1000 px" in exc.message
+    assert exc.code == "aspect" and "399×1000 px" in exc.message
 
 
 def test_a_big_jpeg_is_drafted_down_then_fitted() -> None:

@@ -86,7 +86,7 @@ async def video_with_clip(
 
 async def clear_history(fake: FakeDiscord, user: FakeUser) -> None:
     ask = await reply(fake, await fake.invoke("history-clear", user=user))
-    await press(fake, ask, "Delete my finished jobs", user=user)
+    await press(fake, ask, "Delete my finished videos", user=user)
 
 
 async def source_of(bot: AnimateBot, fake: FakeDiscord):  # type: ignore[no-untyped-def]

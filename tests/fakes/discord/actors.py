@@ -267,6 +267,12 @@ class ActorsMixin(GatewayMixin, IdentityMixin, MessageStore):
             payload.update(
                 guild_id=str(self.guild_id),
                 guild_locale=self.guild_locale,
+                # The partial guild Discord adds to every interaction in a server.
+                guild={
+                    "id": str(self.guild_id),
+                    "locale": self.guild_locale,
+                    "features": self.guild_features(),
+                },
                 channel_id=str(channel_id),
                 channel=self._channel_payload(channel_id),
                 member={

@@ -70,7 +70,7 @@ class GuildMixin(DiscordState):
             "roles": [everyone, moderator, admin, bot_role],
             "emojis": [],
             "stickers": [],
-            "features": [],
+            "features": self.guild_features(),
             "mfa_level": 0,
             "premium_tier": {DEFAULT_UPLOAD_LIMIT: 0, 52428800: 2, 104857600: 3}.get(
                 self.upload_limit, 0
@@ -91,6 +91,9 @@ class GuildMixin(DiscordState):
             "soundboard_sounds": [],
             "joined_at": _timestamp(time.time()),
         }
+
+    def guild_features(self) -> list[str]:
+        return ["COMMUNITY", "NEWS"] if self.community else []
 
     @property
     def _bot_role(self) -> int:

@@ -61,6 +61,9 @@ class DiscordState:
         self.upload_limit = DEFAULT_UPLOAD_LIMIT  # channel uploads in the guild
         # The server's language: its preferred_locale, and every interaction's guild_locale.
         self.guild_locale = "en-US"
+        # Only a Community server can choose its language; Discord sends "en-US" as every
+        # other server's guild_locale. Set before the bot starts (it caches the guild).
+        self.community = False
         self.bot_can_manage_messages = True
         self.bot_denied_permissions = 0  # bits taken from the bot's role (`check` tests)
         # (channel id, user id) -> bits a member overwrite denies that member there.
