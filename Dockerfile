@@ -4,6 +4,7 @@ FROM python:3.11-slim
 # tini is PID 1: it forwards `docker stop`'s SIGTERM to the bot and reaps children.
 RUN apt-get update \
     && apt-get install -y --no-install-recommends tini \
+    && apt-get clean \
     && rm -rf /var/lib/apt/lists/*
 
 # The one place the image's paths are set; .env.example leaves them alone.
@@ -16,11 +17,15 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 
-# Dependencies first: this layer is rebuilt only when pyproject.toml changes.
-COPY pyproject.toml README.md ./
-RUN mkdir app bot cogs && touch app/__init__.py bot/__init__.py cogs/__init__.py \
-    && pip install . \
-    && pip uninstall -y animate-bot
+# Dependencies first: this layer is rebuilt only when pyproject.toml changes. Only their
+# list is read from it: the project itself is never built (it runs from /app), so no
+# README, egg-info or build/ is needed or left behind.
+COPY pyproject.toml ./
+RUN python -c 'import tomllib; print(*tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"], sep="\n")' \
+        > /tmp/requirements.txt \
+    && pip install --disable-pip-version-check --root-user-action=ignore \
+        -r /tmp/requirements.txt \
+    && rm /tmp/requirements.txt
 
 # bot/ brings its message catalogs (bot/locales/*/LC_MESSAGES/*.po), read at start.
 COPY bot ./bot

@@ -38,7 +38,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     backup.add_argument("path", type=Path, help="file to create; must not exist yet")
     health = commands.add_parser(
-        "health", help="exit 0 if the running bot's heartbeat file is fresh (Docker HEALTHCHECK)"
+        "health",
+        help="exit 0 if the running bot's heartbeat file is fresh and its writer still runs "
+        "(Docker HEALTHCHECK)",
     )
     health.add_argument(
         "--max-age", type=float, default=None, help="seconds after which it is stale (60)"

@@ -29,24 +29,36 @@ class DiscordUnreachable(Exception):
     """Logging in failed before Discord answered (DNS, refused or reset connection)."""
 
 
+class GatewayUnreachable(Exception):
+    """Logged in, but Discord's gateway could not be reached to connect (Discord went away)."""
+
+
 @contextlib.asynccontextmanager
-async def stop_on_signals(bot: AnimateBot) -> AsyncIterator[None]:
+async def stop_on_signals(
+    bot: AnimateBot, connection: asyncio.Task[None] | None = None
+) -> AsyncIterator[None]:
     """SIGTERM (docker stop, systemd) and SIGINT (Ctrl-C) stop the bot gracefully.
 
     Real handlers, not Python's defaults: as PID 1 in a container the kernel drops
     every signal that has none. A second signal while stopping is logged and ignored:
     the stop is bounded (8 s, then closing) and must not end in a traceback.
+    Once the bot is closed, `connection` (its login and gateway connection) is cancelled:
+    closing alone does not end a login Discord never answers, nor discord.py's wait
+    before its next reconnect (minutes, after a long outage).
     """
     loop = asyncio.get_running_loop()
     stopping: list[asyncio.Task[None]] = []
+
+    async def stop(reason: str) -> None:
+        await bot.stop_gracefully(reason)
+        if connection is not None:
+            connection.cancel()
 
     def on_signal(sig: signal.Signals) -> None:
         if stopping:
             log.warning("Received %s again while stopping; ignored, exiting shortly", sig.name)
             return
-        stopping.append(
-            loop.create_task(bot.stop_gracefully(f"Received {sig.name}"), name="graceful-stop")
-        )
+        stopping.append(loop.create_task(stop(f"Received {sig.name}"), name="graceful-stop"))
 
     for sig in STOP_SIGNALS:
         # Not on Windows event loops: there Ctrl-C stays Python's KeyboardInterrupt.
@@ -60,14 +72,39 @@ async def stop_on_signals(bot: AnimateBot) -> AsyncIterator[None]:
             await stopping[0]
 
 
+async def connect_to_discord(bot: AnimateBot, token: str) -> None:
+    """Log in, then stay connected to the gateway until the bot is closed.
+
+    A connection that fails because a stop closed the bot under it is no failure.
+    """
+    try:
+        await bot.login(token)
+    except aiohttp.ClientConnectionError as exc:
+        if bot.stopping:
+            return
+        raise DiscordUnreachable(str(exc)) from None
+    if bot.stopping:  # a signal during the login already closed the bot
+        return
+    try:
+        await bot.connect()
+    except (aiohttp.ClientConnectionError, discord.GatewayNotFound) as exc:
+        # Raised only before the first connection: past it, discord.py reconnects itself.
+        if bot.stopping:
+            return
+        raise GatewayUnreachable(str(exc) or type(exc).__name__) from None
+
+
 async def run(settings: Settings, **bot_options: Any) -> None:
-    async with assemble(settings, **bot_options) as bot, stop_on_signals(bot):
+    token = settings.discord_token.get_secret_value()
+    async with assemble(settings, **bot_options) as bot:
+        connection = asyncio.create_task(connect_to_discord(bot, token), name="discord")
         try:
-            await bot.login(settings.discord_token.get_secret_value())
-        except aiohttp.ClientConnectionError as exc:
-            raise DiscordUnreachable(str(exc)) from None
-        if not bot.stopping:  # a signal during the login already closed the bot
-            await bot.connect()
+            async with stop_on_signals(bot, connection):
+                await asyncio.wait([connection])
+        finally:
+            connection.cancel()  # when `run` itself is cancelled
+        if not connection.cancelled():  # cancelled: by a stop, which is no failure
+            connection.result()
 
 
 def main(**bot_options: Any) -> int:
@@ -114,6 +151,13 @@ def main(**bot_options: Any) -> int:
     except DiscordUnreachable as exc:
         log.error(
             "The bot cannot start: Discord cannot be reached (%s). Check the network and DNS.",
+            exc,
+        )
+        return 1
+    except GatewayUnreachable as exc:
+        log.error(
+            "The bot cannot start: it logged in, but Discord's gateway cannot be reached (%s). "
+            "Check the network, and Discord's status page.",
             exc,
         )
         return 1

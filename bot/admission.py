@@ -143,6 +143,12 @@ class Admission:
         gone = self.models.known(default)
         return ModelChoice(here[0], replaced_default=gone.name if gone else default)
 
+    async def server_language(self, guild_id: int | None) -> str | None:
+        """The language a server's admins chose for public messages; None: automatic."""
+        if guild_id is None:
+            return None
+        return (await self.store.guild_settings(guild_id)).language
+
     async def check(
         self,
         *,

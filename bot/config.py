@@ -9,9 +9,18 @@ import socket
 from pathlib import Path
 from typing import Annotated, Self
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from bot.ids import parse_ids
 
 DEFAULT_MODEL_ID = "bytedance/seedance-v1.5-pro/image-to-video"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -19,6 +28,13 @@ MAX_RUNCOMFY_CONNECTIONS = 64  # RUNCOMFY_CONNECTIONS' default
 # What DATABASE_URL may name: an SQLite file or a PostgreSQL server (asyncpg's schemes).
 DATABASE_URL_SCHEMES = ("sqlite", "postgresql", "postgres")
 _MODEL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,199}$")
+# What each id list holds, for its error message.
+ID_LISTS = {
+    "discord_guild_ids": "expected comma-separated numeric server ids, e.g. 123,456",
+    "owner_ids": "expected comma-separated numeric user ids, e.g. 123,456",
+    "shard_ids": "expected comma-separated shard numbers, e.g. 0,1",
+}
+DEFAULT_QUEUE_TIMEOUT = 30 * 60.0
 
 
 class Settings(BaseSettings):
@@ -69,7 +85,13 @@ class Settings(BaseSettings):
     # Polling RunComfy: sparse far from the expected end, dense near it.
     poll_min_seconds: float = Field(default=2.0, gt=0)
     poll_max_seconds: float = Field(default=15.0, gt=0)
-    job_timeout_seconds: float = Field(default=30 * 60, gt=0)
+    # Time in RunComfy's queue, from submit: then the job is cancelled there (unbilled).
+    # Unset: JOB_TIMEOUT_SECONDS, else 30 minutes (`queue_timeout`).
+    queue_timeout_seconds: float | None = Field(default=None, gt=0)
+    # Once rendering (billed anyway), how long the bot keeps waiting for the video.
+    render_hard_cap_seconds: float = Field(default=3 * 60 * 60, gt=0)
+    # The old name of QUEUE_TIMEOUT_SECONDS: it counted from submit, so it cut renders short.
+    job_timeout_seconds: float | None = Field(default=None, gt=0)
     http_timeout_seconds: float = Field(default=30.0, gt=0)
     # One budget for every RunComfy request of the bot, a guard against a runaway more
     # than a pace (RunComfy publishes no limit; its own clients poll each job every
@@ -118,17 +140,20 @@ class Settings(BaseSettings):
     # reads its age (the Docker HEALTHCHECK). None writes none.
     heartbeat_path: Path | None = None
 
+    @property
+    def queue_timeout(self) -> float:
+        """Seconds a job may wait in RunComfy's queue (QUEUE_TIMEOUT_SECONDS, or the old name)."""
+        return self.queue_timeout_seconds or self.job_timeout_seconds or DEFAULT_QUEUE_TIMEOUT
+
     @field_validator("discord_guild_ids", "owner_ids", "shard_ids", mode="before")
     @classmethod
-    def _split_ids(cls, value: object) -> object:
+    def _split_ids(cls, value: object, info: ValidationInfo) -> object:
         if isinstance(value, str):
-            parts = [part.strip() for part in value.split(",") if part.strip()]
-            if not all(part.isdigit() for part in parts):
+            ids = parse_ids(value)
+            if ids is None:
                 # Never echo the value back: the message is the same for any input.
-                raise PydanticCustomError(
-                    "guild_ids", "expected comma-separated numeric server ids, e.g. 123,456"
-                )
-            return [int(part) for part in parts]
+                raise PydanticCustomError("ids", ID_LISTS[info.field_name or ""])
+            return ids
         return value
 
     @field_validator("runcomfy_model_ids", mode="before")

@@ -134,6 +134,8 @@ class GuildSettings(BaseModel):
     default_model_id: str | None = None
     # The operator's models the members may use; empty: all of them.
     allowed_model_ids: tuple[str, ...] = ()
+    # The language of public messages (a catalog's locale); None: automatic.
+    language: str | None = None
     updated_by: int | None = None
     updated_at: float | None = None
 

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from bot.admission import EffectiveLimits, effective_limits
 from bot.config import Settings
 from bot.domain import GuildSettings, UsageReport
+from bot.languages import stored_server_language
 from bot.quotas import DAY
 from bot.store import JobStore
 
@@ -180,6 +181,12 @@ class GuildAdmin:
         if default is not None:
             await self._change(guild_id, by, default_model_id=default)
         return await self.get(guild_id)
+
+    async def set_language(self, guild_id: int, *, by: int, language: str) -> GuildSettings:
+        """The language of the server's public messages: `auto` or a shipped catalog's."""
+        stored = stored_server_language(language)
+        log.info("Guild %d language set to %s by user %d", guild_id, language, by)
+        return await self._change(guild_id, by, language=stored)
 
     async def usage(self, guild_id: int, *, days: int) -> UsageReport:
         return await self.store.usage_report(guild_id, since=self.clock() - days * DAY)

@@ -1,9 +1,12 @@
-"""A heartbeat file: proof that the gateway is connected and the event loop runs.
+"""A heartbeat file: proof that this bot process is connected and its event loop runs.
 
-The bot touches the file every few seconds from its event loop, and only while the
+The bot writes the file every few seconds from its event loop, and only while the
 gateway is connected; `python -m bot health` (the Docker HEALTHCHECK) says unhealthy
 when the file is older than a minute. A stuck loop or a lost gateway stops the
-touches, so the check means something a port probe would not. Discord-free.
+writes, so the check means something a port probe would not. The file names the
+process that wrote it (pid and start time): one left by a previous run of the same
+container (killed, so it could not remove it) is not taken for the running bot's.
+Discord-free.
 """
 
 from __future__ import annotations
@@ -22,23 +25,50 @@ BEAT_EVERY_SECONDS = 2.0
 STALE_AFTER_SECONDS = 60.0
 
 
-def beat(path: Path) -> None:
+def process_identity(pid: int) -> str | None:
+    """`PID START` for a running process, START its start time; None if it has ended.
+
+    A pid alone is not enough: the bot of a restarted container often gets its
+    predecessor's pid. Without /proc (not Linux), the pid is all there is.
+    """
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        if Path("/proc/self").exists():
+            return None
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return None
+        except PermissionError:
+            pass  # it exists, as another user's
+        return str(pid)
+    except OSError:
+        return None
+    # The name in parentheses may hold spaces; field 22, the start time, is the 20th after.
+    return f"{pid} {stat.rsplit(')', 1)[1].split()[19]}"
+
+
+def beat(path: Path, identity: str | None = None) -> None:
+    """Write the heartbeat, naming this process; replaced whole, never read half-written."""
+    identity = identity or process_identity(os.getpid()) or str(os.getpid())
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.touch()
-    # touch() keeps the mtime of an existing file on some filesystems; set it.
-    os.utime(path)
+    partial = path.with_name(f".{path.name}.{os.getpid()}")
+    partial.write_text(identity + "\n")
+    os.replace(partial, path)
 
 
 async def beat_forever(
     path: Path, connected: Callable[[], bool], *, every: float = BEAT_EVERY_SECONDS
 ) -> None:
-    """Touch `path` while `connected()`; remove it when stopped, so a stopped bot is unhealthy."""
+    """Write `path` while `connected()`; remove it when stopped, so a stopped bot is unhealthy."""
     warned = False
+    identity = process_identity(os.getpid())
     try:
         while True:
             if connected():
                 try:
-                    beat(path)
+                    beat(path, identity)
                     warned = False
                 except OSError as exc:
                     if not warned:
@@ -53,13 +83,22 @@ async def beat_forever(
 def heartbeat_problem(
     path: Path, *, max_age: float = STALE_AFTER_SECONDS, now: float | None = None
 ) -> str | None:
-    """Why the bot is not healthy, or None when its heartbeat is fresh."""
+    """Why the bot is not healthy, or None when its heartbeat is fresh and its writer runs."""
     try:
         modified = path.stat().st_mtime
+        writer = path.read_text().strip()
     except FileNotFoundError:
         return f"no heartbeat at {path}: the bot is not running or not connected yet"
-    except OSError as exc:
-        return f"cannot read the heartbeat at {path}: {exc.strerror}"
+    except (OSError, UnicodeDecodeError) as exc:
+        return f"cannot read the heartbeat at {path}: {exc}"
+    pid = writer.split()[0] if writer else ""
+    if not pid.isdigit():
+        return f"the heartbeat at {path} names no bot process: the bot is not connected yet"
+    if process_identity(int(pid)) != writer:
+        return (
+            f"the heartbeat at {path} was left by process {pid}, which has ended: "
+            "the bot running now is not connected yet"
+        )
     age = (time.time() if now is None else now) - modified
     if age > max_age:
         return (

@@ -13,6 +13,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot import i18n
 from bot.admission import EffectiveLimits, offered
 from bot.config import Settings
 from bot.domain import GuildSettings, UsageReport
@@ -26,6 +27,8 @@ from bot.guild_settings import (
     may_administer,
 )
 from bot.i18n import Messages
+from bot.ids import parse_snowflake
+from bot.languages import AUTO, server_language_choices
 from bot.models.model import display_name
 from bot.models.registry import Models
 from cogs.common.translator import command_text, user_messages
@@ -43,6 +46,7 @@ PAUSED = "admin.paused"
 RESUMED = "admin.resumed"
 NO_PINGS = discord.AllowedMentions.none()
 GUILD_OPTION = command_text("admin.option.guild")
+LANGUAGE = "language.name"  # each catalog's name of its own language
 
 
 def settings_text(
@@ -71,6 +75,7 @@ def settings_text(
     lines = [
         t("admin.settings.state", state=state),
         t("admin.settings.channels", channels=channels),
+        t("admin.settings.language", language=language_name(guild.language, t)),
         t(
             "admin.settings.per_member",
             at_once=t.number(limits.user_concurrent),
@@ -90,6 +95,23 @@ def models_text(guild: GuildSettings, models: Models, t: Messages) -> str:
     default = models.known(guild.default_model_id) if guild.default_model_id else None
     first = default if default in here else (here[0] if here else None)
     return t("admin.settings.models", default=first.name if first else "-", models=names)
+
+
+def language_name(language: str | None, t: Messages) -> str:
+    """A server's language setting: each language named in itself, else automatic."""
+    return t("admin.language.auto") if language is None else i18n.for_locale(language)(LANGUAGE)
+
+
+def language_choices() -> list[app_commands.Choice[str]]:
+    """Automatic, then every shipped language by its own name (the same in every picker)."""
+    return [
+        app_commands.Choice(name=command_text("admin_language.choice.auto"), value=AUTO),
+        *(
+            app_commands.Choice(name=i18n.for_locale(code)(LANGUAGE), value=code)
+            for code in server_language_choices()
+            if code != AUTO
+        ),
+    ]
 
 
 def usage_text(report: UsageReport, days: int, t: Messages) -> str:
@@ -150,10 +172,10 @@ class Admin(commands.Cog):
         own = interaction.guild_id
         target = own
         if guild is not None:
-            if not guild.strip().isdigit():
+            target = parse_snowflake(guild)
+            if target is None:
                 await _reply(interaction, user_messages(interaction)(BAD_GUILD))
                 return None
-            target = int(guild.strip())
         allowed = target is not None and may_administer(
             self.settings,
             user_id=interaction.user.id,
@@ -272,7 +294,7 @@ class Admin(commands.Cog):
             t = user_messages(interaction)
             text = t(
                 "admin.limit_too_high",
-                name=exc.name,  # the option's name, typed the same in every language
+                name=t(f"option_name.{exc.name}"),  # as the admin's picker shows it
                 asked=t.number(exc.asked),
                 ceiling=t.number(exc.ceiling),
             )
@@ -335,6 +357,24 @@ class Admin(commands.Cog):
             for m in self.models.available()
             if typed in m.name.lower() or typed in m.model_id.lower()
         ][:25]
+
+    @admin.command(name="language", description=command_text("admin_language.command.description"))
+    @app_commands.describe(
+        language=command_text("admin_language.option.language"), guild=GUILD_OPTION
+    )
+    @app_commands.choices(language=language_choices())
+    async def language(
+        self,
+        interaction: discord.Interaction,
+        language: str | None = None,
+        guild: str | None = None,
+    ) -> None:
+        target = await self._target(interaction, guild)
+        if target is None:
+            return
+        if language is not None:
+            await self.service.set_language(target, by=interaction.user.id, language=language)
+        await self._show(interaction, target)
 
     @admin.command(name="usage", description=command_text("admin_usage.command.description"))
     @app_commands.describe(days=command_text("admin_usage.option.days"), guild=GUILD_OPTION)

@@ -147,13 +147,13 @@ async def save_guild_settings(store: JobStore, settings: GuildSettings) -> Guild
     """Every setting of a server at once, as given (the bot changes one at a time)."""
     await store.db.execute(
         "INSERT INTO guild_settings (guild_id, paused, pause_reason, allowed_channels, "
-        "user_concurrent, user_daily, daily_spend_cap_usd, default_model_id, allowed_models, "
-        "updated_by, updated_at) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) "
+        "user_concurrent, user_daily, daily_spend_cap_usd, language, default_model_id, "
+        "allowed_models, updated_by, updated_at) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) "
         "ON CONFLICT (guild_id) DO UPDATE SET paused = excluded.paused, "
         "pause_reason = excluded.pause_reason, allowed_channels = excluded.allowed_channels, "
         "user_concurrent = excluded.user_concurrent, user_daily = excluded.user_daily, "
-        "daily_spend_cap_usd = excluded.daily_spend_cap_usd, "
+        "daily_spend_cap_usd = excluded.daily_spend_cap_usd, language = excluded.language, "
         "default_model_id = excluded.default_model_id, allowed_models = excluded.allowed_models, "
         "updated_by = excluded.updated_by, updated_at = excluded.updated_at",
         settings.guild_id,
@@ -163,6 +163,7 @@ async def save_guild_settings(store: JobStore, settings: GuildSettings) -> Guild
         settings.user_concurrent,
         settings.user_daily,
         settings.daily_spend_cap_usd,
+        settings.language,
         settings.default_model_id,
         json.dumps(list(settings.allowed_model_ids)),
         settings.updated_by,

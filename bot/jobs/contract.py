@@ -26,7 +26,20 @@ RESTARTED_WHILE_SENDING = (
     "Please try again."
 )
 RESULT_EXPIRED = "The video service no longer has this video; it expired before it was fetched."
+# The video was made, but neither it nor its link reached Discord; `bot.failures` tells
+# it by this sentence, which the link follows.
+NOT_POSTED = "The video was made but could not be posted."
 VIDEO_REFUSED = "The video service returned a link the bot does not open, so it is not shown."
+# Ends "timed out": still queued (cancelled at RunComfy, unbilled), or still rendering
+# at the hard cap (billed anyway); `bot.failures` tells the second by this sentence.
+MAY_HAVE_BEEN_CHARGED = "It may have been charged."
+QUEUE_TIMED_OUT = (
+    "Still in the video service's queue after {waited}: cancelled there, so not charged."
+)
+STILL_RENDERING = (
+    "The video service was still making it after {waited}, so the bot stopped waiting. "
+    + MAY_HAVE_BEEN_CHARGED
+)
 SERVICE_UNAVAILABLE = (
     "The video service is unavailable right now. The bot's operator has been told."
 )
@@ -49,6 +62,7 @@ class LinkReason(StrEnum):
     TOO_LARGE = "too_large"  # over the upload limit, and re-encoding could not fit it
     DAMAGED = "damaged"  # the file from the video service is incomplete
     UNAVAILABLE = "unavailable"  # it could not be fetched (gone, an error, too slow)
+    NOT_UPLOADED = "not_uploaded"  # posting the file failed unexpectedly (a bug, an odd answer)
 
 
 class VideoStep(StrEnum):

@@ -3,6 +3,8 @@
 The fetch tries a few times (RunComfy may say completed a moment before the result
 carries the video); `VideoPoster` takes the video to the observer; the delivery is
 then recorded by a compare-and-set from `completed`, so a job is delivered once.
+Never "delivered" with nothing posted: an unexpected error posting the video posts its
+link instead, and if nothing reaches the author the job ends failed, saying so.
 """
 
 from __future__ import annotations
@@ -12,7 +14,14 @@ import logging
 
 from bot.domain import Job, JobStatus
 from bot.downloads import DownloadError, is_fetchable_url
-from bot.jobs.contract import NO_VIDEO, RESULT_EXPIRED, VIDEO_REFUSED, Delivery
+from bot.jobs.contract import (
+    NO_VIDEO,
+    NOT_POSTED,
+    RESULT_EXPIRED,
+    VIDEO_REFUSED,
+    Delivery,
+    LinkReason,
+)
 from bot.jobs.posting import VideoPoster
 from bot.jobs.transitions import Transitions
 from bot.polling import PollPolicy
@@ -43,28 +52,35 @@ class Deliveries:
         self.runcomfy = runcomfy
         self.poster = poster
         self.policy = policy  # spaces the result's tries
-        self._posting: set[asyncio.Task[None]] = set()
+        self._posting: dict[asyncio.Task[None], int] = {}
+        # Posted but not yet recorded (the database failed): a retry records, not reposts.
+        self._posted: dict[int, tuple[Job, Delivery | None]] = {}
 
     async def deliver(self, job: Job, *, results_tried: int = 0) -> None:
         """Fetch the video if the job has none yet, post it and record the delivery.
 
         `results_tried`: how many of the result's tries the poller already made.
         """
-        assert job.id is not None and job.request_id is not None
+        job_id = job.id
+        assert job_id is not None and job.request_id is not None
         if job.video_url is None:
             result = await self._fetch_result(job, tried=results_tried)
             if result is None:
                 return
             job = await self.transitions.store.update(
-                job.id, video_url=result.video_url, cost=result.cost
+                job_id, video_url=result.video_url, cost=result.cost
             )
         # The post and its record as one task that a stop lets finish (POSTING_GRACE_SECONDS):
         # a followup carries no nonce for Discord to drop a second post by, so a video
         # posted but not recorded would be posted again by the next start.
-        posting = asyncio.create_task(self._post_and_record(job), name=f"post-job-{job.id}")
-        self._posting.add(posting)
-        posting.add_done_callback(self._posting.discard)
+        posting = asyncio.create_task(self._post_and_record(job), name=f"post-job-{job_id}")
+        self._posting[posting] = job_id
+        posting.add_done_callback(lambda done: self._posting.pop(done, None))
         await asyncio.shield(posting)
+
+    def posting_ids(self) -> set[int]:
+        """The jobs whose video is being posted now (their tracker may be gone)."""
+        return set(self._posting.values())
 
     async def result_refused(self, job: Job, exc: RunComfyError) -> None:
         """/result said no for good: the video expired at RunComfy, or the job failed."""
@@ -79,7 +95,7 @@ class Deliveries:
         posts them)."""
         if not self._posting:
             return
-        posted, late = await asyncio.wait(self._posting, timeout=POSTING_GRACE_SECONDS)
+        posted, late = await asyncio.wait(list(self._posting), timeout=POSTING_GRACE_SECONDS)
         for task in posted:  # their trackers are gone: nobody else reads the outcome
             if not task.cancelled() and task.exception() is not None:
                 log.error("%s failed while stopping", task.get_name(), exc_info=task.exception())
@@ -90,18 +106,12 @@ class Deliveries:
     async def _post_and_record(self, job: Job) -> None:
         assert job.id is not None and job.video_url is not None
         job_id = job.id
-        delivery: Delivery | None = None
-        observer = self.transitions.observer
-        try:
-            if observer is not None:
-                job, delivery = await self.poster.post(job, observer)
-        except DownloadError as exc:  # refused: neither fetched nor shown
-            await self._refuse_video(job, str(exc))
-            return
-        except Exception:
-            # A bug on the way to Discord must not leave the job `completed` (its status
-            # at Rendering) until a restart that would trip on it again.
-            log.exception("Job %d: posting the video failed; it waits in /history", job_id)
+        if job_id not in self._posted:
+            posted = await self._post(job)
+            if posted is None:
+                return
+            self._posted[job_id] = posted
+        job, delivery = self._posted[job_id]
         delivered = await self.transitions.store.transition(
             job_id,
             from_statuses=[JobStatus.COMPLETED],
@@ -112,6 +122,7 @@ class Deliveries:
             delivered_message_id=delivery.message_id if delivery else None,
             delivered_at=self.transitions.clock(),
         )
+        del self._posted[job_id]
         if delivered is not None:
             log.info("Job %d delivered", job_id)
             metrics = self.transitions.metrics
@@ -121,6 +132,35 @@ class Deliveries:
                 delivery.kind if delivery else "none", delivered.cost, delivered.model_id
             )
             await self.transitions.notify_updated(delivered)
+
+    async def _post(self, job: Job) -> tuple[Job, Delivery | None] | None:
+        """The video (or its link) to the observer: the job with its sizes, and where it went.
+
+        None when the job ended instead (a URL that must not be fetched).
+        """
+        assert job.id is not None
+        observer = self.transitions.observer
+        if observer is None:
+            return job, None
+        try:
+            return await self.poster.post(job, observer)
+        except DownloadError as exc:  # refused: neither fetched nor shown
+            await self._refuse_video(job, str(exc))
+            return None
+        except Exception:
+            # Not "delivered" with nothing posted: the link still gets it to its author.
+            log.exception("Job %d: posting the video failed; posting its link", job.id)
+        try:
+            delivery = await observer.deliver(job, None, why=LinkReason.NOT_UPLOADED)
+        except Exception:
+            log.exception("Job %d: posting its link failed too", job.id)
+            delivery = None
+        if delivery is None:
+            # Nothing reached the author: a failure that says so, with the link (/history).
+            error = f"{NOT_POSTED} Its link: {job.video_url}"
+            await self.transitions.end(job, JobStatus.FAILED, error=error)
+            return None
+        return job, delivery
 
     async def _fetch_result(self, job: Job, *, tried: int = 0) -> RequestResult | None:
         """The finished job's result with a video; None if the job ended instead.

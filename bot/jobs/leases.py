@@ -1,8 +1,10 @@
 """Which process tracks which job: resume at start, keep leases, take over the dead's.
 
-SQLite (one process): every active job is resumed at start. PostgreSQL (several
-processes): each holds a lease on the jobs it tracks, renews it, takes over the jobs
-of a process that stopped renewing, and gives its own back when it stops.
+SQLite (one process): every active job is resumed at start, and a sweep tracks again
+any live job that lost its tracker. PostgreSQL (several processes): each holds a lease
+on the jobs it works on (`Trackers.held`) and renews only those, so a job whose tracker
+let go lapses and is taken up (by any process, this one too); it takes over the jobs of
+a process that stopped renewing, and gives its own back when it stops.
 """
 
 from __future__ import annotations
@@ -36,7 +38,8 @@ class Leases:
         self.settings = settings
         self.runcomfy = runcomfy
         self.trackers = trackers
-        self._keeper: asyncio.Task[None] | None = None
+        self._keeper: asyncio.Task[None] | None = None  # PostgreSQL: the leases
+        self._sweeper: asyncio.Task[None] | None = None  # SQLite: jobs without a tracker
 
     async def resume(self) -> int:
         """Pick unfinished jobs up again after a start; returns how many."""
@@ -49,13 +52,16 @@ class Leases:
         resumed = await self._adopt(jobs)
         if store.shared and store.owner is not None and self._keeper is None:
             self._keeper = asyncio.create_task(self._keep(), name="leases")
+        if not store.shared and self._sweeper is None:
+            self._sweeper = asyncio.create_task(self._sweep(), name="sweep")
         return resumed
 
     async def stop(self) -> None:
-        """Stop renewing and taking over (a stop has begun)."""
-        if self._keeper is not None:
-            self._keeper.cancel()
-            await asyncio.gather(self._keeper, return_exceptions=True)
+        """Stop renewing, taking over and sweeping (a stop has begun)."""
+        tasks = [task for task in (self._keeper, self._sweeper) if task is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     async def release(self) -> None:
         """Give our jobs back: another process picks them up at its next scan."""
@@ -107,7 +113,9 @@ class Leases:
                 now = clock()
                 if now >= renew_at:
                     renew_at = max(renew_at + every, now + every / 2)
-                    ours = await store.renew(until=now + store.lease_hold)
+                    # Only the jobs worked on: one whose tracker let go lapses, to be taken up.
+                    held = self.trackers.held()
+                    ours = await store.renew_jobs(held, until=now + store.lease_hold)
                     await self._drop_taken(ours)
                 if clock() >= take_at:
                     # At the latest with the next renewal, which also finds released jobs.
@@ -125,13 +133,43 @@ class Leases:
         now = clock()
         taken = await store.claim(now=now, until=now + store.lease_hold, own=False)
         if taken:
-            log.warning("Took over %d jobs whose process stopped renewing", len(taken))
+            log.warning(
+                "Took over %d jobs whose lease lapsed (a process or tracker stopped)", len(taken)
+            )
             await self._adopt(taken)
         lapse = await store.next_lapse()
         # Just after it (the claim compares strictly), and never a busy loop on a row
         # the claim skipped (locked by another process's claim at that moment).
         soonest = clock() + min_wait
         return math.inf if lapse is None else max(lapse + 0.01, soonest)
+
+    async def _sweep(self) -> None:
+        """SQLite's one process: every third of LEASE_SECONDS, track again the live jobs
+        that have no tracker (one let go after its retries, or was never started)."""
+        every = self.settings.lease_seconds / 3
+        while True:
+            await asyncio.sleep(every)
+            try:
+                await self._adopt_untracked()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("Sweep for jobs without a tracker failed; next round")
+
+    async def _adopt_untracked(self) -> None:
+        store = self.transitions.store
+        held = self.trackers.held()
+        orphans = [job.id for job in await store.active_jobs() if job.id not in held]
+        found: list[Job] = []
+        for job_id in orphans:
+            assert job_id is not None
+            # Read again: its tracker may have ended it meanwhile, or one may have begun.
+            job = await store.get(job_id)
+            if job is not None and not job.status.is_final and job_id not in self.trackers.held():
+                found.append(job)
+        if found:
+            log.warning("Adopting %d live jobs that had no tracker", len(found))
+            await self._adopt(found)
 
     async def _drop_taken(self, ours: set[int]) -> None:
         """Stop tracking jobs another process took over (we were too slow to renew)."""

@@ -7,9 +7,10 @@ and every change is stored before anybody is told about it, so a restart
 resumes from the rows and nothing is ever submitted twice.
 
 This class composes the parts and answers the cogs; the work is theirs:
-`submit` (admission, the one send), `tracking` (the poll loop), `delivery` (the
-result to Discord), `cancel`, `leases` (resume, multi-process), all over
-`transitions` (final states, the observer, metrics, operator alerts).
+`submit` (admission, the one send), `tracking` (a task per live job, retried) and
+`poll_loop` (a job followed to its end), `delivery` (the result to Discord), `cancel`,
+`leases` (resume, the sweep, multi-process), all over `transitions` (final states,
+the observer, metrics, operator alerts).
 """
 
 from __future__ import annotations

@@ -112,12 +112,29 @@ class Submits:
                 created_at=now,
                 locale=locale,
             )
-            return await self._insert_within_quotas(job, now)
+            created = await self._insert_within_quotas(job, now)
+        assert created.id is not None
+        # Held from now: its lease is renewed, and no sweep takes it for a lost one.
+        self.trackers.reserve(created.id)
+        return created
 
     async def submit(
         self, job_id: int, *, image_url: str, status_message_id: int | None, hosted_url: str | None
     ) -> Job:
         """Send the job to RunComfy once, store its request id and start tracking it."""
+        try:
+            return await self._submit(
+                job_id,
+                image_url=image_url,
+                status_message_id=status_message_id,
+                hosted_url=hosted_url,
+            )
+        finally:
+            self.trackers.unreserve(job_id)  # tracked by now, or ended
+
+    async def _submit(
+        self, job_id: int, *, image_url: str, status_message_id: int | None, hosted_url: str | None
+    ) -> Job:
         store, clock = self.transitions.store, self.transitions.clock
         # The row knows its status message before any wait: a ❌ finds the job by it, and
         # a burst's held submits then go without a write each, which would hold up the
@@ -169,6 +186,7 @@ class Submits:
 
     async def abandon(self, job_id: int, reason: str) -> None:
         """The cog could not set the job up (e.g. its status message failed): end it unsent."""
+        self.trackers.unreserve(job_id)
         abandoned = await self.transitions.store.transition(
             job_id,
             from_statuses=[JobStatus.SUBMITTING],
@@ -178,6 +196,7 @@ class Submits:
         )
         if abandoned is not None:
             self.transitions.metrics.job_ended(JobStatus.FAILED, abandoned.model_id)
+            await self.transitions.release_extended(abandoned)
 
     async def claim_extend(self, job_id: int) -> bool:
         """Extend a delivered job at most once (two racing presses make one job)."""
@@ -233,7 +252,10 @@ class Submits:
         dropped = await store.transition(
             job_id, from_statuses=[JobStatus.LOST], to=JobStatus.CANCELLED
         )
-        return dropped or job
+        if dropped is None:
+            return job
+        await self.transitions.release_extended(dropped)
+        return dropped
 
     async def _submit_failed(self, job: Job, exc: RunComfyError) -> Job:
         assert job.id is not None

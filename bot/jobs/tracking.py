@@ -1,40 +1,34 @@
-"""One tracker task per live job: poll RunComfy until the job ends, then deliver it.
+"""One tracker task per live job, kept alive: it follows the job (`PollLoop`) to its end.
 
-RunComfy has no webhooks, so the poll policy sets both the delivery lag and the cost
-in requests: sparse while the job is far from its expected end, dense near it
-(`bot.polling`, fed by `PastJobs`). Every real change is stored, then shown.
+A tracker that fails unexpectedly (the database away, a failover, a full disk) tries
+again from the row, with a backoff; past TRACKER_RETRIES it tells the operator and
+lets go, and the job is taken up again (`Leases`: the sweep, or the lapsed lease).
+`held` is what this process works on: the jobs tracked, being sent or being posted,
+the only ones whose lease it renews.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 
 from bot.arrivals import Arrivals
 from bot.config import Settings
-from bot.domain import Job, JobStatus
+from bot.domain import Job
 from bot.jobs.delivery import Deliveries
+from bot.jobs.poll_loop import PollLoop
 from bot.jobs.transitions import Transitions
 from bot.past_jobs import PastJobs
-from bot.polling import HazardPolicy, PollPolicy, RenderTimes
-from bot.runcomfy import RequestResult, RequestStatus, RunComfyClient, RunComfyError
+from bot.polling import HazardPolicy, PollPolicy
+from bot.runcomfy import RunComfyClient
 
 log = logging.getLogger(__name__)
 
-# How many seconds of a user's wait one poll is worth, as a fraction of the shortest
-# poll interval (HazardPolicy's c): the balance of lag against calls per job that
-# benchmarks.live_jobs measures (docs/benchmarks.md).
-POLL_COST_FRACTION = 0.125
-FAILED_AT_RUNCOMFY = "The video service could not make this video."
-_STATUS_BY_WIRE = {
-    "in_queue": JobStatus.IN_QUEUE,
-    "in_progress": JobStatus.IN_PROGRESS,
-    "completed": JobStatus.COMPLETED,
-    "cancelled": JobStatus.CANCELLED,
-    "failed": JobStatus.FAILED,
-}
+# Tries after a tracker's first unexpected failure, the waits doubling from the
+# shortest poll interval up to TRACKER_BACKOFF_CAP of the longest, half of them jittered.
+TRACKER_RETRIES = 6
+TRACKER_BACKOFF_CAP = 4
 
 
 class Trackers:
@@ -52,20 +46,26 @@ class Trackers:
         deliveries: Deliveries,
     ) -> None:
         self.transitions = transitions
-        self.settings = settings
-        self.runcomfy = runcomfy
         self.policy = policy
-        self.hazard_policy = HazardPolicy(
-            settings.poll_min_seconds,
-            settings.poll_max_seconds,
-            poll_cost=settings.poll_min_seconds * POLL_COST_FRACTION,
-        )
-        self.past = past
-        self.arrivals = arrivals
         self.deliveries = deliveries
+        self.loop = PollLoop(
+            transitions=transitions,
+            settings=settings,
+            runcomfy=runcomfy,
+            policy=policy,
+            past=past,
+            arrivals=arrivals,
+            deliveries=deliveries,
+        )
         self._rng = random.Random()
         self._tasks: dict[int, asyncio.Task[None]] = {}
+        # Rows written by this process and not yet tracked (being sent to RunComfy).
+        self._reserved: set[int] = set()
         self._closing = False
+
+    @property
+    def hazard_policy(self) -> HazardPolicy:
+        return self.loop.hazard_policy
 
     @property
     def live(self) -> int:
@@ -75,9 +75,21 @@ class Trackers:
     def job_ids(self) -> list[int]:
         return list(self._tasks)
 
+    def held(self) -> set[int]:
+        """The jobs this process works on: tracked, being sent, or having their video posted."""
+        return set(self._tasks) | self._reserved | self.deliveries.posting_ids()
+
+    def reserve(self, job_id: int) -> None:
+        """A row this process just wrote: held until it is tracked or `unreserve`d."""
+        self._reserved.add(job_id)
+
+    def unreserve(self, job_id: int) -> None:
+        self._reserved.discard(job_id)
+
     def track(self, job: Job, *, resumed_after: float | None = None) -> None:
         """Poll `job` until it ends: just submitted, or resumed after `resumed_after` s."""
         assert job.id is not None
+        self._reserved.discard(job.id)
         if self._closing or job.id in self._tasks:
             return
         task = asyncio.create_task(self._run(job, resumed_after), name=f"job:{job.id}")
@@ -104,203 +116,42 @@ class Trackers:
         await asyncio.gather(*trackers, return_exceptions=True)
 
     async def _run(self, job: Job, resumed_after: float | None) -> None:
-        try:
-            if job.status is JobStatus.COMPLETED:
-                await self.deliveries.deliver(job)
-            else:
-                await self._poll_until_done(job, resumed_after)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            # A bug must not kill silently: the row stays active and resumes on restart.
-            log.exception("Tracker for job %s crashed", job.id)
-
-    async def _poll_until_done(self, job: Job, resumed_after: float | None) -> None:
-        """Ask `/status` while queued and `/result` while rendering, until the job ends.
-
-        `/result` answers with the current state until the job is done, then with
-        the video: polling it while rendering saves the final round trip.
-        """
-        assert job.id is not None and job.request_id is not None
-        clock = self.transitions.clock
-        started = job.submitted_at or job.created_at
-        deadline = started + self.settings.job_timeout_seconds
-        expected_end = started + await self.past.expected_duration(job.kind)
-        # When RunComfy last said "queued": the render started between then and the
-        # poll that first sees it running.
-        queued_at: float | None
-        if resumed_after is None:
-            # Just submitted, so queued when RunComfy answered: that answer is the first
-            # "queued" poll, and the next comes an interval later (asked at once, it
-            # would tell only the place in line, which the next poll tells too).
-            queued_at = job.submitted_at
-            times = await self.past.render_times(job.kind)
-            first_delay, urgent = self._next_delay(job, expected_end, times, queued_at)
-        else:
-            # When it was last seen queued is unknown. The restart's first polls are due;
-            # those it spread over the budget may wait, unless the job is rendering.
-            queued_at, first_delay = None, resumed_after
-            urgent = first_delay <= 0 or job.status is JobStatus.IN_PROGRESS
-        if first_delay > 0:
-            await asyncio.sleep(first_delay)
-        failures = 0
-        result_down = False  # the last /result failed: the next poll asks /status
-        result_unclear = False  # /result spoke an unknown word: only /status is asked
-        while True:
-            if clock() >= deadline:
-                await self._time_out(job)
-                return
-            result: RequestResult | None = None
-            on_result = job.status is JobStatus.IN_PROGRESS and not (result_down or result_unclear)
-            if job.status is JobStatus.IN_QUEUE and (job.queue_position or 0) > 1:
-                # A move down the queue can be shown a little later; the next in line's
-                # start, which times every later poll, cannot.
-                await self.arrivals.let_through()
-            asked_at = clock()
-            try:
-                if on_result:
-                    result = await self.runcomfy.result(job.request_id, urgent=urgent)
-                    if not result.is_known:
-                        # An unknown word is "still running" by the contract, so a job
-                        # done at RunComfy stayed "Rendering" till its timeout: /status,
-                        # which says "completed" there, decides now and from then on.
-                        result, result_unclear = None, True
-                if result is None:
-                    status = await self.runcomfy.status(job.request_id, urgent=urgent)
-                else:
-                    status = RequestStatus(request_id=result.request_id, status=result.status)
-                failures = 0
-                result_down = False
-            except RunComfyError as exc:
-                if not exc.retryable:
-                    # A 404 on /result: the job and its video are gone at RunComfy.
-                    if on_result:
-                        await self.deliveries.result_refused(job, exc)
-                    else:
-                        await self.transitions.fail(job, exc)
-                    return
-                # The client already retried; wait a poll and try again until the deadline.
-                # /result down: ask /status next, which still sees the end (then the
-                # bounded result fetch decides), instead of polling till the job timeout.
-                result_down = on_result
-                failures += 1
-                log.warning("Job %d: status unavailable (%s), attempt %d", job.id, exc, failures)
-                await asyncio.sleep(min(self.policy.max_delay, self.policy.min_delay * 2**failures))
-                continue
-            job = await self._apply_status(job, status, result, queued_at=queued_at)
-            # Seen queued when asked (after any hold for a burst, before the answer).
-            queued_at = asked_at if job.status is JobStatus.IN_QUEUE else queued_at
-            if job.status is JobStatus.COMPLETED:
-                # A /result asked on this poll (done without a video, or an unknown
-                # word) was the first try already.
-                await self.deliveries.deliver(job, results_tried=int(on_result))
-                return
-            if job.status.is_final:
-                return
-            # Looked up per poll (cached): a kind's first renders finish while others run.
-            times = await self.past.render_times(job.kind)
-            delay, urgent = self._next_delay(job, expected_end, times, queued_at)
-            # The delay spaces what RunComfy is asked, so the time this answer took comes
-            # off it (the next one should take as long), else slow answers stretch every
-            # interval; at most half of it, so answers slow under load add no load.
-            await asyncio.sleep(max(delay - (clock() - asked_at), delay / 2))
-
-    def _next_delay(
-        self, job: Job, expected_end: float, times: RenderTimes | None, queued_at: float | None
-    ) -> tuple[float, bool]:
-        """The wait before the next poll, and whether that poll is due when it comes.
-
-        A sparse poll (at about the longest interval) is not: it may wait for others.
-        """
-        now = self.transitions.clock()
-        sparse = self.policy.max_delay * (1 - self.policy.jitter)
-        if job.status is JobStatus.IN_PROGRESS and job.started_at is not None and times:
-            elapsed = now - job.started_at
-            # It began after the last "queued" answer (after a restart: a poll's worth early).
-            earliest = job.started_at - self.policy.max_delay if queued_at is None else queued_at
-            delay = self.hazard_policy.next_delay(
-                elapsed=elapsed, times=times, rng=self._rng, elapsed_at_most=now - earliest
-            )
-            return delay, delay < sparse
-        if job.status is JobStatus.IN_QUEUE and times is not None:
-            # Queued with a known render distribution: look at the sparsest interval,
-            # next in line too. The render clock then starts within a poll of the truth,
-            # and HazardPolicy allows for that (`elapsed_at_most`); no render of the kind
-            # ends within a poll anyway.
-            return self.policy.next_delay(now=now, expected_end=None, rng=self._rng), False
-        # Too few past renders of this kind: the ETA-halving policy from submit.
-        end = None if (job.queue_position or 0) > 1 else expected_end
-        delay = self.policy.next_delay(now=now, expected_end=end, rng=self._rng)
-        return delay, end is not None and delay < sparse
-
-    async def _apply_status(
-        self,
-        job: Job,
-        status: RequestStatus,
-        result: RequestResult | None = None,
-        *,
-        queued_at: float | None = None,
-    ) -> Job:
-        """Store a real transition; show a queue move without storing it.
-
-        `result`: the `/result` answer the status came from, if any; a completed one
-        carries the video, so delivery needs no further call. `queued_at`: when a poll
-        last saw the job queued; the render start is put halfway from there to now
-        (recording "when we saw it" would run the render clock up to a poll late).
-        """
+        """Follow the job; after an unexpected failure, again from its row, a few times."""
         assert job.id is not None
-        transitions = self.transitions
-        new = _STATUS_BY_WIRE.get(status.status, job.status)
-        if new is job.status:
-            if status.queue_position == job.queue_position or new is not JobStatus.IN_QUEUE:
-                return job
-            # Only the queue moved: shown to the user, not written (a restart polls
-            # again anyway), which saves an UPDATE and a validated row per move.
-            moved = job.model_copy(update={"queue_position": status.queue_position})
-            await transitions.notify_updated(moved)
-            return moved
-        if new is JobStatus.CANCELLED:
-            return await transitions.end(
-                job, JobStatus.CANCELLED, error="Cancelled at the video service."
-            )
-        if new is JobStatus.FAILED:
-            error = result.error if result is not None and result.error else None
-            return await transitions.end(
-                job, JobStatus.FAILED, error=error or await self._failure_reason(job)
-            )
-        changes: dict[str, object] = {"status": new, "queue_position": status.queue_position}
-        if new is JobStatus.IN_PROGRESS and job.started_at is None:
-            now = transitions.clock()
-            changes["started_at"] = now if queued_at is None else (queued_at + now) / 2
-        if new is JobStatus.COMPLETED:
-            changes["finished_at"] = transitions.clock()
-            changes["queue_position"] = None
-            if result is not None and result.video_url is not None:
-                changes["video_url"] = result.video_url
-                changes["cost"] = result.cost
-        updated = await transitions.store.transition(
-            job.id, from_statuses=[job.status], to=new, **changes
-        )
-        if updated is None:  # changed under us (a cancel): stop here
-            return await transitions.reload(job)
-        if new is not JobStatus.COMPLETED:
-            await transitions.notify_updated(updated)
-        return updated
+        for failures in range(TRACKER_RETRIES + 1):
+            try:
+                if failures:
+                    fresh = await self.transitions.store.get(job.id)
+                    if fresh is None or fresh.status.is_final:
+                        return
+                    job, resumed_after = fresh, 0.0  # polled at once: it may have moved on
+                await self.loop.follow(job, resumed_after)
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                if failures == TRACKER_RETRIES:
+                    log.exception(
+                        "Tracker for job %d failed %d times; let go", job.id, failures + 1
+                    )
+                    await self.transitions.alert(
+                        f"Job {job.id}: its tracker failed {failures + 1} times in a row "
+                        f"({type(exc).__name__}); it is taken up again within LEASE_SECONDS",
+                        kind="tracker",
+                    )
+                    return
+                delay = self._backoff(failures)
+                log.warning(
+                    "Tracker for job %d failed (%s); again from its row in %.1f s",
+                    job.id,
+                    type(exc).__name__,
+                    delay,
+                    exc_info=True,
+                )
+                await asyncio.sleep(delay)
 
-    async def _failure_reason(self, job: Job) -> str:
-        assert job.request_id is not None
-        try:
-            result = await self.runcomfy.result(job.request_id)
-        except RunComfyError:
-            return FAILED_AT_RUNCOMFY
-        return result.error or FAILED_AT_RUNCOMFY
-
-    async def _time_out(self, job: Job) -> None:
-        assert job.request_id is not None
-        # A job still queued can be dropped so it is never billed; a running one cannot.
-        with contextlib.suppress(RunComfyError):
-            await self.runcomfy.cancel(job.request_id)
-        minutes = round(self.settings.job_timeout_seconds / 60)
-        await self.transitions.end(
-            job, JobStatus.TIMED_OUT, error=f"No video after {minutes} minutes."
-        )
+    def _backoff(self, failures: int) -> float:
+        """The wait after the `failures`+1-th failure in a row: doubling, capped, jittered."""
+        cap = self.policy.max_delay * TRACKER_BACKOFF_CAP
+        base = min(cap, self.policy.min_delay * 2**failures)
+        return base * self._rng.uniform(0.5, 1.0)

@@ -13,7 +13,7 @@ import logging
 import time
 from collections.abc import Callable
 
-from bot.domain import ACTIVE_STATUSES, Job, JobStatus
+from bot.domain import ACTIVE_STATUSES, Job, JobStatus, is_charged
 from bot.jobs.contract import SERVICE_UNAVAILABLE, JobObserver, guarded
 from bot.metrics import Metrics
 from bot.runcomfy import RunComfyError
@@ -36,9 +36,12 @@ class Transitions:
         self._alerted: dict[str, float] = {}
         self._alerts_held: dict[str, int] = {}
 
-    async def end(self, job: Job, status: JobStatus, *, error: str | None) -> Job:
+    async def end(
+        self, job: Job, status: JobStatus, *, error: str | None, **changes: object
+    ) -> Job:
         """Move an active job to a final state once; tell the author.
 
+        `changes`: other fields stored with it (say, the cost RunComfy reported).
         Returns the row as it is: ended by this call, or by whoever got there first.
         """
         assert job.id is not None
@@ -49,6 +52,7 @@ class Transitions:
             error=error,
             queue_position=None,
             finished_at=self.clock(),
+            **changes,
         )
         if ended is None:
             return await self.reload(job)
@@ -59,8 +63,15 @@ class Transitions:
     async def ended(self, job: Job) -> None:
         """Count a job that just reached its final state and tell its author."""
         self.metrics.job_ended(job.status, job.model_id)
+        await self.release_extended(job)
         await self.notify_updated(job)
         await self.notify_ended(job)
+
+    async def release_extended(self, job: Job) -> None:
+        """An extension that ended uncharged gives the video it continues its Extend back,
+        so nobody can use up another's Extend by cancelling theirs while it is queued."""
+        if job.extends_job_id is not None and not is_charged(job.status, job.request_id):
+            await self.store.release_extend(job.extends_job_id)
 
     async def fail(self, job: Job, exc: RunComfyError) -> None:
         """RunComfy refused the job or could not be reached: end it failed, alert if need be."""

@@ -24,6 +24,7 @@ GUILD_COLUMNS = frozenset(
         "user_concurrent",
         "user_daily",
         "daily_spend_cap_usd",
+        "language",
         "default_model_id",
     }
 )
@@ -167,6 +168,7 @@ def _from_row(row: Row) -> GuildSettings:
         daily_spend_cap_usd=row["daily_spend_cap_usd"],
         default_model_id=row["default_model_id"],
         allowed_model_ids=tuple(json.loads(row["allowed_models"])),
+        language=row["language"],
         updated_by=row["updated_by"],
         updated_at=row["updated_at"],
     )

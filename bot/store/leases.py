@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from bot.domain import Job
 from bot.store.base import StoreBase
 from bot.store.rows import Params, from_row
 from bot.store.schema import ACTIVE_SQL
+
+RENEW_BATCH = 500  # ids per renewal statement, well inside both backends' parameter limits
 
 
 def lease_hold(lease_seconds: float) -> float:
@@ -54,6 +57,22 @@ class LeasesMixin(StoreBase):
             self.owner,
         )
         return {int(row[0]) for row in rows}
+
+    async def renew_jobs(self, job_ids: Collection[int], *, until: float) -> set[int]:
+        """Extend this owner's leases on `job_ids` alone; those still ours (others were
+        taken over or ended). A row of ours left out lapses, and any process may take it."""
+        ids = sorted(set(job_ids))
+        ours: set[int] = set()
+        for start in range(0, len(ids), RENEW_BATCH):
+            p = Params(until, self.owner)
+            marks = p.many(ids[start : start + RENEW_BATCH])
+            rows = await self.db.fetch(
+                f"UPDATE jobs SET lease_until = $1 WHERE owner = $2 AND {ACTIVE_SQL} "
+                f"AND id IN ({marks}) RETURNING id",
+                *p.values,
+            )
+            ours.update(int(row[0]) for row in rows)
+        return ours
 
     async def next_lapse(self) -> float | None:
         """When the first active job not ours becomes free to take: its lease's end, or

@@ -146,6 +146,8 @@ def why_unreachable(exc: BaseException) -> str:
         return "PostgreSQL refused the user or password"
     if isinstance(exc, asyncpg.InvalidCatalogNameError):
         return "PostgreSQL has no such database"
+    if isinstance(exc, asyncpg.CannotConnectNowError):
+        return "PostgreSQL does not accept connections yet (starting up, recovering or stopping)"
     if isinstance(exc, asyncpg.PostgresError):
         return f"PostgreSQL refused the connection ({type(exc).__name__})"
     if isinstance(exc, asyncio.TimeoutError):

@@ -1,4 +1,4 @@
-"""/animate and cancelling by ❌ or button.
+"""/animate, its buttons' handlers, and the ❌ reaction (`Cancelling`).
 
 This cog parses interactions and hands new jobs to its `Starter`; it is also the
 `JobService`'s `JobObserver`, the only way the service reaches Discord, delegating
@@ -8,7 +8,6 @@ builds it with exactly what it uses.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from pathlib import Path
 from typing import Any
@@ -17,22 +16,20 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot import i18n
 from bot.admission import Admission, AdmissionRefused
 from bot.arrivals import Arrivals
 from bot.config import Settings
 from bot.domain import Job
-from bot.jobs import CancelOutcome, Delivery, JobService, LinkReason, ProgressNote
+from bot.jobs import Delivery, JobService, LinkReason, ProgressNote
 from bot.models.registry import Models
 from bot.pricing import Pricing
 from bot.prompts import MAX_PROMPT_CHARS, PromptRejected, clean_prompt
 from cogs.animate import buttons
-from cogs.animate.buttons import AGAIN, CANCEL, EXTEND, HIGHER, JOIN, REMIX, Handler, Press
+from cogs.animate.buttons import AGAIN, CANCEL, EXTEND, HIGHER, JOIN, REMIX, Handler
+from cogs.animate.cancelling import Cancelling
 from cogs.animate.continuations import Continuations
-from cogs.animate.delivery import Courier, reply_to
+from cogs.animate.delivery import Courier
 from cogs.animate.model_options import animate_command, option_slots, suggestions
-from cogs.animate.rendering import CANCEL_EMOJI
-from cogs.animate.replies import cancel_reply
 from cogs.animate.results import ResultButtons
 from cogs.animate.starter import Starter
 from cogs.animate.status import StatusBoard
@@ -72,6 +69,7 @@ class Animate(commands.Cog):
             board=self.board,
             admit=admit,
         )
+        self.cancelling = Cancelling(bot, jobs=jobs, courier=self.courier)
         self.results = ResultButtons(self.starter, jobs, models)
         self.continuations = Continuations(
             bot, self.starter, settings=settings, jobs=jobs, models=models
@@ -87,7 +85,7 @@ class Animate(commands.Cog):
         )
         # What each button does (how it looks: `buttons.ACTIONS`).
         self.handlers: dict[str, Handler] = {
-            CANCEL: self.cancel_from_button,
+            CANCEL: self.cancelling.from_button,
             AGAIN: self.results.again,
             HIGHER: self.results.again,
             REMIX: self.results.remix,
@@ -172,6 +170,7 @@ class Animate(commands.Cog):
 
     async def job_ended(self, job: Job) -> None:
         await self.courier.job_ended(job)
+        await self.continuations.job_ended(job)
 
     async def job_progress(self, job: Job, note: ProgressNote) -> None:
         await self.board.progress(job, note)
@@ -189,86 +188,6 @@ class Animate(commands.Cog):
 
     # -- cancel ------------------------------------------------------------
 
-    async def cancel_from_button(self, interaction: discord.Interaction[Any], press: Press) -> None:
-        is_moderator = interaction.permissions.manage_messages
-        await interaction.response.defer(ephemeral=True, thinking=True)
-        outcome = await self._cancel(press.job_id, interaction.user.id, is_moderator)
-        await interaction.followup.send(
-            cancel_reply(outcome, user_messages(interaction)), ephemeral=True
-        )
-
     @commands.Cog.listener()
     async def on_raw_reaction_add(self, payload: discord.RawReactionActionEvent) -> None:
-        me = self.bot.user
-        if str(payload.emoji) != CANCEL_EMOJI or (me is not None and payload.user_id == me.id):
-            return
-        job = await self.jobs.by_status_message(payload.message_id)
-        if job is None or job.id is None:
-            return
-        outcome = await self._cancel(job.id, payload.user_id, self._is_moderator(payload))
-        if outcome is CancelOutcome.NOT_ALLOWED:
-            await self._remove_reaction(payload)
-        elif outcome is None or outcome in ANSWERED_REACTIONS:
-            await self._answer_reaction(
-                payload, cancel_reply(outcome, self._channel_messages(payload))
-            )
-
-    def _is_moderator(self, payload: discord.RawReactionActionEvent) -> bool:
-        """Manage Messages in that channel (DMs have no moderators)."""
-        member = payload.member
-        if member is None:
-            return False
-        channel = self.bot.get_channel(payload.channel_id)
-        if isinstance(channel, discord.abc.GuildChannel):
-            return channel.permissions_for(member).manage_messages
-        return member.guild_permissions.manage_messages
-
-    def _channel_messages(self, payload: discord.RawReactionActionEvent) -> i18n.Messages:
-        """A reaction carries no locale: a reply in the channel speaks the server's."""
-        guild = self.bot.get_guild(payload.guild_id) if payload.guild_id else None
-        return i18n.for_locale(str(guild.preferred_locale) if guild else None)
-
-    async def _answer_reaction(self, payload: discord.RawReactionActionEvent, text: str) -> None:
-        """Reply to the reacted message, pinging only the person who reacted."""
-        pings = discord.AllowedMentions(
-            everyone=False, roles=False, users=[discord.Object(payload.user_id)]
-        )
-        channel = self.bot.get_partial_messageable(payload.channel_id)
-        reference = reply_to(payload.channel_id, payload.message_id)
-        try:
-            await channel.send(
-                f"<@{payload.user_id}> {text}", allowed_mentions=pings, reference=reference
-            )
-        except discord.HTTPException:
-            log.info("Could not answer a reaction on message %d", payload.message_id)
-
-    async def _cancel(self, job_id: int, user_id: int, is_moderator: bool) -> CancelOutcome | None:
-        """The service's outcome; None when it failed unexpectedly (a bug, logged)."""
-        job = await self.jobs.get(job_id)
-        by_author = job is not None and job.user_id == user_id
-        if by_author:
-            # Their own cancel: they get their answer (or see the ❌ work), no public ping.
-            self.courier.cancelled_by_author.add(job_id)
-        try:
-            return await self.jobs.cancel(job_id, actor_id=user_id, actor_is_moderator=is_moderator)
-        except Exception:
-            log.exception("Cancel of job %d failed", job_id)
-            return None
-        finally:
-            if by_author:
-                self.courier.cancelled_by_author.discard(job_id)
-
-    async def _remove_reaction(self, payload: discord.RawReactionActionEvent) -> None:
-        message = self.bot.get_partial_messageable(payload.channel_id).get_partial_message(
-            payload.message_id
-        )
-        # Without Manage Messages the reaction stays; it is ignored anyway.
-        with contextlib.suppress(discord.HTTPException):
-            await message.remove_reaction(payload.emoji, discord.Object(payload.user_id))
-
-
-# Outcomes a ❌ reaction gets a reply for (the others show on the status message),
-# besides an unexpected failure.
-ANSWERED_REACTIONS = frozenset(
-    {CancelOutcome.RENDERING, CancelOutcome.UNREACHABLE, CancelOutcome.ALREADY_CANCELLED}
-)
+        await self.cancelling.from_reaction(payload)

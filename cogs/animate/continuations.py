@@ -8,7 +8,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import tempfile
-from dataclasses import replace
+from collections import OrderedDict
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -23,10 +24,11 @@ from bot.images.bounds import ImageBounds
 from bot.jobs import JobService
 from bot.models.registry import Models
 from bot.video import VideoUnreadable, concat, last_frame_png
-from cogs.animate.buttons import JOIN, Press, higher_on, presses_on, result_view
+from cogs.animate.buttons import EXTEND, JOIN, Press, higher_on, presses_on, result_view
 from cogs.animate.rendering import public_messages
 from cogs.animate.replies import megabytes
 from cogs.animate.starter import ImageSource, ImageUnreadable, Starter
+from cogs.common.presses import PressLedger
 from cogs.common.translator import user_messages
 
 log = logging.getLogger(__name__)
@@ -39,6 +41,10 @@ JOIN_MISMATCH = "join.mismatch"
 EXTEND_GONE = "extend.gone"
 ALREADY_EXTENDED = "extend.already"
 EXTEND_NO_FRAME = "extend.no_frame"
+JOIN_BUSY = "join.busy"
+JOINED_BEFORE = "join.already"
+# The joined posts this process remembers, so a later press points at the post.
+REMEMBERED_JOINS = 1000
 
 
 class Continuations:
@@ -56,6 +62,10 @@ class Continuations:
         self.settings = settings
         self.jobs = jobs
         self.models = models
+        # Two clips to fetch and one upload: each about an HTTP timeout.
+        self.join_deadline = 3 * settings.http_timeout_seconds
+        self._joining = PressLedger()  # extensions being joined now
+        self._joined: OrderedDict[int, JoinedPost] = OrderedDict()
 
     # -- Extend ------------------------------------------------------------
 
@@ -78,18 +88,31 @@ class Continuations:
                 user_messages(interaction)(ALREADY_EXTENDED), ephemeral=True
             )
             return
-        await interaction.response.defer(thinking=True)
-        await self._show_extend_button(interaction.message, source, disabled=True)
         started = False
         try:
+            await interaction.response.defer(thinking=True)
+            await self._show_extend_button(interaction.message, source, disabled=True)
             frame = ImageSource(partial(self._last_frame, source, video), url="")
             started = await self.starter.launch(
                 interaction, source.prompt, order, frame, extends_job_id=source.id
             )
         finally:
+            # Once started, the job service gives the claim back if the extension ends
+            # uncharged (and `job_ended` shows the button again).
             if not started:
                 await self.jobs.release_extend(job_id)
                 await self._show_extend_button(interaction.message, source, disabled=False)
+
+    async def job_ended(self, job: Job) -> None:
+        """An extension ended: if its video may be extended again, offer Extend again."""
+        if job.extends_job_id is None:
+            return
+        source = await self.jobs.get_shown(job.extends_job_id)
+        if source is None or source.extended_at is not None:
+            return
+        message = await self._delivered_message(source)
+        if message is not None and Press(EXTEND, job.extends_job_id) in presses_on(message):
+            await self._show_extend_button(message, source, disabled=False)
 
     async def _last_frame(
         self, source: Job, video: discord.Attachment, bounds: ImageBounds
@@ -108,6 +131,10 @@ class Continuations:
         prepared = await asyncio.to_thread(prepare_image, png, filename=name, bounds=bounds)
         # Not fitted, it still has no public URL: the status message must host it.
         prepared = prepared if prepared.data is not None else replace(prepared, data=png)
+        # Its author may have cleared it from their history meanwhile: copy nothing then.
+        assert source.id is not None
+        if await self.jobs.get_shown(source.id) is None:
+            raise ImageUnreadable(EXTEND_GONE)
         return prepared, png
 
     async def _show_extend_button(
@@ -128,62 +155,116 @@ class Continuations:
     # -- Join --------------------------------------------------------------
 
     async def join(self, interaction: discord.Interaction[Any], press: Press) -> None:
-        """Deliver an extension and the clip it continues as one video (the author only)."""
+        """Deliver an extension and the clip it continues as one video (the author only).
+
+        One join at a time per video, within a deadline; once posted, a later press
+        points at it rather than posting it again.
+        """
         job_id = press.job_id
+        t = user_messages(interaction)
         job = await self.jobs.get(job_id)
         source = await self.jobs.get(job.extends_job_id) if job and job.extends_job_id else None
         second = delivered_video(interaction.message, job_id)
         if job is None or source is None or second is None:
-            await interaction.response.send_message(
-                user_messages(interaction)(JOIN_GONE), ephemeral=True
-            )
+            await interaction.response.send_message(t(JOIN_GONE), ephemeral=True)
             return
         if interaction.user.id != job.user_id:
-            await interaction.response.send_message(
-                user_messages(interaction)(JOIN_AUTHOR_ONLY), ephemeral=True
-            )
+            await interaction.response.send_message(t(JOIN_AUTHOR_ONLY), ephemeral=True)
             return
-        await interaction.response.defer(thinking=True)
+        if not self._joining.claim(job_id):
+            await interaction.response.send_message(t(JOIN_BUSY), ephemeral=True)
+            return
+        try:
+            earlier = await self._joined_before(job_id)
+            if earlier is not None:
+                await interaction.response.send_message(
+                    t(JOINED_BEFORE, link=earlier), ephemeral=True
+                )
+                return
+            await interaction.response.defer(thinking=True)
+            try:
+                async with asyncio.timeout(self.join_deadline):
+                    problem = await self._join(interaction, job, source, second)
+            except TimeoutError:
+                log.warning("Job %d: joining with job %s took too long", job_id, source.id)
+                problem = t(JOIN_FAILED)
+            if problem is not None:
+                await self.starter.fail(interaction, problem)
+        finally:
+            self._joining.release(job_id)
+
+    async def _join(
+        self,
+        interaction: discord.Interaction[Any],
+        job: Job,
+        source: Job,
+        second: discord.Attachment,
+    ) -> str | None:
+        """Fetch both clips, join and post them; None when posted, else what the author reads."""
+        assert job.id is not None and source.id is not None
+        t = user_messages(interaction)
         first = await self._video_of(source)
         if first is None:
-            await self.starter.fail(interaction, user_messages(interaction)(JOIN_GONE))
-            return
+            return t(JOIN_GONE)
         with tempfile.TemporaryDirectory(prefix="join-") as tmp:
             a, b, joined = Path(tmp) / "a.mp4", Path(tmp) / "b.mp4", Path(tmp) / "joined.mp4"
             try:
-                async with asyncio.timeout(self.settings.http_timeout_seconds):
-                    await first.save(a)
-                    await second.save(b)
+                await first.save(a)
+                await second.save(b)
                 matched = await asyncio.to_thread(concat, a, b, joined)
-            except (VideoUnreadable, discord.HTTPException, aiohttp.ClientError, TimeoutError):
-                log.warning("Job %d: could not join with job %d", job_id, source.id)
-                await self.starter.fail(interaction, user_messages(interaction)(JOIN_FAILED))
-                return
+            except (VideoUnreadable, discord.HTTPException, aiohttp.ClientError):
+                log.warning("Job %d: could not join with job %d", job.id, source.id)
+                return t(JOIN_FAILED)
             if not matched:
-                await self.starter.fail(interaction, user_messages(interaction)(JOIN_MISMATCH))
-                return
+                return t(JOIN_MISMATCH)
             if joined.stat().st_size > interaction.filesize_limit:
-                t = user_messages(interaction)
-                limit = megabytes(interaction.filesize_limit, t)
-                await self.starter.fail(interaction, t("join.too_large", limit=limit))
-                return
+                return t("join.too_large", limit=megabytes(interaction.filesize_limit, t))
             # No ping: the author just pressed the button and is looking.
-            await interaction.edit_original_response(
+            posted = await interaction.edit_original_response(
                 content=public_messages(job)("join.done", first=source.id, second=job.id),
-                attachments=[discord.File(joined, filename=f"joined-{source.id}-{job_id}.mp4")],
+                attachments=[discord.File(joined, filename=f"joined-{source.id}-{job.id}.mp4")],
             )
+        self._joined[job.id] = JoinedPost(posted.channel.id, posted.id, posted.jump_url)
+        while len(self._joined) > REMEMBERED_JOINS:
+            self._joined.popitem(last=False)
+        return None
 
-    async def _video_of(self, job: Job) -> discord.Attachment | None:
-        """The video the bot uploaded for `job`, from its delivered message."""
+    async def _joined_before(self, job_id: int) -> str | None:
+        """The link to this process's joined post of `job_id`, if it is still there."""
+        post = self._joined.get(job_id)
+        if post is None:
+            return None
+        channel = self.bot.get_partial_messageable(post.channel_id)
+        try:
+            await channel.fetch_message(post.message_id)
+        except discord.NotFound:
+            del self._joined[job_id]  # deleted: the author may join them again
+            return None
+        except discord.HTTPException:
+            return None
+        return post.link
+
+    async def _delivered_message(self, job: Job) -> discord.Message | None:
+        """The message the bot posted `job`'s video in."""
         if job.delivered_channel_id is None or job.delivered_message_id is None:
             return None
         channel = self.bot.get_partial_messageable(job.delivered_channel_id)
         try:
-            message = await channel.fetch_message(job.delivered_message_id)
+            return await channel.fetch_message(job.delivered_message_id)
         except discord.HTTPException:
             return None
+
+    async def _video_of(self, job: Job) -> discord.Attachment | None:
+        """The video the bot uploaded for `job`, from its delivered message."""
         assert job.id is not None
-        return delivered_video(message, job.id)
+        return delivered_video(await self._delivered_message(job), job.id)
+
+
+@dataclass(frozen=True)
+class JoinedPost:
+    channel_id: int
+    message_id: int
+    link: str
 
 
 def delivered_video(message: discord.Message | None, job_id: int) -> discord.Attachment | None:

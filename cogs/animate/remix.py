@@ -18,7 +18,9 @@ from bot.i18n import Messages
 from bot.models.model import VideoModel
 from bot.models.options import ROLES, OptionKind, OptionSpec
 from bot.prompts import MAX_PROMPT_CHARS, PromptRejected, clean_prompt
-from cogs.common.words import value_label
+from cogs.animate.rendering import PROMPT_IN_DELIVERY
+from cogs.common.translator import user_messages
+from cogs.common.words import safe_text, value_label
 
 TITLE_LIMIT = 45
 SELECTS = 4  # a modal holds five rows: the prompt, then this many options
@@ -89,7 +91,10 @@ class PromptModal(discord.ui.Modal):
         try:
             prompt = clean_prompt(self.prompt.value)
         except PromptRejected as exc:
-            await interaction.response.send_message(exc.text(self.t), ephemeral=True)
+            # Private: in the reader's own language.
+            await interaction.response.send_message(
+                exc.text(user_messages(interaction)), ephemeral=True
+            )
             return
         await self.on_done(interaction, prompt, self.picked())
 
@@ -99,3 +104,25 @@ def option_label(option: OptionSpec, t: Messages) -> str:
     if option.role is not None:
         return t(f"modal.{option.role}")
     return option.title or option.field
+
+
+def shown_prompt(prompt: str) -> str:
+    """As much of `prompt` as its video's message shows (`delivered_message`): what
+    anyone may read there, so what a form may hand to someone other than its author."""
+    if shown_length(prompt) <= PROMPT_IN_DELIVERY:
+        return prompt
+    # The longest start that fits before the message's ellipsis; escapes take room,
+    # so the message shows fewer characters of a marked-up prompt.
+    low, high = 0, min(len(prompt), PROMPT_IN_DELIVERY - 1)
+    while low < high:
+        middle = (low + high + 1) // 2
+        if shown_length(prompt[:middle]) <= PROMPT_IN_DELIVERY - 1:
+            low = middle
+        else:
+            high = middle - 1
+    return prompt[:low]
+
+
+def shown_length(prompt: str) -> int:
+    """How long `prompt` is once escaped for the video's message."""
+    return len(safe_text(prompt.replace("\n", " "), len(prompt) * 3 + 1))

@@ -17,7 +17,15 @@ from bot.failures import FailureKind, failure_kind
 from bot.i18n import Messages
 from bot.jobs import LinkReason, ProgressNote, VideoStep
 from bot.prompts import RECOMMENDED_PROMPT_CHARS, is_long
-from cogs.common.words import STATE_ICONS, options_text, safe_text, timestamp
+from cogs.common.words import (
+    FAILURE_KEYS,
+    STATE_ICONS,
+    failure_text,
+    options_text,
+    safe_text,
+    state_text,
+    timestamp,
+)
 
 CANCEL_EMOJI = "❌"
 
@@ -36,32 +44,11 @@ STATE_COLOURS: dict[JobStatus, discord.Colour] = {
 CANCELLABLE = frozenset({JobStatus.SUBMITTING, JobStatus.IN_QUEUE})
 PROGRESS_CELLS = 10
 PROMPT_IN_DELIVERY = 200
-# Catalog keys of the public failure sentences, by kind (never the raw error).
-FAILURE_KEYS: dict[FailureKind, str] = {
-    kind: f"status.failure.{kind.value}" for kind in FailureKind
-}
 
 
 def public_messages(job: Job) -> Messages:
     """The language of a job's public messages: the one stored with it."""
     return i18n.for_locale(job.locale)
-
-
-def failure_text(job: Job, t: Messages) -> str | None:
-    """A kind, specific sentence for a failed job; the raw error stays in /history."""
-    kind = failure_kind(job)
-    return None if kind is None else t(FAILURE_KEYS[kind])
-
-
-def state_line(job: Job, t: Messages) -> str:
-    icon = STATE_ICONS[job.status]
-    words = t(f"job.state.{job.status.value}")
-    if job.status is JobStatus.IN_QUEUE and job.queue_position is not None:
-        words = t("job.state.queue_position", position=t.number(job.queue_position))
-    failure = failure_text(job, t)
-    if failure is not None:
-        words = t("job.state.with_error", state=words, error=failure)
-    return f"{icon} {words}"
 
 
 def progress_bar(progress: float, t: Messages) -> str:
@@ -131,7 +118,7 @@ def status_embed(
         description=safe_text(job.prompt, 1000),
         colour=STATE_COLOURS[job.status],
     )
-    state = state_line(job, t)
+    state = state_text(job, t)
     if note is not None and job.status is JobStatus.COMPLETED:
         state = progress_line(note, t)
     embed.add_field(name=t("status.field.state"), value=safe_text(state, 1024), inline=False)
@@ -185,6 +172,8 @@ def ended_message(job: Job, mention: str) -> str:
     t = public_messages(job)
     if job.status is JobStatus.CANCELLED:
         return t("ended.cancelled", mention=mention)
+    if failure_kind(job) is FailureKind.NOT_POSTED:  # made: "could not be made" would be false
+        return t("ended.not_posted", mention=mention, url=job.video_url or "")
     reason = failure_text(job, t) or t(FAILURE_KEYS[FailureKind.OTHER])
     return t("ended.failed", mention=mention, reason=reason)
 
@@ -205,6 +194,7 @@ LINK_KEYS: dict[LinkReason | None, str] = {
     LinkReason.TOO_LARGE: "delivery.link.too_large_compressed",
     LinkReason.DAMAGED: "delivery.link.damaged",
     LinkReason.UNAVAILABLE: "delivery.link.unavailable",
+    LinkReason.NOT_UPLOADED: "delivery.link.not_uploaded",
 }
 
 

@@ -14,7 +14,7 @@ from bot.jobs import JobService
 from bot.models import resolutions
 from bot.models.registry import Models
 from cogs.animate.buttons import EXTEND, HIGHER, JOIN, Press, higher_on, presses_on, result_view
-from cogs.animate.remix import PromptModal
+from cogs.animate.remix import PromptModal, shown_prompt
 from cogs.animate.starter import Order, Starter
 from cogs.common.presses import PressLedger
 from cogs.common.translator import user_messages
@@ -111,7 +111,10 @@ class ResultButtons:
             log.debug("Job %s: could not update the video's buttons (%s)", source.id, exc)
 
     async def remix(self, interaction: discord.Interaction[Any], press: Press) -> None:
-        """A modal prefilled with the prompt and options; its answer starts one job."""
+        """A modal prefilled with the prompt and options; its answer starts one job.
+
+        Someone else's prompt only as far as the video's message shows it.
+        """
         t = user_messages(interaction)
         source = await self.jobs.get_shown(press.job_id)
         if source is None:
@@ -121,22 +124,31 @@ class ResultButtons:
         if order is None or not await self.starter.may_start(interaction, order):
             return
         model = order.model
+        source_id = press.job_id
 
         async def remixed(
             modal_interaction: discord.Interaction[Any], prompt: str, picked: dict[str, object]
         ) -> None:
+            # The form may come back minutes later, after its author cleared their history.
+            still = await self.jobs.get_shown(source_id)
+            if still is None:
+                await modal_interaction.response.send_message(
+                    user_messages(modal_interaction)("result.gone"), ephemeral=True
+                )
+                return
             remix = await self.starter.order(modal_interaction, model, picked, base=order.options)
             if remix is not None:
                 await self.starter.animate_again(
-                    modal_interaction, source, prompt=prompt, order=remix
+                    modal_interaction, still, prompt=prompt, order=remix
                 )
 
+        mine = interaction.user.id == source.user_id
         modal = PromptModal(
             title=t("remix.title"),
             t=t,
             model=model,
             options=order.options,
-            prompt=source.prompt,
+            prompt=source.prompt if mine else shown_prompt(source.prompt),
             on_done=remixed,
         )
         await interaction.response.send_modal(modal)

@@ -23,6 +23,7 @@ from bot.admission import Admission, AdmissionRefused, ModelChoice
 from bot.arrivals import Arrivals
 from bot.config import Settings
 from bot.domain import Job, Options
+from bot.failures import HOSTED_TOO_LARGE_ERROR, STATUS_FAILED_ERROR
 from bot.images import ImageRejected, PreparedImage, precheck_metadata, prepare_image
 from bot.images.bounds import ImageBounds
 from bot.jobs import JobService
@@ -43,7 +44,7 @@ from cogs.animate.replies import (
 )
 from cogs.animate.status import StatusBoard
 from cogs.common.contracts import Admit
-from cogs.common.translator import user_messages
+from cogs.common.translator import public_locale, user_messages
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,17 @@ log = logging.getLogger(__name__)
 # submit) is waiting on the network and runs for every command at once, so a slow
 # RunComfy holds no one else's status message.
 PREPARING_AT_ONCE = 8
+# Catalog keys.
+RESULT_GONE = "result.gone"
+NOT_HERE = "start.no_send"
+# Channels where sending takes Send Messages in Threads rather than Send Messages.
+THREADS = frozenset(
+    {
+        discord.ChannelType.public_thread,
+        discord.ChannelType.private_thread,
+        discord.ChannelType.news_thread,
+    }
+)
 
 
 class ImageUnreadable(Exception):
@@ -155,6 +167,9 @@ class Starter:
         if not await self.admit(interaction):
             return False
         t = user_messages(interaction)
+        if not may_post_here(interaction):
+            await interaction.response.send_message(t(NOT_HERE), ephemeral=True)
+            return False
         try:
             await self.admission.check(
                 user_id=interaction.user.id,
@@ -237,9 +252,19 @@ class Starter:
             await accepted()
         image = await self._hosted_image(source)
         if image is None:
-            await self.fail(interaction, user_messages(interaction)("result.gone"))
+            await self.fail(interaction, user_messages(interaction)(RESULT_GONE))
             return True
-        await self.start(interaction, image, prompt or source.prompt, order)
+        read = partial(self._read_attachment, image, interaction.user.id)
+
+        async def read_if_still_shown(bounds: ImageBounds) -> tuple[PreparedImage, bytes]:
+            read_image = await read(bounds)
+            # Its author may have cleared it from their history meanwhile: copy nothing.
+            if source.id is not None and await self.jobs.get_shown(source.id) is None:
+                raise ImageUnreadable(RESULT_GONE)
+            return read_image
+
+        source_image = ImageSource(read_if_still_shown, image.url)
+        await self.launch(interaction, prompt or source.prompt, order, source_image)
         return True
 
     async def launch(
@@ -337,7 +362,9 @@ class Starter:
         try:
             job = await self.jobs.create(
                 extends_job_id=extends_job_id,
-                locale=public_locale(interaction),
+                locale=public_locale(
+                    interaction, await self.admission.server_language(interaction.guild_id)
+                ),
                 user_id=interaction.user.id,
                 guild_id=interaction.guild_id,
                 channel_id=interaction.channel_id,
@@ -358,7 +385,7 @@ class Starter:
         hosted_name = f"input-{job.id}.{prepared.facts.format.lower()}"
         hosting = len(data) <= interaction.filesize_limit
         if not hosting and prepared.data is not None:
-            await self.jobs.abandon(job.id, "The resized image is too large to upload here.")
+            await self.jobs.abandon(job.id, HOSTED_TOO_LARGE_ERROR)
             await self.fail(interaction, resized_too_large(interaction.filesize_limit, t))
             return None
         files = [discord.File(io.BytesIO(data), filename=hosted_name)] if hosting else []
@@ -370,7 +397,7 @@ class Starter:
             )
         except discord.HTTPException as exc:
             log.warning("Job %d: status message failed (%s)", job.id, exc)
-            await self.jobs.abandon(job.id, "The status message could not be posted.")
+            await self.jobs.abandon(job.id, STATUS_FAILED_ERROR)
             await self.fail(interaction, t(STATUS_NOT_POSTED))
             return None
         self.board.remember(job.id, interaction)
@@ -419,6 +446,12 @@ class Starter:
         return True
 
 
-def public_locale(interaction: discord.Interaction[Any]) -> str:
-    """What the job's public messages speak: the server's language, else the user's."""
-    return str(interaction.guild_locale or interaction.locale)
+def may_post_here(interaction: discord.Interaction[Any]) -> bool:
+    """May this member have the bot post for them here? A job's messages show their
+    prompt in the channel as if they had sent it, and buttons skip Discord's checks."""
+    if interaction.guild_id is None:
+        return True  # a DM has no channel rules (and Discord sends no permissions there)
+    allowed = interaction.permissions
+    in_thread = getattr(interaction.channel, "type", None) in THREADS
+    may_send = allowed.send_messages_in_threads if in_thread else allowed.send_messages
+    return may_send and allowed.use_application_commands

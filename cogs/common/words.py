@@ -11,6 +11,7 @@ from functools import lru_cache
 import discord
 
 from bot.domain import Job, JobStatus, Scalar
+from bot.failures import FailureKind, failure_kind, service_words
 from bot.i18n import Messages
 from bot.models.model import display_name
 from bot.models.options import role_of
@@ -27,7 +28,11 @@ STATE_ICONS: dict[JobStatus, str] = {
     JobStatus.TIMED_OUT: "⌛",
     JobStatus.LOST: "❓",
 }
-ENDED_WITH_ERROR = (JobStatus.FAILED, JobStatus.TIMED_OUT, JobStatus.LOST)
+# Catalog keys of the failure sentences, by kind (never the stored error itself).
+FAILURE_KEYS: dict[FailureKind, str] = {
+    kind: f"status.failure.{kind.value}" for kind in FailureKind
+}
+SERVICE_WORDS_SHOWN = 500
 
 
 # Each status edit shows the job's prompt and options again: escaped and worded once.
@@ -43,6 +48,11 @@ def safe_text(text: str, limit: int) -> str:
 def timestamp(unix: float, style: str = "R") -> str:
     """A Discord timestamp: it renders (and ticks) in each reader's locale."""
     return f"<t:{int(unix)}:{style}>"
+
+
+def ratio_text(ratio: str, t: Messages) -> str:
+    """A ratio as typed ("16:9"), but "adaptive" in the reader's words."""
+    return t("job.options.ratio.adaptive") if ratio == "adaptive" else ratio
 
 
 def options_text(model_id: str, options: dict[str, Scalar], t: Messages) -> str:
@@ -85,11 +95,26 @@ def state_words(status: JobStatus, t: Messages) -> str:
     return t(f"job.state.{status.value}")
 
 
+def failure_text(job: Job, t: Messages) -> str | None:
+    """A kind, specific sentence for a failed job; None for jobs that did not fail."""
+    kind = failure_kind(job)
+    return None if kind is None else t(FAILURE_KEYS[kind])
+
+
 def state_text(job: Job, t: Messages) -> str:
     """The state in words, with the queue position or what went wrong."""
     words = state_words(job.status, t)
     if job.status is JobStatus.IN_QUEUE and job.queue_position is not None:
         words = t("job.state.queue_position", position=t.number(job.queue_position))
-    if job.error and job.status in ENDED_WITH_ERROR:
-        words = t("job.state.with_error", state=words, error=job.error)
+    failure = failure_text(job, t)
+    if failure is not None:
+        words = t("job.state.with_error", state=words, error=failure)
     return f"{STATE_ICONS[job.status]} {words}"
+
+
+def service_said(job: Job) -> str | None:
+    """The video service's own words about a failure, quoted; only ever shown to its author."""
+    words = service_words(job)
+    if words is None:
+        return None
+    return "> " + safe_text(" ".join(words.split()), SERVICE_WORDS_SHOWN)

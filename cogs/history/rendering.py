@@ -13,8 +13,10 @@ from bot.i18n import Messages
 from cogs.common.words import (
     STATE_ICONS,
     duration_text,
+    failure_text,
     options_text,
     safe_text,
+    service_said,
     state_text,
     state_words,
     timestamp,
@@ -46,9 +48,7 @@ def outcome_text(job: Job, t: Messages) -> str:
         return t("history.outcome.open", url=url)
     if job.status is JobStatus.DELIVERED and job.video_url:
         return t("history.outcome.download", url=job.video_url)
-    if job.error:
-        return safe_text(job.error, 200)
-    return state_words(job.status, t)
+    return failure_text(job, t) or state_words(job.status, t)
 
 
 def video_text(job: Job, t: Messages) -> str | None:
@@ -158,6 +158,9 @@ def detail_embed(job: Job, t: Messages) -> discord.Embed:
     video = video_text(job, t)
     if video is not None:
         embed.add_field(name=t("history.detail.video"), value=video[:1024], inline=False)
+    said = service_said(job)
+    if said is not None:
+        embed.add_field(name=t("history.detail.service_said"), value=said, inline=False)
     if job.request_id:
         embed.add_field(name=t("history.detail.reference"), value=f"`{job.request_id}`")
     if job.cost is not None:

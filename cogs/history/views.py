@@ -91,7 +91,7 @@ class PageView(OwnedView):
         self.pick.placeholder = self.t("history.pick.placeholder")
         self.pick.options = [
             discord.SelectOption(
-                label=f"#{job.id} · {job.prompt[:80]}",
+                label=self.t("history.pick.label", id=job.id, prompt=job.prompt[:80]),
                 value=str(job.id),
                 emoji=STATE_ICONS[job.status],
                 description=options_text(job.model_id, job.options, self.t)[:100],

@@ -6,7 +6,9 @@ The bot runs as a real separate process (its own `main()`) against the loopback 
 from __future__ import annotations
 
 import asyncio
+import re
 import signal
+import time
 from pathlib import Path
 
 import pytest
@@ -14,6 +16,8 @@ import pytest
 from bot.config import Settings
 from bot.domain import ACTIVE_STATUSES, JobStatus
 from bot.store import JobStore
+from tests.app.conftest import DiscordWithOutages
+from tests.bot.test_config import bot_command
 from tests.cogs.animate.test_animate import png, state_of
 from tests.fakes.discord import FakeDiscord, FakeInteraction, FakeUser
 from tests.fakes.harness import settings_for_fakes
@@ -21,6 +25,8 @@ from tests.fakes.process import BotProcess, can_run_as_pid_1
 from tests.fakes.runcomfy import FakeRunComfy, Timeline
 
 STOP_WITHIN = 10.0  # `docker stop` sends SIGKILL after this
+# Whatever Discord is doing: a stop never waits for it (room left for a loaded machine).
+STOP_WHILE_CONNECTING_WITHIN = 8.0
 
 
 def bot_settings(
@@ -163,7 +169,9 @@ async def test_a_command_caught_mid_way_says_nothing_was_sent_and_new_ones_are_r
     assert runcomfy_fake.submits == []
     assert no_lingering_placeholder(discord_fake)
     told = [
-        m for m in discord_fake.visible_to(discord_fake.author) if "nothing was sent" in m.content
+        m
+        for m in discord_fake.visible_to(discord_fake.author)
+        if "did not start your video" in m.content
     ]
     assert len(told) == 1 and told[0].ephemeral
     assert await jobs_in(settings, discord_fake.author) == []
@@ -222,3 +230,85 @@ async def test_a_submit_that_never_answers_still_lets_the_bot_exit_in_time(
     told = [m for m in discord_fake.channel_messages() if "lost track of this video" in m.content]
     assert len(told) == 1 and told[0].pinged_users == {discord_fake.author.id}
     assert "Traceback" not in log_of(tmp_path)
+
+
+# -- a stop while Discord does not answer (issue 27 #19) -------------------------------
+
+
+async def test_a_stop_during_a_login_discord_never_answers_exits_0_in_time(
+    discord_with_outages: DiscordWithOutages, runcomfy_fake: FakeRunComfy, tmp_path: Path
+) -> None:
+    fake = discord_with_outages
+    fake.login_hangs = True
+    settings = bot_settings(fake, runcomfy_fake, tmp_path)
+    bot = BotProcess(settings, fake, tmp_path / "bot.log")
+    await bot.start(until_connected=False)
+    await fake.wait_for(lambda: fake.count("GET", "/users/@me") == 1, within=30)
+
+    code, seconds = await bot.terminate(within=STOP_WITHIN)
+
+    assert code == 0 and seconds < STOP_WHILE_CONNECTING_WITHIN, (seconds, log_of(tmp_path))
+    log = log_of(tmp_path)
+    assert "Received SIGTERM" in log and "Traceback" not in log
+
+
+async def test_a_stop_while_discord_never_accepts_the_connection_exits_0_in_time(
+    runcomfy_fake: FakeRunComfy, unanswered_url: str, tmp_path: Path
+) -> None:
+    """aiohttp gives a connection 30 s to be accepted; discord.py's login waits that long."""
+    command = bot_command(
+        tmp_path, unanswered_url, {"RUNCOMFY_BASE_URL": runcomfy_fake.base_url, "LOG_LEVEL": "INFO"}
+    )
+    with (tmp_path / "bot.log").open("wb") as log:
+        proc = await asyncio.create_subprocess_exec(
+            *command["args"], cwd=command["cwd"], env=command["env"], stdout=log, stderr=log
+        )
+    try:
+        await until_logged(tmp_path, "logging in", within=30)
+        proc.send_signal(signal.SIGTERM)
+        began = time.monotonic()
+        code = await asyncio.wait_for(proc.wait(), STOP_WITHIN)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+
+    seconds = time.monotonic() - began
+    assert code == 0 and seconds < STOP_WHILE_CONNECTING_WITHIN, (seconds, log_of(tmp_path))
+    assert "Traceback" not in log_of(tmp_path)
+
+
+RECONNECT_DELAY = re.compile(r"Attempting a reconnect for shard ID \d+ in ([\d.]+)s")
+
+
+async def a_reconnect_delay_of_at_least(tmp_path: Path, seconds: float, *, within: float) -> float:
+    """Wait until discord.py logs that it backs off for `seconds` or more; that delay."""
+    seen = 0
+    for _ in range(int(within / 0.05)):
+        delays = [float(d) for d in RECONNECT_DELAY.findall(log_of(tmp_path))]
+        if len(delays) > seen and delays[-1] >= seconds:
+            return delays[-1]
+        seen = len(delays)
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"no reconnect delay of {seconds} s or more in {within} s")
+
+
+async def test_a_stop_while_the_gateway_is_gone_and_the_bot_backs_off_exits_0_at_once(
+    discord_with_outages: DiscordWithOutages, runcomfy_fake: FakeRunComfy, tmp_path: Path
+) -> None:
+    """discord.py's backoff between reconnects grows to minutes; `docker stop` waits 10 s."""
+    fake = discord_with_outages
+    settings = bot_settings(fake, runcomfy_fake, tmp_path)
+    bot = BotProcess(settings, fake, tmp_path / "bot.log")
+    await bot.start()
+    fake.gateway_gone = True
+    await fake.drop_gateway()
+    # Random delays (up to 2, 4, 8... s): one of 4 s or more is a few attempts away.
+    delay = await a_reconnect_delay_of_at_least(tmp_path, 4.0, within=60)
+
+    code, seconds = await bot.terminate(within=STOP_WITHIN)
+
+    assert code == 0, log_of(tmp_path)
+    # Well before the backoff would have ended: the stop did not wait it out.
+    assert seconds < min(STOP_WHILE_CONNECTING_WITHIN, delay - 1.0), (seconds, delay)
+    assert "Received SIGTERM" in log_of(tmp_path)

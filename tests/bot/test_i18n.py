@@ -92,13 +92,86 @@ def test_french_follows_french_typography() -> None:
             assert text.count("»") == text.count(f"{NBSP}»"), key
 
 
+# A number and its unit never part at a line break: "5 s", "10 Mo", "24 heures".
+FRENCH_UNITS = r"(%|px|pixels|mégapixels|Mo|octets?|s|min|secondes|heures|jours)(?!\w)"
+
+
+def test_french_keeps_numbers_with_their_units() -> None:
+    for key, forms in texts("fr").items():
+        for text in forms:
+            number = r"(\d|\})"
+            assert not re.search(number + " " + FRENCH_UNITS, text), f"{key}: breakable space"
+            assert not re.search(number + FRENCH_UNITS, text), f"{key}: no space before a unit"
+            for before, after in re.findall(r"(.)×(.)", text):
+                assert before == after == NBSP, f"{key}: no-break spaces around ×"
+            assert text.count("%") == text.count(f"{NNBSP}%"), f"{key}: thin space before %"
+            assert text.count("n°") == text.count(f"n°{NBSP}"), f"{key}: no-break space after n°"
+            assert "#" not in text, f"{key}: French numbers things with n°"
+
+
+def test_english_writes_dimensions_with_a_times_sign() -> None:
+    for key, forms in texts("en").items():
+        for text in forms:
+            assert not re.search(r"(\d|\})x(\d|\{)", text), f"{key}: 800×600, not 800x600"
+
+
+# One voice per language: one word per thing, none of the words of the code or of a
+# translation (checked on what users read: placeholders and option names left out).
+NOT_SAID = {
+    "en": (
+        r"\bjobs?\b",
+        r"charged",
+        r"billed",
+        r"operator",
+        r"deliver",
+        r"nothing was sent",
+        r"bare:",
+        r"submit",
+        r"request id",
+        r"\bthe bot\b(?!'s)",
+        r"picture",
+    ),
+    "fr": (
+        r"tâche",
+        r"factur",
+        r"opérateur",
+        r"échoué",
+        r"\brendu\b",
+        r"livr",
+        r"joindre",
+        r"\bjointe?s?\b",
+        r"rapport d'aspect",
+        r"veuillez",
+        r"description",
+        r"(?<!propriétaire du )(?<!ce )\bbot\b",
+    ),
+}
+
+
+@pytest.mark.parametrize("locale", sorted(NOT_SAID))
+def test_one_voice_per_language(locale: str) -> None:
+    said = [
+        (key, re.sub(r"\{\w+\}", "", text))
+        for key, forms in texts(locale).items()
+        if not key.startswith("option_name.")
+        for text in forms
+    ]
+    found = [
+        (key, word)
+        for key, text in said
+        for word in NOT_SAID[locale]
+        if re.search(word, text, re.I)
+    ]
+    assert found == []
+
+
 def test_plurals_follow_each_languages_rule() -> None:
     en, fr = i18n.for_locale("en"), i18n.for_locale("fr")
-    assert [en.plural("history.jobs", n) for n in (0, 1, 2)] == ["0 jobs", "1 job", "2 jobs"]
+    assert [en.plural("history.jobs", n) for n in (0, 1, 2)] == ["0 videos", "1 video", "2 videos"]
     # French counts zero as singular.
-    assert [fr.plural("history.jobs", n) for n in (0, 1, 2)] == ["0 tâche", "1 tâche", "2 tâches"]
-    assert en.plural("history.jobs", 1234) == "1,234 jobs"
-    assert fr.plural("history.jobs", 1234) == f"1{NNBSP}234 tâches"
+    assert [fr.plural("history.jobs", n) for n in (0, 1, 2)] == ["0 vidéo", "1 vidéo", "2 vidéos"]
+    assert en.plural("history.jobs", 1234) == "1,234 videos"
+    assert fr.plural("history.jobs", 1234) == f"1{NNBSP}234 vidéos"
 
 
 def test_numbers_and_money_are_formatted_per_locale() -> None:
@@ -212,9 +285,77 @@ async def test_synced_commands_carry_french_descriptions(
         assert option["description_localizations"]["fr"] != option["description"]
     status = {o["name"]: o for o in discord_fake.command("history")["options"]}["status"]
     choices = {c["value"]: c for c in status["choices"]}
-    assert choices["delivered"]["name"] == "delivered"
-    assert choices["delivered"]["name_localizations"] == {"fr": "livrées"}
+    assert choices["delivered"]["name"] == "posted"
+    assert choices["delivered"]["name_localizations"] == {"fr": "publiées"}
     assert choices["in progress"]["name_localizations"] == {"fr": "en cours"}
+
+
+async def test_synced_options_carry_french_names_and_choices(
+    bot: AnimateBot, discord_fake: FakeDiscord
+) -> None:
+    # Command names stay English; option names and choices are in the reader's words.
+    animate = {o["name"]: o for o in discord_fake.command("animate")["options"]}
+    assert {name: o.get("name_localizations") for name, o in animate.items()} == {
+        "image": {"fr": "image"},
+        "prompt": {"fr": "prompt"},
+        "resolution": {"fr": "résolution"},
+        "ratio": {"fr": "format"},
+        "duration": {"fr": "durée"},
+        "audio": {"fr": "son"},
+        "camera_fixed": {"fr": "caméra_fixe"},
+    }
+    # A model's ratios are suggested as the member types, in their words.
+    ratios = {c["value"]: c["name"] for c in await discord_fake.autocomplete("animate", "ratio")}
+    french = {
+        c["value"]: c["name"]
+        for c in await discord_fake.autocomplete("animate", "ratio", locale="fr")
+    }
+    assert (ratios["adaptive"], french["adaptive"]) == ("adaptive", "adaptatif")
+    assert french["16:9"] == "16:9"  # the same in every language
+    admin = {o["name"]: o for o in discord_fake.command("admin")["options"]}
+    limits = {o["name"]: o for o in admin["limits"]["options"]}
+    assert limits["daily_spend_usd"]["name_localizations"] == {"fr": "budget_quotidien_usd"}
+    assert not admin["limits"].get("name_localizations")  # a subcommand is a command
+    history = {o["name"]: o for o in discord_fake.command("history")["options"]}
+    assert history["status"]["name_localizations"] == {"fr": "état"}
+    # The English name comes back whatever the picker showed.
+    page = await reply(
+        discord_fake, await discord_fake.invoke("history", status="failed", locale="fr")
+    )
+    assert page.embeds[0]["footer"]["text"].endswith("en échec")
+
+
+OPTION_NAME = re.compile(r"^[-_\w]{1,32}$")
+
+
+@pytest.mark.parametrize("locale", i18n.available_locales())
+def test_option_names_are_names_discord_accepts(locale: str) -> None:
+    names = {
+        key: forms[0] for key, forms in texts(locale).items() if key.startswith("option_name.")
+    }
+    assert len(names) > 15
+    for key, name in names.items():
+        assert OPTION_NAME.match(name) and name == name.lower(), f"{locale} {key}: {name!r}"
+
+
+async def test_the_translator_names_options_and_choices_by_their_implicit_keys() -> None:
+    translator = CatalogTranslator()
+
+    async def name(text: str, where: app_commands.TranslationContextLocation) -> str | None:
+        context = app_commands.TranslationContext(location=where, data=None)
+        string = app_commands.locale_str(text)
+        return await translator.translate(string, discord.Locale.french, context)
+
+    option, choice = (
+        app_commands.TranslationContextLocation.parameter_name,
+        app_commands.TranslationContextLocation.choice_name,
+    )
+    assert await name("daily_spend_usd", option) == "budget_quotidien_usd"
+    assert await name("adaptive", choice) == "adaptatif"
+    assert await name("16:9", choice) is None  # no entry: the same everywhere
+    assert await name("no_such_option", option) is None
+    # Command names are not translated, even where a key would match.
+    assert await name("language", app_commands.TranslationContextLocation.command_name) is None
 
 
 async def test_about_answers_in_the_users_language(
@@ -226,7 +367,7 @@ async def test_about_answers_in_the_users_language(
     assert french.content == i18n.for_locale("fr")("about.body")
     for locale in ("en-US", "es-ES"):
         english = await reply(discord_fake, await discord_fake.invoke("about", locale=locale))
-        assert english.content.startswith("I turn a picture into a short video")
+        assert english.content.startswith("I turn an image into a short video")
 
 
 async def click(
@@ -244,27 +385,28 @@ async def test_history_pages_and_details_in_french(
     page = await reply(discord_fake, await discord_fake.invoke("history", locale="fr"))
     embed = page.embeds[0]
     assert embed["title"] == "Vos vidéos"
-    assert embed["footer"]["text"] == f"Page 1 sur 2 · 12 tâches · filtre{NBSP}: toutes"
+    assert embed["footer"]["text"] == f"Page 1 sur 2 · 12 vidéos · filtre{NBSP}: toutes"
     assert f"**n°{NBSP}{jobs[-1].id}**" in embed["description"]
     assert "[Ouvrir la vidéo](https://discord.com/channels/1/2/" in embed["description"]
-    assert f"durée 1{NBSP}min{NBSP}10{NBSP}s" in embed["description"]
+    assert f"traitée en 1{NBSP}min{NBSP}10{NBSP}s" in embed["description"]
     assert any(
         item.get("label") == "Page 1 sur 2" for row in page.components for item in row["components"]
     )
     select = page.components[1]["components"][0]
-    assert select["placeholder"] == "Afficher le détail d'une tâche"
+    assert select["placeholder"] == "Afficher le détail d'une vidéo"
+    assert select["options"][0]["label"] == f"n°{NBSP}{jobs[-1].id} · job 11"
 
     await click(discord_fake, page, "select", "fr", values=[str(jobs[0].id)])
     detail = page.embeds[0]
-    assert detail["title"] == f"Tâche n°{NBSP}{jobs[0].id}"
+    assert detail["title"] == f"Vidéo n°{NBSP}{jobs[0].id}"
     fields = {f["name"]: f["value"] for f in detail["fields"]}
-    assert fields["État"] == "✅ Terminée"
+    assert fields["État"] == "✅ Publiée"
     assert (
         fields["Options"] == f"Seedance v1.5 pro · 720p · 9:16 · 6{NBSP}s · avec son · caméra fixe"
     )
     assert fields["Image"] == f"cat.png{NBSP}: 800{NBSP}×{NBSP}600{NBSP}px PNG, 0,1{NBSP}Mo"
     assert fields["En file d'attente"] == f"10{NBSP}s"
-    assert fields["Rendu"] == f"1{NBSP}min{NBSP}00{NBSP}s"
+    assert fields["Génération"] == f"1{NBSP}min{NBSP}00{NBSP}s"
     assert fields["Coût"] == f"0,12{NBSP}$US"
     assert fields["Référence"] == f"`{jobs[0].request_id}`"
     await click(discord_fake, page, "Retour à la liste", "fr")
@@ -273,12 +415,17 @@ async def test_history_pages_and_details_in_french(
     failed = await reply(
         discord_fake, await discord_fake.invoke("history", job=jobs[1].id, locale="fr")
     )
-    state = {f["name"]: f["value"] for f in failed.embeds[0]["fields"]}["État"]
-    assert state == f"⚠️ Échouée{NBSP}: model error"  # the service's own words stay as they are
+    fields = {f["name"]: f["value"] for f in failed.embeds[0]["fields"]}
+    # Our sentence in French, from the kind of failure; the service's words only quoted.
+    assert fields["État"] == (
+        f"⚠️ Échec{NBSP}: Le service vidéo n'a pas pu créer cette vidéo. Réessayez."
+    )
+    assert fields["Réponse du service vidéo"] == "> model error"
+    assert "model error" not in fields["Résultat"]
     missing = await reply(
         discord_fake, await discord_fake.invoke("history", job=99_999, locale="fr")
     )
-    assert missing.content == "Je n'ai trouvé aucune de vos tâches avec ce numéro."
+    assert missing.content == "Je n'ai trouvé aucune de vos vidéos avec ce numéro."
 
     # Someone else's buttons refuse each presser in their own language.
     refused = await click(
@@ -300,10 +447,10 @@ async def test_an_empty_filtered_history_in_french(
         discord_fake, await discord_fake.invoke("history", status="cancelled", locale="fr")
     )
     assert page.embeds[0]["description"] == (
-        f"Aucune tâche ne correspond au filtre «{NBSP}annulées{NBSP}». "
+        f"Aucune vidéo ne correspond au filtre «{NBSP}annulées{NBSP}». "
         "Utilisez /animate pour en créer une."
     )
-    assert page.embeds[0]["footer"]["text"].endswith(f"0 tâche · filtre{NBSP}: annulées")
+    assert page.embeds[0]["footer"]["text"].endswith(f"0 vidéo · filtre{NBSP}: annulées")
 
 
 async def test_a_french_server_does_not_change_a_private_answer(
@@ -317,7 +464,7 @@ async def test_a_french_server_does_not_change_a_private_answer(
     assert ix.payload["guild_locale"] == "fr"
     answer = await reply(discord_fake, ix)
     # Ephemeral answers follow the reader's own client, not the server.
-    assert answer.content.startswith("I turn a picture into a short video")
+    assert answer.content.startswith("I turn an image into a short video")
 
 
 @pytest.mark.parametrize(
@@ -326,6 +473,32 @@ async def test_a_french_server_does_not_change_a_private_answer(
         {"name": "about", "description": "x", "description_localizations": {"fr-FR": "y"}},
         {"name": "about", "description": "x", "description_localizations": {"fr": "y" * 101}},
         {"name": "about", "description": "x", "name_localizations": {"fr": "À propos"}},
+        {
+            "name": "animate",
+            "description": "x",
+            "options": [
+                {"name": "duration", "description": "x", "name_localizations": {"fr": "Durée"}}
+            ],
+        },
+        {
+            "name": "animate",
+            "description": "x",
+            "options": [
+                {
+                    "name": "camera_fixed",
+                    "description": "x",
+                    "name_localizations": {"fr": "caméra fixe"},
+                }
+            ],
+        },
+        {
+            "name": "animate",
+            "description": "x",
+            "options": [
+                {"name": "ratio", "description": "x", "name_localizations": {"fr": "format"}},
+                {"name": "format", "description": "x"},
+            ],
+        },
         {
             "name": "history",
             "description": "x",

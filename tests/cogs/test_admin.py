@@ -52,7 +52,7 @@ async def test_admin_is_a_guild_only_group_for_manage_server(
     assert int(command["default_member_permissions"]) == MANAGE_GUILD
     assert command.get("contexts") == [0] or command.get("dm_permission") is False
     subs = {o["name"] for o in command["options"]}
-    assert subs == {"pause", "resume", "channels", "limits", "usage", "models"}
+    assert subs == {"pause", "resume", "channels", "limits", "usage", "models", "language"}
 
 
 async def test_members_without_manage_server_are_refused_and_nothing_changes(
@@ -109,6 +109,30 @@ async def test_a_pause_after_the_defer_is_honoured_when_the_row_is_written(
     assert told.ephemeral and "paused" in told.content and "now" in told.content
     assert discord_fake.messages[ix.original_id].deleted  # type: ignore[index]
     await nothing_stored_or_sent(bot, discord_fake, runcomfy_fake)
+
+
+async def test_language_chooses_the_language_of_public_messages(
+    bot: AnimateBot, discord_fake: FakeDiscord
+) -> None:
+    assert "**Public messages in:** automatic" in await admin(discord_fake, "language")
+    language = next(o for o in discord_fake.command("admin")["options"] if o["name"] == "language")
+    (option, _guild) = language["options"]
+    assert [(c["name"], c["value"]) for c in option["choices"]] == [
+        ("Automatic", "auto"),
+        ("English", "en"),
+        ("Français", "fr"),  # each language by its own name
+    ]
+    assert "**Public messages in:** Français" in await admin(
+        discord_fake, "language", language="fr"
+    )
+    stored = await bot.jobs.store.guild_settings(discord_fake.guild_id)
+    assert stored.language == "fr" and stored.updated_by == discord_fake.admin.id
+
+    refused = await admin(discord_fake, "language", user=discord_fake.moderator, language="en")
+    assert "Manage Server" in refused
+    assert (await bot.jobs.store.guild_settings(discord_fake.guild_id)).language == "fr"
+    await admin(discord_fake, "language", language="auto")
+    assert (await bot.jobs.store.guild_settings(discord_fake.guild_id)).language is None
 
 
 async def test_channels_limit_where_animate_works(
@@ -252,7 +276,7 @@ async def test_global_pause_stops_every_new_job(
 ) -> None:
     bot = await runner.start(global_pause=True)
     refused = await refused_animate(discord_fake)
-    assert "operator has paused" in answer(discord_fake, refused)
+    assert "owner has paused" in answer(discord_fake, refused)
     await nothing_stored_or_sent(bot, discord_fake, runcomfy_fake)
     assert "paused new videos everywhere" in await admin(discord_fake, "limits")
 
@@ -287,7 +311,7 @@ async def test_usage_reports_this_servers_jobs_and_top_spenders_without_pings(
     message = await reply(discord_fake, ix)
     assert message.ephemeral
     text = message.content
-    assert "4 videos · 2 delivered · 1 failed · 1 cancelled · 0 in progress" in text
+    assert "4 videos · 2 posted · 1 failed · 1 cancelled · 0 in progress" in text
     assert "$0.42" in text
     assert text.index(f"<@{stranger.id}>: $0.30") < text.index(f"<@{author.id}>: $0.12")
     assert discord_fake.pinged().get(message.id, set()) == set()
@@ -307,9 +331,9 @@ async def test_owners_can_act_on_every_server(
     assert not (await bot.jobs.store.guild_settings(discord_fake.guild_id)).paused
     # A server admin cannot reach another server.
     refused = await admin(discord_fake, "resume", guild=str(other))
-    assert "operator" in refused
+    assert "owner" in refused
     assert (await bot.jobs.store.guild_settings(other)).paused
-    assert "not a server id" in await admin(discord_fake, "usage", user=owner, guild="abc")
+    assert "not a server ID" in await admin(discord_fake, "usage", user=owner, guild="abc")
     # On their own server the owner needs no Manage Server either.
     await admin(discord_fake, "pause", user=owner)
     refused_ix = await refused_animate(discord_fake)
@@ -332,3 +356,15 @@ async def test_two_admins_at_once_both_keep_their_change(
     now = await bot.jobs.store.guild_settings(discord_fake.guild_id)
     assert set(now.allowed_channel_ids) == {discord_fake.art, discord_fake.general}, now
     assert now.paused and now.pause_reason == "review" and now.user_daily == 3, now
+
+
+async def test_a_guild_option_takes_only_ascii_digits_of_a_snowflakes_size(
+    runner: BotRunner, discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy
+) -> None:
+    """Issue 27 #14: "²".isdigit() is True and int("²") raised; nothing is echoed back."""
+    owner = discord_fake.stranger
+    bot = await runner.start(owner_ids=[owner.id])
+    for value in ("²", "١٢٣", "1" * 21, str(2**64)):
+        text = await admin(discord_fake, "pause", user=owner, reason="x", guild=value)
+        assert "not a server ID" in text and value not in text, value
+    assert not (await bot.jobs.store.guild_settings(123)).paused

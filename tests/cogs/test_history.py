@@ -117,7 +117,7 @@ async def test_each_user_sees_only_their_jobs_newest_first_and_pages(
     assert page.ephemeral
     assert job_numbers(page) == [j.id for j in reversed(mine)][:10]
     assert "secret plan" not in json.dumps(page.embeds)
-    assert page.embeds[0]["footer"]["text"].startswith("Page 1 of 3 · 23 jobs")
+    assert page.embeds[0]["footer"]["text"].startswith("Page 1 of 3 · 23 videos")
     assert component(page, "Newest")["disabled"] and component(page, "Newer")["disabled"]
     assert not component(page, "Older").get("disabled")
     assert "https://discord.com/channels/1/2/" in page.embeds[0]["description"]
@@ -165,10 +165,10 @@ async def test_detail_view_from_the_menu_and_by_number(
     page = await reply(discord_fake, await discord_fake.invoke("history"))
     await press(discord_fake, page, "select", values=[str(jobs[0].id)])
     detail = page.embeds[0]
-    assert detail["title"] == f"Job #{jobs[0].id}"
+    assert detail["title"] == f"Video #{jobs[0].id}"
     fields = {f["name"]: f["value"] for f in detail["fields"]}
     assert fields["Options"] == "Seedance v1.5 pro · 720p · 9:16 · 6 s · audio on · camera fixed"
-    assert "800x600 px PNG" in fields["Image"] and "cat.png" in fields["Image"]
+    assert "800×600 px PNG" in fields["Image"] and "cat.png" in fields["Image"]
     assert fields["Queued"] == "10s" and fields["Rendering"] == "1m 00s"
     assert fields["Reference"] == f"`{jobs[0].request_id}`"
     assert fields["Cost"] == "$0.12"
@@ -181,7 +181,7 @@ async def test_detail_view_from_the_menu_and_by_number(
     # Someone else's job is exactly as absent as a missing one.
     for number in (theirs[0].id, 99_999):
         absent = await reply(discord_fake, await discord_fake.invoke("history", job=number))
-        assert absent.ephemeral and "no job of yours" in absent.content
+        assert absent.ephemeral and "no video of yours" in absent.content
 
 
 async def test_animate_again_submits_once_with_the_same_options(
@@ -226,21 +226,21 @@ async def test_clear_asks_first_and_removes_only_the_callers_finished_rows(
     await seed(bot, discord_fake.stranger, 2)
     store = bot.jobs.store
     ask = await reply(discord_fake, await discord_fake.invoke("history-clear"))
-    assert ask.ephemeral and "4 finished jobs" in ask.content
+    assert ask.ephemeral and "4 finished videos" in ask.content
     assert "in progress stay" in ask.content
     assert await store.count_for_user(discord_fake.author.id) == 5  # asked, not done
-    await press(discord_fake, ask, "Delete my finished jobs", user=discord_fake.stranger)
+    await press(discord_fake, ask, "Delete my finished videos", user=discord_fake.stranger)
     assert await store.count_for_user(discord_fake.author.id) == 5
-    await press(discord_fake, ask, "Delete my finished jobs")
-    assert "Deleted 4 finished jobs" in ask.content and ask.components == []
+    await press(discord_fake, ask, "Delete my finished videos")
+    assert "Deleted 4 finished videos" in ask.content and ask.components == []
     (left,) = await store.list_for_user(discord_fake.author.id)
     assert left.id == mine[3].id and left.status is JobStatus.IN_QUEUE
     assert await store.count_for_user(discord_fake.stranger.id) == 2
     # A cleared job is as absent as a missing one, even by its number.
     gone = await reply(discord_fake, await discord_fake.invoke("history", job=mine[0].id))
-    assert "no job of yours" in gone.content
+    assert "no video of yours" in gone.content
     again = await reply(discord_fake, await discord_fake.invoke("history-clear"))
-    assert "no finished jobs" in again.content and again.components == []
+    assert "no finished videos" in again.content and again.components == []
 
     keep = await reply(
         discord_fake, await discord_fake.invoke("history-clear", user=discord_fake.stranger)
@@ -282,7 +282,7 @@ async def test_long_markdown_prompts_render_within_discords_limits(
         "select",
         values=[page.components[1]["components"][0]["options"][0]["value"]],
     )
-    assert page.embeds[0]["title"].startswith("Job #")
+    assert page.embeds[0]["title"].startswith("Video #")
     assert discord_fake.pinged() == {}
     assert not [r for r in discord_fake.requests if r.status == 400]
 
@@ -324,7 +324,7 @@ async def test_an_empty_history_is_a_friendly_line_without_dead_widgets(
 ) -> None:
     page = await reply(discord_fake, await discord_fake.invoke("history"))
     assert page.ephemeral and page.components == []
-    assert page.embeds[0]["description"] == "No jobs yet. Use /animate to make one."
+    assert page.embeds[0]["description"] == "No videos yet. Use /animate to make one."
 
 
 async def test_rows_say_their_state_in_words_and_the_pager_speaks_words(

@@ -47,7 +47,10 @@ class BotProcess:
         self.proc: asyncio.subprocess.Process | None = None
         self.as_pid_1 = False
 
-    async def start(self, *, within: float = 20.0, as_pid_1: bool = False) -> None:
+    async def start(
+        self, *, within: float = 20.0, as_pid_1: bool = False, until_connected: bool = True
+    ) -> None:
+        """Start the bot; by default, return once it has connected to the fake gateway."""
         self.discord_fake.identified.clear()
         env = {
             "PATH": os.environ.get("PATH", ""),
@@ -74,7 +77,8 @@ class BotProcess:
                 stdout=log,
                 stderr=log,
             )
-        await asyncio.wait_for(self.discord_fake.identified.wait(), within)
+        if until_connected:
+            await asyncio.wait_for(self.discord_fake.identified.wait(), within)
 
     async def kill(self) -> None:
         """SIGKILL: no cleanup at all, as when the machine or the OOM killer ends it."""

@@ -43,6 +43,9 @@ class Timeline:
     # Real MP4 bytes to serve (tests/fakes/media.py); None: the byte pattern of `video_size`.
     media: bytes | None = None
     cost: float | None = 0.12
+    # /result?include_cost=true also tells the cost while the job runs (RunComfy's docs do
+    # not say whether it does; the bot must record it when it does).
+    cost_while_running: bool = False
     result_status_word: str = "succeeded"
     videos_list: bool = False  # answer `output.videos: [...]` instead of `output.video`
     # What /result's `output` says instead of the video URL (e.g. {} or {"video": ""}).
@@ -382,6 +385,9 @@ class FakeRunComfy:
             if t.result_output is not None:
                 payload["output"] = t.result_output
             payload["finished_at"] = "2026-11-25T00:01:00Z"
+            if request.query.get("include_cost") == "true" and t.cost is not None:
+                payload["cost"] = t.cost
+        elif state == "in_progress" and t.cost_while_running:
             if request.query.get("include_cost") == "true" and t.cost is not None:
                 payload["cost"] = t.cost
         elif state == "failed":

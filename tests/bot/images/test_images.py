@@ -179,7 +179,7 @@ def test_side_bounds(size: tuple[int, int], fitted_to: tuple[int, int] | None) -
 def test_too_small_to_enlarge(size: tuple[int, int]) -> None:
     exc = rejected(solid(*size))
     assert exc.code == "too_small"
-    assert f"{size[0]}x{size[1]} px" in exc.message and "more than 300 px" in exc.message
+    assert f"{size[0]}×{size[1]} px" in exc.message and "more than 300 px" in exc.message
 
 
 # --- Aspect ratio: exactly 0.4 and 2.5 are refused -----------------------------------------
@@ -203,7 +203,7 @@ def test_aspect_bounds(size: tuple[int, int], ok: bool) -> None:
         return
     exc = rejected(solid(*size))
     assert exc.code == "aspect"
-    assert f"{size[0]}x{size[1]} px" in exc.message and "0.4" in exc.message
+    assert f"{size[0]}×{size[1]} px" in exc.message and "0.4" in exc.message
     if Fraction(*size) in (Fraction(2, 5), Fraction(5, 2)):
         assert "exactly" in exc.message  # never "2.50, must be less than 2.5"
 
@@ -314,7 +314,7 @@ def test_a_highly_compressible_huge_image_is_a_bomb_before_decoding() -> None:
     data = handmade_png(9000, 9000, pixels=True)  # 81 Mpx in ~10 kB, a valid PNG
     assert len(data) < 100_000
     exc = rejected(data, "zeros.png")
-    assert exc.code == "bomb" and "9000x9000 px" in exc.message
+    assert exc.code == "bomb" and "9000×9000 px" in exc.message
 
 
 def test_a_gif_screen_of_65535_squared_is_a_bomb() -> None:
@@ -476,7 +476,7 @@ def test_aspect_is_judged_as_displayed() -> None:
     exif = Image.Exif()
     exif[ORIENTATION] = 8
     exc = rejected(solid(1000, 399, "JPEG", exif=exif))
-    assert exc.code == "aspect" and "399x1000 px" in exc.message
+    assert exc.code == "aspect" and "399×1000 px" in exc.message
 
 
 def test_a_big_jpeg_is_drafted_down_then_fitted() -> None:
@@ -594,8 +594,8 @@ def test_what_is_accepted_is_said_from_the_bounds() -> None:
     t = i18n.english()
     assert accepted(t, BOUNDS) == (
         "Accepted: PNG, JPEG, WebP or GIF; more than 300 and less than 6000 px on each side; "
-        "width/height between 0.4 and 2.5; under 30 MB (bigger images, and ones down to "
-        "150 px, are resized for you)."
+        "width/height between 0.4 and 2.5; under 30 MB (I resize bigger images for you, and "
+        "ones down to 150 px)."
     )
     assert "between 0.25 and 4;" in accepted(t, OTHER) and "under 20 MB" in accepted(t, OTHER)
     assert "px on each side" not in accepted(t, ImageBounds())

@@ -73,6 +73,26 @@ async def test_renewal_keeps_jobs_from_a_take_over(open_store_at: OpenStore) -> 
     assert await b.claim(now=100.0 + 2 * HOLD + 1, until=500.0) != []  # A stopped renewing
 
 
+async def test_renewing_by_ids_leaves_our_other_rows_to_lapse(open_store_at: OpenStore) -> None:
+    # A row of ours whose tracker let go is not renewed: it lapses and is taken up again.
+    a = await open_store_at(owner="proc-a", lease_hold=HOLD)
+    b = await open_store_at(owner="proc-b", lease_hold=HOLD)
+    tracked = await a.create(new_job(created_at=100.0, status=S.IN_PROGRESS))
+    untracked = await a.create(new_job(created_at=100.0, status=S.IN_QUEUE))
+    done = await a.create(new_job(created_at=100.0, status=S.DELIVERED))
+    theirs = await b.create(new_job(created_at=150.0, status=S.IN_QUEUE))
+    asked = {tracked.id, done.id, theirs.id, 12345}
+    assert await a.renew_jobs(asked, until=100.0 + 2 * HOLD) == {tracked.id}  # type: ignore[arg-type]
+    assert await a.renew_jobs(set(), until=200.0) == set()
+    assert untracked.id is not None and await a.lease_of(untracked.id) == ("proc-a", 100.0 + HOLD)
+    assert theirs.id is not None and await b.lease_of(theirs.id) == ("proc-b", 150.0 + HOLD)
+    taken = await b.claim(now=100.0 + HOLD + 1, until=500.0, own=False)
+    assert [j.id for j in taken] == [untracked.id]
+    many = [await a.create(new_job(created_at=300.0, status=S.IN_QUEUE)) for _ in range(3)]
+    ids = {j.id for j in many if j.id is not None} | set(range(10_000, 11_200))  # past a batch
+    assert await a.renew_jobs(ids, until=900.0) == {j.id for j in many}
+
+
 async def test_a_clean_stop_releases_at_once(open_store_at: OpenStore) -> None:
     a = await open_store_at(owner="proc-a", lease_hold=HOLD)
     b = await open_store_at(owner="proc-b", lease_hold=HOLD)

@@ -44,6 +44,7 @@ class RecordingObserver:
         self.limit = upload_limit
         self.changed = asyncio.Event()
         self.deliveries_failing = 0  # the next N deliveries raise, as a bug in the cog would
+        self.nowhere = False  # no place reaches the author: deliveries return None
 
     async def job_updated(self, job: Job) -> None:
         self.updates.append(job)
@@ -65,6 +66,8 @@ class RecordingObserver:
         if self.deliveries_failing:
             self.deliveries_failing -= 1
             raise RuntimeError("a bug on the way to Discord")
+        if self.nowhere:
+            return None
         self.delivered.append((job, video.read_bytes() if video else None))
         self.reasons.append(why)
         self.changed.set()
@@ -576,10 +579,11 @@ async def test_a_delivery_that_fails_unexpectedly_ends_the_job_not_its_tracker(
     h.observer.deliveries_failing = 1
     job = await h.start_job()
     done = await h.wait_status(job.id, JobStatus.DELIVERED)  # type: ignore[arg-type]
-    assert done.delivered_message_id is None and done.video_url  # kept for /history
+    # Not "delivered" with nothing posted (issue 27 #12): its link went instead.
+    assert done.delivered_message_id is not None and done.video_url
     for _ in range(40):  # bounded: its tracker ends once the row is final
         if h.service.live_trackers == 0:
             break
         await asyncio.sleep(0.05)
     assert h.service.live_trackers == 0
-    assert any("waits in /history" in r.getMessage() for r in caplog.records)
+    assert any("posting its link" in r.getMessage() for r in caplog.records)

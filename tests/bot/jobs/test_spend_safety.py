@@ -53,9 +53,9 @@ async def test_clear_hides_finished_jobs_but_keeps_live_ones_and_the_quota(
     before = await bot.jobs.store.quota_usage(author.id, since=0)
 
     ask = await reply(discord_fake, await discord_fake.invoke("history-clear"))
-    assert "1 finished job" in ask.content and "in progress" in ask.content
-    await press(discord_fake, ask, "Delete my finished jobs")
-    assert "1 finished job" in ask.content
+    assert "1 finished video" in ask.content and "in progress" in ask.content
+    await press(discord_fake, ask, "Delete my finished videos")
+    assert "1 finished video" in ask.content
 
     # The quota is exactly what it was; the live job is still listed and tracked.
     assert await bot.jobs.store.quota_usage(author.id, since=0) == before
@@ -74,7 +74,7 @@ async def test_clear_hides_finished_jobs_but_keeps_live_ones_and_the_quota(
     await press(
         discord_fake,
         await reply(discord_fake, await discord_fake.invoke("history-clear")),
-        "Delete my finished jobs",
+        "Delete my finished videos",
     )
     await start_queued(discord_fake, runcomfy_fake)
     assert "3 videos in the last 24 hours" in await refusal(discord_fake)

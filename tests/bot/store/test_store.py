@@ -681,9 +681,10 @@ async def test_a_jobs_locale_survives_reopening(tmp_path: Path) -> None:
 # --- Guild settings and usage (/admin) ----------------------------------------------------
 
 
-async def test_guild_settings_round_trip_and_usage(store: JobStore) -> None:
+async def test_guild_settings_round_trip_and_usage(open_store_at: OpenStore) -> None:
     from bot.domain import GuildSettings
 
+    store = await open_store_at()
     assert await store.guild_settings(5) == GuildSettings(guild_id=5)
     saved = GuildSettings(
         guild_id=5,
@@ -695,11 +696,14 @@ async def test_guild_settings_round_trip_and_usage(store: JobStore) -> None:
         daily_spend_cap_usd=2.5,
         default_model_id=SEEDANCE_15,
         allowed_model_ids=(SEEDANCE_15, "vendor/other/image-to-video"),
+        language="fr",
         updated_by=2**63 - 1,
         updated_at=12.5,
     )
     await save_guild_settings(store, saved)
     assert await store.guild_settings(5) == saved
+    # Read back from the database, not from the store's memory.
+    assert await (await open_store_at()).guild_settings(5) == saved
     await save_guild_settings(store, saved.model_copy(update={"paused": False}))
     assert (await store.guild_settings(5)).paused is False
     now = 1000.0

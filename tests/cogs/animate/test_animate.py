@@ -178,7 +178,7 @@ async def test_aspect_refusal_says_the_ratio_and_the_range(
     ix = await discord_fake.invoke("animate", image=png(1500, 500), prompt="x")
     await discord_fake.wait_for(lambda: ix.response_type is not None)
     text = discord_fake.messages[ix.original_id].content
-    assert ix.ephemeral and "1500x500" in text and "3.00" in text and "0.4" in text
+    assert ix.ephemeral and "1500×500" in text and "3.00" in text and "0.4" in text
     assert runcomfy_fake.submits == []
 
 
@@ -287,7 +287,7 @@ async def test_quota_refusals_say_which_limit(
     assert "in progress" in await refusal(author)
 
     await start_queued(discord_fake, runcomfy_fake, user=stranger)
-    assert "busy" in await refusal(discord_fake.moderator)
+    assert "already making" in await refusal(discord_fake.moderator)
 
     # Free the author's slot (a finished render is charged); the second job of the
     # day is allowed, the third is not.
@@ -441,7 +441,7 @@ async def test_cancel_is_refused_while_rendering_and_the_job_is_delivered(
         lambda: [m for m in discord_fake.channel_messages() if "already rendering" in m.content]
     )
     assert refusal[0].pinged_users == {discord_fake.moderator.id}
-    assert "charged" in refusal[0].content
+    assert "full cost" in refusal[0].content
     runcomfy_fake.set_state(rid, "completed")
     await wait_state(discord_fake, status, "Done")
 
@@ -765,7 +765,9 @@ async def test_a_row_without_request_id_becomes_lost_at_start(
     await store.close()
     bot = await runner.start()
     told = await discord_fake.wait_for(
-        lambda: [m for m in discord_fake.channel_messages() if "did not send it again" in m.content]
+        lambda: [
+            m for m in discord_fake.channel_messages() if "did not ask for it again" in m.content
+        ]
     )
     assert told[0].pinged_users == {discord_fake.author.id}
     (job,) = await bot.jobs.store.list_for_user(discord_fake.author.id)

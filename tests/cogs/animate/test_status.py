@@ -75,7 +75,8 @@ def test_a_fitted_image_is_said_with_its_sizes() -> None:
     job = Job(id=3, user_id=1, prompt="p", image=fitted, created_at=0, locale="fr", **job_fields())
     fields = {f.name: f.value for f in status_embed(job, Estimate()).fields}
     assert fields["Image"] == (
-        "Votre image a été redimensionnée de 6000×4500 à 800×600 pour convenir au service vidéo."
+        f"J'ai redimensionné votre image de 6000{NBSP}×{NBSP}4500 à 800{NBSP}×{NBSP}600 "
+        "pour le service vidéo."
     )
 
 
@@ -210,8 +211,8 @@ async def test_a_french_server_sees_the_status_and_the_video_in_french_after_a_r
     )
     assert video[0].content.startswith(f"<@{discord_fake.author.id}> votre vidéo est prête")
     assert "> un chat baille" in video[0].content and f"coût 0,12{NBSP}$US" in video[0].content
-    await discord_fake.wait_for(lambda: status.embeds[0]["title"] == "✅ Terminée")
-    assert status.embeds[0]["footer"]["text"].startswith(f"Tâche n°{NBSP}")
+    await discord_fake.wait_for(lambda: status.embeds[0]["title"] == "✅ Publiée")
+    assert status.embeds[0]["footer"]["text"].startswith(f"Vidéo n°{NBSP}")
 
 
 def state_of_fr(message: FakeMessage) -> str:

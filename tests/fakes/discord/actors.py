@@ -303,11 +303,17 @@ class ActorsMixin(GatewayMixin, IdentityMixin, MessageStore):
             payload.update(
                 guild_id=str(self.guild_id),
                 guild_locale=self.guild_locale,
+                # The partial guild Discord adds to every interaction in a server.
+                guild={
+                    "id": str(self.guild_id),
+                    "locale": self.guild_locale,
+                    "features": self.guild_features(),
+                },
                 channel_id=str(channel_id),
                 channel=self._channel_payload(channel_id),
                 member={
                     **self._member_payload(user),
-                    "permissions": str(self.permissions_of(user)),
+                    "permissions": str(self.permissions_of(user, channel_id)),
                 },
                 context=0,
                 authorizing_integration_owners={"0": str(self.guild_id)},

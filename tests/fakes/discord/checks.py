@@ -45,6 +45,8 @@ DISCORD_LOCALES = frozenset(
         "ko",
     ]
 )
+# Discord's `^[-_\p{L}\p{N}\p{sc=Deva}\p{sc=Thai}]{1,32}$`: letters of any script
+# (accents too), digits, - and _.
 _COMMAND_NAME = re.compile(r"^[-_\w]{1,32}$")
 
 
@@ -72,8 +74,14 @@ def _check_command_texts(command: dict[str, Any]) -> None:
         for description in descriptions:
             if len(description) > 100:
                 raise invalid(f"description {description!r} longer than 100")
-        for option in item.get("options", []):
+        options = item.get("options", [])
+        for option in options:
             check(option, 32, True)
+        # Options are told apart by name in every language the picker shows.
+        for locale in DISCORD_LOCALES:
+            shown = [(o.get("name_localizations") or {}).get(locale, o["name"]) for o in options]
+            if len(shown) != len(set(shown)):
+                raise invalid(f"two options named alike in {locale!r}: {shown}")
         for choice in item.get("choices", []):
             check(choice, 100, False)
 

@@ -70,7 +70,7 @@ class GuildMixin(DiscordState):
             "roles": [everyone, moderator, admin, bot_role],
             "emojis": [],
             "stickers": [],
-            "features": [],
+            "features": self.guild_features(),
             "mfa_level": 0,
             "premium_tier": {DEFAULT_UPLOAD_LIMIT: 0, 52428800: 2, 104857600: 3}.get(
                 self.upload_limit, 0
@@ -92,6 +92,9 @@ class GuildMixin(DiscordState):
             "joined_at": _timestamp(time.time()),
         }
 
+    def guild_features(self) -> list[str]:
+        return ["COMMUNITY", "NEWS"] if self.community else []
+
     @property
     def _bot_role(self) -> int:
         return self.guild_id + 1
@@ -111,11 +114,16 @@ class GuildMixin(DiscordState):
         }
 
     def _channel_payload(self, channel_id: int) -> dict[str, Any]:
-        overwrites = []
+        overwrites: list[dict[str, Any]] = []
         if channel_id == self.hidden:
             overwrites = [
                 {"id": str(self.guild_id), "type": 0, "allow": "0", "deny": str(VIEW_CHANNEL)}
             ]
+        overwrites += [
+            {"id": str(user_id), "type": 1, "allow": "0", "deny": str(bits)}
+            for (channel, user_id), bits in self.channel_denies.items()
+            if channel == channel_id
+        ]
         return {
             "id": str(channel_id),
             "type": 0,
@@ -130,11 +138,13 @@ class GuildMixin(DiscordState):
             "rate_limit_per_user": 0,
         }
 
-    def permissions_of(self, user: FakeUser) -> int:
+    def permissions_of(self, user: FakeUser, channel_id: int | None = None) -> int:
+        """The member's permissions (in `channel_id`, with its member overwrites)."""
         if user is self.bot:
             return BOT_PERMISSIONS
-        return (
+        granted = (
             MEMBER_PERMISSIONS
             | (MANAGE_MESSAGES if self.moderator_role in user.roles else 0)
             | (MANAGE_GUILD if self.admin_role in user.roles else 0)
         )
+        return granted & ~self.channel_denies.get((channel_id or 0, user.id), 0)

@@ -28,6 +28,9 @@ class InteractionsMixin(MessageStore):
             raise DiscordError(404, 10062, "Unknown interaction")
         if time.monotonic() - interaction.created_at > INTERACTION_ANSWER_SECONDS:
             raise DiscordError(404, 10062, "Unknown interaction")
+        if self.late_answers:
+            self.late_answers -= 1
+            raise DiscordError(404, 10062, "Unknown interaction")
         if interaction.response_type is not None:
             raise DiscordError(400, 40060, "Interaction has already been acknowledged.")
         kind = body["type"]

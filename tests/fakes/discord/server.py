@@ -109,6 +109,14 @@ class FakeDiscord(ActorsMixin, InteractionsMixin, ChannelsMixin, FaultsMixin, Re
             assert request.transport is not None
             request.transport.close()  # no answer at all: a reset connection
             return web.Response(status=500)  # never reaches the client
+        if (
+            self.garble_next_posts
+            and request.method == "POST"
+            and (posted_in or _FOLLOWUP_POST.fullmatch(path))
+        ):
+            self.garble_next_posts -= 1
+            await request.read()
+            return web.Response(status=200, text="<html>upstream hiccup</html>")
         cid = posted_in["cid"] if posted_in else None
         window = self._channel_window(cid) if cid else None
         if window is not None and window[0] <= 0:

@@ -61,8 +61,15 @@ class DiscordState:
         self.upload_limit = DEFAULT_UPLOAD_LIMIT  # channel uploads in the guild
         # The server's language: its preferred_locale, and every interaction's guild_locale.
         self.guild_locale = "en-US"
+        # Only a Community server can choose its language; Discord sends "en-US" as every
+        # other server's guild_locale. Set before the bot starts (it caches the guild).
+        self.community = False
         self.bot_can_manage_messages = True
         self.bot_denied_permissions = 0  # bits taken from the bot's role (`check` tests)
+        # (channel id, user id) -> bits a member overwrite denies that member there.
+        self.channel_denies: dict[tuple[int, int], int] = {}
+        # The next N interaction answers arrive after Discord's 3 s: "Unknown interaction".
+        self.late_answers = 0
         # When set, bot-token routes answer 401 to any other token, as Discord does.
         self.token: str | None = None
         self.dm_closed: set[int] = set()
@@ -82,6 +89,9 @@ class DiscordState:
         self.drop_next_posts = 0
         # The next N message posts are made, but their answer is lost on the way back.
         self.lose_next_answers = 0
+        # The next N message posts are not made and answer 200 with a body that is not
+        # JSON: discord.py then raises neither an HTTP nor a connection error.
+        self.garble_next_posts = 0
         self._channel_posts: dict[str, deque[float]] = {}
         self._sockets: set[web.WebSocketResponse] = set()
         # Each connection's [shard_id, shard_count] from its IDENTIFY (unsharded: [0, 1]).
