@@ -84,6 +84,11 @@ class VideoModel:
         last = self.model_id.rsplit("/", 1)[-1]
         return last.lower() if _ID_RESOLUTION.match(last) else None
 
+    def fixed_value(self, role: str) -> str | None:
+        """A value the model fixes for a common role it offers no option for: the
+        resolution its id names (`.../720p`); None when it fixes nothing there."""
+        return self.resolution_in_id if role == "resolution" and not self.has(role) else None
+
     def defaults(self) -> Options:
         return {o.field: o.default for o in self.options if o.default is not None}
 

@@ -18,6 +18,7 @@ from typing import Any
 import discord
 from discord import app_commands
 
+from bot import i18n
 from bot.i18n import Messages
 from bot.models.model import VideoModel
 from bot.models.options import ROLES, OptionKind, OptionRefused, OptionSpec
@@ -117,11 +118,16 @@ def refusal_text(exc: OptionRefused, model: VideoModel, t: Messages) -> str:
     if exc.option is not None:
         return t("option.not_taken", model=model.name, option=exc.name,
                  value=str(exc.value), values=takes_text(exc.option, t))  # fmt: skip
-    if exc.role == "ratio":
-        return t("option.missing.ratio", model=model.name)
-    if exc.role == "resolution" and model.resolution_in_id:
-        return t("option.missing.resolution_in_model", model=model.name,
-                 resolution=model.resolution_in_id)  # fmt: skip
+    # What the model does instead, for a common role the catalogs word (`option.missing.<role>`):
+    # a value its id fixes ("always 720p"), or what it takes instead ("from your image").
+    if exc.role is not None:
+        fixed = model.fixed_value(exc.role)
+        keys = [f"option.missing.{exc.role}"]
+        if fixed is not None:
+            keys.insert(0, f"option.missing.{exc.role}.fixed")
+        for key in keys:
+            if i18n.english().has(key):
+                return t(key, model=model.name, option=exc.name, fixed=fixed or "")
     return t("option.missing", model=model.name, option=exc.name)
 
 

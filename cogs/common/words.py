@@ -10,6 +10,7 @@ from functools import lru_cache
 
 import discord
 
+from bot import i18n
 from bot.domain import Job, JobStatus, Scalar
 from bot.failures import FailureKind, failure_kind, service_words
 from bot.i18n import Messages
@@ -50,36 +51,38 @@ def timestamp(unix: float, style: str = "R") -> str:
     return f"<t:{int(unix)}:{style}>"
 
 
-def ratio_text(ratio: str, t: Messages) -> str:
-    """A ratio as typed ("16:9"), but "adaptive" in the reader's words."""
-    return t("job.options.ratio.adaptive") if ratio == "adaptive" else ratio
-
-
 def options_text(model_id: str, options: dict[str, Scalar], t: Messages) -> str:
-    """A job's model and options in one line: "Seedance v1.5 pro · 480p · 5 s · audio on"."""
+    """A job's model and options in one line: "Seedance v1.5 pro · 480p · 5 s · audio on".
+
+    Options with a common role read as the catalogs write them; any other as its field.
+    """
     parts = [display_name(model_id)]
     for field, value in options.items():
         role = role_of(field)
-        if role == "audio":
-            parts.append(t("job.options.audio_on" if value else "job.options.audio_off"))
-        elif role == "camera_fixed":
-            parts.append(t("job.options.camera_fixed" if value else "job.options.camera_moves"))
-        elif role is not None:
-            parts.append(value_label(role, value, t))
-        else:
-            parts.append(f"{field}: {value_label(None, value, t)}")
+        label = value_label(role, value, t)
+        parts.append(label if role is not None else f"{field}: {label}")
     return " · ".join(parts)
 
 
 def value_label(role: str | None, value: Scalar, t: Messages) -> str:
-    """An option's value as users read it: "5 s", "adaptive" in their words, on/off."""
-    if role == "duration" and isinstance(value, int | float) and not isinstance(value, bool):
-        return t("job.options.seconds", duration=t.number(value))
-    if role == "ratio" and value == "adaptive":
-        return t("job.options.ratio.adaptive")
+    """An option's value as users read it: the catalogs' words for a role's value
+    (`job.options.<role>[.on|.off]`: "5 s", "audio on"), a choice's (`choice_name.<value>`:
+    "adaptive" in French), else the value itself."""
     if isinstance(value, bool):
-        return t("job.options.on") if value else t("job.options.off")
-    return t.number(value) if isinstance(value, int | float) else str(value)
+        switch = "on" if value else "off"
+        key = f"job.options.{role}.{switch}"
+        return t(key) if role is not None and _known(key) else t(f"job.options.{switch}")
+    shown = t.number(value) if isinstance(value, int | float) else str(value)
+    if role is not None and _known(f"job.options.{role}"):
+        return t(f"job.options.{role}", value=shown)
+    if isinstance(value, str) and _known(f"choice_name.{value}"):
+        return t(f"choice_name.{value}")
+    return shown
+
+
+def _known(key: str) -> bool:
+    """A catalog key the English source has (every other language falls back to it)."""
+    return i18n.english().has(key)
 
 
 def duration_text(seconds: float | None, t: Messages) -> str:

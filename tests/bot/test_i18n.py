@@ -254,7 +254,7 @@ async def test_the_translator_answers_french_for_fr_and_none_otherwise() -> None
     assert await translate(duration, discord.Locale.french) == (
         f"Durée en secondes{NBSP}: je propose celles du modèle"
     )
-    seconds = app_commands.locale_str("x", key="job.options.seconds", values={"duration": "6"})
+    seconds = app_commands.locale_str("x", key="job.options.duration", values={"value": "6"})
     assert await translate(seconds, discord.Locale.french) == f"6{NBSP}s"  # values filled in
 
 

@@ -131,7 +131,7 @@ async def test_remix_opens_a_prefilled_modal_and_starts_one_job_with_the_choices
     assert [o["value"] for o in resolution["options"] if o.get("default")] == ["480p"]
     assert [o["value"] for o in ratio["options"] if o.get("default")] == ["adaptive"]
     assert [o["label"] for o in duration["options"] if o.get("default")] == ["5 s"]
-    assert [o["label"] for o in audio["options"] if o.get("default")] == ["on"]
+    assert [o["label"] for o in audio["options"] if o.get("default")] == ["audio on"]
     runcomfy_fake.script(QUICK)
     submitted = await discord_fake.submit_modal(
         press,
@@ -140,7 +140,7 @@ async def test_remix_opens_a_prefilled_modal_and_starts_one_job_with_the_choices
             resolution["custom_id"]: [value_labelled(resolution, "720p")],
             duration["custom_id"]: [value_labelled(duration, "8 s")],
             ratio["custom_id"]: [value_labelled(ratio, "9:16")],
-            audio["custom_id"]: [value_labelled(audio, "off")],
+            audio["custom_id"]: [value_labelled(audio, "no audio")],
         },
     )
     await settle(discord_fake, runcomfy_fake, 2)
