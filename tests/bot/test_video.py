@@ -1,4 +1,4 @@
-"""bot/video.py on tiny real MP4s generated at test time (tests/fakes/media.py)."""
+"""bot/video/ on tiny real MP4s generated at test time (tests/fakes/media.py)."""
 
 from __future__ import annotations
 
