@@ -3,7 +3,7 @@
 Discord-free. Every metric lives on the object's own registry (not the library's
 global one), so a test reads the values of the bot it started and two bots in one
 process never share counters. Served with prometheus-client's own HTTP server (a
-thread) when `METRICS_PORT` is set; see the README for each metric.
+thread) when `METRICS_PORT` is set; docs/metrics.md describes each metric.
 """
 
 from __future__ import annotations
