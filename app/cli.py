@@ -15,7 +15,7 @@ from pathlib import Path
 
 from bot.config import Settings, SettingsError, load_settings
 
-DESCRIPTION = "A Discord bot that turns a picture into a short video (Seedance 1.5 pro)."
+DESCRIPTION = "A Discord bot that turns a picture into a short video with a RunComfy model."
 EPILOG = "Settings come from the environment or ./.env (see .env.example)."
 
 
@@ -107,6 +107,7 @@ async def sync(settings: Settings) -> int:
 
     from app.assemble import commands_only
     from app.command_sync import Outcome
+    from bot.models.registry import NoModel
     from bot.store import StoreUnavailable
 
     try:
@@ -115,6 +116,13 @@ async def sync(settings: Settings) -> int:
             done = await bot.sync_commands(force=True)
     except StoreUnavailable as exc:
         print(f"✗ database: {exc.reason} (DATABASE_PATH {exc.path})", file=sys.stderr)
+        return 2
+    except NoModel as exc:
+        print(
+            f"✗ no model in RUNCOMFY_MODEL_IDS can be used: {exc.describe()} "
+            "(see python -m bot check)",
+            file=sys.stderr,
+        )
         return 2
     except discord.LoginFailure:
         print("✗ Discord refused DISCORD_TOKEN", file=sys.stderr)

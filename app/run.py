@@ -18,7 +18,7 @@ from app.client import AnimateBot
 from bot.config import Settings, SettingsError, load_settings
 from bot.logs import setup_logging
 from bot.models.registry import NoModel
-from bot.store import StoreUnavailable
+from bot.store import NewerDatabase, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +120,9 @@ def main(**bot_options: Any) -> int:
     setup_logging(settings.log_level)
     try:
         asyncio.run(run(settings, **bot_options))
+    except NewerDatabase as exc:
+        log.error("The bot cannot start: %s.", exc.reason)
+        return 2
     except StoreUnavailable as exc:
         if exc.path is not None:
             log.error(

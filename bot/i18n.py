@@ -56,16 +56,21 @@ def read_catalog(locale: str, directory: Path = LOCALES_DIR) -> Catalog:
         return read_po(po, locale=locale, domain=DOMAIN)
 
 
-def negotiate(tag: str | None) -> str:
-    """The catalog for a Discord locale: exact (`fr`), then its language (`fr-CA`), else English."""
+def negotiate(tag: str | None, available: tuple[str, ...] | None = None) -> str:
+    """The catalog for a Discord locale: exact (`pt-BR`), then its language (`fr-CA`),
+    else English; folders match whatever their case or separator (`pt_BR`, `pt-br`)."""
     if not tag:
         return DEFAULT_LOCALE
-    wanted = tag.replace("_", "-").lower()
-    available = available_locales()
+    folders = {_comparable(name): name for name in available or available_locales()}
+    wanted = _comparable(tag)
     for candidate in (wanted, wanted.split("-", 1)[0]):
-        if candidate in available:
-            return candidate
+        if candidate in folders:
+            return folders[candidate]
     return DEFAULT_LOCALE
+
+
+def _comparable(tag: str) -> str:
+    return tag.replace("_", "-").lower()
 
 
 class Messages:

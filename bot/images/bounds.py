@@ -49,15 +49,6 @@ class ImageBounds:
         return self.max_file_bytes is None or size_bytes < self.max_file_bytes
 
 
-# Seedance 1.5 pro's rules as its model page states them (the tests' reference).
-SEEDANCE_BOUNDS = ImageBounds(
-    side_above=300,
-    side_below=6000,
-    min_aspect=Fraction(2, 5),
-    max_aspect=Fraction(5, 2),
-    max_file_bytes=30_000_000,  # "30 MB" read as the stricter decimal megabytes
-)
-
 # --- Our own limits ---------------------------------------------------------------
 # Attachments above this are not even downloaded (30..50 MB gets re-encoded below 30).
 MAX_DOWNLOAD_BYTES = 50_000_000

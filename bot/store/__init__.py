@@ -9,7 +9,7 @@ numbered as the others, and its URL scheme in `job_store.connect` and in
 `bot.config.DATABASE_URL_SCHEMES`.
 """
 
-from bot.store.database import Database, StoreUnavailable
+from bot.store.database import Database, NewerDatabase, StoreUnavailable
 from bot.store.job_store import (
     JobStore,
     is_postgres_url,
@@ -29,6 +29,7 @@ __all__ = [
     "UPDATABLE",
     "Database",
     "JobStore",
+    "NewerDatabase",
     "QuotaLimits",
     "QuotaUsage",
     "StoreUnavailable",

@@ -107,3 +107,14 @@ class StoreUnavailable(Exception):
         self.setting = setting
         self.reason = reason
         self.path = path
+
+
+class NewerDatabase(StoreUnavailable):
+    """The database was migrated by a newer bot: starting would misread its rows."""
+
+    def __init__(self, version: int, known: int) -> None:
+        super().__init__(
+            "DATABASE_URL",
+            f"the database is at version {version} and this bot knows up to {known}: "
+            "run the newer bot, or restore a backup made by this one",
+        )

@@ -19,6 +19,7 @@ from tests.app.test_cli import run_child
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.harness import BotRunner
 from tests.fakes.process import settings_env
+from tests.fakes.runcomfy import FakeRunComfy
 
 
 def command_puts(fake: FakeDiscord) -> list[str]:
@@ -130,6 +131,24 @@ async def test_python_m_bot_sync_names_a_guild_it_could_not_sync_and_fails(
     assert code == 1, out + err
     assert f"✓ synced {len(discord_fake.commands[discord_fake.guild_id])} commands" in out
     assert f"✗ could not sync to guild {stray}" in out
+
+
+async def test_python_m_bot_sync_with_no_usable_model_says_so_in_one_line(
+    runner: BotRunner, discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy, tmp_path: Path
+) -> None:
+    # A schema that names no input: nothing to read a model from.
+    runcomfy_fake.host(runcomfy_fake.model_id, {"type": "object"})
+    code, out, err = await run_child(
+        "sync", env=settings_env(runner.settings), cwd=tmp_path, discord_url=discord_fake.base_url
+    )
+    assert code == 2, out + err
+    assert "Traceback" not in err
+    *logged, said = err.strip().splitlines()
+    assert len(logged) <= 1  # the registry's own warning, if logging is on
+    assert said.startswith("✗ no model in RUNCOMFY_MODEL_IDS can be used: ")
+    assert runcomfy_fake.model_id in said and "no usable input schema" in said
+    assert "python -m bot check" in err
+    assert command_puts(discord_fake) == []
 
 
 async def test_the_hash_covers_translations_options_and_nothing_else() -> None:

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
+from bot.store import LATEST_MIGRATION
 from tests.app.conftest import DiscordWithOutages
 from tests.bot.test_config import assert_readable, bot_command
 from tests.fakes.runcomfy import FakeRunComfy
@@ -102,3 +104,21 @@ async def test_a_postgresql_still_starting_up_stops_the_start_readably(
     assert code == 2  # as every other setting or database the bot cannot use
     assert "secret-password" not in output
     assert discord_with_outages.count("GET", "/users/@me") == 0  # it stopped before Discord
+
+
+async def test_a_database_migrated_by_a_newer_bot_stops_the_start_readably(
+    discord_with_outages: DiscordWithOutages, runcomfy_fake: FakeRunComfy, tmp_path: Path
+) -> None:
+    database = tmp_path / "data" / "bot.db"
+    database.parent.mkdir()
+    with sqlite3.connect(database) as db:
+        db.execute(f"PRAGMA user_version = {LATEST_MIGRATION + 1}")
+
+    code, output = await run_to_its_end(
+        tmp_path, discord_with_outages.base_url, runcomfy_fake.base_url
+    )
+
+    assert_readable(code, output, f"version {LATEST_MIGRATION + 1}", "newer bot")
+    assert code == 2  # a restart cannot help: the restart policy should give up
+    with sqlite3.connect(database) as db:
+        assert db.execute("PRAGMA user_version").fetchone() == (LATEST_MIGRATION + 1,)

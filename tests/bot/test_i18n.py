@@ -204,6 +204,15 @@ def test_discord_locales_are_negotiated_with_english_as_fallback(
     assert i18n.for_locale(tag).locale == locale
 
 
+@pytest.mark.parametrize(
+    ("tag", "locale"),
+    [("pt-BR", "pt-BR"), ("PT_br", "pt-BR"), ("pt-PT", "pt"), ("zh-TW", "zh_TW"), ("zh-CN", "en")],
+)
+def test_region_folders_are_found_whatever_the_case_or_separator(tag: str, locale: str) -> None:
+    available = ("en", "fr", "pt", "pt-BR", "zh_TW")
+    assert i18n.negotiate(tag, available) == locale
+
+
 def test_each_catalog_is_loaded_once() -> None:
     assert i18n.for_locale("fr") is i18n.for_locale("fr-FR")
     assert i18n.for_locale("en-GB") is i18n.english()

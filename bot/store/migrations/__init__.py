@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
 
-from bot.store.database import MIGRATION_LOCK, Database
+from bot.store.database import MIGRATION_LOCK, Database, NewerDatabase
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +60,8 @@ async def migrate(db: Database) -> None:
     make a second process starting at the same moment wait, re-read and skip.
     """
     version = await db.schema_version()
+    if version > LATEST_MIGRATION:
+        raise NewerDatabase(version, LATEST_MIGRATION)
     for step in steps(db.dialect.name):
         if step.number <= version:
             continue

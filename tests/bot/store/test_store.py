@@ -26,7 +26,7 @@ from bot.domain import (
     ModelSpend,
     is_charged,
 )
-from bot.store import LATEST_MIGRATION, JobStore, QuotaLimits, migrations
+from bot.store import LATEST_MIGRATION, JobStore, NewerDatabase, QuotaLimits, migrations
 from bot.store.schema import ACTIVE_SQL, CHARGED_SQL, FINISHED_SQL, SHOWN_SQL
 from tests.fakes.schemas import SEEDANCE_15
 from tests.models import job_fields, options, seedance
@@ -115,6 +115,22 @@ async def test_a_failing_migration_leaves_nothing_behind(
     # Every real migration committed, the broken one not.
     assert await raw(path, "PRAGMA user_version") == [(LATEST_MIGRATION,)]
     assert await raw(path, "SELECT name FROM sqlite_master WHERE name = 'half_done'") == []
+
+
+async def test_a_database_newer_than_the_bot_is_refused_untouched(tmp_path: Path) -> None:
+    path = tmp_path / "bot.db"
+    async with await JobStore.open(path) as current:
+        await current.create(new_job())
+    newer = LATEST_MIGRATION + 3
+    async with aiosqlite.connect(path) as db:
+        await db.execute(f"PRAGMA user_version = {newer}")
+        await db.commit()
+    with pytest.raises(NewerDatabase) as refused:
+        await JobStore.open(path)
+    assert f"version {newer}" in refused.value.reason
+    assert f"knows up to {LATEST_MIGRATION}" in refused.value.reason
+    assert await raw(path, "PRAGMA user_version") == [(newer,)]
+    assert await raw(path, "SELECT COUNT(*) FROM jobs") == [(1,)]
 
 
 async def test_two_processes_opening_a_new_file_together_migrate_once(tmp_path: Path) -> None:
