@@ -30,9 +30,9 @@ from typing import Any
 from benchmarks.common import machine, rig, summary
 from benchmarks.live_jobs import live_settings
 from bot import video
+from tests.cogs.animate.test_animate import png
 from tests.fakes import media
 from tests.fakes.runcomfy import Timeline
-from tests.test_animate import png
 
 MIB = 1024 * 1024
 

@@ -10,8 +10,8 @@ import asyncio
 import time
 
 from benchmarks.common import machine, rig
+from tests.cogs.animate.test_animate import png
 from tests.fakes.runcomfy import Timeline
-from tests.test_animate import png
 
 VIDEO_BYTES = 90 * 1000 * 1000
 LIMIT = 100 * 1024 * 1024

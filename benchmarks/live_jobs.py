@@ -34,9 +34,9 @@ from bot.config import Settings
 from bot.domain import ImageFacts, Job, JobOptions, JobStatus
 from bot.runcomfy.client import BASE_IN_FLIGHT
 from bot.store import JobStore
+from tests.cogs.animate.test_animate import png
 from tests.fakes.discord import FakeUser, peak_per_second
 from tests.fakes.runcomfy import Timeline
-from tests.test_animate import png
 
 # Status changes a job shows: each queue position, rendering, completed.
 QUEUE_POSITIONS = (3, 2, 1)

@@ -32,11 +32,11 @@ import asyncpg
 from benchmarks.common import machine
 from benchmarks.live_jobs import QUEUE_POSITIONS, live_settings
 from bot.config import Settings
+from tests.cogs.animate.test_animate import png
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.harness import RUNCOMFY_TOKEN, settings_for_fakes
 from tests.fakes.process import REPO, BotProcess
 from tests.fakes.runcomfy import FakeRunComfy, Timeline
-from tests.test_animate import png
 
 SHARDS = 3  # the fake guild is on shard 2 of 3; DMs on shard 0
 LEASE_SECONDS = 30.0

@@ -10,8 +10,8 @@ from __future__ import annotations
 import asyncio
 
 from benchmarks.common import machine, rig
+from tests.cogs.animate.test_animate import png
 from tests.fakes.process import can_run_as_pid_1
-from tests.test_animate import png
 
 
 async def one(case: str) -> tuple[int | None, float, float]:
