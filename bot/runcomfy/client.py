@@ -38,8 +38,7 @@ log = logging.getLogger(__name__)
 # Failures before a single byte of the request was written: no connection could be
 # made, or every pooled connection stayed busy (a slow RunComfy, 1,000 live jobs).
 NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
-# Connections to RunComfy, each its own lane (bot/lanes.py: httpcore's own pool costs
-# more CPU per request the more connections it holds), all kept alive. As many
+# Connections to RunComfy, each its own lane (bot/lanes.py), all kept alive. As many
 # requests are in flight as the round trip needs (bot/inflight.py), at least
 # BASE_IN_FLIGHT and at most MAX_CONNECTIONS (the RUNCOMFY_CONNECTIONS default).
 BASE_IN_FLIGHT = 16
