@@ -34,6 +34,15 @@ NEXT_ADDRESS_SECONDS = 2.0
 # CDN connections kept open between videos: completions come in bursts.
 KEEPALIVE_SECONDS = 30.0
 
+# IPv6 prefixes that carry an IPv4 address in their last 32 bits: a packet sent there
+# reaches that IPv4 address (through a translator or the host's own stack).
+IPV4_IN_LAST_32_BITS = (
+    ipaddress.IPv6Network("64:ff9b::/96"),  # NAT64, well-known prefix
+    ipaddress.IPv6Network("::/96"),  # IPv4-compatible (deprecated)
+    ipaddress.IPv6Network("::ffff:0:0:0/96"),  # SIIT, IPv4-translated
+    ipaddress.IPv6Network("::ffff:0:0/96"),  # IPv4-mapped
+)
+
 Resolver = Callable[[str, int], Awaitable[list[str]]]
 
 
@@ -41,15 +50,30 @@ class AddressRefused(Exception):
     """The URL's host is not a public network address: nothing was connected to."""
 
 
+def embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 address stands for (NAT64, 6to4, SIIT...), if any."""
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    for prefix in IPV4_IN_LAST_32_BITS:
+        if ip in prefix:
+            return ipaddress.IPv4Address(int(ip) & 0xFFFF_FFFF)
+    return None
+
+
 def is_public_address(address: str) -> bool:
-    """False for private, loopback, link-local, multicast, reserved and unspecified addresses."""
+    """False for private, loopback, link-local, site-local, multicast, reserved and
+    unspecified addresses, and for IPv6 addresses that embed one."""
     try:
         ip = ipaddress.ip_address(address.split("%", 1)[0])
     except ValueError:
         return False
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped  # ::ffff:127.0.0.1 is loopback too
-    return ip.is_global and not ip.is_multicast
+    if isinstance(ip, ipaddress.IPv6Address):
+        inner = embedded_ipv4(ip)
+        if inner is not None:
+            ip = inner  # 64:ff9b::7f00:1 is 127.0.0.1 too
+        elif ip.is_site_local:
+            return False
+    return ip.is_global and not ip.is_multicast and not ip.is_reserved
 
 
 async def resolve(host: str, port: int) -> list[str]:

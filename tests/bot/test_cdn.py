@@ -19,7 +19,7 @@ import pytest
 import trustme
 
 from bot import cdn
-from bot.cdn import AddressRefused, CheckedBackend
+from bot.cdn import AddressRefused, CheckedBackend, is_public_address
 from bot.downloads import cdn_client
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
@@ -78,6 +78,48 @@ def resolving(table: dict[str, list[str]]) -> Callable[[str, int], Awaitable[lis
 
     resolve.asked = asked  # type: ignore[attr-defined]
     return resolve
+
+
+# -- which addresses are public (issue 27 #15) ---------------------------------------
+
+EMBEDDED_PRIVATE = [
+    "64:ff9b::7f00:1",  # NAT64 of 127.0.0.1
+    "64:ff9b::a00:1",  # NAT64 of 10.0.0.1
+    "64:ff9b::a9fe:a9fe",  # NAT64 of 169.254.169.254 (cloud metadata)
+    "2002:7f00:1::1",  # 6to4 of 127.0.0.1
+    "2002:c0a8:101::",  # 6to4 of 192.168.1.1
+    "::7f00:1",  # IPv4-compatible 127.0.0.1
+    "::a00:1",  # IPv4-compatible 10.0.0.1
+    "::ffff:0:7f00:1",  # SIIT (IPv4-translated) 127.0.0.1
+    "::ffff:0:a9fe:a9fe",  # SIIT 169.254.169.254
+    "::ffff:127.0.0.1",  # IPv4-mapped 127.0.0.1
+]
+SITE_LOCAL = ["fec0::1", "fec0:1:2::3", "feff::1"]
+
+
+@pytest.mark.parametrize(
+    ("address", "public"),
+    [(a, False) for a in EMBEDDED_PRIVATE + SITE_LOCAL]
+    + [
+        ("64:ff9b::808:808", True),  # NAT64 of 8.8.8.8: what DNS64 answers for a CDN
+        ("2002:808:808::1", True),  # 6to4 of 8.8.8.8
+        ("::ffff:8.8.8.8", True),
+        ("2606:4700:4700::1111", True),
+        ("8.8.8.8", True),
+    ],
+)
+def test_ipv4_inside_ipv6_is_judged_as_the_ipv4_and_site_local_is_refused(
+    address: str, public: bool
+) -> None:
+    assert is_public_address(address) is public
+
+
+@pytest.mark.parametrize("address", EMBEDDED_PRIVATE + SITE_LOCAL)
+async def test_a_host_resolving_to_a_wrapped_private_address_is_refused(address: str) -> None:
+    # Resolved and judged only: nothing connects (the addresses are not loopback's).
+    backend = CheckedBackend(allow_private=False, resolver=resolving({"cdn.test": [address]}))
+    with pytest.raises(AddressRefused):
+        await backend.addresses("cdn.test", 443)
 
 
 # -- the check sits in the connection ------------------------------------------------
