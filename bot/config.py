@@ -15,6 +15,9 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 DEFAULT_MODEL_ID = "bytedance/seedance-v1.5-pro/image-to-video"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 MAX_RUNCOMFY_CONNECTIONS = 64  # RUNCOMFY_CONNECTIONS' default
+# A video download stalls below this many bytes in this many seconds (the defaults).
+VIDEO_STALL_SECONDS = 10.0
+VIDEO_STALL_BYTES = 256 * 1024
 
 
 class Settings(BaseSettings):
@@ -85,6 +88,10 @@ class Settings(BaseSettings):
     max_video_bytes: int = Field(default=500 * 1024 * 1024, gt=0)
     # The whole video download (all tries) ends by then: a trickling CDN cannot hold it.
     video_download_timeout_seconds: float = Field(default=300.0, gt=0)
+    # A try that gets fewer than STALL_BYTES in STALL_SECONDS has stalled: the next try,
+    # then the link, in seconds rather than at the deadline.
+    video_download_stall_seconds: float = Field(default=VIDEO_STALL_SECONDS, gt=0)
+    video_download_stall_bytes: int = Field(default=VIDEO_STALL_BYTES, ge=1)
     # Fetch result videos from private, loopback and link-local addresses (tests only).
     allow_private_urls: bool = False
     # Re-encoding (to play inline, to fit the upload limit) is CPU work in worker processes.

@@ -7,26 +7,31 @@ video client itself (bot/cdn.py), at every connection.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import ssl
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import httpx
 
 from bot.cdn import AddressRefused, Resolver, checked_transport, is_public_address, resolve
+from bot.config import VIDEO_STALL_BYTES, VIDEO_STALL_SECONDS, Settings
 
 log = logging.getLogger(__name__)
 
 FETCHABLE_SCHEMES = frozenset({"http", "https"})
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 MAX_REDIRECTS = 5
-CHUNK_BYTES = 256 * 1024
 
 __all__ = [
     "DownloadError",
     "DownloadProblem",
+    "StallRule",
+    "VideoClient",
     "cdn_client",
     "download_to_file",
     "is_fetchable_url",
@@ -48,19 +53,41 @@ class DownloadError(Exception):
         self.reason = reason
 
 
+@dataclass(frozen=True, slots=True)
+class StallRule:
+    """A try has stalled when `min_bytes` take longer than `window_seconds` to arrive."""
+
+    window_seconds: float = VIDEO_STALL_SECONDS
+    min_bytes: int = VIDEO_STALL_BYTES
+
+    @classmethod
+    def of(cls, settings: Settings) -> StallRule:
+        return cls(settings.video_download_stall_seconds, settings.video_download_stall_bytes)
+
+
+class VideoClient(httpx.AsyncClient):
+    """httpx's client, checking every address, with the stall rule of its downloads."""
+
+    def __init__(self, *, stall: StallRule, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.stall = stall
+
+
 def cdn_client(
     *,
     allow_private: bool,
     timeout: httpx.Timeout | float,
+    stall: StallRule | None = None,
     verify: ssl.SSLContext | bool = True,
     resolver: Resolver = resolve,
-) -> httpx.AsyncClient:
+) -> VideoClient:
     """The client for result videos: no token, no proxy, only checked addresses.
 
     `allow_private`: also connect to private and loopback addresses (tests, a local CDN).
     The environment's proxy is not used: a proxy would connect where it likes.
     """
-    return httpx.AsyncClient(
+    return VideoClient(
+        stall=stall or StallRule(),
         timeout=timeout,
         trust_env=False,
         transport=checked_transport(allow_private=allow_private, verify=verify, resolver=resolver),
@@ -79,12 +106,13 @@ def is_fetchable_url(url: object) -> bool:
     return parts.scheme.lower() in FETCHABLE_SCHEMES and bool(host)
 
 
-async def download_to_file(http: httpx.AsyncClient, url: str, dest: Path, *, max_bytes: int) -> int:
+async def download_to_file(http: VideoClient, url: str, dest: Path, *, max_bytes: int) -> int:
     """Stream `url` into `dest`, never holding it in memory; returns its size.
 
     `http` comes from `cdn_client`, which checks every address it connects to.
     Redirects are followed by hand, and every hop must be http(s) like the first URL.
-    Raises DownloadError; `dest` is removed on any failure.
+    A body that stalls (`http.stall`) ends the try. Raises DownloadError; `dest` is
+    removed on any failure.
     """
     try:
         for _hop in range(MAX_REDIRECTS + 1):
@@ -96,7 +124,7 @@ async def download_to_file(http: httpx.AsyncClient, url: str, dest: Path, *, max
                     continue
                 if response.status_code != 200:
                     raise DownloadError(DownloadProblem.UNAVAILABLE, f"HTTP {response.status_code}")
-                return await _save(response, dest, max_bytes)
+                return await _save(response, dest, max_bytes, http.stall)
         raise DownloadError(DownloadProblem.UNAVAILABLE, "too many redirects")
     except httpx.HTTPError as exc:
         dest.unlink(missing_ok=True)
@@ -119,15 +147,27 @@ def _sendable(url: str) -> str:
     return parts._replace(scheme=parts.scheme.lower(), netloc=netloc).geturl()
 
 
-async def _save(response: httpx.Response, dest: Path, max_bytes: int) -> int:
+async def _save(response: httpx.Response, dest: Path, max_bytes: int, stall: StallRule) -> int:
     declared = response.headers.get("Content-Length")
     if declared is not None and declared.isdigit() and int(declared) > max_bytes:
         raise DownloadError(DownloadProblem.TOO_LARGE, f"{declared} bytes")
-    written = 0
-    with dest.open("wb") as out:
-        async for chunk in response.aiter_bytes(CHUNK_BYTES):
-            written += len(chunk)
-            if written > max_bytes:
-                raise DownloadError(DownloadProblem.TOO_LARGE, f"over {max_bytes} bytes")
-            out.write(chunk)
+    loop = asyncio.get_running_loop()
+    written = counted = 0  # `counted`: the bytes already credited to a window
+    try:
+        # One timer for the whole body, pushed back each time a window's bytes are in.
+        async with asyncio.timeout(stall.window_seconds) as window:
+            with dest.open("wb") as out:
+                async for chunk in response.aiter_bytes():
+                    written += len(chunk)
+                    if written > max_bytes:
+                        raise DownloadError(DownloadProblem.TOO_LARGE, f"over {max_bytes} bytes")
+                    out.write(chunk)
+                    if written - counted >= stall.min_bytes:
+                        counted = written
+                        window.reschedule(loop.time() + stall.window_seconds)
+    except TimeoutError:
+        raise DownloadError(
+            DownloadProblem.UNAVAILABLE,
+            f"stalled: under {stall.min_bytes} bytes in {stall.window_seconds:g} s",
+        ) from None
     return written
