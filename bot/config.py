@@ -63,14 +63,11 @@ class Settings(BaseSettings):
     poll_max_seconds: float = Field(default=15.0, gt=0)
     job_timeout_seconds: float = Field(default=30 * 60, gt=0)
     http_timeout_seconds: float = Field(default=30.0, gt=0)
-    # One budget for every RunComfy request of the bot, a guard against a runaway more
-    # than a pace (RunComfy publishes no limit; its own clients poll each job every
-    # 2-5 s). 1,000 live jobs on the hazard schedule use up to ~320/s at their busiest
-    # (`benchmarks.live_jobs`; at 100/s their polls queued and lagged 30 s), and a
-    # restart polls 1,000 jobs once within 2.5 s.
+    # One budget for every RunComfy request of the bot: a guard against a runaway, set
+    # above what 1,000 live jobs ask at their busiest (RunComfy publishes no limit).
     runcomfy_requests_per_second: float = Field(default=400.0, gt=0)
-    # The most connections to RunComfy. The bot uses what the round trip needs to
-    # carry the budget: 16 over loopback, 60 at 150 ms (bot/inflight.py).
+    # The most connections to RunComfy; the bot uses what the round trip needs to
+    # carry the budget (bot/inflight.py).
     runcomfy_connections: int = Field(default=MAX_RUNCOMFY_CONNECTIONS, ge=1, le=256)
     # Seconds assumed for a render when no past job of the same kind is known.
     default_eta_seconds: float = Field(default=120.0, gt=0)

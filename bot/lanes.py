@@ -1,8 +1,8 @@
 """An httpx transport of single-connection lanes, for the RunComfy client.
 
 httpcore's pool rescans every pooled connection on each request and each answer,
-so its cost per request grows with the connections it holds (docs/benchmarks.md:
-the lag misses its target on it at 1,000 live jobs). Here each lane is httpx's own
+so its cost per request grows with the connections it holds (on it the lag misses
+its target: docs/benchmarks.md). Here each lane is httpx's own
 transport with a pool of one connection; a request takes the least busy lane and
 gives it back when its answer is closed. The client still sees one
 `httpx.AsyncClient`, with everything httpx does (auth, timeouts, TLS), and only
