@@ -320,19 +320,14 @@ def transport_table(folder: Path) -> list[str]:
                 by_round = dict(runs.get((bench, variant), []))
                 for r in rounds:
                     document = by_round.get(r)
-                    row.append(figure.shown(figure.value(document)) if document else "not run")
+                    if document is None:
+                        row.append("not run")
+                    elif "failed" in document:
+                        row.append(f"failed: {document['failed']}")
+                    else:
+                        began = load_of(document).split(" / ")[0]
+                        row.append(f"{figure.shown(figure.value(document))} (load {began})")
             lines.append("| " + " | ".join(row) + " |")
-    loads = ["| load average at the start (1 / 5 / 15 min) | |"]
-    for variant in VARIANTS:
-        for r in rounds:
-            per_bench = [
-                load_of(doc)
-                for bench in TRANSPORT_RUNS
-                for rr, doc in runs.get((bench, variant), [])
-                if rr == r
-            ]
-            loads.append(" " + ", ".join(x.split(" / ")[0] for x in per_bench) + " |")
-    lines.append("".join(loads))
     return lines
 
 
@@ -364,8 +359,9 @@ def page(results: Path) -> str:
             "",
             "## RunComfy transport: before and after (issue 26)",
             "",
-            "The same session, runs interleaved (each benchmark: old, stock httpx, lanes, then",
-            "again), one at a time. Variants:",
+            "One session, runs interleaved (each benchmark: old, stock httpx, lanes, then again),",
+            "one at a time; beside each figure, the machine's 1-minute load average as the run",
+            "began (2 cores, shared with other engineers' test runs). Variants:",
             "",
             *[f"- **{name}**: {text}" for name, text in VARIANTS.items()],
             "",
