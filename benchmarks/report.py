@@ -373,15 +373,24 @@ def page(results: Path) -> str:
 
 
 TRANSPORT_NOTE = """\
-Stock httpx misses the lag target at 1,000 live jobs: httpcore's pool scans every
-connection on each request and each answer, so its CPU per request grows with the
-connections held, the bot's one busy core falls behind, and polls run late (fewer calls,
-found later). The lanes give each connection its own one-connection pool, which costs
-the same whatever the number of connections: they stay, built from public httpx
-classes only (`bot/lanes.py`), with httpx and httpcore pinned to the minor versions
-measured here. Our asyncio network backend (`bot/sockets.py`) made no difference a
-target could see and is gone; the video client keeps its address check in httpcore's
-public network-backend interface (`bot/cdn.py`)."""
+What the runs say. With RunComfy 150 ms away, where the bot holds up to 64 connections
+to carry its budget, stock httpx missed the lag target in every run (p50 10–19 s, p99
+50–70 s, found late after 5.5–6.5 calls per job) and its bot used 66–89 ms of CPU per
+job against 30–34 ms with the lanes: httpcore's pool scans every connection on each
+request and each answer, so its cost per request grows with the connections it holds,
+the bot's busy core falls behind and the polls run late. Over loopback (16 in flight)
+it missed in two runs of three (p50 5.0 s, p99 20.0 s at load 2.0, where both others
+met it; 2.5 / 11.0 s at load 8.3, where the old code missed too) and met it on the
+quiet machine of the third; the restart missed once (9.9 s). The lanes met every
+target in every run, at every load.
+
+So the lanes stay (`bot/lanes.py`), built from public httpx classes only, with httpx
+and httpcore pinned to the minor versions measured here. Our asyncio network backend
+(`bot/sockets.py`, the old variant) saved some CPU (tracking 0.95–1.02× the floor
+against 1.03–1.10× with the lanes on httpcore's AnyIO backend; bot CPU per live job
+25–29 ms against 31–33 ms) but no target depended on it: it is gone, and with it the
+write into httpx's private `_pool`. The video client keeps its address check in
+httpcore's public network-backend interface (`bot/cdn.py`)."""
 
 
 def main(argv: list[str] | None = None) -> Path:
