@@ -36,6 +36,7 @@ lint: $(STAMP)
 	$(BIN)/mypy app bot cogs
 	$(BIN)/lint-imports
 
+# Every benchmark, one at a time, into benchmarks/results/*.json, then docs/benchmarks.md.
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
 

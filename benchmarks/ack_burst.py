@@ -4,7 +4,7 @@ Target: p99 under 500 ms, none over 3 s (Discord's deadline). `--users 1000`
 shows a burst five times larger still answered in time. Also measures the first
 status message (the first edit of the deferred answer; target p99 <= 10 s at 1,000).
 `--format jpeg` (or webp) sends the same picture in that format: a PNG's damage is
-found by its checksums, the others' by decoding them (bot/validation.py).
+found by its checksums, the others' by decoding them (bot/images/checks.py).
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import datetime
 import json
 import os
 import platform
@@ -77,24 +78,40 @@ def summary(values: Sequence[float], unit: str = "ms", scale: float = 1000.0) ->
     )
 
 
-def machine() -> str:
-    cpu = "unknown CPU"
+def cpu_model() -> str:
     with contextlib.suppress(OSError):
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or "unknown CPU"
+
+
+def machine() -> str:
     return (
-        f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores ({cpu}), "
+        f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores ({cpu_model()}), "
         f"Python {platform.python_version()}"
     )
+
+
+def run_facts() -> dict[str, Any]:
+    """Where and when a run was made: docs/benchmarks.md names the machine from these."""
+    return {
+        "cpu": cpu_model(),
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "system": f"{platform.system()} {platform.machine()}",
+        "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        # The machine is shared: the load beside the run says how far to trust it.
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+    }
 
 
 def mean(values: Sequence[float]) -> float:
     return statistics.fmean(values) if values else float("nan")
 
 
-def write_json(path: Path | None, figures: dict[str, float]) -> None:
-    """`--json PATH`: the figures, machine-readable, for the integrator's re-runs."""
+def write_json(path: Path | str | None, figures: dict[str, Any]) -> None:
+    """`--json PATH`: the figures, machine-readable; benchmarks/report.py reads them."""
     if path is not None:
-        path.write_text(json.dumps({**figures, "machine": machine()}, indent=2) + "\n")
+        document = {**figures, "machine": machine(), "run": run_facts()}
+        Path(path).write_text(json.dumps(document, indent=2) + "\n")

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import multiprocessing
 import resource
 import tempfile
@@ -27,7 +26,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import machine, rig, summary
+from benchmarks.common import machine, rig, summary, write_json
 from benchmarks.live_jobs import live_settings
 from bot import video
 from tests.cogs.animate.test_animate import png
@@ -170,8 +169,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                   "delivered_during_burst": burst["delivered_during_burst"],
                   "outputs": burst["outputs"]},
     }  # fmt: skip
-    if args.json:
-        Path(args.json).write_text(json.dumps(figures, indent=2))
+    write_json(args.json, figures)
     return figures
 
 

@@ -7,12 +7,13 @@ other users' jobs; then the quota check (one query) after the user cleared all.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.common import machine, summary
+from benchmarks.common import machine, summary, write_json
 from bot.domain import ImageFacts, Job, JobStatus
 from bot.history import HistoryService, StatusFilter
 from bot.store import JobStore
@@ -40,7 +41,7 @@ async def fill(store: JobStore) -> None:
         )
 
 
-async def main() -> dict[str, float]:
+async def main(json_path: Path | None = None) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         async with await JobStore.open(Path(tmp) / "bench.db") as store:
             await fill(store)
@@ -75,8 +76,13 @@ async def main() -> dict[str, float]:
             print(f"  quota check (every job in the window, all cleared): {summary(times)}")
             figures["quota check"] = sorted(times)[int(REPEATS * 0.99)]
     print(f"  machine: {machine()}")
+    write_json(
+        json_path, {f"{name.replace(' ', '_')}_p99_ms": v * 1000 for name, v in figures.items()}
+    )
     return figures
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    asyncio.run(main(parser.parse_args().json))

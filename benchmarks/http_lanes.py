@@ -1,8 +1,9 @@
 """CPU per RunComfy request: httpx's own pool against the lane transport (bot/lanes.py).
 
-The fake RunComfy runs in its own process, so only the client's CPU is counted.
-`--concurrency` requests are kept in flight at once (16: the bot's connection cap,
-which 1,000 live jobs keep busy); each configuration holds that many connections.
+The fake RunComfy runs in its own process, so only the client's CPU is counted. 1, 16
+(the in-flight floor, what 1,000 live jobs keep busy over loopback) and 64 (the
+connections' default ceiling, a RunComfy far away) requests are kept in flight at once;
+each configuration holds that many connections.
 """
 
 from __future__ import annotations
@@ -14,13 +15,12 @@ import sys
 import time
 from pathlib import Path
 
-import httpcore
 import httpx
 
 from benchmarks.common import machine, write_json
 from bot.config import DEFAULT_MODEL_ID
 from bot.lanes import LaneTransport
-from bot.runcomfy.client import MAX_CONNECTIONS
+from bot.runcomfy.client import BASE_IN_FLIGHT, MAX_CONNECTIONS
 
 TOKEN = "bench-token"
 
@@ -63,26 +63,21 @@ async def main(requests: int = 4000, json_path: Path | None = None) -> dict[str,
         base = f"http://127.0.0.1:{port}"
         headers = {"Authorization": f"Bearer {TOKEN}"}
         figures: dict[str, float] = {}
-        for concurrency in (1, MAX_CONNECTIONS):
+        for concurrency in (1, BASE_IN_FLIGHT, MAX_CONNECTIONS):
             pool = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
             async with httpx.AsyncClient(base_url=base, headers=headers, limits=pool) as http:
                 figures[f"pool_ms_c{concurrency}"] = await cpu_per_request(
                     http, concurrency, requests
                 )
-            for name, backend in (("anyio", httpcore.AnyIOBackend()), ("", None)):
-                lanes = LaneTransport(concurrency, backend=backend)
-                async with httpx.AsyncClient(
-                    base_url=base, headers=headers, transport=lanes
-                ) as http:
-                    figures[
-                        f"lanes{name and '_' + name}_ms_c{concurrency}"
-                    ] = await cpu_per_request(http, concurrency, requests)
+            lanes = LaneTransport(concurrency)
+            async with httpx.AsyncClient(base_url=base, headers=headers, transport=lanes) as http:
+                figures[f"lanes_ms_c{concurrency}"] = await cpu_per_request(
+                    http, concurrency, requests
+                )
             print(
-                f"{concurrency:2d} in flight on {concurrency} connections: httpx pool "
-                f"{figures[f'pool_ms_c{concurrency}']:.2f} ms CPU per request, lanes on anyio "
-                f"{figures[f'lanes_anyio_ms_c{concurrency}']:.2f} ms, lanes on asyncio "
-                f"(the bot's) {figures[f'lanes_ms_c{concurrency}']:.2f} ms "
-                f"({requests} requests each)"
+                f"{concurrency:2d} in flight on {concurrency} connections: httpx's pool "
+                f"{figures[f'pool_ms_c{concurrency}']:.2f} ms CPU per request, lanes "
+                f"{figures[f'lanes_ms_c{concurrency}']:.2f} ms ({requests} requests each)"
             )
     finally:
         server.terminate()

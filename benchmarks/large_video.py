@@ -6,10 +6,12 @@ file; its resident memory should barely move. Target: growth under 20 MB.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import time
+from pathlib import Path
 
-from benchmarks.common import machine, rig
+from benchmarks.common import machine, rig, write_json
 from tests.cogs.animate.test_animate import png
 from tests.fakes.runcomfy import Timeline
 
@@ -17,7 +19,7 @@ VIDEO_BYTES = 90 * 1000 * 1000
 LIMIT = 100 * 1024 * 1024
 
 
-async def main() -> dict[str, float]:
+async def main(json_path: Path | None = None) -> dict[str, float]:
     async with rig() as r:
         r.discord.upload_limit = LIMIT
         r.runcomfy.script(Timeline(manual=True, video_size=VIDEO_BYTES))
@@ -55,8 +57,12 @@ async def main() -> dict[str, float]:
         f"growth {growth:.1f} MB (target < 20)"
     )
     print(f"  machine: {machine()}")
-    return {"growth_mb": growth, "seconds": seconds, "size": float(size)}
+    figures = {"growth_mb": growth, "seconds": seconds, "size": float(size)}
+    write_json(json_path, figures)
+    return figures
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    asyncio.run(main(parser.parse_args().json))

@@ -23,7 +23,6 @@ import argparse
 import asyncio
 import gc
 import inspect
-import json
 import secrets
 import tempfile
 import time
@@ -33,7 +32,7 @@ from typing import Any
 import discord
 
 from app.client import AnimateBot
-from benchmarks.common import machine
+from benchmarks.common import machine, write_json
 from bot.domain import ImageFacts, Job, JobStatus
 from bot.jobs import LinkReason
 from tests.fakes.discord import DEFAULT_UPLOAD_LIMIT, FakeDiscord, FakeInteraction
@@ -133,7 +132,7 @@ async def one_job(fake: FakeDiscord, bot: AnimateBot, job_id: int) -> None:
         del fake.messages[mid]
 
 
-async def main(jobs: int = 10_000) -> dict[str, float]:
+async def main(jobs: int = 10_000, json_path: Path | None = None) -> dict[str, float]:
     with tempfile.TemporaryDirectory(prefix="animate-memory-") as tmp:
         fake = FakeDiscord()
         await fake.start()
@@ -148,6 +147,7 @@ async def main(jobs: int = 10_000) -> dict[str, float]:
                 finally:
                     await runner.stop()
         await fake.close()
+    write_json(json_path, figures)
     return figures
 
 
@@ -189,6 +189,4 @@ if __name__ == "__main__":
     parser.add_argument("--jobs", type=int, default=10_000)
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = parser.parse_args()
-    result = asyncio.run(main(args.jobs))
-    if args.json is not None:
-        args.json.write_text(json.dumps(result, indent=2))
+    asyncio.run(main(args.jobs, args.json))

@@ -7,9 +7,11 @@ the whole grace (SHUTDOWN_GRACE_SECONDS, default 5 s) and is then interrupted.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+from pathlib import Path
 
-from benchmarks.common import machine, rig
+from benchmarks.common import machine, rig, write_json
 from tests.cogs.animate.test_animate import png
 from tests.fakes.process import can_run_as_pid_1
 
@@ -26,7 +28,7 @@ async def one(case: str) -> tuple[int | None, float, float]:
         return code, seconds, r.settings.shutdown_grace_seconds
 
 
-async def main() -> dict[str, float]:
+async def main(json_path: Path | None = None) -> dict[str, float]:
     cases = ["idle", "command stuck mid-way"] + (["as PID 1"] if can_run_as_pid_1() else [])
     figures: dict[str, float] = {}
     print(f"stop_time ({machine()})")
@@ -34,8 +36,11 @@ async def main() -> dict[str, float]:
         code, seconds, grace = await one(case)
         figures[case] = seconds
         print(f"  {case}: exit code {code} after {seconds:.2f} s (grace {grace:.0f} s; limit 10 s)")
+    write_json(json_path, {f"{case.replace(' ', '_')}_s": v for case, v in figures.items()})
     return figures
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    asyncio.run(main(parser.parse_args().json))

@@ -35,6 +35,9 @@ ID_LISTS = {
     "shard_ids": "expected comma-separated shard numbers, e.g. 0,1",
 }
 DEFAULT_QUEUE_TIMEOUT = 30 * 60.0
+# A video download stalls below this many bytes in this many seconds (the defaults).
+VIDEO_STALL_SECONDS = 10.0
+VIDEO_STALL_BYTES = 256 * 1024
 
 
 class Settings(BaseSettings):
@@ -93,14 +96,11 @@ class Settings(BaseSettings):
     # The old name of QUEUE_TIMEOUT_SECONDS: it counted from submit, so it cut renders short.
     job_timeout_seconds: float | None = Field(default=None, gt=0)
     http_timeout_seconds: float = Field(default=30.0, gt=0)
-    # One budget for every RunComfy request of the bot, a guard against a runaway more
-    # than a pace (RunComfy publishes no limit; its own clients poll each job every
-    # 2-5 s). 1,000 live jobs on the hazard schedule use up to ~320/s at their busiest
-    # (`benchmarks.live_jobs`; at 100/s their polls queued and lagged 30 s), and a
-    # restart polls 1,000 jobs once within 2.5 s.
+    # One budget for every RunComfy request of the bot: a guard against a runaway, set
+    # above what 1,000 live jobs ask at their busiest (RunComfy publishes no limit).
     runcomfy_requests_per_second: float = Field(default=400.0, gt=0)
-    # The most connections to RunComfy. The bot uses what the round trip needs to
-    # carry the budget: 16 over loopback, 60 at 150 ms (bot/inflight.py).
+    # The most connections to RunComfy; the bot uses what the round trip needs to
+    # carry the budget (bot/inflight.py).
     runcomfy_connections: int = Field(default=MAX_RUNCOMFY_CONNECTIONS, ge=1, le=256)
     # Seconds assumed for a render when no past job of the same kind is known.
     default_eta_seconds: float = Field(default=120.0, gt=0)
@@ -118,6 +118,10 @@ class Settings(BaseSettings):
     max_video_bytes: int = Field(default=500 * 1024 * 1024, gt=0)
     # The whole video download (all tries) ends by then: a trickling CDN cannot hold it.
     video_download_timeout_seconds: float = Field(default=300.0, gt=0)
+    # A try that gets fewer than STALL_BYTES in STALL_SECONDS has stalled: the next try,
+    # then the link, in seconds rather than at the deadline.
+    video_download_stall_seconds: float = Field(default=VIDEO_STALL_SECONDS, gt=0)
+    video_download_stall_bytes: int = Field(default=VIDEO_STALL_BYTES, ge=1)
     # Fetch result videos from private, loopback and link-local addresses (tests only).
     allow_private_urls: bool = False
     # Re-encoding (to play inline, to fit the upload limit) is CPU work in worker processes.

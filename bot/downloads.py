@@ -1,40 +1,42 @@
-"""Fetching result videos: only http(s), only public addresses, redirects re-checked.
+"""Fetching result videos: only http(s), redirects re-checked, streamed to a file.
 
-RunComfy's output URLs are public CDN links fetched without the token. A result
-URL is still data from outside: a `file://` or `data:` URL, a redirect to one,
-or a host that resolves into the operator's own network must never be fetched
-(or shown to users) on a stranger's behalf.
-
-DNS rebinding: the check sits in the connection itself (`cdn_client`'s network
-backend): the host name is resolved once per connection, every address is
-checked, and the socket goes to a checked address. URLs keep their names, so TLS
-verifies certificates against them and a pooled connection serves only its own
-name: a video reuses the connection of the one before (no handshake per video).
+A result URL is data from outside: a `file://` or `data:` URL, or a redirect to one,
+is never fetched nor shown to users. Where a host may connect is checked by the
+video client itself (bot/cdn.py), at every connection.
 """
 
 from __future__ import annotations
 
-import ipaddress
+import asyncio
 import logging
-from collections.abc import Iterable
+import ssl
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-import httpcore
 import httpx
 
-from bot.sockets import AsyncioBackend, resolve, transport_on
+from bot.cdn import AddressRefused, Resolver, checked_transport, is_public_address, resolve
+from bot.config import VIDEO_STALL_BYTES, VIDEO_STALL_SECONDS, Settings
 
 log = logging.getLogger(__name__)
 
 FETCHABLE_SCHEMES = frozenset({"http", "https"})
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 MAX_REDIRECTS = 5
-CHUNK_BYTES = 256 * 1024
-# CDN connections kept open between videos: completions come in bursts.
-KEEPALIVE_SECONDS = 30.0
+
+__all__ = [
+    "DownloadError",
+    "DownloadProblem",
+    "StallRule",
+    "VideoClient",
+    "cdn_client",
+    "download_to_file",
+    "is_fetchable_url",
+    "is_public_address",
+]
 
 
 class DownloadProblem(StrEnum):
@@ -51,6 +53,47 @@ class DownloadError(Exception):
         self.reason = reason
 
 
+@dataclass(frozen=True, slots=True)
+class StallRule:
+    """A try has stalled when `min_bytes` take longer than `window_seconds` to arrive."""
+
+    window_seconds: float = VIDEO_STALL_SECONDS
+    min_bytes: int = VIDEO_STALL_BYTES
+
+    @classmethod
+    def of(cls, settings: Settings) -> StallRule:
+        return cls(settings.video_download_stall_seconds, settings.video_download_stall_bytes)
+
+
+class VideoClient(httpx.AsyncClient):
+    """httpx's client, checking every address, with the stall rule of its downloads."""
+
+    def __init__(self, *, stall: StallRule, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.stall = stall
+
+
+def cdn_client(
+    *,
+    allow_private: bool,
+    timeout: httpx.Timeout | float,
+    stall: StallRule | None = None,
+    verify: ssl.SSLContext | bool = True,
+    resolver: Resolver = resolve,
+) -> VideoClient:
+    """The client for result videos: no token, no proxy, only checked addresses.
+
+    `allow_private`: also connect to private and loopback addresses (tests, a local CDN).
+    The environment's proxy is not used: a proxy would connect where it likes.
+    """
+    return VideoClient(
+        stall=stall or StallRule(),
+        timeout=timeout,
+        trust_env=False,
+        transport=checked_transport(allow_private=allow_private, verify=verify, resolver=resolver),
+    )
+
+
 def is_fetchable_url(url: object) -> bool:
     """An http(s) URL with a host: the only kind fetched, followed or shown to users."""
     if not isinstance(url, str):
@@ -63,57 +106,13 @@ def is_fetchable_url(url: object) -> bool:
     return parts.scheme.lower() in FETCHABLE_SCHEMES and bool(host)
 
 
-def is_public_address(address: str) -> bool:
-    """False for private, loopback, link-local, multicast, reserved and unspecified addresses."""
-    try:
-        ip = ipaddress.ip_address(address.split("%", 1)[0])
-    except ValueError:
-        return False
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped  # ::ffff:127.0.0.1 is loopback too
-    return ip.is_global and not ip.is_multicast
-
-
-def cdn_client(*, allow_private: bool, timeout: httpx.Timeout | float) -> httpx.AsyncClient:
-    """The client for result videos: no token, no proxy, only checked addresses.
-
-    `allow_private`: also connect to private and loopback addresses (tests, a local CDN).
-    The environment's proxy is not used: a proxy would connect where it likes.
-    """
-    return httpx.AsyncClient(
-        timeout=timeout,
-        trust_env=False,
-        transport=transport_on(
-            _CheckedBackend(allow_private=allow_private),
-            limits=httpx.Limits(keepalive_expiry=KEEPALIVE_SECONDS),
-        ),
-    )
-
-
-class _CheckedBackend(AsyncioBackend):
-    """Connects to checked addresses only; no Unix sockets."""
-
-    def __init__(self, *, allow_private: bool) -> None:
-        self._allow_private = allow_private
-
-    async def addresses(self, host: str, port: int) -> list[str]:
-        return await checked_addresses(host, port, allow_private=self._allow_private)
-
-    async def connect_unix_socket(
-        self,
-        path: str,
-        timeout: float | None = None,  # noqa: ASYNC109 (httpcore's interface)
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        raise DownloadError(DownloadProblem.REFUSED, "not a network address")
-
-
-async def download_to_file(http: httpx.AsyncClient, url: str, dest: Path, *, max_bytes: int) -> int:
+async def download_to_file(http: VideoClient, url: str, dest: Path, *, max_bytes: int) -> int:
     """Stream `url` into `dest`, never holding it in memory; returns its size.
 
     `http` comes from `cdn_client`, which checks every address it connects to.
     Redirects are followed by hand, and every hop must be http(s) like the first URL.
-    Raises DownloadError; `dest` is removed on any failure.
+    A body that stalls (`http.stall`) ends the try. Raises DownloadError; `dest` is
+    removed on any failure.
     """
     try:
         for _hop in range(MAX_REDIRECTS + 1):
@@ -125,11 +124,14 @@ async def download_to_file(http: httpx.AsyncClient, url: str, dest: Path, *, max
                     continue
                 if response.status_code != 200:
                     raise DownloadError(DownloadProblem.UNAVAILABLE, f"HTTP {response.status_code}")
-                return await _save(response, dest, max_bytes)
+                return await _save(response, dest, max_bytes, http.stall)
         raise DownloadError(DownloadProblem.UNAVAILABLE, "too many redirects")
     except httpx.HTTPError as exc:
         dest.unlink(missing_ok=True)
         raise DownloadError(DownloadProblem.UNAVAILABLE, type(exc).__name__) from exc
+    except AddressRefused as exc:
+        dest.unlink(missing_ok=True)
+        raise DownloadError(DownloadProblem.REFUSED, str(exc)) from exc
     except BaseException:
         # DownloadError, and a deadline (cancellation) cutting the download short.
         dest.unlink(missing_ok=True)
@@ -145,31 +147,27 @@ def _sendable(url: str) -> str:
     return parts._replace(scheme=parts.scheme.lower(), netloc=netloc).geturl()
 
 
-async def checked_addresses(host: str, port: int, *, allow_private: bool) -> list[str]:
-    """The addresses of `host` to connect to, every one of them checked."""
-    try:
-        addresses = await resolve(host, port)
-    except OSError as exc:
-        raise DownloadError(DownloadProblem.UNAVAILABLE, f"cannot resolve {host}") from exc
-    if not addresses:
-        raise DownloadError(DownloadProblem.UNAVAILABLE, f"no address for {host}")
-    if not allow_private:
-        private = [a for a in addresses if not is_public_address(a)]
-        if private:
-            # Every address is checked: one public answer must not hide a private one.
-            raise DownloadError(DownloadProblem.REFUSED, f"{host} resolves to {private[0]}")
-    return addresses
-
-
-async def _save(response: httpx.Response, dest: Path, max_bytes: int) -> int:
+async def _save(response: httpx.Response, dest: Path, max_bytes: int, stall: StallRule) -> int:
     declared = response.headers.get("Content-Length")
     if declared is not None and declared.isdigit() and int(declared) > max_bytes:
         raise DownloadError(DownloadProblem.TOO_LARGE, f"{declared} bytes")
-    written = 0
-    with dest.open("wb") as out:
-        async for chunk in response.aiter_bytes(CHUNK_BYTES):
-            written += len(chunk)
-            if written > max_bytes:
-                raise DownloadError(DownloadProblem.TOO_LARGE, f"over {max_bytes} bytes")
-            out.write(chunk)
+    loop = asyncio.get_running_loop()
+    written = counted = 0  # `counted`: the bytes already credited to a window
+    try:
+        # One timer for the whole body, pushed back each time a window's bytes are in.
+        async with asyncio.timeout(stall.window_seconds) as window:
+            with dest.open("wb") as out:
+                async for chunk in response.aiter_bytes():
+                    written += len(chunk)
+                    if written > max_bytes:
+                        raise DownloadError(DownloadProblem.TOO_LARGE, f"over {max_bytes} bytes")
+                    out.write(chunk)
+                    if written - counted >= stall.min_bytes:
+                        counted = written
+                        window.reschedule(loop.time() + stall.window_seconds)
+    except TimeoutError:
+        raise DownloadError(
+            DownloadProblem.UNAVAILABLE,
+            f"stalled: under {stall.min_bytes} bytes in {stall.window_seconds:g} s",
+        ) from None
     return written

@@ -86,8 +86,7 @@ class Messages:
         self.locale = locale
         # Parsed once: Babel parses a locale name again on every number it formats.
         self._numbers_locale = Locale.parse(locale)
-        # Formatted numbers and amounts: a status edit formats the same few again
-        # (a queue position, a duration, a price) at 20-40 µs each through Babel.
+        # Formatted numbers and amounts: status edits format the same few again and again.
         self._formatted: dict[tuple[str, type, object, object], str] = {}
         self._translations = translations
         self._keys = keys

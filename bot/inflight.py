@@ -1,19 +1,14 @@
 """How many RunComfy requests may be in flight: Little's law on the base round trip.
 
 Carrying `rate` requests per second over a round trip of `rtt` seconds takes
-`rate * rtt` requests in flight. A fixed 16 carried 320 requests/s over loopback
-but 107/s to a RunComfy 150 ms away, less than 1,000 live jobs ask at their
-busiest: their polls queued, and the lag went from p50 1.8 / p99 4.9 s to 2.4 /
-8.2 s (`benchmarks.live_jobs --time-scale 1.0 --runcomfy-latency 0.15`). More in
-flight over loopback made it worse (p50 2.3 s at 16, 2.7-3.2 s at 48): answers came
-in bigger batches, and the event loop served them before the deliveries.
+`rate * rtt` requests in flight: a fixed number starves a RunComfy far away, and
+more than needed nearby only makes answers come in bigger batches.
 
 So the round trip that counts is the smallest seen over the last minute: the
 distance to RunComfy, not a queue in our event loop or at RunComfy, which more
 requests in flight would only lengthen. A round trip measured while our event loop
 ran late says how busy we are, not how far RunComfy is (`LATE_SHARE`), and the first
-ones open connections (`MIN_SAMPLES`): over loopback, in the burst of 1,000 commands,
-the very first answer took 40 ms, which had set 33 in flight for 10 s.
+ones open connections (`MIN_SAMPLES`).
 """
 
 from __future__ import annotations
@@ -29,8 +24,7 @@ WINDOW_SECONDS = 60.0
 BUCKETS = 6  # the window slides a sixth at a time
 # A round trip is not counted when the loop ran this share of it late or more.
 LATE_SHARE = 0.25
-# Round trips in the window before the limit moves: the first ones open connections
-# (the very first, in a burst of commands, took 40 ms over loopback).
+# Round trips in the window before the limit moves: the first ones open connections.
 MIN_SAMPLES = 32
 LATENESS_PERIOD = 0.1  # seconds between two looks at the event loop's lateness
 

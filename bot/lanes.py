@@ -1,13 +1,12 @@
-"""An httpx transport of single-connection lanes: a pool that costs O(1) per request.
+"""An httpx transport of single-connection lanes, for the RunComfy client.
 
-httpcore's pool rescans every pooled connection on each request and each answer
-(and asks each idle socket whether it is readable, through anyio's attribute
-lookups): with 16 connections busy a request cost 2.3 ms of CPU against 1.4 ms here
-(loopback, `python -m benchmarks.http_lanes`). Here each lane is
-an ordinary httpx transport with a pool of one connection; a request takes the
-least busy lane and gives it back when its answer is closed. The client still sees
-one `httpx.AsyncClient`, with everything httpx does (auth, timeouts, proxies, TLS).
-Its connections run on the asyncio network backend (bot/sockets.py), not anyio's.
+httpcore's pool rescans every pooled connection on each request and each answer,
+so its cost per request grows with the connections it holds (on it the lag misses
+its target: docs/benchmarks.md). Here each lane is httpx's own
+transport with a pool of one connection; a request takes the least busy lane and
+gives it back when its answer is closed. The client still sees one
+`httpx.AsyncClient`, with everything httpx does (auth, timeouts, TLS), and only
+public httpx classes are used.
 """
 
 from __future__ import annotations
@@ -16,27 +15,17 @@ import ssl
 from collections.abc import AsyncIterator
 from typing import cast
 
-import httpcore
 import httpx
-
-from bot.sockets import AsyncioBackend, transport_on
 
 
 class LaneTransport(httpx.AsyncBaseTransport):
-    def __init__(
-        self,
-        lanes: int,
-        *,
-        verify: ssl.SSLContext | bool = True,
-        backend: httpcore.AsyncNetworkBackend | None = None,
-    ) -> None:
+    def __init__(self, lanes: int, *, verify: ssl.SSLContext | bool = True) -> None:
         if lanes < 1:
             raise ValueError("a lane transport needs at least one lane")
         if verify is True:
             verify = httpx.create_ssl_context()  # one context for all lanes, not one each
         one = httpx.Limits(max_connections=1, max_keepalive_connections=1)
-        backend = backend or AsyncioBackend()
-        self._lanes = [transport_on(backend, verify=verify, limits=one) for _ in range(lanes)]
+        self._lanes = [httpx.AsyncHTTPTransport(verify=verify, limits=one) for _ in range(lanes)]
         # Requests on each lane not yet closed: above one, they wait in its pool.
         self._busy = [0] * lanes
 

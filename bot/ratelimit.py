@@ -4,9 +4,8 @@ Used for Discord's global 50 requests/s (paced on the wire by the composition ro
 and for the RunComfy request budget (the client), so 1,000 live jobs flood neither.
 Waiters are served in two lanes: an `urgent` caller (a `/result`, a poll that is
 due now) never waits behind sparse ones that came within `sparse_patience`; within a
-lane, first come first served. A sparse caller waiting longer goes first: at 1,000
-jobs' peak urgent polls never stop, and starved sparse polls waited 17 s (found
-videos that late, `benchmarks.live_jobs`).
+lane, first come first served. A sparse caller waiting longer goes first: at a busy
+peak urgent polls never stop, and sparse ones must not starve.
 With a `concurrency`, a start also needs a free slot (`release` frees it), so the
 lanes order who gets the next free connection too.
 """

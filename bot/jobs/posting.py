@@ -20,7 +20,7 @@ import httpx
 
 from bot.config import Settings
 from bot.domain import Job
-from bot.downloads import DownloadError, DownloadProblem, cdn_client, download_to_file
+from bot.downloads import DownloadError, DownloadProblem, StallRule, cdn_client, download_to_file
 from bot.jobs.contract import (
     Delivery,
     JobObserver,
@@ -48,6 +48,7 @@ class VideoPoster:
         self.cdn_http = cdn_client(
             allow_private=settings.allow_private_urls,
             timeout=httpx.Timeout(settings.http_timeout_seconds, connect=10.0),
+            stall=StallRule.of(settings),
         )
         self.retry_delay = retry_delay
         self.videos = VideoWorkers(settings.video_workers, settings.video_fit_timeout_seconds)

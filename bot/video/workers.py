@@ -7,8 +7,10 @@ import contextlib
 import logging
 import multiprocessing
 import os
+import signal
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from multiprocessing.queues import SimpleQueue
 from pathlib import Path
 
 from bot.video.fitting import FitFailure, FitResult, fit
@@ -33,14 +35,21 @@ class VideoWorkers:
         self.timeout_seconds = timeout_seconds
         self._slots = asyncio.Semaphore(workers)
         self._pool: ProcessPoolExecutor | None = None
+        # Each worker sends its pid at start: the executor has no public way to stop a
+        # running call, so close() terminates the workers by pid.
+        self._worker_pids: SimpleQueue[int] | None = None
 
     async def fit(self, src: Path, dest: Path, limit_bytes: int) -> FitResult:
         async with self._slots:
             if self._pool is None:
                 # spawn, not fork: the bot has threads (aiosqlite, to_thread) a fork would copy.
                 context = multiprocessing.get_context("spawn")
+                self._worker_pids = context.SimpleQueue()
                 self._pool = ProcessPoolExecutor(
-                    self.workers, mp_context=context, initializer=_lower_priority
+                    self.workers,
+                    mp_context=context,
+                    initializer=_start_worker,
+                    initargs=(self._worker_pids,),
                 )
             loop = asyncio.get_running_loop()
             call = loop.run_in_executor(
@@ -61,17 +70,19 @@ class VideoWorkers:
         """Stop the workers now, mid-encode too: the job stays `completed` and a restart
         fits it again, which beats holding the shutdown for minutes."""
         pool, self._pool = self._pool, None
-        if pool is None:
+        pids, self._worker_pids = self._worker_pids, None
+        if pool is None or pids is None:
             return
-        # The executor has no public way to stop a running call; its processes do.
-        processes = list(getattr(pool, "_processes", {}).values())
         pool.shutdown(wait=False, cancel_futures=True)
-        for process in processes:
-            process.terminate()
+        while not pids.empty():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pids.get(), signal.SIGTERM)
         pool.shutdown(wait=True)
+        pids.close()
 
 
-def _lower_priority() -> None:
+def _start_worker(pids: SimpleQueue[int]) -> None:
+    pids.put(os.getpid())
     with contextlib.suppress(OSError):
         os.nice(WORKER_NICENESS)
 

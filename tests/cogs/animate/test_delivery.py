@@ -277,15 +277,6 @@ async def test_a_pooled_cdn_connection_serves_only_its_own_name(
     assert asked[0].peer == asked[2].peer != asked[1].peer
 
 
-def test_the_video_client_refuses_an_httpx_that_keeps_no_pool_to_replace(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    # The address check lives in the replaced pool: an httpx without one would skip it.
-    monkeypatch.setattr(httpx.AsyncHTTPTransport, "__init__", lambda self, **_: None)
-    with pytest.raises(RuntimeError):
-        cdn_client(allow_private=False, timeout=1.0)
-
-
 async def test_a_host_name_is_resolved_checked_and_connected_to_as_checked(
     runcomfy_fake: FakeRunComfy, tmp_path: Path
 ) -> None:
