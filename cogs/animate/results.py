@@ -180,7 +180,7 @@ class ResultButtons:
             chosen = await self.starter.order(modal_interaction, model, picked)
             if chosen is None or not await self.starter.may_start(modal_interaction, chosen):
                 return
-            await modal_interaction.response.defer(thinking=True)
+            await self.starter.defer(modal_interaction)
             await self.starter.start(modal_interaction, image, prompt, chosen)
 
         modal = PromptModal(
