@@ -166,3 +166,22 @@ async def test_every_command_says_where_it_may_be_installed_and_used(
         assert synced[name]["contexts"] == [0, 1, 2], name
     assert synced["admin"]["integration_types"] == [0]
     assert synced["admin"]["contexts"] == [0]
+
+
+async def test_the_animate_menu_works_in_a_group_dm_and_offers_the_spoiler_alone(
+    bot: AnimateBot, discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy
+) -> None:
+    channel = discord_fake.group_dm
+    posted = discord_fake.post("look", channel=channel, files=(("cat.png", png()),))
+    ix = await discord_fake.invoke_message_command("Animate", posted)
+    await discord_fake.wait_for(lambda: ix.modal)
+    assert ix.modal is not None
+    prompt_id = ix.modal["components"][0]["components"][0]["custom_id"]
+    runcomfy_fake.script(Timeline(queue_seconds=0.1, run_seconds=0.1))
+    form = await discord_fake.submit_modal(ix, {prompt_id: "the cat yawns"})
+    (video,) = await discord_fake.wait_for(lambda: videos_in(discord_fake, channel), within=10)
+    # Again, Remix, Higher and Extend read the status message through the channel: not
+    # offered where the bot has none.
+    assert [c.split(":")[1] for c in video.custom_ids] == ["spoiler"]
+    assert channel_routes(discord_fake, channel) == []
+    within_followups(form)
