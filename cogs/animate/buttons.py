@@ -197,13 +197,14 @@ def result_view(
     extendable: bool = True,
     extend_disabled: bool = False,
     joinable: bool = False,
-    spoiler: bool = False,
+    spoiler: bool | None = None,
 ) -> discord.ui.View | None:
     """The buttons under a delivered video.
 
     Extend needs the video on the message and is disabled once pressed (a job is
     extended once); Join only on an extension whose two clips fit the upload limit
-    together; Spoiler on an uploaded public video.
+    together; on an uploaded public video, Spoiler (`spoiler` False) or, once it is
+    one, Unspoiler (True).
     """
     if job.id is None:
         return None
@@ -217,9 +218,16 @@ def result_view(
         view.add_item(JobButton.shown(Press(EXTEND, job.id), t, disabled=extend_disabled))
     if joinable:
         view.add_item(JobButton.shown(Press(JOIN, job.id), t))
-    if spoiler:
-        view.add_item(JobButton.shown(Press(SPOILER, job.id), t))
+    if spoiler is not None:
+        view.add_item(JobButton.shown(Press(UNSPOILER if spoiler else SPOILER, job.id), t))
     return view
+
+
+def spoiler_on(presses: set[Press]) -> bool | None:
+    """The video's spoiler as its buttons show it: None when it has no such button."""
+    if any(p.action == UNSPOILER for p in presses):
+        return True
+    return False if any(p.action == SPOILER for p in presses) else None
 
 
 def single_view(press: Press, t: Messages, *, disabled: bool = False) -> discord.ui.View:

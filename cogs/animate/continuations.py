@@ -24,7 +24,15 @@ from bot.images.bounds import ImageBounds
 from bot.jobs import JobService
 from bot.models.registry import Models
 from bot.video import VideoUnreadable, concat, last_frame_png
-from cogs.animate.buttons import EXTEND, JOIN, Press, higher_on, presses_on, result_view
+from cogs.animate.buttons import (
+    EXTEND,
+    JOIN,
+    Press,
+    higher_on,
+    presses_on,
+    result_view,
+    spoiler_on,
+)
 from cogs.animate.rendering import delivered_video, public_messages
 from cogs.animate.replies import megabytes
 from cogs.animate.starter import ImageSource, ImageUnreadable, Starter
@@ -147,7 +155,13 @@ class Continuations:
         higher = higher_on(shown)
         try:
             await message.edit(
-                view=result_view(source, higher=higher, extend_disabled=disabled, joinable=joinable)
+                view=result_view(
+                    source,
+                    higher=higher,
+                    extend_disabled=disabled,
+                    joinable=joinable,
+                    spoiler=spoiler_on(shown),
+                )
             )
         except discord.HTTPException:
             log.info("Job %s: could not update the Extend button", source.id)

@@ -116,7 +116,7 @@ class Courier:
                     if where == DM:
                         return None
                     return single_view(Press(SPOILER, job.id), public_messages(job))
-                spoiler = where != DM  # nobody else sees a DM
+                spoiler = None if where == DM else False  # nobody else sees a DM
                 return result_view(job, higher=higher, joinable=joinable, spoiler=spoiler)
 
             delivery = await self.tell_author(job, text, video=video, buttons=under_video)

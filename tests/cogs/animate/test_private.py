@@ -146,3 +146,21 @@ async def test_the_author_and_a_moderator_toggle_the_spoiler_and_others_may_not(
     await discord_fake.wait_for(lambda: spoiler_button(video).startswith("animate:spoiler:"))
     # The video's other buttons are still there.
     assert any(c.startswith("animate:again:") for c in video.custom_ids)
+
+
+async def test_pressing_again_keeps_the_videos_spoiler_button(
+    bot: AnimateBot, discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy
+) -> None:
+    runcomfy_fake.script(Timeline(queue_seconds=0.1, run_seconds=0.1))
+    await discord_fake.invoke("animate", image=png(), prompt="a jump scare")
+    (video,) = await discord_fake.wait_for(lambda: public_videos(discord_fake), within=10)
+    await discord_fake.click(video, spoiler_button(video))
+    await discord_fake.wait_for(lambda: spoiler_button(video).startswith("animate:unspoiler:"))
+    edits = len(video.edits)
+    runcomfy_fake.script(Timeline(queue_seconds=0.1, run_seconds=0.1))
+    (again,) = [c for c in video.custom_ids if c.startswith("animate:again:")]
+    await discord_fake.click(video, again, user=discord_fake.stranger)
+    # Greyed while the new video starts, then offered again: the spoiler's state stays.
+    await discord_fake.wait_for(lambda: len(video.edits) >= edits + 2, within=10)
+    assert spoiler_button(video).startswith("animate:unspoiler:")
+    await discord_fake.wait_for(lambda: len(public_videos(discord_fake)) == 2, within=10)

@@ -91,7 +91,7 @@ async def test_again_makes_exactly_one_job_even_on_a_double_press(
         [c.get("disabled", False) for row in edit.components for c in row["components"]]
         for edit in video.edits
     ]
-    assert [True, False, False, False, False] in states
+    assert [True, False, False, False, False, False] in states  # the last: Spoiler
     await discord_fake.wait_for(
         lambda: not any(c.get("disabled") for row in video.components for c in row["components"])
     )
