@@ -30,7 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands.add_parser(
         "sync",
-        help="sync the slash commands to Discord now (DISCORD_GUILD_IDS, else globally); "
+        help="sync the slash commands to Discord now (globally, and to DISCORD_GUILD_IDS); "
         "a start syncs only the commands that changed",
     )
     backup = commands.add_parser(

@@ -1,5 +1,9 @@
 """Syncing the command tree only when it changed (discord.py's own advice).
 
+Commands are always synced globally: Discord honours where a command may be installed
+and used (`integration_types`, `contexts`) on global commands only, so user installs,
+DMs and group DMs see only those. They are also copied to each guild of
+DISCORD_GUILD_IDS, where a change shows at once (a global one can take a while).
 What a sync would send (every command's payload, with its translations) is hashed per
 scope; the hash a sync succeeded with is kept in the database, so a start syncs only
 the scopes whose commands changed, and `python -m bot sync` syncs them all.
@@ -52,10 +56,8 @@ class Scope:
 
 
 def scopes(settings: Settings) -> list[Scope]:
-    """Each guild of DISCORD_GUILD_IDS; globally only when there are none."""
-    if settings.discord_guild_ids:
-        return [Scope(guild_id) for guild_id in settings.discord_guild_ids]
-    return [Scope()]
+    """Globally (first), then each guild of DISCORD_GUILD_IDS."""
+    return [Scope(), *(Scope(guild_id) for guild_id in settings.discord_guild_ids)]
 
 
 class Outcome(StrEnum):

@@ -43,6 +43,30 @@ FINAL_STATUSES = frozenset(
 ACTIVE_STATUSES = frozenset(set(JobStatus) - FINAL_STATUSES)
 
 
+class Reach(StrEnum):
+    """How the bot reaches the place a job was started in, after its command's token."""
+
+    # A member there (a server that added it, or its own DM): its channel routes, its
+    # reactions and the gateway's events all work.
+    CHANNEL = "channel"
+    # The command's interaction token alone (its user install in a server that never
+    # added it, a group DM): no channel route, no reaction, five followups, 15 minutes.
+    TOKEN = "token"
+
+
+class Visibility(StrEnum):
+    """Who sees a job's status and video where it was started."""
+
+    PUBLIC = "public"
+    PRIVATE = "private"  # its author asked (`private:true`, or their default)
+    # The server denies external apps: Discord makes every answer ephemeral.
+    FORCED_PRIVATE = "forced_private"
+
+    @property
+    def private(self) -> bool:
+        return self is not Visibility.PUBLIC
+
+
 def is_charged(status: JobStatus, request_id: str | None) -> bool:
     """Whether a job counts as costing money: the one definition of "charged".
 
@@ -115,6 +139,22 @@ class Job(BaseModel):
     delivered_at: float | None = None
     # The server's Discord locale (e.g. "fr"): what the public messages speak.
     locale: str | None = None
+    # How it was started: what reaches its place later, and who sees it there.
+    reach: Reach = Reach.CHANNEL
+    visibility: Visibility = Visibility.PUBLIC
+    # The largest upload Discord took there, as its command said (`attachment_size_limit`).
+    upload_limit: int | None = None
+    # When its author posted the private video to the channel (Post to channel, once).
+    shared_at: float | None = None
+
+    @property
+    def private(self) -> bool:
+        return self.visibility.private
+
+    @property
+    def channel_reachable(self) -> bool:
+        """Can the bot edit its status and post in its channel with its own token?"""
+        return self.reach is Reach.CHANNEL and not self.private
 
 
 class GuildSettings(BaseModel):
@@ -138,6 +178,16 @@ class GuildSettings(BaseModel):
     language: str | None = None
     updated_by: int | None = None
     updated_at: float | None = None
+
+
+class UserSettings(BaseModel):
+    """What a user chose for themselves (/animate-settings), wherever they use the bot."""
+
+    model_config = ConfigDict(frozen=True)
+
+    user_id: int
+    # Their new videos are private (visible to them alone) unless a command says otherwise.
+    private: bool = False
 
 
 class GuildUsage(BaseModel):

@@ -14,5 +14,8 @@ ABOUT = "about.body"
 
 class About(commands.Cog):
     @app_commands.command(name="about", description=command_text("about.command.description"))
+    # Wherever its user is: a server, the bot's DM, a group DM (a user install).
+    @app_commands.allowed_installs(guilds=True, users=True)
+    @app_commands.allowed_contexts(guilds=True, dms=True, private_channels=True)
     async def about(self, interaction: discord.Interaction) -> None:
         await interaction.response.send_message(user_messages(interaction)(ABOUT), ephemeral=True)

@@ -159,6 +159,9 @@ class Admin(commands.Cog):
         name="admin",
         description=command_text("admin.command.description"),
         guild_only=True,
+        # A server that added the bot, used there only (never a member's own install).
+        allowed_installs=app_commands.AppInstallationType(guild=True, user=False),
+        allowed_contexts=app_commands.AppCommandContext(guild=True),
         default_permissions=discord.Permissions(manage_guild=True),
     )
 

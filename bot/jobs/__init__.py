@@ -19,6 +19,7 @@ from bot.jobs.contract import (
     JobObserver,
     LinkReason,
     ProgressNote,
+    UploadRefused,
     VideoStep,
 )
 from bot.jobs.delivery import RESULT_ATTEMPTS
@@ -38,5 +39,6 @@ __all__ = [
     "JobService",
     "LinkReason",
     "ProgressNote",
+    "UploadRefused",
     "VideoStep",
 ]

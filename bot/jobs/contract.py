@@ -78,6 +78,11 @@ class ProgressNote:
     limit_bytes: int
 
 
+class UploadRefused(Exception):
+    """Discord refused the file as too large (413): its limit there is lower than the
+    job's; the poster steps down once (`bot.jobs.posting`)."""
+
+
 @dataclass(frozen=True)
 class Delivery:
     """Where the video (or its link) was posted."""
@@ -109,6 +114,7 @@ class JobObserver(Protocol):
 
         `why` says why there is only a link (too large, or it could not be fetched).
         Returns None when no place could be reached; the result then waits in /history.
+        Raises UploadRefused when Discord refused the file as too large.
         """
 
     async def alert_operator(self, text: str) -> None:

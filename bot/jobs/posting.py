@@ -2,7 +2,8 @@
 
 Download (capped, retried within one deadline) into this process's scratch
 directory, probe, re-encode when Discord would not play it inline or it is over the
-upload limit, then hand the file, or only its link and why, to the observer. It
+upload limit, then hand the file, or only its link and why, to the observer; when
+Discord refuses the file as too large (413), once more under its next lower limit. It
 writes nothing to the store: the sizes it learns come back on the job, and the
 caller stores them with the delivery (one write on the way to the user, not three).
 """
@@ -26,6 +27,7 @@ from bot.jobs.contract import (
     JobObserver,
     LinkReason,
     ProgressNote,
+    UploadRefused,
     VideoStep,
     guarded,
 )
@@ -34,11 +36,20 @@ from bot.video import VideoUnreadable, VideoWorkers, plays_inline, probe
 log = logging.getLogger(__name__)
 
 DOWNLOAD_ATTEMPTS = 3
+MIB = 1024 * 1024
+# Discord's upload limits, largest first: what server boosts give, its default (20 MiB
+# since September 2026) and the default before. A 413 steps down to the next one.
+UPLOAD_LIMITS = (250 * MIB, 100 * MIB, 50 * MIB, 20 * MIB, 10 * MIB)
 # What a failed download means for the author (a refused URL never reaches a link).
 LINK_REASONS: dict[DownloadProblem, LinkReason] = {
     DownloadProblem.TOO_LARGE: LinkReason.TOO_LARGE,
     DownloadProblem.UNAVAILABLE: LinkReason.UNAVAILABLE,
 }
+
+
+def lower_limit(limit: int) -> int | None:
+    """The next of Discord's upload limits below `limit`; None below the smallest."""
+    return next((lower for lower in UPLOAD_LIMITS if lower < limit), None)
 
 
 class VideoPoster:
@@ -73,10 +84,34 @@ class VideoPoster:
                 return job, await observer.deliver(job, None, why=LINK_REASONS[problem])
             job = job.model_copy(update={"video_bytes": path.stat().st_size})
             job, video, why = await self._playable(job, path, fitted, limit, observer)
-            return job, await observer.deliver(job, video, why=why)
+            try:
+                return job, await observer.deliver(job, video, why=why)
+            except UploadRefused:
+                return await self._step_down(job, path, limit, observer)
         finally:
             path.unlink(missing_ok=True)
             fitted.unlink(missing_ok=True)
+
+    async def _step_down(
+        self, job: Job, path: Path, refused: int, observer: JobObserver
+    ) -> tuple[Job, Delivery | None]:
+        """Discord refused the file (413) under a limit it had given: once, the video
+        under the next lower limit; else, or refused again, its link."""
+        lower = lower_limit(refused)
+        log.info("Job %d: upload refused under %d bytes; trying under %s", job.id, refused, lower)
+        if lower is not None:
+            job = job.model_copy(update={"upload_limit": lower})
+            refitted = path.with_name(f"{path.stem}-{lower}.mp4")
+            try:
+                job, video, why = await self._playable(job, path, refitted, lower, observer)
+                if video is not None:
+                    try:
+                        return job, await observer.deliver(job, video, why=why)
+                    except UploadRefused:
+                        log.info("Job %d: refused again under %d bytes", job.id, lower)
+            finally:
+                refitted.unlink(missing_ok=True)
+        return job, await observer.deliver(job, None, why=LinkReason.TOO_LARGE)
 
     async def aclose(self) -> None:
         await self.cdn_http.aclose()

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from bot.admission import Admission
 from bot.arrivals import Arrivals
 from bot.config import Settings
-from bot.domain import ImageFacts, Job, Options
+from bot.domain import ImageFacts, Job, Options, Reach, UserSettings, Visibility
 from bot.jobs.cancel import Cancels
 from bot.jobs.contract import CancelOutcome, JobObserver
 from bot.jobs.delivery import Deliveries
@@ -134,12 +134,17 @@ class JobService:
         estimate_usd: float | None = None,
         extends_job_id: int | None = None,
         locale: str | None = None,
+        reach: Reach = Reach.CHANNEL,
+        visibility: Visibility = Visibility.PUBLIC,
+        upload_limit: int | None = None,
     ) -> Job:
         """Check quotas and write the job row (`submitting`); nothing is sent yet.
 
         `options` are the model's (`VideoModel.choose`); `estimate_usd` what the job is
         expected to cost (`bot.pricing`), counted against spend caps until its cost is
-        known. `locale` is the language of the job's public messages.
+        known. `locale` is the language of the job's public messages. How it was
+        started, for the steps after its command: what reaches its place (`reach`), who
+        sees it there (`visibility`), and the upload limit Discord gave with it.
         """
         return await self._submits.create(
             user_id=user_id,
@@ -152,6 +157,9 @@ class JobService:
             image=image,
             extends_job_id=extends_job_id,
             locale=locale,
+            reach=reach,
+            visibility=visibility,
+            upload_limit=upload_limit,
         )
 
     async def submit(
@@ -181,6 +189,13 @@ class JobService:
 
     async def release_extend(self, job_id: int) -> None:
         await self._submits.release_extend(job_id)
+
+    async def claim_share(self, job_id: int) -> bool:
+        """Post a delivered private video to its channel once (a double press posts once)."""
+        return await self._submits.claim_share(job_id)
+
+    async def release_share(self, job_id: int) -> None:
+        await self._submits.release_share(job_id)
 
     def is_sending(self, task: asyncio.Task[object]) -> bool:
         """Is `task` waiting for RunComfy to accept a job (the point of no return)?"""
@@ -237,6 +252,13 @@ class JobService:
     async def get_shown(self, job_id: int) -> Job | None:
         """The job unless its author cleared it from their history."""
         return await self.store.get_shown(job_id)
+
+    async def user_settings(self, user_id: int) -> UserSettings:
+        """What the user chose for themselves (private by default or not)."""
+        return await self.store.user_settings(user_id)
+
+    async def change_user_settings(self, user_id: int, *, private: bool) -> UserSettings:
+        return await self.store.change_user_settings(user_id, private=private, at=self.clock())
 
     async def by_status_message(self, message_id: int) -> Job | None:
         return await self.store.find_by_status_message(message_id)

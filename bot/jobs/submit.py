@@ -13,7 +13,7 @@ import logging
 from bot.admission import Admission
 from bot.arrivals import Arrivals
 from bot.config import Settings
-from bot.domain import ImageFacts, Job, JobStatus, Options
+from bot.domain import ImageFacts, Job, JobStatus, Options, Reach, Visibility
 from bot.jobs.contract import RESTARTED_WHILE_SENDING, SERVICE_UNAVAILABLE
 from bot.jobs.tracking import Trackers
 from bot.jobs.transitions import Transitions
@@ -84,15 +84,22 @@ class Submits:
         image: ImageFacts,
         extends_job_id: int | None,
         locale: str | None,
+        reach: Reach = Reach.CHANNEL,
+        visibility: Visibility = Visibility.PUBLIC,
+        upload_limit: int | None = None,
     ) -> Job:
-        """Check admission and quotas and write the job row (`submitting`)."""
+        """Check admission and quotas and write the job row (`submitting`).
+
+        A server's switches and budget apply to what its own install starts; a member's
+        user install used there (`Reach.TOKEN`) answers to the operator's alone.
+        """
         # This process's lock, then other processes' (PostgreSQL): one admission at a time.
         async with self._admitting, self.transitions.store.admitting():
             if self.admission is not None:
                 # Again under the lock: a pause, a cap or a retired model since counts.
                 await self.admission.check(
                     user_id=user_id,
-                    guild_id=guild_id,
+                    guild_id=guild_id if reach is Reach.CHANNEL else None,
                     channel_id=channel_id,
                     model_id=model.model_id,
                     estimate_usd=estimate_usd,
@@ -111,6 +118,9 @@ class Submits:
                 extends_job_id=extends_job_id,
                 created_at=now,
                 locale=locale,
+                reach=reach,
+                visibility=visibility,
+                upload_limit=upload_limit,
             )
             created = await self._insert_within_quotas(job, now)
         assert created.id is not None
@@ -204,6 +214,13 @@ class Submits:
 
     async def release_extend(self, job_id: int) -> None:
         await self.transitions.store.release_extend(job_id)
+
+    async def claim_share(self, job_id: int) -> bool:
+        """Post a private video to its channel at most once (two racing presses post one)."""
+        return await self.transitions.store.claim_share(job_id, self.transitions.clock())
+
+    async def release_share(self, job_id: int) -> None:
+        await self.transitions.store.release_share(job_id)
 
     def _refusal(self, usage: QuotaUsage, now: float) -> QuotaExceeded | None:
         """The first of the operator's quotas `usage` reaches, if any."""

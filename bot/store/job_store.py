@@ -1,6 +1,6 @@
 """JobStore, every SQL statement of the bot over one `Database`, and how it is opened.
 
-The statements live in one module per concern (jobs, usage, leases, guilds,
+The statements live in one module per concern (jobs, usage, leases, guilds, users,
 maintenance), each a mixin over `StoreBase`; `JobStore` composes them, so callers
 write `store.get(...)` whatever the part. Each statement is written once, in the
 SQL SQLite and PostgreSQL share, and the parametrised store tests run it on both.
@@ -24,11 +24,12 @@ from bot.store.migrations import migrate
 from bot.store.postgres import PostgresDatabase
 from bot.store.sqlite import SqliteDatabase
 from bot.store.usage import UsageMixin
+from bot.store.users import UsersMixin
 
 POSTGRES_SCHEMES = ("postgresql", "postgres")
 
 
-class JobStore(JobsMixin, UsageMixin, LeasesMixin, GuildsMixin, MaintenanceMixin):
+class JobStore(JobsMixin, UsageMixin, LeasesMixin, GuildsMixin, UsersMixin, MaintenanceMixin):
     """Open with `await JobStore.open(where)` or `open_store(settings)`; close with `close()`."""
 
     def __init__(self, db: Database, *, owner: str | None = None, lease_hold: float = 20.0) -> None:

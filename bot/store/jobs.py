@@ -78,6 +78,23 @@ class JobsMixin(StoreBase):
         """The extension did not start a job: let the button be pressed again."""
         await self.db.execute("UPDATE jobs SET extended_at = NULL WHERE id = $1", job_id)
 
+    async def claim_share(self, job_id: int, at: float) -> bool:
+        """Mark a delivered private job as posted to its channel; False if it already was.
+
+        One UPDATE decides, so of two presses of Post to channel exactly one wins.
+        """
+        changed = await self.db.execute(
+            "UPDATE jobs SET shared_at = $1 "
+            "WHERE id = $2 AND status = 'delivered' AND shared_at IS NULL",
+            at,
+            job_id,
+        )
+        return changed == 1
+
+    async def release_share(self, job_id: int) -> None:
+        """Posting it failed: Post to channel may be pressed again."""
+        await self.db.execute("UPDATE jobs SET shared_at = NULL WHERE id = $1", job_id)
+
     # -- reads -----------------------------------------------------------------
 
     async def get(self, job_id: int) -> Job | None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection, Iterable
+from enum import StrEnum
 from functools import cache
 from typing import Any
 
@@ -44,6 +45,10 @@ PLAIN_FIELDS = (
     "model_id",
     "kind",
     "estimate_usd",
+    "reach",
+    "visibility",
+    "upload_limit",
+    "shared_at",
 )
 # Fields kept as JSON text, and their columns.
 JSON_FIELDS = {"options": "options_json", "body": "body_json"}
@@ -109,7 +114,7 @@ def set_clause(fields: dict[str, object], p: Params) -> str:
 
 
 def to_sql(value: Any) -> Any:
-    return str(value) if isinstance(value, JobStatus) else value
+    return str(value) if isinstance(value, StrEnum) else value
 
 
 def to_columns(job: Job) -> dict[str, Any]:

@@ -9,7 +9,12 @@ from __future__ import annotations
 
 # What `python -m bot migrate-to-postgres` copies, each table with its key (the order).
 # A new table goes here too (tests/bot/store/test_store_migrate.py checks it is).
-COPIED_TABLES = {"jobs": "id", "guild_settings": "guild_id", "bot_state": "key"}
+COPIED_TABLES = {
+    "jobs": "id",
+    "guild_settings": "guild_id",
+    "bot_state": "key",
+    "user_settings": "user_id",
+}
 
 
 # Word for word the WHERE of the `jobs_active` index, or SQLite will not use that
@@ -20,6 +25,8 @@ CHARGED_SQL = "NOT (status = 'cancelled' OR (status = 'failed' AND request_id IS
 SHOWN_SQL = "cleared_at IS NULL"  # the `jobs_history` index's WHERE
 # What a clear keeps of the image: the JSON column stays a valid ImageFacts.
 SCRUBBED_IMAGE = '{"filename": "", "format": "", "width": 0, "height": 0, "size_bytes": 0}'
+# Jobs the bot's server install started (`bot.domain.Reach.CHANNEL`): what a server counts.
+SERVERS_OWN_SQL = "reach = 'channel'"
 FINISHED_SQL = "status IN ('completed', 'delivered')"  # the `jobs_by_kind` index's WHERE
 # 1 where the row matches, else 0: PostgreSQL cannot SUM a boolean, both engines sum these.
 DELIVERED_1 = "CASE WHEN status = 'delivered' THEN 1 ELSE 0 END"

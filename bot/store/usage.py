@@ -18,7 +18,12 @@ from bot.store.schema import (
     COMMITTED_SUM,
     DELIVERED_1,
     FAILED_1,
+    SERVERS_OWN_SQL,
 )
+
+# A server's jobs ($1) are those its own install started: a member's user install used
+# there (the server never added the bot) answers to the operator's limits alone.
+SERVERS = f"guild_id = $1 AND {SERVERS_OWN_SQL}"
 
 
 @dataclass(frozen=True)
@@ -102,7 +107,7 @@ class UsageMixin(StoreBase):
         The member's day counts charged jobs only, as the operator's quota does; the
         server's spend counts each charged job at its cost, else at its estimate.
         """
-        member = "guild_id = $1 AND user_id = $2"
+        member = f"{SERVERS} AND user_id = $2"
         charged = f"{member} AND created_at >= $3 AND {CHARGED_SQL}"
         row = await self.db.fetchrow(
             "SELECT "
@@ -110,7 +115,7 @@ class UsageMixin(StoreBase):
             f"(SELECT COUNT(*) FROM jobs WHERE {charged}), "
             f"(SELECT MIN(created_at) FROM jobs WHERE {charged}), "
             f"(SELECT {COMMITTED_SUM} FROM jobs "
-            f"WHERE guild_id = $1 AND created_at >= $3 AND {CHARGED_SQL})",
+            f"WHERE {SERVERS} AND created_at >= $3 AND {CHARGED_SQL})",
             guild_id,
             user_id,
             since,
@@ -139,14 +144,14 @@ class UsageMixin(StoreBase):
             f"COALESCE(SUM({CANCELLED_1}), 0), "
             f"COALESCE(SUM({ACTIVE_1}), 0), "
             "COALESCE(SUM(cost), 0) "
-            "FROM jobs WHERE guild_id = $1 AND created_at >= $2",
+            f"FROM jobs WHERE {SERVERS} AND created_at >= $2",
             guild_id,
             since,
         )
         assert row is not None
         rows = await self.db.fetch(
             "SELECT user_id, COUNT(*), COALESCE(SUM(cost), 0) AS spend FROM jobs "
-            "WHERE guild_id = $1 AND created_at >= $2 "
+            f"WHERE {SERVERS} AND created_at >= $2 "
             "GROUP BY user_id ORDER BY spend DESC, COUNT(*) DESC, user_id LIMIT $3",
             guild_id,
             since,
@@ -159,7 +164,7 @@ class UsageMixin(StoreBase):
             "SELECT model_id, COUNT(*), COALESCE(SUM(cost), 0), "
             f"COALESCE(SUM(CASE WHEN cost IS NULL AND {CHARGED_SQL} "
             "THEN COALESCE(estimate_usd, 0) ELSE 0 END), 0) "
-            "FROM jobs WHERE guild_id = $1 AND created_at >= $2 "
+            f"FROM jobs WHERE {SERVERS} AND created_at >= $2 "
             "GROUP BY model_id ORDER BY COUNT(*) DESC, model_id",
             guild_id,
             since,

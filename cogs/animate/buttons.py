@@ -37,6 +37,9 @@ REMIX = "remix"
 HIGHER = "higher"
 EXTEND = "extend"
 JOIN = "join"
+SHARE = "share"
+SPOILER = "spoiler"
+UNSPOILER = "unspoiler"
 
 
 @dataclass(frozen=True)
@@ -100,6 +103,13 @@ ACTIONS: dict[str, ButtonAction] = {
     ),
     # On an extension's video: that clip and the one it continues, as one video.
     JOIN: ButtonAction("button.join", discord.ButtonStyle.secondary, "🔗"),
+    # Under a private video: the same file, posted publicly once by its author.
+    SHARE: ButtonAction(
+        "button.share", discord.ButtonStyle.primary, "📣", disabled_label="button.shared"
+    ),
+    # Under a public video: hidden as a spoiler (its author or a moderator), and back.
+    SPOILER: ButtonAction("button.spoiler", discord.ButtonStyle.secondary, "🙈"),
+    UNSPOILER: ButtonAction("button.unspoiler", discord.ButtonStyle.secondary, "👀"),
 }
 
 Handler = Callable[[discord.Interaction[Any], Press], Awaitable[None]]
@@ -187,12 +197,14 @@ def result_view(
     extendable: bool = True,
     extend_disabled: bool = False,
     joinable: bool = False,
+    spoiler: bool | None = None,
 ) -> discord.ui.View | None:
     """The buttons under a delivered video.
 
     Extend needs the video on the message and is disabled once pressed (a job is
     extended once); Join only on an extension whose two clips fit the upload limit
-    together.
+    together; on an uploaded public video, Spoiler (`spoiler` False) or, once it is
+    one, Unspoiler (True).
     """
     if job.id is None:
         return None
@@ -206,6 +218,43 @@ def result_view(
         view.add_item(JobButton.shown(Press(EXTEND, job.id), t, disabled=extend_disabled))
     if joinable:
         view.add_item(JobButton.shown(Press(JOIN, job.id), t))
+    if spoiler is not None:
+        view.add_item(JobButton.shown(Press(UNSPOILER if spoiler else SPOILER, job.id), t))
+    return view
+
+
+def spoiler_on(presses: set[Press]) -> bool | None:
+    """The video's spoiler as its buttons show it: None when it has no such button."""
+    if any(p.action == UNSPOILER for p in presses):
+        return True
+    return False if any(p.action == SPOILER for p in presses) else None
+
+
+def single_view(press: Press, t: Messages, *, disabled: bool = False) -> discord.ui.View:
+    """One button: Post to channel under a private video, Spoiler under a shared one."""
+    view = discord.ui.View(timeout=None)
+    view.add_item(JobButton.shown(press, t, disabled=disabled))
+    return view
+
+
+def same_buttons(
+    message: discord.Message, t: Messages, *, swap: tuple[Press, Press] | None = None
+) -> discord.ui.View:
+    """The bot's buttons on `message` as they are (in order, disabled or not), with
+    `swap`'s first press replaced by its second (Spoiler and back)."""
+    view = discord.ui.View(timeout=None)
+    for row in message.components:
+        if not isinstance(row, discord.ActionRow):
+            continue
+        for child in row.children:
+            if not isinstance(child, discord.Button) or not child.custom_id:
+                continue
+            press = Press.parse(child.custom_id)
+            if press is None or press.action not in ACTIONS:
+                continue
+            if swap is not None and press == swap[0]:
+                press = swap[1]
+            view.add_item(JobButton.shown(press, t, disabled=child.disabled))
     return view
 
 

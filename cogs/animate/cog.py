@@ -25,12 +25,26 @@ from bot.models.registry import Models
 from bot.pricing import Pricing
 from bot.prompts import MAX_PROMPT_CHARS, PromptRejected, clean_prompt
 from cogs.animate import buttons
-from cogs.animate.buttons import AGAIN, CANCEL, EXTEND, HIGHER, JOIN, REMIX, Handler
+from cogs.animate.buttons import (
+    AGAIN,
+    CANCEL,
+    EXTEND,
+    HIGHER,
+    JOIN,
+    REMIX,
+    SHARE,
+    SPOILER,
+    UNSPOILER,
+    Handler,
+)
 from cogs.animate.cancelling import Cancelling
 from cogs.animate.continuations import Continuations
 from cogs.animate.delivery import Courier
 from cogs.animate.model_options import animate_command, option_slots, suggestions
+from cogs.animate.places import ANYWHERE, EVERY_INSTALL, follow_up, settings_guild
+from cogs.animate.preferences import settings_command
 from cogs.animate.results import ResultButtons
+from cogs.animate.sharing import Sharing
 from cogs.animate.starter import Starter
 from cogs.animate.status import StatusBoard
 from cogs.common.contracts import Admit, AnyBot
@@ -74,6 +88,7 @@ class Animate(commands.Cog):
         self.continuations = Continuations(
             bot, self.starter, settings=settings, jobs=jobs, models=models
         )
+        self.sharing = Sharing(jobs, settings=settings)
         # /animate's options are the models' (read at start): built, not written here.
         available = models.available()
         self.command = animate_command(
@@ -82,7 +97,11 @@ class Animate(commands.Cog):
             with_model=len(available) > 1,
             handler=self.animate,
             suggest=self.suggest,
+            # Wherever its user is: a server, the bot's DM, a group DM (a user install).
+            allowed_installs=EVERY_INSTALL,
+            allowed_contexts=ANYWHERE,
         )
+        self.settings_command = settings_command(jobs)
         # What each button does (how it looks: `buttons.ACTIONS`).
         self.handlers: dict[str, Handler] = {
             CANCEL: self.cancelling.from_button,
@@ -91,19 +110,27 @@ class Animate(commands.Cog):
             REMIX: self.results.remix,
             EXTEND: self.continuations.extend,
             JOIN: self.continuations.join,
+            SHARE: self.sharing.share,
+            SPOILER: self.sharing.spoiler,
+            UNSPOILER: self.sharing.spoiler,
         }
         self.menu = app_commands.ContextMenu(
-            name=command_text("animate.menu.name"), callback=self.results.animate_message
+            name=command_text("animate.menu.name"),
+            callback=self.results.animate_message,
+            allowed_installs=EVERY_INSTALL,
+            allowed_contexts=ANYWHERE,
         )
 
     async def cog_load(self) -> None:
         buttons.bind(self.bot, self.handlers)
         self.bot.tree.add_command(self.command)
+        self.bot.tree.add_command(self.settings_command)
         self.bot.tree.add_command(self.menu)
         self.jobs.observer = self
 
     async def cog_unload(self) -> None:
         self.bot.tree.remove_command(self.command.name)
+        self.bot.tree.remove_command(self.settings_command.name)
         self.bot.tree.remove_command(self.menu.name, type=self.menu.type)
         buttons.unbind(self.bot)
         self.jobs.observer = None
@@ -116,6 +143,7 @@ class Animate(commands.Cog):
         image: discord.Attachment = values.pop("image")
         prompt: str = values.pop("prompt")
         wanted: str | None = values.pop("model", None)
+        private: bool | None = values.pop("private", None)  # None: the author's default
         # Cheap checks first: no I/O but the local database, well inside 3 s.
         try:
             cleaned = clean_prompt(prompt)
@@ -131,12 +159,12 @@ class Animate(commands.Cog):
             return
         if not await self.starter.may_start(interaction, order):
             return
-        await interaction.response.defer(thinking=True)
+        await self.starter.defer(interaction, private=private)
         if choice.replaced_default is not None:
             note = user_messages(interaction)(
                 "animate.model.replaced", old=choice.replaced_default, new=order.model.name
             )
-            await interaction.followup.send(note, ephemeral=True)
+            await follow_up(interaction, note, ephemeral=True)
         await self.starter.start(interaction, image, cleaned, order)
 
     async def suggest(
@@ -147,7 +175,7 @@ class Animate(commands.Cog):
         t = user_messages(interaction)
         if name == "model":
             choices = []
-            for model in await self.admission.offered(interaction.guild_id):
+            for model in await self.admission.offered(settings_guild(interaction)):
                 quote = await self.pricing.quote(model)
                 label = model.name
                 if quote is not None:
@@ -157,7 +185,7 @@ class Animate(commands.Cog):
             return choices[:25]
         wanted = getattr(interaction.namespace, "model", None)
         try:
-            choice = await self.admission.choose_model(interaction.guild_id, wanted)
+            choice = await self.admission.choose_model(settings_guild(interaction), wanted)
         except AdmissionRefused:
             return []
         option = choice.model.option(name)

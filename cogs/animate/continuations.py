@@ -24,8 +24,16 @@ from bot.images.bounds import ImageBounds
 from bot.jobs import JobService
 from bot.models.registry import Models
 from bot.video import VideoUnreadable, concat, last_frame_png
-from cogs.animate.buttons import EXTEND, JOIN, Press, higher_on, presses_on, result_view
-from cogs.animate.rendering import public_messages
+from cogs.animate.buttons import (
+    EXTEND,
+    JOIN,
+    Press,
+    higher_on,
+    presses_on,
+    result_view,
+    spoiler_on,
+)
+from cogs.animate.rendering import delivered_video, public_messages
 from cogs.animate.replies import megabytes
 from cogs.animate.starter import ImageSource, ImageUnreadable, Starter
 from cogs.common.presses import PressLedger
@@ -90,7 +98,7 @@ class Continuations:
             return
         started = False
         try:
-            await interaction.response.defer(thinking=True)
+            await self.starter.defer(interaction)
             await self._show_extend_button(interaction.message, source, disabled=True)
             frame = ImageSource(partial(self._last_frame, source, video), url="")
             started = await self.starter.launch(
@@ -147,7 +155,13 @@ class Continuations:
         higher = higher_on(shown)
         try:
             await message.edit(
-                view=result_view(source, higher=higher, extend_disabled=disabled, joinable=joinable)
+                view=result_view(
+                    source,
+                    higher=higher,
+                    extend_disabled=disabled,
+                    joinable=joinable,
+                    spoiler=spoiler_on(shown),
+                )
             )
         except discord.HTTPException:
             log.info("Job %s: could not update the Extend button", source.id)
@@ -265,11 +279,3 @@ class JoinedPost:
     channel_id: int
     message_id: int
     link: str
-
-
-def delivered_video(message: discord.Message | None, job_id: int) -> discord.Attachment | None:
-    """The video the bot uploaded for `job_id` on the message whose Extend was pressed."""
-    if message is None:
-        return None
-    name = f"animate-{job_id}.mp4"
-    return next((a for a in message.attachments if a.filename == name), None)

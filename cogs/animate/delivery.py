@@ -5,6 +5,8 @@ order: a followup on the command while its interaction is fresh, a reply in the
 channel, a DM. The followup first: interaction routes share neither Discord's 50/s
 global limit nor the channel's own (about 5 messages per 5 s), so a busy channel
 where many videos finish at once gets each within a second, not one a second.
+A private job's followups are ephemeral, and neither it nor a job the bot reaches by
+its command's token alone is ever posted in the channel: past the token, a DM.
 """
 
 from __future__ import annotations
@@ -19,12 +21,27 @@ import aiohttp
 import discord
 
 from bot.config import Settings
-from bot.domain import Job
-from bot.jobs import Delivery, JobService, LinkReason
+from bot.domain import Job, Reach, Visibility
+from bot.jobs import Delivery, JobService, LinkReason, UploadRefused
 from bot.metrics import DeliveryKind
 from bot.models.registry import Models
-from cogs.animate.buttons import higher_resolutions, result_view
-from cogs.animate.rendering import delivered_message, ended_message, link_message
+from cogs.animate.buttons import (
+    SHARE,
+    SPOILER,
+    Press,
+    higher_resolutions,
+    result_view,
+    single_view,
+)
+from cogs.animate.places import follow_up
+from cogs.animate.rendering import (
+    delivered_message,
+    ended_message,
+    is_video_of,
+    link_message,
+    public_messages,
+    video_filename,
+)
 from cogs.animate.status import StatusBoard
 
 log = logging.getLogger(__name__)
@@ -36,6 +53,9 @@ Place = Callable[
     [Job, str, "discord.File | None", discord.AllowedMentions, "discord.ui.View | None"],
     Awaitable["discord.Message | None"],
 ]
+# The buttons of a message, by where it goes (FOLLOWUP, CHANNEL or DM).
+Buttons = Callable[[str], "discord.ui.View | None"]
+FOLLOWUP, CHANNEL, DM = "followup", "channel", "dm"
 
 
 class Courier:
@@ -81,21 +101,38 @@ class Courier:
         if video is not None:
             text = delivered_message(job, mention)
             joinable = await self._joinable(job, video)
-            delivery = await self.tell_author(
-                job,
-                text,
-                video=video,
-                buttons=lambda: result_view(job, higher=higher, joinable=joinable),
-            )
+
+            def under_video(where: str) -> discord.ui.View | None:
+                assert job.id is not None
+                if job.private:
+                    # Its author alone sees it: they may post it to the channel, once (not
+                    # from a DM, nor where the server makes everything private).
+                    if job.visibility is Visibility.PRIVATE and where == FOLLOWUP:
+                        return single_view(Press(SHARE, job.id), public_messages(job))
+                    return None
+                if job.reach is Reach.TOKEN:
+                    # The buttons that start a job read its status message through the
+                    # channel: only the spoiler works here, on the video itself.
+                    if where == DM:
+                        return None
+                    return single_view(Press(SPOILER, job.id), public_messages(job))
+                spoiler = None if where == DM else False  # nobody else sees a DM
+                return result_view(job, higher=higher, joinable=joinable, spoiler=spoiler)
+
+            delivery = await self.tell_author(job, text, video=video, buttons=under_video)
             if delivery is not None:
                 return delivery
-            why = LinkReason.TOO_LARGE  # the upload was refused (413)
+            why = LinkReason.NOT_UPLOADED  # no place took the file
         # A link still gets it to them; say truthfully why it is only a link.
         text = link_message(job, mention, self.board.upload_limit(job), why)
-        # No video on the message: nothing to extend from.
-        return await self.tell_author(
-            job, text, buttons=lambda: result_view(job, higher=higher, extendable=False)
-        )
+
+        def under_link(where: str) -> discord.ui.View | None:
+            if not job.channel_reachable:
+                return None  # nothing it offers would work there
+            # No video on the message: nothing to extend from, or to hide.
+            return result_view(job, higher=higher, extendable=False)
+
+        return await self.tell_author(job, text, buttons=under_link)
 
     async def _posted_before_restart(self, job: Job) -> Delivery | None:
         """The video (or its link) an earlier process posted as a followup but did not record.
@@ -118,14 +155,15 @@ class Courier:
         """The bot's post of this job's video (its file, or its link) after its status message."""
         if job.channel_id is None or job.status_message_id is None or self.bot.user is None:
             return None
+        if not job.channel_reachable:
+            return None  # the bot cannot read that channel (or the post is ephemeral)
         channel = self.bot.get_partial_messageable(job.channel_id)
-        name = f"animate-{job.id}.mp4"
         try:
             after = discord.Object(job.status_message_id)
             async for message in channel.history(limit=HISTORY_SCAN, after=after):
                 if message.author.id != self.bot.user.id:
                     continue
-                if any(a.filename == name for a in message.attachments):
+                if any(is_video_of(a.filename, job.id) for a in message.attachments):
                     return Delivery(message.channel.id, message.id, "upload")
                 # A link-only post has no file: its video's URL (one per job) tells it.
                 if job.video_url and job.video_url in message.content:
@@ -152,25 +190,29 @@ class Courier:
         text: str,
         *,
         video: Path | None = None,
-        buttons: Callable[[], discord.ui.View | None] | None = None,
+        buttons: Buttons | None = None,
     ) -> Delivery | None:
         """A followup of the command; else a reply to the status message; else a DM.
 
-        Pings the author only.
+        Pings the author only. The channel only where the bot may post in it and the job
+        is public. Raises UploadRefused when Discord refused the video as too large.
         """
         pings = discord.AllowedMentions(
             everyone=False, roles=False, users=[discord.Object(job.user_id)], replied_user=False
         )
-        places: tuple[Place, ...] = (self._send_followup, self._send_in_channel, self._send_dm)
-        for place in places:
-            file = discord.File(video, filename=f"animate-{job.id}.mp4") if video else None
+        places: list[tuple[str, Place]] = [(FOLLOWUP, self._send_followup)]
+        if job.channel_reachable:
+            places.append((CHANNEL, self._send_in_channel))
+        places.append((DM, self._send_dm))
+        for where, place in places:
+            file = discord.File(video, filename=video_filename(job.id)) if video else None
             # A view per attempt: discord.py ties a sent view to its message.
-            view = buttons() if buttons is not None else None
+            view = buttons(where) if buttons is not None else None
             try:
                 message = await place(job, text, file, pings, view)
             except discord.HTTPException as exc:
-                if exc.code == UPLOAD_TOO_LARGE or exc.status == 413:
-                    return None  # the caller falls back to a link
+                if file is not None and (exc.code == UPLOAD_TOO_LARGE or exc.status == 413):
+                    raise UploadRefused from None  # the poster steps down, else links
                 log.info("Job %s: %s failed (%s)", job.id, place.__name__, exc)
                 continue
             except (aiohttp.ClientError, TimeoutError) as exc:
@@ -223,8 +265,9 @@ class Courier:
         if session is None:
             return None
         kwargs = _attached(file, view)
-        return await session.interaction.followup.send(
-            text, allowed_mentions=pings, wait=True, **kwargs
+        # Within the command's five followups; a private job's only its author sees.
+        return await follow_up(
+            session.interaction, text, allowed_mentions=pings, ephemeral=job.private, **kwargs
         )
 
     async def _send_dm(

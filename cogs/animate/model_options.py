@@ -180,6 +180,9 @@ def animate_command(
         described[slot.name] = slot.description
         if slot.type is not bool:
             completed.append(slot.name)
+    # Who sees the status and the video (the author alone, or the channel).
+    parameters.append(inspect.Parameter("private", keyword, default=None, annotation=bool | None))
+    described["private"] = command_text("animate.option.private")
     animate.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
     app_commands.describe(**described)(animate)
     command: app_commands.Command[Any, ..., None] = app_commands.Command(

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 import discord
 
 from bot import i18n
-from bot.domain import Job, JobStatus
+from bot.domain import Job, JobStatus, Visibility
 from bot.eta import Estimate
 from bot.failures import FailureKind, failure_kind
 from bot.i18n import Messages
@@ -93,6 +93,8 @@ def progress_line(note: ProgressNote, t: Messages) -> str:
 
 def status_footer(job: Job, t: Messages) -> str:
     if job.status in CANCELLABLE:
+        if not job.channel_reachable:  # no ❌ where reactions never reach the bot
+            return t("status.footer.cancellable_button")
         return t("status.footer.cancellable", emoji=CANCEL_EMOJI)
     if not job.status.is_final:
         return t("status.footer.rendering")
@@ -147,6 +149,11 @@ def status_embed(
     fitted = fitted_text(job, t)
     if fitted is not None:
         embed.add_field(name=t("status.field.image"), value=fitted, inline=False)
+    if job.visibility is Visibility.FORCED_PRIVATE:
+        # Asked public, made private by the server: say so, and why, once it shows.
+        embed.add_field(
+            name=t("status.field.note"), value=t("status.note.forced_private"), inline=False
+        )
     if is_long(job.prompt) and not job.status.is_final:
         embed.add_field(
             name=t("status.field.note"),
@@ -165,6 +172,31 @@ def hosted_filename(job: Job) -> str | None:
     if job.image_url is None:
         return None
     return urlsplit(job.image_url).path.rsplit("/", 1)[-1] or None
+
+
+def video_filename(job_id: int | None) -> str:
+    """The name the bot uploads a job's video under."""
+    return f"animate-{job_id}.mp4"
+
+
+def is_video_of(filename: str, job_id: int | None) -> bool:
+    """A job's uploaded video, marked as a spoiler (SPOILER_…) or not."""
+    return filename.removeprefix("SPOILER_") == video_filename(job_id)
+
+
+def delivered_video(message: discord.Message | None, job_id: int) -> discord.Attachment | None:
+    """The video the bot uploaded for `job_id` on `message` (a spoiler still is)."""
+    if message is None:
+        return None
+    return next((a for a in message.attachments if is_video_of(a.filename, job_id)), None)
+
+
+def shared_message(job: Job, mention: str) -> str:
+    """A private video posted to the channel by its author: who made it, the prompt."""
+    t = public_messages(job)
+    details = options_text(job.model_id, job.options, t)
+    prompt = safe_text(job.prompt.replace("\n", " "), PROMPT_IN_DELIVERY)
+    return f"{t('share.post', mention=mention)}\n> {prompt}\n{details}"
 
 
 def ended_message(job: Job, mention: str) -> str:

@@ -13,7 +13,16 @@ from bot.domain import Job
 from bot.jobs import JobService
 from bot.models import resolutions
 from bot.models.registry import Models
-from cogs.animate.buttons import EXTEND, HIGHER, JOIN, Press, higher_on, presses_on, result_view
+from cogs.animate.buttons import (
+    EXTEND,
+    HIGHER,
+    JOIN,
+    Press,
+    higher_on,
+    presses_on,
+    result_view,
+    spoiler_on,
+)
 from cogs.animate.remix import PromptModal, shown_prompt
 from cogs.animate.starter import Order, Starter
 from cogs.common.presses import PressLedger
@@ -89,7 +98,8 @@ class ResultButtons:
         message = interaction.message
         if message is None or source.id is None:
             return
-        # The same buttons as delivered: Extend keeps its state, Join stays if it was there.
+        # The same buttons as delivered: Extend keeps its state, Join stays if it was
+        # there, the spoiler's says what the video is now.
         shown = presses_on(message)
         view = result_view(
             source,
@@ -97,6 +107,7 @@ class ResultButtons:
             extendable=Press(EXTEND, source.id) in shown,
             extend_disabled=source.extended_at is not None,
             joinable=Press(JOIN, source.id) in shown,
+            spoiler=spoiler_on(shown),
         )
         if view is None:
             return
@@ -180,7 +191,7 @@ class ResultButtons:
             chosen = await self.starter.order(modal_interaction, model, picked)
             if chosen is None or not await self.starter.may_start(modal_interaction, chosen):
                 return
-            await modal_interaction.response.defer(thinking=True)
+            await self.starter.defer(modal_interaction)
             await self.starter.start(modal_interaction, image, prompt, chosen)
 
         modal = PromptModal(

@@ -34,6 +34,14 @@ from bot.pricing import Pricing
 from bot.quotas import QuotaExceeded
 from cogs.animate.buttons import cancel_view
 from cogs.animate.model_options import refusal_text
+from cogs.animate.places import (
+    follow_up,
+    may_post_here,
+    reach_of,
+    remember_visibility,
+    settings_guild,
+    visibility_of,
+)
 from cogs.animate.rendering import CANCEL_EMOJI, CANCELLABLE, hosted_filename
 from cogs.animate.replies import (
     IMAGE_UNREACHABLE,
@@ -56,14 +64,6 @@ PREPARING_AT_ONCE = 8
 # Catalog keys.
 RESULT_GONE = "result.gone"
 NOT_HERE = "start.no_send"
-# Channels where sending takes Send Messages in Threads rather than Send Messages.
-THREADS = frozenset(
-    {
-        discord.ChannelType.public_thread,
-        discord.ChannelType.private_thread,
-        discord.ChannelType.news_thread,
-    }
-)
 
 
 class ImageUnreadable(Exception):
@@ -102,6 +102,7 @@ class Posted:
     message: discord.Message
     image_url: str  # what RunComfy fetches: the hosted copy, else the source's URL
     hosted_url: str | None
+    reacts: bool  # its status message takes the ❌ (public, where the bot hears reactions)
 
 
 class Starter:
@@ -136,7 +137,7 @@ class Starter:
     ) -> ModelChoice | None:
         """The model asked for (else this server's default); None once refused privately."""
         try:
-            return await self.admission.choose_model(interaction.guild_id, wanted)
+            return await self.admission.choose_model(settings_guild(interaction), wanted)
         except AdmissionRefused as exc:
             await self._refuse(interaction, refusal_message(exc, user_messages(interaction)))
             return None
@@ -173,7 +174,7 @@ class Starter:
         try:
             await self.admission.check(
                 user_id=interaction.user.id,
-                guild_id=interaction.guild_id,
+                guild_id=settings_guild(interaction),
                 channel_id=interaction.channel_id,
                 model_id=order.model.model_id,
                 estimate_usd=order.estimate_usd,
@@ -207,6 +208,17 @@ class Starter:
             )
             return False
         return True
+
+    async def defer(
+        self, interaction: discord.Interaction[Any], *, private: bool | None = None
+    ) -> None:
+        """The answer a new job starts with, well inside 3 s: "thinking", public unless
+        `private` (None: the author's own default). A server that denies external apps
+        makes it private anyway; the job says so."""
+        if private is None:
+            private = (await self.jobs.user_settings(interaction.user.id)).private
+        answer = await interaction.response.defer(thinking=True, ephemeral=private)
+        remember_visibility(interaction, private, answer)
 
     # -- after the defer -----------------------------------------------------
 
@@ -247,7 +259,7 @@ class Starter:
         order = order or await self.same_order(interaction, source)
         if order is None or not await self.may_start(interaction, order):
             return False
-        await interaction.response.defer(thinking=True)
+        await self.defer(interaction)
         if accepted is not None:
             await accepted()
         image = await self._hosted_image(source)
@@ -311,7 +323,8 @@ class Starter:
             await interaction.delete_original_response()
         except discord.HTTPException:
             log.debug("Could not delete the placeholder", exc_info=True)
-        await interaction.followup.send(text, ephemeral=True)
+        if await follow_up(interaction, text, ephemeral=True) is None:
+            log.info("No followup left to tell user %s: %s", interaction.user.id, text)
 
     # -- the pipeline's steps ------------------------------------------------
 
@@ -335,6 +348,8 @@ class Starter:
         name = hosted_filename(job)
         if name is None or job.channel_id is None or job.status_message_id is None:
             return None
+        if not job.channel_reachable:
+            return None  # only its command's token could read its status message
         channel = self.bot.get_partial_messageable(job.channel_id)
         try:
             message = await channel.fetch_message(job.status_message_id)
@@ -359,12 +374,11 @@ class Starter:
         image needs that public URL for RunComfy anyway.
         """
         t = user_messages(interaction)
+        server = settings_guild(interaction)
         try:
             job = await self.jobs.create(
                 extends_job_id=extends_job_id,
-                locale=public_locale(
-                    interaction, await self.admission.server_language(interaction.guild_id)
-                ),
+                locale=public_locale(interaction, await self.admission.server_language(server)),
                 user_id=interaction.user.id,
                 guild_id=interaction.guild_id,
                 channel_id=interaction.channel_id,
@@ -373,6 +387,9 @@ class Starter:
                 options=order.options,
                 estimate_usd=order.estimate_usd,
                 image=prepared.facts,
+                reach=reach_of(interaction),
+                visibility=visibility_of(interaction),
+                upload_limit=interaction.filesize_limit,
             )
         except QuotaExceeded as exc:
             await self.fail(interaction, quota_message(exc, t))
@@ -404,13 +421,13 @@ class Starter:
         self.arrivals.arrived(interaction.id)  # its submit waits for the others' messages
         hosted_url = next((a.url for a in message.attachments if a.filename == hosted_name), None)
         image_url = hosted_url if prepared.data is not None and hosted_url else source_url
-        return Posted(job.id, message, image_url, hosted_url)
+        return Posted(job.id, message, image_url, hosted_url, reacts=job.channel_reachable)
 
     async def _send(self, posted: Posted) -> discord.Message | None:
         """Submit once; the status message while the job lives."""
         # Its ❌ is added after the submit (`_add_cancel_reaction`), and the job may be
         # rendering by then: until it is there, no status edit takes it back.
-        self.board.reacting(posted.job_id, True)
+        self.board.reacting(posted.job_id, posted.reacts)
         try:
             submitted = await self.jobs.submit(
                 posted.job_id,
@@ -430,6 +447,8 @@ class Starter:
         try:
             if status_message is None:
                 return False
+            if posted is not None and not posted.reacts:
+                return True  # its Cancel button is all it has (no reaction events there)
             try:
                 await status_message.add_reaction(CANCEL_EMOJI)
             except discord.HTTPException:
@@ -444,14 +463,3 @@ class Starter:
         if job is not None and job.status not in CANCELLABLE:
             await self.board.remove_own_reaction(job)
         return True
-
-
-def may_post_here(interaction: discord.Interaction[Any]) -> bool:
-    """May this member have the bot post for them here? A job's messages show their
-    prompt in the channel as if they had sent it, and buttons skip Discord's checks."""
-    if interaction.guild_id is None:
-        return True  # a DM has no channel rules (and Discord sends no permissions there)
-    allowed = interaction.permissions
-    in_thread = getattr(interaction.channel, "type", None) in THREADS
-    may_send = allowed.send_messages_in_threads if in_thread else allowed.send_messages
-    return may_send and allowed.use_application_commands

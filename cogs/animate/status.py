@@ -1,7 +1,9 @@
-"""The one public status message of each job, edited as the job moves.
+"""The one status message of each job, edited as the job moves.
 
 Edits are coalesced (latest state wins, one per job per interval) and go
-through the interaction while its token is fresh, then through the channel.
+through the interaction while its token is fresh, then through the channel, where the
+bot may edit it with its own token: not an ephemeral one (a private job), nor one where
+it has only the command's token (its user install elsewhere, a group DM).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from cogs.animate.rendering import CANCEL_EMOJI, CANCELLABLE, status_embed
 
 log = logging.getLogger(__name__)
 
+# Discord's smallest upload limit, for jobs stored before their command's own was kept.
 DEFAULT_UPLOAD_LIMIT = 10 * 1024 * 1024
 WEBHOOK_EXPIRED = 50027
 DUE_MARGIN_SECONDS = 1.0
@@ -83,11 +86,14 @@ class StatusBoard:
         return session
 
     def upload_limit(self, job: Job) -> int:
+        """What Discord said its command could upload there (`attachment_size_limit`, kept
+        with the job): discord.py's table by boost tier no longer matches Discord's."""
+        if job.upload_limit is not None:
+            return job.upload_limit
         session = self.sessions.get(job.id or 0)
         if session is not None:
             return session.interaction.filesize_limit
-        guild = self.bot.get_guild(job.guild_id) if job.guild_id else None
-        return guild.filesize_limit if guild is not None else DEFAULT_UPLOAD_LIMIT
+        return DEFAULT_UPLOAD_LIMIT
 
     async def embed(self, job: Job) -> discord.Embed:
         estimate = await self.eta.estimate(job)
@@ -148,9 +154,11 @@ class StatusBoard:
             except discord.HTTPException as exc:
                 if not _token_expired(exc):
                     raise
-                log.info("Job %d: interaction token expired; using the channel", job_id)
+                log.info("Job %d: interaction token expired", job_id)
                 self.sessions.pop(job_id, None)
-        if job.channel_id is None:
+        if job.channel_id is None or not job.channel_reachable:
+            # Only its command's token could edit it; /history has the rest.
+            self.unreachable.add(job_id)
             return
         message = self.bot.get_partial_messageable(job.channel_id).get_partial_message(
             job.status_message_id
@@ -174,8 +182,8 @@ class StatusBoard:
     async def remove_own_reaction(self, job: Job) -> None:
         if job.id is None or job.channel_id is None or job.status_message_id is None:
             return
-        if job.id in self.unreachable:
-            return
+        if job.id in self.unreachable or not job.channel_reachable:
+            return  # it never got a ❌ (ephemeral, or no reactions there)
         if not job.status.is_final:  # a final job's state is forgotten right after
             self._unreacted.add(job.id)
         message = self.bot.get_partial_messageable(job.channel_id).get_partial_message(

@@ -36,6 +36,9 @@ class History(commands.Cog):
             view.stop()
 
     @app_commands.command(name="history", description=command_text("history.command.description"))
+    # Wherever its user is: a server, the bot's DM, a group DM (a user install).
+    @app_commands.allowed_installs(guilds=True, users=True)
+    @app_commands.allowed_contexts(guilds=True, dms=True, private_channels=True)
     @app_commands.describe(
         status=command_text("history.option.status"),
         job=command_text("history.option.job"),
@@ -78,6 +81,8 @@ class History(commands.Cog):
     @app_commands.command(
         name="history-clear", description=command_text("history_clear.command.description")
     )
+    @app_commands.allowed_installs(guilds=True, users=True)
+    @app_commands.allowed_contexts(guilds=True, dms=True, private_channels=True)
     async def history_clear(self, interaction: discord.Interaction) -> None:
         t = user_messages(interaction)
         total = await self.service.clearable(interaction.user.id)

@@ -30,6 +30,15 @@ def guild_route(fake: FakeDiscord) -> str:
     return f"/applications/{fake.application_id}/guilds/{fake.guild_id}/commands"
 
 
+def global_route(fake: FakeDiscord) -> str:
+    return f"/applications/{fake.application_id}/commands"
+
+
+def both_scopes(fake: FakeDiscord) -> list[str]:
+    """Globally (where user installs and DMs find the commands), then the test guild."""
+    return [f"/api/v10{global_route(fake)}", f"/api/v10{guild_route(fake)}"]
+
+
 async def restart_quietly(runner: BotRunner, fake: FakeDiscord) -> AnimateBot:
     await runner.stop()
     fake.requests.clear()
@@ -40,7 +49,7 @@ async def test_a_second_start_with_the_same_commands_syncs_nothing(
     runner: BotRunner, discord_fake: FakeDiscord
 ) -> None:
     await runner.start()
-    assert command_puts(discord_fake) == [f"/api/v10{guild_route(discord_fake)}"]
+    assert command_puts(discord_fake) == both_scopes(discord_fake)
     await restart_quietly(runner, discord_fake)
     assert command_puts(discord_fake) == []
     assert discord_fake.command("animate")  # still there from the first sync
@@ -60,7 +69,7 @@ async def test_a_changed_translation_is_synced_at_the_next_start(
 
     monkeypatch.setattr(CatalogTranslator, "translate", reworded)
     await restart_quietly(runner, discord_fake)
-    assert len(command_puts(discord_fake)) == 1
+    assert command_puts(discord_fake) == both_scopes(discord_fake)
     assert discord_fake.command("about")["description_localizations"]["fr"] == "Tout sur ce bot"
     await restart_quietly(runner, discord_fake)
     assert command_puts(discord_fake) == []
@@ -94,7 +103,7 @@ async def test_a_changed_option_is_synced_at_the_next_start(
     await runner.start()
     with_cog(BiggerDice)
     await restart_quietly(runner, discord_fake)
-    assert len(command_puts(discord_fake)) == 1
+    assert command_puts(discord_fake) == both_scopes(discord_fake)
     (sides,) = discord_fake.command("dice")["options"]
     assert sides["max_value"] == 20
 
@@ -106,11 +115,12 @@ async def test_python_m_bot_sync_syncs_every_scope_without_the_gateway(
     await runner.stop()
     discord_fake.requests.clear()
     assert await cli.sync(runner.settings) == 0
-    assert command_puts(discord_fake) == [f"/api/v10{guild_route(discord_fake)}"]
+    assert command_puts(discord_fake) == both_scopes(discord_fake)
     assert not discord_fake.identified.is_set()  # REST only: no gateway session
     synced = len(discord_fake.commands[discord_fake.guild_id])
     assert capsys.readouterr().out.splitlines() == [
-        f"✓ synced {synced} commands to guild {discord_fake.guild_id}"
+        f"✓ synced {synced} commands globally",
+        f"✓ synced {synced} commands to guild {discord_fake.guild_id}",
     ]
     # What it synced is stored: the next start has nothing to send.
     discord_fake.requests.clear()

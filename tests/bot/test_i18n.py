@@ -312,6 +312,7 @@ async def test_synced_options_carry_french_names_and_choices(
         "duration": {"fr": "durée"},
         "audio": {"fr": "son"},
         "camera_fixed": {"fr": "caméra_fixe"},
+        "private": {"fr": "privée"},
     }
     # A model's ratios are suggested as the member types, in their words.
     ratios = {c["value"]: c["name"] for c in await discord_fake.autocomplete("animate", "ratio")}

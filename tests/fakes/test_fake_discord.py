@@ -10,7 +10,7 @@ import discord.http
 import pytest
 
 from app.client import AnimateBot
-from tests.fakes.discord import FakeDiscord
+from tests.fakes.discord import FakeDiscord, FakeInteraction
 from tests.fakes.harness import BotRunner
 
 
@@ -155,3 +155,97 @@ async def test_reactions_reach_on_raw_reaction_add(
     await discord_fake.wait_for(lambda: heard)
     assert heard[0].user_id == discord_fake.stranger.id and str(heard[0].emoji) == "❌"
     assert heard[0].member is not None and heard[0].guild_id == discord_fake.guild_id
+
+
+# -- where the app is not a member (its user install elsewhere, a group DM) -----
+
+
+async def interaction_in(
+    bot: AnimateBot, fake: FakeDiscord, channel: int
+) -> tuple[FakeInteraction, discord.Interaction]:
+    """/about run in `channel`, as the fake dispatched it and as discord.py saw it."""
+    seen: list[discord.Interaction] = []
+
+    async def on_interaction(interaction: discord.Interaction) -> None:
+        seen.append(interaction)
+
+    bot.add_listener(on_interaction)
+    ix = await fake.invoke("about", channel=channel)
+    await fake.wait_for(lambda: ix.response_type is not None and seen)
+    bot.remove_listener(on_interaction)
+    return ix, seen[0]
+
+
+async def test_a_user_install_elsewhere_has_the_token_alone_and_five_followups(
+    bot: AnimateBot, discord_fake: FakeDiscord
+) -> None:
+    ix, interaction = await interaction_in(bot, discord_fake, discord_fake.foreign_channel)
+    assert interaction.is_user_integration() and not interaction.is_guild_integration()
+    assert interaction.guild_id == discord_fake.foreign_guild_id
+    for n in range(5):
+        await interaction.followup.send(f"followup {n}")
+    with pytest.raises(discord.HTTPException) as caught:
+        await interaction.followup.send("a sixth")
+    assert (caught.value.status, caught.value.code) == (400, 40094)
+    assert ix.refused_followups == 1
+    # No channel route: the bot is not in that server.
+    with pytest.raises(discord.Forbidden) as forbidden:
+        await bot.get_partial_messageable(discord_fake.foreign_channel).send("hi")
+    assert forbidden.value.code == 50001
+
+
+async def test_a_group_dm_is_context_2_without_channel_routes(
+    bot: AnimateBot, discord_fake: FakeDiscord
+) -> None:
+    _, interaction = await interaction_in(bot, discord_fake, discord_fake.group_dm)
+    assert interaction.context.private_channel and interaction.guild_id is None
+    with pytest.raises(discord.NotFound):
+        await bot.get_partial_messageable(discord_fake.group_dm).send("hi")
+    # /admin is for a server that added the bot: Discord does not offer it here.
+    with pytest.raises(ValueError, match="offers no"):
+        await discord_fake.invoke("admin pause", channel=discord_fake.group_dm)
+
+
+async def test_a_server_denying_external_apps_forces_every_answer_ephemeral(
+    bot: AnimateBot, discord_fake: FakeDiscord
+) -> None:
+    discord_fake.foreign_external_apps = False
+    seen: list[discord.Interaction] = []
+
+    async def on_interaction(interaction: discord.Interaction) -> None:
+        seen.append(interaction)
+        answer = await interaction.response.defer(thinking=True)
+        assert answer is not None and answer.is_ephemeral()  # though asked public
+        await interaction.followup.send("hello")
+
+    bot.tree.interaction_check = lambda interaction: _false()  # type: ignore[method-assign]
+    bot.add_listener(on_interaction)
+    ix = await discord_fake.invoke("about", channel=discord_fake.foreign_channel)
+    await discord_fake.wait_for(lambda: ix.followup_ids)
+    assert all(discord_fake.messages[m].ephemeral for m in [ix.original_id, *ix.followup_ids])
+
+
+async def _false() -> bool:
+    return False
+
+
+async def test_an_attachment_is_marked_a_spoiler_by_an_edit(
+    bot: AnimateBot, discord_fake: FakeDiscord
+) -> None:
+    channel = bot.get_partial_messageable(discord_fake.general)
+    message = await channel.send(file=discord.File(io.BytesIO(b"v" * 100), filename="v.mp4"))
+    (attachment,) = discord_fake.messages[message.id].attachments
+    assert not attachment.spoiler
+    # Discord's edit: the kept attachment listed with `spoiler` (discord.py sends it as
+    # `Attachment.is_spoiler()`, which it reads from the flags Discord returns).
+    route = discord.http.Route(
+        "PATCH", "/channels/{channel_id}/messages/{message_id}",
+        channel_id=discord_fake.general, message_id=message.id,
+    )  # fmt: skip
+    await bot.http.request(route, json={"attachments": [{"id": attachment.id, "spoiler": True}]})
+    assert attachment.spoiler
+    edited = await channel.fetch_message(message.id)
+    assert edited.attachments[0].is_spoiler()
+    # A re-upload named SPOILER_… is one too.
+    await edited.edit(attachments=[discord.File(io.BytesIO(b"w"), "w.mp4", spoiler=True)])
+    assert discord_fake.messages[message.id].attachments[0].spoiler

@@ -24,6 +24,8 @@ from bot.domain import (
     Job,
     JobStatus,
     ModelSpend,
+    Reach,
+    Visibility,
     is_charged,
 )
 from bot.store import LATEST_MIGRATION, JobStore, NewerDatabase, QuotaLimits, migrations
@@ -195,6 +197,10 @@ async def test_round_trip_of_every_field(store: JobStore) -> None:
         finished_at=4.5,
         delivered_at=5.5,
         locale="fr",
+        reach=Reach.TOKEN,
+        visibility=Visibility.PRIVATE,
+        upload_limit=20 * 1024 * 1024,
+        shared_at=6.5,
     )
     # Every field differs from its default, so a column the store forgot would show.
     for name, field in Job.model_fields.items():

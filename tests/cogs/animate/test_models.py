@@ -229,6 +229,7 @@ async def test_the_models_options_reach_discord_in_one_command(
     names = [o["name"] for o in command["options"]]
     assert names == [
         "image", "prompt", "model", "resolution", "ratio", "duration", "audio", "camera_fixed",
+        "private",
     ]  # fmt: skip
 
 

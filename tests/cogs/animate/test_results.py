@@ -67,7 +67,9 @@ async def test_the_video_shows_prompt_options_cost_and_the_buttons(
         "Seedance v1.5 pro · 480p · adaptive · 5 s · audio on · camera fixed · cost $0.12"
     )
     labels = [c["label"] for row in video.components for c in row["components"]]
-    assert labels == ["Again", "Remix", "Again in 720p", "Again in 1080p", "Extend"]
+    assert labels == [
+        "Again", "Remix", "Again in 720p", "Again in 1080p", "Extend", "Mark as spoiler",
+    ]  # fmt: skip
 
 
 async def test_again_makes_exactly_one_job_even_on_a_double_press(
@@ -89,7 +91,7 @@ async def test_again_makes_exactly_one_job_even_on_a_double_press(
         [c.get("disabled", False) for row in edit.components for c in row["components"]]
         for edit in video.edits
     ]
-    assert [True, False, False, False, False] in states
+    assert [True, False, False, False, False, False] in states  # the last: Spoiler
     await discord_fake.wait_for(
         lambda: not any(c.get("disabled") for row in video.components for c in row["components"])
     )
@@ -243,5 +245,8 @@ async def test_french_menu_and_buttons(
     video = videos(discord_fake)[0]
     assert "votre vidéo est prête" in video.content
     labels = [c["label"] for row in video.components for c in row["components"]]
-    assert labels == ["Refaire", "Remixer", "Refaire en 720p", "Refaire en 1080p", "Prolonger"]
+    assert labels == [
+        "Refaire", "Remixer", "Refaire en 720p", "Refaire en 1080p", "Prolonger",
+        "Marquer comme spoiler",
+    ]  # fmt: skip
     assert discord_fake.command("Animate")["name_localizations"]["fr"] == "Animer"

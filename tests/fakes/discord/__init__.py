@@ -10,13 +10,17 @@ and who gets pinged, derived from content and `allowed_mentions`.
 
 Tests drive it with `invoke`, `click` and `react`, read what users would see
 with the helpers of reading.py, and inject faults (expired tokens, 413, 429,
-deleted messages, missing access, closed DMs).
+deleted messages, missing access, closed DMs). Interactions happen in places
+(places.py): the fake's guild, the bot's DM, `foreign_channel` (a server that never
+added the bot, reached by a user install: no gateway events, no channel routes, five
+followups, every answer ephemeral when `foreign_external_apps` is False) and
+`group_dm`; a command is offered there only as its synced installs and contexts allow.
 
 `FakeDiscord` (server.py) is assembled from parts that share one state (state.py):
 the guild (guild.py), the gateway (gateway.py), the REST routes (identity.py,
 interactions.py, channels.py) over the message store (messages.py), and the test
-surface: acting as users (actors.py), faults (faults.py), reading what users see
-(reading.py). What Discord refuses is in checks.py; its numbers in wire.py.
+surface: acting as users (actors.py) in places (places.py), faults (faults.py),
+reading what users see (reading.py). What Discord refuses is in checks.py; its numbers in wire.py.
 """
 
 from __future__ import annotations

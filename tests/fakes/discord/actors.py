@@ -14,11 +14,18 @@ from tests.fakes.discord.checks import _check_option, _modal_answer
 from tests.fakes.discord.gateway import GatewayMixin
 from tests.fakes.discord.identity import IdentityMixin
 from tests.fakes.discord.messages import MessageStore
-from tests.fakes.discord.records import FakeAttachment, FakeInteraction, FakeMessage, FakeUser
-from tests.fakes.discord.wire import BOT_PERMISSIONS, DEFAULT_UPLOAD_LIMIT, OPTION_TYPES
+from tests.fakes.discord.places import PlacesMixin
+from tests.fakes.discord.records import (
+    FakeAttachment,
+    FakeInteraction,
+    FakeMessage,
+    FakeUser,
+    Place,
+)
+from tests.fakes.discord.wire import DEFAULT_UPLOAD_LIMIT, OPTION_TYPES
 
 
-class ActorsMixin(GatewayMixin, IdentityMixin, MessageStore):
+class ActorsMixin(GatewayMixin, IdentityMixin, PlacesMixin, MessageStore):
     def add_user(self, name: str) -> FakeUser:
         """Another member of the guild (add before the bot connects to see it cached)."""
         user = FakeUser(self._next_id(), name)
@@ -43,10 +50,15 @@ class ActorsMixin(GatewayMixin, IdentityMixin, MessageStore):
         locale: str = "en-US",
         **options: Any,
     ) -> FakeInteraction:
-        """Dispatch a slash command as Discord would, options typed by the synced schema."""
+        """Dispatch a slash command as Discord would, options typed by the synced schema.
+
+        `channel` may be one of the guild's, `foreign_channel` (a server that never
+        added the bot: its user install) or `group_dm`; `dm` is the bot's DM.
+        """
         user = user or self.author
         names = command.split()
-        schema = self.command(names[0])
+        place = self.place_of(channel, user, dm=dm)
+        schema = self.command_for(names[0], place)
         resolved: dict[str, Any] = {}
         option_list = self._build_options(
             schema, names[1:], options, resolved, attachment_meta, user
@@ -59,9 +71,7 @@ class ActorsMixin(GatewayMixin, IdentityMixin, MessageStore):
         }
         if resolved:
             data["resolved"] = resolved
-        return await self._dispatch_interaction(
-            2, user, channel, dm, data, attachment_size_limit, locale
-        )
+        return await self._dispatch_interaction(2, user, place, data, attachment_size_limit, locale)
 
     async def autocomplete(
         self,
@@ -90,7 +100,7 @@ class ActorsMixin(GatewayMixin, IdentityMixin, MessageStore):
         )
         data = {"id": schema["id"], "name": command, "type": 1, "options": sent}
         interaction = await self._dispatch_interaction(
-            4, user, None, False, data, DEFAULT_UPLOAD_LIMIT, locale
+            4, user, self.place_of(None, user), data, DEFAULT_UPLOAD_LIMIT, locale
         )
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(3):
@@ -169,7 +179,7 @@ class ActorsMixin(GatewayMixin, IdentityMixin, MessageStore):
             author=user,
             content=content,
             attachments=attachments,
-            guild_id=self.guild_id if channel_id in self.channel_names else None,
+            guild_id=self.guild_of(channel_id),
         )
         self.messages[message.id] = message
         return message
@@ -183,7 +193,9 @@ class ActorsMixin(GatewayMixin, IdentityMixin, MessageStore):
         locale: str = "en-US",
     ) -> FakeInteraction:
         """Pick an app's entry in a message's context menu ("Apps" > name)."""
-        schema = self.command(name)
+        user = user or self.author
+        place = self.place_of(target.channel_id, user)
+        schema = self.command_for(name, place)
         if schema.get("type") != 3:
             raise ValueError(f"{name!r} is not a message command")
         data: dict[str, Any] = {
@@ -193,15 +205,7 @@ class ActorsMixin(GatewayMixin, IdentityMixin, MessageStore):
             "target_id": str(target.id),
             "resolved": {"messages": {str(target.id): target.payload()}},
         }
-        return await self._dispatch_interaction(
-            2,
-            user or self.author,
-            target.channel_id,
-            target.guild_id is None,
-            data,
-            DEFAULT_UPLOAD_LIMIT,
-            locale,
-        )
+        return await self._dispatch_interaction(2, user, place, data, DEFAULT_UPLOAD_LIMIT, locale)
 
     async def submit_modal(
         self,
@@ -227,14 +231,9 @@ class ActorsMixin(GatewayMixin, IdentityMixin, MessageStore):
             else:
                 components.append({"type": 18, "component": answered[0]})
         data = {"custom_id": shown.modal["custom_id"], "components": components}
+        place = self.place_of(shown.channel_id, shown.user)
         return await self._dispatch_interaction(
-            5,
-            shown.user,
-            shown.channel_id,
-            shown.guild_id is None,
-            data,
-            DEFAULT_UPLOAD_LIMIT,
-            locale,
+            5, shown.user, place, data, DEFAULT_UPLOAD_LIMIT, locale
         )
 
     async def click(
@@ -252,23 +251,16 @@ class ActorsMixin(GatewayMixin, IdentityMixin, MessageStore):
         data: dict[str, Any] = {"custom_id": custom_id, "component_type": component_type}
         if values is not None:
             data["values"] = values
+        place = self.place_of(message.channel_id, user)
         return await self._dispatch_interaction(
-            3,
-            user,
-            message.channel_id,
-            message.guild_id is None,
-            data,
-            DEFAULT_UPLOAD_LIMIT,
-            locale,
-            message=message,
+            3, user, place, data, DEFAULT_UPLOAD_LIMIT, locale, message=message
         )
 
     async def _dispatch_interaction(
         self,
         kind: int,
         user: FakeUser,
-        channel: int | None,
-        dm: bool,
+        place: Place,
         data: dict[str, Any],
         size_limit: int,
         locale: str,
@@ -285,44 +277,20 @@ class ActorsMixin(GatewayMixin, IdentityMixin, MessageStore):
             "data": data,
             "locale": locale,
             "attachment_size_limit": size_limit,
-            "app_permissions": str(BOT_PERMISSIONS),
             "entitlements": [],
+            **self.place_payload(place, user),
         }
-        if dm:
-            channel_id = self.dm_channels.setdefault(user.id, self._next_id())
-            payload.update(
-                channel_id=str(channel_id),
-                channel={"id": str(channel_id), "type": 1, "recipients": [user.payload()]},
-                user=user.payload(),
-                context=1,
-                authorizing_integration_owners={"1": str(user.id)},
-            )
-            guild_id = None
-        else:
-            channel_id = channel or self.general
-            payload.update(
-                guild_id=str(self.guild_id),
-                guild_locale=self.guild_locale,
-                # The partial guild Discord adds to every interaction in a server.
-                guild={
-                    "id": str(self.guild_id),
-                    "locale": self.guild_locale,
-                    "features": self.guild_features(),
-                },
-                channel_id=str(channel_id),
-                channel=self._channel_payload(channel_id),
-                member={
-                    **self._member_payload(user),
-                    "permissions": str(self.permissions_of(user, channel_id)),
-                },
-                context=0,
-                authorizing_integration_owners={"0": str(self.guild_id)},
-            )
-            guild_id = self.guild_id
         if message is not None:
             payload["message"] = message.payload()
         interaction = FakeInteraction(
-            interaction_id, token, kind, user, channel_id, guild_id, payload
+            interaction_id,
+            token,
+            kind,
+            user,
+            place.channel_id,
+            place.guild_id,
+            payload,
+            place=place,
         )
         self.interactions[token] = interaction
         await self.dispatch("INTERACTION_CREATE", payload)
@@ -331,9 +299,11 @@ class ActorsMixin(GatewayMixin, IdentityMixin, MessageStore):
     async def react(
         self, message: FakeMessage, *, user: FakeUser | None = None, emoji: str = "❌"
     ) -> None:
-        """A user adds a reaction; the bot hears MESSAGE_REACTION_ADD."""
+        """A user adds a reaction; the bot hears MESSAGE_REACTION_ADD where it is a member."""
         user = user or self.author
         message.reactions.setdefault(emoji, set()).add(user.id)
+        if not self.gets_events(message.channel_id):
+            return  # no gateway events from places the bot is not in
         data: dict[str, Any] = {
             "user_id": str(user.id),
             "channel_id": str(message.channel_id),

@@ -16,7 +16,9 @@ from tests.fakes.discord.wire import DiscordError
 
 class ChannelsMixin(GuildMixin, MessageStore, ReadingMixin):
     def _check_channel(self, channel_id: int) -> None:
-        if channel_id == self.hidden:
+        """The bot's channel routes: its guild's channels it can see, and its DMs. A server
+        that never added it answers 403; a group DM it is not in, 404."""
+        if channel_id in (self.hidden, self.foreign_channel):
             raise DiscordError(403, 50001, "Missing Access")
         if channel_id not in self.channel_names and channel_id not in self.dm_channels.values():
             raise DiscordError(404, 10003, "Unknown Channel")

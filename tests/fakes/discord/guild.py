@@ -124,11 +124,12 @@ class GuildMixin(DiscordState):
             for (channel, user_id), bits in self.channel_denies.items()
             if channel == channel_id
         ]
+        foreign = channel_id == self.foreign_channel
         return {
             "id": str(channel_id),
             "type": 0,
-            "guild_id": str(self.guild_id),
-            "name": self.channel_names[channel_id],
+            "guild_id": str(self.foreign_guild_id if foreign else self.guild_id),
+            "name": "their-channel" if foreign else self.channel_names[channel_id],
             "position": 0,
             "permission_overwrites": overwrites,
             "nsfw": False,

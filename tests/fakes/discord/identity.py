@@ -52,6 +52,8 @@ class IdentityMixin(GuildMixin):
         return user.payload()
 
     def _known_guild(self, gid: str) -> None:
+        if int(gid) == self.foreign_guild_id:
+            raise DiscordError(403, 50001, "Missing Access")  # the bot is not in it
         if int(gid) != self.guild_id:
             # Discord: 404 Unknown Guild for an id that is no guild, 403 Missing Access for
             # one the bot is not in; the fake knows only its own guild.

@@ -10,7 +10,13 @@ from aiohttp import web
 from tests.fakes.discord.checks import _check_modal
 from tests.fakes.discord.messages import MessageStore
 from tests.fakes.discord.records import FakeInteraction, FakeMessage
-from tests.fakes.discord.wire import EPHEMERAL, INTERACTION_ANSWER_SECONDS, LOADING, DiscordError
+from tests.fakes.discord.wire import (
+    EPHEMERAL,
+    FOLLOWUP_LIMIT,
+    INTERACTION_ANSWER_SECONDS,
+    LOADING,
+    DiscordError,
+)
 
 
 class InteractionsMixin(MessageStore):
@@ -37,6 +43,8 @@ class InteractionsMixin(MessageStore):
         data = body.get("data") or {}
         flags = int(data.get("flags") or 0)
         message: FakeMessage | None = None
+        if kind in (4, 5) and _forced_ephemeral(interaction):
+            flags |= EPHEMERAL  # the server denies external apps: only the user sees it
         if kind in (4, 5):
             if kind == 5:
                 flags |= LOADING
@@ -50,6 +58,10 @@ class InteractionsMixin(MessageStore):
             )
             interaction.original_id = message.id
             interaction.ephemeral = bool(flags & EPHEMERAL)
+        elif kind == 6:
+            # A deferred update: @original is the message whose component was used.
+            if interaction.original_id is None:
+                interaction.original_id = int(interaction.payload["message"]["id"])
         elif kind == 7:
             target = self._message(int(interaction.payload["message"]["id"]))
             self._apply_edit(
@@ -119,6 +131,18 @@ class InteractionsMixin(MessageStore):
     ) -> dict[str, Any]:
         interaction = self._interaction(token)
         body = body or {}
+        place = interaction.place
+        if (
+            place is not None
+            and not place.member
+            and len(interaction.followup_ids) >= (FOLLOWUP_LIMIT)
+        ):
+            # Where the app is not in the place, five followups per interaction (the one
+            # that replaced a deferred reply counts).
+            interaction.refused_followups += 1
+            raise DiscordError(400, 40094, "Maximum number of follow up messages hit")
+        if _forced_ephemeral(interaction):
+            body = {**body, "flags": int(body.get("flags") or 0) | EPHEMERAL}
         limit = interaction.payload["attachment_size_limit"]
         original = self.messages.get(interaction.original_id or 0)
         if original is not None and original.loading and not original.deleted:
@@ -136,6 +160,10 @@ class InteractionsMixin(MessageStore):
         )
         interaction.followup_ids.append(message.id)
         return message.payload()
+
+
+def _forced_ephemeral(interaction: FakeInteraction) -> bool:
+    return interaction.place is not None and interaction.place.forced_ephemeral
 
 
 def _checked_choices(data: dict[str, Any]) -> list[dict[str, Any]]:

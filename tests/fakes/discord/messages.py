@@ -13,7 +13,7 @@ from PIL import Image
 from tests.fakes.discord.checks import _check_message_limits
 from tests.fakes.discord.records import Edit, FakeAttachment, FakeMessage
 from tests.fakes.discord.state import DiscordState
-from tests.fakes.discord.wire import LOADING, DiscordError
+from tests.fakes.discord.wire import LOADING, SPOILER_FLAG, DiscordError
 
 _USER_MENTION = re.compile(r"<@!?(\d+)>")
 _ROLE_MENTION = re.compile(r"<@&(\d+)>")
@@ -55,7 +55,7 @@ class MessageStore(DiscordState):
             flags=flags,
             reference_id=reference_id,
             interaction_token=via_token,
-            guild_id=self.guild_id if channel_id in self.channel_names else None,
+            guild_id=self.guild_of(channel_id),
         )
         self._compute_pings(message, body.get("allowed_mentions"))
         self.messages[message.id] = message
@@ -109,12 +109,20 @@ class MessageStore(DiscordState):
         existing: list[FakeAttachment],
         limit: int,
     ) -> list[FakeAttachment]:
-        """`attachments` semantics: listed existing ids are kept, new files are added."""
+        """`attachments` semantics: listed existing ids are kept, new files are added.
+
+        A kept attachment listed with `spoiler` is marked (or unmarked) as a spoiler, as
+        Discord allows since June 2026.
+        """
         for _, data, _ in files:
             if len(data) > limit:
                 raise DiscordError(413, 40005, "Request entity too large")
-        kept_ids = {int(a["id"]) for a in (listed or []) if str(a.get("id", "")).isdigit()}
-        result = [a for a in existing if listed is None or a.id in kept_ids]
+        entries = {int(a["id"]): a for a in (listed or []) if str(a.get("id", "")).isdigit()}
+        result = [a for a in existing if listed is None or a.id in entries]
+        for kept in result:
+            spoiler = entries.get(kept.id, {}).get("spoiler")
+            if spoiler is not None:
+                kept.flags = kept.flags | SPOILER_FLAG if spoiler else kept.flags & ~SPOILER_FLAG
         for filename, data, content_type in files:
             attachment_id = self._next_id()
             width = height = None
@@ -133,6 +141,8 @@ class MessageStore(DiscordState):
                 size=len(data),
                 url=f"{self.base_url}/cdn/attachments/{attachment_id}/{filename}"
                 f"?ex=ffffffff&is=0&hm={secrets.token_hex(8)}",
+                # Discord marks an upload named SPOILER_… as a spoiler.
+                flags=SPOILER_FLAG if filename.startswith("SPOILER_") else 0,
             )
             self.attachments[attachment_id] = attachment
             result.append(attachment)

@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.fakes.discord.wire import EPHEMERAL, LOADING, _timestamp
+from tests.fakes.discord.wire import EPHEMERAL, LOADING, SPOILER_FLAG, _timestamp
 
 
 @dataclass
@@ -43,6 +43,12 @@ class FakeAttachment:
     height: int | None
     size: int
     url: str
+    flags: int = 0
+
+    @property
+    def spoiler(self) -> bool:
+        """Shown blurred until clicked: flagged so, or uploaded with Discord's SPOILER_ name."""
+        return bool(self.flags & SPOILER_FLAG) or self.filename.startswith("SPOILER_")
 
     def payload(self) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -51,6 +57,7 @@ class FakeAttachment:
             "size": self.size,
             "url": self.url,
             "proxy_url": self.url,
+            "flags": self.flags,
         }
         if self.content_type:
             body["content_type"] = self.content_type
@@ -150,6 +157,22 @@ class FakeMessage:
         return body
 
 
+@dataclass(frozen=True)
+class Place:
+    """Where an interaction happens, and what that means for the app there."""
+
+    context: int  # 0 a guild, 1 the bot's DM, 2 a group DM (or a DM between others)
+    guild_id: int | None
+    channel_id: int
+    owners: dict[str, str]  # authorizing_integration_owners: install type -> owner id
+    # Installs that may offer a command here (a guild install; a user's).
+    installs: frozenset[int]
+    # The bot is there: gateway events come, its channel routes work, followups are free.
+    member: bool
+    # "Use External Apps" denied: everything the interaction posts is ephemeral.
+    forced_ephemeral: bool = False
+
+
 @dataclass
 class FakeInteraction:
     id: int
@@ -171,6 +194,9 @@ class FakeInteraction:
     modal: dict[str, Any] | None = None
     # The suggestions the bot answered an autocomplete with (callback type 8).
     choices: list[dict[str, Any]] | None = None
+    place: Place | None = None
+    # Followups Discord refused (past its five where the app is not a member).
+    refused_followups: int = 0
 
     @property
     def ack_seconds(self) -> float | None:

@@ -45,6 +45,15 @@ class DiscordState:
         self.art = self._next_id()
         self.hidden = self._next_id()  # the bot cannot see it
         self.channel_names = {self.general: "general", self.art: "art", self.hidden: "staff"}
+        # A server that never added the bot, where members use its user install: the bot
+        # gets no gateway events from it and its channel routes answer 403 there.
+        self.foreign_guild_id = self._next_id()
+        self.foreign_channel = self._next_id()
+        # That server lets members use external apps; False: "Use External Apps" denied,
+        # so a user install's replies there are forced ephemeral.
+        self.foreign_external_apps = True
+        # A group DM of the author with the stranger: the bot is no recipient.
+        self.group_dm = self._next_id()
         # A server admin: Manage Server through a role (for /admin).
         self.admin_role = self._next_id()
         self.admin = FakeUser(self._next_id(), "admin", roles=[self.admin_role])
@@ -104,6 +113,12 @@ class DiscordState:
 
     def _next_id(self) -> int:
         return next(self._ids)
+
+    def guild_of(self, channel_id: int) -> int | None:
+        """The guild a channel belongs to; None for DMs and group DMs."""
+        if channel_id in self.channel_names:
+            return self.guild_id
+        return self.foreign_guild_id if channel_id == self.foreign_channel else None
 
     @property
     def api_base(self) -> str:

@@ -24,6 +24,13 @@ USE_COMMANDS = 1 << 31
 MEMBER_PERMISSIONS = VIEW_CHANNEL | SEND_MESSAGES | READ_HISTORY | ADD_REACTIONS | USE_COMMANDS
 BOT_PERMISSIONS = MEMBER_PERMISSIONS | EMBED_LINKS | ATTACH_FILES | MANAGE_MESSAGES
 DEFAULT_UPLOAD_LIMIT = 10 * 1024 * 1024
+# Where a command may run (`contexts`) and who installed it (`integration_types`).
+GUILD_CONTEXT, BOT_DM_CONTEXT, PRIVATE_CHANNEL_CONTEXT = 0, 1, 2
+GUILD_INSTALL, USER_INSTALL = 0, 1
+# Followup messages Discord takes per interaction where the app is not in the place.
+FOLLOWUP_LIMIT = 5
+# An attachment's flag once marked as a spoiler (or its filename starts with SPOILER_).
+SPOILER_FLAG = 1 << 3
 INTERACTION_ANSWER_SECONDS = 3.0
 OPTION_TYPES = {
     "string": 3,

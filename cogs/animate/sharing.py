@@ -1,0 +1,144 @@
+"""A video after it is out: Post to channel (a private one, by its author, once) and the
+spoiler (a public one, by its author or a moderator, either way).
+
+Both answer on the press's own interaction, so they work where the bot has nothing
+else (its user install in a server that never added it, a group DM). Neither renders
+or costs anything: the file is the one already posted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import aiohttp
+import discord
+
+from bot.config import Settings
+from bot.domain import Job
+from bot.jobs import JobService
+from cogs.animate.buttons import SHARE, SPOILER, UNSPOILER, Press, same_buttons, single_view
+from cogs.animate.places import follow_up, may_post_here
+from cogs.animate.rendering import (
+    delivered_video,
+    public_messages,
+    shared_message,
+    video_filename,
+)
+from cogs.common.translator import user_messages
+
+log = logging.getLogger(__name__)
+
+# Catalog keys (bot/locales/*/LC_MESSAGES/messages.po).
+SHARE_GONE = "share.gone"
+SHARE_AUTHOR_ONLY = "share.author_only"
+SHARE_NO_SEND = "share.no_send"
+SHARE_ALREADY = "share.already"
+SHARE_FAILED = "share.failed"
+SPOILER_GONE = "spoiler.gone"
+SPOILER_NOT_ALLOWED = "spoiler.not_allowed"
+SPOILER_FAILED = "spoiler.failed"
+
+
+class Sharing:
+    def __init__(self, jobs: JobService, *, settings: Settings) -> None:
+        self.jobs = jobs
+        # Fetching the posted file again and uploading it: each about an HTTP timeout.
+        self.deadline = 2 * settings.http_timeout_seconds
+
+    # -- Post to channel -----------------------------------------------------
+
+    async def share(self, interaction: discord.Interaction[Any], press: Press) -> None:
+        """The private video, posted publicly where it was made: once, by its author,
+        where they may post, with the prompt and a credit that pings nobody."""
+        t = user_messages(interaction)
+        job = await self.jobs.get_shown(press.job_id)
+        video = delivered_video(interaction.message, press.job_id)
+        if job is None or job.id is None or video is None:
+            await _answer(interaction, t(SHARE_GONE))
+            return
+        if interaction.user.id != job.user_id:
+            await _answer(interaction, t(SHARE_AUTHOR_ONLY))
+            return
+        if not may_post_here(interaction):
+            await _answer(interaction, t(SHARE_NO_SEND))
+            return
+        # The button greys out below, but a second press may already be on its way.
+        if not await self.jobs.claim_share(job.id):
+            await _answer(interaction, t(SHARE_ALREADY))
+            return
+        shown = public_messages(job)
+        posted = False
+        try:
+            await interaction.response.edit_message(
+                view=single_view(Press(SHARE, job.id), shown, disabled=True)
+            )
+            posted = await self._post(interaction, job, video)
+        finally:
+            if not posted:
+                await self.jobs.release_share(job.id)
+        if not posted:
+            try:
+                await interaction.edit_original_response(
+                    view=single_view(Press(SHARE, job.id), shown)
+                )
+                await follow_up(interaction, t(SHARE_FAILED), ephemeral=True)
+            except discord.HTTPException as exc:
+                log.info("Job %d: could not say the post failed (%s)", job.id, exc)
+
+    async def _post(
+        self, interaction: discord.Interaction[Any], job: Job, video: discord.Attachment
+    ) -> bool:
+        assert job.id is not None
+        try:
+            async with asyncio.timeout(self.deadline):
+                file = await video.to_file(filename=video_filename(job.id))
+                message = await follow_up(
+                    interaction,
+                    shared_message(job, f"<@{job.user_id}>"),
+                    file=file,
+                    allowed_mentions=discord.AllowedMentions.none(),  # a credit, not a ping
+                    view=single_view(Press(SPOILER, job.id), public_messages(job)),
+                )
+        except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as exc:
+            log.warning("Job %d: posting the private video failed (%r)", job.id, exc)
+            return False
+        return message is not None
+
+    # -- spoiler -------------------------------------------------------------
+
+    async def spoiler(self, interaction: discord.Interaction[Any], press: Press) -> None:
+        """Hide the video as a spoiler (Spoiler) or show it again (Unspoiler): the same
+        file, uploaded again so marked, since discord.py 2.7 can set an attachment's
+        spoiler only on a new upload (`Attachment.to_file(spoiler=…)`)."""
+        t = user_messages(interaction)
+        job = await self.jobs.get(press.job_id)
+        message = interaction.message
+        video = delivered_video(message, press.job_id)
+        if job is None or job.id is None or message is None or video is None:
+            await _answer(interaction, t(SPOILER_GONE))
+            return
+        moderator = interaction.guild_id is not None and interaction.permissions.manage_messages
+        if interaction.user.id != job.user_id and not moderator:
+            await _answer(interaction, t(SPOILER_NOT_ALLOWED))
+            return
+        hide = press.action == SPOILER
+        await interaction.response.defer()  # the video's message is updated, nothing sent
+        toggled = Press(UNSPOILER if hide else SPOILER, job.id)
+        view = same_buttons(message, public_messages(job), swap=(press, toggled))
+        try:
+            async with asyncio.timeout(self.deadline):
+                file = await video.to_file(filename=video_filename(job.id), spoiler=hide)
+                await interaction.edit_original_response(attachments=[file], view=view)
+        except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as exc:
+            log.warning("Job %d: could not change the spoiler (%r)", job.id, exc)
+            try:
+                await follow_up(interaction, t(SPOILER_FAILED), ephemeral=True)
+            except discord.HTTPException:
+                log.info("Job %d: could not say the spoiler failed", job.id)
+
+
+async def _answer(interaction: discord.Interaction[Any], text: str) -> None:
+    """A refusal only the person who pressed sees."""
+    await interaction.response.send_message(text, ephemeral=True)
