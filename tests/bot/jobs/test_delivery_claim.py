@@ -112,14 +112,17 @@ async def test_a_stalled_process_and_the_one_that_took_its_job_post_one_video(
         job = await dm_job_being_posted(discord_fake, runcomfy_fake, store)
         a.send(signal.SIGSTOP)
         try:
-            # Long enough for B to take the job (2 s), fetch the video (2 s) and post it.
-            for _ in range(80):
-                if (await store.lease_of(job.id or 0))[0] == "proc-b" and posts_of(
-                    discord_fake, job
-                ):
+            for _ in range(100):  # B takes the job over within 2 s of A's last renewal
+                if (await store.lease_of(job.id or 0))[0] == "proc-b":
                     break
                 await asyncio.sleep(0.1)
-            assert (await store.lease_of(job.id or 0))[0] == "proc-b"  # B took it over
+            assert (await store.lease_of(job.id or 0))[0] == "proc-b"
+            # Long enough for B to fetch the video (2 s) and post it, were it free to;
+            # well inside A's claim (12 s), which A renews once it wakes.
+            for _ in range(40):
+                if posts_of(discord_fake, job):
+                    break
+                await asyncio.sleep(0.1)
         finally:
             a.send(signal.SIGCONT)
         done = await wait_final(store, job, within=20)
