@@ -1,8 +1,10 @@
 """A completed job's way to its author: fetch the result, post the video, record it.
 
 The fetch tries a few times (RunComfy may say completed a moment before the result
-carries the video); `VideoPoster` takes the video to the observer; the delivery is
-then recorded by a compare-and-set from `completed`, so a job is delivered once.
+carries the video); then the process claims the post (a compare-and-set on the row, so
+that of two processes tracking one job, one stalled past its lease, one posts);
+`VideoPoster` takes the video to the observer; the delivery is then recorded by a
+compare-and-set from `completed`, so a job is delivered once.
 Never "delivered" with nothing posted: an unexpected error posting the video posts its
 link instead, and if nothing reaches the author the job ends failed, saying so.
 """
@@ -70,13 +72,63 @@ class Deliveries:
             job = await self.transitions.store.update(
                 job_id, video_url=result.video_url, cost=result.cost
             )
-        # The post and its record as one task that a stop lets finish (POSTING_GRACE_SECONDS):
-        # a followup carries no nonce for Discord to drop a second post by, so a video
-        # posted but not recorded would be posted again by the next start.
+        posting = next((t for t, i in self._posting.items() if i == job_id), None)
+        if posting is None:
+            claimed = await self._claim(job)
+            if claimed is None:
+                return
+            # The post and its record as one task that a stop lets finish (POSTING_GRACE_SECONDS):
+            # a followup carries no nonce for Discord to drop a second post by, so a video
+            # posted but not recorded would be posted again by the next start.
+            posting = self._start_posting(claimed)
+        await asyncio.shield(posting)  # one post per job here too, whoever asks again
+
+    def _start_posting(self, job: Job) -> asyncio.Task[None]:
+        job_id = job.id
+        assert job_id is not None
         posting = asyncio.create_task(self._post_and_record(job), name=f"post-job-{job_id}")
         self._posting[posting] = job_id
         posting.add_done_callback(lambda done: self._posting.pop(done, None))
-        await asyncio.shield(posting)
+        return posting
+
+    async def _claim(self, job: Job) -> Job | None:
+        """Claim the post of the job's video for this process; None when another posts it
+        (this process lets the job go) or the job ended meanwhile.
+
+        A claim held by another process whose lease on the job we now hold means it stopped
+        renewing: it died, or it stalled and may yet post. Wait, tracking the job, until it
+        records its post or its claim lapses (then post: the observer looks for a post it
+        made but did not record).
+        """
+        assert job.id is not None
+        store, clock = self.transitions.store, self.transitions.clock
+        waited = False
+        while True:
+            now = clock()
+            claimed = await store.claim_delivery(job.id, now=now, force=not store.shared)
+            if claimed is not None:
+                if waited:
+                    log.warning("Job %d: its claimant's post lapsed; posting it here", job.id)
+                return claimed
+            claim = await store.delivery_claim(job.id)
+            if claim is None or claim.status is not JobStatus.COMPLETED:
+                return None  # delivered, or ended, by whoever had it
+            if claim.owner != store.owner:
+                log.warning(
+                    "Job %d: its video is being posted by %s; no longer tracked here",
+                    job.id,
+                    claim.by,
+                )
+                return None
+            if not waited:
+                log.warning(
+                    "Job %d: waiting for %s, which claimed its post and stopped renewing",
+                    job.id,
+                    claim.by,
+                )
+                waited = True
+            lapse = (claim.until or now) - now
+            await asyncio.sleep(min(max(lapse, 0.0) + 0.01, self.policy.max_delay))
 
     def posting_ids(self) -> set[int]:
         """The jobs whose video is being posted now (their tracker may be gone)."""

@@ -4,7 +4,8 @@ SQLite (one process): every active job is resumed at start, and a sweep tracks a
 any live job that lost its tracker. PostgreSQL (several processes): each holds a lease
 on the jobs it works on (`Trackers.held`) and renews only those, so a job whose tracker
 let go lapses and is taken up (by any process, this one too); it takes over the jobs of
-a process that stopped renewing, and gives its own back when it stops.
+a process that stopped renewing, and gives its own back when it stops. It renews too
+its claims on the videos it is posting (`Deliveries`), whoever holds their leases.
 """
 
 from __future__ import annotations
@@ -69,7 +70,9 @@ class Leases:
             return
         try:
             released = await self.transitions.store.release()
-            log.info("Released %d jobs to the other processes", released)
+            # The posts a stop cut: the next process to take the job posts it at once.
+            cut = await self.transitions.store.release_deliveries()
+            log.info("Released %d jobs (%d being posted) to the other processes", released, cut)
         except Exception:
             log.exception("Could not release leases; they expire within LEASE_SECONDS")
 
@@ -116,6 +119,9 @@ class Leases:
                     # Only the jobs worked on: one whose tracker let go lapses, to be taken up.
                     held = self.trackers.held()
                     ours = await store.renew_jobs(held, until=now + store.lease_hold)
+                    posting = self.trackers.deliveries.posting_ids()
+                    if posting:  # our claims, even on jobs whose lease was taken from us
+                        await store.renew_deliveries(posting, now=now)
                     await self._drop_taken(ours)
                 if clock() >= take_at:
                     # At the latest with the next renewal, which also finds released jobs.

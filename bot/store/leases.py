@@ -1,16 +1,22 @@
-"""Leases: which process tracks which active job, for several processes on one database."""
+"""Leases: which process tracks which active job, for several processes on one database;
+and delivery claims: which one posts a completed job's video."""
 
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import dataclass
 from typing import Any
 
-from bot.domain import Job
+from bot.domain import Job, JobStatus
 from bot.store.base import StoreBase
 from bot.store.rows import Params, from_row
 from bot.store.schema import ACTIVE_SQL
 
 RENEW_BATCH = 500  # ids per renewal statement, well inside both backends' parameter limits
+# A delivery claim runs this many lease holds (4 × LEASE_SECONDS), renewed while the video
+# is posted: a claimant stalled well past its lease still posts alone, and the video of
+# one that died mid-post is posted by another process within it.
+DELIVERY_HOLD_LEASES = 6
 
 
 def lease_hold(lease_seconds: float) -> float:
@@ -19,6 +25,16 @@ def lease_hold(lease_seconds: float) -> float:
     taken over as it lapses: recovery within 2/3 × LEASE_SECONDS.
     """
     return lease_seconds * 2 / 3
+
+
+@dataclass(frozen=True)
+class DeliveryClaim:
+    """A job's delivery claim as stored: who posts its video, until when, and who tracks it."""
+
+    status: JobStatus
+    by: str | None  # the claimant's PROCESS_ID; None: unclaimed
+    until: float | None
+    owner: str | None  # the job's lease holder
 
 
 class LeasesMixin(StoreBase):
@@ -97,3 +113,70 @@ class LeasesMixin(StoreBase):
             "SELECT owner, lease_until FROM jobs WHERE id = $1", job_id
         )
         return (None, None) if row is None else (row[0], row[1])
+
+    # -- delivery claims -------------------------------------------------------
+
+    @property
+    def delivery_hold(self) -> float:
+        """How far ahead a delivery claim is set (and renewed)."""
+        return self.lease_hold * DELIVERY_HOLD_LEASES
+
+    async def claim_delivery(self, job_id: int, *, now: float, force: bool = False) -> Job | None:
+        """Compare-and-set: this owner posts the completed job's video; None if it may not.
+
+        Free to claim: unclaimed, claimed by this owner (a retry, a restart under the same
+        PROCESS_ID) or a claim that lapsed (its process died). The claimant takes the job's
+        lease too: the process posting is the one tracking. `force` claims whoever holds
+        it (SQLite's single process). None: another process posts it, or the job is not
+        `completed` any more (delivered, or ended). One UPDATE decides.
+        """
+        p = Params(self.owner, now + self.delivery_hold)
+        sets = "delivering_by = $1, delivering_until = $2"
+        if self.owner is not None:
+            sets += f", owner = $1, lease_until = {p(now + self.lease_hold)}"
+        free = ""
+        if not force:
+            free = (
+                f" AND (delivering_by IS NULL OR delivering_by = $1 OR delivering_until < {p(now)})"
+            )
+        return await self._one(
+            f"UPDATE jobs SET {sets} WHERE id = {p(job_id)} AND status = 'completed'{free} "
+            "RETURNING *",
+            *p.values,
+        )
+
+    async def renew_deliveries(self, job_ids: Collection[int], *, now: float) -> set[int]:
+        """Extend this owner's delivery claims on `job_ids` (videos being posted); those
+        still ours. Whoever holds the jobs' leases: a claimant whose lease was taken over
+        while it was stalled still posts alone."""
+        ids = sorted(set(job_ids))
+        ours: set[int] = set()
+        for start in range(0, len(ids), RENEW_BATCH):
+            p = Params(now + self.delivery_hold, self.owner)
+            marks = p.many(ids[start : start + RENEW_BATCH])
+            rows = await self.db.fetch(
+                f"UPDATE jobs SET delivering_until = $1 WHERE {ACTIVE_SQL} "
+                f"AND delivering_by = $2 AND id IN ({marks}) RETURNING id",
+                *p.values,
+            )
+            ours.update(int(row[0]) for row in rows)
+        return ours
+
+    async def delivery_claim(self, job_id: int) -> DeliveryClaim | None:
+        """The job's delivery claim and lease holder; None if there is no such job."""
+        row: Any = await self.db.fetchrow(
+            "SELECT status, delivering_by, delivering_until, owner FROM jobs WHERE id = $1",
+            job_id,
+        )
+        if row is None:
+            return None
+        return DeliveryClaim(JobStatus(row[0]), row[1], row[2], row[3])
+
+    async def release_deliveries(self) -> int:
+        """Give up this owner's claims on videos not delivered (a clean stop cut their
+        posts): the process that takes the job next posts it at once."""
+        return await self.db.execute(
+            "UPDATE jobs SET delivering_by = NULL, delivering_until = NULL "
+            f"WHERE {ACTIVE_SQL} AND delivering_by = $1",
+            self.owner,
+        )

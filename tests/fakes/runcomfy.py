@@ -28,6 +28,14 @@ from tests.fakes.schemas import SEEDANCE_15, seedance_15
 Endpoint = Literal["submit", "status", "result", "cancel", "video", "model"]
 CHUNK = 256 * 1024
 BODY = web.RequestKey("body", object)
+# Seedance bills tokens in proportion to width × height × duration: the frame sizes by
+# resolution (shared/docs/runcomfy-api.md; at 480p the ratio barely changes the pixels).
+FRAME_PIXELS = {"480p": 864 * 496, "720p": 1280 * 720, "1080p": 1920 * 1080}
+# Audio's share of the bill, unknown on RunComfy (the bot assumes 2×, to err high).
+AUDIO_FACTOR = 1.5
+AUDIO_FIELDS = ("generate_audio", "enable_audio", "audio")
+# `Timeline.cost`'s default: what `seedance_bill` says the job's body costs.
+BILLED: Literal["billed"] = "billed"
 
 
 @dataclass(frozen=True)
@@ -42,7 +50,9 @@ class Timeline:
     video_size: int = 4096
     # Real MP4 bytes to serve (tests/fakes/media.py); None: the byte pattern of `video_size`.
     media: bytes | None = None
-    cost: float | None = 0.12
+    # What /result?include_cost=true reports: Seedance's bill for the body by default
+    # (`seedance_bill`), else this figure, or no `cost` at all (None).
+    cost: float | Literal["billed"] | None = BILLED
     # /result?include_cost=true also tells the cost while the job runs (RunComfy's docs do
     # not say whether it does; the bot must record it when it does).
     cost_while_running: bool = False
@@ -78,6 +88,12 @@ class FakeJob:
     forced_position: int | None = None
     finished_at: float | None = None
     empty_results: int = 0  # "done, no video" answers given so far
+    bill: float | None = None  # Seedance's bill for its body, at the price when submitted
+
+    @property
+    def cost(self) -> float | None:
+        """What /result reports with include_cost=true: the timeline's figure, else the bill."""
+        return self.bill if self.timeline.cost == BILLED else self.timeline.cost
 
     def state(self, now: float, scale: float) -> tuple[str, int | None]:
         if self.forced is not None:
@@ -316,7 +332,7 @@ class FakeRunComfy:
                 {"error_code": 422001, "error_message": "Validation error", "detail": problems},
                 status=422,
             )
-        job = self._create(body)
+        job = self._create(body, hosted)
         return web.json_response(self._links(job.request_id))
 
     async def _model(self, request: web.Request) -> web.StreamResponse:
@@ -334,10 +350,10 @@ class FakeRunComfy:
             answer["display_name"] = hosted.display_name
         return web.json_response(answer)
 
-    def _create(self, body: dict[str, Any]) -> FakeJob:
+    def _create(self, body: dict[str, Any], hosted: HostedModel) -> FakeJob:
         rid = f"req-{next(self._ids):05d}-{uuid.uuid4().hex[:8]}"
         timeline = self._scripted.popleft() if self._scripted else self.default_timeline
-        job = FakeJob(rid, body, timeline, time.monotonic())
+        job = FakeJob(rid, body, timeline, time.monotonic(), bill=seedance_bill(body, hosted))
         self.jobs[rid] = job
         return job
 
@@ -385,11 +401,11 @@ class FakeRunComfy:
             if t.result_output is not None:
                 payload["output"] = t.result_output
             payload["finished_at"] = "2026-11-25T00:01:00Z"
-            if request.query.get("include_cost") == "true" and t.cost is not None:
-                payload["cost"] = t.cost
+            if request.query.get("include_cost") == "true" and job.cost is not None:
+                payload["cost"] = job.cost
         elif state == "in_progress" and t.cost_while_running:
-            if request.query.get("include_cost") == "true" and t.cost is not None:
-                payload["cost"] = t.cost
+            if request.query.get("include_cost") == "true" and job.cost is not None:
+                payload["cost"] = job.cost
         elif state == "failed":
             payload["error"] = t.error if t.error is not None else "generation failed"
             payload["finished_at"] = "2026-11-25T00:01:00Z"
@@ -546,6 +562,27 @@ def _fits(value: Any, spec: dict[str, Any]) -> bool:
         return False
     low, high = spec.get("minimum"), spec.get("maximum")
     return (low is None or value >= low) and (high is None or value <= high)
+
+
+def seedance_bill(body: dict[str, Any], hosted: HostedModel) -> float | None:
+    """What a job costs, billed as Seedance is: in proportion to its frames' pixels and its
+    length, with audio AUDIO_FACTOR× silence; a 480p 5 s video with audio costs the base
+    price × 5. A model priced per `output` bills no length; one with its resolution in
+    its id has that resolution's price. None without a price."""
+    price = hosted.base_price_usd
+    if price is None:
+        return None
+    properties: dict[str, dict[str, Any]] = hosted.input_schema.get("properties", {})
+
+    def given(name: str) -> Any:
+        return body.get(name, properties.get(name, {}).get("default"))
+
+    seconds = 1.0 if hosted.price_unit == "output" else float(given("duration") or 5)
+    # No resolution option (one in the model's id, or none): the price is the model's own.
+    pixels = FRAME_PIXELS.get(str(given("resolution")).lower(), FRAME_PIXELS["480p"])
+    audio = next((given(name) for name in AUDIO_FIELDS if name in properties), False)
+    share = 1.0 if audio is True else 1 / AUDIO_FACTOR
+    return round(price * seconds * pixels / FRAME_PIXELS["480p"] * share, 6)
 
 
 def _video_chunks(request_id: str, size: int) -> Any:

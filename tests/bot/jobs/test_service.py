@@ -172,7 +172,7 @@ async def harness_factory(
 
 async def test_happy_path_submits_once_tracks_and_delivers(harness_factory) -> None:
     h: Harness = await harness_factory()
-    h.fake.script(Timeline(queue_positions=(2, 1), queue_seconds=0.2, run_seconds=0.2))
+    h.fake.script(Timeline(queue_positions=(2, 1), queue_seconds=0.2, run_seconds=0.2, cost=0.12))
     job = await h.start_job(resolution="720p", ratio="16:9", duration=8, generate_audio=False)
     assert job.status is JobStatus.IN_QUEUE and job.request_id
 
