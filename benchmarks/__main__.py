@@ -6,6 +6,7 @@ import asyncio
 
 from benchmarks import (
     ack_burst,
+    bombs,
     fit_video,
     history_bench,
     image_check,
@@ -19,6 +20,7 @@ from benchmarks import (
 async def main() -> None:
     await history_bench.main()
     await image_check.main()
+    await bombs.main()
     await ack_burst.main()
     await large_video.main()
     await live_jobs.main()
