@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import io
 import logging
-from collections import Counter
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
@@ -134,8 +134,10 @@ class Starter:
         self.board = board
         self.admit = admit
         self.preparing = asyncio.Semaphore(PREPARING_AT_ONCE)
-        self._image_turns: dict[int, asyncio.Lock] = {}
-        self._image_turns_wanted: Counter[int] = Counter()
+        # A user's lock lives while one of their images is read or waits for its turn.
+        self._image_turns: weakref.WeakValueDictionary[int, asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
 
     # -- before the defer ----------------------------------------------------
 
@@ -329,21 +331,15 @@ class Starter:
         and the shared slots, so a burst of theirs holds no memory and delays only them
         (waiting rather than refusing: two pictures sent in a row are both animated)."""
         turn = self._image_turns.setdefault(user_id, asyncio.Lock())
-        self._image_turns_wanted[user_id] += 1
         try:
-            try:
-                async with asyncio.timeout(IMAGE_TURN_WAIT_SECONDS):
-                    await turn.acquire()
-            except TimeoutError:
-                raise busy() from None
-            try:
-                yield
-            finally:
-                turn.release()
+            async with asyncio.timeout(IMAGE_TURN_WAIT_SECONDS):
+                await turn.acquire()
+        except TimeoutError:
+            raise busy() from None
+        try:
+            yield
         finally:
-            self._image_turns_wanted[user_id] -= 1
-            if not self._image_turns_wanted[user_id]:
-                del self._image_turns_wanted[user_id], self._image_turns[user_id]
+            turn.release()
 
     async def _read_attachment(
         self, image: discord.Attachment, user_id: int, bounds: ImageBounds

@@ -6,6 +6,7 @@ import asyncio
 import io
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -73,7 +74,9 @@ def photo(size: tuple[int, int]) -> Image.Image:
         pytest.param(lambda: encoded(photo((4000, 3000)), "JPEG"), id="jpeg, decoded"),
     ],
 )
-def test_the_demand_from_the_header_covers_the_real_peak_closely(make, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_the_demand_from_the_header_covers_the_real_peak_closely(
+    make: Callable[[], bytes], tmp_path: Path
+) -> None:
     data = make()
     demand = decoding_demand(data, filename="x", bounds=SEEDANCE_BOUNDS).peak_bytes
     real = measured_peak(data, tmp_path)
