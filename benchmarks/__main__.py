@@ -14,6 +14,7 @@ from typing import Any
 
 from benchmarks import (
     ack_burst,
+    bombs,
     fit_video,
     history_bench,
     http_lanes,
@@ -32,6 +33,7 @@ Run = Callable[[Path], Awaitable[Any]]
 RUNS: dict[str, Run] = {
     "history_bench": lambda out: history_bench.main(out),
     "image_check": lambda out: image_check.main(json_path=out),
+    "bombs": lambda out: bombs.main(json_path=out),
     "http_lanes": lambda out: http_lanes.main(json_path=out),
     "ack_burst": lambda out: ack_burst.main(json_path=out),
     "ack_burst_1000": lambda out: ack_burst.main(1000, out),

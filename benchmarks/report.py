@@ -182,6 +182,17 @@ BENCHMARKS: tuple[Benchmark, ...] = (
         ),
     ),
     Benchmark(
+        "bombs",
+        "Eight `/animate` at once with a 7999×7999 PNG: the bot's peak RSS",
+        "python -m benchmarks.bombs",
+        (
+            Figure("palette_one_user_peak_mb", "palette 8 kB, one user", " MB", 0, ("<", 600)),
+            Figure("palette_eight_users_peak_mb", "palette, eight users", " MB", 0, ("<", 600)),
+            Figure("rgba_one_user_peak_mb", "RGBA, one user", " MB", 0, ("<", 600)),
+            Figure("rgba_eight_users_peak_mb", "RGBA, eight users", " MB", 0, ("<", 600)),
+        ),
+    ),
+    Benchmark(
         "large_video",
         "A 90 MB video to a guild with a 100 MiB limit",
         "python -m benchmarks.large_video",

@@ -9,9 +9,10 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from PIL import Image, ImageCms
+from PIL import Image
 
 from bot.domain import ImageFacts
+from bot.images.bands import REDUCING_GAP, web_frame
 from bot.images.bounds import FIT_MAX_SIDE, FIT_MIN_SIDE, FORMATS, ImageBounds
 from bot.images.checks import ImageInfo
 from bot.images.rejections import Figure, ImageRejected
@@ -130,11 +131,9 @@ def fit(
     bounds: ImageBounds,
     size_limit: int,
 ) -> PreparedImage:
-    frame, icc = _web_mode(img)
-    if frame.size != target:
-        # reducing_gap: a cheap box reduce first, then Lanczos on the smaller image
-        # (several times faster on big images, visually the same).
-        frame = frame.resize(target, Image.Resampling.LANCZOS, reducing_gap=2.0)
+    """Re-encode `img` (decoded) at `target`; its pixels are released once shrunk."""
+    frame, icc = web_frame(img, target)
+    img.close()  # the copies made while encoding need not sit beside the decoded image
     transpose = _TRANSPOSE.get(info.orientation)
     if transpose is not None:
         frame = frame.transpose(transpose)
@@ -151,49 +150,6 @@ def fit(
         original_height=original[1],
     )
     return PreparedImage(facts=facts, data=data, content_type=FORMATS[fmt], changes=tuple(changes))
-
-
-def _web_mode(img: Image.Image) -> tuple[Image.Image, bytes | None]:
-    """Convert to L, RGB or RGBA; returns the ICC profile still valid for the result."""
-    mode = img.mode
-    icc = img.info.get("icc_profile") or None
-    if mode == "CMYK":
-        return _cmyk_to_srgb(img, icc), None
-    if mode.startswith("I") or mode == "F":
-        # 16/32-bit grey: scale to 8 bits (a plain convert would clip at 255).
-        return img.point(lambda v: v * (1 / 256)).convert("L"), icc
-    if mode in ("1", "L"):
-        return img.convert("L"), icc
-    if mode == "RGB":
-        return img, icc
-    if mode in ("P", "PA", "LA", "La", "RGBA", "RGBa"):
-        frame = img.convert("RGBA")
-        if _is_opaque(frame):
-            grey = mode in ("LA", "La")
-            return frame.convert("L" if grey else "RGB"), icc
-        # A grey profile does not describe an RGBA result; RGB ones still do.
-        return frame, None if mode in ("LA", "La") else icc
-    return img.convert("RGB"), None  # YCbCr, LAB, HSV
-
-
-def _is_opaque(rgba: Image.Image) -> bool:
-    low, _high = rgba.getchannel("A").getextrema()
-    return bool(low == 255)
-
-
-def _cmyk_to_srgb(img: Image.Image, icc: bytes | None) -> Image.Image:
-    """Through the embedded profile when there is one; a naive convert loses colours."""
-    if icc:
-        try:
-            source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
-            converted = ImageCms.profileToProfile(
-                img, source, ImageCms.createProfile("sRGB"), outputMode="RGB"
-            )
-            if converted is not None:
-                return converted
-        except (ImageCms.PyCMSError, OSError, ValueError):
-            log.debug("Unusable CMYK profile; converting without it", exc_info=True)
-    return img.convert("RGB")
 
 
 def _encode(
@@ -233,5 +189,5 @@ def _shrinking(frame: Image.Image, bounds: ImageBounds) -> Iterator[Image.Image]
         size = _scaled(frame.width, frame.height, 0.75, bounds)
         if size == frame.size:
             return
-        frame = frame.resize(size, Image.Resampling.LANCZOS, reducing_gap=2.0)
+        frame = frame.resize(size, Image.Resampling.LANCZOS, reducing_gap=REDUCING_GAP)
         yield frame

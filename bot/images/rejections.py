@@ -248,6 +248,23 @@ def bomb(filename: str, size: tuple[int, int] | None) -> ImageRejected:
     )
 
 
+def too_big_to_open(filename: str, size: tuple[int, int]) -> ImageRejected:
+    """Under the pixel cap, yet decoding and fitting it would need more than the budget."""
+    return ImageRejected(
+        "too_big_to_open",
+        "image.rejected.too_big_to_open",
+        file=_quoted(filename),
+        width=size[0],
+        height=size[1],
+        megapixels=Figure(size[0] * size[1] / 1e6),
+    )
+
+
+def busy() -> ImageRejected:
+    """No room to open it came in time: nothing wrong with the image, so no rules follow."""
+    return ImageRejected("busy", "image.rejected.busy")
+
+
 def too_large_download(size: int, bounds: ImageBounds) -> ImageRejected:
     shrunk_below = bounds.max_file_bytes or MAX_DOWNLOAD_BYTES
     return ImageRejected(

@@ -9,9 +9,11 @@ checked, the row, the public status message, the submit, then the ❌ reaction.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+import weakref
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -24,8 +26,9 @@ from bot.arrivals import Arrivals
 from bot.config import Settings
 from bot.domain import Job, Options
 from bot.failures import HOSTED_TOO_LARGE_ERROR, STATUS_FAILED_ERROR
-from bot.images import ImageRejected, PreparedImage, precheck_metadata, prepare_image
+from bot.images import ImageRejected, PreparedImage, precheck_metadata, prepare_within_budget
 from bot.images.bounds import ImageBounds
+from bot.images.rejections import busy
 from bot.jobs import JobService
 from bot.models.model import VideoModel
 from bot.models.options import OptionRefused
@@ -56,11 +59,14 @@ from cogs.common.translator import public_locale, user_messages
 
 log = logging.getLogger(__name__)
 
-# Images are downloaded and decoded a few at a time (a decoded image can take 100 MB,
-# and Pillow holds the GIL part of the time). The rest of a start (status message,
-# submit) is waiting on the network and runs for every command at once, so a slow
-# RunComfy holds no one else's status message.
+# Images are downloaded a few at a time (up to 50 MB each; decoding is bounded by the
+# images' own memory budget). The rest of a start (status message, submit) is waiting
+# on the network and runs for every command at once, so a slow RunComfy holds no one
+# else's status message.
 PREPARING_AT_ONCE = 8
+# A user's next image waits this long for their previous ones (each bounded by the
+# download timeout and the memory budget's wait) before they are asked to try again.
+IMAGE_TURN_WAIT_SECONDS = 120.0
 # Catalog keys.
 RESULT_GONE = "result.gone"
 NOT_HERE = "start.no_send"
@@ -129,6 +135,10 @@ class Starter:
         self.board = board
         self.admit = admit
         self.preparing = asyncio.Semaphore(PREPARING_AT_ONCE)
+        # A user's lock lives while one of their images is read or waits for its turn.
+        self._image_turns: weakref.WeakValueDictionary[int, asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
 
     # -- before the defer ----------------------------------------------------
 
@@ -296,7 +306,7 @@ class Starter:
         # In a burst, the others' submits wait until this one's status message is up.
         with self.arrivals.arriving_command(interaction.id):
             try:
-                async with self.preparing:
+                async with self._image_turn(interaction.user.id), self.preparing:
                     prepared, original = await image.read(order.model.bounds)
             except ImageRejected as exc:
                 await self.fail(interaction, exc.text(t))
@@ -328,6 +338,22 @@ class Starter:
 
     # -- the pipeline's steps ------------------------------------------------
 
+    @contextlib.asynccontextmanager
+    async def _image_turn(self, user_id: int) -> AsyncIterator[None]:
+        """One image at a time per user: their next ones wait here, before the download
+        and the shared slots, so a burst of theirs holds no memory and delays only them
+        (waiting rather than refusing: two pictures sent in a row are both animated)."""
+        turn = self._image_turns.setdefault(user_id, asyncio.Lock())
+        try:
+            async with asyncio.timeout(IMAGE_TURN_WAIT_SECONDS):
+                await turn.acquire()
+        except TimeoutError:
+            raise busy() from None
+        try:
+            yield
+        finally:
+            turn.release()
+
     async def _read_attachment(
         self, image: discord.Attachment, user_id: int, bounds: ImageBounds
     ) -> tuple[PreparedImage, bytes]:
@@ -338,10 +364,8 @@ class Starter:
         except (discord.HTTPException, aiohttp.ClientError, TimeoutError):
             log.warning("Could not download the image of user %s", user_id)
             raise ImageUnreadable(IMAGE_UNREACHABLE) from None
-        # Pillow work is CPU-bound; keep the event loop (and other users) responsive.
-        prepared = await asyncio.to_thread(
-            prepare_image, data, filename=image.filename, bounds=bounds
-        )
+        # In a worker thread once the process's memory for decoding has room for it.
+        prepared = await prepare_within_budget(data, filename=image.filename, bounds=bounds)
         return prepared, data
 
     async def _hosted_image(self, job: Job) -> discord.Attachment | None:

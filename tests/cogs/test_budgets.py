@@ -241,7 +241,7 @@ async def test_the_operators_daily_spend_holds_across_a_server_and_dms(
     assert sum(costs) <= BUDGET + max(costs)
 
 
-REMIX_TOP = {"Resolution": "1080p", "Duration": "12 s", "Sound": "on"}
+REMIX_TOP = {"Resolution": "1080p", "Duration": "12 s", "Sound": "audio on"}
 
 
 def delivered_videos(fake: FakeDiscord) -> list[FakeMessage]:
