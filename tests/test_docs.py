@@ -3,7 +3,9 @@
 A setting added to `Settings` without its row in docs/settings.md and its line in
 .env.example, a metric without its row (and labels) in docs/metrics.md, a subcommand
 missing from docs/operations.md, or a page that keeps a setting or a metric the code no
-longer has fails here.
+longer has fails here. So does a README that links a missing page or heading, names a
+setting, command or /admin option the code lacks, invites the bot with other
+permissions than `check` requires, or quotes a fix `check` does not print.
 """
 
 from __future__ import annotations
@@ -91,3 +93,113 @@ def test_every_subcommand_is_in_the_operations_page() -> None:
     assert "migrate-to-postgres" in commands and "run" in commands
     for command in commands:
         assert f"python -m bot {command}" in page, command
+
+
+# -- README: the owner's page names only what the code has ------------------------
+
+README = REPO / "README.md"
+# [text](target) in Markdown, the target split into a path and an optional #anchor.
+LINK = re.compile(r"\]\(([^)\s#]*)(?:#([^)\s]+))?\)")
+# Names in backticks that look like settings: `DAILY_SPEND_USD`.
+SETTING_NAME = re.compile(r"`([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)`")
+PLACEHOLDERS = {"APPLICATION_ID"}  # the invite URL's, for the owner to replace
+
+
+def readme() -> str:
+    return README.read_text(encoding="utf-8")
+
+
+def anchors(page: Path) -> set[str]:
+    """GitHub's anchors for a page's headings: lowercase, punctuation dropped, - for spaces."""
+    headings = re.findall(r"^#+ (.+)$", page.read_text(encoding="utf-8"), re.MULTILINE)
+    return {re.sub(r"[^\w\- ]", "", h.strip().lower()).replace(" ", "-") for h in headings}
+
+
+def test_every_link_of_the_readme_resolves_to_a_file_and_a_heading() -> None:
+    links = LINK.findall(readme())
+    local = [(path, anchor) for path, anchor in links if not path.startswith("http")]
+    assert len(local) > 20  # the pattern sees the links
+    for path, anchor in local:
+        page = REPO / path if path else README
+        assert page.is_file(), f"README links to {path}, which does not exist"
+        if anchor:
+            assert anchor in anchors(page), f"README links to {path}#{anchor}: no such heading"
+
+
+def test_the_readme_links_every_docs_page_and_the_license() -> None:
+    linked = {path for path, _ in LINK.findall(readme())}
+    pages = {f"docs/{page.name}" for page in DOCS.glob("*.md")}
+    assert len(pages) >= 9
+    assert sorted(pages - linked) == [], "docs pages the README does not link"
+    assert "LICENSE" in linked and "MIT License" in (REPO / "LICENSE").read_text()
+
+
+def test_every_setting_the_readme_names_exists() -> None:
+    named = set(SETTING_NAME.findall(readme())) - PLACEHOLDERS
+    assert {"DISCORD_TOKEN", "DAILY_SPEND_USD"} <= named
+    assert sorted(named - variables()) == [], "README names settings Settings does not have"
+
+
+def test_the_invite_url_asks_for_the_permissions_check_requires() -> None:
+    from bot.check import OPTIONAL_PERMISSIONS, REQUIRED_PERMISSIONS
+
+    text = " ".join(readme().split())  # a name may wrap across lines
+    required = sum(REQUIRED_PERMISSIONS.values())
+    with_optional = required | sum(OPTIONAL_PERMISSIONS.values())
+    invite = re.search(r"https://discord\.com/oauth2/authorize\?\S*integration_type=0\S*", text)
+    assert invite is not None, "the README has no guild invite URL (check's fix points to it)"
+    assert f"permissions={required}&" in invite.group()
+    assert "scope=bot+applications.commands" in invite.group()
+    assert f"`{with_optional}` to add {', '.join(OPTIONAL_PERMISSIONS)}" in text
+    for name in REQUIRED_PERMISSIONS:
+        assert name in text, f"the README does not name {name}"
+
+
+def test_every_command_and_admin_option_the_readme_names_exists() -> None:
+    from discord import app_commands
+
+    from cogs.admin import Admin
+
+    text = readme()
+    sources = "".join(path.read_text() for path in (REPO / "cogs").rglob("*.py"))
+    commands = set(re.findall(r'\bname="([a-z-]+)"', sources))
+    named = set(re.findall(r"`/([a-z-]+)", text))
+    assert {"animate", "history", "admin", "animate-settings"} <= named
+    assert sorted(named - commands) == [], "README names commands the cogs do not have"
+    admin = {
+        c.name: {p.name for p in c.parameters}
+        for c in Admin.admin.commands
+        if isinstance(c, app_commands.Command)
+    }
+    rows = re.findall(r"^\| `/admin ([a-z]+)((?: \[[a-z_]+\])*)` \|", text, re.MULTILINE)
+    assert sorted(name for name, _ in rows) == sorted(admin), "one README row per /admin command"
+    for name, options in rows:
+        assert set(re.findall(r"\[([a-z_]+)\]", options)) <= admin[name], name
+
+
+def test_the_readme_names_the_default_models_options_as_the_bot_offers_them() -> None:
+    from cogs.animate.model_options import option_slots
+    from tests.models import seedance
+
+    line = next(line for line in readme().splitlines() if "Seedance 1.5 pro `" in line)
+    rest = readme().split(line, 1)[1].split("\n")[0]
+    named = re.findall(r"`([a-z_]+)`", line + rest)
+    assert named == [slot.name for slot in option_slots([seedance()])]
+
+
+def test_every_fix_in_the_troubleshooting_table_is_what_check_prints() -> None:
+    section = readme().split("## Troubleshooting", 1)[1].split("\n## ", 1)[0]
+    # One Python string per line of bot/check.py, its implicitly joined literals joined.
+    source = re.sub(r'"\s*\n\s*(f?)"', "", (REPO / "bot" / "check.py").read_text())
+    fixes = [
+        cells[2].split("`")[1]
+        for cells in (row.strip("|").split("|") for row in section.splitlines() if row[:2] == "| ")
+        if len(cells) == 3 and cells[2].strip().startswith("`")
+    ]
+    assert len(fixes) >= 10
+    for fix in fixes:
+        assert fix in source, f"check never says: {fix}"
+
+
+def test_the_readme_stays_a_five_minute_read() -> None:
+    assert len(readme().splitlines()) <= 230
