@@ -33,9 +33,11 @@ from cogs.animate.buttons import (
     result_view,
     spoiler_on,
 )
+from cogs.animate.places import fail
 from cogs.animate.rendering import delivered_video, public_messages
 from cogs.animate.replies import megabytes
-from cogs.animate.starter import ImageSource, ImageUnreadable, Starter
+from cogs.animate.sources import ImageSource, ImageUnreadable
+from cogs.animate.starter import Starter
 from cogs.common.presses import PressLedger
 from cogs.common.translator import user_messages
 
@@ -87,8 +89,8 @@ class Continuations:
                 user_messages(interaction)(EXTEND_GONE), ephemeral=True
             )
             return
-        order = await self.starter.same_order(interaction, source)
-        if order is None or not await self.starter.may_start(interaction, order):
+        order = await self.starter.checks.same_order(interaction, source)
+        if order is None or not await self.starter.checks.may_start(interaction, order):
             return
         # The button is disabled below, but a second press can already be on its way.
         if not await self.jobs.claim_extend(job_id):
@@ -203,7 +205,7 @@ class Continuations:
                 log.warning("Job %d: joining with job %s took too long", job_id, source.id)
                 problem = t(JOIN_FAILED)
             if problem is not None:
-                await self.starter.fail(interaction, problem)
+                await fail(interaction, problem)
         finally:
             self._joining.release(job_id)
 
