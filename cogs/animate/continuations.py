@@ -19,7 +19,7 @@ import discord
 
 from bot.config import Settings
 from bot.domain import Job
-from bot.images import PreparedImage, prepare_image
+from bot.images import PreparedImage, prepare_within_budget
 from bot.images.bounds import ImageBounds
 from bot.jobs import JobService
 from bot.models.registry import Models
@@ -138,7 +138,8 @@ class Continuations:
             log.warning("Job %s: no last frame from the delivered video", source.id)
             raise ImageUnreadable(EXTEND_NO_FRAME) from None
         name = f"extend-{source.id}.png"
-        prepared = await asyncio.to_thread(prepare_image, png, filename=name, bounds=bounds)
+        # Decoded once the process's memory for decoding has room, as every input is.
+        prepared = await prepare_within_budget(png, filename=name, bounds=bounds)
         # Not fitted, it still has no public URL: the status message must host it.
         prepared = prepared if prepared.data is not None else replace(prepared, data=png)
         # Its author may have cleared it from their history meanwhile: copy nothing then.
