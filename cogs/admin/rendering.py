@@ -8,7 +8,7 @@ from __future__ import annotations
 from discord import app_commands
 
 from bot import i18n
-from bot.admission import EffectiveLimits, offered
+from bot.admission import EffectiveLimits, offered, server_default
 from bot.domain import GuildSettings, UsageReport
 from bot.i18n import Messages
 from bot.languages import AUTO, server_language_choices
@@ -63,9 +63,8 @@ def models_text(guild: GuildSettings, models: Models, t: Messages) -> str:
     """The server's default model and the models its members may use, by name."""
     here = offered(models, guild)
     names = ", ".join(m.name for m in here) or t("admin.models.none")
-    default = models.known(guild.default_model_id) if guild.default_model_id else None
-    first = default if default in here else (here[0] if here else None)
-    return t("admin.settings.models", default=first.name if first else "-", models=names)
+    default = server_default(here, guild)
+    return t("admin.settings.models", default=default.name if default else "-", models=names)
 
 
 def language_name(language: str | None, t: Messages) -> str:
