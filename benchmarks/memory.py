@@ -4,12 +4,14 @@
 
 What it measures: the real bot (composition root, real discord.py) runs in this
 process against the loopback fake Discord. Each job is driven through the animate
-cog's observer side exactly as JobService drives it: a real `discord.Interaction`
-is remembered for the job's status message, the job is shown queued and
-rendering (coalesced edits through the interaction), then it ends: nine in ten
-are delivered as a link (`deliver`, then "Done"), one in ten fails (the author is
-told). No /animate command, no Pillow, no RunComfy: the status board, the
-coalescer and the courier are what hold per-job state, and that is what is counted.
+cog's observer side exactly as JobService drives it: a member presses a button (the
+fake's `click`), the bot receives the interaction and defers it ("thinking", as
+/animate leaves it), that `discord.Interaction` is remembered for the job's status
+message, the job is shown queued and rendering (coalesced edits through the
+interaction), then it ends: nine in ten are delivered as a link (`deliver`, then
+"Done"), one in ten fails (the author is told). No /animate command, no Pillow, no
+RunComfy: the status board, the coalescer and the courier are what hold per-job
+state, and that is what is counted.
 
 Printed: RSS before and after, its growth per job, and the live per-job entries
 (sessions, unreachable marks, coalescer keys) after the jobs finished. The fake
@@ -22,8 +24,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
-import inspect
-import secrets
 import tempfile
 import time
 from pathlib import Path
@@ -35,7 +35,7 @@ from app.client import AnimateBot
 from benchmarks.common import machine, write_json
 from bot.domain import ImageFacts, Job, JobStatus
 from bot.jobs import LinkReason
-from tests.fakes.discord import DEFAULT_UPLOAD_LIMIT, FakeDiscord, FakeInteraction
+from tests.fakes.discord import FakeDiscord, FakeInteraction, FakeMessage
 from tests.fakes.harness import RUNCOMFY_TOKEN, BotRunner, pointed_at, settings_for_fakes
 from tests.fakes.runcomfy import FakeRunComfy
 from tests.models import job_fields
@@ -51,56 +51,34 @@ def rss_bytes() -> int:
     return 0
 
 
-def live_entries(board: Any) -> int:
-    """The board's own count; for code before the fix, the same count by hand."""
-    if hasattr(board, "live_entries"):
-        return int(board.live_entries())
-    updates = board._updates
-    keys = set(board.sessions) | set(board.unreachable)
-    return len(keys | set(updates._pending) | set(updates._last_sent) | set(updates._workers))
-
-
-def interaction_for(fake: FakeDiscord, bot: AnimateBot) -> tuple[discord.Interaction, int, str]:
-    """A deferred /animate as Discord leaves it: a token, a "thinking" message."""
-    token = "ix-" + secrets.token_urlsafe(24)
-    payload: dict[str, Any] = {
-        "id": str(fake._next_id()),
-        "application_id": str(fake.application_id),
-        "type": 2,
-        "token": token,
-        "version": 1,
-        "data": {"id": "1", "name": "animate", "type": 1},
-        "locale": "en-US",
-        "attachment_size_limit": DEFAULT_UPLOAD_LIMIT,
-        "guild_id": str(fake.guild_id),
-        "channel_id": str(fake.general),
-        "channel": fake._channel_payload(fake.general),
-        "member": {**fake._member_payload(fake.author), "permissions": "0"},
-        "context": 0,
-        "authorizing_integration_owners": {"0": str(fake.guild_id)},
-        "entitlements": [],
-    }
-    ix = FakeInteraction(
-        int(payload["id"]), token, 2, fake.author, fake.general, fake.guild_id, payload
+async def deferred_press(
+    fake: FakeDiscord, bot: AnimateBot, anchor: FakeMessage, job_id: int
+) -> tuple[discord.Interaction, FakeInteraction]:
+    """A press the bot received and deferred: a token and a "thinking" message, as a
+    deferred /animate leaves them."""
+    custom_id = f"memory-benchmark:{job_id}"  # no button of the bot's: nothing answers it
+    received = asyncio.ensure_future(
+        bot.wait_for(
+            "interaction",
+            check=lambda i: (i.data or {}).get("custom_id") == custom_id,
+            timeout=10,
+        )
     )
-    message = fake._create_message(
-        fake.general, {"content": "…"}, [], flags=0, via_token=token, limit=DEFAULT_UPLOAD_LIMIT
-    )
-    ix.original_id, ix.response_type = message.id, 5
-    fake.interactions[token] = ix
-    interaction = discord.Interaction(data=payload, state=bot._connection)  # type: ignore[arg-type]
-    return interaction, message.id, token
+    pressed = await fake.click(anchor, custom_id)
+    interaction = await received
+    await interaction.response.defer(thinking=True)
+    return interaction, pressed
 
 
-async def one_job(fake: FakeDiscord, bot: AnimateBot, job_id: int) -> None:
+async def one_job(fake: FakeDiscord, bot: AnimateBot, anchor: FakeMessage, job_id: int) -> None:
     cog: Any = bot.get_cog("Animate")
-    interaction, message_id, token = interaction_for(fake, bot)
+    interaction, pressed = await deferred_press(fake, bot, anchor, job_id)
     job = Job(
         id=job_id,
         user_id=fake.author.id,
         guild_id=fake.guild_id,
         channel_id=fake.general,
-        status_message_id=message_id,
+        status_message_id=pressed.original_id,
         request_id=f"req-{job_id}",
         status=JobStatus.IN_QUEUE,
         prompt=f"job {job_id}",
@@ -117,18 +95,15 @@ async def one_job(fake: FakeDiscord, bot: AnimateBot, job_id: int) -> None:
         url = f"https://videos.example/{job_id}.mp4"
         job = job.model_copy(update={"status": JobStatus.COMPLETED, "video_url": url})
         await cog.job_updated(job)
-        if "why" in inspect.signature(cog.deliver).parameters:
-            await cog.deliver(job, None, why=LinkReason.UNAVAILABLE)
-        else:  # the code before the fix, for the "before" figures
-            await cog.deliver(job, None)
+        await cog.deliver(job, None, why=LinkReason.UNAVAILABLE)
         await cog.job_updated(job.model_copy(update={"status": JobStatus.DELIVERED}))
     else:
         job = job.model_copy(update={"status": JobStatus.FAILED, "error": "it broke"})
         await cog.job_updated(job)
         await cog.job_ended(job)
     # The fake's records of this job are not the bot's memory: drop them.
-    fake.interactions.pop(token, None)
-    for mid in [m for m, msg in fake.messages.items() if msg.interaction_token == token]:
+    fake.interactions.pop(pressed.token, None)
+    for mid in [m for m, msg in fake.messages.items() if msg.interaction_token == pressed.token]:
         del fake.messages[mid]
 
 
@@ -152,13 +127,14 @@ async def main(jobs: int = 10_000, json_path: Path | None = None) -> dict[str, f
 
 
 async def _measure(fake: FakeDiscord, bot: AnimateBot, jobs: int) -> dict[str, float]:
-    await one_job(fake, bot, 0)  # warm-up: first-use allocations are not per job
+    anchor = fake.post("The message whose buttons the benchmark presses")
+    await one_job(fake, bot, anchor, 0)  # warm-up: first-use allocations are not per job
     gc.collect()
     before = rss_bytes()
     began = time.perf_counter()
     for start in range(1, jobs + 1, AT_ONCE):
         batch = range(start, min(jobs + 1, start + AT_ONCE))
-        await asyncio.gather(*(one_job(fake, bot, i) for i in batch))
+        await asyncio.gather(*(one_job(fake, bot, anchor, i) for i in batch))
         fake.requests.clear()
         fake.messages.clear()  # link messages of finished jobs
     await asyncio.sleep(0.3)  # pending edit workers (if any) end
@@ -171,7 +147,7 @@ async def _measure(fake: FakeDiscord, bot: AnimateBot, jobs: int) -> dict[str, f
         "rss_before_mb": before / 1e6,
         "rss_after_mb": after / 1e6,
         "rss_growth_per_job_bytes": (after - before) / jobs,
-        "live_per_job_entries": float(live_entries(board)),
+        "live_per_job_entries": float(board.live_entries()),
         "sessions": float(len(board.sessions)),
     }
     print(f"Memory after {jobs} finished jobs ({machine()}; shared machine, noisy)")

@@ -8,7 +8,7 @@ so a pause or a cap reached between the two is honoured.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -102,6 +102,13 @@ def offered(models: Models, guild: GuildSettings | None) -> list[VideoModel]:
     return [m for m in available if m.model_id in guild.allowed_model_ids]
 
 
+def server_default(here: Sequence[VideoModel], guild: GuildSettings | None) -> VideoModel | None:
+    """The model a member gets here without asking, among those offered `here`: the
+    server's default while it is offered, else the first; None when none is."""
+    default = guild.default_model_id if guild is not None else None
+    return next((m for m in here if m.model_id == default), here[0] if here else None)
+
+
 class Admission:
     def __init__(
         self,
@@ -134,14 +141,14 @@ class Admission:
             if self.models.get(wanted) is not None:
                 kind = RefusalKind.MODEL_NOT_ALLOWED
             raise AdmissionRefused(kind, models=names)
-        if not here:
+        chosen = server_default(here, guild)
+        if chosen is None:
             raise AdmissionRefused(RefusalKind.MODEL_MISSING)
         default = guild.default_model_id if guild is not None else None
-        chosen = next((m for m in here if m.model_id == default), None)
-        if chosen is not None or default is None:
-            return ModelChoice(chosen or here[0])
+        if default is None or chosen.model_id == default:
+            return ModelChoice(chosen)
         gone = self.models.known(default)
-        return ModelChoice(here[0], replaced_default=gone.name if gone else default)
+        return ModelChoice(chosen, replaced_default=gone.name if gone else default)
 
     async def server_language(self, guild_id: int | None) -> str | None:
         """The language a server's admins chose for public messages; None: automatic."""

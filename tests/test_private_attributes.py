@@ -1,21 +1,29 @@
-"""No private attribute of another library in app/, bot/ or cogs/ (house style 15).
+"""No private attribute of another library in our code (house style 15).
 
 An AST walk flags `x._name` and `getattr(x, "_name")` (and setattr, hasattr,
 delattr) where `x` is not `self` or `cls`, `_name` is not a dunder, and the module
 does not define `_name` itself: a private name is private to the module that
 defines it, so `other._migrate()` beside `def _migrate` is ours, while
 `transport._pool` reaches into httpx.
+
+The benchmarks and the fakes drive the bot and other libraries from outside: there,
+a private name defined anywhere in our code is ours (a lesser matter), while
+`bot._connection` still reaches into discord.py.
 """
 
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("app", "bot", "cogs")
+# Code that drives the bot and its libraries from outside.
+DRIVERS = ("benchmarks", "tests/fakes")
+OUR_CODE = ("app", "bot", "cogs", "tests", "benchmarks")
 # A named tuple's public API is spelled with an underscore (urlsplit's `_replace`).
 NAMED_TUPLE_API = frozenset({"_replace", "_asdict", "_fields", "_make", "_field_defaults"})
 ATTRIBUTE_BUILTINS = frozenset({"getattr", "setattr", "hasattr", "delattr"})
@@ -45,10 +53,20 @@ def defined_names(tree: ast.Module) -> set[str]:
     return names
 
 
-def private_accesses(source: str) -> list[tuple[int, str]]:
-    """(line, name) of each private attribute the module reaches that it does not define."""
+@functools.cache
+def names_defined_in_our_code() -> frozenset[str]:
+    names: set[str] = set()
+    for package in OUR_CODE:
+        for path in (ROOT / package).rglob("*.py"):
+            names |= defined_names(ast.parse(path.read_text(encoding="utf-8")))
+    return frozenset(names)
+
+
+def private_accesses(source: str, ours: frozenset[str] = frozenset()) -> list[tuple[int, str]]:
+    """(line, name) of each private attribute the module reaches that neither it nor
+    `ours` defines."""
     tree = ast.parse(source)
-    ours = defined_names(tree)
+    ours = ours | defined_names(tree)
     found: list[tuple[int, str]] = []
     for node in ast.walk(tree):
         name: str | None = None
@@ -81,6 +99,18 @@ def test_no_module_reaches_into_another_librarys_private_attributes() -> None:
     assert offences == []
 
 
+def test_benchmarks_and_fakes_reach_into_no_other_librarys_private_attributes() -> None:
+    ours = names_defined_in_our_code()
+    offences = []
+    for folder in DRIVERS:
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            relative = path.relative_to(ROOT).as_posix()
+            for line, name in private_accesses(path.read_text(encoding="utf-8"), ours):
+                if (relative, name) not in EXCEPTIONS:
+                    offences.append(f"{relative}:{line}: .{name}")
+    assert offences == []
+
+
 # The transport of before: httpx's pool replaced by writing to `transport._pool`.
 OLD_TRANSPORT = """
 import httpcore
@@ -97,6 +127,20 @@ def transport_on(backend, tls, limits):
 
 def test_the_old_write_into_httpxs_pool_is_caught() -> None:
     assert sorted(private_accesses(OLD_TRANSPORT)) == [(7, "_pool"), (9, "_pool")]
+
+
+# The memory benchmark of before: an interaction built by hand on discord.py's state.
+OLD_INTERACTION = """
+import discord
+
+def interaction_for(fake, bot, payload):
+    payload["channel"] = fake._channel_payload(fake.general)
+    return discord.Interaction(data=payload, state=bot._connection)
+"""
+
+
+def test_outside_the_app_our_own_private_names_pass_and_discordpys_do_not() -> None:
+    assert private_accesses(OLD_INTERACTION, names_defined_in_our_code()) == [(6, "_connection")]
 
 
 @pytest.mark.parametrize(

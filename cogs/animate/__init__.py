@@ -1,7 +1,8 @@
 """/animate and everything Discord shows of a job.
 
 - `cog`: the command, the context menu, cancelling (❌ and the button), the observer.
-- `starter`: the start pipeline, written once for every way a job starts.
+- `starter`: the start pipeline, written once for every way a job starts: `checks`
+  before the defer, the image from its `sources`, then `publishing` the job.
 - `buttons`: one restart-safe button type, driven by a table; custom ids.
 - `results`, `continuations`: what the buttons under a video do; `sharing`: Post to
   channel (a private video) and the spoiler.
@@ -13,6 +14,6 @@
 """
 
 from cogs.animate.cog import Animate
-from cogs.animate.starter import PREPARING_AT_ONCE, Starter
+from cogs.animate.starter import Starter
 
-__all__ = ["PREPARING_AT_ONCE", "Animate", "Starter"]
+__all__ = ["Animate", "Starter"]

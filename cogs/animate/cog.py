@@ -151,13 +151,14 @@ class Animate(commands.Cog):
             t = user_messages(interaction)  # every refusal here is ephemeral
             await interaction.response.send_message(exc.text(t), ephemeral=True)
             return
-        choice = await self.starter.choose_model(interaction, wanted)
+        checks = self.starter.checks
+        choice = await checks.choose_model(interaction, wanted)
         if choice is None:
             return
-        order = await self.starter.order(interaction, choice.model, values)
-        if order is None or not await self.starter.precheck_image(interaction, image, order.model):
+        order = await checks.order(interaction, choice.model, values)
+        if order is None or not await checks.precheck_image(interaction, image, order.model):
             return
-        if not await self.starter.may_start(interaction, order):
+        if not await checks.may_start(interaction, order):
             return
         await self.starter.defer(interaction, private=private)
         if choice.replaced_default is not None:

@@ -19,7 +19,7 @@ import discord
 
 from bot.config import Settings
 from bot.domain import Job
-from bot.images import PreparedImage, prepare_image
+from bot.images import PreparedImage, prepare_within_budget
 from bot.images.bounds import ImageBounds
 from bot.jobs import JobService
 from bot.models.registry import Models
@@ -33,9 +33,11 @@ from cogs.animate.buttons import (
     result_view,
     spoiler_on,
 )
+from cogs.animate.places import fail
 from cogs.animate.rendering import delivered_video, public_messages
 from cogs.animate.replies import megabytes
-from cogs.animate.starter import ImageSource, ImageUnreadable, Starter
+from cogs.animate.sources import ImageSource, ImageUnreadable
+from cogs.animate.starter import Starter
 from cogs.common.presses import PressLedger
 from cogs.common.translator import user_messages
 
@@ -87,8 +89,8 @@ class Continuations:
                 user_messages(interaction)(EXTEND_GONE), ephemeral=True
             )
             return
-        order = await self.starter.same_order(interaction, source)
-        if order is None or not await self.starter.may_start(interaction, order):
+        order = await self.starter.checks.same_order(interaction, source)
+        if order is None or not await self.starter.checks.may_start(interaction, order):
             return
         # The button is disabled below, but a second press can already be on its way.
         if not await self.jobs.claim_extend(job_id):
@@ -136,7 +138,8 @@ class Continuations:
             log.warning("Job %s: no last frame from the delivered video", source.id)
             raise ImageUnreadable(EXTEND_NO_FRAME) from None
         name = f"extend-{source.id}.png"
-        prepared = await asyncio.to_thread(prepare_image, png, filename=name, bounds=bounds)
+        # Decoded once the process's memory for decoding has room, as every input is.
+        prepared = await prepare_within_budget(png, filename=name, bounds=bounds)
         # Not fitted, it still has no public URL: the status message must host it.
         prepared = prepared if prepared.data is not None else replace(prepared, data=png)
         # Its author may have cleared it from their history meanwhile: copy nothing then.
@@ -203,7 +206,7 @@ class Continuations:
                 log.warning("Job %d: joining with job %s took too long", job_id, source.id)
                 problem = t(JOIN_FAILED)
             if problem is not None:
-                await self.starter.fail(interaction, problem)
+                await fail(interaction, problem)
         finally:
             self._joining.release(job_id)
 

@@ -9,12 +9,15 @@ minutes (shared/docs/discord-platform.md, "Installs and contexts").
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import discord
 from discord import app_commands
 
 from bot.domain import Reach, Visibility
+
+log = logging.getLogger(__name__)
 
 # Where the commands a member uses may be installed and used, set explicitly: Discord
 # honours these on global commands only (app/command_sync.py syncs them globally).
@@ -75,6 +78,16 @@ async def follow_up(
         # message); the bot's buttons are dynamic items, found by their custom id.
         view.stop()
     return message
+
+
+async def fail(interaction: discord.Interaction[Any], text: str) -> None:
+    """After a defer: swap the "thinking" message for an error only the author sees."""
+    try:
+        await interaction.delete_original_response()
+    except discord.HTTPException:
+        log.debug("Could not delete the placeholder", exc_info=True)
+    if await follow_up(interaction, text, ephemeral=True) is None:
+        log.info("No followup left to tell user %s: %s", interaction.user.id, text)
 
 
 def remember_visibility(

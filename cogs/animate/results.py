@@ -23,8 +23,9 @@ from cogs.animate.buttons import (
     result_view,
     spoiler_on,
 )
+from cogs.animate.checks import Order
 from cogs.animate.remix import PromptModal, shown_prompt
-from cogs.animate.starter import Order, Starter
+from cogs.animate.starter import Starter
 from cogs.common.presses import PressLedger
 from cogs.common.translator import user_messages
 
@@ -34,6 +35,7 @@ log = logging.getLogger(__name__)
 class ResultButtons:
     def __init__(self, starter: Starter, jobs: JobService, models: Models) -> None:
         self.starter = starter
+        self.checks = starter.checks
         self.jobs = jobs
         self.models = models
         # (user, job, button) presses being handled: a double press starts one job;
@@ -77,7 +79,7 @@ class ResultButtons:
         """The source's model and options again, at `resolution` if given (its model's
         option, or a sibling model made for it); None once refused privately."""
         if resolution is None:
-            return await self.starter.same_order(interaction, source)
+            return await self.checks.same_order(interaction, source)
         model = self.models.get(source.model_id)
         rendition = None
         if model is not None:
@@ -86,7 +88,7 @@ class ResultButtons:
             t = user_messages(interaction)
             await interaction.response.send_message(t("result.model_gone"), ephemeral=True)
             return None
-        return await self.starter.order(interaction, rendition.model, {}, base=rendition.options)
+        return await self.checks.order(interaction, rendition.model, {}, base=rendition.options)
 
     async def show_pressed(
         self, interaction: discord.Interaction[Any], source: Job, *, pressed: bool
@@ -131,8 +133,8 @@ class ResultButtons:
         if source is None:
             await interaction.response.send_message(t("result.gone"), ephemeral=True)
             return
-        order = await self.starter.same_order(interaction, source)
-        if order is None or not await self.starter.may_start(interaction, order):
+        order = await self.checks.same_order(interaction, source)
+        if order is None or not await self.checks.may_start(interaction, order):
             return
         model = order.model
         source_id = press.job_id
@@ -147,7 +149,7 @@ class ResultButtons:
                     user_messages(modal_interaction)("result.gone"), ephemeral=True
                 )
                 return
-            remix = await self.starter.order(modal_interaction, model, picked, base=order.options)
+            remix = await self.checks.order(modal_interaction, model, picked, base=order.options)
             if remix is not None:
                 await self.starter.animate_again(
                     modal_interaction, still, prompt=prompt, order=remix
@@ -174,22 +176,22 @@ class ResultButtons:
         if image is None:
             await interaction.response.send_message(t("menu.no_image"), ephemeral=True)
             return
-        choice = await self.starter.choose_model(interaction, None)
+        choice = await self.checks.choose_model(interaction, None)
         if choice is None:
             return
         model = choice.model
-        if not await self.starter.precheck_image(interaction, image, model):
+        if not await self.checks.precheck_image(interaction, image, model):
             return
-        order = await self.starter.order(interaction, model, {})
-        if order is None or not await self.starter.may_start(interaction, order):
+        order = await self.checks.order(interaction, model, {})
+        if order is None or not await self.checks.may_start(interaction, order):
             return
 
         async def asked(
             modal_interaction: discord.Interaction[Any], prompt: str, picked: dict[str, object]
         ) -> None:
             # The form may be sent long after: checked again, with what was chosen.
-            chosen = await self.starter.order(modal_interaction, model, picked)
-            if chosen is None or not await self.starter.may_start(modal_interaction, chosen):
+            chosen = await self.checks.order(modal_interaction, model, picked)
+            if chosen is None or not await self.checks.may_start(modal_interaction, chosen):
                 return
             await self.starter.defer(modal_interaction)
             await self.starter.start(modal_interaction, image, prompt, chosen)

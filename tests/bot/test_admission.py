@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 from pydantic import SecretStr
 
-from bot.admission import EffectiveLimits, effective_limits, would_pass_cap
+from bot.admission import EffectiveLimits, effective_limits, server_default, would_pass_cap
 from bot.config import Settings
 from bot.domain import GuildSettings, ImageFacts, Job, JobStatus
 from bot.guild_settings import GuildAdmin, LimitTooHigh, may_administer
 from bot.store import LATEST_MIGRATION, JobStore, guilds
 from tests.fakes.schemas import SEEDANCE_15
-from tests.models import job_fields
+from tests.models import job_fields, seedance
 from tests.stores import save_guild_settings, schema_version
 
 IMAGE = ImageFacts(filename="a.png", format="PNG", width=800, height=600, size_bytes=1000)
@@ -50,6 +51,17 @@ def test_server_limits_can_only_lower_the_operators() -> None:
     # A value stored before the operator lowered the global limit never raises it.
     raised = effective_limits(s, GuildSettings(guild_id=1, user_concurrent=9, user_daily=99))
     assert (raised.user_concurrent, raised.user_daily) == (3, 10)
+
+
+def test_a_servers_default_model_is_its_choice_while_offered_else_the_first() -> None:
+    first, chosen = seedance(), replace(seedance(), model_id="chosen", name="Chosen")
+    here = [first, chosen]
+    assert server_default(here, None) is first
+    assert server_default(here, GuildSettings(guild_id=1)) is first
+    assert server_default(here, GuildSettings(guild_id=1, default_model_id="chosen")) is chosen
+    # Its choice no longer offered (narrowed away, or retired): the first one offered.
+    assert server_default([first], GuildSettings(guild_id=1, default_model_id="chosen")) is first
+    assert server_default([], GuildSettings(guild_id=1, default_model_id="chosen")) is None
 
 
 async def test_committed_spend_counts_known_costs_and_estimates_of_charged_jobs(

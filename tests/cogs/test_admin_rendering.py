@@ -13,7 +13,7 @@ from bot.domain import (
     UsageReport,
     UserSpend,
 )
-from cogs.admin import settings_text, usage_text
+from cogs.admin.rendering import settings_text, usage_text
 from cogs.animate.rendering import price_text
 from cogs.animate.replies import REFUSALS, refusal_message
 from tests.fakes.schemas import SEEDANCE_15

@@ -526,7 +526,7 @@ SENDING = frozenset(
         "edit_message",
         "edit",
         "_reply",
-        "fail",  # the starter's: the placeholder swapped for an error
+        "fail",  # places.fail: the placeholder swapped for an error
         "_answer_reaction",
     }
 )

@@ -13,7 +13,7 @@ from PIL import Image
 from app.client import AnimateBot
 from bot.arrivals import BURST
 from bot.domain import Job, JobStatus
-from cogs.animate import PREPARING_AT_ONCE
+from bot.images.turns import PREPARING_AT_ONCE
 from tests.fakes.discord import FakeDiscord, FakeMessage
 from tests.fakes.harness import BotRunner
 from tests.fakes.runcomfy import FakeRunComfy, Timeline

@@ -12,6 +12,7 @@ from PIL import Image, ImageChops, ImageStat
 from app.client import AnimateBot
 from bot import i18n, video
 from bot.domain import JobStatus
+from bot.images.budget import DECODING
 from cogs.animate.continuations import ALREADY_EXTENDED
 from tests.cogs.animate.test_animate import png
 from tests.fakes import media
@@ -126,6 +127,27 @@ async def test_extend_survives_a_restart(
     await discord_fake.wait_for(lambda: len(runcomfy_fake.submits) == 2, within=30)
     assert press.response_type == 5 and not press.ephemeral
     await until_reacted(discord_fake, press)
+
+
+async def test_extend_decodes_its_last_frame_within_the_processs_decoding_budget(
+    bot: AnimateBot, discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy, tmp_path: Path
+) -> None:
+    runcomfy_fake.script(
+        Timeline(queue_seconds=0.05, run_seconds=0.05, media=media.clip_bytes(tmp_path, CLIP)),
+        Timeline(manual=True),
+    )
+    await discord_fake.invoke("animate", image=png(), prompt="p")
+    (first,) = await discord_fake.wait_for(lambda: delivered(discord_fake), within=30)
+    # The budget all taken: the last frame (fitted, so decoded) waits its turn in it.
+    async with DECODING.reserve(DECODING.capacity, within=1):
+        press = await discord_fake.click(first, extend_id(first))
+        await discord_fake.wait_for(lambda: DECODING.waiting == 1, within=10)
+        await asyncio.sleep(0.2)
+        assert len(runcomfy_fake.submits) == 1
+    await discord_fake.wait_for(lambda: len(runcomfy_fake.submits) == 2, within=30)
+    assert press.response_type == 5 and not press.ephemeral
+    await until_reacted(discord_fake, press)
+    assert DECODING.held == 0
 
 
 async def test_join_delivers_the_extension_and_its_source_as_one_video(
