@@ -27,6 +27,7 @@ from bot.jobs.cancel import Cancels
 from bot.jobs.contract import CancelOutcome, JobObserver
 from bot.jobs.delivery import Deliveries
 from bot.jobs.leases import Leases
+from bot.jobs.poll_loop import PollLoop
 from bot.jobs.posting import VideoPoster
 from bot.jobs.submit import Submits
 from bot.jobs.tracking import Trackers
@@ -75,13 +76,15 @@ class JobService:
             transitions=self._transitions, runcomfy=runcomfy, poster=self.poster, policy=self.policy
         )
         self._trackers = Trackers(
-            transitions=self._transitions,
-            settings=settings,
-            runcomfy=runcomfy,
-            policy=self.policy,
-            past=self.past,
-            arrivals=self.arrivals,
-            deliveries=self._deliveries,
+            PollLoop(
+                transitions=self._transitions,
+                settings=settings,
+                runcomfy=runcomfy,
+                policy=self.policy,
+                past=self.past,
+                arrivals=self.arrivals,
+                deliveries=self._deliveries,
+            )
         )
         self._cancels = Cancels(
             transitions=self._transitions, runcomfy=runcomfy, trackers=self._trackers

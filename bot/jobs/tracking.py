@@ -13,15 +13,9 @@ import asyncio
 import logging
 import random
 
-from bot.arrivals import Arrivals
-from bot.config import Settings
 from bot.domain import Job
-from bot.jobs.delivery import Deliveries
 from bot.jobs.poll_loop import PollLoop
-from bot.jobs.transitions import Transitions
-from bot.past_jobs import PastJobs
-from bot.polling import HazardPolicy, PollPolicy
-from bot.runcomfy import RunComfyClient
+from bot.polling import HazardPolicy
 
 log = logging.getLogger(__name__)
 
@@ -34,29 +28,11 @@ TRACKER_BACKOFF_CAP = 4
 class Trackers:
     """The tracker tasks of this process's live jobs, by job id."""
 
-    def __init__(
-        self,
-        *,
-        transitions: Transitions,
-        settings: Settings,
-        runcomfy: RunComfyClient,
-        policy: PollPolicy,
-        past: PastJobs,
-        arrivals: Arrivals,
-        deliveries: Deliveries,
-    ) -> None:
-        self.transitions = transitions
-        self.policy = policy
-        self.deliveries = deliveries
-        self.loop = PollLoop(
-            transitions=transitions,
-            settings=settings,
-            runcomfy=runcomfy,
-            policy=policy,
-            past=past,
-            arrivals=arrivals,
-            deliveries=deliveries,
-        )
+    def __init__(self, loop: PollLoop) -> None:
+        self.loop = loop
+        self.transitions = loop.transitions
+        self.policy = loop.policy
+        self.deliveries = loop.deliveries
         self._rng = random.Random()
         self._tasks: dict[int, asyncio.Task[None]] = {}
         # Rows written by this process and not yet tracked (being sent to RunComfy).
