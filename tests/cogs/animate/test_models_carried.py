@@ -1,0 +1,122 @@
+"""A job's model follows it: Remix, Extend and /history's "Animate again" of a job made
+with a model that is not the default send to that model again; a server whose default
+model is retired gets the next one, with a note, and the operator hears it once.
+
+The real bot against both fakes; the fake RunComfy checks every body against the
+schema of the model it is sent to (a body for the wrong model is a 422).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from app.client import AnimateBot
+from tests.cogs.animate.test_animate import png
+from tests.cogs.animate.test_extend import CLIP, extend_id, until_reacted
+from tests.cogs.animate.test_models import delivered, submits_to
+from tests.cogs.animate.test_results import button, value_labelled
+from tests.cogs.test_history import press, reply
+from tests.fakes import media
+from tests.fakes.discord import FakeDiscord
+from tests.fakes.harness import BotRunner
+from tests.fakes.runcomfy import FakeRunComfy, Timeline
+from tests.fakes.schemas import SEEDANCE_15, SEEDANCE_25, seedance_25
+
+BOTH = [SEEDANCE_15, SEEDANCE_25]
+QUICK = Timeline(queue_seconds=0.05, run_seconds=0.05)
+
+
+@pytest.fixture
+async def two_models(runner: BotRunner, runcomfy_fake: FakeRunComfy) -> AsyncIterator[AnimateBot]:
+    runcomfy_fake.host(SEEDANCE_25, seedance_25(), base_price_usd=0.35)
+    yield await runner.start(runcomfy_model_ids=BOTH, admin_channel_id=None)
+
+
+async def test_remix_keeps_the_source_jobs_model(
+    two_models: AnimateBot, discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy
+) -> None:
+    runcomfy_fake.script(QUICK, QUICK)
+    await discord_fake.invoke("animate", image=png(), prompt="p", model=SEEDANCE_25, duration=7)
+    (video,) = await delivered(discord_fake)
+    shown = await discord_fake.click(video, button(video, "remix"))
+    await discord_fake.wait_for(lambda: shown.modal)
+    assert shown.modal is not None
+    prompt_input = shown.modal["components"][0]["components"][0]
+    selects = {row["label"]: row["component"] for row in shown.modal["components"][1:]}
+    # The form offers what Seedance 2.5 takes: no resolution, no ratio.
+    assert "Resolution" not in selects and "Aspect ratio" not in selects
+    sound = selects["Sound"]
+    await discord_fake.submit_modal(
+        shown,
+        {
+            prompt_input["custom_id"]: "the waves freeze",
+            sound["custom_id"]: [value_labelled(sound, "no audio")],
+        },
+    )
+    await delivered(discord_fake, 2)
+    first, remixed = submits_to(runcomfy_fake, SEEDANCE_25)
+    assert remixed == {**first, "prompt": "the waves freeze", "generate_audio": False,
+                       "image": remixed["image"]}  # fmt: skip
+    assert remixed["duration"] == 7
+    assert submits_to(runcomfy_fake, SEEDANCE_15) == []
+
+
+async def test_extend_keeps_the_source_jobs_model(
+    two_models: AnimateBot, discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy, tmp_path: Path
+) -> None:
+    runcomfy_fake.script(
+        Timeline(queue_seconds=0.05, run_seconds=0.05, media=media.clip_bytes(tmp_path, CLIP)),
+        Timeline(manual=True),
+    )
+    await discord_fake.invoke("animate", image=png(), prompt="p", model=SEEDANCE_25, duration=9)
+    (video,) = await delivered(discord_fake)
+    pressed = await discord_fake.click(video, extend_id(video))
+    await discord_fake.wait_for(lambda: len(runcomfy_fake.submits) == 2, within=30)
+    await until_reacted(discord_fake, pressed)
+    first, extension = submits_to(runcomfy_fake, SEEDANCE_25)
+    assert extension["duration"] == 9 and extension["image"] != first["image"]
+    assert submits_to(runcomfy_fake, SEEDANCE_15) == []
+
+
+async def test_history_animate_again_keeps_the_jobs_model(
+    two_models: AnimateBot, discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy
+) -> None:
+    runcomfy_fake.script(QUICK, Timeline(manual=True))
+    await discord_fake.invoke("animate", image=png(), prompt="p", model=SEEDANCE_25, duration=11)
+    await delivered(discord_fake)
+    (job,) = await two_models.jobs.store.list_for_user(discord_fake.author.id)
+    detail = await reply(discord_fake, await discord_fake.invoke("history", job=job.id))
+    assert "Seedance 2.5" in str(detail.embeds)
+    await press(discord_fake, detail, "Animate again")
+    await discord_fake.wait_for(lambda: len(runcomfy_fake.submits) == 2, within=10)
+    first, again = submits_to(runcomfy_fake, SEEDANCE_25)
+    assert again == {**first, "image": again["image"]}
+    await discord_fake.wait_for(lambda: runcomfy_fake.count("status") > 0, within=10)
+
+
+async def test_a_server_whose_default_model_is_retired_gets_the_next_with_a_note(
+    runner: BotRunner, discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy
+) -> None:
+    runcomfy_fake.host(SEEDANCE_25, seedance_25())
+    bot = await runner.start(runcomfy_model_ids=BOTH, admin_channel_id=discord_fake.art)
+    await discord_fake.invoke("admin models", user=discord_fake.admin, default=SEEDANCE_25)
+    runcomfy_fake.models[SEEDANCE_25].retired = True
+    for _ in range(3):  # confirmed, then refreshed again: still one alert
+        await bot.services.models.refresh()
+    alerts = discord_fake.channel_messages(discord_fake.art)
+    assert len(alerts) == 1 and "RUNCOMFY_MODEL_IDS" in alerts[0].content
+    assert SEEDANCE_25 in alerts[0].content
+
+    runcomfy_fake.script(QUICK)
+    ix = await discord_fake.invoke("animate", image=png(), prompt="p")
+    await delivered(discord_fake)
+    assert len(submits_to(runcomfy_fake, SEEDANCE_15)) == 1
+    notes = [discord_fake.messages[i].content for i in ix.followup_ids]
+    assert any("Seedance 2.5" in n and "Seedance v1.5 pro" in n for n in notes), notes
+    # Named, the retired model is refused, and nothing is sent for it.
+    named = await discord_fake.invoke("animate", image=png(), prompt="p", model=SEEDANCE_25)
+    assert "not available" in (await reply(discord_fake, named)).content
+    assert submits_to(runcomfy_fake, SEEDANCE_25) == []
