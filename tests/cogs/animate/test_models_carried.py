@@ -120,3 +120,30 @@ async def test_a_server_whose_default_model_is_retired_gets_the_next_with_a_note
     named = await discord_fake.invoke("animate", image=png(), prompt="p", model=SEEDANCE_25)
     assert "not available" in (await reply(discord_fake, named)).content
     assert submits_to(runcomfy_fake, SEEDANCE_25) == []
+
+
+async def test_a_model_retired_under_a_submit_is_confirmed_soon_and_only_it_is_refused(
+    runner: BotRunner, discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy
+) -> None:
+    # RunComfy retires the default model between two hourly readings: a submit answers
+    # 400001. The model is read again within the confirmation delay (a minute; short
+    # here), found gone, and the other model carries on.
+    runcomfy_fake.host(SEEDANCE_25, seedance_25())
+    bot = await runner.start(runcomfy_model_ids=BOTH, admin_channel_id=discord_fake.art)
+    bot.services.models.confirm_seconds = 0.2
+    runcomfy_fake.models[SEEDANCE_15].retired = True
+    ix = await discord_fake.invoke("animate", image=png(), prompt="p")
+    await discord_fake.wait_for(lambda: runcomfy_fake.count("submit") == 1, within=10)
+    await discord_fake.wait_for(
+        lambda: [m.model_id for m in bot.services.models.available()] == [SEEDANCE_25], within=5
+    )
+    (alert,) = discord_fake.channel_messages(discord_fake.art)
+    assert SEEDANCE_15 in alert.content and "RUNCOMFY_MODEL_IDS" in alert.content
+    (job,) = await bot.jobs.store.list_for_user(discord_fake.author.id)
+    assert job.status.value == "failed" and job.request_id is None  # nothing charged
+    assert ix.response_type == 5
+
+    runcomfy_fake.script(QUICK)
+    await discord_fake.invoke("animate", image=png(), prompt="p")
+    await delivered(discord_fake)
+    assert len(submits_to(runcomfy_fake, SEEDANCE_25)) == 1
