@@ -147,3 +147,30 @@ async def test_a_model_retired_under_a_submit_is_confirmed_soon_and_only_it_is_r
     await discord_fake.invoke("animate", image=png(), prompt="p")
     await delivered(discord_fake)
     assert len(submits_to(runcomfy_fake, SEEDANCE_25)) == 1
+
+
+async def test_admins_narrow_the_operators_models_and_never_add_to_them(
+    two_models: AnimateBot, discord_fake: FakeDiscord
+) -> None:
+    store = two_models.jobs.store
+    guild = discord_fake.guild_id
+    stranger = "someone/else/image-to-video"
+    for option in ("default", "allow", "deny"):
+        ix = await discord_fake.invoke(
+            "admin models", user=discord_fake.admin, **{option: stranger}
+        )
+        said = (await reply(discord_fake, ix)).content
+        assert "not one of this bot's models" in said and "Seedance 2.5" in said, option
+    assert (await store.guild_settings(guild)).allowed_model_ids == ()
+    assert (await store.guild_settings(guild)).default_model_id is None
+
+    ix = await discord_fake.invoke("admin models", user=discord_fake.admin, deny=SEEDANCE_15)
+    await reply(discord_fake, ix)
+    ix = await discord_fake.invoke("admin models", user=discord_fake.admin, deny=SEEDANCE_25)
+    assert "no model at all" in (await reply(discord_fake, ix)).content
+    assert (await store.guild_settings(guild)).allowed_model_ids == (SEEDANCE_25,)
+    ix = await discord_fake.invoke("admin models", user=discord_fake.admin, every=True)
+    await reply(discord_fake, ix)
+    assert (await store.guild_settings(guild)).allowed_model_ids == ()
+    offered = await discord_fake.autocomplete("animate", "model", "")
+    assert [c["value"] for c in offered] == BOTH
