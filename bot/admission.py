@@ -138,7 +138,9 @@ class Admission:
             raise AdmissionRefused(RefusalKind.MODEL_MISSING)
         default = guild.default_model_id if guild is not None else None
         chosen = next((m for m in here if m.model_id == default), None)
-        if chosen is not None or default is None:
+        # Members hear of a default that is gone (retired, or dropped by the operator),
+        # not of one their own admins stopped offering.
+        if chosen is not None or default is None or self.models.get(default) is not None:
             return ModelChoice(chosen or here[0])
         gone = self.models.known(default)
         return ModelChoice(here[0], replaced_default=gone.name if gone else default)

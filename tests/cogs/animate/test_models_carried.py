@@ -174,3 +174,22 @@ async def test_admins_narrow_the_operators_models_and_never_add_to_them(
     assert (await store.guild_settings(guild)).allowed_model_ids == ()
     offered = await discord_fake.autocomplete("animate", "model", "")
     assert [c["value"] for c in offered] == BOTH
+
+
+async def test_a_default_the_server_itself_stops_offering_brings_no_note(
+    two_models: AnimateBot, discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy
+) -> None:
+    # The note says a server's default is gone (retired); an admin who sets a default
+    # and then denies it chose otherwise, and members were told "no longer offered"
+    # on every /animate.
+    for change in ({"default": SEEDANCE_25}, {"deny": SEEDANCE_25}):
+        await reply(
+            discord_fake,
+            await discord_fake.invoke("admin models", user=discord_fake.admin, **change),
+        )
+    runcomfy_fake.script(QUICK)
+    ix = await discord_fake.invoke("animate", image=png(), prompt="p")
+    await delivered(discord_fake)
+    assert len(submits_to(runcomfy_fake, SEEDANCE_15)) == 1
+    said = [discord_fake.messages[i].content for i in ix.followup_ids]
+    assert not [text for text in said if "default model" in text]
