@@ -23,6 +23,7 @@ from cogs.animate.buttons import (
     result_view,
     spoiler_on,
 )
+from cogs.animate.places import settings_guild
 from cogs.animate.remix import PromptModal, shown_prompt
 from cogs.animate.starter import Order, Starter
 from cogs.common.presses import PressLedger
@@ -174,13 +175,21 @@ class ResultButtons:
         if image is None:
             await interaction.response.send_message(t("menu.no_image"), ephemeral=True)
             return
-        choice = await self.starter.choose_model(interaction, None)
+        # On a job's status message (it hosts the job's picture), the job's model and
+        # options, where this server offers that model; else the default model's.
+        source = await self.jobs.by_status_message(message.id)
+        here = await self.starter.admission.offered(settings_guild(interaction))
+        if source is not None and not any(m.model_id == source.model_id for m in here):
+            source = None
+        wanted = source.model_id if source is not None else None
+        choice = await self.starter.choose_model(interaction, wanted)
         if choice is None:
             return
         model = choice.model
+        base = source.options if source is not None else None
         if not await self.starter.precheck_image(interaction, image, model):
             return
-        order = await self.starter.order(interaction, model, {})
+        order = await self.starter.order(interaction, model, {}, base=base)
         if order is None or not await self.starter.may_start(interaction, order):
             return
 
@@ -188,7 +197,7 @@ class ResultButtons:
             modal_interaction: discord.Interaction[Any], prompt: str, picked: dict[str, object]
         ) -> None:
             # The form may be sent long after: checked again, with what was chosen.
-            chosen = await self.starter.order(modal_interaction, model, picked)
+            chosen = await self.starter.order(modal_interaction, model, picked, base=base)
             if chosen is None or not await self.starter.may_start(modal_interaction, chosen):
                 return
             await self.starter.defer(modal_interaction)

@@ -193,3 +193,29 @@ async def test_a_default_the_server_itself_stops_offering_brings_no_note(
     assert len(submits_to(runcomfy_fake, SEEDANCE_15)) == 1
     said = [discord_fake.messages[i].content for i in ix.followup_ids]
     assert not [text for text in said if "default model" in text]
+
+
+async def test_the_animate_menu_on_a_jobs_status_message_carries_the_jobs_model(
+    two_models: AnimateBot, discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy
+) -> None:
+    # The menu took the server's default model whatever the message: on the status
+    # message of a Seedance 2.5 job it offered Seedance 1.5 pro's options and sent there.
+    runcomfy_fake.script(QUICK, QUICK)
+    first = await discord_fake.invoke(
+        "animate", image=png(), prompt="p", model=SEEDANCE_25, duration=8
+    )
+    await delivered(discord_fake)
+    status = discord_fake.messages[first.original_id]  # type: ignore[index]
+    assert status.attachments  # it hosts the input image
+    someone = discord_fake.add_user("someone")
+    ix = await discord_fake.invoke_message_command("Animate", status, user=someone)
+    await discord_fake.wait_for(lambda: ix.modal)
+    assert ix.modal is not None
+    selects = {row["label"]: row["component"] for row in ix.modal["components"][1:]}
+    assert "Resolution" not in selects and "Aspect ratio" not in selects
+    prompt_id = ix.modal["components"][0]["components"][0]["custom_id"]
+    await discord_fake.submit_modal(ix, {prompt_id: "the cat yawns"})
+    await delivered(discord_fake, 2)
+    _, menu = submits_to(runcomfy_fake, SEEDANCE_25)
+    assert menu["prompt"] == "the cat yawns" and menu["duration"] == 8
+    assert submits_to(runcomfy_fake, SEEDANCE_15) == []
