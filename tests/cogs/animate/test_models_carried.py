@@ -23,7 +23,7 @@ from tests.fakes import media
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.harness import BotRunner
 from tests.fakes.runcomfy import FakeRunComfy, Timeline
-from tests.fakes.schemas import SEEDANCE_15, SEEDANCE_25, seedance_25
+from tests.fakes.schemas import SEEDANCE_15, SEEDANCE_25, SEEDANCE_25_1080, seedance_25
 
 BOTH = [SEEDANCE_15, SEEDANCE_25]
 QUICK = Timeline(queue_seconds=0.05, run_seconds=0.05)
@@ -219,3 +219,20 @@ async def test_the_animate_menu_on_a_jobs_status_message_carries_the_jobs_model(
     _, menu = submits_to(runcomfy_fake, SEEDANCE_25)
     assert menu["prompt"] == "the cat yawns" and menu["duration"] == 8
     assert submits_to(runcomfy_fake, SEEDANCE_15) == []
+
+
+async def test_higher_resolution_is_offered_only_as_a_model_this_server_offers(
+    runner: BotRunner, discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy
+) -> None:
+    # The 1080p sibling model was offered under every 720p video, also where the server
+    # had stopped offering it: pressing it was refused.
+    runcomfy_fake.host(SEEDANCE_25, seedance_25())
+    runcomfy_fake.host(SEEDANCE_25_1080, seedance_25())
+    await runner.start(runcomfy_model_ids=[SEEDANCE_15, SEEDANCE_25, SEEDANCE_25_1080])
+    deny = await discord_fake.invoke("admin models", user=discord_fake.admin, deny=SEEDANCE_25_1080)
+    await reply(discord_fake, deny)
+    runcomfy_fake.script(QUICK)
+    await discord_fake.invoke("animate", image=png(), prompt="p", model=SEEDANCE_25)
+    (video,) = await delivered(discord_fake)
+    labels = [c.get("label", "") for row in video.components for c in row["components"]]
+    assert labels and not any("1080p" in label for label in labels), labels
