@@ -145,7 +145,9 @@ class Admission:
         if chosen is None:
             raise AdmissionRefused(RefusalKind.MODEL_MISSING)
         default = guild.default_model_id if guild is not None else None
-        if default is None or chosen.model_id == default:
+        # Members hear of a default that is gone (retired, or dropped by the operator),
+        # not of one their own admins stopped offering.
+        if default is None or chosen.model_id == default or self.models.get(default) is not None:
             return ModelChoice(chosen)
         gone = self.models.known(default)
         return ModelChoice(chosen, replaced_default=gone.name if gone else default)

@@ -20,7 +20,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from bot.ids import parse_ids
+from bot.ids import parse_ids, parse_snowflake
 
 DEFAULT_MODEL_ID = "bytedance/seedance-v1.5-pro/image-to-video"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -158,6 +158,19 @@ class Settings(BaseSettings):
                 # Never echo the value back: the message is the same for any input.
                 raise PydanticCustomError("ids", ID_LISTS[info.field_name or ""])
             return ids
+        return value
+
+    @field_validator("admin_channel_id", mode="before")
+    @classmethod
+    def _channel_id(cls, value: object) -> object:
+        text = str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+        if isinstance(text, str):
+            if not text.strip():
+                return None
+            channel = parse_snowflake(text)
+            if channel is None:
+                raise PydanticCustomError("id", "expected a numeric channel id, e.g. 123456")
+            return channel
         return value
 
     @field_validator("runcomfy_model_ids", mode="before")

@@ -96,7 +96,7 @@ class Metrics:
         )
         self.spend = Counter(
             f"{PREFIX}_spend_dollars",
-            "What RunComfy charged, in US dollars, from each delivered job's reported cost.",
+            "What RunComfy charged, in US dollars: every ended job's reported cost.",
             ["model"],
             registry=r,
         )
@@ -125,8 +125,12 @@ class Metrics:
 
     # -- what the services report -------------------------------------------
 
-    def job_ended(self, outcome: str, model: str) -> None:
+    def job_ended(self, outcome: str, model: str, *, cost: float | None = None) -> None:
+        """A job's end; `cost`: what RunComfy reported for a job that was not delivered
+        (a render past the hard cap, a failed one), counted in the spend."""
         self.jobs_ended.labels(outcome=outcome, model=model).inc()
+        if cost is not None and cost > 0:
+            self.spend.labels(model=model).inc(cost)
 
     def delivered(self, kind: DeliveryKind, cost: float | None, model: str) -> None:
         self.deliveries.labels(kind=kind).inc()

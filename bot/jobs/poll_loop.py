@@ -222,9 +222,13 @@ class PollLoop:
                 job, JobStatus.CANCELLED, error="Cancelled at the video service."
             )
         if new is JobStatus.FAILED:
+            if result is None or not result.error:
+                result = await self._failure_result(job) or result
             error = result.error if result is not None and result.error else None
+            # A failed render may be billed: its cost, when RunComfy tells it, is kept.
+            cost = {"cost": result.cost} if result is not None and result.cost is not None else {}
             return await transitions.end(
-                job, JobStatus.FAILED, error=error or await self._failure_reason(job)
+                job, JobStatus.FAILED, error=error or FAILED_AT_RUNCOMFY, **cost
             )
         changes: dict[str, object] = {"status": new, "queue_position": status.queue_position}
         if new is JobStatus.IN_PROGRESS and job.started_at is None:
@@ -245,13 +249,13 @@ class PollLoop:
             await transitions.notify_updated(updated)
         return updated
 
-    async def _failure_reason(self, job: Job) -> str:
+    async def _failure_result(self, job: Job) -> RequestResult | None:
+        """/result of a job /status said failed: its reason and cost, if it answers."""
         assert job.request_id is not None
         try:
-            result = await self.runcomfy.result(job.request_id)
+            return await self.runcomfy.result(job.request_id)
         except RunComfyError:
-            return FAILED_AT_RUNCOMFY
-        return result.error or FAILED_AT_RUNCOMFY
+            return None
 
     def _deadline(self, job: Job) -> float:
         """When the bot stops waiting: the queue's limit from submit; once RunComfy says

@@ -62,7 +62,7 @@ class Transitions:
 
     async def ended(self, job: Job) -> None:
         """Count a job that just reached its final state and tell its author."""
-        self.metrics.job_ended(job.status, job.model_id)
+        self.metrics.job_ended(job.status, job.model_id, cost=job.cost)
         await self.release_extended(job)
         await self.notify_updated(job)
         await self.notify_ended(job)

@@ -23,6 +23,7 @@ import discord
 from bot.domain import Job
 from bot.i18n import Messages
 from bot.models import resolutions
+from bot.models.model import VideoModel
 from bot.models.registry import Models
 from cogs.animate.rendering import CANCELLABLE, public_messages
 
@@ -180,13 +181,17 @@ def cancel_view(job: Job) -> discord.ui.View | None:
     return view
 
 
-def higher_resolutions(job: Job, models: Models) -> list[str]:
+def higher_resolutions(
+    job: Job, models: Models, offered: Sequence[VideoModel] | None = None
+) -> list[str]:
     """The resolutions above the job's that a model offered now makes (its own option,
-    or a sibling model's id): Higher buttons exist only where there is one."""
+    or a sibling model's id) among `offered` (the server's; default: the operator's
+    available ones): Higher buttons exist only where there is one."""
     model = models.get(job.model_id)
     if model is None:
         return []
-    return [r.resolution for r in resolutions.higher(model, job.options, models.available())]
+    among = models.available() if offered is None else offered
+    return [r.resolution for r in resolutions.higher(model, job.options, among)]
 
 
 def result_view(

@@ -71,7 +71,9 @@ class Animate(commands.Cog):
         self.admission = admission
         self.pricing = pricing
         self.board = StatusBoard(bot, settings=settings, jobs=jobs, arrivals=arrivals)
-        self.courier = Courier(bot, self.board, settings=settings, jobs=jobs, models=models)
+        self.courier = Courier(
+            bot, self.board, settings=settings, jobs=jobs, models=models, admission=admission
+        )
         self.starter = Starter(
             bot,
             settings=settings,

@@ -20,6 +20,7 @@ from typing import Any
 import aiohttp
 import discord
 
+from bot.admission import Admission
 from bot.config import Settings
 from bot.domain import Job, Reach, Visibility
 from bot.jobs import Delivery, JobService, LinkReason, UploadRefused
@@ -67,12 +68,14 @@ class Courier:
         settings: Settings,
         jobs: JobService,
         models: Models,
+        admission: Admission,
     ) -> None:
         self.bot = bot
         self.board = board
         self.settings = settings
         self.jobs = jobs
         self.models = models
+        self.admission = admission  # the models a server offers (Higher resolution)
         # Jobs being cancelled by their own author right now (see `job_ended`).
         self.cancelled_by_author: set[int] = set()
 
@@ -97,7 +100,9 @@ class Courier:
             log.info("Job %s: posted before the restart; not posting it again", job.id)
             return earlier
         mention = f"<@{job.user_id}>"
-        higher = higher_resolutions(job, self.models)
+        # A server's own settings apply to what its install started (`Reach.CHANNEL`).
+        server = job.guild_id if job.reach is Reach.CHANNEL else None
+        higher = higher_resolutions(job, self.models, await self.admission.offered(server))
         if video is not None:
             text = delivered_message(job, mention)
             joinable = await self._joinable(job, video)

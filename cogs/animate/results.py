@@ -24,6 +24,7 @@ from cogs.animate.buttons import (
     spoiler_on,
 )
 from cogs.animate.checks import Order
+from cogs.animate.places import settings_guild
 from cogs.animate.remix import PromptModal, shown_prompt
 from cogs.animate.starter import Starter
 from cogs.common.presses import PressLedger
@@ -176,13 +177,21 @@ class ResultButtons:
         if image is None:
             await interaction.response.send_message(t("menu.no_image"), ephemeral=True)
             return
-        choice = await self.checks.choose_model(interaction, None)
+        # On a job's status message (it hosts the job's picture), the job's model and
+        # options, where this server offers that model; else the default model's.
+        source = await self.jobs.by_status_message(message.id)
+        here = await self.checks.admission.offered(settings_guild(interaction))
+        if source is not None and not any(m.model_id == source.model_id for m in here):
+            source = None
+        wanted = source.model_id if source is not None else None
+        choice = await self.checks.choose_model(interaction, wanted)
         if choice is None:
             return
         model = choice.model
+        base = source.options if source is not None else None
         if not await self.checks.precheck_image(interaction, image, model):
             return
-        order = await self.checks.order(interaction, model, {})
+        order = await self.checks.order(interaction, model, {}, base=base)
         if order is None or not await self.checks.may_start(interaction, order):
             return
 
@@ -190,7 +199,7 @@ class ResultButtons:
             modal_interaction: discord.Interaction[Any], prompt: str, picked: dict[str, object]
         ) -> None:
             # The form may be sent long after: checked again, with what was chosen.
-            chosen = await self.checks.order(modal_interaction, model, picked)
+            chosen = await self.checks.order(modal_interaction, model, picked, base=base)
             if chosen is None or not await self.checks.may_start(modal_interaction, chosen):
                 return
             await self.starter.defer(modal_interaction)

@@ -33,3 +33,24 @@ def test_the_dependency_layer_copies_only_pyproject_toml() -> None:
         for source in shlex.split(args)[:-1]
     ]
     assert copied == ["pyproject.toml"]
+
+
+def test_the_image_copies_only_the_code_and_leaves_no_build_behind() -> None:
+    """Issue 27 #23: nothing built (egg-info, build/, wheels) nor pip's list stays in it."""
+    steps = instructions()
+    copied = [shlex.split(args)[:-1] for word, args in steps if word == "COPY"]
+    assert copied == [["pyproject.toml"], ["bot"], ["cogs"], ["app"]]
+    install = next(args for word, args in steps if word == "RUN" and "pip install" in args)
+    assert "rm /tmp/requirements.txt" in install and " -e " not in install
+    assert any("PIP_NO_CACHE_DIR=1" in args for word, args in steps if word == "ENV")
+    ignored = (REPO / ".dockerignore").read_text().split()
+    assert {"*.egg-info", "build", "dist", "**/__pycache__"} <= set(ignored)
+
+
+def test_postgres_in_compose_is_ready_only_once_it_takes_tcp() -> None:
+    """Issue 27 #22: the image's first start runs a server on the unix socket only, which
+    a plain pg_isready takes for the real one; the bots connect over TCP."""
+    compose = (REPO / "compose.postgres.yaml").read_text()
+    check = next(line for line in compose.splitlines() if "test:" in line and "pg_isready" in line)
+    assert '"-h", "127.0.0.1"' in check
+    assert compose.count("condition: service_healthy") == 1  # in the bots' shared part

@@ -263,3 +263,15 @@ def test_a_postgres_refusing_the_user_stops_the_start_in_one_line(tmp_path: Path
     code, output = start_bot(tmp_path, DATABASE_URL=url)
     assert_readable(code, output, "DATABASE_URL", "refused")
     assert code == 2 and "s3cret-Canary" not in output and url not in output
+
+
+def test_the_models_are_a_comma_separated_list_or_one_id() -> None:
+    first, second = "bytedance/seedance-v1.5-pro/image-to-video", "vendor/next/image-to-video"
+    listed = load_settings(_env_file=None, **TOKENS, runcomfy_model_ids=f" {second} ,{first},")
+    assert listed.model_ids == (second, first)  # the first is the default
+    alone = load_settings(_env_file=None, **TOKENS, runcomfy_model_id=second)
+    assert alone.model_ids == (second,)
+    neither = load_settings(_env_file=None, **TOKENS)
+    assert neither.model_ids == (first,)
+    text = settings_error(**TOKENS, runcomfy_model_ids=f"{first},not a model")
+    assert "RUNCOMFY_MODEL_IDS" in text and "not a model" not in text

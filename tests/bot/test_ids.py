@@ -33,3 +33,13 @@ def test_shard_ids_are_small_ascii_numbers() -> None:
     text = settings_error(**TOKENS, shard_ids="0,²", shard_count=2)
     assert "SHARD_IDS" in text and "comma-separated shard numbers" in text
     assert "²" not in text
+
+
+@pytest.mark.parametrize("value", ["²", "-5", str(2**64), "12a"])
+def test_the_admin_channel_is_a_snowflake_too(value: str) -> None:
+    # It was read as any integer: -5 or 2**64 started the bot, whose alerts then failed.
+    text = settings_error(**TOKENS, admin_channel_id=value)
+    assert "ADMIN_CHANNEL_ID" in text and "numeric channel id" in text
+    assert value not in text, "the value was echoed back"
+    parsed = load_settings(_env_file=None, **TOKENS, admin_channel_id=" 123 ")
+    assert parsed.admin_channel_id == 123

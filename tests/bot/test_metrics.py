@@ -182,3 +182,22 @@ async def test_a_dm_delivery_and_a_refused_submit_are_counted(
     assert (
         metrics.value("animate_spend_dollars_total", model=MODEL) == 0.12
     )  # the first job's cost only
+
+
+async def test_what_runcomfy_billed_for_a_video_never_delivered_is_in_the_spend(
+    runner: BotRunner, discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy
+) -> None:
+    # The spend counted delivered videos alone: a render past the hard cap, billed and
+    # reported, was missing from what the operator compares with RunComfy's bill.
+    bot = await runner.start(render_hard_cap_seconds=0.5)
+    metrics: Metrics = bot.services.metrics
+    runcomfy_fake.script(Timeline(manual=True, cost_while_running=True, cost=0.31))
+    await discord_fake.invoke("animate", image=png(), prompt="p")
+    await discord_fake.wait_for(lambda: runcomfy_fake.submits)
+    runcomfy_fake.set_state(request_id_of(runcomfy_fake), "in_progress")
+    await discord_fake.wait_for(
+        lambda: metrics.value("animate_jobs_ended_total", outcome="timed_out", model=MODEL),
+        within=10,
+    )
+    assert metrics.value("animate_spend_dollars_total", model=MODEL) == pytest.approx(0.31)
+    assert metrics.value("animate_jobs_without_cost_total", model=MODEL) == 0

@@ -409,6 +409,11 @@ class FakeRunComfy:
         elif state == "failed":
             payload["error"] = t.error if t.error is not None else "generation failed"
             payload["finished_at"] = "2026-11-25T00:01:00Z"
+            # Whether RunComfy bills a failed render is not documented: a timeline may say
+            # what it reports then (a figure); by default it reports no cost.
+            failed_cost = t.cost if isinstance(t.cost, float | int) else None
+            if request.query.get("include_cost") == "true" and failed_cost is not None:
+                payload["cost"] = failed_cost
         return web.json_response(payload)
 
     async def _cancel(self, request: web.Request) -> web.StreamResponse:

@@ -167,3 +167,22 @@ async def test_a_render_past_the_hard_cap_says_it_may_have_been_charged(
     detail = await reply(discord_fake, await discord_fake.invoke("history", job=job.id))
     assert "Timed out" in json.dumps(detail.embeds)
     assert said in json.dumps(detail.embeds)
+
+
+@pytest.mark.parametrize("polled_on", ["status", "result"])
+async def test_a_render_that_fails_at_runcomfy_records_the_cost_it_reports(
+    harness_factory, polled_on: str
+) -> None:
+    # "Record cost on every end": a render RunComfy failed and billed ended with no cost,
+    # so budgets kept its estimate and the spend metrics missed it.
+    h: Harness = await harness_factory()
+    h.fake.script(Timeline(manual=True, outcome="failed", error="render crashed", cost=0.07))
+    job = await h.start_job()
+    assert job.id is not None and job.request_id is not None
+    if polled_on == "result":  # rendering: the bot asks /result, which sees the failure
+        h.fake.set_state(job.request_id, "in_progress")
+        await h.wait_status(job.id, JobStatus.IN_PROGRESS)
+    h.fake.set_state(job.request_id, "failed")
+    failed = await h.wait_status(job.id, JobStatus.FAILED)
+    assert "render crashed" in (failed.error or "")
+    assert failed.cost == pytest.approx(0.07)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import mimetypes
 import re
 from typing import Any
 
@@ -41,5 +42,8 @@ def _form_parts(
         if field == "payload_json":
             payload = json.loads(body)
         elif field and field.startswith("files[") and filename:
-            files.append((filename, body, headers.get("content-type")))
+            # Discord types an upload itself, from its name (discord.py sends every file
+            # as application/octet-stream).
+            sent = headers.get("content-type")
+            files.append((filename, body, mimetypes.guess_type(filename)[0] or sent))
     return payload, files

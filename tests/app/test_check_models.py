@@ -1,0 +1,51 @@
+"""`python -m bot check` on several models: what each offers, or why it cannot be used."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.config import Settings
+from tests.app.test_cli import check_in_process, line_of
+from tests.fakes.discord import FakeDiscord
+from tests.fakes.harness import DISCORD_TOKEN
+from tests.fakes.runcomfy import FakeRunComfy
+from tests.fakes.schemas import SEEDANCE_15, SEEDANCE_25, seedance_25
+
+FIRST_LAST = "vendor/first-last-frame/image-to-video"
+
+
+def first_and_last_frame() -> dict[str, object]:
+    """A schema the bot cannot use: it requires a second image."""
+    schema = seedance_25()
+    schema["properties"]["end_image"] = {"type": "string", "title": "End image"}
+    schema["required"].append("end_image")
+    return schema
+
+
+async def test_check_says_what_each_model_offers_and_why_one_cannot_be_used(
+    settings: Settings,
+    discord_fake: FakeDiscord,
+    runcomfy_fake: FakeRunComfy,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    discord_fake.token = DISCORD_TOKEN
+    runcomfy_fake.host(SEEDANCE_25, seedance_25(), base_price_usd=0.35)
+    runcomfy_fake.host(FIRST_LAST, first_and_last_frame())
+    models = settings.model_copy(
+        update={"runcomfy_model_ids": [SEEDANCE_15, SEEDANCE_25, FIRST_LAST]}
+    )
+    code, lines = await check_in_process(models, discord_fake, capsys)
+    first = line_of(lines, f"✓ model {SEEDANCE_15}")
+    assert "`first_frame_image_url`" in first and "ratio (16:9" in first
+    second = line_of(lines, f"✓ model {SEEDANCE_25}")
+    assert "`image`" in second and "duration (4 to 30)" in second and "ratio (" not in second
+    unusable = line_of(lines, f"! model {FIRST_LAST}")
+    assert "requires `end_image`, which the bot cannot fill" in unusable
+    assert "RUNCOMFY_MODEL_IDS" in unusable
+    assert code == 0  # the bot runs on the two it can use
+
+    # Alone, a model the bot cannot use fails the check.
+    alone = settings.model_copy(update={"runcomfy_model_ids": [FIRST_LAST]})
+    code, lines = await check_in_process(alone, discord_fake, capsys)
+    assert code == 1
+    assert "cannot fill" in line_of(lines, f"✗ model {FIRST_LAST}")
