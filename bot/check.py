@@ -14,7 +14,7 @@ import os
 import sqlite3
 import tempfile
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -268,13 +268,8 @@ async def _check_guild(probe: DiscordProbe, guild_id: int, bot_id: int) -> list[
 
 async def check_models(model_ids: Iterable[str], runcomfy: RunComfyClient) -> list[Check]:
     """Each model of RUNCOMFY_MODEL_IDS, read from RunComfy now: usable (what it offers) or
-    not (why, and what to change); at least one must be usable."""
-    checks = [await check_model(model_id, runcomfy) for model_id in model_ids]
-    usable = [c for c in checks if c.ok]
-    if not usable:
-        return checks
-    # An unusable model among usable ones is not offered; the bot runs on the others.
-    return [c if c.ok else replace(c, required=False) for c in checks]
+    not (✗, why, and what to change: the bot would run on the others, never on it)."""
+    return [await check_model(model_id, runcomfy) for model_id in model_ids]
 
 
 async def check_model(model_id: str, runcomfy: RunComfyClient) -> Check:
