@@ -38,3 +38,18 @@ def test_the_transport_comparison_puts_each_run_side_by_side(tmp_path: Path) -> 
         if line.startswith("| `python -m benchmarks.live_jobs` | lag p50")
     ]
     assert row.count("1.5 s ✅") == 2 and row.count("5.0 s ❌") == 2 and row.count("1.7 s ✅") == 2
+
+
+def test_each_comparison_gets_its_own_table_in_its_variants_order(tmp_path: Path) -> None:
+    runs = tmp_path / "session"
+    runs.mkdir()
+    for variant, seconds in (("final", 2.1), ("base", 4.5)):
+        document = {"all_polled_s": seconds, "run": {"load_average": [1.0, 1.0, 1.0]}}
+        (runs / f"restart-{variant}-r1.json").write_text(json.dumps(document))
+    page = report.page(tmp_path)
+    assert "## RunComfy transport" not in page  # no runs of it: no table
+    assert "## This round's start and end" in page
+    (row,) = [
+        line for line in page.splitlines() if line.startswith("| `python -m benchmarks.restart`")
+    ]
+    assert row.index("4.5 s ❌") < row.index("2.1 s ✅")  # base first, as declared
