@@ -26,6 +26,7 @@ from cogs.animate.rendering import (
     shared_message,
     video_filename,
 )
+from cogs.common.contracts import Admit
 from cogs.common.translator import user_messages
 
 log = logging.getLogger(__name__)
@@ -42,8 +43,10 @@ SPOILER_FAILED = "spoiler.failed"
 
 
 class Sharing:
-    def __init__(self, jobs: JobService, *, settings: Settings) -> None:
+    def __init__(self, jobs: JobService, *, settings: Settings, admit: Admit) -> None:
         self.jobs = jobs
+        # A stop lets an admitted press finish its post; while stopping, none starts.
+        self.admit = admit
         # Fetching the posted file again and uploading it: each about an HTTP timeout.
         self.deadline = 2 * settings.http_timeout_seconds
 
@@ -52,6 +55,8 @@ class Sharing:
     async def share(self, interaction: discord.Interaction[Any], press: Press) -> None:
         """The private video, posted publicly where it was made: once, by its author,
         where they may post, with the prompt and a credit that pings nobody."""
+        if not await self.admit(interaction):
+            return
         t = user_messages(interaction)
         job = await self.jobs.get_shown(press.job_id)
         video = delivered_video(interaction.message, press.job_id)
@@ -112,6 +117,8 @@ class Sharing:
         """Hide the video as a spoiler (Spoiler) or show it again (Unspoiler): the same
         file, uploaded again so marked, since discord.py 2.7 can set an attachment's
         spoiler only on a new upload (`Attachment.to_file(spoiler=…)`)."""
+        if not await self.admit(interaction):
+            return
         t = user_messages(interaction)
         job = await self.jobs.get(press.job_id)
         message = interaction.message
