@@ -99,7 +99,6 @@ class Continuations:
         started = False
         try:
             await self.starter.defer(interaction)
-            await self._show_extend_button(interaction.message, source, disabled=True)
             frame = ImageSource(partial(self._last_frame, source, video), url="")
             started = await self.starter.launch(
                 interaction, source.prompt, order, frame, extends_job_id=source.id
@@ -109,7 +108,10 @@ class Continuations:
             # uncharged (and `job_ended` shows the button again).
             if not started:
                 await self.jobs.release_extend(job_id)
-                await self._show_extend_button(interaction.message, source, disabled=False)
+        # Greyed once the extension exists: greyed before, a crash meanwhile left a
+        # video that was never extended showing "Extended" for good.
+        if started:
+            await self._show_extend_button(interaction.message, source, disabled=True)
 
     async def job_ended(self, job: Job) -> None:
         """An extension ended: if its video may be extended again, offer Extend again."""
