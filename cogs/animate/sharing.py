@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 
 # Catalog keys (bot/locales/*/LC_MESSAGES/messages.po).
 SHARE_GONE = "share.gone"
+SHARE_CLEARED = "share.cleared"
 SHARE_AUTHOR_ONLY = "share.author_only"
 SHARE_NO_SEND = "share.no_send"
 SHARE_ALREADY = "share.already"
@@ -69,7 +70,11 @@ class Sharing:
         t = user_messages(interaction)
         job = await self.jobs.get_shown(press.job_id)
         video = delivered_video(interaction.message, press.job_id)
-        if job is None or job.id is None or video is None:
+        if job is None or job.id is None:
+            # Cleared from its author's history (or purged): "/history has it" would be false.
+            await _answer(interaction, t(SHARE_CLEARED))
+            return
+        if video is None:
             await _answer(interaction, t(SHARE_GONE))
             return
         if interaction.user.id != job.user_id:

@@ -10,6 +10,7 @@ from app.client import AnimateBot
 from bot.domain import Visibility
 from tests.cogs.animate.test_animate import png, wait_state
 from tests.cogs.animate.test_anywhere import videos_in
+from tests.cogs.test_history import press, reply
 from tests.fakes.discord import SEND_MESSAGES, FakeDiscord, FakeInteraction, FakeMessage
 from tests.fakes.harness import settings_for_fakes
 from tests.fakes.process import BotProcess
@@ -96,6 +97,20 @@ async def test_post_to_channel_is_refused_where_the_author_may_not_send(
     discord_fake.deny(discord_fake.author, discord_fake.general, SEND_MESSAGES)
     press = await discord_fake.click(video, share_id(video))
     assert "send messages" in (await answer_of(discord_fake, press)).lower()
+    await asyncio.sleep(0.2)
+    assert public_videos(discord_fake) == []
+
+
+async def test_post_to_channel_after_clearing_the_history_says_so_truly(
+    bot: AnimateBot, discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy
+) -> None:
+    # It answered "/history still has its link", just after /history-clear removed it.
+    _, _, video = await private_video(discord_fake, runcomfy_fake, private=True)
+    ask = await reply(discord_fake, await discord_fake.invoke("history-clear"))
+    await press(discord_fake, ask, "Delete my finished videos")
+    shared = await discord_fake.click(video, share_id(video))
+    said = await answer_of(discord_fake, shared)
+    assert "no longer in your history" in said and "/history" not in said
     await asyncio.sleep(0.2)
     assert public_videos(discord_fake) == []
 
