@@ -8,6 +8,7 @@ import secrets
 import socket
 from pathlib import Path
 from typing import Annotated, Self
+from urllib.parse import urlsplit
 
 from pydantic import (
     Field,
@@ -38,6 +39,10 @@ DEFAULT_QUEUE_TIMEOUT = 30 * 60.0
 # A video download stalls below this many bytes in this many seconds (the defaults).
 VIDEO_STALL_SECONDS = 10.0
 VIDEO_STALL_BYTES = 256 * 1024
+# A count the quotas compare in SQL must fit a 64-bit integer; no bot needs more than this.
+MAX_QUOTA = 1_000_000
+# What a token is made of: printable ASCII, no spaces (an HTTP header carries nothing else).
+_TOKEN = re.compile(r"[\x21-\x7e]+")
 
 
 class Settings(BaseSettings):
@@ -50,6 +55,8 @@ class Settings(BaseSettings):
         env_ignore_empty=True,
         extra="ignore",
         frozen=True,
+        # An infinite timeout, rate or amount is a typo: it failed later, in the middle of a job.
+        allow_inf_nan=False,
     )
 
     discord_token: SecretStr
@@ -98,7 +105,7 @@ class Settings(BaseSettings):
     http_timeout_seconds: float = Field(default=30.0, gt=0)
     # One budget for every RunComfy request of the bot: a guard against a runaway, set
     # above what 1,000 live jobs ask at their busiest (RunComfy publishes no limit).
-    runcomfy_requests_per_second: float = Field(default=400.0, gt=0)
+    runcomfy_requests_per_second: float = Field(default=400.0, ge=1)
     # The most connections to RunComfy; the bot uses what the round trip needs to
     # carry the budget (bot/inflight.py).
     runcomfy_connections: int = Field(default=MAX_RUNCOMFY_CONNECTIONS, ge=1, le=256)
@@ -110,9 +117,9 @@ class Settings(BaseSettings):
     interaction_token_ttl_seconds: float = Field(default=14 * 60, gt=0)
 
     # Quotas: every job costs the operator money.
-    quota_user_concurrent: int = Field(default=2, ge=1)
-    quota_user_daily: int = Field(default=20, ge=1)
-    quota_global_concurrent: int = Field(default=50, ge=1)
+    quota_user_concurrent: int = Field(default=2, ge=1, le=MAX_QUOTA)
+    quota_user_daily: int = Field(default=20, ge=1, le=MAX_QUOTA)
+    quota_global_concurrent: int = Field(default=50, ge=1, le=MAX_QUOTA)
 
     # Videos larger than this are never downloaded (a link is posted instead).
     max_video_bytes: int = Field(default=500 * 1024 * 1024, gt=0)
@@ -172,6 +179,33 @@ class Settings(BaseSettings):
                 raise PydanticCustomError("id", "expected a numeric channel id, e.g. 123456")
             return channel
         return value
+
+    @field_validator("discord_token", "runcomfy_api_token")
+    @classmethod
+    def _token_as_pasted(cls, value: SecretStr) -> SecretStr:
+        # Never echo the value back: the messages are the same for any input.
+        token = value.get_secret_value().strip()
+        if not token:
+            raise PydanticCustomError("token", "is blank")
+        if not _TOKEN.fullmatch(token):
+            raise PydanticCustomError(
+                "token",
+                "holds a character no token has, such as a space or an accent: copy it "
+                "again from where it was made",
+            )
+        return SecretStr(token)
+
+    @field_validator("runcomfy_base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        url = value.strip()
+        parts = urlsplit(url)
+        if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+            raise PydanticCustomError(
+                "url",
+                "expected an http:// or https:// address, e.g. https://model-api.runcomfy.net",
+            )
+        return url
 
     @field_validator("runcomfy_model_ids", mode="before")
     @classmethod

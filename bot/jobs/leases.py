@@ -51,6 +51,12 @@ class Leases:
             now = self.transitions.clock()
             jobs = await store.claim(now=now, until=now + store.lease_hold, force=not store.shared)
         resumed = await self._adopt(jobs)
+        if not store.shared:
+            # One process: an Extend claimed before this start and never given its
+            # extension's row was cut by a crash (PostgreSQL: taken over once stale).
+            released = await store.release_cut_extends(before=self.transitions.clock())
+            if released:
+                log.info("Released %d Extend claims a stop cut short", released)
         if store.shared and store.owner is not None and self._keeper is None:
             self._keeper = asyncio.create_task(self._keep(), name="leases")
         if not store.shared and self._sweeper is None:

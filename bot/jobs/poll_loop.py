@@ -209,6 +209,10 @@ class PollLoop:
         assert job.id is not None
         transitions = self.transitions
         new = _STATUS_BY_WIRE.get(status.status, job.status)
+        if new is JobStatus.IN_QUEUE and job.status is JobStatus.IN_PROGRESS:
+            # Seen rendering, it is billed: "queued" again (a requeue, a stale answer)
+            # must not bring back the queue's limit, which would drop it unfetched.
+            return job
         if new is job.status:
             if status.queue_position == job.queue_position or new is not JobStatus.IN_QUEUE:
                 return job

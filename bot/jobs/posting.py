@@ -113,6 +113,15 @@ class VideoPoster:
                 refitted.unlink(missing_ok=True)
         return job, await observer.deliver(job, None, why=LinkReason.TOO_LARGE)
 
+    async def fetch(self, url: str, dest: Path, *, max_bytes: int) -> None:
+        """A posted file streamed to `dest` (never whole in memory), within the download
+        deadline; raises DownloadError (a deadline passed is UNAVAILABLE)."""
+        try:
+            async with asyncio.timeout(self.settings.video_download_timeout_seconds):
+                await download_to_file(self.cdn_http, url, dest, max_bytes=max_bytes)
+        except TimeoutError:
+            raise DownloadError(DownloadProblem.UNAVAILABLE, "deadline passed") from None
+
     async def aclose(self) -> None:
         await self.cdn_http.aclose()
         await asyncio.to_thread(self._close)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from bot.admission import Admission
 from bot.arrivals import Arrivals
@@ -240,6 +241,11 @@ class JobService:
         await self._deliveries.close()
         await self._leases.release()
         await self.poster.aclose()
+
+    async def fetch_posted(self, url: str, dest: Path, *, max_bytes: int) -> None:
+        """A video already posted (to post it again: shared, spoilered), streamed to
+        `dest`; raises bot.downloads.DownloadError."""
+        await self.poster.fetch(url, dest, max_bytes=max_bytes)
 
     async def purge_expired(self) -> int:
         days = self.settings.history_retention_days

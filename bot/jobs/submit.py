@@ -209,8 +209,14 @@ class Submits:
             await self.transitions.release_extended(abandoned)
 
     async def claim_extend(self, job_id: int) -> bool:
-        """Extend a delivered job at most once (two racing presses make one job)."""
-        return await self.transitions.store.claim_extend(job_id, self.transitions.clock())
+        """Extend a delivered job at most once (two racing presses make one job).
+
+        A claim whose extension has no row once its press's token has expired can start
+        nothing any more: its start was cut (a crash), and it is taken over.
+        """
+        now = self.transitions.clock()
+        stale_before = now - self.settings.interaction_token_ttl_seconds
+        return await self.transitions.store.claim_extend(job_id, now, stale_before=stale_before)
 
     async def release_extend(self, job_id: int) -> None:
         await self.transitions.store.release_extend(job_id)

@@ -12,9 +12,12 @@ from bot.runcomfy.errors import message_of
 
 TERMINAL = frozenset({"completed", "cancelled", "failed"})
 KNOWN_STATUSES = frozenset({"in_queue", "in_progress", *TERMINAL})
-# /result says `succeeded` where /status says `completed`; some clients see either.
 # Past this, a queue position is taken for nonsense rather than shown.
 MAX_POSITION = 100_000
+# No hosted video costs near this for one clip or one second: an amount above it is a
+# lie or a unit gone wrong, and would fill every budget (and break money formats).
+MAX_AMOUNT_USD = 1_000.0
+# /result says `succeeded` where /status says `completed`; some clients see either.
 _STATUS_ALIASES = {"succeeded": "completed", "success": "completed", "canceled": "cancelled"}
 
 
@@ -139,13 +142,18 @@ class ModelInfo(Wire):
 
 
 def _money_or_none(value: object) -> float | None:
-    """An amount in dollars, or None: an infinite cost would fill the spend cap for
-    good, a negative one hide spend, so what is not a finite amount >= 0 is unknown."""
+    """An amount in dollars, or None: an infinite or absurd cost would fill the spend cap,
+    a negative one hide spend, so what is not an amount from 0 to MAX_AMOUNT_USD is
+    unknown (and a job's spend then counts at its estimate)."""
+    if value is None or isinstance(value, bool):  # JSON true is no amount
+        return None
     try:
-        amount = None if value is None else float(value)  # type: ignore[arg-type]
+        amount = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return None
-    return amount if amount is not None and math.isfinite(amount) and amount >= 0 else None
+    if not (math.isfinite(amount) and 0 <= amount <= MAX_AMOUNT_USD):
+        return None
+    return amount + 0.0  # -0.0 would show as "-$0.00"
 
 
 class CancelResponse(Wire):

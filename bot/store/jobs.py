@@ -9,6 +9,13 @@ from bot.store.base import StoreBase
 from bot.store.rows import Params, set_clause, user_filter, validated
 from bot.store.schema import ACTIVE_SQL, FINISHED_SQL, SHOWN_SQL
 
+# No job extends this row's job since its Extend claim (a claim whose start was cut
+# left none; earlier extensions, cancelled unbilled, gave their claims back).
+NO_EXTENSION_SQL = (
+    "NOT EXISTS (SELECT 1 FROM jobs AS e "
+    "WHERE e.extends_job_id = jobs.id AND e.created_at >= jobs.extended_at)"
+)
+
 
 class JobsMixin(StoreBase):
     # -- writes ----------------------------------------------------------------
@@ -61,22 +68,35 @@ class JobsMixin(StoreBase):
             *p.values,
         )
 
-    async def claim_extend(self, job_id: int, at: float) -> bool:
+    async def claim_extend(self, job_id: int, at: float, *, stale_before: float) -> bool:
         """Mark a delivered job as being extended; False if it already is (or is not delivered).
 
-        One UPDATE decides, so of two presses racing exactly one wins.
+        One UPDATE decides, so of two presses racing exactly one wins. A claim made
+        before `stale_before` whose extension never got a row was cut (a crash): it is
+        taken over.
         """
         changed = await self.db.execute(
             "UPDATE jobs SET extended_at = $1 "
-            "WHERE id = $2 AND status = 'delivered' AND extended_at IS NULL",
+            "WHERE id = $2 AND status = 'delivered' "
+            f"AND (extended_at IS NULL OR (extended_at < $3 AND {NO_EXTENSION_SQL}))",
             at,
             job_id,
+            stale_before,
         )
         return changed == 1
 
     async def release_extend(self, job_id: int) -> None:
         """The extension did not start a job: let the button be pressed again."""
         await self.db.execute("UPDATE jobs SET extended_at = NULL WHERE id = $1", job_id)
+
+    async def release_cut_extends(self, before: float) -> int:
+        """Extend claims made before `before` whose extension never got a row (a crash
+        cut its start): released, so the video may be extended; how many."""
+        return await self.db.execute(
+            "UPDATE jobs SET extended_at = NULL "
+            f"WHERE extended_at IS NOT NULL AND extended_at < $1 AND {NO_EXTENSION_SQL}",
+            before,
+        )
 
     async def claim_share(self, job_id: int, at: float) -> bool:
         """Mark a delivered private job as posted to its channel; False if it already was.

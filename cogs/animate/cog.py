@@ -90,7 +90,7 @@ class Animate(commands.Cog):
         self.continuations = Continuations(
             bot, self.starter, settings=settings, jobs=jobs, models=models
         )
-        self.sharing = Sharing(jobs, settings=settings)
+        self.sharing = Sharing(jobs, settings=settings, admit=admit)
         # /animate's options are the models' (read at start): built, not written here.
         available = models.available()
         self.command = animate_command(

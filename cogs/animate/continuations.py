@@ -101,7 +101,6 @@ class Continuations:
         started = False
         try:
             await self.starter.defer(interaction)
-            await self._show_extend_button(interaction.message, source, disabled=True)
             frame = ImageSource(partial(self._last_frame, source, video), url="")
             started = await self.starter.launch(
                 interaction, source.prompt, order, frame, extends_job_id=source.id
@@ -111,7 +110,10 @@ class Continuations:
             # uncharged (and `job_ended` shows the button again).
             if not started:
                 await self.jobs.release_extend(job_id)
-                await self._show_extend_button(interaction.message, source, disabled=False)
+        # Greyed once the extension exists: greyed before, a crash meanwhile left a
+        # video that was never extended showing "Extended" for good.
+        if started:
+            await self._show_extend_button(interaction.message, source, disabled=True)
 
     async def job_ended(self, job: Job) -> None:
         """An extension ended: if its video may be extended again, offer Extend again."""
@@ -177,6 +179,8 @@ class Continuations:
         One join at a time per video, within a deadline; once posted, a later press
         points at it rather than posting it again.
         """
+        if not await self.starter.admit(interaction):  # a stop lets it finish its post
+            return
         job_id = press.job_id
         t = user_messages(interaction)
         job = await self.jobs.get(job_id)

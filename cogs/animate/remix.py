@@ -25,6 +25,8 @@ from cogs.common.words import safe_text, value_label
 TITLE_LIMIT = 45
 SELECTS = 4  # a modal holds five rows: the prompt, then this many options
 SELECT_VALUES = 25  # Discord's most options in one select
+# Catalog key: a form sent again (a double click, a script) starts nothing more.
+ALREADY_SENT = "modal.already_sent"
 # The picks, by option name; the starter checks them against the model.
 OnDone = Callable[[discord.Interaction[Any], str, dict[str, object]], Awaitable[None]]
 
@@ -55,6 +57,9 @@ class PromptModal(discord.ui.Modal):
     ) -> None:
         super().__init__(title=title[:TITLE_LIMIT], timeout=600)
         self.on_done = on_done
+        # discord.py forgets a form only once its answer is handled, and starting a job
+        # takes seconds: a second send meanwhile would start a second job.
+        self.sent = False
         self.t = t
         self.prompt: discord.ui.TextInput[Any] = discord.ui.TextInput(
             label=t("modal.prompt"),
@@ -88,6 +93,12 @@ class PromptModal(discord.ui.Modal):
         }
 
     async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
+        if self.sent:
+            await interaction.response.send_message(
+                user_messages(interaction)(ALREADY_SENT), ephemeral=True
+            )
+            return
+        self.sent = True
         try:
             prompt = clean_prompt(self.prompt.value)
         except PromptRejected as exc:

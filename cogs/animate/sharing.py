@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -17,6 +19,7 @@ import discord
 
 from bot.config import Settings
 from bot.domain import Job
+from bot.downloads import DownloadError
 from bot.jobs import JobService
 from cogs.animate.buttons import SHARE, SPOILER, UNSPOILER, Press, same_buttons, single_view
 from cogs.animate.places import follow_up, may_post_here
@@ -26,12 +29,15 @@ from cogs.animate.rendering import (
     shared_message,
     video_filename,
 )
+from cogs.common.contracts import Admit
+from cogs.common.presses import PressLedger
 from cogs.common.translator import user_messages
 
 log = logging.getLogger(__name__)
 
 # Catalog keys (bot/locales/*/LC_MESSAGES/messages.po).
 SHARE_GONE = "share.gone"
+SHARE_CLEARED = "share.cleared"
 SHARE_AUTHOR_ONLY = "share.author_only"
 SHARE_NO_SEND = "share.no_send"
 SHARE_ALREADY = "share.already"
@@ -39,23 +45,36 @@ SHARE_FAILED = "share.failed"
 SPOILER_GONE = "spoiler.gone"
 SPOILER_NOT_ALLOWED = "spoiler.not_allowed"
 SPOILER_FAILED = "spoiler.failed"
+SPOILER_BUSY = "spoiler.busy"
+# What fetching a posted file again may fail with (it is then not posted again).
+FETCH_FAILED = (DownloadError, OSError, discord.HTTPException, aiohttp.ClientError, TimeoutError)
 
 
 class Sharing:
-    def __init__(self, jobs: JobService, *, settings: Settings) -> None:
+    def __init__(self, jobs: JobService, *, settings: Settings, admit: Admit) -> None:
         self.jobs = jobs
+        # A stop lets an admitted press finish its post; while stopping, none starts.
+        self.admit = admit
         # Fetching the posted file again and uploading it: each about an HTTP timeout.
         self.deadline = 2 * settings.http_timeout_seconds
+        # Videos whose spoiler is being changed: one upload at a time per video.
+        self._changing = PressLedger()
 
     # -- Post to channel -----------------------------------------------------
 
     async def share(self, interaction: discord.Interaction[Any], press: Press) -> None:
         """The private video, posted publicly where it was made: once, by its author,
         where they may post, with the prompt and a credit that pings nobody."""
+        if not await self.admit(interaction):
+            return
         t = user_messages(interaction)
         job = await self.jobs.get_shown(press.job_id)
         video = delivered_video(interaction.message, press.job_id)
-        if job is None or job.id is None or video is None:
+        if job is None or job.id is None:
+            # Cleared from its author's history (or purged): "/history has it" would be false.
+            await _answer(interaction, t(SHARE_CLEARED))
+            return
+        if video is None:
             await _answer(interaction, t(SHARE_GONE))
             return
         if interaction.user.id != job.user_id:
@@ -92,19 +111,27 @@ class Sharing:
     ) -> bool:
         assert job.id is not None
         try:
-            async with asyncio.timeout(self.deadline):
-                file = await video.to_file(filename=video_filename(job.id))
-                message = await follow_up(
-                    interaction,
-                    shared_message(job, f"<@{job.user_id}>"),
-                    file=file,
-                    allowed_mentions=discord.AllowedMentions.none(),  # a credit, not a ping
-                    view=single_view(Press(SPOILER, job.id), public_messages(job)),
-                )
-        except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as exc:
+            with tempfile.TemporaryDirectory(prefix="share-") as folder:
+                async with asyncio.timeout(self.deadline):
+                    path = await self._fetch(video, Path(folder))
+                    message = await follow_up(
+                        interaction,
+                        shared_message(job, f"<@{job.user_id}>"),
+                        file=discord.File(path, filename=video_filename(job.id)),
+                        allowed_mentions=discord.AllowedMentions.none(),  # a credit, not a ping
+                        view=single_view(Press(SPOILER, job.id), public_messages(job)),
+                    )
+        except FETCH_FAILED as exc:
             log.warning("Job %d: posting the private video failed (%r)", job.id, exc)
             return False
         return message is not None
+
+    async def _fetch(self, video: discord.Attachment, folder: Path) -> Path:
+        """The posted file, streamed to `folder`: a video is up to Discord's upload limit,
+        and holding it in memory per press let one person's presses take gigabytes."""
+        path = folder / "video.mp4"
+        await self.jobs.fetch_posted(video.url, path, max_bytes=max(video.size, 1))
+        return path
 
     # -- spoiler -------------------------------------------------------------
 
@@ -112,6 +139,8 @@ class Sharing:
         """Hide the video as a spoiler (Spoiler) or show it again (Unspoiler): the same
         file, uploaded again so marked, since discord.py 2.7 can set an attachment's
         spoiler only on a new upload (`Attachment.to_file(spoiler=…)`)."""
+        if not await self.admit(interaction):
+            return
         t = user_messages(interaction)
         job = await self.jobs.get(press.job_id)
         message = interaction.message
@@ -123,18 +152,39 @@ class Sharing:
         if interaction.user.id != job.user_id and not moderator:
             await _answer(interaction, t(SPOILER_NOT_ALLOWED))
             return
+        if not self._changing.claim(job.id):
+            await _answer(interaction, t(SPOILER_BUSY))
+            return
+        try:
+            await self._change_spoiler(interaction, press, job, message, video)
+        finally:
+            self._changing.release(job.id)
+
+    async def _change_spoiler(
+        self,
+        interaction: discord.Interaction[Any],
+        press: Press,
+        job: Job,
+        message: discord.Message,
+        video: discord.Attachment,
+    ) -> None:
+        assert job.id is not None
         hide = press.action == SPOILER
         await interaction.response.defer()  # the video's message is updated, nothing sent
         toggled = Press(UNSPOILER if hide else SPOILER, job.id)
         view = same_buttons(message, public_messages(job), swap=(press, toggled))
         try:
-            async with asyncio.timeout(self.deadline):
-                file = await video.to_file(filename=video_filename(job.id), spoiler=hide)
-                await interaction.edit_original_response(attachments=[file], view=view)
-        except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as exc:
+            with tempfile.TemporaryDirectory(prefix="spoiler-") as folder:
+                async with asyncio.timeout(self.deadline):
+                    path = await self._fetch(video, Path(folder))
+                    file = discord.File(path, filename=video_filename(job.id), spoiler=hide)
+                    await interaction.edit_original_response(attachments=[file], view=view)
+        except FETCH_FAILED as exc:
             log.warning("Job %d: could not change the spoiler (%r)", job.id, exc)
             try:
-                await follow_up(interaction, t(SPOILER_FAILED), ephemeral=True)
+                await follow_up(
+                    interaction, user_messages(interaction)(SPOILER_FAILED), ephemeral=True
+                )
             except discord.HTTPException:
                 log.info("Job %d: could not say the spoiler failed", job.id)
 

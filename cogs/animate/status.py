@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 # Discord's smallest upload limit, for jobs stored before their command's own was kept.
 DEFAULT_UPLOAD_LIMIT = 10 * 1024 * 1024
 WEBHOOK_EXPIRED = 50027
+UNKNOWN_MESSAGE = 10008
 DUE_MARGIN_SECONDS = 1.0
 
 
@@ -152,6 +153,11 @@ class StatusBoard:
                 await self._after_edit(job)
                 return
             except discord.HTTPException as exc:
+                if exc.code == UNKNOWN_MESSAGE:
+                    # Deleted (a moderator's routine): no later edit can land either.
+                    log.info("Job %d: status message gone (%s)", job_id, exc)
+                    self.unreachable.add(job_id)
+                    return
                 if not _token_expired(exc):
                     raise
                 log.info("Job %d: interaction token expired", job_id)

@@ -232,6 +232,48 @@ async def test_a_submit_that_never_answers_still_lets_the_bot_exit_in_time(
     assert "Traceback" not in log_of(tmp_path)
 
 
+async def test_a_post_to_channel_under_way_is_let_finish_and_a_new_one_refused_kindly(
+    discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy, tmp_path: Path
+) -> None:
+    """Post to channel, the spoiler and Join answer a press with work of seconds (a file
+    fetched and posted again): a stop cut them at once, the post lost, its button left
+    greyed on a message only the author sees, and a traceback in the log."""
+    settings = bot_settings(discord_fake, runcomfy_fake, tmp_path, shutdown_grace_seconds=5.0)
+    bot = BotProcess(settings, discord_fake, tmp_path / "bot.log")
+    await bot.start()
+    runcomfy_fake.script(Timeline(queue_seconds=0.1, run_seconds=0.1))
+    await discord_fake.invoke("animate", image=png(), prompt="a lighthouse", private=True)
+    (private,) = await discord_fake.wait_for(lambda: private_videos(discord_fake), within=15)
+    share = next(c for c in private.custom_ids if c.startswith("animate:share:"))
+    discord_fake.cdn_latency = 1.5  # fetching the file again takes a while
+    press = await discord_fake.click(private, share)
+    await discord_fake.wait_for(lambda: discord_fake.cdn_in_flight == 1, within=10)
+
+    bot.send(signal.SIGTERM)
+    await until_logged(tmp_path, "Received SIGTERM")
+    late = await discord_fake.click(private, share, user=discord_fake.author)
+    code, seconds = await bot.wait_exit(within=STOP_WITHIN)
+
+    assert code == 0 and seconds < STOP_WITHIN, log_of(tmp_path)
+    assert press.response_type is not None
+    (posted,) = [m for m in videos_of(discord_fake) if not m.ephemeral]
+    assert "a lighthouse" in posted.content
+    assert refused_kindly(late, discord_fake)
+    assert "Traceback" not in log_of(tmp_path)
+
+
+def videos_of(fake: FakeDiscord) -> list:  # type: ignore[type-arg]
+    return [
+        m
+        for m in fake.messages.values()
+        if not m.deleted and any(a.filename.endswith(".mp4") for a in m.attachments)
+    ]
+
+
+def private_videos(fake: FakeDiscord) -> list:  # type: ignore[type-arg]
+    return [m for m in videos_of(fake) if m.ephemeral]
+
+
 # -- a stop while Discord does not answer (issue 27 #19) -------------------------------
 
 

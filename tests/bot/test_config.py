@@ -174,6 +174,19 @@ def assert_readable(code: int, output: str, *needles: str) -> None:
         ("POLL_MIN_SECONDS", "30", "POLL_MAX_SECONDS"),
         ("DISCORD_GUILD_IDS", "123,my-server", "comma-separated numeric server ids"),
         ("RUNCOMFY_CONNECTIONS", "0", "greater than or equal to 1"),
+        # Each of these started the bot, then failed later with a traceback (or hung).
+        ("RUNCOMFY_REQUESTS_PER_SECOND", "inf", "finite"),
+        ("HTTP_TIMEOUT_SECONDS", "1e999", "finite"),
+        ("DEFAULT_ETA_SECONDS", "infinity", "finite"),
+        ("RUNCOMFY_REQUESTS_PER_SECOND", "1e-300", "greater than or equal to 1"),
+        ("QUOTA_USER_DAILY", "99999999999999999999", "less than or equal to"),
+        ("QUOTA_GLOBAL_CONCURRENT", "99999999999999999999", "less than or equal to"),
+        ("RUNCOMFY_BASE_URL", "model-api.runcomfy.net", "http"),
+        ("RUNCOMFY_BASE_URL", "0x10", "http"),
+        ("RUNCOMFY_API_TOKEN", "abc\u00b2def", "no token has"),
+        ("RUNCOMFY_API_TOKEN", "abc\u200bdef", "no token has"),
+        ("RUNCOMFY_API_TOKEN", "   ", "blank"),
+        ("DISCORD_TOKEN", "two words", "no token has"),
     ],
 )
 def test_an_invalid_setting_stops_the_start_readably(

@@ -259,3 +259,26 @@ async def higher(fake: FakeDiscord, video: FakeMessage, user: FakeUser) -> FakeI
 
 async def animate(fake: FakeDiscord, user: FakeUser, **options: Any) -> FakeInteraction:
     return await fake.invoke("animate", image=png(), prompt="a cat yawns", user=user, **options)
+
+
+# -- a cost no video has ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("reported", [1e9, 1e300])
+async def test_a_cost_beyond_any_videos_is_unknown_the_video_still_delivered(
+    runner: BotRunner, discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy, reported: float
+) -> None:
+    # RunComfy lying (or a unit gone wrong): $1e300 failed the status and both ways of
+    # posting (a money format raised), so the paid video was never shown; $1e9 filled the
+    # operator's daily cap for a day.
+    bot = await runner.start(daily_spend_usd=1.0)
+    fake, rc = discord_fake, runcomfy_fake
+    rc.script(Timeline(queue_seconds=0.1, run_seconds=0.1, cost=reported))
+    first = await fake.invoke("animate", image=png(), prompt="a cat yawns")
+    await fake.wait_for(lambda: delivered_videos(fake), within=10)
+    await wait_state(fake, status_message(fake, first), "Done")
+    (job,) = await bot.jobs.store.list_for_user(fake.author.id)
+    assert job.status is JobStatus.DELIVERED and job.cost is None  # counted at its estimate
+    rc.script(Timeline(queue_seconds=0.1, run_seconds=0.1))
+    await fake.invoke("animate", image=png(), prompt="a dog yawns")
+    await fake.wait_for(lambda: len(delivered_videos(fake)) == 2, within=10)

@@ -34,6 +34,7 @@ FRAME_PIXELS = {"480p": 864 * 496, "720p": 1280 * 720, "1080p": 1920 * 1080}
 # Audio's share of the bill, unknown on RunComfy (the bot assumes 2×, to err high).
 AUDIO_FACTOR = 1.5
 AUDIO_FIELDS = ("generate_audio", "enable_audio", "audio")
+HTML_PAGE = "<!doctype html><html><body><h1>Service temporarily unavailable</h1></body></html>"
 # `Timeline.cost`'s default: what `seedance_bill` says the job's body costs.
 BILLED: Literal["billed"] = "billed"
 
@@ -129,6 +130,7 @@ class _Fault:
     remaining: int
     retry_after: float | None
     delay: float
+    payload: Any = None  # what an "answer" fault answers (200, JSON)
 
 
 class FakeRunComfy:
@@ -248,8 +250,13 @@ class FakeRunComfy:
         times: int = 1,
         retry_after: float | None = None,
         delay: float = 0.0,
+        payload: Any = None,
     ) -> None:
-        self._faults.setdefault(endpoint, deque()).append(_Fault(fault, times, retry_after, delay))
+        """The next `times` calls of `endpoint` fail with `fault`; "answer" answers 200 with
+        `payload` as JSON (an upstream that says nonsense), "html" a 200 HTML page."""
+        self._faults.setdefault(endpoint, deque()).append(
+            _Fault(fault, times, retry_after, delay, payload)
+        )
 
     def chaos(self, rate: float, faults: list[str], *, seed: int = 0) -> None:
         """Fail `rate` of status/result/cancel calls with one of `faults`, at random."""
@@ -495,6 +502,10 @@ class FakeRunComfy:
             return None
         if kind == "malformed":
             return web.Response(status=200, text="{not json", content_type="application/json")
+        if kind == "html":  # a proxy's or a login page, with a 200
+            return web.Response(status=200, text=HTML_PAGE, content_type="text/html")
+        if kind == "answer":
+            return web.json_response(fault.payload)
         if kind == "error_200":
             return web.json_response({"error_code": 500001, "error_message": "Internal error"})
         if kind == "reset":

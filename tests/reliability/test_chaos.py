@@ -22,7 +22,8 @@ async def eventually(check: Callable[[], Awaitable[bool]], *, within: float = 20
     raise AssertionError("condition never held")
 
 
-RUNCOMFY_FAULTS = ["429", "500", "502", "503", "malformed", "error_200", "reset", "slow"]
+# "html": a 200 HTML page (a proxy's, a login page) where JSON was expected.
+RUNCOMFY_FAULTS = ["429", "500", "502", "503", "malformed", "error_200", "reset", "slow", "html"]
 
 
 async def test_runcomfy_chaos_every_job_ends_correctly_without_duplicate_submits(

@@ -18,7 +18,8 @@ from app.client import AnimateBot
 from bot.config import SettingsError, load_settings
 from tests.cogs.animate.test_animate import png, state_of, status_message
 from tests.fakes.discord import FakeDiscord
-from tests.fakes.harness import DISCORD_TOKEN, RUNCOMFY_TOKEN
+from tests.fakes.harness import DISCORD_TOKEN, RUNCOMFY_TOKEN, settings_for_fakes
+from tests.fakes.process import BotProcess
 from tests.fakes.runcomfy import FakeRunComfy, Timeline
 
 CANARIES = (DISCORD_TOKEN, RUNCOMFY_TOKEN)
@@ -95,3 +96,33 @@ def test_missing_tokens_give_a_friendly_message_not_a_traceback(tmp_path: Path) 
     assert result.returncode == 2
     assert "DISCORD_TOKEN" in result.stderr and "RUNCOMFY_API_TOKEN" in result.stderr
     assert ".env" in result.stderr and "Traceback" not in result.stderr
+
+
+async def test_interaction_tokens_stay_out_of_a_debug_log(
+    discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy, tmp_path: Path
+) -> None:
+    """An interaction's token lets whoever holds it post as the bot for 15 minutes; at
+    LOG_LEVEL=DEBUG discord.py logged it in every gateway event and webhook URL."""
+    log = tmp_path / "bot.log"
+    settings = settings_for_fakes(
+        discord_fake, runcomfy_fake, tmp_path / "bot.db", log_level="DEBUG"
+    )
+    bot = BotProcess(settings, discord_fake, log)
+    await bot.start()
+    try:
+        runcomfy_fake.script(*(Timeline(queue_seconds=0.1, run_seconds=0.1) for _ in range(2)))
+        here = await discord_fake.invoke("animate", image=png(), prompt="a cat")
+        there = await discord_fake.invoke(
+            "animate", image=png(), prompt="a dog", channel=discord_fake.group_dm
+        )
+        await discord_fake.wait_for(
+            lambda: all(len(ix.followup_ids) >= 1 for ix in (here, there)), within=20
+        )
+    finally:
+        await bot.stop()
+    text = log.read_text()
+    assert "INTERACTION_CREATE" in text and "/webhooks/" in text  # what was logged, redacted
+    for interaction in discord_fake.interactions.values():
+        assert interaction.token not in text
+    for canary in CANARIES:
+        assert canary not in text

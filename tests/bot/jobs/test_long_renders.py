@@ -64,6 +64,28 @@ async def test_a_long_queue_then_a_normal_render_is_delivered_not_timed_out(
     assert h.fake.count("cancel") == 0
 
 
+async def test_a_render_runcomfy_then_calls_queued_is_not_dropped_as_a_queue(
+    harness_factory,
+) -> None:
+    # Seen rendering (billed), then "in_queue" again (a requeue, a stale replica): the
+    # job went back to the queue's rules, was cancelled at the queue's limit and ended
+    # "timed out", the video never fetched.
+    h: Harness = await harness_factory(queue_timeout_seconds=1.0)
+    h.fake.script(Timeline(manual=True))
+    job = await h.start_job()
+    assert job.id is not None and job.request_id is not None
+    h.fake.set_state(job.request_id, "in_progress")
+    await h.wait_status(job.id, JobStatus.IN_PROGRESS)
+    h.fake.set_state(job.request_id, "in_queue", queue_position=7)
+    await asyncio.sleep(1.5)  # past the queue's limit since submit
+    still = await h.service.get(job.id)
+    assert still is not None and still.status is JobStatus.IN_PROGRESS
+    assert h.fake.count("cancel") == 0
+    h.fake.set_state(job.request_id, "completed")
+    await h.wait_status(job.id, JobStatus.DELIVERED)
+    assert len(h.observer.delivered) == 1 and h.observer.ended == []
+
+
 async def test_a_queue_past_its_limit_is_still_dropped_unbilled(harness_factory) -> None:
     h: Harness = await harness_factory(queue_timeout_seconds=0.3)
     h.fake.script(Timeline(manual=True))

@@ -101,7 +101,9 @@ async def test_a_queue_position_that_makes_no_sense_is_unknown_not_a_failed_poll
     assert fake.count("status") == 1
 
 
-@pytest.mark.parametrize("money", [-0.12, "inf", "nan", 1e309, "-1e309", "twelve cents"])
+@pytest.mark.parametrize(
+    "money", [-0.12, "inf", "nan", 1e309, "-1e309", "twelve cents", 1e9, 1e300, True]
+)
 def test_money_that_is_not_a_real_amount_is_unknown(money: object) -> None:
     # An infinite cost would fill the spend cap for good; a negative one would hide spend.
     result = RequestResult.model_validate({"request_id": "r", "status": "completed", "cost": money})
@@ -115,6 +117,8 @@ def test_money_as_a_number_or_its_text_is_read() -> None:
     )
     assert result.cost == 0.12
     assert ModelInfo.model_validate({"model_id": "m", "base_price_usd": 0}).base_price_usd == 0
+    negative_zero = RequestResult.model_validate({"request_id": "r", "status": "x", "cost": -0.0})
+    assert str(negative_zero.cost) == "0.0"
 
 
 async def test_unknown_status_is_running_and_logged_once(

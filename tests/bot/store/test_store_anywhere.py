@@ -47,6 +47,47 @@ async def test_post_to_channel_is_claimed_once_and_only_when_delivered(store: Jo
     assert await store.claim_share(job.id, 6.0)
 
 
+async def test_an_extend_claim_whose_start_was_cut_is_taken_over_once_stale(
+    store: JobStore,
+) -> None:
+    source = await store.create(new_job(status=JobStatus.DELIVERED))
+    assert source.id is not None
+    claims = await asyncio.gather(
+        *(store.claim_extend(source.id, 10.0, stale_before=0.0) for _ in range(4))
+    )
+    assert sorted(claims) == [False, False, False, True]
+    # Still starting (claimed after `stale_before`): held.
+    assert not await store.claim_extend(source.id, 20.0, stale_before=5.0)
+    # No extension ever got a row (a crash cut it): taken over once stale, by one press.
+    claims = await asyncio.gather(
+        *(store.claim_extend(source.id, 30.0, stale_before=15.0) for _ in range(3))
+    )
+    assert sorted(claims) == [False, False, True]
+    # Its extension exists: extended for good, however old the claim.
+    await store.create(
+        new_job(status=JobStatus.DELIVERED, extends_job_id=source.id, created_at=31.0)
+    )
+    assert not await store.claim_extend(source.id, 99.0, stale_before=98.0)
+    assert await store.release_cut_extends(before=99.0) == 0
+
+
+async def test_extend_claims_cut_before_a_start_are_released_then(store: JobStore) -> None:
+    cut = await store.create(new_job(status=JobStatus.DELIVERED))
+    extended = await store.create(new_job(status=JobStatus.DELIVERED))
+    fresh = await store.create(new_job(status=JobStatus.DELIVERED))
+    assert cut.id and extended.id and fresh.id
+    for job in (cut, extended):
+        assert await store.claim_extend(job.id, 10.0, stale_before=0.0)  # type: ignore[arg-type]
+    await store.create(
+        new_job(status=JobStatus.IN_QUEUE, extends_job_id=extended.id, created_at=11.0)
+    )
+    assert await store.claim_extend(fresh.id, 50.0, stale_before=0.0)
+    assert await store.release_cut_extends(before=40.0) == 1
+    assert (await store.get(cut.id)).extended_at is None  # type: ignore[union-attr]
+    assert (await store.get(extended.id)).extended_at == 10.0  # type: ignore[union-attr]
+    assert (await store.get(fresh.id)).extended_at == 50.0  # type: ignore[union-attr]
+
+
 async def test_a_servers_counts_leave_out_its_members_own_installs(store: JobStore) -> None:
     for reach, cost in ((Reach.CHANNEL, 0.5), (Reach.TOKEN, 3.0)):
         await store.create(new_job(guild_id=5, status=JobStatus.DELIVERED, cost=cost, reach=reach))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import logging
 import time
 
 import pytest
@@ -547,6 +548,29 @@ async def test_deleted_status_message_still_delivers(
     job = (await bot.jobs.store.list_for_user(discord_fake.author.id))[0]
     await discord_fake.wait_for(lambda: True)
     assert job.status in (JobStatus.COMPLETED, JobStatus.DELIVERED)
+
+
+async def test_a_status_message_deleted_while_queued_is_edited_no_more_and_logs_no_error(
+    bot: AnimateBot,
+    discord_fake: FakeDiscord,
+    runcomfy_fake: FakeRunComfy,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # A moderator deletes it (routine): every later change was one more PATCH answered
+    # "Unknown Message" and one more ERROR with a traceback in the log.
+    _, status = await start_queued(discord_fake, runcomfy_fake)
+    discord_fake.delete(status)
+    rid = request_id_of(runcomfy_fake)
+    for position in (4, 3, 2, 1):
+        runcomfy_fake.set_state(rid, "in_queue", queue_position=position)
+        await asyncio.sleep(0.3)
+    runcomfy_fake.set_state(rid, "completed")
+    await discord_fake.wait_for(
+        lambda: [m for m in discord_fake.channel_messages() if m.attachments], within=10
+    )
+    unknown = [r for r in discord_fake.requests if r.status == 404 and "/messages/" in r.path]
+    assert len(unknown) <= 1
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
 
 
 async def test_unreachable_channel_and_expired_token_fall_back_to_a_dm(

@@ -106,7 +106,7 @@ async def test_an_extension_cancelled_while_queued_gives_the_video_its_extend_ba
     )
     theirs = await fake.click(video, extend_id(video), user=stranger)
     await until_reacted(fake, theirs)
-    assert button(video).get("disabled") is True
+    await fake.wait_for(lambda: button(video).get("disabled") is True, within=10)
     extension = status_message(fake, theirs)
     await fake.react(extension, user=stranger)
     await wait_state(fake, extension, "Cancelled")

@@ -17,7 +17,9 @@ from cogs.animate.continuations import ALREADY_EXTENDED
 from tests.cogs.animate.test_animate import png
 from tests.fakes import media
 from tests.fakes.discord import FakeDiscord, FakeInteraction, FakeMessage
+from tests.fakes.harness import settings_for_fakes
 from tests.fakes.media import Clip
+from tests.fakes.process import BotProcess
 from tests.fakes.runcomfy import FakeRunComfy, Timeline
 
 CLIP = Clip(seconds=2.0)
@@ -103,10 +105,13 @@ async def test_extend_starts_one_job_from_the_last_frame(
 
 
 async def until_reacted(fake: FakeDiscord, press: FakeInteraction) -> None:
-    """The extension's last step is the bot's ❌: wait for it so no task outlives the test."""
+    """An extension's last steps are the bot's ❌, then greying the video's Extend: wait
+    for both so no task outlives the test."""
     await fake.wait_for(
         lambda: press.original_id and "❌" in fake.messages[press.original_id].reactions, within=10
     )
+    video = fake.messages[int(press.payload["message"]["id"])]
+    await fake.wait_for(lambda: button(video).get("disabled") is True, within=10)
 
 
 async def test_extend_survives_a_restart(
@@ -181,3 +186,34 @@ async def test_join_delivers_the_extension_and_its_source_as_one_video(
         frames = list(container.decode(container.streams.video[0]))
     assert len(frames) == 2 * round(CLIP.seconds * media.FPS)
     assert ix.original_id not in discord_fake.pinged()
+
+
+async def test_an_extend_cut_by_a_crash_can_be_pressed_again_after_the_restart(
+    discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy, tmp_path: Path
+) -> None:
+    # Killed while the extension read the video's last frame (before its job existed),
+    # the video stayed "Extended" for good: greyed, and "already extended" if pressed.
+    settings = settings_for_fakes(discord_fake, runcomfy_fake, tmp_path / "bot.db")
+    bot = BotProcess(settings, discord_fake, tmp_path / "bot.log")
+    await bot.start()
+    data = media.clip_bytes(tmp_path, CLIP)
+    runcomfy_fake.script(Timeline(queue_seconds=0.05, run_seconds=0.05, media=data))
+    await discord_fake.invoke("animate", image=png(), prompt="a cat yawns")
+    (first,) = await discord_fake.wait_for(lambda: delivered(discord_fake), within=30)
+    discord_fake.cdn_latency = 30.0  # the video's download for its last frame hangs
+    await discord_fake.click(first, extend_id(first))
+    await discord_fake.wait_for(lambda: discord_fake.cdn_in_flight == 1, within=10)
+    await bot.kill()
+    discord_fake.release_cdn()
+
+    await bot.start()
+    try:
+        assert button(first).get("disabled") is not True
+        runcomfy_fake.script(Timeline(manual=True))
+        press = await discord_fake.click(first, extend_id(first))
+        await discord_fake.wait_for(lambda: len(runcomfy_fake.submits) == 2, within=30)
+        assert press.response_type == 5 and not press.ephemeral
+        await discord_fake.wait_for(lambda: button(first).get("disabled") is True, within=10)
+        await until_reacted(discord_fake, press)
+    finally:
+        await bot.stop()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from app.client import AnimateBot
@@ -250,3 +251,35 @@ async def test_french_menu_and_buttons(
         "Marquer comme spoiler",
     ]  # fmt: skip
     assert discord_fake.command("Animate")["name_localizations"]["fr"] == "Animer"
+
+
+async def test_a_form_sent_twice_at_once_starts_one_job(
+    runner: BotRunner, discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy
+) -> None:
+    """Remix's form and the Animate menu's: one form, one video, however often it is sent
+    (Discord closes a form once sent; a second send is a double click or a script)."""
+    await runner.start(quota_user_concurrent=10)  # room for every job a send could start
+    video = await delivered(discord_fake, runcomfy_fake)
+    remix = await discord_fake.click(video, button(video, "remix"))
+    posted = discord_fake.post("look at this", files=(("cat.png", png()),))
+    menu = await discord_fake.invoke_message_command("Animate", posted)
+    await discord_fake.wait_for(lambda: remix.modal and menu.modal)
+    assert menu.modal is not None
+    prompt_id = menu.modal["components"][0]["components"][0]["custom_id"]
+    runcomfy_fake.script(*(QUICK for _ in range(4)))
+    sent = await asyncio.gather(
+        discord_fake.submit_modal(remix),
+        discord_fake.submit_modal(remix),
+        discord_fake.submit_modal(menu, {prompt_id: "the cat yawns"}),
+        discord_fake.submit_modal(menu, {prompt_id: "the cat yawns"}),
+    )
+    await settle(discord_fake, runcomfy_fake, 3)
+    await discord_fake.wait_for(lambda: all(ix.response_type for ix in sent))
+    await asyncio.sleep(0.5)  # a second job, if one is coming
+    assert len(runcomfy_fake.submits) == 3  # the first video, one remix, one from the menu
+    print([ix.response_type for ix in sent], len(runcomfy_fake.submits))
+    refused = [ix for ix in sent if ix.response_type == 4]
+    assert len(refused) == 2
+    for ix in refused:
+        said = await answer(discord_fake, ix)
+        assert said.ephemeral and "already sent" in said.content

@@ -244,6 +244,7 @@ class ActorsMixin(GatewayMixin, IdentityMixin, PlacesMixin, MessageStore):
         user: FakeUser | None = None,
         values: list[str] | None = None,
         locale: str = "en-US",
+        attachment_size_limit: int = DEFAULT_UPLOAD_LIMIT,
     ) -> FakeInteraction:
         """Press a button (or pick in a select menu) on a message."""
         user = user or self.author
@@ -253,7 +254,7 @@ class ActorsMixin(GatewayMixin, IdentityMixin, PlacesMixin, MessageStore):
             data["values"] = values
         place = self.place_of(message.channel_id, user)
         return await self._dispatch_interaction(
-            3, user, place, data, DEFAULT_UPLOAD_LIMIT, locale, message=message
+            3, user, place, data, attachment_size_limit, locale, message=message
         )
 
     async def _dispatch_interaction(
