@@ -179,7 +179,7 @@ class Continuations:
         One join at a time per video, within a deadline; once posted, a later press
         points at it rather than posting it again.
         """
-        if not await self.starter.admit(interaction):  # a stop lets it finish its post
+        if not await self.starter.checks.admit(interaction):  # a stop lets it finish its post
             return
         job_id = press.job_id
         t = user_messages(interaction)
