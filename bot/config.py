@@ -211,7 +211,10 @@ class Settings(BaseSettings):
     @classmethod
     def _split_model_ids(cls, value: object) -> object:
         if isinstance(value, str):
-            return [part.strip() for part in value.split(",") if part.strip()]
+            ids = [part.strip() for part in value.split(",") if part.strip()]
+            if not ids and value.strip():
+                _check_model_id("")  # commas alone: a list that lost its ids, not "the default"
+            return ids
         return value
 
     @field_validator("runcomfy_model_ids")

@@ -288,3 +288,12 @@ def test_the_models_are_a_comma_separated_list_or_one_id() -> None:
     assert neither.model_ids == (first,)
     text = settings_error(**TOKENS, runcomfy_model_ids=f"{first},not a model")
     assert "RUNCOMFY_MODEL_IDS" in text and "not a model" not in text
+
+
+def test_a_model_list_of_only_commas_is_refused_not_taken_for_the_default() -> None:
+    # Blank means "the default model"; commas alone are a list that lost its ids.
+    assert load_settings(_env_file=None, **TOKENS, runcomfy_model_ids=" ").model_ids == (
+        "bytedance/seedance-v1.5-pro/image-to-video",
+    )
+    text = settings_error(**TOKENS, runcomfy_model_ids=" , ,")
+    assert "RUNCOMFY_MODEL_IDS" in text and "model ids" in text
