@@ -13,8 +13,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
-import shutil
-import tempfile
 from pathlib import Path
 
 import httpx
@@ -31,6 +29,7 @@ from bot.jobs.contract import (
     VideoStep,
     guarded,
 )
+from bot.scratch import ScratchDir
 from bot.video import VideoUnreadable, VideoWorkers, plays_inline, probe
 
 log = logging.getLogger(__name__)
@@ -63,9 +62,7 @@ class VideoPoster:
         )
         self.retry_delay = retry_delay
         self.videos = VideoWorkers(settings.video_workers, settings.video_fit_timeout_seconds)
-        # One directory for the process, made at the first video: a directory per video
-        # would cost a mkdir and an rmtree each.
-        self._scratch: Path | None = None
+        self.scratch = ScratchDir()
         self._names = itertools.count(1)
 
     async def post(self, job: Job, observer: JobObserver) -> tuple[Job, Delivery | None]:
@@ -75,7 +72,7 @@ class VideoPoster:
         """
         assert job.video_url is not None and job.id is not None
         limit = min(observer.upload_limit(job), self.settings.max_video_bytes)
-        path = self._scratch_dir() / f"job-{job.id}-{next(self._names)}.mp4"
+        path = self.scratch.path() / f"job-{job.id}-{next(self._names)}.mp4"
         fitted = path.with_name(f"{path.stem}-fitted.mp4")
         try:
             # Over the upload limit is fine here: the fit step below may compress it.
@@ -129,15 +126,7 @@ class VideoPoster:
     def _close(self) -> None:
         """Stop the encoders and remove the scratch directory (blocking)."""
         self.videos.close()
-        if self._scratch is not None:
-            shutil.rmtree(self._scratch, ignore_errors=True)
-            self._scratch = None
-
-    def _scratch_dir(self) -> Path:
-        # Made again if it went: a bot idle for days may see /tmp's cleaner take it.
-        if self._scratch is None or not self._scratch.is_dir():
-            self._scratch = Path(tempfile.mkdtemp(prefix="animate-"))
-        return self._scratch
+        self.scratch.remove()
 
     async def _playable(
         self, job: Job, path: Path, fitted: Path, limit: int, observer: JobObserver

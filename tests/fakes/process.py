@@ -46,6 +46,8 @@ class BotProcess:
         self.log = log
         self.proc: asyncio.subprocess.Process | None = None
         self.as_pid_1 = False
+        # Its own temporary folder: what it leaves there is the test's to see, not /tmp's.
+        self.tmp = log.parent / "tmp"
 
     async def start(
         self, *, within: float = 20.0, as_pid_1: bool = False, until_connected: bool = True
@@ -56,8 +58,10 @@ class BotProcess:
             "PATH": os.environ.get("PATH", ""),
             "PYTHONPATH": str(REPO),
             "LOG_LEVEL": "WARNING",
+            "TMPDIR": str(self.tmp),
             **settings_env(self.settings),
         }
+        self.tmp.mkdir(exist_ok=True)
         with self.log.open("ab") as log:
             # BOT_PROFILE=path writes the bot's cProfile stats there (benchmark digging).
             profile = os.environ.get("BOT_PROFILE")

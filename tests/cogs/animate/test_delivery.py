@@ -378,7 +378,7 @@ async def test_finished_jobs_leave_no_per_job_state(
     await discord_fake.wait_for(lambda: board.live_entries() == 0, within=5)
     assert board.sessions == {} and board.unreachable == set()
     # Nor files: the videos posted (and the one that could not be fetched) are gone.
-    scratch = bot.jobs.poster._scratch
+    scratch = bot.jobs.poster.scratch.current
     assert scratch is not None and list(scratch.iterdir()) == []
 
 
@@ -387,7 +387,7 @@ async def scratch_after_one_video(h: Harness, more: int = 0) -> Path:
     h.fake.script(*[Timeline(**FAST) for _ in range(1 + more)])
     first = await h.start_job()
     await h.wait_status(first.id, JobStatus.DELIVERED)  # type: ignore[arg-type]
-    scratch = h.service.poster._scratch
+    scratch = h.service.poster.scratch.current
     assert scratch is not None
     return scratch
 
