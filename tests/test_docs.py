@@ -203,3 +203,11 @@ def test_every_fix_in_the_troubleshooting_table_is_what_check_prints() -> None:
 
 def test_the_readme_stays_a_five_minute_read() -> None:
     assert len(readme().splitlines()) <= 230
+
+
+def test_the_readmes_docker_run_restarts_and_outlasts_its_stop() -> None:
+    # A crash or a reboot must not end the bot for good; docker stop's 10 s are too few.
+    runs = [m.group(0) for m in re.finditer(r"docker run -d[^`]*?animate-bot", readme())]
+    assert runs, "the README has no `docker run -d`"
+    for run in runs:
+        assert "--restart unless-stopped" in run and "--stop-timeout" in run
