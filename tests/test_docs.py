@@ -211,3 +211,10 @@ def test_the_readmes_docker_run_restarts_and_outlasts_its_stop() -> None:
     assert runs, "the README has no `docker run -d`"
     for run in runs:
         assert "--restart unless-stopped" in run and "--stop-timeout" in run
+
+
+def test_the_readme_says_from_what_size_small_images_are_enlarged() -> None:
+    from bot.images.bounds import MIN_FITTABLE_SIDE
+
+    text = " ".join(readme().split())
+    assert f"enlarges small ones whose shorter side is at least {MIN_FITTABLE_SIDE} px" in text
