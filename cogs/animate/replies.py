@@ -62,6 +62,13 @@ def refusal_message(exc: AdmissionRefused, t: Messages) -> str:
     return t(key)
 
 
+def start_refusal(exc: QuotaExceeded | AdmissionRefused, t: Messages) -> str:
+    """Why a new job may not start now: a quota is full, or an admission switch says no."""
+    if isinstance(exc, QuotaExceeded):
+        return quota_message(exc, t)
+    return refusal_message(exc, t)
+
+
 def cancel_reply(outcome: CancelOutcome | None, t: Messages) -> str:
     """What the person who asked to cancel reads; None is an unexpected failure."""
     return t(CANCEL_FAILED if outcome is None else CANCEL_REPLIES[outcome])
