@@ -47,25 +47,26 @@ def paced_bot_token_requests(
         if _route_kind(params.url.path) == "bot_token":
             await budget.acquire(urgent=_posts_a_message(params.method, params.url.path))
 
+    def count(path: str, status: int | None, scope: str | None = None) -> None:
+        """A Discord request for the metrics; `status` None when no answer came."""
+        kind = _route_kind(path)
+        if kind is not None and metrics is not None:
+            metrics.discord_request(kind, status, scope)
+
     async def on_request_end(
         _session: aiohttp.ClientSession,
         _context: object,
         params: aiohttp.TraceRequestEndParams,
     ) -> None:
-        kind = _route_kind(params.url.path)
-        if kind is not None and metrics is not None:
-            response = params.response
-            scope = response.headers.get("X-RateLimit-Scope")
-            metrics.discord_request(kind, response.status, scope)
+        response = params.response
+        count(params.url.path, response.status, response.headers.get("X-RateLimit-Scope"))
 
     async def on_request_exception(
         _session: aiohttp.ClientSession,
         _context: object,
         params: aiohttp.TraceRequestExceptionParams,
     ) -> None:
-        kind = _route_kind(params.url.path)
-        if kind is not None and metrics is not None:
-            metrics.discord_request(kind, None)
+        count(params.url.path, None)
 
     trace = aiohttp.TraceConfig()
     trace.on_request_start.append(on_request_start)

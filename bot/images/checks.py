@@ -99,29 +99,18 @@ def precheck_metadata(
     never enough to accept a file (the bytes are checked later).
     """
     with refusing_for(bounds):
-        _precheck(filename, content_type, size, width, height, bounds)
-
-
-def _precheck(
-    filename: str,
-    content_type: str | None,
-    size: int,
-    width: int | None,
-    height: int | None,
-    bounds: ImageBounds,
-) -> None:
-    if size <= 0:
-        raise empty()
-    declared = (content_type or "").split(";", 1)[0].strip().lower()
-    if declared and not declared.startswith("image/"):
-        raise not_image(filename)
-    if not width or not height:
-        # Discord found no picture in it; name the type when it is a known one.
-        kind = DECLARED_KINDS.get(declared)
-        raise unsupported(filename, kind) if kind else not_image(filename)
-    if size > MAX_DOWNLOAD_BYTES:
-        raise too_large_download(size, bounds)
-    check_geometry(width, height, bounds)
+        if size <= 0:
+            raise empty()
+        declared = (content_type or "").split(";", 1)[0].strip().lower()
+        if declared and not declared.startswith("image/"):
+            raise not_image(filename)
+        if not width or not height:
+            # Discord found no picture in it; name the type when it is a known one.
+            kind = DECLARED_KINDS.get(declared)
+            raise unsupported(filename, kind) if kind else not_image(filename)
+        if size > MAX_DOWNLOAD_BYTES:
+            raise too_large_download(size, bounds)
+        check_geometry(width, height, bounds)
 
 
 # --- The real bytes ----------------------------------------------------------------

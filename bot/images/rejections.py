@@ -241,10 +241,8 @@ def bomb(filename: str, size: tuple[int, int] | None) -> ImageRejected:
         "bomb",
         "image.rejected.bomb",
         file=_quoted(filename),
-        width=size[0],
-        height=size[1],
-        megapixels=Figure(size[0] * size[1] / 1e6),
         limit=limit,
+        **_pixel_size(size),
     )
 
 
@@ -254,10 +252,14 @@ def too_big_to_open(filename: str, size: tuple[int, int]) -> ImageRejected:
         "too_big_to_open",
         "image.rejected.too_big_to_open",
         file=_quoted(filename),
-        width=size[0],
-        height=size[1],
-        megapixels=Figure(size[0] * size[1] / 1e6),
+        **_pixel_size(size),
     )
+
+
+def _pixel_size(size: tuple[int, int]) -> dict[str, object]:
+    """An image's width, height and megapixels, as the refusals about its size name them."""
+    width, height = size
+    return {"width": width, "height": height, "megapixels": Figure(width * height / 1e6)}
 
 
 def busy() -> ImageRejected:

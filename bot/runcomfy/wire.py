@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, field_validator
 
 from bot.runcomfy.errors import message_of
 
@@ -24,6 +24,30 @@ _STATUS_ALIASES = {"succeeded": "completed", "success": "completed", "canceled":
 def _normalise_status(value: object) -> str:
     text = str(value or "").strip().lower()
     return _STATUS_ALIASES.get(text, text)
+
+
+def _money_or_none(value: object) -> float | None:
+    """An amount in dollars, or None: an infinite or absurd cost would fill the spend cap,
+    a negative one hide spend, so what is not an amount from 0 to MAX_AMOUNT_USD is
+    unknown (and a job's spend then counts at its estimate)."""
+    if value is None or isinstance(value, bool):  # JSON true is no amount
+        return None
+    try:
+        amount = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    if not (math.isfinite(amount) and 0 <= amount <= MAX_AMOUNT_USD):
+        return None
+    return amount + 0.0  # -0.0 would show as "-$0.00"
+
+
+def _object_or_none(value: object) -> dict[str, Any] | None:
+    return value if isinstance(value, dict) else None
+
+
+# Fields read leniently: what is not an amount, or not an object, is unknown.
+Amount = Annotated[float | None, BeforeValidator(_money_or_none)]
+JsonObject = Annotated[dict[str, Any] | None, BeforeValidator(_object_or_none)]
 
 
 class Wire(BaseModel):
@@ -74,9 +98,9 @@ class RequestStatus(_Stated):
 
 
 class RequestResult(_Stated):
-    output: dict[str, Any] | None = None
+    output: JsonObject = None  # garbage means "no video", not an answer worth retrying
     error: str | None = None
-    cost: float | None = None
+    cost: Amount = None
     created_at: str | None = None
     finished_at: str | None = None
 
@@ -90,17 +114,6 @@ class RequestResult(_Stated):
             found = message_of(value)
             return found or json.dumps(value)[:500]
         return str(value)
-
-    @field_validator("cost", mode="before")
-    @classmethod
-    def _number_or_none(cls, value: object) -> float | None:
-        return _money_or_none(value)
-
-    @field_validator("output", mode="before")
-    @classmethod
-    def _object_or_none(cls, value: object) -> object:
-        # Garbage in `output` means "no video", not an unreadable answer worth retrying.
-        return value if isinstance(value, dict) else None
 
     @property
     def video_url(self) -> str | None:
@@ -116,44 +129,19 @@ class ModelInfo(Wire):
     """`GET /v1/models/{model_id}`: the hosted model, its price and its input schema."""
 
     model_id: str = ""  # the client sets the id it asked for
-    base_price_usd: float | None = None
+    base_price_usd: Amount = None
     # `second`: the price is per second of video (times `duration`); `output`: per video.
     price_unit: str | None = None
     pricing_note: str | None = None
     # What the model takes (read by bot.models); raw, since its shape is the model's.
-    input_schema: dict[str, Any] | None = None
+    input_schema: JsonObject = None
     display_name: str | None = None
     name: str | None = None
-
-    @field_validator("base_price_usd", mode="before")
-    @classmethod
-    def _number_or_none(cls, value: object) -> float | None:
-        return _money_or_none(value)
-
-    @field_validator("input_schema", mode="before")
-    @classmethod
-    def _object_or_none(cls, value: object) -> object:
-        return value if isinstance(value, dict) else None
 
     @field_validator("display_name", "name", mode="before")
     @classmethod
     def _text_or_none(cls, value: object) -> object:
         return value.strip() or None if isinstance(value, str) else None
-
-
-def _money_or_none(value: object) -> float | None:
-    """An amount in dollars, or None: an infinite or absurd cost would fill the spend cap,
-    a negative one hide spend, so what is not an amount from 0 to MAX_AMOUNT_USD is
-    unknown (and a job's spend then counts at its estimate)."""
-    if value is None or isinstance(value, bool):  # JSON true is no amount
-        return None
-    try:
-        amount = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return None
-    if not (math.isfinite(amount) and 0 <= amount <= MAX_AMOUNT_USD):
-        return None
-    return amount + 0.0  # -0.0 would show as "-$0.00"
 
 
 class CancelResponse(Wire):

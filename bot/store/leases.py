@@ -77,18 +77,7 @@ class LeasesMixin(StoreBase):
     async def renew_jobs(self, job_ids: Collection[int], *, until: float) -> set[int]:
         """Extend this owner's leases on `job_ids` alone; those still ours (others were
         taken over or ended). A row of ours left out lapses, and any process may take it."""
-        ids = sorted(set(job_ids))
-        ours: set[int] = set()
-        for start in range(0, len(ids), RENEW_BATCH):
-            p = Params(until, self.owner)
-            marks = p.many(ids[start : start + RENEW_BATCH])
-            rows = await self.db.fetch(
-                f"UPDATE jobs SET lease_until = $1 WHERE owner = $2 AND {ACTIVE_SQL} "
-                f"AND id IN ({marks}) RETURNING id",
-                *p.values,
-            )
-            ours.update(int(row[0]) for row in rows)
-        return ours
+        return await self._extend_ours(job_ids, holder="owner", expiry="lease_until", until=until)
 
     async def next_lapse(self) -> float | None:
         """When the first active job not ours becomes free to take: its lease's end, or
@@ -149,14 +138,26 @@ class LeasesMixin(StoreBase):
         """Extend this owner's delivery claims on `job_ids` (videos being posted); those
         still ours. Whoever holds the jobs' leases: a claimant whose lease was taken over
         while it was stalled still posts alone."""
+        return await self._extend_ours(
+            job_ids,
+            holder="delivering_by",
+            expiry="delivering_until",
+            until=now + self.delivery_hold,
+        )
+
+    async def _extend_ours(
+        self, job_ids: Collection[int], *, holder: str, expiry: str, until: float
+    ) -> set[int]:
+        """Set `expiry` to `until` on the active jobs of `job_ids` whose `holder` column is
+        this owner, in batches; the ids it was set on."""
         ids = sorted(set(job_ids))
         ours: set[int] = set()
         for start in range(0, len(ids), RENEW_BATCH):
-            p = Params(now + self.delivery_hold, self.owner)
+            p = Params(until, self.owner)
             marks = p.many(ids[start : start + RENEW_BATCH])
             rows = await self.db.fetch(
-                f"UPDATE jobs SET delivering_until = $1 WHERE {ACTIVE_SQL} "
-                f"AND delivering_by = $2 AND id IN ({marks}) RETURNING id",
+                f"UPDATE jobs SET {expiry} = $1 WHERE {holder} = $2 AND {ACTIVE_SQL} "
+                f"AND id IN ({marks}) RETURNING id",
                 *p.values,
             )
             ours.update(int(row[0]) for row in rows)

@@ -21,7 +21,7 @@ from bot.pricing import Pricing
 from bot.quotas import QuotaExceeded
 from cogs.animate.model_options import refusal_text
 from cogs.animate.places import may_post_here, settings_guild
-from cogs.animate.replies import quota_message, refusal_message
+from cogs.animate.replies import refusal_message, start_refusal
 from cogs.common.contracts import Admit
 from cogs.common.translator import user_messages
 
@@ -111,11 +111,8 @@ class StartChecks:
                 estimate_usd=order.estimate_usd,
             )
             await self.jobs.check_quota(interaction.user.id)
-        except QuotaExceeded as exc:
-            await _refuse(interaction, quota_message(exc, t))
-            return False
-        except AdmissionRefused as exc:
-            await _refuse(interaction, refusal_message(exc, t))
+        except (QuotaExceeded, AdmissionRefused) as exc:
+            await _refuse(interaction, start_refusal(exc, t))
             return False
         return True
 

@@ -24,9 +24,8 @@ from cogs.animate.places import fail, reach_of, settings_guild, visibility_of
 from cogs.animate.rendering import CANCEL_EMOJI, CANCELLABLE
 from cogs.animate.replies import (
     STATUS_NOT_POSTED,
-    quota_message,
-    refusal_message,
     resized_too_large,
+    start_refusal,
 )
 from cogs.animate.status import StatusBoard
 from cogs.common.translator import public_locale, user_messages
@@ -93,11 +92,8 @@ class Publisher:
                 visibility=visibility_of(interaction),
                 upload_limit=interaction.filesize_limit,
             )
-        except QuotaExceeded as exc:
-            await fail(interaction, quota_message(exc, t))
-            return None
-        except AdmissionRefused as exc:
-            await fail(interaction, refusal_message(exc, t))
+        except (QuotaExceeded, AdmissionRefused) as exc:
+            await fail(interaction, start_refusal(exc, t))
             return None
         assert job.id is not None
         copy = input_copy(job.id, prepared, original, upload_limit=interaction.filesize_limit)

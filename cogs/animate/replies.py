@@ -20,21 +20,9 @@ STATUS_NOT_POSTED = "animate.status_not_posted"
 CANCEL_FAILED = "cancel.failed"
 BYTES_PER_MB = 1024 * 1024  # Discord states its upload limits in binary megabytes
 
-QUOTAS: dict[QuotaKind, str] = {
-    QuotaKind.USER_CONCURRENT: "quota.user_concurrent",
-    QuotaKind.USER_DAILY: "quota.user_daily",
-    QuotaKind.GLOBAL_CONCURRENT: "quota.global_concurrent",
-}
-REFUSALS: dict[RefusalKind, str] = {
-    RefusalKind.GLOBAL_PAUSE: "refusal.global_pause",
-    RefusalKind.MODEL_MISSING: "refusal.model_missing",
-    RefusalKind.MODEL_NOT_ALLOWED: "refusal.model_not_allowed",
-    RefusalKind.DAILY_SPEND: "refusal.daily_spend",
-    RefusalKind.PRICE_UNKNOWN: "refusal.price_unknown",
-    RefusalKind.PAUSED: "refusal.paused",
-    RefusalKind.CHANNEL: "refusal.channel",
-    RefusalKind.SPEND_CAP: "refusal.spend_cap",
-}
+# Keyed by each kind's value: a new kind needs only its sentence in the catalogs.
+QUOTAS: dict[QuotaKind, str] = {kind: f"quota.{kind.value}" for kind in QuotaKind}
+REFUSALS: dict[RefusalKind, str] = {kind: f"refusal.{kind.value}" for kind in RefusalKind}
 CANCEL_REPLIES: dict[CancelOutcome, str] = {
     outcome: f"cancel.{outcome.value}" for outcome in CancelOutcome
 }
@@ -60,6 +48,13 @@ def refusal_message(exc: AdmissionRefused, t: Messages) -> str:
     if exc.kind in (RefusalKind.MODEL_MISSING, RefusalKind.MODEL_NOT_ALLOWED) and exc.models:
         return t(f"{key}.others", models=", ".join(exc.models))
     return t(key)
+
+
+def start_refusal(exc: QuotaExceeded | AdmissionRefused, t: Messages) -> str:
+    """Why a new job may not start now: a quota is full, or an admission switch says no."""
+    if isinstance(exc, QuotaExceeded):
+        return quota_message(exc, t)
+    return refusal_message(exc, t)
 
 
 def cancel_reply(outcome: CancelOutcome | None, t: Messages) -> str:
