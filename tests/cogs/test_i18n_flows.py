@@ -18,7 +18,7 @@ from PIL import Image
 from app.client import AnimateBot
 from bot.domain import GuildSettings, JobStatus
 from tests.bot.test_i18n import click
-from tests.cogs.animate.test_animate import png, start_queued
+from tests.cogs.animate.helpers import png, start_queued
 from tests.cogs.animate.test_results import button, delivered, videos
 from tests.cogs.test_history import reply, seed
 from tests.fakes.discord import FakeDiscord, FakeInteraction, FakeMessage

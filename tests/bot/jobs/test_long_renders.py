@@ -18,7 +18,7 @@ from bot.config import Settings
 from bot.domain import JobStatus
 from tests.bot.jobs.test_service import Harness
 from tests.bot.jobs.test_service import harness_factory as _harness_factory
-from tests.cogs.animate.test_animate import (
+from tests.cogs.animate.helpers import (
     embed_field,
     request_id_of,
     start_queued,

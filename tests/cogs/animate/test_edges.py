@@ -15,7 +15,7 @@ from pathlib import Path
 
 from app.client import AnimateBot
 from bot import i18n
-from tests.cogs.animate.test_animate import (
+from tests.cogs.animate.helpers import (
     png,
     request_id_of,
     start_queued,
