@@ -28,7 +28,7 @@ from bot.polling import (
 from bot.ratelimit import RateBudget
 from bot.runcomfy import RunComfyClient, make_http_client
 from bot.store import JobStore
-from tests.bot.jobs.test_service import TOKEN, Harness, RecordingObserver, make_settings
+from tests.bot.jobs.harness import TOKEN, Harness, RecordingObserver, make_settings
 from tests.fakes.runcomfy import FakeRunComfy, Timeline
 
 

@@ -25,8 +25,8 @@ from bot.downloads import (
     is_public_address,
 )
 from bot.jobs import RESULT_ATTEMPTS, LinkReason
-from tests.bot.jobs.test_service import Harness
-from tests.bot.jobs.test_service import harness_factory as _harness_factory
+from tests.bot.jobs.harness import Harness
+from tests.bot.jobs.harness import harness_factory as _harness_factory
 from tests.cogs.animate.helpers import png, request_id_of, state_of, status_message, wait_state
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.harness import BotRunner
