@@ -10,7 +10,7 @@ import sqlite3
 
 from app.client import AnimateBot
 from bot.domain import JobStatus
-from tests.bot.test_i18n import click
+from tests.bot.i18n_helpers import click
 from tests.cogs.french import NBSP, NNBSP
 from tests.cogs.test_history import reply, seed
 from tests.fakes.discord import FakeDiscord
