@@ -1,9 +1,11 @@
-"""What the /animate tests share: a picture, the status message and its state, a queued job."""
+"""What the /animate tests share: a picture, the status message and its state, a queued job,
+a fast timeline and the log of the jobs' loggers."""
 
 from __future__ import annotations
 
 import io
 
+import pytest
 from PIL import Image
 
 from tests.fakes.discord import FakeDiscord, FakeMessage
@@ -63,4 +65,16 @@ def posted_videos(fake: FakeDiscord) -> list[FakeMessage]:
         m
         for m in fake.channel_messages()
         if m.attachments and m.attachments[0].filename.endswith(".mp4")
+    ]
+
+
+FAST = {"queue_seconds": 0.05, "run_seconds": 0.05}
+
+
+def jobs_log(caplog: pytest.LogCaptureFixture, logger: str, level: int) -> list[str]:
+    """Messages of `logger` and its children (bot.jobs: bot.jobs.service, ...)."""
+    return [
+        r.getMessage()
+        for r in caplog.records
+        if (r.name == logger or r.name.startswith(logger + ".")) and r.levelno >= level
     ]
