@@ -13,7 +13,6 @@ FRAME_PIXELS = {"480p": 864 * 496, "720p": 1280 * 720, "1080p": 1920 * 1080}
 # Audio's share of the bill, unknown on RunComfy (the bot assumes 2×, to err high).
 AUDIO_FACTOR = 1.5
 AUDIO_FIELDS = ("generate_audio", "enable_audio", "audio")
-HTML_PAGE = "<!doctype html><html><body><h1>Service temporarily unavailable</h1></body></html>"
 # `Timeline.cost`'s default: what `seedance_bill` says the job's body costs.
 BILLED: Literal["billed"] = "billed"
 
