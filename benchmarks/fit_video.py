@@ -29,7 +29,7 @@ from typing import Any
 from benchmarks.common import machine, rig, summary, write_json
 from benchmarks.live_jobs import live_settings
 from bot import video
-from tests.cogs.animate.test_animate import png
+from tests.cogs.animate.helpers import png
 from tests.fakes import media
 from tests.fakes.runcomfy import Timeline
 

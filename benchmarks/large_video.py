@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from benchmarks.common import machine, rig, write_json
-from tests.cogs.animate.test_animate import png
+from tests.cogs.animate.helpers import png
 from tests.fakes.runcomfy import Timeline
 
 VIDEO_BYTES = 90 * 1000 * 1000

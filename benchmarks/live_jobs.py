@@ -34,7 +34,7 @@ from bot.config import Settings
 from bot.domain import ImageFacts, Job, JobStatus
 from bot.runcomfy.client import BASE_IN_FLIGHT
 from bot.store import JobStore
-from tests.cogs.animate.test_animate import png
+from tests.cogs.animate.helpers import png
 from tests.fakes.discord import FakeUser, peak_per_second
 from tests.fakes.runcomfy import Timeline
 from tests.models import job_fields

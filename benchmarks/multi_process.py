@@ -32,7 +32,7 @@ import asyncpg
 from benchmarks.common import machine
 from benchmarks.live_jobs import QUEUE_POSITIONS, live_settings
 from bot.config import Settings
-from tests.cogs.animate.test_animate import png
+from tests.cogs.animate.helpers import png
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.harness import RUNCOMFY_TOKEN, settings_for_fakes
 from tests.fakes.process import REPO, BotProcess

@@ -12,7 +12,7 @@ import asyncio
 from pathlib import Path
 
 from benchmarks.common import machine, rig, write_json
-from tests.cogs.animate.test_animate import png
+from tests.cogs.animate.helpers import png
 from tests.fakes.process import can_run_as_pid_1
 
 

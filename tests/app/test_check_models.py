@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.config import Settings
-from tests.app.test_cli import check_in_process, line_of
+from tests.app.cli_helpers import check_in_process, line_of
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.harness import DISCORD_TOKEN
 from tests.fakes.runcomfy import FakeRunComfy

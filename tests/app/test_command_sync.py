@@ -15,7 +15,7 @@ from app import cli
 from app.client import AnimateBot
 from app.command_sync import Scope, payload_hash
 from cogs.common.translator import CatalogTranslator
-from tests.app.test_cli import run_child
+from tests.app.cli_helpers import run_child
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.harness import BotRunner
 from tests.fakes.process import settings_env

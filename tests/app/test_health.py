@@ -12,8 +12,8 @@ import os
 from pathlib import Path
 
 from bot.config import Settings
+from tests.app.cli_helpers import run_child
 from tests.app.conftest import DiscordWithOutages
-from tests.app.test_cli import run_child
 from tests.fakes.harness import settings_for_fakes
 from tests.fakes.process import BotProcess, settings_env
 from tests.fakes.runcomfy import FakeRunComfy

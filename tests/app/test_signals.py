@@ -18,7 +18,7 @@ from bot.domain import ACTIVE_STATUSES, JobStatus
 from bot.store import JobStore
 from tests.app.conftest import DiscordWithOutages
 from tests.bot.test_config import bot_command
-from tests.cogs.animate.test_animate import png, state_of
+from tests.cogs.animate.helpers import png, state_of
 from tests.fakes.discord import FakeDiscord, FakeInteraction, FakeUser
 from tests.fakes.harness import settings_for_fakes
 from tests.fakes.process import BotProcess, can_run_as_pid_1

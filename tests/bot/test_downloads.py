@@ -24,8 +24,8 @@ from bot.downloads import (
     download_to_file,
 )
 from bot.jobs import LinkReason
-from tests.bot.jobs.test_service import Harness
-from tests.bot.jobs.test_service import harness_factory as _harness_factory
+from tests.bot.jobs.harness import Harness
+from tests.bot.jobs.harness import harness_factory as _harness_factory
 from tests.fakes.runcomfy import FakeRunComfy, Timeline
 
 harness_factory = _harness_factory  # the JobService + fake RunComfy fixture, shared

@@ -9,7 +9,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.metrics import Metrics
-from tests.cogs.animate.test_animate import png, request_id_of
+from tests.cogs.animate.helpers import png, request_id_of
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.harness import BotRunner
 from tests.fakes.runcomfy import FakeRunComfy, Timeline

@@ -21,7 +21,7 @@ from bot.models.registry import Models
 from bot.pricing import LEARNED_AFTER, Pricing
 from bot.runcomfy import RunComfyClient, make_http_client
 from bot.store import JobStore
-from tests.cogs.animate.test_animate import embed_field, png, start_queued, wait_state
+from tests.cogs.animate.helpers import embed_field, png, start_queued, wait_state
 from tests.cogs.test_history import reply
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.harness import RUNCOMFY_TOKEN, BotRunner

@@ -14,7 +14,7 @@ from app.client import AnimateBot
 from bot import i18n, video
 from bot.video import FitFailure, VideoUnreadable
 from cogs.history.cog import detail_embed
-from tests.cogs.animate.test_animate import png, status_message, wait_state
+from tests.cogs.animate.helpers import png, status_message, wait_state
 from tests.fakes import media
 from tests.fakes.discord import FakeDiscord, FakeInteraction, FakeMessage
 from tests.fakes.harness import BotRunner

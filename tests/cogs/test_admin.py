@@ -8,7 +8,7 @@ from typing import Any
 
 from app.client import AnimateBot
 from bot.domain import GuildSettings, ImageFacts, Job, JobStatus
-from tests.cogs.animate.test_animate import png, start_queued
+from tests.cogs.animate.helpers import png, start_queued
 from tests.cogs.test_history import press, reply
 from tests.fakes.discord import MANAGE_GUILD, FakeDiscord, FakeInteraction, FakeUser
 from tests.fakes.harness import BotRunner

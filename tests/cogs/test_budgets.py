@@ -17,7 +17,7 @@ import pytest
 from app.client import AnimateBot
 from bot.domain import Job, JobStatus
 from bot.models.estimate import first_estimate
-from tests.cogs.animate.test_animate import (
+from tests.cogs.animate.helpers import (
     png,
     start_queued,
     status_message,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from app.client import AnimateBot
-from tests.cogs.animate.test_animate import png
+from tests.cogs.animate.helpers import png
 from tests.cogs.animate.test_models import BOTH, delivered
 from tests.cogs.test_admin import admin, answer, refused_animate
 from tests.fakes.discord import FakeDiscord

@@ -13,7 +13,7 @@ from app.client import SORRY, AnimateBot
 from bot import i18n
 from bot.domain import ImageFacts, Job, JobStatus
 from cogs.history import views as history_views
-from tests.cogs.animate.test_animate import (
+from tests.cogs.animate.helpers import (
     start_queued,
     status_message,
     until_queued_and_cancellable,

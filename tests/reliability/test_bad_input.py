@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from app.client import AnimateBot
-from tests.cogs.animate.test_animate import png, state_of, status_message
+from tests.cogs.animate.helpers import png, state_of, status_message
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.runcomfy import FakeRunComfy, Timeline
 

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 
 from app.client import AnimateBot
 from bot.domain import FINAL_STATUSES, JobStatus
-from tests.cogs.animate.test_animate import png, state_of, status_message
+from tests.cogs.animate.helpers import png, state_of, status_message
 from tests.fakes.discord import FakeDiscord, FakeMessage
 from tests.fakes.runcomfy import FakeRunComfy, Timeline
 

@@ -12,7 +12,7 @@ from collections import Counter
 from pathlib import Path
 
 from bot.domain import FINAL_STATUSES, JobStatus
-from tests.cogs.animate.test_animate import png
+from tests.cogs.animate.helpers import png
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.harness import DISCORD_TOKEN, RUNCOMFY_TOKEN, settings_for_fakes
 from tests.fakes.process import BotProcess

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.cogs.animate.test_animate import png
+from tests.cogs.animate.helpers import png
 from tests.cogs.animate.test_anywhere import videos_in
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.harness import settings_for_fakes

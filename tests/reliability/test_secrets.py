@@ -16,7 +16,7 @@ import pytest
 
 from app.client import AnimateBot
 from bot.config import SettingsError, load_settings
-from tests.cogs.animate.test_animate import png, state_of, status_message
+from tests.cogs.animate.helpers import png, state_of, status_message
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.harness import DISCORD_TOKEN, RUNCOMFY_TOKEN, settings_for_fakes
 from tests.fakes.process import BotProcess

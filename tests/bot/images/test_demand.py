@@ -17,7 +17,7 @@ from bot.images import ImageRejected, prepare_within_budget
 from bot.images.budget import DECODING, PixelBudget
 from bot.images.prepare import decoding_demand
 from tests.bot.images.bombs import bomb_png
-from tests.bot.images.test_images import BOUNDS as SEEDANCE_BOUNDS
+from tests.bot.images.corpus import BOUNDS as SEEDANCE_BOUNDS
 
 REPO = Path(__file__).resolve().parents[3]
 # Measured in a fresh interpreter: /proc's peak resident memory around prepare_image.
@@ -25,7 +25,7 @@ MEASURE = """
 import sys
 from pathlib import Path
 from bot.images import prepare_image
-from tests.bot.images.test_images import BOUNDS as SEEDANCE_BOUNDS
+from tests.bot.images.corpus import BOUNDS as SEEDANCE_BOUNDS
 
 def status(key):
     for line in Path("/proc/self/status").read_text().splitlines():

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from bot.domain import Job, JobStatus
 from bot.store import JobStore
-from tests.cogs.animate.test_animate import png
+from tests.cogs.animate.helpers import png
 from tests.fakes.discord import FakeDiscord, FakeMessage
 from tests.fakes.harness import settings_for_fakes
 from tests.fakes.process import BotProcess

@@ -18,9 +18,9 @@ import pytest
 from app.client import AnimateBot
 from bot.domain import JobStatus
 from bot.jobs import LinkReason
-from tests.bot.jobs.test_service import Harness
-from tests.bot.jobs.test_service import harness_factory as _harness_factory
-from tests.cogs.animate.test_animate import request_id_of, start_queued, state_of, wait_state
+from tests.bot.jobs.harness import Harness
+from tests.bot.jobs.harness import harness_factory as _harness_factory
+from tests.cogs.animate.helpers import request_id_of, start_queued, state_of, wait_state
 from tests.cogs.test_history import reply
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.harness import BotRunner

@@ -20,8 +20,8 @@ from bot.quotas import QuotaExceeded
 from bot.runcomfy import RunComfyClient, make_http_client
 from bot.store import JobStore, lease_hold, open_store
 from bot.store.postgres import PostgresDatabase
-from tests.bot.jobs.test_service import IMAGE, make_settings
-from tests.bot.store.test_store import new_job
+from tests.bot.jobs.harness import IMAGE, make_settings
+from tests.bot.store.helpers import new_job
 from tests.fakes.runcomfy import FakeRunComfy
 from tests.models import options, seedance
 from tests.stores import OpenStore, save_guild_settings

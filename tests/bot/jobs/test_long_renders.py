@@ -16,9 +16,9 @@ import pytest
 from app.client import AnimateBot
 from bot.config import Settings
 from bot.domain import JobStatus
-from tests.bot.jobs.test_service import Harness
-from tests.bot.jobs.test_service import harness_factory as _harness_factory
-from tests.cogs.animate.test_animate import (
+from tests.bot.jobs.harness import Harness
+from tests.bot.jobs.harness import harness_factory as _harness_factory
+from tests.cogs.animate.helpers import (
     embed_field,
     request_id_of,
     start_queued,

@@ -12,7 +12,7 @@ import json
 
 from app.client import AnimateBot
 from bot.domain import JobStatus
-from tests.cogs.animate.test_animate import (
+from tests.cogs.animate.helpers import (
     png,
     request_id_of,
     start_queued,

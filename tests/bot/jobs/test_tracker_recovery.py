@@ -26,8 +26,8 @@ from bot.jobs import JobService
 from bot.models.registry import Models
 from bot.runcomfy import RunComfyClient, make_http_client
 from bot.store import JobStore, lease_hold
-from tests.bot.jobs.test_service import TOKEN, Harness, RecordingObserver, make_settings
-from tests.bot.store.test_store import new_job
+from tests.bot.jobs.harness import TOKEN, Harness, RecordingObserver, make_settings
+from tests.bot.store.helpers import new_job
 from tests.fakes.runcomfy import FakeRunComfy, Timeline
 from tests.fakes.schemas import SEEDANCE_15
 from tests.stores import OpenStore

@@ -11,7 +11,7 @@ import re
 from bot.domain import JobStatus
 from bot.store import JobStore
 from bot.store.leases import DeliveryClaim
-from tests.bot.store.test_store import new_job, plans_of
+from tests.bot.store.helpers import new_job, plans_of
 from tests.stores import OpenStore
 
 S = JobStatus

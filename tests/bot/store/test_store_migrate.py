@@ -10,7 +10,7 @@ import pytest
 from app import cli
 from bot.domain import GuildSettings, JobStatus
 from bot.store import COPIED_TABLES, LATEST_MIGRATION, JobStore
-from tests.bot.store.test_store import new_job
+from tests.bot.store.helpers import new_job
 from tests.fakes.schemas import SEEDANCE_15
 from tests.models import job_fields, options, seedance
 from tests.stores import save_guild_settings

@@ -9,7 +9,7 @@ import pytest
 
 from app.client import AnimateBot
 from bot.domain import JobStatus, Reach, Visibility
-from tests.cogs.animate.test_animate import png, request_id_of, state_of, wait_state
+from tests.cogs.animate.helpers import png, request_id_of, state_of, wait_state
 from tests.fakes.discord import FakeDiscord, FakeInteraction, FakeMessage
 from tests.fakes.runcomfy import FakeRunComfy, Timeline
 

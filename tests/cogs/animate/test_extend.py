@@ -14,7 +14,7 @@ from bot import i18n, video
 from bot.domain import JobStatus
 from bot.images.budget import DECODING
 from cogs.animate.continuations import ALREADY_EXTENDED
-from tests.cogs.animate.test_animate import png
+from tests.cogs.animate.helpers import png
 from tests.fakes import media
 from tests.fakes.discord import FakeDiscord, FakeInteraction, FakeMessage
 from tests.fakes.harness import settings_for_fakes

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from app.client import AnimateBot
-from tests.cogs.animate.test_animate import png
+from tests.cogs.animate.helpers import png
 from tests.cogs.animate.test_models import delivered, submits_to
 from tests.cogs.animate.test_results import button, value_labelled
 from tests.cogs.test_history import reply

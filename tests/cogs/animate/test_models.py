@@ -12,7 +12,7 @@ import pytest
 
 from app.client import AnimateBot
 from bot.domain import JobStatus
-from tests.cogs.animate.test_animate import png, state_of, status_message, wait_state
+from tests.cogs.animate.helpers import png, state_of, status_message, wait_state
 from tests.cogs.test_history import press, reply
 from tests.fakes.discord import FakeDiscord, FakeMessage
 from tests.fakes.harness import BotRunner

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from app.client import AnimateBot
-from tests.cogs.animate.test_animate import png
+from tests.cogs.animate.helpers import png
 from tests.cogs.animate.test_extend import CLIP, extend_id, until_reacted
 from tests.cogs.animate.test_models import delivered, submits_to
 from tests.cogs.animate.test_results import button, value_labelled

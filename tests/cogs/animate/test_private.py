@@ -8,7 +8,7 @@ from pathlib import Path
 
 from app.client import AnimateBot
 from bot.domain import Visibility
-from tests.cogs.animate.test_animate import png, wait_state
+from tests.cogs.animate.helpers import png, wait_state
 from tests.cogs.animate.test_anywhere import videos_in
 from tests.cogs.test_history import press, reply
 from tests.fakes.discord import SEND_MESSAGES, FakeDiscord, FakeInteraction, FakeMessage

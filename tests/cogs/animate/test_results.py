@@ -7,7 +7,7 @@ from typing import Any
 
 from app.client import AnimateBot
 from bot.domain import JobStatus
-from tests.cogs.animate.test_animate import png
+from tests.cogs.animate.helpers import png
 from tests.fakes.discord import FakeDiscord, FakeInteraction, FakeMessage, FakeUser
 from tests.fakes.harness import BotRunner
 from tests.fakes.runcomfy import FakeRunComfy, Timeline

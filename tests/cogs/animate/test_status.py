@@ -10,7 +10,7 @@ from app.client import AnimateBot
 from bot.domain import ImageFacts, Job, JobStatus
 from bot.eta import Estimate
 from cogs.animate.rendering import status_embed
-from tests.cogs.animate.test_animate import (
+from tests.cogs.animate.helpers import (
     embed_field,
     png,
     request_id_of,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.cogs.animate.test_animate import png, request_id_of, state_of, wait_state
+from tests.cogs.animate.helpers import png, request_id_of, state_of, wait_state
 from tests.fakes import media
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.harness import BotRunner

@@ -1,17 +1,9 @@
-"""A loopback fake of RunComfy's Model API, following shared/docs/runcomfy-api.md.
-
-A real aiohttp server on 127.0.0.1: the real httpx client talks to it over
-TCP. Jobs follow scripted timelines (time based, or moved by hand), faults
-are injected per endpoint, and every request is recorded for assertions.
-
-Run it alone: `python -m tests.fakes.runcomfy --port 8765 --token xyz`.
-"""
+"""The fake RunComfy's server: its routes, the control surface tests script it with, and
+the record of every request."""
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import contextlib
 import itertools
 import json
 import random
@@ -23,93 +15,19 @@ from typing import Any, Literal
 
 from aiohttp import web
 
+from tests.fakes.runcomfy.faults import Fault, api_error, apply_fault
+from tests.fakes.runcomfy.jobs import (
+    FakeJob,
+    HostedModel,
+    Timeline,
+    seedance_bill,
+    validate_input,
+    video_chunks,
+)
 from tests.fakes.schemas import SEEDANCE_15, seedance_15
 
 Endpoint = Literal["submit", "status", "result", "cancel", "video", "model"]
-CHUNK = 256 * 1024
 BODY = web.RequestKey("body", object)
-# Seedance bills tokens in proportion to width × height × duration: the frame sizes by
-# resolution (shared/docs/runcomfy-api.md; at 480p the ratio barely changes the pixels).
-FRAME_PIXELS = {"480p": 864 * 496, "720p": 1280 * 720, "1080p": 1920 * 1080}
-# Audio's share of the bill, unknown on RunComfy (the bot assumes 2×, to err high).
-AUDIO_FACTOR = 1.5
-AUDIO_FIELDS = ("generate_audio", "enable_audio", "audio")
-HTML_PAGE = "<!doctype html><html><body><h1>Service temporarily unavailable</h1></body></html>"
-# `Timeline.cost`'s default: what `seedance_bill` says the job's body costs.
-BILLED: Literal["billed"] = "billed"
-
-
-@dataclass(frozen=True)
-class Timeline:
-    """How one job moves: queue positions stepping down, then a run, then an outcome."""
-
-    queue_positions: tuple[int, ...] = (2, 1)
-    queue_seconds: float = 0.2
-    run_seconds: float = 0.3
-    outcome: Literal["completed", "failed"] = "completed"
-    error: str | dict[str, Any] | None = None
-    video_size: int = 4096
-    # Real MP4 bytes to serve (tests/fakes/media.py); None: the byte pattern of `video_size`.
-    media: bytes | None = None
-    # What /result?include_cost=true reports: Seedance's bill for the body by default
-    # (`seedance_bill`), else this figure, or no `cost` at all (None).
-    cost: float | Literal["billed"] | None = BILLED
-    # /result?include_cost=true also tells the cost while the job runs (RunComfy's docs do
-    # not say whether it does; the bot must record it when it does).
-    cost_while_running: bool = False
-    result_status_word: str = "succeeded"
-    videos_list: bool = False  # answer `output.videos: [...]` instead of `output.video`
-    # What /result's `output` says instead of the video URL (e.g. {} or {"video": ""}).
-    result_output: Any = None
-    video_status: int = 200  # what the CDN answers for the video (e.g. 404: expired)
-    video_trickle_seconds: float = 0.0  # > 0: the CDN sends 1 KiB, then waits this long
-    manual: bool = False  # stays where it is until `set_state`
-    # /result lags /status: the first N answers after completion say done, no video.
-    result_empty_answers: int = 0
-
-
-@dataclass
-class HostedModel:
-    """A model the fake hosts: its schema (served and enforced) and its price."""
-
-    input_schema: dict[str, Any]
-    base_price_usd: float | None = 0.024
-    price_unit: str | None = "second"
-    retired: bool = False  # `GET` answers 404 (400001), a submit 400 (400001)
-    display_name: str | None = None
-
-
-@dataclass
-class FakeJob:
-    request_id: str
-    body: dict[str, Any]
-    timeline: Timeline
-    created: float
-    forced: str | None = None  # manual state or a cancel
-    forced_position: int | None = None
-    finished_at: float | None = None
-    empty_results: int = 0  # "done, no video" answers given so far
-    bill: float | None = None  # Seedance's bill for its body, at the price when submitted
-
-    @property
-    def cost(self) -> float | None:
-        """What /result reports with include_cost=true: the timeline's figure, else the bill."""
-        return self.bill if self.timeline.cost == BILLED else self.timeline.cost
-
-    def state(self, now: float, scale: float) -> tuple[str, int | None]:
-        if self.forced is not None:
-            return self.forced, self.forced_position
-        if self.timeline.manual:
-            first = self.timeline.queue_positions[0] if self.timeline.queue_positions else None
-            return "in_queue", first
-        t = self.timeline
-        elapsed = (now - self.created) / scale
-        if elapsed < t.queue_seconds and t.queue_positions:
-            step = int(elapsed / t.queue_seconds * len(t.queue_positions))
-            return "in_queue", t.queue_positions[min(step, len(t.queue_positions) - 1)]
-        if elapsed < t.queue_seconds + t.run_seconds:
-            return "in_progress", None
-        return t.outcome, None
 
 
 @dataclass
@@ -122,15 +40,6 @@ class Recorded:
     headers: dict[str, str]
     at: float = field(default_factory=time.monotonic)
     peer: tuple[str, int] | None = None  # the client's address: one per TCP connection
-
-
-@dataclass
-class _Fault:
-    kind: str
-    remaining: int
-    retry_after: float | None
-    delay: float
-    payload: Any = None  # what an "answer" fault answers (200, JSON)
 
 
 class FakeRunComfy:
@@ -157,7 +66,7 @@ class FakeRunComfy:
         self.peak_in_flight = 0
         self._host, self._port = host, port
         self._scripted: deque[Timeline] = deque()
-        self._faults: dict[str, deque[_Fault]] = {}
+        self._faults: dict[str, deque[Fault]] = {}
         self._chaos: tuple[float, list[str], random.Random] | None = None
         self._runner: web.AppRunner | None = None
         # `GET /r/{name}` answers 302 to `redirects[name]`: redirects a CDN might send.
@@ -255,7 +164,7 @@ class FakeRunComfy:
         """The next `times` calls of `endpoint` fail with `fault`; "answer" answers 200 with
         `payload` as JSON (an upstream that says nonsense), "html" a 200 HTML page."""
         self._faults.setdefault(endpoint, deque()).append(
-            _Fault(fault, times, retry_after, delay, payload)
+            Fault(fault, times, retry_after, delay, payload)
         )
 
     def chaos(self, rate: float, faults: list[str], *, seed: int = 0) -> None:
@@ -282,7 +191,7 @@ class FakeRunComfy:
     @staticmethod
     def video_bytes(request_id: str, size: int) -> bytes:
         """The deterministic content of a job's video (what tests compare against)."""
-        return b"".join(_video_chunks(request_id, size))
+        return b"".join(video_chunks(request_id, size))
 
     # -- handlers ----------------------------------------------------------
 
@@ -309,7 +218,7 @@ class FakeRunComfy:
         )
         request[BODY] = body
         if endpoint != "video" and request.headers.get("Authorization") != f"Bearer {self.token}":
-            return _error(401, 400004, "Invalid or expired API token")
+            return api_error(401, 400004, "Invalid or expired API token")
         self.in_flight += 1
         self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
         try:
@@ -317,7 +226,7 @@ class FakeRunComfy:
                 await asyncio.sleep(self.latency)
             fault = self._take_fault(endpoint)
             if fault is not None:
-                answer = await self._apply_fault(fault, request, handler)
+                answer = await apply_fault(fault, request, handler)
                 if answer is not None:
                     return answer
             return await handler(request)
@@ -331,7 +240,7 @@ class FakeRunComfy:
     async def _submit(self, request: web.Request) -> web.StreamResponse:
         hosted = self._hosted(request)
         if hosted is None:
-            return _error(400, 400001, "Invalid model id")
+            return api_error(400, 400001, "Invalid model id")
         body = request[BODY]
         problems = validate_input(body, hosted.input_schema)
         if problems:
@@ -345,7 +254,7 @@ class FakeRunComfy:
     async def _model(self, request: web.Request) -> web.StreamResponse:
         hosted = self._hosted(request)
         if hosted is None:
-            return _error(404, 400001, "Invalid model id")
+            return api_error(404, 400001, "Invalid model id")
         answer = {
             "model_id": request.match_info["model_id"],
             "base_price_usd": hosted.base_price_usd,
@@ -379,7 +288,7 @@ class FakeRunComfy:
     async def _status(self, request: web.Request) -> web.StreamResponse:
         job = self._job(request)
         if job is None:
-            return _error(404, 404001, "Request not found or expired")
+            return api_error(404, 404001, "Request not found or expired")
         state, position = job.state(time.monotonic(), self.time_scale)
         payload: dict[str, Any] = {**self._links(job.request_id), "status": state}
         if state == "in_queue":
@@ -389,7 +298,7 @@ class FakeRunComfy:
     async def _result(self, request: web.Request) -> web.StreamResponse:
         job = self._job(request)
         if job is None:
-            return _error(404, 404001, "Request not found or expired")
+            return api_error(404, 404001, "Request not found or expired")
         state, _ = job.state(time.monotonic(), self.time_scale)
         t = job.timeline
         payload: dict[str, Any] = {
@@ -426,7 +335,7 @@ class FakeRunComfy:
     async def _cancel(self, request: web.Request) -> web.StreamResponse:
         job = self._job(request)
         if job is None:
-            return _error(404, 404001, "Request not found or expired")
+            return api_error(404, 404001, "Request not found or expired")
         state, _ = job.state(time.monotonic(), self.time_scale)
         if state == "in_queue":
             job.forced, job.forced_position = "cancelled", None
@@ -451,7 +360,7 @@ class FakeRunComfy:
         )
         await response.prepare(request)
         # Streamed in chunks: a 90 MB video never sits in the fake's memory.
-        for chunk in _video_chunks(job.request_id, t.video_size):
+        for chunk in video_chunks(job.request_id, t.video_size):
             if t.video_trickle_seconds <= 0:
                 await response.write(chunk)
                 continue
@@ -470,7 +379,7 @@ class FakeRunComfy:
 
     # -- faults ------------------------------------------------------------
 
-    def _take_fault(self, endpoint: str) -> _Fault | None:
+    def _take_fault(self, endpoint: str) -> Fault | None:
         queue = self._faults.get(endpoint)
         if queue:
             fault = queue[0]
@@ -481,50 +390,8 @@ class FakeRunComfy:
         if self._chaos is not None and endpoint in ("status", "result", "cancel"):
             rate, kinds, rng = self._chaos
             if rng.random() < rate:
-                return _Fault(rng.choice(kinds), 1, 0.05, 0.0)
+                return Fault(rng.choice(kinds), 1, 0.05, 0.0)
         return None
-
-    async def _apply_fault(
-        self, fault: _Fault, request: web.Request, handler: Any
-    ) -> web.StreamResponse | None:
-        kind = fault.kind
-        if kind == "429":
-            headers = {"Retry-After": str(fault.retry_after if fault.retry_after else 1)}
-            return web.json_response(
-                {"error_code": 429001, "error_message": "Too many requests"},
-                status=429,
-                headers=headers,
-            )
-        if kind in ("500", "502", "503"):
-            return _error(int(kind), 500001, "Internal error")
-        if kind == "slow":
-            await asyncio.sleep(fault.delay)
-            return None
-        if kind == "malformed":
-            return web.Response(status=200, text="{not json", content_type="application/json")
-        if kind == "html":  # a proxy's or a login page, with a 200
-            return web.Response(status=200, text=HTML_PAGE, content_type="text/html")
-        if kind == "answer":
-            return web.json_response(fault.payload)
-        if kind == "error_200":
-            return web.json_response({"error_code": 500001, "error_message": "Internal error"})
-        if kind == "reset":
-            assert request.transport is not None
-            request.transport.close()
-            # Let the client see the closed connection, then end this handler.
-            raise asyncio.CancelledError
-        if kind == "submit_500_after_create":
-            await handler(request)  # the job exists now...
-            return _error(500, 500001, "Internal error")  # ...but the answer says otherwise
-        if kind == "balance":
-            return _error(402, 400002, "Insufficient account balance")
-        if kind == "token":
-            return _error(401, 400004, "Invalid or expired API token")
-        if kind == "expired":
-            return _error(404, 404001, "Request not found or expired")
-        if kind == "missing":  # a model RunComfy does not know (or a one-off 404)
-            return _error(404, 400001, "Invalid model id")
-        raise ValueError(f"unknown fault {kind!r}")
 
 
 def _endpoint_of(request: web.Request) -> str:
@@ -537,103 +404,3 @@ def _endpoint_of(request: web.Request) -> str:
         if path.endswith(f"/{name}"):
             return name
     return "other"
-
-
-def _error(status: int, code: int, message: str) -> web.Response:
-    return web.json_response({"error_code": code, "error_message": message}, status=status)
-
-
-def validate_input(body: Any, schema: dict[str, Any]) -> list[dict[str, Any]]:
-    """RunComfy's 422 for a body outside the model's schema: extra, missing or mistyped."""
-    if not isinstance(body, dict):
-        return [{"loc": ["body"], "msg": "a JSON object is required"}]
-    properties: dict[str, dict[str, Any]] = schema.get("properties", {})
-    problems = [
-        {"loc": ["body", name], "msg": "extra fields not permitted"}
-        for name in sorted(set(body) - set(properties))
-    ]
-    for name in schema.get("required", []):
-        if name not in body or body[name] in ("", None):
-            problems.append({"loc": ["body", name], "msg": "field required"})
-    for name, value in body.items():
-        spec = properties.get(name)
-        if spec is not None and not _fits(value, spec):
-            problems.append({"loc": ["body", name], "msg": "invalid value"})
-    return problems
-
-
-def _fits(value: Any, spec: dict[str, Any]) -> bool:
-    kind = spec.get("type", "string")
-    if kind == "boolean":
-        typed = isinstance(value, bool)
-    elif kind == "integer":
-        typed = isinstance(value, int) and not isinstance(value, bool)
-    elif kind in ("number", "float"):
-        typed = isinstance(value, int | float) and not isinstance(value, bool)
-    else:
-        typed = isinstance(value, str)
-    if not typed:
-        return False
-    if spec.get("enum") is not None and value not in spec["enum"]:
-        return False
-    low, high = spec.get("minimum"), spec.get("maximum")
-    return (low is None or value >= low) and (high is None or value <= high)
-
-
-def seedance_bill(body: dict[str, Any], hosted: HostedModel) -> float | None:
-    """What a job costs, billed as Seedance is: in proportion to its frames' pixels and its
-    length, with audio AUDIO_FACTOR× silence; a 480p 5 s video with audio costs the base
-    price × 5. A model priced per `output` bills no length; one with its resolution in
-    its id has that resolution's price. None without a price."""
-    price = hosted.base_price_usd
-    if price is None:
-        return None
-    properties: dict[str, dict[str, Any]] = hosted.input_schema.get("properties", {})
-
-    def given(name: str) -> Any:
-        return body.get(name, properties.get(name, {}).get("default"))
-
-    seconds = 1.0 if hosted.price_unit == "output" else float(given("duration") or 5)
-    # No resolution option (one in the model's id, or none): the price is the model's own.
-    pixels = FRAME_PIXELS.get(str(given("resolution")).lower(), FRAME_PIXELS["480p"])
-    audio = next((given(name) for name in AUDIO_FIELDS if name in properties), False)
-    share = 1.0 if audio is True else 1 / AUDIO_FACTOR
-    return round(price * seconds * pixels / FRAME_PIXELS["480p"] * share, 6)
-
-
-def _video_chunks(request_id: str, size: int) -> Any:
-    """An MP4-looking header, then a repeating pattern unique to the job."""
-    header = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom"
-    pattern = (request_id.encode() + b"|") * (CHUNK // (len(request_id) + 1) + 1)
-    produced = 0
-    first = header[:size]
-    if first:
-        yield first
-        produced = len(first)
-    while produced < size:
-        piece = pattern[: min(CHUNK, size - produced)]
-        produced += len(piece)
-        yield piece
-
-
-async def _serve(port: int, token: str) -> None:
-    fake = FakeRunComfy(token=token, port=port)
-    await fake.start()
-    print(f"Fake RunComfy on {fake.base_url} (token {token!r}); Ctrl-C to stop")
-    try:
-        await asyncio.Event().wait()
-    finally:
-        await fake.close()
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--port", type=int, default=8765)
-    parser.add_argument("--token", default="fake-runcomfy-token")
-    args = parser.parse_args()
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve(args.port, args.token))
-
-
-if __name__ == "__main__":
-    main()
