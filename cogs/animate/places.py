@@ -55,8 +55,15 @@ def reach_of(interaction: discord.Interaction[Any]) -> Reach:
 
 def settings_guild(interaction: discord.Interaction[Any]) -> int | None:
     """The server whose settings (pause, channels, models, budget, language) apply: the
-    interaction's, when its install started it; None where only the operator's do."""
-    return interaction.guild_id if reach_of(interaction) is Reach.CHANNEL else None
+    interaction's, when its install started it or the bot is a member there (a member's
+    own install used where the server restricted the command must not skip its switches);
+    None where only the operator's do."""
+    guild_id = interaction.guild_id
+    if guild_id is None:
+        return None
+    if reach_of(interaction) is Reach.CHANNEL or interaction.client.get_guild(guild_id):
+        return guild_id
+    return None
 
 
 def followups_left(interaction: discord.Interaction[Any]) -> int:
