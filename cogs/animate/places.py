@@ -46,24 +46,20 @@ def reach_of(interaction: discord.Interaction[Any]) -> Reach:
         return Reach.CHANNEL  # its own DM with the user
     if interaction.context.private_channel:
         return Reach.TOKEN  # a group DM, or a DM between others: it is no recipient
-    # A server: a member there when the server's install authorized the command (its
-    # user's install alone means the server never added the bot).
+    # A server: a member there when the server's install authorized the command, or when
+    # it is in the server anyway (Discord authorizes through the user's install alone
+    # where the server restricted the command: its switches and budget must still hold).
     if interaction.is_user_integration() and not interaction.is_guild_integration():
-        return Reach.TOKEN
+        guild_id = interaction.guild_id
+        if guild_id is None or interaction.client.get_guild(guild_id) is None:
+            return Reach.TOKEN
     return Reach.CHANNEL
 
 
 def settings_guild(interaction: discord.Interaction[Any]) -> int | None:
     """The server whose settings (pause, channels, models, budget, language) apply: the
-    interaction's, when its install started it or the bot is a member there (a member's
-    own install used where the server restricted the command must not skip its switches);
-    None where only the operator's do."""
-    guild_id = interaction.guild_id
-    if guild_id is None:
-        return None
-    if reach_of(interaction) is Reach.CHANNEL or interaction.client.get_guild(guild_id):
-        return guild_id
-    return None
+    interaction's, when its install started it; None where only the operator's do."""
+    return interaction.guild_id if reach_of(interaction) is Reach.CHANNEL else None
 
 
 def followups_left(interaction: discord.Interaction[Any]) -> int:

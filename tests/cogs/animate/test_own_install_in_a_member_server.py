@@ -18,7 +18,7 @@ from tests.cogs.test_history import reply
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.discord.records import FakeUser, Place
 from tests.fakes.discord.wire import USER_INSTALL
-from tests.fakes.runcomfy import FakeRunComfy
+from tests.fakes.runcomfy import FakeRunComfy, Timeline
 
 
 def through_own_install(fake: FakeDiscord) -> None:
@@ -45,3 +45,17 @@ async def test_a_servers_switches_hold_for_a_members_own_install(
     text = (await reply(discord_fake, ix)).content
     assert ix.ephemeral and ("paused" in text or "budget" in text), text
     assert runcomfy_fake.count("submit") == 0
+
+
+async def test_a_members_own_install_counts_against_the_servers_budget(
+    bot: AnimateBot, discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy
+) -> None:
+    # Counted nowhere, such jobs passed a server's budget without end: each was admitted
+    # against a committed sum they never joined.
+    runcomfy_fake.script(Timeline(queue_seconds=0.05, run_seconds=0.05))
+    through_own_install(discord_fake)
+    ix = await discord_fake.invoke("animate", image=png(), prompt="a kite")
+    await discord_fake.wait_for(lambda: runcomfy_fake.count("submit") == 1, within=10)
+    assert ix.response_type == 5
+    report = await bot.jobs.store.usage_report(discord_fake.guild_id, since=0.0)
+    assert report.jobs == 1
