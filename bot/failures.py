@@ -20,6 +20,7 @@ from bot.jobs.contract import (
     NOT_POSTED,
     RESULT_EXPIRED,
     SERVICE_UNAVAILABLE,
+    STOPPED_BEFORE_SENDING,
     VIDEO_REFUSED,
 )
 
@@ -42,7 +43,7 @@ _OURS = re.compile(
     r"|The status message |The resized image )"
 )
 _NO_VIDEO = frozenset({NO_VIDEO, RESULT_EXPIRED, VIDEO_REFUSED})
-_NOT_STARTED = frozenset({STATUS_FAILED_ERROR, HOSTED_TOO_LARGE_ERROR})
+_NOT_STARTED = frozenset({STATUS_FAILED_ERROR, HOSTED_TOO_LARGE_ERROR, STOPPED_BEFORE_SENDING})
 
 
 class FailureKind(StrEnum):
