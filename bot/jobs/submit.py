@@ -14,10 +14,16 @@ from bot.admission import Admission
 from bot.arrivals import Arrivals
 from bot.config import Settings
 from bot.domain import ImageFacts, Job, JobStatus, Options, Reach, Visibility
-from bot.jobs.contract import RESTARTED_WHILE_SENDING, SERVICE_UNAVAILABLE, STOPPED_BEFORE_SENDING
+from bot.jobs.contract import (
+    RESTARTED_WHILE_SENDING,
+    SCHEMA_CHANGED,
+    SERVICE_UNAVAILABLE,
+    STOPPED_BEFORE_SENDING,
+)
 from bot.jobs.tracking import Trackers
 from bot.jobs.transitions import Transitions
 from bot.models.model import VideoModel
+from bot.models.options import OptionRefused
 from bot.models.registry import Models, is_missing_model
 from bot.quotas import DAY, QuotaExceeded, QuotaKind, first_refusal, operator_quotas
 from bot.runcomfy import RunComfyClient, RunComfyError
@@ -161,7 +167,13 @@ class Submits:
             log.warning("Job %d: its model is no longer available; not sent", job_id)
             job = await store.update(job_id, status_message_id=status_message_id)
             return await self._unsent(job, MODEL_GONE)
-        body = model.body(job.prompt, image_url, job.options)
+        try:
+            body = model.body(job.prompt, image_url, job.options)
+        except OptionRefused:
+            # Its schema changed since the job's checks (a refresh): never sent outside it.
+            log.warning("Job %d: its model no longer takes its options; not sent", job_id)
+            job = await store.update(job_id, status_message_id=status_message_id)
+            return await self._unsent(job, SCHEMA_CHANGED)
         # One write before any wait: the row knows its status message (a ❌ finds the job
         # by it) and the body, stored as sent before it is; a burst's held submits then
         # go without a write each, which would hold up the admissions still arriving.

@@ -75,6 +75,12 @@ class StartChecks:
     ) -> Order | None:
         """The model's options with what was picked, and the estimate; None once a value
         the model does not take was refused privately with what it takes."""
+        # As the model is now: a form open for minutes may have seen an older schema.
+        current = self.models.get(model.model_id)
+        if current is None:
+            await _refuse(interaction, user_messages(interaction)(MODEL_GONE))
+            return None
+        model = current
         try:
             options = model.choose(picked, base=base)
         except OptionRefused as exc:

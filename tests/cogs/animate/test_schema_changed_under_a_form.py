@@ -1,0 +1,50 @@
+"""A model's schema changes while a Remix form is open (a refresh drops the longest
+durations): the form's picks are checked against the model as it is now, so the author
+is told privately what it takes, and no job is left half-started."""
+
+from __future__ import annotations
+
+from app.client import AnimateBot
+from bot.domain import ACTIVE_STATUSES
+from tests.cogs.animate.test_animate import png
+from tests.cogs.animate.test_models import delivered
+from tests.cogs.animate.test_results import button
+from tests.fakes.discord import FakeDiscord
+from tests.fakes.runcomfy import FakeRunComfy, Timeline
+
+QUICK = Timeline(queue_seconds=0.05, run_seconds=0.05)
+
+
+async def test_a_remix_form_sent_after_the_schema_dropped_its_duration_is_refused_privately(
+    bot: AnimateBot, discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy
+) -> None:
+    runcomfy_fake.script(QUICK, QUICK)
+    await discord_fake.invoke("animate", image=png(), prompt="a cat yawns", duration=12)
+    (video,) = await delivered(discord_fake)
+    shown = await discord_fake.click(video, button(video, "remix"))
+    await discord_fake.wait_for(lambda: shown.modal)
+    assert shown.modal is not None
+
+    # RunComfy now takes 4 to 10 seconds; the bot reads it at its refresh.
+    hosted = runcomfy_fake.models[runcomfy_fake.model_id]
+    hosted.input_schema["properties"]["duration"]["enum"] = [4, 5, 6, 7, 8, 9, 10]
+    await bot.services.models.refresh()
+
+    prompt_input = shown.modal["components"][0]["components"][0]
+    sent = await discord_fake.submit_modal(shown, {prompt_input["custom_id"]: "the cat sneezes"})
+    await discord_fake.wait_for(lambda: sent.original_id or sent.followup_ids, within=10)
+    said = discord_fake.messages[sent.original_id or sent.followup_ids[0]]
+    print(
+        "SAID",
+        said.content,
+        said.ephemeral,
+        len(runcomfy_fake.submits),
+        [
+            (j.status, j.options.get("duration"), j.error)
+            for j in await bot.jobs.store.list_for_user(discord_fake.author.id)
+        ],
+    )
+    assert said.ephemeral and "10" in said.content, said.content
+    assert len(runcomfy_fake.submits) == 1
+    (job, *rest) = await bot.jobs.store.list_for_user(discord_fake.author.id)
+    assert not rest or all(j.status not in ACTIVE_STATUSES for j in (job, *rest))
