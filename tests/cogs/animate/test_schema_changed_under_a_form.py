@@ -48,3 +48,21 @@ async def test_a_remix_form_sent_after_the_schema_dropped_its_duration_is_refuse
     assert len(runcomfy_fake.submits) == 1
     (job, *rest) = await bot.jobs.store.list_for_user(discord_fake.author.id)
     assert not rest or all(j.status not in ACTIVE_STATUSES for j in (job, *rest))
+
+
+async def test_again_after_the_schema_dropped_the_videos_duration_says_so_not_a_shorter_video(
+    bot: AnimateBot, discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy
+) -> None:
+    # "Again" made a 5 s video of a 12 s one, silently, once the model stopped taking 12 s.
+    runcomfy_fake.script(QUICK, QUICK)
+    await discord_fake.invoke("animate", image=png(), prompt="a cat yawns", duration=12)
+    (video,) = await delivered(discord_fake)
+    hosted = runcomfy_fake.models[runcomfy_fake.model_id]
+    hosted.input_schema["properties"]["duration"]["enum"] = [4, 5, 6, 7, 8, 9, 10]
+    await bot.services.models.refresh()
+
+    pressed = await discord_fake.click(video, button(video, "again"))
+    await discord_fake.wait_for(lambda: pressed.original_id or pressed.followup_ids, within=10)
+    said = discord_fake.messages[pressed.original_id or pressed.followup_ids[0]]
+    assert said.ephemeral and "12" in said.content and "10" in said.content, said.content
+    assert len(runcomfy_fake.submits) == 1
