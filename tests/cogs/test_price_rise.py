@@ -58,3 +58,32 @@ async def test_a_risen_price_counts_at_once_not_the_costs_billed_before_it(
     new_bills = [seedance_bill(body, hosted) or 0.0 for body in admitted]
     # Within the budget, plus one video at most.
     assert old_bills + sum(new_bills) <= BUDGET + max(new_bills), (len(admitted), new_bills)
+
+
+async def test_a_price_of_zero_is_no_price_under_a_budget(
+    runner: BotRunner, discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy
+) -> None:
+    # RunComfy's catalog says the model is free while its bills are not: each video was
+    # admitted at $0, so a budget held nothing at all.
+    runcomfy_fake.base_price_usd = 0.0
+    await runner.start(quota_user_concurrent=20)
+    await admin(discord_fake, "limits", daily_spend_usd=0.5)
+    admitted = 0
+    for _ in range(6):
+        runcomfy_fake.script(Timeline(manual=True, cost=0.24))
+        submitted = len(runcomfy_fake.submits)
+        ix = await animate(discord_fake, discord_fake.author)
+        await discord_fake.wait_for(
+            lambda s=submitted, ix=ix: len(runcomfy_fake.submits) > s or said_no(discord_fake, ix),
+            within=10,
+        )
+        admitted = len(runcomfy_fake.submits)
+        if said_no(discord_fake, ix):
+            break
+    assert admitted == 0, f"{admitted} videos admitted at $0 under a $0.50 budget"
+
+
+def said_no(fake: FakeDiscord, ix: FakeInteraction) -> bool:
+    """Refused privately, for whatever reason (the budget, an unknown price)."""
+    said = [fake.messages.get(i) for i in (ix.original_id, *ix.followup_ids) if i is not None]
+    return any(m is not None and m.ephemeral and m.content for m in said)
