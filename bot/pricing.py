@@ -51,4 +51,6 @@ class Pricing:
     async def _load(self, key: tuple[str, float]) -> float | None:
         kind, since = key
         costs = await self.store.recent_costs(kind, limit=LEARNED_FROM, since=since)
-        return max(costs) if len(costs) >= LEARNED_AFTER else None
+        learned = max(costs) if len(costs) >= LEARNED_AFTER else None
+        # Videos reported free (credits, or nonsense) say nothing of what the next cost.
+        return learned if learned is not None and learned > 0 else None

@@ -87,3 +87,31 @@ def said_no(fake: FakeDiscord, ix: FakeInteraction) -> bool:
     """Refused privately, for whatever reason (the budget, an unknown price)."""
     said = [fake.messages.get(i) for i in (ix.original_id, *ix.followup_ids) if i is not None]
     return any(m is not None and m.ephemeral and m.content for m in said)
+
+
+async def test_videos_reported_free_do_not_make_the_next_ones_free_under_a_budget(
+    runner: BotRunner, discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy
+) -> None:
+    # Three videos RunComfy reported at $0 (free credits, or nonsense) taught the bot
+    # that its videos cost nothing: a budget then admitted every one after them.
+    await runner.start(quota_user_concurrent=20)
+    for n in range(1, 4):
+        runcomfy_fake.script(Timeline(queue_seconds=0.05, run_seconds=0.05, cost=0.0))
+        await animate(discord_fake, discord_fake.author)
+        await discord_fake.wait_for(lambda n=n: len(delivered_videos(discord_fake)) == n, within=10)
+    await runner.restart()  # what it learned is read afresh
+    await admin(discord_fake, "limits", daily_spend_usd=0.5)
+    before = len(runcomfy_fake.submits)
+    for _ in range(6):
+        runcomfy_fake.script(Timeline(manual=True))
+        submitted = len(runcomfy_fake.submits)
+        ix = await animate(discord_fake, discord_fake.author)
+        await discord_fake.wait_for(
+            lambda s=submitted, ix=ix: len(runcomfy_fake.submits) > s or said_no(discord_fake, ix),
+            within=10,
+        )
+        if said_no(discord_fake, ix):
+            break
+    hosted = runcomfy_fake.models[runcomfy_fake.model_id]
+    bills = [seedance_bill(body, hosted) or 0.0 for body in runcomfy_fake.submits[before:]]
+    assert sum(bills) <= 0.5 + max(bills, default=0.0), bills
