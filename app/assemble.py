@@ -86,7 +86,7 @@ async def services_for(settings: Settings) -> AsyncIterator[Services]:
             store=store,
             jobs=jobs,
             models=models,
-            pricing=Pricing(store),
+            pricing=Pricing(store, models.price_since),
             admission=admission,
             guild_admin=GuildAdmin(settings=settings, store=store),
             metrics=metrics,

@@ -226,6 +226,7 @@ class AnimateBot(commands.AutoShardedBot):
                     async with asyncio.timeout(left(TELL_DEADLINE_SECONDS)):
                         await asyncio.wait(late)
                         await asyncio.gather(*(self._tell_interrupted(under_way[t]) for t in late))
+        await self.jobs.end_unsent()
         await self.close()
 
     def _interrupt(self, tasks: set[asyncio.Task[Any]]) -> None:
@@ -239,7 +240,7 @@ class AnimateBot(commands.AutoShardedBot):
 
         A command interrupted after its status message replaced the placeholder owns
         a job row, which says the rest: cut off mid-submit it ended "lost" (its author
-        told); a row never sent is ended "lost" at the next start.
+        told); a row never sent ends unsent (`JobService.end_unsent`).
         """
         try:
             if not interaction.response.is_done():

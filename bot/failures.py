@@ -19,7 +19,9 @@ from bot.jobs.contract import (
     NO_VIDEO,
     NOT_POSTED,
     RESULT_EXPIRED,
+    SCHEMA_CHANGED,
     SERVICE_UNAVAILABLE,
+    STOPPED_BEFORE_SENDING,
     VIDEO_REFUSED,
 )
 
@@ -42,7 +44,9 @@ _OURS = re.compile(
     r"|The status message |The resized image )"
 )
 _NO_VIDEO = frozenset({NO_VIDEO, RESULT_EXPIRED, VIDEO_REFUSED})
-_NOT_STARTED = frozenset({STATUS_FAILED_ERROR, HOSTED_TOO_LARGE_ERROR})
+_NOT_STARTED = frozenset(
+    {STATUS_FAILED_ERROR, HOSTED_TOO_LARGE_ERROR, STOPPED_BEFORE_SENDING, SCHEMA_CHANGED}
+)
 
 
 class FailureKind(StrEnum):

@@ -9,7 +9,7 @@ real cost is known; a job that ends without one (timed out, lost) keeps counting
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Protocol
 
 from bot.domain import Scalar
@@ -24,25 +24,33 @@ CACHE_SECONDS = 60.0
 
 
 class CostStore(Protocol):
-    async def recent_costs(self, kind: str, *, limit: int) -> list[float]: ...
+    async def recent_costs(self, kind: str, *, limit: int, since: float = 0.0) -> list[float]: ...
 
 
 class Pricing:
-    def __init__(self, store: CostStore) -> None:
+    def __init__(
+        self, store: CostStore, price_since: Callable[[str], float] = lambda _: 0.0
+    ) -> None:
         self.store = store
-        self._learned: SharedRefresh[str, float | None] = SharedRefresh(
+        # Since when a model has had its current price: costs billed before it do not
+        # decide (a tenfold rise let a budget admit ten times what it holds).
+        self.price_since = price_since
+        self._learned: SharedRefresh[tuple[str, float], float | None] = SharedRefresh(
             self._load, lambda _: CACHE_SECONDS
         )
 
     async def estimate(self, model: VideoModel, options: Mapping[str, Scalar]) -> float | None:
         """A video's expected cost in US dollars; None when nothing honest can be said."""
-        learned = await self._learned.get(model.kind(options))
+        learned = await self._learned.get((model.kind(options), self.price_since(model.model_id)))
         return learned if learned is not None else first_estimate(model, options)
 
     async def quote(self, model: VideoModel) -> float | None:
         """What a video with the model's defaults costs (shown beside its name)."""
         return await self.estimate(model, model.defaults())
 
-    async def _load(self, kind: str) -> float | None:
-        costs = await self.store.recent_costs(kind, limit=LEARNED_FROM)
-        return max(costs) if len(costs) >= LEARNED_AFTER else None
+    async def _load(self, key: tuple[str, float]) -> float | None:
+        kind, since = key
+        costs = await self.store.recent_costs(kind, limit=LEARNED_FROM, since=since)
+        learned = max(costs) if len(costs) >= LEARNED_AFTER else None
+        # Videos reported free (credits, or nonsense) say nothing of what the next cost.
+        return learned if learned is not None and learned > 0 else None

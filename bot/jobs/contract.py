@@ -25,6 +25,10 @@ RESTARTED_WHILE_SENDING = (
     "The bot restarted while sending this job; it was not resent to avoid charging twice. "
     "Please try again."
 )
+# A stop cut the command off before its job was handed to RunComfy: nothing was sent.
+STOPPED_BEFORE_SENDING = "The bot stopped before sending this job; nothing was sent."
+# The model's schema changed between the job's checks and its submit: nothing was sent.
+SCHEMA_CHANGED = "The model changed what it takes before this job was sent; nothing was sent."
 RESULT_EXPIRED = "The video service no longer has this video; it expired before it was fetched."
 # The video was made, but neither it nor its link reached Discord; `bot.failures` tells
 # it by this sentence, which the link follows.

@@ -16,6 +16,7 @@ the observer, metrics, operator alerts).
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -41,6 +42,10 @@ from bot.polling import HazardPolicy, PollPolicy
 from bot.quotas import DAY
 from bot.runcomfy import RunComfyClient
 from bot.store import JobStore
+
+log = logging.getLogger(__name__)
+# At a stop, the jobs never sent are ended and their authors told within this.
+UNSENT_DEADLINE_SECONDS = 1.5
 
 
 class JobService:
@@ -232,6 +237,17 @@ class JobService:
         process holds; then the lease keeper renews ours and takes over others' jobs.
         """
         return await self._leases.resume()
+
+    async def end_unsent(self) -> None:
+        """At a graceful stop, once the commands under way are done or interrupted: the
+        jobs they never sent end unsent (nothing charged) rather than lost at the next start."""
+        try:
+            async with asyncio.timeout(UNSENT_DEADLINE_SECONDS):
+                await self._submits.end_unsent()
+        except TimeoutError:  # a stop goes on: the next start calls them lost instead
+            log.warning("Could not end the jobs never sent within %.0f s", UNSENT_DEADLINE_SECONDS)
+        except Exception:
+            log.exception("Could not end the jobs never sent")
 
     async def close(self) -> None:
         """Stop tracking (rows stay; the next start resumes them)."""

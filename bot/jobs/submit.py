@@ -14,10 +14,16 @@ from bot.admission import Admission
 from bot.arrivals import Arrivals
 from bot.config import Settings
 from bot.domain import ImageFacts, Job, JobStatus, Options, Reach, Visibility
-from bot.jobs.contract import RESTARTED_WHILE_SENDING, SERVICE_UNAVAILABLE
+from bot.jobs.contract import (
+    RESTARTED_WHILE_SENDING,
+    SCHEMA_CHANGED,
+    SERVICE_UNAVAILABLE,
+    STOPPED_BEFORE_SENDING,
+)
 from bot.jobs.tracking import Trackers
 from bot.jobs.transitions import Transitions
 from bot.models.model import VideoModel
+from bot.models.options import OptionRefused
 from bot.models.registry import Models, is_missing_model
 from bot.quotas import DAY, QuotaExceeded, QuotaKind, first_refusal, operator_quotas
 from bot.runcomfy import RunComfyClient, RunComfyError
@@ -59,6 +65,9 @@ class Submits:
         self._admitting = asyncio.Lock()
         # Tasks inside a submit call: a stop lets them finish rather than interrupt them.
         self._sending: set[asyncio.Task[object]] = set()
+        # Rows written and not yet handed to RunComfy: a stop ends them unsent (uncharged),
+        # rather than the next start calling them lost (counted at their estimate).
+        self._not_sent: set[int] = set()
 
     def is_sending(self, task: asyncio.Task[object]) -> bool:
         return task in self._sending
@@ -126,6 +135,7 @@ class Submits:
         assert created.id is not None
         # Held from now: its lease is renewed, and no sweep takes it for a lost one.
         self.trackers.reserve(created.id)
+        self._not_sent.add(created.id)
         return created
 
     async def submit(
@@ -140,6 +150,7 @@ class Submits:
                 hosted_url=hosted_url,
             )
         finally:
+            self._not_sent.discard(job_id)
             self.trackers.unreserve(job_id)  # tracked by now, or ended
 
     async def _submit(
@@ -156,7 +167,13 @@ class Submits:
             log.warning("Job %d: its model is no longer available; not sent", job_id)
             job = await store.update(job_id, status_message_id=status_message_id)
             return await self._unsent(job, MODEL_GONE)
-        body = model.body(job.prompt, image_url, job.options)
+        try:
+            body = model.body(job.prompt, image_url, job.options)
+        except OptionRefused:
+            # Its schema changed since the job's checks (a refresh): never sent outside it.
+            log.warning("Job %d: its model no longer takes its options; not sent", job_id)
+            job = await store.update(job_id, status_message_id=status_message_id)
+            return await self._unsent(job, SCHEMA_CHANGED)
         # One write before any wait: the row knows its status message (a ❌ finds the job
         # by it) and the body, stored as sent before it is; a burst's held submits then
         # go without a write each, which would hold up the admissions still arriving.
@@ -164,6 +181,9 @@ class Submits:
             job_id, status_message_id=status_message_id, image_url=hosted_url, body=body
         )
         await self.arrivals.let_through()  # other commands' status messages first
+        if job_id not in self._not_sent:
+            return await self.transitions.reload(job)  # a stop ended it meanwhile: not sent
+        self._not_sent.discard(job_id)
         task = asyncio.current_task()
         if task is not None:
             self._sending.add(task)
@@ -196,6 +216,7 @@ class Submits:
 
     async def abandon(self, job_id: int, reason: str) -> None:
         """The cog could not set the job up (e.g. its status message failed): end it unsent."""
+        self._not_sent.discard(job_id)
         self.trackers.unreserve(job_id)
         abandoned = await self.transitions.store.transition(
             job_id,
@@ -207,6 +228,29 @@ class Submits:
         if abandoned is not None:
             self.transitions.metrics.job_ended(JobStatus.FAILED, abandoned.model_id)
             await self.transitions.release_extended(abandoned)
+
+    async def end_unsent(self) -> int:
+        """At a stop: the rows whose commands never handed them to RunComfy end unsent
+        (nothing charged), then their authors are told; a later submit sends nothing."""
+        store, unsent = self.transitions.store, sorted(self._not_sent)
+        self._not_sent.clear()
+        ended = []
+        for job_id in unsent:  # every row first: telling the authors may run out of time
+            self.trackers.unreserve(job_id)
+            job = await store.transition(
+                job_id,
+                from_statuses=[JobStatus.SUBMITTING],
+                to=JobStatus.FAILED,
+                error=STOPPED_BEFORE_SENDING,
+                finished_at=self.transitions.clock(),
+            )
+            if job is not None:
+                ended.append(job)
+        if ended:
+            log.warning("Stopping: %d jobs never sent ended unsent (nothing charged)", len(ended))
+        for job in ended:
+            await self.transitions.ended(job)
+        return len(ended)
 
     async def claim_extend(self, job_id: int) -> bool:
         """Extend a delivered job at most once (two racing presses make one job).

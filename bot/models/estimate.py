@@ -25,7 +25,9 @@ _K = {"2k": 1440, "4k": 2160, "8k": 4320}
 def first_estimate(model: VideoModel, options: Mapping[str, Scalar]) -> float | None:
     """The estimate in US dollars; None when the model gives no price the bot can use."""
     price, unit = model.base_price_usd, model.price_unit
-    if price is None or unit not in ("second", "output"):
+    # No hosted video is free: a zero price is a catalog's slip, and estimating $0 would
+    # let every budget admit without end.
+    if price is None or price <= 0 or unit not in ("second", "output"):
         return None
     estimate = price
     if unit == "second":

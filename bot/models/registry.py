@@ -47,6 +47,7 @@ class Entry:
     reasons: tuple[str, ...] = ()
     read_at: float | None = None  # when RunComfy gave the schema in use
     from_copy: bool = False  # the schema is the database's copy (RunComfy was down)
+    price_since: float = 0.0  # since when its price is the one in use (0: as far as known)
 
 
 class StateStore(Protocol):
@@ -135,6 +136,12 @@ class Models:
 
     def entry(self, model_id: str) -> Entry | None:
         return self._entries.get(model_id)
+
+    def price_since(self, model_id: str) -> float:
+        """Since when the model has had its current price: costs billed before do not tell
+        what its videos cost now."""
+        entry = self._entries.get(model_id)
+        return entry.price_since if entry is not None else 0.0
 
     def suspect(self, model_id: str) -> None:
         """RunComfy refused a submit as if the model were gone: confirm at the next look."""
@@ -233,15 +240,35 @@ class Models:
                 log.warning("Model %s changed: %s", model_id, change)
         elif before.model is None:
             log.info("Model %s (%s) ready: %s", model_id, model.name, _summary(model))
-        self._entries[model_id] = Entry(model_id, ModelState.READY, model, read_at=now)
+        since = await self._price_since(model_id, info, now)
+        self._entries[model_id] = Entry(
+            model_id, ModelState.READY, model, read_at=now, price_since=since
+        )
         try:
-            await self.store.set_state(
-                STATE_KEY + model_id,
-                json.dumps({"info": info.model_dump(mode="json"), "read_at": now}),
-                now=now,
-            )
+            kept = {"info": info.model_dump(mode="json"), "read_at": now, "price_since": since}
+            await self.store.set_state(STATE_KEY + model_id, json.dumps(kept), now=now)
         except Exception:
             log.exception("Could not keep a copy of %s's schema", model_id)
+
+    async def _price_since(self, model_id: str, info: ModelInfo, now: float) -> float:
+        """When the price in `info` was first seen: now if it differs from the last known."""
+        before = self._entries[model_id]
+        if before.model is not None:
+            known: tuple[float | None, str | None] = (
+                before.model.base_price_usd,
+                before.model.price_unit,
+            )
+            since = before.price_since
+        else:
+            copy = await self._copy(model_id)
+            if copy is None:
+                return 0.0  # never read before: every cost billed so far is at this price
+            known, since = (copy[0].base_price_usd, copy[0].price_unit), copy[2]
+        if known != (info.base_price_usd, info.price_unit):
+            log.warning("Model %s's price changed: %s per %s, was %s per %s", model_id,
+                        info.base_price_usd, info.price_unit, *known)  # fmt: skip
+            return now
+        return since
 
     async def _down(self, model_id: str, exc: RunComfyError) -> None:
         """RunComfy is down (network, 5xx): keep what is known, else the database's copy."""
@@ -259,7 +286,7 @@ class Models:
             log.warning("Model %s is not offered until RunComfy answers: %s", model_id, why)
             self._entries[model_id] = Entry(model_id, ModelState.UNKNOWN, reasons=(why,))
             return
-        info, read_at = copy
+        info, read_at, since = copy
         try:
             model = read_model(info)
         except ModelUnusable as unusable:
@@ -270,16 +297,18 @@ class Models:
         log.warning("RunComfy is unreachable (%s): %s runs on its schema as read at %s",
                     exc, model_id, when)  # fmt: skip
         self._entries[model_id] = Entry(
-            model_id, ModelState.READY, model, read_at=read_at, from_copy=True
+            model_id, ModelState.READY, model, read_at=read_at, from_copy=True, price_since=since
         )
 
-    async def _copy(self, model_id: str) -> tuple[ModelInfo, float] | None:
+    async def _copy(self, model_id: str) -> tuple[ModelInfo, float, float] | None:
+        """The last good answer, when it was read, and since when its price held."""
         try:
             raw = await self.store.state(STATE_KEY + model_id)
             if raw is None:
                 return None
             kept = json.loads(raw)
-            return ModelInfo.model_validate(kept["info"]), float(kept["read_at"])
+            info = ModelInfo.model_validate(kept["info"])
+            return info, float(kept["read_at"]), float(kept.get("price_since", 0.0))
         except Exception:
             log.exception("The copy of %s's schema is unreadable", model_id)
             return None

@@ -187,12 +187,15 @@ class JobsMixin(StoreBase):
         )
         return [float(row[0]) for row in rows]
 
-    async def recent_costs(self, kind: str, *, limit: int) -> list[float]:
-        """What RunComfy charged for the latest delivered jobs of a kind, newest first."""
+    async def recent_costs(self, kind: str, *, limit: int, since: float = 0.0) -> list[float]:
+        """What RunComfy charged for the latest delivered jobs of a kind sent since `since`
+        (the model's price then), newest first."""
         rows = await self.db.fetch(
             "SELECT cost FROM jobs WHERE status = 'delivered' AND cost IS NOT NULL "
-            "AND kind = $1 ORDER BY finished_at DESC LIMIT $2",
+            "AND kind = $1 AND COALESCE(submitted_at, created_at) >= $3 "
+            "ORDER BY finished_at DESC LIMIT $2",
             kind,
             limit,
+            since,
         )
         return [float(row[0]) for row in rows]

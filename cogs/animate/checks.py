@@ -75,6 +75,12 @@ class StartChecks:
     ) -> Order | None:
         """The model's options with what was picked, and the estimate; None once a value
         the model does not take was refused privately with what it takes."""
+        # As the model is now: a form open for minutes may have seen an older schema.
+        current = self.models.get(model.model_id)
+        if current is None:
+            await _refuse(interaction, user_messages(interaction)(MODEL_GONE))
+            return None
+        model = current
         try:
             options = model.choose(picked, base=base)
         except OptionRefused as exc:
@@ -82,12 +88,23 @@ class StartChecks:
             return None
         return Order(model, options, await self.pricing.estimate(model, options))
 
-    async def same_order(self, interaction: discord.Interaction[Any], source: Job) -> Order | None:
-        """A past job's model and options again; None once refused (the model is gone)."""
+    async def same_order(
+        self, interaction: discord.Interaction[Any], source: Job, *, exact: bool = True
+    ) -> Order | None:
+        """A past job's model and options again; None once refused (the model is gone, or,
+        when `exact`, it no longer takes one of the job's values: never another silently)."""
         model = self.models.get(source.model_id)
         if model is None:
             await _refuse(interaction, user_messages(interaction)(MODEL_GONE))
             return None
+        for spec in model.options if exact else ():
+            value = source.options.get(spec.field)
+            try:
+                if value is not None:
+                    spec.accept(value)
+            except OptionRefused as exc:
+                await _refuse(interaction, refusal_text(exc, model, user_messages(interaction)))
+                return None
         return await self.order(interaction, model, {}, base=source.options)
 
     async def may_start(self, interaction: discord.Interaction[Any], order: Order) -> bool:

@@ -10,6 +10,7 @@ it does not (nothing is ever dropped or sent outside its schema).
 from __future__ import annotations
 
 import inspect
+import math
 import re
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ CHOICES_SHOWN = 25  # Discord's most suggestions
 DESCRIPTION_LIMIT = 100
 FIXED = ("image", "prompt", "model", "private")  # options every model has
 _SLUG = re.compile(r"[^a-z0-9_]+")
+_DIGITS = re.compile(r"[0-9]*")
 _TYPES: dict[str, type] = {"string": str, "integer": int, "number": float, "boolean": bool}
 
 
@@ -99,10 +101,35 @@ def suggestions(option: OptionSpec, typed: str, t: Messages) -> list[app_command
 def _range_values(option: OptionSpec, typed: str) -> tuple[Scalar, ...]:
     """A long integer range: the numbers that start with what is typed, smallest first."""
     assert option.minimum is not None and option.maximum is not None
-    low, high = int(option.minimum), int(option.maximum)
     if option.type != "integer":
         return (option.minimum, option.maximum)
-    return tuple(n for n in range(low, high + 1) if str(n).startswith(typed))[:CHOICES_SHOWN]
+    low, high = math.ceil(option.minimum), math.floor(option.maximum)
+    if not typed:
+        return tuple(range(low, min(high, low + CHOICES_SHOWN - 1) + 1))
+    sign, digits = (-1, typed[1:]) if typed.startswith("-") else (1, typed)
+    if not _DIGITS.fullmatch(digits) or (digits.startswith("0") and digits != "0"):
+        return ()
+    if digits == "0":
+        return (0,) if sign == 1 and low <= 0 <= high else ()
+    # Counted by arithmetic, not by walking the range (a seed's runs to 2^31): the numbers
+    # whose digits start so, one more digit at a time, within the range's bounds.
+    largest = high if sign == 1 else -low
+    found: list[int] = []
+    prefix, scale = int(digits or "0"), 1
+    while len(found) < CHOICES_SHOWN:
+        if digits:
+            first, last = prefix * scale, (prefix + 1) * scale - 1
+        else:  # "-" alone: every negative number, shortest first
+            first, last = scale, scale * 10 - 1
+        if first > largest:
+            break
+        if sign == 1:
+            first, last = max(first, low), min(last, high)
+        else:
+            first, last = max(first, -high), min(last, -low)
+        found.extend(range(first, min(last, first + CHOICES_SHOWN - len(found) - 1) + 1))
+        scale *= 10
+    return tuple(sorted(sign * n for n in found))
 
 
 def takes_text(option: OptionSpec, t: Messages) -> str:

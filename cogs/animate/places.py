@@ -46,10 +46,13 @@ def reach_of(interaction: discord.Interaction[Any]) -> Reach:
         return Reach.CHANNEL  # its own DM with the user
     if interaction.context.private_channel:
         return Reach.TOKEN  # a group DM, or a DM between others: it is no recipient
-    # A server: a member there when the server's install authorized the command (its
-    # user's install alone means the server never added the bot).
+    # A server: a member there when the server's install authorized the command, or when
+    # it is in the server anyway (Discord authorizes through the user's install alone
+    # where the server restricted the command: its switches and budget must still hold).
     if interaction.is_user_integration() and not interaction.is_guild_integration():
-        return Reach.TOKEN
+        guild_id = interaction.guild_id
+        if guild_id is None or interaction.client.get_guild(guild_id) is None:
+            return Reach.TOKEN
     return Reach.CHANNEL
 
 

@@ -134,7 +134,9 @@ class ResultButtons:
         if source is None:
             await interaction.response.send_message(t("result.gone"), ephemeral=True)
             return
-        order = await self.checks.same_order(interaction, source)
+        # The form shows every value it starts from: one the model no longer takes is
+        # replaced there in plain sight, to be changed before sending.
+        order = await self.checks.same_order(interaction, source, exact=False)
         if order is None or not await self.checks.may_start(interaction, order):
             return
         model = order.model
