@@ -14,7 +14,7 @@ from pathlib import Path
 from bot.domain import JobStatus
 from bot.store import JobStore
 from tests.app.test_signals import STOP_WITHIN, bot_settings, jobs_in, log_of
-from tests.cogs.animate.test_animate import png
+from tests.cogs.animate.helpers import png
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.process import BotProcess
 from tests.fakes.runcomfy import FakeRunComfy

@@ -13,7 +13,7 @@ from dataclasses import replace
 import pytest
 
 from app.client import AnimateBot
-from tests.cogs.animate.test_animate import png
+from tests.cogs.animate.helpers import png
 from tests.cogs.test_history import reply
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.discord.records import FakeUser, Place

@@ -8,7 +8,7 @@ import asyncio
 
 from app.client import AnimateBot
 from bot.domain import ACTIVE_STATUSES, JobStatus
-from tests.cogs.animate.test_animate import png
+from tests.cogs.animate.helpers import png
 from tests.cogs.animate.test_models import delivered
 from tests.cogs.animate.test_results import button
 from tests.fakes.discord import FakeDiscord
