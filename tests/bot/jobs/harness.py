@@ -97,16 +97,22 @@ class Harness:
         self.observer = observer
         self.fake = fake
 
-    async def start_job(self, user_id: int = 1, **picked: object) -> Job:
+    async def new_job(self, user_id: int = 1, prompt: str = "p", **picked: object) -> Job:
+        """A job's row as /animate writes it before the submit: not sent to RunComfy yet."""
         job = await self.service.create(
             user_id=user_id,
             guild_id=10,
             channel_id=20,
-            prompt="the cat blinks",
+            prompt=prompt,
             model=seedance(),
             options=options(**picked),
             image=IMAGE,
         )
+        assert job.id is not None
+        return job
+
+    async def start_job(self, user_id: int = 1, **picked: object) -> Job:
+        job = await self.new_job(user_id, "the cat blinks", **picked)
         assert job.id is not None
         return await self.service.submit(
             job.id,

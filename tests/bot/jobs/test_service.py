@@ -11,9 +11,8 @@ import pytest
 
 from bot.domain import JobStatus
 from bot.quotas import QuotaExceeded, QuotaKind
-from tests.bot.jobs.harness import IMAGE, Harness
+from tests.bot.jobs.harness import Harness
 from tests.fakes.runcomfy import Timeline
-from tests.models import options, seedance
 
 
 async def test_happy_path_submits_once_tracks_and_delivers(harness_factory) -> None:
@@ -81,15 +80,7 @@ async def test_a_status_message_finds_its_job_while_the_burst_holds_the_submit(
     arriving = [f"other-{i}" for i in range(h.service.arrivals.burst)]
     for key in arriving:
         h.service.arrivals.arrive(key)
-    job = await h.service.create(
-        user_id=1,
-        guild_id=10,
-        channel_id=20,
-        prompt="p",
-        model=seedance(),
-        options=options(),
-        image=IMAGE,
-    )
+    job = await h.new_job()
     assert job.id is not None
     submitting = asyncio.create_task(
         h.service.submit(
@@ -145,15 +136,7 @@ async def test_quotas(harness_factory) -> None:
 async def test_jobs_never_sent_leave_the_daily_quota_alone(harness_factory) -> None:
     h: Harness = await harness_factory(quota_user_daily=1)
     # Abandoned before the submit (the status message failed): not charged.
-    abandoned = await h.service.create(
-        user_id=1,
-        guild_id=10,
-        channel_id=20,
-        prompt="p",
-        model=seedance(),
-        options=options(),
-        image=IMAGE,
-    )
+    abandoned = await h.new_job()
     await h.service.abandon(abandoned.id, "The status message could not be posted.")  # type: ignore[arg-type]
     # Refused at submit (the service rejected the token): not charged.
     h.fake.inject("submit", "token")

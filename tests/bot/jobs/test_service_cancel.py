@@ -6,9 +6,8 @@ import asyncio
 
 from bot.domain import JobStatus
 from bot.jobs import CancelOutcome
-from tests.bot.jobs.harness import IMAGE, Harness
+from tests.bot.jobs.harness import Harness
 from tests.fakes.runcomfy import Timeline
-from tests.models import options, seedance
 
 
 async def test_cancel_while_queued_and_refused_while_running(harness_factory) -> None:
@@ -83,15 +82,7 @@ async def test_a_cancel_runcomfy_does_not_answer_is_unreachable_and_changes_noth
 
 async def test_cancel_while_submitting_or_after_completion(harness_factory) -> None:
     h: Harness = await harness_factory()
-    pending = await h.service.create(
-        user_id=1,
-        guild_id=10,
-        channel_id=20,
-        prompt="p",
-        model=seedance(),
-        options=options(),
-        image=IMAGE,
-    )
+    pending = await h.new_job()
     # No request id yet: nothing to cancel at RunComfy; the author is asked to retry.
     assert await h.service.cancel(pending.id, actor_id=1, actor_is_moderator=False) is (  # type: ignore[arg-type]
         CancelOutcome.NOT_YET

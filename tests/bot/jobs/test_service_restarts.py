@@ -6,9 +6,8 @@ import asyncio
 
 from bot.domain import JobStatus
 from bot.jobs import JobService
-from tests.bot.jobs.harness import IMAGE, Harness
+from tests.bot.jobs.harness import Harness
 from tests.fakes.runcomfy import Timeline
-from tests.models import options, seedance
 from tests.stores import count_created_since
 
 
@@ -67,15 +66,7 @@ async def test_resume_after_restart_tracks_and_marks_unsent_rows_lost(harness_fa
     h: Harness = await harness_factory()
     h.fake.script(Timeline(manual=True))
     job = await h.start_job()
-    orphan = await h.service.create(
-        user_id=7,
-        guild_id=10,
-        channel_id=20,
-        prompt="p",
-        model=seedance(),
-        options=options(),
-        image=IMAGE,
-    )
+    orphan = await h.new_job(user_id=7)
     await h.service.close()  # the process goes away; rows stay
 
     again = JobService(
