@@ -249,6 +249,11 @@ class JobService:
         except Exception:
             log.exception("Could not end the jobs never sent")
 
+    def scratch(self) -> Path:
+        """This process's folder for video files: removed at close, swept by the next bot
+        after a crash (bot/scratch.py). Adapters fetch their copies of videos into it."""
+        return self.poster.scratch.path()
+
     async def close(self) -> None:
         """Stop tracking (rows stay; the next start resumes them)."""
         self._trackers.stop_taking()

@@ -131,7 +131,7 @@ class Continuations:
     ) -> tuple[PreparedImage, bytes]:
         """The video's last frame, checked like any input, as bytes the bot will host."""
         try:
-            with tempfile.TemporaryDirectory(prefix="extend-") as tmp:
+            with tempfile.TemporaryDirectory(prefix="extend-", dir=self.jobs.scratch()) as tmp:
                 path = Path(tmp) / "video.mp4"
                 async with asyncio.timeout(self.settings.http_timeout_seconds):
                     await video.save(path)
@@ -227,7 +227,7 @@ class Continuations:
         first = await self._video_of(source)
         if first is None:
             return t(JOIN_GONE)
-        with tempfile.TemporaryDirectory(prefix="join-") as tmp:
+        with tempfile.TemporaryDirectory(prefix="join-", dir=self.jobs.scratch()) as tmp:
             a, b, joined = Path(tmp) / "a.mp4", Path(tmp) / "b.mp4", Path(tmp) / "joined.mp4"
             try:
                 await first.save(a)

@@ -111,7 +111,7 @@ class Sharing:
     ) -> bool:
         assert job.id is not None
         try:
-            with tempfile.TemporaryDirectory(prefix="share-") as folder:
+            with tempfile.TemporaryDirectory(prefix="share-", dir=self.jobs.scratch()) as folder:
                 async with asyncio.timeout(self.deadline):
                     path = await self._fetch(video, Path(folder))
                     message = await follow_up(
@@ -174,7 +174,7 @@ class Sharing:
         toggled = Press(UNSPOILER if hide else SPOILER, job.id)
         view = same_buttons(message, public_messages(job), swap=(press, toggled))
         try:
-            with tempfile.TemporaryDirectory(prefix="spoiler-") as folder:
+            with tempfile.TemporaryDirectory(prefix="spoiler-", dir=self.jobs.scratch()) as folder:
                 async with asyncio.timeout(self.deadline):
                     path = await self._fetch(video, Path(folder))
                     file = discord.File(path, filename=video_filename(job.id), spoiler=hide)
