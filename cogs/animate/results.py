@@ -87,7 +87,13 @@ class ResultButtons:
             rendition = resolutions.at(model, source.options, resolution, self.models.available())
         if rendition is None:
             t = user_messages(interaction)
-            await interaction.response.send_message(t("result.model_gone"), ephemeral=True)
+            # A model still offered but no longer at that resolution (nor a sibling for it).
+            text = (
+                t("result.model_gone")
+                if model is None
+                else t("result.resolution_gone", resolution=resolution)
+            )
+            await interaction.response.send_message(text, ephemeral=True)
             return None
         return await self.checks.order(interaction, rendition.model, {}, base=rendition.options)
 

@@ -277,7 +277,6 @@ async def test_a_form_sent_twice_at_once_starts_one_job(
     await discord_fake.wait_for(lambda: all(ix.response_type for ix in sent))
     await asyncio.sleep(0.5)  # a second job, if one is coming
     assert len(runcomfy_fake.submits) == 3  # the first video, one remix, one from the menu
-    print([ix.response_type for ix in sent], len(runcomfy_fake.submits))
     refused = [ix for ix in sent if ix.response_type == 4]
     assert len(refused) == 2
     for ix in refused:

@@ -36,16 +36,6 @@ async def test_a_remix_form_sent_after_the_schema_dropped_its_duration_is_refuse
     sent = await discord_fake.submit_modal(shown, {prompt_input["custom_id"]: "the cat sneezes"})
     await discord_fake.wait_for(lambda: sent.original_id or sent.followup_ids, within=10)
     said = discord_fake.messages[sent.original_id or sent.followup_ids[0]]
-    print(
-        "SAID",
-        said.content,
-        said.ephemeral,
-        len(runcomfy_fake.submits),
-        [
-            (j.status, j.options.get("duration"), j.error)
-            for j in await bot.jobs.store.list_for_user(discord_fake.author.id)
-        ],
-    )
     assert said.ephemeral and "10" in said.content, said.content
     assert len(runcomfy_fake.submits) == 1
     (job, *rest) = await bot.jobs.store.list_for_user(discord_fake.author.id)
