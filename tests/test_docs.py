@@ -5,7 +5,10 @@ A setting added to `Settings` without its row in docs/settings.md and its line i
 missing from docs/operations.md, or a page that keeps a setting or a metric the code no
 longer has fails here. So does a README that links a missing page or heading, names a
 setting, command or /admin option the code lacks, invites the bot with other
-permissions than `check` requires, or quotes a fix `check` does not print.
+permissions than `check` requires, or quotes a fix `check` does not print. And a page
+that names a path the repository lacks, a module missing from the architecture map, a
+default in docs/settings.md, a migration number in docs/operations.md or a label value in
+docs/metrics.md other than the code's.
 """
 
 from __future__ import annotations
@@ -218,3 +221,139 @@ def test_the_readme_says_from_what_size_small_images_are_enlarged() -> None:
 
     text = " ".join(readme().split())
     assert f"enlarges small ones whose shorter side is at least {MIN_FITTABLE_SIDE} px" in text
+
+
+# -- every page: what it names exists, what it quotes is what the code says ------------
+
+PAGES = [README, *sorted(p for p in DOCS.glob("*.md") if p.name != "benchmarks.md")]
+# A repository path in backticks: `bot/images/budget.py`, `tests/reliability/`, `compose.yaml`.
+REPO_PATH = re.compile(
+    r"`((?:app|bot|cogs|tests|benchmarks|docs|\.ci)/[\w./*<>-]*|[\w.-]+\.(?:py|yaml|toml))`"
+)
+
+
+def test_every_path_a_page_names_exists() -> None:
+    named = 0
+    for page in PAGES:
+        for path in REPO_PATH.findall(page.read_text(encoding="utf-8")):
+            if "<" in path:  # a pattern for the reader to fill: bot/locales/<language>
+                path = path.split("<")[0]
+            if "/" not in path:  # a bare module name: somewhere in the code or the tests
+                found = any(REPO.glob(f"**/{path}"))
+            else:
+                found = any(REPO.glob(path)) if "*" in path else (REPO / path).exists()
+            assert found, f"{page.name} names {path}, which does not exist"
+            named += 1
+    assert named > 50  # the pattern sees the paths
+
+
+def architecture_tables() -> list[tuple[str, str, str]]:
+    """Each row of architecture.md's package tables: (top package, first cell, the rest)."""
+    rows, top = [], ""
+    for line in (DOCS / "architecture.md").read_text(encoding="utf-8").splitlines():
+        heading = re.match(r"### `(\w+)/`", line)
+        if heading or line.startswith("## "):
+            top = heading.group(1) if heading else ""
+        elif top and line.startswith("| `"):
+            first, rest = line.strip("|").split("|", 1)
+            rows.append((top, first, rest))
+    return rows
+
+
+def test_every_module_the_architecture_map_names_is_where_it_says() -> None:
+    rows = architecture_tables()
+    assert len(rows) > 20
+    for top, first, rest in rows:
+        owners = re.findall(r"`([\w/.]+)`", first)
+        for owner in owners:
+            assert (REPO / top / owner).exists(), f"architecture.md: {top}/{owner}"
+        packages = [REPO / top / o for o in owners if o.endswith("/")] + [REPO / top]
+        for module in re.findall(r"`([\w/]+\.py)`", rest):
+            assert any((p / module).exists() for p in packages), f"architecture.md: {module}"
+
+
+def test_every_module_of_the_code_is_on_the_architecture_map() -> None:
+    # A module added without its line in the map is a newcomer's blind spot.
+    text = (DOCS / "architecture.md").read_text(encoding="utf-8")
+    modules = [
+        path
+        for top in ("app", "bot", "cogs")
+        for path in (REPO / top).rglob("*.py")
+        if path.name not in ("__init__.py", "__main__.py")
+    ]
+    assert len(modules) > 80
+    unnamed = sorted(
+        str(path.relative_to(REPO))
+        for path in modules
+        if f"`{path.name}`" not in text and f"`{path.relative_to(REPO).as_posix()}`" not in text
+    )
+    assert unnamed == [], "modules docs/architecture.md does not name"
+
+
+def documented_defaults() -> dict[str, str]:
+    """Each setting's Default cell in docs/settings.md, before its older names."""
+    text = (DOCS / "settings.md").read_text(encoding="utf-8").split("## Older names")[0]
+    return {
+        m.group(1): m.group(2).strip()
+        for m in re.finditer(r"^\| `([A-Z_]+)` \| ([^|]+) \|", text, re.MULTILINE)
+    }
+
+
+def test_every_default_in_the_settings_page_is_the_code_s() -> None:
+    from bot.config import DEFAULT_MODEL_ID, DEFAULT_QUEUE_TIMEOUT
+
+    # Defaults the code computes rather than declares.
+    effective: dict[str, object] = {
+        "RUNCOMFY_MODEL_IDS": DEFAULT_MODEL_ID,
+        "QUEUE_TIMEOUT_SECONDS": DEFAULT_QUEUE_TIMEOUT,
+    }
+    cells = documented_defaults()
+    assert len(cells) > 30
+    for name, cell in cells.items():
+        field = Settings.model_fields[name.lower()]
+        if cell == "none":
+            assert field.is_required(), f"{name}: the page says required"
+            continue
+        assert not field.is_required(), f"{name} is required; the page gives a default"
+        if field.default_factory is not None and name not in effective:
+            if cell.startswith("empty"):
+                assert field.get_default(call_default_factory=True) == [], name
+            continue  # computed at start (PROCESS_ID)
+        default = effective.get(name, field.default)
+        if cell.startswith("empty"):
+            assert default is None, f"{name}: the page says empty, the code {default!r}"
+            continue
+        quoted = cell.split("`")[1]
+        if isinstance(default, bool):
+            assert quoted == str(default).lower(), name
+        elif isinstance(default, int | float):
+            assert float(quoted) == default, f"{name}: the page says {quoted}, the code {default}"
+        else:
+            assert quoted == str(default), f"{name}: the page says {quoted}, the code {default}"
+
+
+def test_the_checks_example_names_the_latest_migration() -> None:
+    from bot.store.migrations import LATEST_MIGRATION
+
+    page = (DOCS / "operations.md").read_text(encoding="utf-8")
+    named = re.findall(r"\(migration (\d+)\)", page)
+    assert named and set(named) == {str(LATEST_MIGRATION)}
+
+
+def test_the_metrics_page_lists_each_label_s_values_as_the_code_has_them() -> None:
+    from typing import get_args
+
+    from bot.domain import JobStatus
+    from bot.metrics import ACTIVE_STATES, DeliveryKind, RunComfyEndpoint
+
+    rows = {cells[0].strip("`"): cells[2] for cells in table_rows("metrics.md")}
+
+    def values(metric: str, label: str) -> list[str]:
+        after = rows[metric].split(f"`{label}`: ", 1)[1].split(";")[0]
+        return [v.strip() for v in after.split(",")]
+
+    assert values("animate_jobs", "state") == list(ACTIVE_STATES)
+    final = [s.value for s in JobStatus if s.value not in ACTIVE_STATES]
+    assert values("animate_jobs_ended_total", "outcome") == final
+    assert values("animate_deliveries_total", "kind") == list(get_args(DeliveryKind))
+    assert values("animate_runcomfy_requests_total", "endpoint") == list(get_args(RunComfyEndpoint))
