@@ -204,6 +204,29 @@ def test_every_fix_in_the_troubleshooting_table_is_what_check_prints() -> None:
         assert fix in source, f"check never says: {fix}"
 
 
+def test_every_failure_in_the_troubleshooting_table_is_what_check_prints() -> None:
+    from bot.check import OPTIONAL_PERMISSIONS, REQUIRED_PERMISSIONS
+
+    section = readme().split("## Troubleshooting", 1)[1].split("\n## ", 1)[0]
+    source = re.sub(r'"\s*\n\s*(f?)"', "", (REPO / "bot" / "check.py").read_text())
+    rows = [row.strip("|").split("|") for row in section.splitlines() if row[:2] == "| "]
+    # The settings line is config's message, its names joined at run time.
+    said = [
+        snippet
+        for cells in rows
+        if len(cells) == 3 and cells[0].strip() != "settings"
+        for snippet in re.findall(r"`([^`]+)`", cells[1])
+    ]
+    assert len(said) >= 10
+    names = [*REQUIRED_PERMISSIONS, *OPTIONAL_PERMISSIONS, "(or another permission)"]
+    for snippet in said:
+        for name in names:  # filled in at run time
+            snippet = snippet.replace(name, "…")
+        for part in snippet.replace("!", "").split("…"):
+            part = part.strip(" ,:")
+            assert part in source, f"check never says: {part}"
+
+
 def test_the_readme_stays_a_five_minute_read() -> None:
     assert len(readme().splitlines()) <= 230
 
