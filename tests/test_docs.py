@@ -355,6 +355,21 @@ def test_every_default_in_the_settings_page_is_the_code_s() -> None:
             assert quoted == str(default), f"{name}: the page says {quoted}, the code {default}"
 
 
+def test_every_upper_bound_of_a_setting_is_on_the_settings_page() -> None:
+    from annotated_types import Le
+
+    rows = {cells[0].strip("`"): " | ".join(cells) for cells in table_rows("settings.md")}
+    sharing: dict[object, list[str]] = {}  # settings with one bound (the quotas) say it once
+    for name, field in Settings.model_fields.items():
+        for rule in field.metadata:
+            if isinstance(rule, Le):
+                sharing.setdefault(rule.le, []).append(name.upper())
+    assert len(sharing) >= 3
+    for bound, names in sharing.items():
+        said = " ".join(rows[name] for name in names)
+        assert re.search(rf"\b(?:{bound:,}|{bound})\b", said), f"{names}: at most {bound}"
+
+
 def test_the_checks_example_names_the_latest_migration() -> None:
     from bot.store.migrations import LATEST_MIGRATION
 
