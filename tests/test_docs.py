@@ -355,6 +355,17 @@ def test_every_default_in_the_settings_page_is_the_code_s() -> None:
             assert quoted == str(default), f"{name}: the page says {quoted}, the code {default}"
 
 
+def test_every_value_env_example_sets_is_the_documented_default() -> None:
+    # .env.example is copied to .env: a value there that is not the default changes the bot.
+    text = (REPO / ".env.example").read_text(encoding="utf-8")
+    cells = documented_defaults()
+    set_lines = re.findall(r"^([A-Z_]+)=(\S+)$", text, re.MULTILINE)
+    assert len(set_lines) > 20
+    for name, value in set_lines:
+        assert cells[name].startswith("`"), f".env.example sets {name}, whose default is empty"
+        assert cells[name].split("`")[1] == value, f".env.example: {name}={value}"
+
+
 def test_every_upper_bound_of_a_setting_is_on_the_settings_page() -> None:
     from annotated_types import Le
 
