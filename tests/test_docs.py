@@ -381,6 +381,33 @@ def test_every_upper_bound_of_a_setting_is_on_the_settings_page() -> None:
         assert re.search(rf"\b(?:{bound:,}|{bound})\b", said), f"{names}: at most {bound}"
 
 
+# Dotted names in backticks that are not texts of the catalogs.
+NOT_KEYS = {"applications.commands", "str.format"}
+
+
+def test_every_catalog_key_a_page_names_is_in_the_catalogs() -> None:
+    from bot import i18n
+
+    ids = [message.id for message in i18n.read_catalog("en") if message.id]
+    keys = {key if isinstance(key, str) else key[0] for key in ids}  # plurals: (one, many)
+    named = 0
+    for page in PAGES:
+        for key in re.findall(r"`([a-z_]+(?:\.[a-z_<>]+)+)`", page.read_text(encoding="utf-8")):
+            top, second = key.split(".")[:2]
+            if (REPO / top / second).exists() or (REPO / top / f"{second}.py").exists():
+                continue  # a module or its attribute: bot.config, buttons.bind
+            if (REPO / "bot" / top).exists() or (REPO / "cogs" / "animate" / f"{top}.py").exists():
+                continue
+            if key in NOT_KEYS or re.search(r"\.(py|md|toml|yaml|po|db|sql|json)$", key):
+                continue
+            prefix = key.split("<")[0]
+            assert any(k == key or ("<" in key and k.startswith(prefix)) for k in keys), (
+                f"{page.name} names the text {key}, which no catalog has"
+            )
+            named += 1
+    assert named > 10
+
+
 def test_the_checks_example_names_the_latest_migration() -> None:
     from bot.store.migrations import LATEST_MIGRATION
 
