@@ -5,7 +5,10 @@ A setting added to `Settings` without its row in docs/settings.md and its line i
 missing from docs/operations.md, or a page that keeps a setting or a metric the code no
 longer has fails here. So does a README that links a missing page or heading, names a
 setting, command or /admin option the code lacks, invites the bot with other
-permissions than `check` requires, or quotes a fix `check` does not print.
+permissions than `check` requires, or quotes a fix or a failure `check` does not print.
+And a default, an upper bound or an .env.example value in docs/settings.md, a migration
+number in docs/operations.md or a label value in docs/metrics.md other than the code's.
+Paths, modules and text keys the pages name: test_docs_names.py.
 """
 
 from __future__ import annotations
@@ -201,6 +204,29 @@ def test_every_fix_in_the_troubleshooting_table_is_what_check_prints() -> None:
         assert fix in source, f"check never says: {fix}"
 
 
+def test_every_failure_in_the_troubleshooting_table_is_what_check_prints() -> None:
+    from bot.check import OPTIONAL_PERMISSIONS, REQUIRED_PERMISSIONS
+
+    section = readme().split("## Troubleshooting", 1)[1].split("\n## ", 1)[0]
+    source = re.sub(r'"\s*\n\s*(f?)"', "", (REPO / "bot" / "check.py").read_text())
+    rows = [row.strip("|").split("|") for row in section.splitlines() if row[:2] == "| "]
+    # The settings line is config's message, its names joined at run time.
+    said = [
+        snippet
+        for cells in rows
+        if len(cells) == 3 and cells[0].strip() != "settings"
+        for snippet in re.findall(r"`([^`]+)`", cells[1])
+    ]
+    assert len(said) >= 10
+    names = [*REQUIRED_PERMISSIONS, *OPTIONAL_PERMISSIONS, "(or another permission)"]
+    for snippet in said:
+        for name in names:  # filled in at run time
+            snippet = snippet.replace(name, "…")
+        for part in snippet.replace("!", "").split("…"):
+            part = part.strip(" ,:")
+            assert part in source, f"check never says: {part}"
+
+
 def test_the_readme_stays_a_five_minute_read() -> None:
     assert len(readme().splitlines()) <= 230
 
@@ -218,3 +244,101 @@ def test_the_readme_says_from_what_size_small_images_are_enlarged() -> None:
 
     text = " ".join(readme().split())
     assert f"enlarges small ones whose shorter side is at least {MIN_FITTABLE_SIDE} px" in text
+
+
+# -- the reference pages' figures are the code's ----------------------------------
+
+
+def documented_defaults() -> dict[str, str]:
+    """Each setting's Default cell in docs/settings.md, before its older names."""
+    text = (DOCS / "settings.md").read_text(encoding="utf-8").split("## Older names")[0]
+    return {
+        m.group(1): m.group(2).strip()
+        for m in re.finditer(r"^\| `([A-Z_]+)` \| ([^|]+) \|", text, re.MULTILINE)
+    }
+
+
+def test_every_default_in_the_settings_page_is_the_code_s() -> None:
+    from bot.config import DEFAULT_MODEL_ID, DEFAULT_QUEUE_TIMEOUT
+
+    # Defaults the code computes rather than declares.
+    effective: dict[str, object] = {
+        "RUNCOMFY_MODEL_IDS": DEFAULT_MODEL_ID,
+        "QUEUE_TIMEOUT_SECONDS": DEFAULT_QUEUE_TIMEOUT,
+    }
+    cells = documented_defaults()
+    assert len(cells) > 30
+    for name, cell in cells.items():
+        field = Settings.model_fields[name.lower()]
+        if cell == "none":
+            assert field.is_required(), f"{name}: the page says required"
+            continue
+        assert not field.is_required(), f"{name} is required; the page gives a default"
+        if field.default_factory is not None and name not in effective:
+            if cell.startswith("empty"):
+                assert field.get_default(call_default_factory=True) == [], name
+            continue  # computed at start (PROCESS_ID)
+        default = effective.get(name, field.default)
+        if cell.startswith("empty"):
+            assert default is None, f"{name}: the page says empty, the code {default!r}"
+            continue
+        quoted = cell.split("`")[1]
+        if isinstance(default, bool):
+            assert quoted == str(default).lower(), name
+        elif isinstance(default, int | float):
+            assert float(quoted) == default, f"{name}: the page says {quoted}, the code {default}"
+        else:
+            assert quoted == str(default), f"{name}: the page says {quoted}, the code {default}"
+
+
+def test_every_value_env_example_sets_is_the_documented_default() -> None:
+    # .env.example is copied to .env: a value there that is not the default changes the bot.
+    text = (REPO / ".env.example").read_text(encoding="utf-8")
+    cells = documented_defaults()
+    set_lines = re.findall(r"^([A-Z_]+)=(\S+)$", text, re.MULTILINE)
+    assert len(set_lines) > 20
+    for name, value in set_lines:
+        assert cells[name].startswith("`"), f".env.example sets {name}, whose default is empty"
+        assert cells[name].split("`")[1] == value, f".env.example: {name}={value}"
+
+
+def test_every_upper_bound_of_a_setting_is_on_the_settings_page() -> None:
+    from annotated_types import Le
+
+    rows = {cells[0].strip("`"): " | ".join(cells) for cells in table_rows("settings.md")}
+    sharing: dict[object, list[str]] = {}  # settings with one bound (the quotas) say it once
+    for name, field in Settings.model_fields.items():
+        for rule in field.metadata:
+            if isinstance(rule, Le):
+                sharing.setdefault(rule.le, []).append(name.upper())
+    assert len(sharing) >= 3
+    for bound, names in sharing.items():
+        said = " ".join(rows[name] for name in names)
+        assert re.search(rf"\b(?:{bound:,}|{bound})\b", said), f"{names}: at most {bound}"
+
+
+def test_the_checks_example_names_the_latest_migration() -> None:
+    from bot.store.migrations import LATEST_MIGRATION
+
+    page = (DOCS / "operations.md").read_text(encoding="utf-8")
+    named = re.findall(r"\(migration (\d+)\)", page)
+    assert named and set(named) == {str(LATEST_MIGRATION)}
+
+
+def test_the_metrics_page_lists_each_label_s_values_as_the_code_has_them() -> None:
+    from typing import get_args
+
+    from bot.domain import JobStatus
+    from bot.metrics import ACTIVE_STATES, DeliveryKind, RunComfyEndpoint
+
+    rows = {cells[0].strip("`"): cells[2] for cells in table_rows("metrics.md")}
+
+    def values(metric: str, label: str) -> list[str]:
+        after = rows[metric].split(f"`{label}`: ", 1)[1].split(";")[0]
+        return [v.strip() for v in after.split(",")]
+
+    assert values("animate_jobs", "state") == list(ACTIVE_STATES)
+    final = [s.value for s in JobStatus if s.value not in ACTIVE_STATES]
+    assert values("animate_jobs_ended_total", "outcome") == final
+    assert values("animate_deliveries_total", "kind") == list(get_args(DeliveryKind))
+    assert values("animate_runcomfy_requests_total", "endpoint") == list(get_args(RunComfyEndpoint))
