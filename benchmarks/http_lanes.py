@@ -20,7 +20,7 @@ import httpx
 from benchmarks.common import machine, write_json
 from bot.config import DEFAULT_MODEL_ID
 from bot.lanes import LaneTransport
-from bot.runcomfy.client import BASE_IN_FLIGHT, MAX_CONNECTIONS
+from bot.runcomfy.client import BASE_IN_FLIGHT, DEFAULT_CONNECTIONS
 
 TOKEN = "bench-token"
 
@@ -63,7 +63,7 @@ async def main(requests: int = 4000, json_path: Path | None = None) -> dict[str,
         base = f"http://127.0.0.1:{port}"
         headers = {"Authorization": f"Bearer {TOKEN}"}
         figures: dict[str, float] = {}
-        for concurrency in (1, BASE_IN_FLIGHT, MAX_CONNECTIONS):
+        for concurrency in (1, BASE_IN_FLIGHT, DEFAULT_CONNECTIONS):
             pool = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
             async with httpx.AsyncClient(base_url=base, headers=headers, limits=pool) as http:
                 figures[f"pool_ms_c{concurrency}"] = await cpu_per_request(

@@ -25,7 +25,7 @@ from bot.ids import parse_ids, parse_snowflake
 
 DEFAULT_MODEL_ID = "bytedance/seedance-v1.5-pro/image-to-video"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
-MAX_RUNCOMFY_CONNECTIONS = 64  # RUNCOMFY_CONNECTIONS' default
+DEFAULT_RUNCOMFY_CONNECTIONS = 64  # RUNCOMFY_CONNECTIONS' default
 # What DATABASE_URL may name: an SQLite file or a PostgreSQL server (asyncpg's schemes).
 DATABASE_URL_SCHEMES = ("sqlite", "postgresql", "postgres")
 _MODEL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,199}$")
@@ -78,7 +78,7 @@ class Settings(BaseSettings):
     # Sharding (discord.py AutoShardedBot): the total, and the shards this process runs.
     shard_count: int | None = Field(default=None, ge=1)
     shard_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
-    # Commands sync to these guilds at start (instant); empty means a global sync.
+    # Commands sync globally and, at start, to these guilds too (instant there).
     discord_guild_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     # Where operator alerts (balance empty, bad token) go besides the log.
     admin_channel_id: int | None = None
@@ -108,7 +108,7 @@ class Settings(BaseSettings):
     runcomfy_requests_per_second: float = Field(default=400.0, ge=1)
     # The most connections to RunComfy; the bot uses what the round trip needs to
     # carry the budget (bot/inflight.py).
-    runcomfy_connections: int = Field(default=MAX_RUNCOMFY_CONNECTIONS, ge=1, le=256)
+    runcomfy_connections: int = Field(default=DEFAULT_RUNCOMFY_CONNECTIONS, ge=1, le=256)
     # Seconds assumed for a render when no past job of the same kind is known.
     default_eta_seconds: float = Field(default=120.0, gt=0)
 

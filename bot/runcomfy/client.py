@@ -17,7 +17,7 @@ from urllib.parse import quote
 import httpx
 from pydantic import SecretStr, ValidationError
 
-from bot.config import MAX_RUNCOMFY_CONNECTIONS
+from bot.config import DEFAULT_RUNCOMFY_CONNECTIONS
 from bot.inflight import InFlightSizer, Lateness
 from bot.lanes import LaneTransport
 from bot.metrics import Metrics, http_outcome
@@ -40,16 +40,20 @@ log = logging.getLogger(__name__)
 NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 # Connections to RunComfy, each its own lane (bot/lanes.py), all kept alive. As many
 # requests are in flight as the round trip needs (bot/inflight.py), at least
-# BASE_IN_FLIGHT and at most MAX_CONNECTIONS (the RUNCOMFY_CONNECTIONS default).
+# BASE_IN_FLIGHT and at most DEFAULT_CONNECTIONS (the RUNCOMFY_CONNECTIONS default).
 BASE_IN_FLIGHT = 16
-MAX_CONNECTIONS = MAX_RUNCOMFY_CONNECTIONS
+DEFAULT_CONNECTIONS = DEFAULT_RUNCOMFY_CONNECTIONS
 UNPACED = 1e9  # requests per second of a client without a budget: never the limit
 # Absolute URLs kept parsed: a status and a result URL for each of 2,000 live jobs.
 URL_CACHE_SIZE = 4096
 
 
 def make_http_client(
-    base_url: str, token: SecretStr, timeout_seconds: float, *, connections: int = MAX_CONNECTIONS
+    base_url: str,
+    token: SecretStr,
+    timeout_seconds: float,
+    *,
+    connections: int = DEFAULT_CONNECTIONS,
 ) -> httpx.AsyncClient:
     """The one client for RunComfy: base URL, Bearer auth, explicit timeouts."""
     return httpx.AsyncClient(
@@ -73,7 +77,7 @@ class RunComfyClient:
         backoff_cap: float = 20.0,
         requests_per_second: float | None = None,
         metrics: Metrics | None = None,
-        max_in_flight: int = MAX_CONNECTIONS,
+        max_in_flight: int = DEFAULT_CONNECTIONS,
     ) -> None:
         self._http = http
         self._metrics = metrics

@@ -112,9 +112,9 @@ class StoreUnavailable(Exception):
 class NewerDatabase(StoreUnavailable):
     """The database was migrated by a newer bot: starting would misread its rows."""
 
-    def __init__(self, version: int, known: int) -> None:
+    def __init__(self, version: int, known: int, *, setting: str) -> None:
         super().__init__(
-            "DATABASE_URL",
+            setting,
             f"the database is at version {version} and this bot knows up to {known}: "
             "run the newer bot, or restore a backup made by this one",
         )

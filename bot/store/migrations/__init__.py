@@ -61,7 +61,8 @@ async def migrate(db: Database) -> None:
     """
     version = await db.schema_version()
     if version > LATEST_MIGRATION:
-        raise NewerDatabase(version, LATEST_MIGRATION)
+        setting = "DATABASE_PATH" if db.dialect.name == "sqlite" else "DATABASE_URL"
+        raise NewerDatabase(version, LATEST_MIGRATION, setting=setting)
     for step in steps(db.dialect.name):
         if step.number <= version:
             continue

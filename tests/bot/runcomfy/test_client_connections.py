@@ -11,7 +11,7 @@ import pytest
 
 from bot.downloads import DownloadError, DownloadProblem, cdn_client, download_to_file
 from bot.runcomfy import RunComfyClient
-from bot.runcomfy.client import MAX_CONNECTIONS
+from bot.runcomfy.client import DEFAULT_CONNECTIONS
 from tests.bot.runcomfy.helpers import INPUT, MODEL
 from tests.fakes.runcomfy import FakeRunComfy, Timeline
 
@@ -31,7 +31,7 @@ async def test_a_burst_of_polls_reuses_its_connections(
     assert len(polls) == 800
     # 400-540 before (each answer closed its connection); a few idle past httpx's
     # 5 s keep-alive on a loaded machine may be replaced.
-    assert len({q.peer for q in polls}) <= MAX_CONNECTIONS + 5
+    assert len({q.peer for q in polls}) <= DEFAULT_CONNECTIONS + 5
 
 
 async def test_an_urgent_call_takes_the_next_free_connection_before_queued_polls(

@@ -69,6 +69,7 @@ async def test_a_database_newer_than_the_bot_is_refused_untouched(tmp_path: Path
         await JobStore.open(path)
     assert f"version {newer}" in refused.value.reason
     assert f"knows up to {LATEST_MIGRATION}" in refused.value.reason
+    assert refused.value.setting == "DATABASE_PATH"  # SQLite's file, not a URL never set
     assert await raw(path, "PRAGMA user_version") == [(newer,)]
     assert await raw(path, "SELECT COUNT(*) FROM jobs") == [(1,)]
 
