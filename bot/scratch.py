@@ -1,5 +1,7 @@
 """This process's scratch directory for videos, and the sweep of those a killed process left.
 
+Only folders the bot made and marked are swept, never others that merely look alike.
+
 A process holds a lock (flock) on its directory for as long as it lives, and the kernel
 lets go of it however the process ends (SIGKILL, the OOM killer). So a directory whose
 lock can be taken belongs to nobody: its half-downloaded videos are removed when the
@@ -19,10 +21,12 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 
-PREFIX = "animate-"
-# Made under this name, renamed once locked: a sweep never sees a directory unlocked
-# by a process that is alive.
+PREFIX = "animate-scratch-"
+# Made under this name, renamed once marked and locked: a sweep never sees a directory
+# unlocked by a process that is alive.
 MAKING = ".animate-making-"
+# Inside each: only a folder the bot made is ever swept, never one that looks like it.
+MARK = ".animate-scratch"
 
 
 class ScratchDir:
@@ -45,6 +49,7 @@ class ScratchDir:
             root = self.root or Path(tempfile.gettempdir())
             sweep_orphans(root)
             making = Path(tempfile.mkdtemp(prefix=MAKING, dir=root))
+            (making / MARK).touch()
             self._lock = _lock(making)
             assert self._lock is not None  # nobody else knows it yet
             self._path = making.with_name(PREFIX + making.name.removeprefix(MAKING))
@@ -72,7 +77,7 @@ def sweep_orphans(root: Path) -> int:
     except OSError:
         return 0
     for candidate in candidates:
-        held = _lock(candidate)
+        held = _lock(candidate) if (candidate / MARK).is_file() else None
         if held is None:
             continue
         try:

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bot.scratch import ScratchDir
+from bot.scratch import MARK, PREFIX, ScratchDir
 
 
 def _left_by_a_killed_process(root: Path, name: str) -> Path:
@@ -15,6 +15,7 @@ def _left_by_a_killed_process(root: Path, name: str) -> Path:
     and a part file."""
     left = root / name
     left.mkdir()
+    (left / MARK).touch()
     (left / "job-3-1.mp4").write_bytes(b"\0" * 4096)
     return left
 
@@ -22,11 +23,11 @@ def _left_by_a_killed_process(root: Path, name: str) -> Path:
 def test_a_killed_process_s_videos_are_removed_when_the_next_makes_its_own(
     tmp_path: Path,
 ) -> None:
-    left = _left_by_a_killed_process(tmp_path, "animate-dead1234")
+    left = _left_by_a_killed_process(tmp_path, f"{PREFIX}dead1234")
     scratch = ScratchDir(tmp_path)
     mine = scratch.path()
     assert not left.exists()
-    assert mine.is_dir() and mine.name.startswith("animate-")
+    assert mine.is_dir() and mine.name.startswith(PREFIX)
     scratch.remove()
     assert not mine.exists()
 
@@ -75,7 +76,7 @@ def test_only_our_own_directories_are_swept_and_links_are_not_followed(tmp_path:
     target = tmp_path / "precious"
     target.mkdir()
     (target / "keep.txt").write_text("mine")
-    (tmp_path / "animate-link0000").symlink_to(target, target_is_directory=True)
+    (tmp_path / f"{PREFIX}link0000").symlink_to(target, target_is_directory=True)
     scratch = ScratchDir(tmp_path)
     scratch.path()
     assert unrelated.exists() and (target / "keep.txt").exists()
@@ -90,3 +91,17 @@ def test_a_scratch_directory_taken_by_a_tmp_cleaner_is_made_again(tmp_path: Path
     assert again.is_dir() and again != first
     scratch.remove()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_folder_that_only_looks_like_ours_is_left_alone(tmp_path: Path) -> None:
+    # A benchmark's own "animate-bench-…" folder (its database, its log) was swept away
+    # under it: only folders the bot made, and marked, are ever removed.
+    theirs = tmp_path / "animate-bench-m21e48s8"
+    theirs.mkdir()
+    (theirs / "bot.log").write_text("kept")
+    unmarked = tmp_path / "animate-scratch-unmarked"
+    unmarked.mkdir()
+    scratch = ScratchDir(tmp_path)
+    scratch.path()
+    assert (theirs / "bot.log").exists() and unmarked.exists()
+    scratch.remove()

@@ -4,10 +4,12 @@ a fast timeline and the log of the jobs' loggers."""
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import pytest
 from PIL import Image
 
+from bot.scratch import MARK
 from tests.fakes.discord import FakeDiscord, FakeMessage
 from tests.fakes.runcomfy import FakeRunComfy, Timeline
 
@@ -78,3 +80,8 @@ def jobs_log(caplog: pytest.LogCaptureFixture, logger: str, level: int) -> list[
         for r in caplog.records
         if (r.name == logger or r.name.startswith(logger + ".")) and r.levelno >= level
     ]
+
+
+def scratch_files(folder: Path) -> list[Path]:
+    """What the bot keeps in its scratch directory, but the mark that makes it the bot's."""
+    return [p for p in folder.iterdir() if p.name != MARK]

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import shutil
 from pathlib import Path
 
 import pytest
 
 from bot.domain import JobStatus
 from tests.bot.jobs.harness import Harness
-from tests.cogs.animate.helpers import FAST, jobs_log, png, status_message
+from tests.cogs.animate.helpers import FAST, jobs_log, png, scratch_files, status_message
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.harness import BotRunner
 from tests.fakes.runcomfy import FakeRunComfy, Timeline
@@ -50,7 +51,7 @@ async def test_finished_jobs_leave_no_per_job_state(
     assert board.sessions == {} and board.unreachable == set()
     # Nor files: the videos posted (and the one that could not be fetched) are gone.
     scratch = bot.jobs.poster.scratch.current
-    assert scratch is not None and list(scratch.iterdir()) == []
+    assert scratch is not None and scratch_files(scratch) == []
 
 
 async def scratch_after_one_video(h: Harness, more: int = 0) -> Path:
@@ -66,7 +67,7 @@ async def scratch_after_one_video(h: Harness, more: int = 0) -> Path:
 async def test_a_stop_removes_the_scratch_directory_of_the_videos(harness_factory) -> None:
     h: Harness = await harness_factory()
     scratch = await scratch_after_one_video(h)
-    assert scratch.is_dir() and list(scratch.iterdir()) == []
+    assert scratch.is_dir() and scratch_files(scratch) == []
     await h.service.close()
     assert not scratch.exists()
 
@@ -97,7 +98,7 @@ async def test_a_scratch_directory_removed_under_the_bot_is_made_again(harness_f
     # must not fail its next video for it.
     h: Harness = await harness_factory()
     scratch = await scratch_after_one_video(h, more=1)
-    scratch.rmdir()
+    shutil.rmtree(scratch)  # as /tmp cleaners do
     second = await h.start_job()
     await h.wait_status(second.id, JobStatus.DELIVERED)  # type: ignore[arg-type]
     assert len(h.observer.delivered) == 2 and h.observer.delivered[1][1]  # the file itself
