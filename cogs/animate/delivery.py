@@ -11,6 +11,7 @@ its command's token alone is ever posted in the channel: past the token, a DM.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 from collections.abc import Awaitable, Callable
@@ -76,6 +77,7 @@ class Courier:
         self.jobs = jobs
         self.models = models
         self.admission = admission  # the models a server offers (Higher resolution)
+        self.timeout = settings.http_timeout_seconds  # one message without a file
         # Jobs being cancelled by their own author right now (see `job_ended`).
         self.cancelled_by_author: set[int] = set()
 
@@ -165,14 +167,15 @@ class Courier:
         channel = self.bot.get_partial_messageable(job.channel_id)
         try:
             after = discord.Object(job.status_message_id)
-            async for message in channel.history(limit=HISTORY_SCAN, after=after):
-                if message.author.id != self.bot.user.id:
-                    continue
-                if any(is_video_of(a.filename, job.id) for a in message.attachments):
-                    return Delivery(message.channel.id, message.id, "upload")
-                # A link-only post has no file: its video's URL (one per job) tells it.
-                if job.video_url and job.video_url in message.content:
-                    return Delivery(message.channel.id, message.id, "link")
+            async with asyncio.timeout(self.timeout):
+                async for message in channel.history(limit=HISTORY_SCAN, after=after):
+                    if message.author.id != self.bot.user.id:
+                        continue
+                    if any(is_video_of(a.filename, job.id) for a in message.attachments):
+                        return Delivery(message.channel.id, message.id, "upload")
+                    # A link-only post has no file: its video's URL (one per job) tells it.
+                    if job.video_url and job.video_url in message.content:
+                        return Delivery(message.channel.id, message.id, "link")
         except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as exc:
             log.info("Job %s: could not look for an earlier post (%r)", job.id, exc)
         return None
@@ -213,8 +216,11 @@ class Courier:
             file = discord.File(video, filename=video_filename(job.id)) if video else None
             # A view per attempt: discord.py ties a sent view to its message.
             view = buttons(where) if buttons is not None else None
+            # Bounded: discord.py sleeps out any 429's retry_after, an hour if Discord says so.
+            deadline = self.settings.video_download_timeout_seconds if file else self.timeout
             try:
-                message = await place(job, text, file, pings, view)
+                async with asyncio.timeout(deadline):
+                    message = await place(job, text, file, pings, view)
             except discord.HTTPException as exc:
                 if file is not None and (exc.code == UPLOAD_TOO_LARGE or exc.status == 413):
                     raise UploadRefused from None  # the poster steps down, else links
