@@ -296,7 +296,9 @@ class Courier:
     async def alert_operator(self, text: str) -> None:
         channel_id = self.settings.admin_channel_id
         if channel_id is not None:
-            await self.bot.get_partial_messageable(channel_id).send(f"⚠️ {text}")
+            # The job it is about ends after it: a long 429 there must not hold that.
+            async with asyncio.timeout(self.timeout):
+                await self.bot.get_partial_messageable(channel_id).send(f"⚠️ {text}")
 
 
 def _attached(

@@ -7,10 +7,12 @@ from __future__ import annotations
 import time
 
 from tests.cogs.animate.helpers import (
+    png,
     posted_videos,
     request_id_of,
     start_queued,
     state_of,
+    status_message,
     wait_state,
 )
 from tests.fakes.discord import FakeDiscord
@@ -49,3 +51,18 @@ async def test_an_hour_long_429_on_the_video_followup_posts_it_in_the_channel(
     (video,) = await discord_fake.wait_for(lambda: posted_videos(discord_fake), within=10)
     assert video.channel_id == discord_fake.general
     await discord_fake.wait_for(lambda: "Done" in state_of(status), within=10)
+
+
+async def test_an_hour_long_429_on_the_admin_channel_does_not_hold_the_job_it_alerts_about(
+    runner: BotRunner, discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy
+) -> None:
+    await runner.start(admin_channel_id=discord_fake.art, **DEADLINES)
+    discord_fake.rate_limit_once(f"/channels/{discord_fake.art}/messages", retry_after=AN_HOUR)
+    runcomfy_fake.inject("submit", "balance")  # an operator problem: the admin channel hears
+    ix = await discord_fake.invoke("animate", image=png(), prompt="p")
+    await discord_fake.wait_for(lambda: ix.original_id)
+    await wait_state(discord_fake, status_message(discord_fake, ix), "Failed")
+    await discord_fake.wait_for(
+        lambda: [m for m in discord_fake.channel_messages() if "unavailable" in m.content],
+        within=10,
+    )
