@@ -66,3 +66,16 @@ async def test_an_hour_long_429_on_the_admin_channel_does_not_hold_the_job_it_al
         lambda: [m for m in discord_fake.channel_messages() if "unavailable" in m.content],
         within=10,
     )
+
+
+async def test_an_hour_long_429_on_the_status_message_starts_nothing_and_says_so(
+    runner: BotRunner, discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy
+) -> None:
+    bot = await runner.start(**DEADLINES)
+    discord_fake.rate_limit_once("/messages/@original", retry_after=AN_HOUR)
+    ix = await discord_fake.invoke("animate", image=png(), prompt="p")
+    (told,) = await discord_fake.wait_for(lambda: ix.followup_ids, within=10)
+    assert "did not start the video" in discord_fake.messages[told].content
+    assert runcomfy_fake.submits == []
+    (job,) = await bot.jobs.store.list_for_user(discord_fake.author.id)
+    assert job.status.is_final  # its place in the member's limits is free again
