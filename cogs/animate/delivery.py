@@ -49,10 +49,21 @@ from cogs.animate.status import StatusBoard
 log = logging.getLogger(__name__)
 
 UPLOAD_TOO_LARGE = 40005
+MESSAGE_CHARS = 2000  # Discord's most characters in a message's content
+DESCRIPTION_CHARS = 4096  # and in an embed's description
+# Where a link too long for the message stands in it; the link itself goes in an embed.
+LINK_BELOW = "⬇️"
 # Messages after a status message searched for a video posted before a restart.
 HISTORY_SCAN = 200
 Place = Callable[
-    [Job, str, "discord.File | None", discord.AllowedMentions, "discord.ui.View | None"],
+    [
+        Job,
+        str,
+        "discord.File | None",
+        discord.AllowedMentions,
+        "discord.ui.View | None",
+        "discord.Embed | None",
+    ],
     Awaitable["discord.Message | None"],
 ]
 # The buttons of a message, by where it goes (FOLLOWUP, CHANNEL or DM).
@@ -131,7 +142,14 @@ class Courier:
                 return delivery
             why = LinkReason.NOT_UPLOADED  # no place took the file
         # A link still gets it to them; say truthfully why it is only a link.
-        text = link_message(job, mention, self.board.upload_limit(job), why)
+        limit = self.board.upload_limit(job)
+        text, embed = link_message(job, mention, limit, why), None
+        if len(text) > MESSAGE_CHARS and job.video_url:
+            # A signed URL can run to kilobytes: past the message's limit, in an embed.
+            text = link_message(
+                job.model_copy(update={"video_url": LINK_BELOW}), mention, limit, why
+            )
+            embed = discord.Embed(description=job.video_url[:DESCRIPTION_CHARS])
 
         def under_link(where: str) -> discord.ui.View | None:
             if not job.channel_reachable:
@@ -139,7 +157,7 @@ class Courier:
             # No video on the message: nothing to extend from, or to hide.
             return result_view(job, higher=higher, extendable=False)
 
-        return await self.tell_author(job, text, buttons=under_link)
+        return await self.tell_author(job, text, buttons=under_link, embed=embed)
 
     async def _posted_before_restart(self, job: Job) -> Delivery | None:
         """The video (or its link) an earlier process posted as a followup but did not record.
@@ -199,6 +217,7 @@ class Courier:
         *,
         video: Path | None = None,
         buttons: Buttons | None = None,
+        embed: discord.Embed | None = None,
     ) -> Delivery | None:
         """A followup of the command; else a reply to the status message; else a DM.
 
@@ -220,7 +239,7 @@ class Courier:
             deadline = self.settings.video_download_timeout_seconds if file else self.timeout
             try:
                 async with asyncio.timeout(deadline):
-                    message = await place(job, text, file, pings, view)
+                    message = await place(job, text, file, pings, view, embed)
             except discord.HTTPException as exc:
                 if file is not None and (exc.code == UPLOAD_TOO_LARGE or exc.status == 413):
                     raise UploadRefused from None  # the poster steps down, else links
@@ -254,6 +273,7 @@ class Courier:
         file: discord.File | None,
         pings: discord.AllowedMentions,
         view: discord.ui.View | None,
+        embed: discord.Embed | None = None,
     ) -> discord.Message | None:
         if job.channel_id is None:
             return None
@@ -261,7 +281,7 @@ class Courier:
         reference = None
         if job.status_message_id is not None and job.id not in self.board.unreachable:
             reference = reply_to(job.channel_id, job.status_message_id)
-        kwargs = _attached(file, view, reference=reference, nonce=_nonce(job, text))
+        kwargs = _attached(file, view, embed, reference=reference, nonce=_nonce(job, text))
         return await channel.send(text, allowed_mentions=pings, **kwargs)
 
     async def _send_followup(
@@ -271,11 +291,12 @@ class Courier:
         file: discord.File | None,
         pings: discord.AllowedMentions,
         view: discord.ui.View | None,
+        embed: discord.Embed | None = None,
     ) -> discord.Message | None:
         session = self.board.fresh_session(job.id)
         if session is None:
             return None
-        kwargs = _attached(file, view)
+        kwargs = _attached(file, view, embed)
         # Within the command's five followups; a private job's only its author sees.
         return await follow_up(
             session.interaction, text, allowed_mentions=pings, ephemeral=job.private, **kwargs
@@ -288,9 +309,10 @@ class Courier:
         file: discord.File | None,
         pings: discord.AllowedMentions,
         view: discord.ui.View | None,
+        embed: discord.Embed | None = None,
     ) -> discord.Message | None:
         user = self.bot.get_user(job.user_id) or await self.bot.fetch_user(job.user_id)
-        kwargs = _attached(file, view, nonce=_nonce(job, text))
+        kwargs = _attached(file, view, embed, nonce=_nonce(job, text))
         return await user.send(text, allowed_mentions=pings, **kwargs)
 
     async def alert_operator(self, text: str) -> None:
@@ -302,16 +324,20 @@ class Courier:
 
 
 def _attached(
-    file: discord.File | None, view: discord.ui.View | None, **kwargs: Any
+    file: discord.File | None,
+    view: discord.ui.View | None,
+    embed: discord.Embed | None = None,
+    **kwargs: Any,
 ) -> dict[str, Any]:
-    """Send options shared by every place: the video and the buttons, when there are any.
-
-    discord.py's `send` methods take no `file=None` / `view=None` on every route.
+    """Send options shared by every place: the video, the buttons and an embed, when there
+    are any. discord.py's `send` methods take no `file=None` / `view=None` on every route.
     """
     if file is not None:
         kwargs["file"] = file
     if view is not None:
         kwargs["view"] = view
+    if embed is not None:
+        kwargs["embed"] = embed
     return kwargs
 
 
