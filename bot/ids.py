@@ -9,6 +9,8 @@ from __future__ import annotations
 # A snowflake is an unsigned 64-bit integer: at most 20 digits.
 MAX_SNOWFLAKE = 2**64 - 1
 MAX_DIGITS = len(str(MAX_SNOWFLAKE))
+# What the database holds (signed 64-bit); Discord's ids stay below it until 2084.
+MAX_STORED_ID = 2**63 - 1
 
 
 def parse_snowflake(text: str) -> int | None:

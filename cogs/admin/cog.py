@@ -23,7 +23,7 @@ from bot.guild_settings import (
     UnknownModel,
     may_administer,
 )
-from bot.ids import parse_snowflake
+from bot.ids import MAX_STORED_ID, parse_snowflake
 from bot.models.registry import Models
 from cogs.admin.rendering import language_choices, settings_text, usage_text
 from cogs.common.translator import command_text, user_messages
@@ -64,7 +64,7 @@ class Admin(commands.Cog):
         target = own
         if guild is not None:
             target = parse_snowflake(guild)
-            if target is None:
+            if target is None or target > MAX_STORED_ID:
                 await _reply(interaction, user_messages(interaction)(BAD_GUILD))
                 return None
         allowed = target is not None and may_administer(

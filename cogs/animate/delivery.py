@@ -11,6 +11,7 @@ its command's token alone is ever posted in the channel: past the token, a DM.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 from collections.abc import Awaitable, Callable
@@ -48,10 +49,21 @@ from cogs.animate.status import StatusBoard
 log = logging.getLogger(__name__)
 
 UPLOAD_TOO_LARGE = 40005
+MESSAGE_CHARS = 2000  # Discord's most characters in a message's content
+DESCRIPTION_CHARS = 4096  # and in an embed's description
+# Where a link too long for the message stands in it; the link itself goes in an embed.
+LINK_BELOW = "⬇️"
 # Messages after a status message searched for a video posted before a restart.
 HISTORY_SCAN = 200
 Place = Callable[
-    [Job, str, "discord.File | None", discord.AllowedMentions, "discord.ui.View | None"],
+    [
+        Job,
+        str,
+        "discord.File | None",
+        discord.AllowedMentions,
+        "discord.ui.View | None",
+        "discord.Embed | None",
+    ],
     Awaitable["discord.Message | None"],
 ]
 # The buttons of a message, by where it goes (FOLLOWUP, CHANNEL or DM).
@@ -76,6 +88,7 @@ class Courier:
         self.jobs = jobs
         self.models = models
         self.admission = admission  # the models a server offers (Higher resolution)
+        self.timeout = settings.http_timeout_seconds  # one message without a file
         # Jobs being cancelled by their own author right now (see `job_ended`).
         self.cancelled_by_author: set[int] = set()
 
@@ -129,7 +142,14 @@ class Courier:
                 return delivery
             why = LinkReason.NOT_UPLOADED  # no place took the file
         # A link still gets it to them; say truthfully why it is only a link.
-        text = link_message(job, mention, self.board.upload_limit(job), why)
+        limit = self.board.upload_limit(job)
+        text, embed = link_message(job, mention, limit, why), None
+        if len(text) > MESSAGE_CHARS and job.video_url:
+            # A signed URL can run to kilobytes: past the message's limit, in an embed.
+            text = link_message(
+                job.model_copy(update={"video_url": LINK_BELOW}), mention, limit, why
+            )
+            embed = discord.Embed(description=job.video_url[:DESCRIPTION_CHARS])
 
         def under_link(where: str) -> discord.ui.View | None:
             if not job.channel_reachable:
@@ -137,7 +157,7 @@ class Courier:
             # No video on the message: nothing to extend from, or to hide.
             return result_view(job, higher=higher, extendable=False)
 
-        return await self.tell_author(job, text, buttons=under_link)
+        return await self.tell_author(job, text, buttons=under_link, embed=embed)
 
     async def _posted_before_restart(self, job: Job) -> Delivery | None:
         """The video (or its link) an earlier process posted as a followup but did not record.
@@ -165,14 +185,15 @@ class Courier:
         channel = self.bot.get_partial_messageable(job.channel_id)
         try:
             after = discord.Object(job.status_message_id)
-            async for message in channel.history(limit=HISTORY_SCAN, after=after):
-                if message.author.id != self.bot.user.id:
-                    continue
-                if any(is_video_of(a.filename, job.id) for a in message.attachments):
-                    return Delivery(message.channel.id, message.id, "upload")
-                # A link-only post has no file: its video's URL (one per job) tells it.
-                if job.video_url and job.video_url in message.content:
-                    return Delivery(message.channel.id, message.id, "link")
+            async with asyncio.timeout(self.timeout):
+                async for message in channel.history(limit=HISTORY_SCAN, after=after):
+                    if message.author.id != self.bot.user.id:
+                        continue
+                    if any(is_video_of(a.filename, job.id) for a in message.attachments):
+                        return Delivery(message.channel.id, message.id, "upload")
+                    # A link-only post has no file: its video's URL (one per job) tells it.
+                    if job.video_url and job.video_url in message.content:
+                        return Delivery(message.channel.id, message.id, "link")
         except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as exc:
             log.info("Job %s: could not look for an earlier post (%r)", job.id, exc)
         return None
@@ -196,6 +217,7 @@ class Courier:
         *,
         video: Path | None = None,
         buttons: Buttons | None = None,
+        embed: discord.Embed | None = None,
     ) -> Delivery | None:
         """A followup of the command; else a reply to the status message; else a DM.
 
@@ -213,8 +235,11 @@ class Courier:
             file = discord.File(video, filename=video_filename(job.id)) if video else None
             # A view per attempt: discord.py ties a sent view to its message.
             view = buttons(where) if buttons is not None else None
+            # Bounded: discord.py sleeps out any 429's retry_after, an hour if Discord says so.
+            deadline = self.settings.video_download_timeout_seconds if file else self.timeout
             try:
-                message = await place(job, text, file, pings, view)
+                async with asyncio.timeout(deadline):
+                    message = await place(job, text, file, pings, view, embed)
             except discord.HTTPException as exc:
                 if file is not None and (exc.code == UPLOAD_TOO_LARGE or exc.status == 413):
                     raise UploadRefused from None  # the poster steps down, else links
@@ -248,6 +273,7 @@ class Courier:
         file: discord.File | None,
         pings: discord.AllowedMentions,
         view: discord.ui.View | None,
+        embed: discord.Embed | None = None,
     ) -> discord.Message | None:
         if job.channel_id is None:
             return None
@@ -255,7 +281,7 @@ class Courier:
         reference = None
         if job.status_message_id is not None and job.id not in self.board.unreachable:
             reference = reply_to(job.channel_id, job.status_message_id)
-        kwargs = _attached(file, view, reference=reference, nonce=_nonce(job, text))
+        kwargs = _attached(file, view, embed, reference=reference, nonce=_nonce(job, text))
         return await channel.send(text, allowed_mentions=pings, **kwargs)
 
     async def _send_followup(
@@ -265,11 +291,12 @@ class Courier:
         file: discord.File | None,
         pings: discord.AllowedMentions,
         view: discord.ui.View | None,
+        embed: discord.Embed | None = None,
     ) -> discord.Message | None:
         session = self.board.fresh_session(job.id)
         if session is None:
             return None
-        kwargs = _attached(file, view)
+        kwargs = _attached(file, view, embed)
         # Within the command's five followups; a private job's only its author sees.
         return await follow_up(
             session.interaction, text, allowed_mentions=pings, ephemeral=job.private, **kwargs
@@ -282,28 +309,35 @@ class Courier:
         file: discord.File | None,
         pings: discord.AllowedMentions,
         view: discord.ui.View | None,
+        embed: discord.Embed | None = None,
     ) -> discord.Message | None:
         user = self.bot.get_user(job.user_id) or await self.bot.fetch_user(job.user_id)
-        kwargs = _attached(file, view, nonce=_nonce(job, text))
+        kwargs = _attached(file, view, embed, nonce=_nonce(job, text))
         return await user.send(text, allowed_mentions=pings, **kwargs)
 
     async def alert_operator(self, text: str) -> None:
         channel_id = self.settings.admin_channel_id
         if channel_id is not None:
-            await self.bot.get_partial_messageable(channel_id).send(f"⚠️ {text}")
+            # The job it is about ends after it: a long 429 there must not hold that.
+            async with asyncio.timeout(self.timeout):
+                await self.bot.get_partial_messageable(channel_id).send(f"⚠️ {text}")
 
 
 def _attached(
-    file: discord.File | None, view: discord.ui.View | None, **kwargs: Any
+    file: discord.File | None,
+    view: discord.ui.View | None,
+    embed: discord.Embed | None = None,
+    **kwargs: Any,
 ) -> dict[str, Any]:
-    """Send options shared by every place: the video and the buttons, when there are any.
-
-    discord.py's `send` methods take no `file=None` / `view=None` on every route.
+    """Send options shared by every place: the video, the buttons and an embed, when there
+    are any. discord.py's `send` methods take no `file=None` / `view=None` on every route.
     """
     if file is not None:
         kwargs["file"] = file
     if view is not None:
         kwargs["view"] = view
+    if embed is not None:
+        kwargs["embed"] = embed
     return kwargs
 
 

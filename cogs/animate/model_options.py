@@ -25,10 +25,12 @@ from bot.models.model import VideoModel
 from bot.models.options import ROLES, OptionKind, OptionRefused, OptionSpec
 from bot.models.schema import Scalar
 from cogs.common.translator import command_text
-from cogs.common.words import value_label
+from cogs.common.words import safe_text, value_label
 
 CHOICES_SHOWN = 25  # Discord's most suggestions
 DESCRIPTION_LIMIT = 100
+# Of a value the model refuses, what its refusal repeats: it may be 6,000 typed characters.
+REFUSED_VALUE_SHOWN = 40
 FIXED = ("image", "prompt", "model", "private")  # options every model has
 _SLUG = re.compile(r"[^a-z0-9_]+")
 _DIGITS = re.compile(r"[0-9]*")
@@ -144,7 +146,8 @@ def refusal_text(exc: OptionRefused, model: VideoModel, t: Messages) -> str:
     """Why the chosen model will not take it, and what it does instead. Nothing was sent."""
     if exc.option is not None:
         return t("option.not_taken", model=model.name, option=exc.name,
-                 value=str(exc.value), values=takes_text(exc.option, t))  # fmt: skip
+                 value=safe_text(str(exc.value), REFUSED_VALUE_SHOWN),
+                 values=takes_text(exc.option, t))  # fmt: skip
     # What the model does instead, for a common role the catalogs word (`option.missing.<role>`):
     # a value its id fixes ("always 720p"), or what it takes instead ("from your image").
     if exc.role is not None:

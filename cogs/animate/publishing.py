@@ -4,6 +4,7 @@ then its ❌. After the defer; a refusal replaces "thinking" with a private erro
 
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ import discord
 
 from bot.admission import Admission, AdmissionRefused
 from bot.arrivals import Arrivals
+from bot.config import Settings
 from bot.failures import HOSTED_TOO_LARGE_ERROR, STATUS_FAILED_ERROR
 from bot.images import PreparedImage
 from bot.images.hosting import input_copy
@@ -52,11 +54,13 @@ class Publisher:
         admission: Admission,
         arrivals: Arrivals,
         board: StatusBoard,
+        settings: Settings,
     ) -> None:
         self.jobs = jobs
         self.admission = admission
         self.arrivals = arrivals
         self.board = board
+        self.settings = settings
 
     async def publish(
         self,
@@ -108,11 +112,14 @@ class Publisher:
         )
         # The embed names the attachment it shows; the URL is known once it is posted.
         shown = job.model_copy(update={"image_url": copy.filename if files else None})
+        embed = await self.board.embed(shown)
         try:
-            message = await interaction.edit_original_response(
-                embed=await self.board.embed(shown), attachments=files, view=cancel_view(job)
-            )
-        except discord.HTTPException as exc:
+            # Bounded: discord.py sleeps out any 429's retry_after, an hour if Discord says so.
+            async with asyncio.timeout(self._deadline(files)):
+                message = await interaction.edit_original_response(
+                    embed=embed, attachments=files, view=cancel_view(job)
+                )
+        except (discord.HTTPException, TimeoutError) as exc:
             log.warning("Job %d: status message failed (%s)", job.id, exc)
             await self.jobs.abandon(job.id, STATUS_FAILED_ERROR)
             await fail(interaction, t(STATUS_NOT_POSTED))
@@ -122,6 +129,11 @@ class Publisher:
         hosted_url = next((a.url for a in message.attachments if a.filename == copy.filename), None)
         image_url = copy.fetched_from(hosted_url, source_url)
         return Posted(job.id, message, image_url, hosted_url, reacts=job.channel_reachable)
+
+    def _deadline(self, files: list[discord.File]) -> float:
+        """How long the status message may take: with the image, as long as a video."""
+        s = self.settings
+        return s.video_download_timeout_seconds if files else s.http_timeout_seconds
 
     async def submit(self, posted: Posted) -> discord.Message | None:
         """Submit once; the status message while the job lives."""

@@ -62,7 +62,9 @@ class Starter:
         self.checks = StartChecks(
             jobs=jobs, admission=admission, models=models, pricing=pricing, admit=admit
         )
-        self.publisher = Publisher(jobs=jobs, admission=admission, arrivals=arrivals, board=board)
+        self.publisher = Publisher(
+            jobs=jobs, admission=admission, arrivals=arrivals, board=board, settings=settings
+        )
         self.turns = ImageTurns()
 
     async def defer(

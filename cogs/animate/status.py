@@ -149,9 +149,15 @@ class StatusBoard:
         session = self.fresh_session(job_id)
         if session is not None:
             try:
-                await session.interaction.edit_original_response(embed=embed, view=view)
+                async with asyncio.timeout(self.settings.http_timeout_seconds):
+                    await session.interaction.edit_original_response(embed=embed, view=view)
                 await self._after_edit(job)
                 return
+            except TimeoutError:
+                # A long 429 (discord.py sleeps out any retry_after): not waited for.
+                log.info("Job %d: the interaction's edit took too long", job_id)
+                if not job.channel_reachable:
+                    return  # the next state tries again
             except discord.HTTPException as exc:
                 if exc.code == UNKNOWN_MESSAGE:
                     # Deleted (a moderator's routine): no later edit can land either.
@@ -170,10 +176,14 @@ class StatusBoard:
             job.status_message_id
         )
         try:
-            await message.edit(embed=embed, view=view)
+            async with asyncio.timeout(self.settings.http_timeout_seconds):
+                await message.edit(embed=embed, view=view)
         except (discord.NotFound, discord.Forbidden) as exc:
             log.info("Job %d: status message unreachable (%s)", job_id, exc)
             self.unreachable.add(job_id)
+        except TimeoutError:
+            log.info("Job %d: the status edit took too long", job_id)
+            return
         await self._after_edit(job)
 
     async def _after_edit(self, job: Job) -> None:
@@ -199,8 +209,9 @@ class StatusBoard:
         if me is None:
             return
         try:
-            await message.remove_reaction(CANCEL_EMOJI, me)
-        except discord.HTTPException as exc:
+            async with asyncio.timeout(self.settings.http_timeout_seconds):
+                await message.remove_reaction(CANCEL_EMOJI, me)
+        except (discord.HTTPException, TimeoutError) as exc:
             log.debug("Job %d: could not remove the bot's reaction (%s)", job.id, exc)
 
     def reacting(self, job_id: int, on_its_way: bool) -> None:

@@ -24,6 +24,8 @@ from cogs.common.words import (
 
 PAGE_PROMPT_CHARS = 120
 DESCRIPTION_LIMIT = 4096
+PROMPT_IN_DETAIL = 4000  # of the description's 4,096, escaped
+EMBED_TOTAL = 6000  # Discord's most characters over one embed's texts
 BYTES_PER_MB = 1e6
 # The filter's choice in the picker, in the reader's words.
 FILTER_KEYS: dict[StatusFilter, str] = {
@@ -133,9 +135,7 @@ def image_text(job: Job, t: Messages) -> str:
 
 def detail_embed(job: Job, t: Messages) -> discord.Embed:
     embed = discord.Embed(
-        title=t("history.detail.title", id=job.id),
-        description=safe_text(job.prompt, 4000),
-        colour=discord.Colour.blurple(),
+        title=t("history.detail.title", id=job.id), colour=discord.Colour.blurple()
     )
     spent = timings(job)
     embed.add_field(
@@ -165,6 +165,8 @@ def detail_embed(job: Job, t: Messages) -> discord.Embed:
         embed.add_field(name=t("history.detail.reference"), value=f"`{job.request_id}`")
     if job.cost is not None:
         embed.add_field(name=t("history.detail.cost"), value=t.money(job.cost))
+    # Discord refuses an embed over 6,000 characters in all: the prompt gives way.
+    embed.description = safe_text(job.prompt, min(PROMPT_IN_DETAIL, EMBED_TOTAL - len(embed)))
     return embed
 
 

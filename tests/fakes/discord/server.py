@@ -98,6 +98,7 @@ class FakeDiscord(ActorsMixin, InteractionsMixin, ChannelsMixin, FaultsMixin, Re
         path = request.path[len(API) :]
         limited = self._take_rate_limit(path)
         if limited is not None:
+            await request.read()  # as Discord does: an upload is taken, then refused
             return limited
         posted_in = _CHANNEL_POST.fullmatch(path) if request.method == "POST" else None
         if (
