@@ -113,6 +113,8 @@ def _range_values(option: OptionSpec, typed: str) -> tuple[Scalar, ...]:
         return ()
     if digits == "0":
         return (0,) if sign == 1 and low <= 0 <= high else ()
+    if len(digits) > len(str(max(abs(low), abs(high)))):
+        return ()  # longer than any number of the range (and int() refuses 4,300 digits)
     # Counted by arithmetic, not by walking the range (a seed's runs to 2^31): the numbers
     # whose digits start so, one more digit at a time, within the range's bounds.
     largest = high if sign == 1 else -low
