@@ -155,12 +155,19 @@ class Models:
         """At start: every model read (at once, each within `each_within` s: a start must not
         hang), a 404 looked at twice, else the copies. NoModel when none can be used."""
         confirm = self.start_confirm_seconds
+        # Each look within `each_within`, and the wait between a 404's two looks besides.
+        deadline = None if each_within is None else 2 * each_within + confirm
 
         async def read(model_id: str) -> None:
             try:
-                async with asyncio.timeout(each_within):
+                async with asyncio.timeout(deadline):
                     await self._read(model_id, confirm_after=confirm)
             except TimeoutError:
+                if model_id in self._suspect:  # a 404, then silence: never served from a copy
+                    why = "RunComfy said it is missing; looking again"
+                    log.warning("Model %s is not offered until RunComfy answers: %s", model_id, why)
+                    self._entries[model_id] = Entry(model_id, ModelState.UNKNOWN, reasons=(why,))
+                    return
                 await self._down(model_id, RunComfyError("no answer in time", retryable=True))
 
         await asyncio.gather(*(read(m) for m in self.model_ids))
