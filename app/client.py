@@ -171,7 +171,9 @@ class AnimateBot(commands.AutoShardedBot):
         """Post an operator alert to ADMIN_CHANNEL_ID, if set (the log has it anyway)."""
         channel_id = self.settings.admin_channel_id
         if channel_id is not None:
-            await self.get_partial_messageable(channel_id).send(f"⚠️ {text}")
+            # The start and the model refresh wait on it: a long 429 there must not hold them.
+            async with asyncio.timeout(self.settings.http_timeout_seconds):
+                await self.get_partial_messageable(channel_id).send(f"⚠️ {text}")
 
     async def _purge_daily(self) -> None:
         while True:
