@@ -18,7 +18,7 @@ from app.client import AnimateBot
 from bot.config import Settings, SettingsError, load_settings
 from bot.logs import setup_logging
 from bot.models.registry import NoModel
-from bot.store import NewerDatabase, StoreUnavailable
+from bot.store import DatabaseInUse, NewerDatabase, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -122,6 +122,14 @@ def main(**bot_options: Any) -> int:
         asyncio.run(run(settings, **bot_options))
     except NewerDatabase as exc:
         log.error("The bot cannot start: %s.", exc.reason)
+        return 2
+    except DatabaseInUse as exc:
+        log.error(
+            "The bot cannot start: %s (DATABASE_PATH) is used by another bot process. SQLite "
+            "serves one process: stop the other first, or move both to PostgreSQL "
+            "(DATABASE_URL).",
+            exc.path,
+        )
         return 2
     except StoreUnavailable as exc:
         if exc.path is not None:
