@@ -183,9 +183,11 @@ async def migrate_to_postgres(settings: Settings, url: str | None) -> int:
     """Copy every table, in key order, into an empty PostgreSQL database; reset its ids."""
     from bot.store import (
         COPIED_TABLES,
+        DatabaseInUse,
         JobStore,
         StoreUnavailable,
         is_postgres_url,
+        only_process_on,
         postgres_url,
         sqlite_path,
     )
@@ -200,6 +202,8 @@ async def migrate_to_postgres(settings: Settings, url: str | None) -> int:
         return 1
     try:
         async with contextlib.AsyncExitStack() as stores:
+            # A bot writing the file would make jobs the copy leaves behind.
+            stores.enter_context(only_process_on(source_path))
             source = await stores.enter_async_context(await JobStore.open(source_path))
             target = await stores.enter_async_context(await JobStore.open(url))
             missing = set(await source.tables()) - set(COPIED_TABLES)
@@ -211,6 +215,13 @@ async def migrate_to_postgres(settings: Settings, url: str | None) -> int:
                 return 1
             tables = {table: await source.export_rows(table) for table in COPIED_TABLES}
             await target.import_tables(tables)
+    except DatabaseInUse:
+        print(
+            f"✗ a bot is running on {source_path}: stop it first, or the videos it starts "
+            "after the copy are left behind",
+            file=sys.stderr,
+        )
+        return 1
     except StoreUnavailable as exc:  # its reason never quotes the URL
         print(f"✗ {exc.setting}: {exc.reason}", file=sys.stderr)
         return 1
