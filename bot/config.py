@@ -132,7 +132,8 @@ class Settings(BaseSettings):
     # Fetch result videos from private, loopback and link-local addresses (tests only).
     allow_private_urls: bool = False
     # Re-encoding (to play inline, to fit the upload limit) is CPU work in worker processes.
-    video_workers: int = Field(default=1, ge=1)
+    # At most 1,024: far past any machine's cores, and a pool of 2**31 cannot be made.
+    video_workers: int = Field(default=1, ge=1, le=1024)
     video_fit_timeout_seconds: float = Field(default=300.0, gt=0)
     # Rows older than this many days are purged at start and daily; None keeps all.
     history_retention_days: int | None = Field(default=None, ge=1)
