@@ -10,10 +10,12 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
 from bot.store.database import StoreUnavailable
+from bot.store.sqlite import probe_file, why_unusable
 
 
 class DatabaseInUse(StoreUnavailable):
@@ -29,7 +31,14 @@ def only_process_on(database: Path) -> Iterator[None]:
     """Hold `database`'s lock while the block runs; DatabaseInUse if another process does."""
     lock = lock_file(database)
     try:
-        lock.parent.mkdir(parents=True, exist_ok=True)
+        # The store's own checks first: they name what is wrong with the path.
+        database.parent.mkdir(parents=True, exist_ok=True)
+        probe_file(database)
+    except (OSError, sqlite3.Error) as exc:
+        raise StoreUnavailable(
+            "DATABASE_PATH", why_unusable(database, exc), path=database
+        ) from None
+    try:
         fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
     except OSError as exc:
         reason = f"its lock file {lock.name} cannot be created ({exc.strerror})"

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
-from bot.store import LATEST_MIGRATION
+import pytest
+
+from bot.store import LATEST_MIGRATION, StoreUnavailable, only_process_on
 from tests.app.test_signals import bot_settings
 from tests.bot.test_config import assert_readable, bot_command
 from tests.fakes.discord import FakeDiscord
@@ -73,3 +76,22 @@ async def test_a_second_bot_on_the_same_sqlite_file_refuses_to_start_and_the_fir
     again = BotProcess(settings, discord_fake, second_dir / "bot.log")
     await again.start()
     await again.stop()
+
+
+@pytest.mark.parametrize(
+    ("make_path", "reason"),
+    [
+        (lambda tmp: tmp / "a-file" / "bot.db", "its folder cannot be created"),
+        (lambda tmp: tmp, "it is a folder, not a database file"),
+        (lambda tmp: Path("/sys/animate-bot.db"), "cannot be opened or created there"),
+    ],
+    ids=["file-as-folder", "a-folder", "read-only-place"],
+)
+def test_the_lock_names_what_is_wrong_with_an_unusable_path(
+    tmp_path: Path, make_path: Callable[[Path], Path], reason: str
+) -> None:
+    (tmp_path / "a-file").write_text("not a folder")
+    path = make_path(tmp_path)
+    with pytest.raises(StoreUnavailable) as caught, only_process_on(path):
+        pass
+    assert reason in caught.value.reason
