@@ -29,7 +29,7 @@ def lock_file(database: Path) -> Path:
 @contextlib.contextmanager
 def only_process_on(database: Path) -> Iterator[None]:
     """Hold `database`'s lock while the block runs; DatabaseInUse if another process does."""
-    lock = lock_file(database)
+    lock = lock_file(database.resolve())  # one lock, whatever link or spelling leads to it
     try:
         # The store's own checks first: they name what is wrong with the path.
         database.parent.mkdir(parents=True, exist_ok=True)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.store import LATEST_MIGRATION, StoreUnavailable, only_process_on
+from bot.store import LATEST_MIGRATION, DatabaseInUse, StoreUnavailable, only_process_on
 from tests.app.test_signals import bot_settings
 from tests.bot.test_config import assert_readable, bot_command
 from tests.fakes.discord import FakeDiscord
@@ -95,3 +95,14 @@ def test_the_lock_names_what_is_wrong_with_an_unusable_path(
     with pytest.raises(StoreUnavailable) as caught, only_process_on(path):
         pass
     assert reason in caught.value.reason
+
+
+def test_the_same_file_under_another_name_is_the_same_database(tmp_path: Path) -> None:
+    """A second bot pointed at a symbolic link to the file, or a path spelled otherwise."""
+    real = tmp_path / "data" / "bot.db"
+    real.parent.mkdir()
+    (tmp_path / "current.db").symlink_to(real)
+    with only_process_on(real):
+        for other in (tmp_path / "current.db", tmp_path / "data" / ".." / "data" / "bot.db"):
+            with pytest.raises(DatabaseInUse), only_process_on(other):
+                pass
