@@ -41,6 +41,8 @@ VIDEO_STALL_SECONDS = 10.0
 VIDEO_STALL_BYTES = 256 * 1024
 # A count the quotas compare in SQL must fit a 64-bit integer; no bot needs more than this.
 MAX_QUOTA = 1_000_000
+# The database file and the files beside it that SQLite and the bot use.
+DATABASE_COMPANIONS = ("", "-wal", "-shm", "-journal", ".lock")
 # What a token is made of: printable ASCII, no spaces (an HTTP header carries nothing else).
 _TOKEN = re.compile(r"[\x21-\x7e]+")
 
@@ -270,6 +272,22 @@ class Settings(BaseSettings):
         if level not in LOG_LEVELS:
             raise PydanticCustomError("log_level", "must be one of " + ", ".join(LOG_LEVELS))
         return level
+
+    @model_validator(mode="after")
+    def _heartbeat_apart_from_the_database(self) -> Self:
+        # The heartbeat replaces its file every 2 s and removes it at a stop.
+        if self.heartbeat_path is None:
+            return self
+        database = self.database_path.resolve()
+        companions = {database.with_name(database.name + end) for end in DATABASE_COMPANIONS}
+        if self.heartbeat_path.resolve() in companions:
+            raise PydanticCustomError(
+                "heartbeat_path",
+                "HEARTBEAT_PATH ({heartbeat}) must not be DATABASE_PATH's file or one beside "
+                "it that SQLite uses: the heartbeat replaces its file and removes it at a stop",
+                {"heartbeat": str(self.heartbeat_path)},
+            )
+        return self
 
     @model_validator(mode="after")
     def _poll_range(self) -> Self:
