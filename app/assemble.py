@@ -17,7 +17,7 @@ from bot.metrics import Metrics, sample_forever
 from bot.models.registry import Models
 from bot.pricing import Pricing
 from bot.runcomfy import RunComfyClient, make_http_client
-from bot.store import open_store
+from bot.store import only_process_on, open_store, postgres_url, sqlite_path
 
 
 @contextlib.asynccontextmanager
@@ -26,7 +26,10 @@ async def assemble(settings: Settings, **bot_options: Any) -> AsyncIterator[Anim
 
     `bot_options` go to discord.py's client (tests shorten `guild_ready_timeout`).
     """
-    async with services_for(settings) as services:
+    async with contextlib.AsyncExitStack() as held:
+        if postgres_url(settings) is None:  # PostgreSQL serves several processes
+            held.enter_context(only_process_on(sqlite_path(settings)))
+        services = await held.enter_async_context(services_for(settings))
         bot = AnimateBot(services, **_shard_options(settings), **bot_options)
         monitors = _start_monitors(bot)
         try:

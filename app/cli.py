@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import sqlite3
 import sys
 import tempfile
 from pathlib import Path
@@ -142,7 +143,7 @@ async def sync(settings: Settings) -> int:
 
 
 def backup(settings: Settings, target: Path) -> int:
-    from bot.store import postgres_url, sqlite, sqlite_path
+    from bot.store import postgres_url, sqlite_path
 
     if postgres_url(settings) is not None:
         print("✗ backup copies SQLite; back PostgreSQL up with pg_dump", file=sys.stderr)
@@ -154,6 +155,18 @@ def backup(settings: Settings, target: Path) -> int:
     if target.exists():
         print(f"✗ {target} exists: choose a new file name", file=sys.stderr)
         return 1
+    try:
+        copy_through_a_partial_file(source, target)
+    except (OSError, sqlite3.Error) as exc:
+        print(f"✗ backup to {target} failed: {exc}", file=sys.stderr)
+        return 1
+    print(f"✓ backed up {source} to {target}")
+    return 0
+
+
+def copy_through_a_partial_file(source: Path, target: Path) -> None:
+    from bot.store import sqlite
+
     target.parent.mkdir(parents=True, exist_ok=True)
     # Into a temporary file first: an interrupted backup never looks like a good one.
     with tempfile.NamedTemporaryFile(dir=target.parent, prefix=".backup-", delete=False) as tmp:
@@ -164,17 +177,17 @@ def backup(settings: Settings, target: Path) -> int:
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
-    print(f"✓ backed up {source} to {target}")
-    return 0
 
 
 async def migrate_to_postgres(settings: Settings, url: str | None) -> int:
     """Copy every table, in key order, into an empty PostgreSQL database; reset its ids."""
     from bot.store import (
         COPIED_TABLES,
+        DatabaseInUse,
         JobStore,
         StoreUnavailable,
         is_postgres_url,
+        only_process_on,
         postgres_url,
         sqlite_path,
     )
@@ -189,6 +202,8 @@ async def migrate_to_postgres(settings: Settings, url: str | None) -> int:
         return 1
     try:
         async with contextlib.AsyncExitStack() as stores:
+            # A bot writing the file would make jobs the copy leaves behind.
+            stores.enter_context(only_process_on(source_path))
             source = await stores.enter_async_context(await JobStore.open(source_path))
             target = await stores.enter_async_context(await JobStore.open(url))
             missing = set(await source.tables()) - set(COPIED_TABLES)
@@ -200,6 +215,13 @@ async def migrate_to_postgres(settings: Settings, url: str | None) -> int:
                 return 1
             tables = {table: await source.export_rows(table) for table in COPIED_TABLES}
             await target.import_tables(tables)
+    except DatabaseInUse:
+        print(
+            f"✗ a bot is running on {source_path}: stop it first, or the videos it starts "
+            "after the copy are left behind",
+            file=sys.stderr,
+        )
+        return 1
     except StoreUnavailable as exc:  # its reason never quotes the URL
         print(f"✗ {exc.setting}: {exc.reason}", file=sys.stderr)
         return 1

@@ -18,11 +18,14 @@ from app.client import AnimateBot
 from bot.config import Settings, SettingsError, load_settings
 from bot.logs import setup_logging
 from bot.models.registry import NoModel
-from bot.store import NewerDatabase, StoreUnavailable
+from bot.store import DatabaseInUse, NewerDatabase, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
-STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+# SIGHUP too: the terminal went away; Python's default would end the bot mid-send.
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+# They mean nothing to the bot; Python's default would end it without a word.
+IGNORED_SIGNALS = (signal.SIGUSR1, signal.SIGUSR2)
 
 
 class DiscordUnreachable(Exception):
@@ -37,7 +40,7 @@ class GatewayUnreachable(Exception):
 async def stop_on_signals(
     bot: AnimateBot, connection: asyncio.Task[None] | None = None
 ) -> AsyncIterator[None]:
-    """SIGTERM (docker stop, systemd) and SIGINT (Ctrl-C) stop the bot gracefully.
+    """SIGTERM (docker stop, systemd), SIGINT (Ctrl-C) and SIGHUP stop the bot gracefully.
 
     Real handlers, not Python's defaults: as PID 1 in a container the kernel drops
     every signal that has none. A second signal while stopping is logged and ignored:
@@ -60,10 +63,16 @@ async def stop_on_signals(
             return
         stopping.append(loop.create_task(stop(f"Received {sig.name}"), name="graceful-stop"))
 
+    def on_ignored_signal(sig: signal.Signals) -> None:
+        log.warning("Received %s; ignored (SIGTERM or SIGINT stop the bot)", sig.name)
+
     for sig in STOP_SIGNALS:
         # Not on Windows event loops: there Ctrl-C stays Python's KeyboardInterrupt.
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, on_signal, sig)
+    for sig in IGNORED_SIGNALS:
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, on_ignored_signal, sig)
     try:
         yield
     finally:
@@ -122,6 +131,14 @@ def main(**bot_options: Any) -> int:
         asyncio.run(run(settings, **bot_options))
     except NewerDatabase as exc:
         log.error("The bot cannot start: %s.", exc.reason)
+        return 2
+    except DatabaseInUse as exc:
+        log.error(
+            "The bot cannot start: %s (DATABASE_PATH) is used by another bot process. SQLite "
+            "serves one process: stop the other first, or move both to PostgreSQL "
+            "(DATABASE_URL).",
+            exc.path,
+        )
         return 2
     except StoreUnavailable as exc:
         if exc.path is not None:

@@ -41,6 +41,8 @@ VIDEO_STALL_SECONDS = 10.0
 VIDEO_STALL_BYTES = 256 * 1024
 # A count the quotas compare in SQL must fit a 64-bit integer; no bot needs more than this.
 MAX_QUOTA = 1_000_000
+# The database file and the files beside it that SQLite and the bot use.
+DATABASE_COMPANIONS = ("", "-wal", "-shm", "-journal", ".lock")
 # What a token is made of: printable ASCII, no spaces (an HTTP header carries nothing else).
 _TOKEN = re.compile(r"[\x21-\x7e]+")
 
@@ -132,7 +134,8 @@ class Settings(BaseSettings):
     # Fetch result videos from private, loopback and link-local addresses (tests only).
     allow_private_urls: bool = False
     # Re-encoding (to play inline, to fit the upload limit) is CPU work in worker processes.
-    video_workers: int = Field(default=1, ge=1)
+    # At most 1,024: far past any machine's cores, and a pool of 2**31 cannot be made.
+    video_workers: int = Field(default=1, ge=1, le=1024)
     video_fit_timeout_seconds: float = Field(default=300.0, gt=0)
     # Rows older than this many days are purged at start and daily; None keeps all.
     history_retention_days: int | None = Field(default=None, ge=1)
@@ -269,6 +272,22 @@ class Settings(BaseSettings):
         if level not in LOG_LEVELS:
             raise PydanticCustomError("log_level", "must be one of " + ", ".join(LOG_LEVELS))
         return level
+
+    @model_validator(mode="after")
+    def _heartbeat_apart_from_the_database(self) -> Self:
+        # The heartbeat replaces its file every 2 s and removes it at a stop.
+        if self.heartbeat_path is None:
+            return self
+        database = self.database_path.resolve()
+        companions = {database.with_name(database.name + end) for end in DATABASE_COMPANIONS}
+        if self.heartbeat_path.resolve() in companions:
+            raise PydanticCustomError(
+                "heartbeat_path",
+                "HEARTBEAT_PATH ({heartbeat}) must not be DATABASE_PATH's file or one beside "
+                "it that SQLite uses: the heartbeat replaces its file and removes it at a stop",
+                {"heartbeat": str(self.heartbeat_path)},
+            )
+        return self
 
     @model_validator(mode="after")
     def _poll_range(self) -> Self:

@@ -272,7 +272,10 @@ class JobService:
         days = self.settings.history_retention_days
         if days is None:
             return 0
-        return await self.store.purge_finished_before(self.clock() - days * DAY)
+        now, kept_for = self.clock(), days * DAY
+        if kept_for >= now:  # before 1970: nothing is that old (and a float may not hold it)
+            return 0
+        return await self.store.purge_finished_before(now - kept_for)
 
     # -- what the cogs may ask ---------------------------------------------
 

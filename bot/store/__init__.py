@@ -19,6 +19,7 @@ from bot.store.job_store import (
 )
 from bot.store.leases import lease_hold
 from bot.store.migrations import LATEST_MIGRATION
+from bot.store.one_process import DatabaseInUse, only_process_on
 from bot.store.rows import UPDATABLE
 from bot.store.schema import COPIED_TABLES
 from bot.store.usage import QuotaLimits, QuotaUsage
@@ -28,6 +29,7 @@ __all__ = [
     "LATEST_MIGRATION",
     "UPDATABLE",
     "Database",
+    "DatabaseInUse",
     "JobStore",
     "NewerDatabase",
     "QuotaLimits",
@@ -35,6 +37,7 @@ __all__ = [
     "StoreUnavailable",
     "is_postgres_url",
     "lease_hold",
+    "only_process_on",
     "open_store",
     "postgres_url",
     "sqlite_path",
