@@ -15,23 +15,17 @@ from pathlib import Path
 
 from bot.domain import Job, JobStatus
 from bot.store import JobStore
+from tests.bot.jobs.two_processes import start_pair
 from tests.cogs.animate.helpers import png
 from tests.fakes.discord import FakeDiscord, FakeMessage
-from tests.fakes.harness import settings_for_fakes
-from tests.fakes.process import BotProcess
 from tests.fakes.runcomfy import FakeRunComfy, Timeline
 
 LEASE_SECONDS = 3.0  # renewed every second, taken over 2 s after the last renewal
-SHARDS = 3
 # A delivery claim: 4 × LEASE_SECONDS, renewed while the video is posted.
 CLAIM_SECONDS = 4 * LEASE_SECONDS
 # The CDN sends the video 1 KiB at a time, this far apart: a post that lasts seconds.
 TRICKLE = 0.4
 FOLLOWUP = re.compile(r"/webhooks/\d+/[^/]+$")  # a followup's creation
-
-
-def ready(process: BotProcess) -> bool:
-    return "Ready as" in process.log.read_text()
 
 
 def posts_of(fake: FakeDiscord, job: Job) -> list[FakeMessage]:
@@ -43,34 +37,6 @@ def posts_of(fake: FakeDiscord, job: Job) -> list[FakeMessage]:
         if any(a.filename == name for a in m.attachments)
         or (job.video_url is not None and job.video_url in m.content)
     ]
-
-
-async def start_pair(
-    discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy, pg_url: str, tmp_path: Path
-) -> tuple[BotProcess, BotProcess]:
-    common = settings_for_fakes(
-        discord_fake,
-        runcomfy_fake,
-        tmp_path / "unused.db",
-        database_url=pg_url,
-        lease_seconds=LEASE_SECONDS,
-        shard_count=SHARDS,
-        poll_max_seconds=0.3,
-    )
-    a = BotProcess(
-        common.model_copy(update={"process_id": "proc-a", "shard_ids": [0, 1]}),
-        discord_fake,
-        tmp_path / "a.log",
-    )
-    b = BotProcess(
-        common.model_copy(update={"process_id": "proc-b", "shard_ids": [2]}),
-        discord_fake,
-        tmp_path / "b.log",
-    )
-    for process in (a, b):
-        await process.start()
-    await discord_fake.wait_for(lambda: all(ready(p) for p in (a, b)), within=30)
-    return a, b
 
 
 async def dm_job_being_posted(
@@ -106,7 +72,9 @@ async def test_a_stalled_process_and_the_one_that_took_its_job_post_one_video(
 ) -> None:
     # A stalled mid-post past its lease: B took the job over and posted the video, then
     # A woke up and posted it as well.
-    a, b = await start_pair(discord_fake, runcomfy_fake, pg_url, tmp_path)
+    a, b = await start_pair(
+        discord_fake, runcomfy_fake, pg_url, tmp_path, lease_seconds=LEASE_SECONDS
+    )
     store = await JobStore.open(pg_url, max_size=2)
     try:
         job = await dm_job_being_posted(discord_fake, runcomfy_fake, store)
@@ -142,7 +110,9 @@ async def test_a_stalled_process_and_the_one_that_took_its_job_post_one_video(
 async def test_the_video_of_a_process_killed_mid_post_is_posted_once_its_claim_lapses(
     discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy, pg_url: str, tmp_path: Path
 ) -> None:
-    a, b = await start_pair(discord_fake, runcomfy_fake, pg_url, tmp_path)
+    a, b = await start_pair(
+        discord_fake, runcomfy_fake, pg_url, tmp_path, lease_seconds=LEASE_SECONDS
+    )
     store = await JobStore.open(pg_url, max_size=2)
     try:
         job = await dm_job_being_posted(discord_fake, runcomfy_fake, store)
@@ -165,7 +135,9 @@ async def test_the_video_of_a_process_killed_mid_post_is_posted_once_its_claim_l
 async def test_a_post_made_but_not_recorded_by_a_dead_process_is_not_made_again(
     discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy, pg_url: str, tmp_path: Path
 ) -> None:
-    a, b = await start_pair(discord_fake, runcomfy_fake, pg_url, tmp_path)
+    a, b = await start_pair(
+        discord_fake, runcomfy_fake, pg_url, tmp_path, lease_seconds=LEASE_SECONDS
+    )
     store = await JobStore.open(pg_url, max_size=2)
     try:
         job = await dm_job_being_posted(discord_fake, runcomfy_fake, store)

@@ -16,10 +16,10 @@ from pathlib import Path
 
 from bot.domain import FINAL_STATUSES, JobStatus
 from bot.store import JobStore, lease_hold
+from tests.bot.jobs.two_processes import SHARDS, start_pair
 from tests.cogs.animate.helpers import png
 from tests.fakes.discord import FakeDiscord
-from tests.fakes.harness import DISCORD_TOKEN, RUNCOMFY_TOKEN, settings_for_fakes
-from tests.fakes.process import BotProcess
+from tests.fakes.harness import DISCORD_TOKEN, RUNCOMFY_TOKEN
 from tests.fakes.runcomfy import FakeRunComfy, Timeline
 
 JOBS = 100  # 50 per process
@@ -27,16 +27,10 @@ JOBS = 100  # 50 per process
 # running three other test workers, missed three renewals in a row and B took over
 # every job of a live A (safe, by design, but this test then has nothing to show).
 LEASE_SECONDS = 6.0
-SHARDS = 3
 # Scheduling slack on a loaded machine, on top of the lease's two thirds of the period
 # (B takes a job when its lease lapses). Four copies of this test at once took 2.6 to
 # 4.4 s from the kill; when B only looked every third of the period, CI once saw 8.0 s.
 SLACK_SECONDS = 4.0
-
-
-def ready(process: BotProcess) -> bool:
-    """Every shard of the process is up (discord.py's on_ready, logged by the bot)."""
-    return "Ready as" in process.log.read_text()
 
 
 def timelines(rng: random.Random) -> list[Timeline]:
@@ -61,31 +55,15 @@ async def test_sigkill_of_one_process_loses_and_duplicates_nothing(
     assert discord_fake.shard_of(discord_fake.guild_id, SHARDS) == 2  # B's shard
     users = [discord_fake.add_user(f"user{i}") for i in range(10)]
     runcomfy_fake.script(*timelines(rng))
-    common = settings_for_fakes(
+    a, b = await start_pair(
         discord_fake,
         runcomfy_fake,
-        tmp_path / "unused.db",
-        database_url=pg_url,
+        pg_url,
+        tmp_path,
         lease_seconds=LEASE_SECONDS,
-        shard_count=SHARDS,
         quota_user_concurrent=JOBS,
         quota_global_concurrent=JOBS,
-        poll_max_seconds=0.3,
     )
-    a = BotProcess(
-        common.model_copy(update={"process_id": "proc-a", "shard_ids": [0, 1]}),
-        discord_fake,
-        tmp_path / "a.log",
-    )
-    b = BotProcess(
-        common.model_copy(update={"process_id": "proc-b", "shard_ids": [2]}),
-        discord_fake,
-        tmp_path / "b.log",
-    )
-    for process in (a, b):
-        await process.start()
-    # `start` returns at the first IDENTIFY; A has a second shard to connect.
-    await discord_fake.wait_for(lambda: all(ready(p) for p in (a, b)), within=30)
     store = await JobStore.open(pg_url, max_size=2)
     try:
         image = png()
