@@ -268,8 +268,9 @@ async def _check_guild(probe: DiscordProbe, guild_id: int, bot_id: int) -> list[
 
 async def check_models(model_ids: Iterable[str], runcomfy: RunComfyClient) -> list[Check]:
     """Each model of RUNCOMFY_MODEL_IDS, read from RunComfy now: usable (what it offers) or
-    not (✗, why, and what to change: the bot would run on the others, never on it)."""
-    return [await check_model(model_id, runcomfy) for model_id in model_ids]
+    not (✗, why, and what to change: the bot would run on the others, never on it).
+    Asked all at once: a stalling RunComfy costs one timeout, not one per model."""
+    return list(await asyncio.gather(*(check_model(m, runcomfy) for m in model_ids)))
 
 
 async def check_model(model_id: str, runcomfy: RunComfyClient) -> Check:

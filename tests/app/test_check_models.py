@@ -50,3 +50,28 @@ async def test_check_says_what_each_model_offers_and_why_one_cannot_be_used(
     code, lines = await check_in_process(alone, discord_fake, capsys)
     assert code == 1
     assert "cannot fill" in line_of(lines, f"✗ model {FIRST_LAST}")
+
+
+async def test_check_asks_for_every_model_at_once(
+    settings: Settings,
+    discord_fake: FakeDiscord,
+    runcomfy_fake: FakeRunComfy,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Models read one after the other make a stalling RunComfy cost CHECK_TIMEOUT_SECONDS
+    # per model before the operator sees a line: all are asked before any answers.
+    discord_fake.token = DISCORD_TOKEN
+    runcomfy_fake.host(SEEDANCE_25, seedance_25(), base_price_usd=0.35)
+    runcomfy_fake.host(FIRST_LAST, first_and_last_frame())
+    runcomfy_fake.inject("model", "slow", delay=1.0, times=3)
+    models = settings.model_copy(
+        update={"runcomfy_model_ids": [SEEDANCE_15, SEEDANCE_25, FIRST_LAST]}
+    )
+    code, lines = await check_in_process(models, discord_fake, capsys)
+    asked = [r.at for r in runcomfy_fake.requests if r.endpoint == "model"]
+    assert len(asked) == 3
+    assert max(asked) - min(asked) < 1.0, asked  # the third was asked before the first answer
+    # The lines keep the order of RUNCOMFY_MODEL_IDS.
+    named = [line.split()[2].rstrip(":") for line in lines if line[2:].startswith("model ")]
+    assert named == [SEEDANCE_15, SEEDANCE_25, FIRST_LAST]
+    assert code == 1
