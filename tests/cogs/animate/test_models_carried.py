@@ -137,6 +137,8 @@ async def test_a_model_retired_under_a_submit_is_confirmed_soon_and_only_it_is_r
     await discord_fake.wait_for(
         lambda: [m.model_id for m in bot.services.models.available()] == [SEEDANCE_25], within=5
     )
+    # The operator's alert follows the retirement: it is posted a moment later.
+    await discord_fake.wait_for(lambda: discord_fake.channel_messages(discord_fake.art), within=5)
     (alert,) = discord_fake.channel_messages(discord_fake.art)
     assert SEEDANCE_15 in alert.content and "RUNCOMFY_MODEL_IDS" in alert.content
     (job,) = await bot.jobs.store.list_for_user(discord_fake.author.id)
