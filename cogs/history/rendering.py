@@ -27,6 +27,9 @@ DESCRIPTION_LIMIT = 4096
 PROMPT_IN_DETAIL = 4000  # of the description's 4,096, escaped
 EMBED_TOTAL = 6000  # Discord's most characters over one embed's texts
 BYTES_PER_MB = 1e6
+# Longer video links are not shown: cut to fit, a link leads nowhere.
+DETAIL_URL_MAX = 900  # with its words, within a field's 1,024 characters
+PAGE_URL_MAX = 200  # ten rows within the page's 4,096
 # The filter's choice in the picker, in the reader's words.
 FILTER_KEYS: dict[StatusFilter, str] = {
     StatusFilter.ALL: "history.choice.all",
@@ -44,12 +47,16 @@ def jump_url(job: Job) -> str | None:
     return f"https://discord.com/channels/{place}/{job.delivered_channel_id}/{job.delivered_message_id}"
 
 
-def outcome_text(job: Job, t: Messages) -> str:
+def outcome_text(job: Job, t: Messages, *, in_page: bool = False) -> str:
     url = jump_url(job)
     if url is not None:
         return t("history.outcome.open", url=url)
     if job.status is JobStatus.DELIVERED and job.video_url:
-        return t("history.outcome.download", url=job.video_url)
+        if len(job.video_url) <= (PAGE_URL_MAX if in_page else DETAIL_URL_MAX):
+            return t("history.outcome.download", url=job.video_url)
+        if in_page:
+            return t("history.outcome.download_in_detail", id=job.id)
+        return t("history.outcome.link_too_long")
     return failure_text(job, t) or state_words(job.status, t)
 
 
@@ -57,7 +64,11 @@ def video_text(job: Job, t: Messages) -> str | None:
     """The video as the service made it, and whether the posted copy is a re-encoding."""
     if job.video_url is None or job.video_bytes is None:
         return None
-    text = t("history.video.original", url=job.video_url, size=size_text(job.video_bytes, t))
+    size = size_text(job.video_bytes, t)
+    if len(job.video_url) <= DETAIL_URL_MAX:
+        text = t("history.video.original", url=job.video_url, size=size)
+    else:
+        text = t("history.video.original_unlinked", size=size)
     if job.posted_video_bytes is not None:
         text += "\n" + t("history.video.reencoded", size=size_text(job.posted_video_bytes, t))
     return text
@@ -81,7 +92,7 @@ def page_row(job: Job, t: Messages) -> str:
     if took is not None:
         head += " · " + t("history.row.took", duration=duration_text(took, t))
     prompt = safe_text(job.prompt.replace("\n", " "), PAGE_PROMPT_CHARS)
-    return f"{head}\n> {prompt}\n{outcome_text(job, t)}"
+    return f"{head}\n> {prompt}\n{outcome_text(job, t, in_page=True)}"
 
 
 def page_embed(page: HistoryPage, t: Messages) -> discord.Embed:

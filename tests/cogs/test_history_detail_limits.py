@@ -57,3 +57,37 @@ async def test_the_longest_details_fit_in_one_embed(
     (embed,) = shown.embeds
     assert embed_total(embed) <= EMBED_TOTAL
     assert embed["description"].startswith("\\*\\_\\*\\_")  # as much of it as fits
+
+
+async def test_a_download_link_too_long_to_show_is_never_cut_into_a_dead_one(
+    bot: AnimateBot, discord_fake: FakeDiscord
+) -> None:
+    # RunComfy's signed URL can outgrow a field (1,024) or ten rows of a page (4,096):
+    # cut, the link would lead nowhere. The detail says so; the page points to it.
+    url = "https://cdn.runcomfy.example/v.mp4?signature=" + "s" * 1500
+    for _ in range(10):
+        job = await bot.jobs.store.create(
+            Job(
+                user_id=discord_fake.author.id,
+                guild_id=1,
+                channel_id=2,
+                prompt="p",
+                status=JobStatus.DELIVERED,
+                image=IMAGE,
+                created_at=START,
+                **job_fields(),
+                finished_at=START + 70,
+                video_url=url,
+                video_bytes=4096,
+            )
+        )
+    page = await reply(discord_fake, await discord_fake.invoke("history"))
+    (embed,) = page.embeds
+    assert "signature=" not in embed["description"]
+    assert f"details of video #{job.id}" in embed["description"]
+    assert embed_total(embed) <= EMBED_TOTAL
+    detail = await reply(discord_fake, await discord_fake.invoke("history", job=job.id))
+    (embed,) = detail.embeds
+    texts = [f["value"] for f in embed["fields"]]
+    assert not any("signature=" in text for text in texts), texts
+    assert any("too long to show" in text for text in texts), texts
