@@ -17,7 +17,13 @@ from bot.metrics import Metrics, sample_forever
 from bot.models.registry import Models
 from bot.pricing import Pricing
 from bot.runcomfy import RunComfyClient, make_http_client
-from bot.store import only_process_on, open_store, postgres_url, sqlite_path
+from bot.store import (
+    only_process_named,
+    only_process_on,
+    open_store,
+    postgres_url,
+    sqlite_path,
+)
 
 
 @contextlib.asynccontextmanager
@@ -27,8 +33,11 @@ async def assemble(settings: Settings, **bot_options: Any) -> AsyncIterator[Anim
     `bot_options` go to discord.py's client (tests shorten `guild_ready_timeout`).
     """
     async with contextlib.AsyncExitStack() as held:
-        if postgres_url(settings) is None:  # PostgreSQL serves several processes
+        url = postgres_url(settings)
+        if url is None:
             held.enter_context(only_process_on(sqlite_path(settings)))
+        else:  # several processes, each with its own PROCESS_ID
+            await held.enter_async_context(only_process_named(url, settings.process_id))
         services = await held.enter_async_context(services_for(settings))
         bot = AnimateBot(services, **_shard_options(settings), **bot_options)
         monitors = _start_monitors(bot)

@@ -18,7 +18,7 @@ from app.client import AnimateBot
 from bot.config import Settings, SettingsError, load_settings
 from bot.logs import setup_logging
 from bot.models.registry import NoModel
-from bot.store import DatabaseInUse, NewerDatabase, StoreUnavailable
+from bot.store import DatabaseInUse, NewerDatabase, ProcessClash, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -139,6 +139,9 @@ def main(**bot_options: Any) -> int:
             "(DATABASE_URL).",
             exc.path,
         )
+        return 2
+    except ProcessClash as exc:
+        log.error("The bot cannot start: %s (docs/postgresql.md).", exc.reason)
         return 2
     except StoreUnavailable as exc:
         if exc.path is not None:

@@ -19,7 +19,12 @@ from bot.store.job_store import (
 )
 from bot.store.leases import lease_hold
 from bot.store.migrations import LATEST_MIGRATION
-from bot.store.one_process import DatabaseInUse, only_process_on
+from bot.store.one_process import (
+    DatabaseInUse,
+    ProcessClash,
+    only_process_named,
+    only_process_on,
+)
 from bot.store.rows import UPDATABLE
 from bot.store.schema import COPIED_TABLES
 from bot.store.usage import QuotaLimits, QuotaUsage
@@ -32,11 +37,13 @@ __all__ = [
     "DatabaseInUse",
     "JobStore",
     "NewerDatabase",
+    "ProcessClash",
     "QuotaLimits",
     "QuotaUsage",
     "StoreUnavailable",
     "is_postgres_url",
     "lease_hold",
+    "only_process_named",
     "only_process_on",
     "open_store",
     "postgres_url",

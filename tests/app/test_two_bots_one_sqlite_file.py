@@ -27,9 +27,18 @@ async def second_bot(
     tmp_path: Path, discord_url: str, runcomfy_url: str, database: Path
 ) -> tuple[int | None, str]:
     """Start another bot on `database`; its exit code (None: it kept running) and output."""
-    command = bot_command(
-        tmp_path, discord_url, {"RUNCOMFY_BASE_URL": runcomfy_url, "DATABASE_PATH": str(database)}
+    return await second_bot_with(
+        tmp_path, discord_url, runcomfy_url, {"DATABASE_PATH": str(database)}
     )
+
+
+async def second_bot_with(
+    tmp_path: Path, discord_url: str, runcomfy_url: str, env: dict[str, str]
+) -> tuple[int | None, str]:
+    """Start another bot with `env`, in `tmp_path`; its exit code (None: it kept running)
+    and output."""
+    tmp_path.mkdir(exist_ok=True)
+    command = bot_command(tmp_path, discord_url, {"RUNCOMFY_BASE_URL": runcomfy_url, **env})
     proc = await asyncio.create_subprocess_exec(
         *command["args"],
         cwd=command["cwd"],
