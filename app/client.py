@@ -33,6 +33,7 @@ from bot.store import JobStore
 from cogs.about import About
 from cogs.admin import Admin
 from cogs.animate import Animate
+from cogs.common.presses import answered_elsewhere
 from cogs.common.translator import CatalogTranslator, user_messages
 from cogs.history import History
 
@@ -78,6 +79,9 @@ class AnimateTree(app_commands.CommandTree["AnimateBot"]):
         self, interaction: discord.Interaction[AnimateBot], error: app_commands.AppCommandError
     ) -> None:
         command = interaction.command.qualified_name if interaction.command else "?"
+        if answered_elsewhere(error):
+            log.info("Command /%s was answered by another process on this shard", command)
+            return
         log.error(
             "Command /%s failed for user %s in guild %s",
             command,

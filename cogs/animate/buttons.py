@@ -26,6 +26,7 @@ from bot.models import resolutions
 from bot.models.model import VideoModel
 from bot.models.registry import Models
 from cogs.animate.rendering import CANCELLABLE, public_messages
+from cogs.common.presses import answered_elsewhere
 
 log = logging.getLogger(__name__)
 
@@ -169,7 +170,12 @@ class JobButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=TEMPLAT
         if handler is None:
             log.warning("No handler for button %s", self.press.custom_id)
             return
-        await handler(interaction, self.press)
+        try:
+            await handler(interaction, self.press)
+        except discord.HTTPException as exc:
+            if not answered_elsewhere(exc):
+                raise
+            log.info("Press of %s was answered by another process on this shard", self.press)
 
 
 def cancel_view(job: Job) -> discord.ui.View | None:

@@ -11,8 +11,22 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Hashable
 
+import discord
+from discord import app_commands
+
 # Enough for every view alive at once (they time out after minutes); oldest go first.
 MAX_PRESSES = 10_000
+# Discord's answer to a second answer to one interaction.
+ALREADY_ACKNOWLEDGED = 40060
+
+
+def answered_elsewhere(error: BaseException) -> bool:
+    """Another process on the same shard answered this interaction first (the deploy
+    without downtime of docs/postgresql.md runs every shard twice): nothing to do here,
+    and nothing to tell its author."""
+    if isinstance(error, app_commands.CommandInvokeError):
+        error = error.original
+    return isinstance(error, discord.HTTPException) and error.code == ALREADY_ACKNOWLEDGED
 
 
 class PressLedger:
