@@ -8,7 +8,8 @@ Run it alone: `python -m tests.fakes.runcomfy --port 8765 --token xyz`.
 """
 
 from tests.fakes.runcomfy.jobs import BILLED, FakeJob, HostedModel, Timeline, seedance_bill
-from tests.fakes.runcomfy.server import Endpoint, FakeRunComfy, Recorded
+from tests.fakes.runcomfy.records import Endpoint, Recorded
+from tests.fakes.runcomfy.server import FakeRunComfy
 
 __all__ = [
     "BILLED",

@@ -10,8 +10,7 @@ import random
 import time
 import uuid
 from collections import deque
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from aiohttp import web
 
@@ -24,22 +23,10 @@ from tests.fakes.runcomfy.jobs import (
     validate_input,
     video_chunks,
 )
+from tests.fakes.runcomfy.records import Endpoint, Recorded, endpoint_of
 from tests.fakes.schemas import SEEDANCE_15, seedance_15
 
-Endpoint = Literal["submit", "status", "result", "cancel", "video", "model"]
 BODY = web.RequestKey("body", object)
-
-
-@dataclass
-class Recorded:
-    method: str
-    path: str
-    endpoint: str
-    query: dict[str, str]
-    json: Any
-    headers: dict[str, str]
-    at: float = field(default_factory=time.monotonic)
-    peer: tuple[str, int] | None = None  # the client's address: one per TCP connection
 
 
 class FakeRunComfy:
@@ -197,7 +184,7 @@ class FakeRunComfy:
 
     @web.middleware
     async def _record(self, request: web.Request, handler: Any) -> web.StreamResponse:
-        endpoint = _endpoint_of(request)
+        endpoint = endpoint_of(request)
         body: Any = None
         if request.can_read_body:
             raw = await request.read()
@@ -392,15 +379,3 @@ class FakeRunComfy:
             if rng.random() < rate:
                 return Fault(rng.choice(kinds), 1, 0.05, 0.0)
         return None
-
-
-def _endpoint_of(request: web.Request) -> str:
-    path = request.path
-    if path.startswith("/v1/models/"):
-        return "submit" if request.method == "POST" else "model"
-    if path.startswith(("/videos/", "/r/")):
-        return "video"
-    for name in ("status", "result", "cancel"):
-        if path.endswith(f"/{name}"):
-            return name
-    return "other"
