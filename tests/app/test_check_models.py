@@ -22,18 +22,25 @@ def first_and_last_frame() -> dict[str, object]:
     return schema
 
 
+def three_models(
+    settings: Settings, discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy
+) -> Settings:
+    """Seedance 1.5 and 2.5, usable, and a first-and-last-frame model, not: in that order."""
+    discord_fake.token = DISCORD_TOKEN
+    runcomfy_fake.host(SEEDANCE_25, seedance_25(), base_price_usd=0.35)
+    runcomfy_fake.host(FIRST_LAST, first_and_last_frame())
+    return settings.model_copy(
+        update={"runcomfy_model_ids": [SEEDANCE_15, SEEDANCE_25, FIRST_LAST]}
+    )
+
+
 async def test_check_says_what_each_model_offers_and_why_one_cannot_be_used(
     settings: Settings,
     discord_fake: FakeDiscord,
     runcomfy_fake: FakeRunComfy,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    discord_fake.token = DISCORD_TOKEN
-    runcomfy_fake.host(SEEDANCE_25, seedance_25(), base_price_usd=0.35)
-    runcomfy_fake.host(FIRST_LAST, first_and_last_frame())
-    models = settings.model_copy(
-        update={"runcomfy_model_ids": [SEEDANCE_15, SEEDANCE_25, FIRST_LAST]}
-    )
+    models = three_models(settings, discord_fake, runcomfy_fake)
     code, lines = await check_in_process(models, discord_fake, capsys)
     first = line_of(lines, f"✓ model {SEEDANCE_15}")
     assert "`first_frame_image_url`" in first and "ratio (16:9" in first
@@ -60,13 +67,8 @@ async def test_check_asks_for_every_model_at_once(
 ) -> None:
     # Models read one after the other make a stalling RunComfy cost CHECK_TIMEOUT_SECONDS
     # per model before the operator sees a line: all are asked before any answers.
-    discord_fake.token = DISCORD_TOKEN
-    runcomfy_fake.host(SEEDANCE_25, seedance_25(), base_price_usd=0.35)
-    runcomfy_fake.host(FIRST_LAST, first_and_last_frame())
+    models = three_models(settings, discord_fake, runcomfy_fake)
     runcomfy_fake.inject("model", "slow", delay=1.0, times=3)
-    models = settings.model_copy(
-        update={"runcomfy_model_ids": [SEEDANCE_15, SEEDANCE_25, FIRST_LAST]}
-    )
     code, lines = await check_in_process(models, discord_fake, capsys)
     asked = [r.at for r in runcomfy_fake.requests if r.endpoint == "model"]
     assert len(asked) == 3
