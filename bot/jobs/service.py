@@ -39,6 +39,7 @@ from bot.models.model import VideoModel
 from bot.models.registry import Models
 from bot.past_jobs import PastJobs
 from bot.polling import HazardPolicy, PollPolicy
+from bot.pricing import Pricing
 from bot.quotas import DAY
 from bot.runcomfy import RunComfyClient
 from bot.store import JobStore
@@ -59,6 +60,7 @@ class JobService:
         clock: Callable[[], float] = time.time,
         admission: Admission | None = None,
         metrics: Metrics | None = None,
+        pricing: Pricing | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -101,6 +103,7 @@ class JobService:
             runcomfy=runcomfy,
             models=models,
             admission=admission,
+            pricing=pricing,
             arrivals=self.arrivals,
             trackers=self._trackers,
         )
@@ -150,10 +153,11 @@ class JobService:
         """Check quotas and write the job row (`submitting`); nothing is sent yet.
 
         `options` are the model's (`VideoModel.choose`); `estimate_usd` what the job is
-        expected to cost (`bot.pricing`), counted against spend caps until its cost is
-        known. `locale` is the language of the job's public messages. How it was
-        started, for the steps after its command: what reaches its place (`reach`), who
-        sees it there (`visibility`), and the upload limit Discord gave with it.
+        expected to cost (`bot.pricing`; priced again as it is admitted, given `pricing`),
+        counted against spend caps until its cost is known. `locale` is the language of
+        the job's public messages. How it was started, for the steps after its command:
+        what reaches its place (`reach`), who sees it there (`visibility`), and the
+        upload limit Discord gave with it.
         """
         return await self._submits.create(
             user_id=user_id,

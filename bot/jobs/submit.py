@@ -25,6 +25,7 @@ from bot.jobs.transitions import Transitions
 from bot.models.model import VideoModel
 from bot.models.options import OptionRefused
 from bot.models.registry import Models, is_missing_model
+from bot.pricing import Pricing
 from bot.quotas import DAY, QuotaExceeded, QuotaKind, first_refusal, operator_quotas
 from bot.runcomfy import RunComfyClient, RunComfyError
 from bot.store import QuotaLimits, QuotaUsage
@@ -50,6 +51,7 @@ class Submits:
         runcomfy: RunComfyClient,
         models: Models,
         admission: Admission | None,
+        pricing: Pricing | None,
         arrivals: Arrivals,
         trackers: Trackers,
     ) -> None:
@@ -59,6 +61,8 @@ class Submits:
         self.models = models
         # The operator's and server admins' switches (pause, channels, spend cap).
         self.admission = admission
+        # Prices the job again as it is admitted: a refresh may have changed its price.
+        self.pricing = pricing
         self.arrivals = arrivals
         self.trackers = trackers
         # Serialises "check quota, then insert" so two commands cannot both pass.
@@ -104,6 +108,12 @@ class Submits:
         """
         # This process's lock, then other processes' (PostgreSQL): one admission at a time.
         async with self._admitting, self.transitions.store.admitting():
+            current = self.models.get(model.model_id)
+            if current is not None and self.pricing is not None:
+                # Priced as it is now: a refresh since the command's checks (its image was
+                # being read) may have raised the price, and the budgets count this one.
+                model = current
+                estimate_usd = await self.pricing.estimate(current, options)
             if self.admission is not None:
                 # Again under the lock: a pause, a cap or a retired model since counts.
                 await self.admission.check(
