@@ -44,6 +44,10 @@ STILL_RENDERING = (
     "The video service was still making it after {waited}, so the bot stopped waiting. "
     + MAY_HAVE_BEEN_CHARGED
 )
+# RunComfy said "cancelled" of a job seen rendering: a render that began is billed.
+CANCELLED_WHILE_RENDERING = (
+    "Cancelled at the video service after it began rendering. " + MAY_HAVE_BEEN_CHARGED
+)
 SERVICE_UNAVAILABLE = (
     "The video service is unavailable right now. The bot's operator has been told."
 )
