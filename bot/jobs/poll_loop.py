@@ -312,6 +312,10 @@ class PollLoop:
                 await self.deliveries.deliver(job, results_tried=1)
             return True
         cost = {"cost": result.cost} if result is not None and result.cost is not None else {}
+        if template == QUEUE_TIMED_OUT and not cost:
+            # Dropped from the queue, never billed: it spends none of the budgets, which
+            # would otherwise count its estimate for a day.
+            cost = {"cost": 0.0}
         log.warning("Job %d: no video after %s; timed out", job.id, _spoken(waited))
         await self.transitions.end(
             job, JobStatus.TIMED_OUT, error=template.format(waited=_spoken(waited)), **cost
