@@ -57,7 +57,7 @@ class CancelOutcome(StrEnum):
     CANCELLED = "cancelled"  # it was queued; RunComfy dropped it
     ALREADY_CANCELLED = "already_cancelled"  # someone else's cancel did it (or is doing it)
     RENDERING = "rendering"  # already running: will be delivered and billed
-    NOT_YET = "not_yet"  # still being submitted; try again in a moment
+    NOT_YET = "not_yet"  # its send took over Submits.sent's wait (or none began); try again
     UNREACHABLE = "unreachable"  # RunComfy did not answer; nothing changed, try again
     FINISHED = "finished"  # already final
     NOT_ALLOWED = "not_allowed"  # neither the author nor a moderator

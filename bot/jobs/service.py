@@ -94,9 +94,6 @@ class JobService:
                 deliveries=self._deliveries,
             )
         )
-        self._cancels = Cancels(
-            transitions=self._transitions, runcomfy=runcomfy, trackers=self._trackers
-        )
         self._submits = Submits(
             transitions=self._transitions,
             settings=settings,
@@ -106,6 +103,12 @@ class JobService:
             pricing=pricing,
             arrivals=self.arrivals,
             trackers=self._trackers,
+        )
+        self._cancels = Cancels(
+            transitions=self._transitions,
+            runcomfy=runcomfy,
+            trackers=self._trackers,
+            sent=self._submits.sent,
         )
         self._leases = Leases(
             transitions=self._transitions,

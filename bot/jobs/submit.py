@@ -8,6 +8,7 @@ sent twice, since a second send could bill twice.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
 from bot.admission import Admission
@@ -34,6 +35,8 @@ log = logging.getLogger(__name__)
 
 # A refusal whose slot frees before the usage is read again: the insert is tried again.
 INSERT_TRIES = 3
+# How long a cancel asked while its job is being sent waits for the send (`sent`).
+SENT_WAIT_SECONDS = 30.0
 UNCONFIRMED = (
     "The video service did not confirm the job; it was not resent to avoid charging twice."
 )
@@ -72,6 +75,8 @@ class Submits:
         # Rows written and not yet handed to RunComfy: a stop ends them unsent (uncharged),
         # rather than the next start calling them lost (counted at their estimate).
         self._not_sent: set[int] = set()
+        # Sends under way, each set once it is over (sent, or ended unsent).
+        self._sends: dict[int, asyncio.Event] = {}
 
     def is_sending(self, task: asyncio.Task[object]) -> bool:
         return task in self._sending
@@ -152,6 +157,7 @@ class Submits:
         self, job_id: int, *, image_url: str, status_message_id: int | None, hosted_url: str | None
     ) -> Job:
         """Send the job to RunComfy once, store its request id and start tracking it."""
+        self._sends[job_id] = asyncio.Event()
         try:
             return await self._submit(
                 job_id,
@@ -162,6 +168,16 @@ class Submits:
         finally:
             self._not_sent.discard(job_id)
             self.trackers.unreserve(job_id)  # tracked by now, or ended
+            self._sends.pop(job_id).set()
+
+    async def sent(self, job_id: int) -> None:
+        """Once the job's send under way is over (at most SENT_WAIT_SECONDS); at once
+        when none is: a cancel asked meanwhile is for the job RunComfy is about to queue."""
+        send = self._sends.get(job_id)
+        if send is not None:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(SENT_WAIT_SECONDS):
+                    await send.wait()
 
     async def _submit(
         self, job_id: int, *, image_url: str, status_message_id: int | None, hosted_url: str | None
