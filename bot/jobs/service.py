@@ -214,7 +214,7 @@ class JobService:
         await self._submits.release_share(job_id)
 
     def is_sending(self, task: asyncio.Task[object]) -> bool:
-        """Is `task` waiting for RunComfy to accept a job (the point of no return)?"""
+        """Is `task` sending a job to RunComfy (the point of no return) or storing its id?"""
         return self._submits.is_sending(task)
 
     # -- a live job --------------------------------------------------------

@@ -70,7 +70,7 @@ class Submits:
         self.trackers = trackers
         # Serialises "check quota, then insert" so two commands cannot both pass.
         self._admitting = asyncio.Lock()
-        # Tasks inside a submit call: a stop lets them finish rather than interrupt them.
+        # Tasks inside a submit call or storing its id: a stop lets them finish.
         self._sending: set[asyncio.Task[object]] = set()
         # Rows written and not yet handed to RunComfy: a stop ends them unsent (uncharged),
         # rather than the next start calling them lost (counted at their estimate).
@@ -214,24 +214,27 @@ class Submits:
         if task is not None:
             self._sending.add(task)
         try:
-            submitted = await self.runcomfy.submit(model.model_id, body)
-        except RunComfyError as exc:
-            return await self._submit_failed(job, exc)
-        except asyncio.CancelledError:
-            # Cut off by a stop while RunComfy had the request: the job may exist, so it
-            # is never resent, and its author hears it now rather than at the next start.
-            log.warning("Job %d: stopped while being submitted; marked lost", job_id)
-            await self.transitions.end(job, JobStatus.LOST, error=RESTARTED_WHILE_SENDING)
-            raise
+            try:
+                submitted = await self.runcomfy.submit(model.model_id, body)
+            except RunComfyError as exc:
+                return await self._submit_failed(job, exc)
+            except asyncio.CancelledError:
+                # Cut off by a stop while RunComfy had the request: the job may exist, so
+                # it is never resent, and its author hears it now, not at the next start.
+                log.warning("Job %d: stopped while being submitted; marked lost", job_id)
+                await self.transitions.end(job, JobStatus.LOST, error=RESTARTED_WHILE_SENDING)
+                raise
+            # Sending until its request id is stored: a stop cutting this write off left a
+            # job RunComfy renders and bills that the bot could neither follow nor deliver.
+            queued = await store.transition(
+                job_id,
+                from_statuses=[JobStatus.SUBMITTING],
+                to=JobStatus.IN_QUEUE,
+                request_id=submitted.request_id,
+                submitted_at=clock(),
+            )
         finally:
             self._sending.discard(task)  # type: ignore[arg-type]
-        queued = await store.transition(
-            job_id,
-            from_statuses=[JobStatus.SUBMITTING],
-            to=JobStatus.IN_QUEUE,
-            request_id=submitted.request_id,
-            submitted_at=clock(),
-        )
         if queued is None:
             return await self._outlived(job_id, submitted.request_id)
         job = queued
