@@ -112,41 +112,43 @@ class Submits:
         user install used there (`Reach.TOKEN`) answers to the operator's alone.
         """
         # This process's lock, then other processes' (PostgreSQL): one admission at a time.
-        async with self._admitting, self.transitions.store.admitting():
+        async with self._admitting:
             current = self.models.get(model.model_id)
             if current is not None and self.pricing is not None:
                 # Priced as it is now: a refresh since the command's checks (its image was
                 # being read) may have raised the price, and the budgets count this one.
+                # Before the database's transaction: the cost it reads is shared by others.
                 model = current
                 estimate_usd = await self.pricing.estimate(current, options)
-            if self.admission is not None:
-                # Again under the lock: a pause, a cap or a retired model since counts.
-                await self.admission.check(
+            async with self.transitions.store.admitting():
+                if self.admission is not None:
+                    # Again under the lock: a pause, a cap or a retired model since counts.
+                    await self.admission.check(
+                        user_id=user_id,
+                        guild_id=guild_id if reach is Reach.CHANNEL else None,
+                        channel_id=channel_id,
+                        model_id=model.model_id,
+                        estimate_usd=estimate_usd,
+                    )
+                now = self.transitions.clock()
+                job = Job(
                     user_id=user_id,
-                    guild_id=guild_id if reach is Reach.CHANNEL else None,
+                    guild_id=guild_id,
                     channel_id=channel_id,
+                    prompt=prompt,
                     model_id=model.model_id,
+                    options=options,
+                    kind=model.kind(options),
                     estimate_usd=estimate_usd,
+                    image=image,
+                    extends_job_id=extends_job_id,
+                    created_at=now,
+                    locale=locale,
+                    reach=reach,
+                    visibility=visibility,
+                    upload_limit=upload_limit,
                 )
-            now = self.transitions.clock()
-            job = Job(
-                user_id=user_id,
-                guild_id=guild_id,
-                channel_id=channel_id,
-                prompt=prompt,
-                model_id=model.model_id,
-                options=options,
-                kind=model.kind(options),
-                estimate_usd=estimate_usd,
-                image=image,
-                extends_job_id=extends_job_id,
-                created_at=now,
-                locale=locale,
-                reach=reach,
-                visibility=visibility,
-                upload_limit=upload_limit,
-            )
-            created = await self._insert_within_quotas(job, now)
+                created = await self._insert_within_quotas(job, now)
         assert created.id is not None
         # Held from now: its lease is renewed, and no sweep takes it for a lost one.
         self.trackers.reserve(created.id)
