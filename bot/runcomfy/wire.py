@@ -151,4 +151,6 @@ class CancelResponse(Wire):
 
     @property
     def cancelled(self) -> bool:
-        return self.outcome == "cancelled"
+        # Asked again (the first answer lost after RunComfy cancelled it), the job is
+        # cancelled already and this cancel a no-op ("not_cancellable"): dropped all the same.
+        return self.outcome == "cancelled" or _normalise_status(self.status) == "cancelled"
