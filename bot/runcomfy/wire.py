@@ -34,7 +34,7 @@ def _money_or_none(value: object) -> float | None:
         return None
     try:
         amount = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # a JSON integer past any float
         return None
     if not (math.isfinite(amount) and 0 <= amount <= MAX_AMOUNT_USD):
         return None
