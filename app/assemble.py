@@ -85,6 +85,7 @@ async def services_for(settings: Settings) -> AsyncIterator[Services]:
         # Before the bot: /animate's options are the models' (NoModel if none can be used).
         await models.load(each_within=settings.http_timeout_seconds)
         admission = Admission(settings=settings, store=store, models=models)
+        pricing = Pricing(store, models.price_since)
         jobs = JobService(
             settings=settings,
             store=store,
@@ -92,13 +93,14 @@ async def services_for(settings: Settings) -> AsyncIterator[Services]:
             models=models,
             admission=admission,
             metrics=metrics,
+            pricing=pricing,
         )
         yield Services(
             settings=settings,
             store=store,
             jobs=jobs,
             models=models,
-            pricing=Pricing(store, models.price_since),
+            pricing=pricing,
             admission=admission,
             guild_admin=GuildAdmin(settings=settings, store=store),
             metrics=metrics,

@@ -37,6 +37,9 @@ DOMAIN = "messages"
 DEFAULT_LOCALE = "en"
 # Formatted numbers and amounts kept per locale before starting over.
 FORMATTED_KEPT = 4096
+# Under a cent (in dollars), an amount keeps this many significant digits, not "$0.00".
+SUB_CENT = 0.01
+SUB_CENT_DIGITS = 2
 
 
 def catalog_path(locale: str, directory: Path = LOCALES_DIR) -> Path:
@@ -139,9 +142,16 @@ class Messages:
         key = ("money", type(amount), amount, currency)
         text = self._formatted.get(key)
         if text is None:
-            text = self._remember(
-                key, format_currency(amount, currency, locale=self._numbers_locale)
-            )
+            locale = self._numbers_locale
+            if amount and -SUB_CENT < amount < SUB_CENT:
+                # "$0.00" beside a cost RunComfy billed would say it was free.
+                shown = Decimal(f"{float(amount):.{SUB_CENT_DIGITS}g}")
+                formatted = format_currency(
+                    shown, currency, locale=locale, decimal_quantization=False
+                )
+            else:
+                formatted = format_currency(amount, currency, locale=locale)
+            text = self._remember(key, formatted)
         return text
 
     def _remember(self, key: tuple[str, type, object, object], text: str) -> str:

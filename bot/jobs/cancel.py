@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 
 from bot.domain import JobStatus
 from bot.jobs.contract import CancelOutcome
@@ -22,11 +23,19 @@ class Cancels:
     """The cancels in flight, one per job: concurrent presses share it."""
 
     def __init__(
-        self, *, transitions: Transitions, runcomfy: RunComfyClient, trackers: Trackers
+        self,
+        *,
+        transitions: Transitions,
+        runcomfy: RunComfyClient,
+        trackers: Trackers,
+        sent: Callable[[int], Awaitable[None]],
     ) -> None:
         self.transitions = transitions
         self.runcomfy = runcomfy
         self.trackers = trackers
+        # Waits for a job's send under way, if any (`Submits.sent`): a cancel asked while
+        # it is being sent is for the job RunComfy is about to queue, so it waits for it.
+        self.sent = sent
         self._in_flight: dict[int, asyncio.Future[CancelOutcome]] = {}
 
     async def cancel(
@@ -66,6 +75,7 @@ class Cancels:
             del self._in_flight[job_id]
 
     async def _cancel_once(self, job_id: int) -> CancelOutcome:
+        await self.sent(job_id)
         # Read again under the guard: an earlier cancel may have just ended the job.
         job = await self.transitions.store.get(job_id)
         if job is None:

@@ -44,6 +44,10 @@ STILL_RENDERING = (
     "The video service was still making it after {waited}, so the bot stopped waiting. "
     + MAY_HAVE_BEEN_CHARGED
 )
+# RunComfy said "cancelled" of a job seen rendering: a render that began is billed.
+CANCELLED_WHILE_RENDERING = (
+    "Cancelled at the video service after it began rendering. " + MAY_HAVE_BEEN_CHARGED
+)
 SERVICE_UNAVAILABLE = (
     "The video service is unavailable right now. The bot's operator has been told."
 )
@@ -53,7 +57,7 @@ class CancelOutcome(StrEnum):
     CANCELLED = "cancelled"  # it was queued; RunComfy dropped it
     ALREADY_CANCELLED = "already_cancelled"  # someone else's cancel did it (or is doing it)
     RENDERING = "rendering"  # already running: will be delivered and billed
-    NOT_YET = "not_yet"  # still being submitted; try again in a moment
+    NOT_YET = "not_yet"  # its send took over Submits.sent's wait (or none began); try again
     UNREACHABLE = "unreachable"  # RunComfy did not answer; nothing changed, try again
     FINISHED = "finished"  # already final
     NOT_ALLOWED = "not_allowed"  # neither the author nor a moderator

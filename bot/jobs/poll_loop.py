@@ -17,7 +17,7 @@ import random
 from bot.arrivals import Arrivals
 from bot.config import Settings
 from bot.domain import Job, JobStatus
-from bot.jobs.contract import QUEUE_TIMED_OUT, STILL_RENDERING
+from bot.jobs.contract import CANCELLED_WHILE_RENDERING, QUEUE_TIMED_OUT, STILL_RENDERING
 from bot.jobs.delivery import Deliveries
 from bot.jobs.transitions import Transitions
 from bot.past_jobs import PastJobs
@@ -221,6 +221,14 @@ class PollLoop:
             moved = job.model_copy(update={"queue_position": status.queue_position})
             await transitions.notify_updated(moved)
             return moved
+        if new is JobStatus.CANCELLED and job.status is JobStatus.IN_PROGRESS:
+            # Seen rendering, it is billed: not "it cost nothing", and it keeps counting
+            # against its author's day and the budgets (at its cost, when RunComfy tells it).
+            result = await self._failure_result(job)
+            cost = {"cost": result.cost} if result is not None and result.cost is not None else {}
+            return await transitions.end(
+                job, JobStatus.FAILED, error=CANCELLED_WHILE_RENDERING, **cost
+            )
         if new is JobStatus.CANCELLED:
             return await transitions.end(
                 job, JobStatus.CANCELLED, error="Cancelled at the video service."
@@ -254,7 +262,7 @@ class PollLoop:
         return updated
 
     async def _failure_result(self, job: Job) -> RequestResult | None:
-        """/result of a job /status said failed: its reason and cost, if it answers."""
+        """/result of a job /status ended without a video: its reason and cost, if it answers."""
         assert job.request_id is not None
         try:
             return await self.runcomfy.result(job.request_id)
@@ -304,6 +312,10 @@ class PollLoop:
                 await self.deliveries.deliver(job, results_tried=1)
             return True
         cost = {"cost": result.cost} if result is not None and result.cost is not None else {}
+        if template == QUEUE_TIMED_OUT and not cost:
+            # Dropped from the queue, never billed: it spends none of the budgets, which
+            # would otherwise count its estimate for a day.
+            cost = {"cost": 0.0}
         log.warning("Job %d: no video after %s; timed out", job.id, _spoken(waited))
         await self.transitions.end(
             job, JobStatus.TIMED_OUT, error=template.format(waited=_spoken(waited)), **cost

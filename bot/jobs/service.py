@@ -39,6 +39,7 @@ from bot.models.model import VideoModel
 from bot.models.registry import Models
 from bot.past_jobs import PastJobs
 from bot.polling import HazardPolicy, PollPolicy
+from bot.pricing import Pricing
 from bot.quotas import DAY
 from bot.runcomfy import RunComfyClient
 from bot.store import JobStore
@@ -59,6 +60,7 @@ class JobService:
         clock: Callable[[], float] = time.time,
         admission: Admission | None = None,
         metrics: Metrics | None = None,
+        pricing: Pricing | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -92,17 +94,21 @@ class JobService:
                 deliveries=self._deliveries,
             )
         )
-        self._cancels = Cancels(
-            transitions=self._transitions, runcomfy=runcomfy, trackers=self._trackers
-        )
         self._submits = Submits(
             transitions=self._transitions,
             settings=settings,
             runcomfy=runcomfy,
             models=models,
             admission=admission,
+            pricing=pricing,
             arrivals=self.arrivals,
             trackers=self._trackers,
+        )
+        self._cancels = Cancels(
+            transitions=self._transitions,
+            runcomfy=runcomfy,
+            trackers=self._trackers,
+            sent=self._submits.sent,
         )
         self._leases = Leases(
             transitions=self._transitions,
@@ -150,10 +156,11 @@ class JobService:
         """Check quotas and write the job row (`submitting`); nothing is sent yet.
 
         `options` are the model's (`VideoModel.choose`); `estimate_usd` what the job is
-        expected to cost (`bot.pricing`), counted against spend caps until its cost is
-        known. `locale` is the language of the job's public messages. How it was
-        started, for the steps after its command: what reaches its place (`reach`), who
-        sees it there (`visibility`), and the upload limit Discord gave with it.
+        expected to cost (`bot.pricing`; priced again as it is admitted, given `pricing`),
+        counted against spend caps until its cost is known. `locale` is the language of
+        the job's public messages. How it was started, for the steps after its command:
+        what reaches its place (`reach`), who sees it there (`visibility`), and the
+        upload limit Discord gave with it.
         """
         return await self._submits.create(
             user_id=user_id,
@@ -207,7 +214,7 @@ class JobService:
         await self._submits.release_share(job_id)
 
     def is_sending(self, task: asyncio.Task[object]) -> bool:
-        """Is `task` waiting for RunComfy to accept a job (the point of no return)?"""
+        """Is `task` sending a job to RunComfy (the point of no return) or storing its id?"""
         return self._submits.is_sending(task)
 
     # -- a live job --------------------------------------------------------

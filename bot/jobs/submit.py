@@ -8,6 +8,7 @@ sent twice, since a second send could bill twice.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
 from bot.admission import Admission
@@ -25,6 +26,7 @@ from bot.jobs.transitions import Transitions
 from bot.models.model import VideoModel
 from bot.models.options import OptionRefused
 from bot.models.registry import Models, is_missing_model
+from bot.pricing import Pricing
 from bot.quotas import DAY, QuotaExceeded, QuotaKind, first_refusal, operator_quotas
 from bot.runcomfy import RunComfyClient, RunComfyError
 from bot.store import QuotaLimits, QuotaUsage
@@ -33,6 +35,8 @@ log = logging.getLogger(__name__)
 
 # A refusal whose slot frees before the usage is read again: the insert is tried again.
 INSERT_TRIES = 3
+# How long a cancel asked while its job is being sent waits for the send (`sent`).
+SENT_WAIT_SECONDS = 30.0
 UNCONFIRMED = (
     "The video service did not confirm the job; it was not resent to avoid charging twice."
 )
@@ -50,6 +54,7 @@ class Submits:
         runcomfy: RunComfyClient,
         models: Models,
         admission: Admission | None,
+        pricing: Pricing | None,
         arrivals: Arrivals,
         trackers: Trackers,
     ) -> None:
@@ -59,15 +64,19 @@ class Submits:
         self.models = models
         # The operator's and server admins' switches (pause, channels, spend cap).
         self.admission = admission
+        # Prices the job again as it is admitted: a refresh may have changed its price.
+        self.pricing = pricing
         self.arrivals = arrivals
         self.trackers = trackers
         # Serialises "check quota, then insert" so two commands cannot both pass.
         self._admitting = asyncio.Lock()
-        # Tasks inside a submit call: a stop lets them finish rather than interrupt them.
+        # Tasks inside a submit call or storing its id: a stop lets them finish.
         self._sending: set[asyncio.Task[object]] = set()
         # Rows written and not yet handed to RunComfy: a stop ends them unsent (uncharged),
         # rather than the next start calling them lost (counted at their estimate).
         self._not_sent: set[int] = set()
+        # Sends under way, each set once it is over (sent, or ended unsent).
+        self._sends: dict[int, asyncio.Event] = {}
 
     def is_sending(self, task: asyncio.Task[object]) -> bool:
         return task in self._sending
@@ -103,35 +112,43 @@ class Submits:
         user install used there (`Reach.TOKEN`) answers to the operator's alone.
         """
         # This process's lock, then other processes' (PostgreSQL): one admission at a time.
-        async with self._admitting, self.transitions.store.admitting():
-            if self.admission is not None:
-                # Again under the lock: a pause, a cap or a retired model since counts.
-                await self.admission.check(
+        async with self._admitting:
+            current = self.models.get(model.model_id)
+            if current is not None and self.pricing is not None:
+                # Priced as it is now: a refresh since the command's checks (its image was
+                # being read) may have raised the price, and the budgets count this one.
+                # Before the database's transaction: the cost it reads is shared by others.
+                model = current
+                estimate_usd = await self.pricing.estimate(current, options)
+            async with self.transitions.store.admitting():
+                if self.admission is not None:
+                    # Again under the lock: a pause, a cap or a retired model since counts.
+                    await self.admission.check(
+                        user_id=user_id,
+                        guild_id=guild_id if reach is Reach.CHANNEL else None,
+                        channel_id=channel_id,
+                        model_id=model.model_id,
+                        estimate_usd=estimate_usd,
+                    )
+                now = self.transitions.clock()
+                job = Job(
                     user_id=user_id,
-                    guild_id=guild_id if reach is Reach.CHANNEL else None,
+                    guild_id=guild_id,
                     channel_id=channel_id,
+                    prompt=prompt,
                     model_id=model.model_id,
+                    options=options,
+                    kind=model.kind(options),
                     estimate_usd=estimate_usd,
+                    image=image,
+                    extends_job_id=extends_job_id,
+                    created_at=now,
+                    locale=locale,
+                    reach=reach,
+                    visibility=visibility,
+                    upload_limit=upload_limit,
                 )
-            now = self.transitions.clock()
-            job = Job(
-                user_id=user_id,
-                guild_id=guild_id,
-                channel_id=channel_id,
-                prompt=prompt,
-                model_id=model.model_id,
-                options=options,
-                kind=model.kind(options),
-                estimate_usd=estimate_usd,
-                image=image,
-                extends_job_id=extends_job_id,
-                created_at=now,
-                locale=locale,
-                reach=reach,
-                visibility=visibility,
-                upload_limit=upload_limit,
-            )
-            created = await self._insert_within_quotas(job, now)
+                created = await self._insert_within_quotas(job, now)
         assert created.id is not None
         # Held from now: its lease is renewed, and no sweep takes it for a lost one.
         self.trackers.reserve(created.id)
@@ -142,6 +159,7 @@ class Submits:
         self, job_id: int, *, image_url: str, status_message_id: int | None, hosted_url: str | None
     ) -> Job:
         """Send the job to RunComfy once, store its request id and start tracking it."""
+        self._sends[job_id] = asyncio.Event()
         try:
             return await self._submit(
                 job_id,
@@ -152,6 +170,16 @@ class Submits:
         finally:
             self._not_sent.discard(job_id)
             self.trackers.unreserve(job_id)  # tracked by now, or ended
+            self._sends.pop(job_id).set()
+
+    async def sent(self, job_id: int) -> None:
+        """Once the job's send under way is over (at most SENT_WAIT_SECONDS); at once
+        when none is: a cancel asked meanwhile is for the job RunComfy is about to queue."""
+        send = self._sends.get(job_id)
+        if send is not None:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(SENT_WAIT_SECONDS):
+                    await send.wait()
 
     async def _submit(
         self, job_id: int, *, image_url: str, status_message_id: int | None, hosted_url: str | None
@@ -188,24 +216,27 @@ class Submits:
         if task is not None:
             self._sending.add(task)
         try:
-            submitted = await self.runcomfy.submit(model.model_id, body)
-        except RunComfyError as exc:
-            return await self._submit_failed(job, exc)
-        except asyncio.CancelledError:
-            # Cut off by a stop while RunComfy had the request: the job may exist, so it
-            # is never resent, and its author hears it now rather than at the next start.
-            log.warning("Job %d: stopped while being submitted; marked lost", job_id)
-            await self.transitions.end(job, JobStatus.LOST, error=RESTARTED_WHILE_SENDING)
-            raise
+            try:
+                submitted = await self.runcomfy.submit(model.model_id, body)
+            except RunComfyError as exc:
+                return await self._submit_failed(job, exc)
+            except asyncio.CancelledError:
+                # Cut off by a stop while RunComfy had the request: the job may exist, so
+                # it is never resent, and its author hears it now, not at the next start.
+                log.warning("Job %d: stopped while being submitted; marked lost", job_id)
+                await self.transitions.end(job, JobStatus.LOST, error=RESTARTED_WHILE_SENDING)
+                raise
+            # Sending until its request id is stored: a stop cutting this write off left a
+            # job RunComfy renders and bills that the bot could neither follow nor deliver.
+            queued = await store.transition(
+                job_id,
+                from_statuses=[JobStatus.SUBMITTING],
+                to=JobStatus.IN_QUEUE,
+                request_id=submitted.request_id,
+                submitted_at=clock(),
+            )
         finally:
             self._sending.discard(task)  # type: ignore[arg-type]
-        queued = await store.transition(
-            job_id,
-            from_statuses=[JobStatus.SUBMITTING],
-            to=JobStatus.IN_QUEUE,
-            request_id=submitted.request_id,
-            submitted_at=clock(),
-        )
         if queued is None:
             return await self._outlived(job_id, submitted.request_id)
         job = queued

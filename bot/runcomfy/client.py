@@ -135,8 +135,9 @@ class RunComfyClient:
                 if response.status_code == 429 and attempt < self._max_attempts:
                     await self._backoff(attempt, exc.retry_after)
                     continue
-                # A 5xx or an unreadable 200 may hide a job that was created.
-                exc.ambiguous = response.status_code >= 500 or response.status_code == 200
+                # A 5xx or an unreadable success (any 2xx) may hide a job that was created.
+                code = response.status_code
+                exc.ambiguous = code >= 500 or 200 <= code < 300
                 raise
         raise AssertionError("unreachable")
 

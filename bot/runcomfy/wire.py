@@ -34,7 +34,7 @@ def _money_or_none(value: object) -> float | None:
         return None
     try:
         amount = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # a JSON integer past any float
         return None
     if not (math.isfinite(amount) and 0 <= amount <= MAX_AMOUNT_USD):
         return None
@@ -151,4 +151,6 @@ class CancelResponse(Wire):
 
     @property
     def cancelled(self) -> bool:
-        return self.outcome == "cancelled"
+        # Asked again (the first answer lost after RunComfy cancelled it), the job is
+        # cancelled already and this cancel a no-op ("not_cancellable"): dropped all the same.
+        return self.outcome == "cancelled" or _normalise_status(self.status) == "cancelled"

@@ -264,7 +264,8 @@ async def animate(fake: FakeDiscord, user: FakeUser, **options: Any) -> FakeInte
 # -- a cost no video has ------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("reported", [1e9, 1e300])
+# 10**400: a JSON integer too large for a float (reading it raised OverflowError).
+@pytest.mark.parametrize("reported", [1e9, 1e300, 10**400])
 async def test_a_cost_beyond_any_videos_is_unknown_the_video_still_delivered(
     runner: BotRunner, discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy, reported: float
 ) -> None:

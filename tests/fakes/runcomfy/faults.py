@@ -56,6 +56,9 @@ async def apply_fault(
     if kind == "submit_500_after_create":
         await handler(request)  # the job exists now...
         return api_error(500, 500001, "Internal error")  # ...but the answer says otherwise
+    if kind == "submit_202_after_create":
+        await handler(request)  # the job exists now, but the answer has no request id
+        return web.json_response({"status": "accepted"}, status=202)
     if kind == "balance":
         return api_error(402, 400002, "Insufficient account balance")
     if kind == "token":
