@@ -1,0 +1,48 @@
+"""A model whose schema RunComfy publishes with nonsense in an option: infinite or
+fractional bounds, numbers past what a Discord option carries, thousands of values, values
+no suggestion can carry. The bot starts, offers what can be picked safely, and the member
+reads a clear answer; nothing outside the schema is sent."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from tests.cogs.animate.helpers import png
+from tests.cogs.animate.test_models import delivered, submits_to
+from tests.fakes.discord import FakeDiscord
+from tests.fakes.harness import BotRunner
+from tests.fakes.runcomfy import FakeRunComfy, Timeline
+from tests.fakes.schemas import SEEDANCE_15, seedance_25
+
+ODD = "vendor/odd-video/image-to-video"
+QUICK = Timeline(queue_seconds=0.05, run_seconds=0.05)
+
+
+def with_steps(steps: dict[str, Any], *, required: bool = False) -> dict[str, Any]:
+    """Seedance 2.5's schema with one more option, `steps`, as given."""
+    schema = seedance_25()
+    schema["properties"]["steps"] = {"title": "Steps", "description": "Steps.", **steps}
+    if required:
+        schema["required"] = [*schema.get("required", []), "steps"]
+    return schema
+
+
+async def start_with(runner: BotRunner, runcomfy: FakeRunComfy, schema: dict[str, Any]) -> None:
+    runcomfy.host(ODD, schema)
+    await runner.start(runcomfy_model_ids=[SEEDANCE_15, ODD])
+
+
+async def test_infinite_bounds_on_a_required_option_do_not_stop_the_start(
+    runner: BotRunner, discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy
+) -> None:
+    # 1e999 is a valid JSON number, read as infinity.
+    steps = {"type": "integer", "minimum": -math.inf, "maximum": math.inf}
+    await start_with(runner, runcomfy_fake, with_steps(steps, required=True))
+    # No bound, no default: the bot cannot fill it, so that model alone is not offered.
+    runcomfy_fake.script(QUICK)
+    await discord_fake.invoke("animate", image=png(), prompt="p")
+    await delivered(discord_fake)
+    assert submits_to(runcomfy_fake, ODD) == []
+    offered = [option["name"] for option in discord_fake.command("animate")["options"]]
+    assert "model" not in offered and "steps" not in offered
