@@ -130,10 +130,15 @@ def option_from(field: str, prop: Property, *, required: bool) -> OptionSpec | N
     when chosen; a required one takes the first choice, the minimum, or off, since
     Discord cannot make an option required for one model only.
     """
+    value_type = "number" if prop.type == "float" else prop.type
+    if value_type == "integer" and prop.minimum is not None and prop.maximum is not None:
+        # The whole numbers within (0.5..3.5 takes 1 to 3): what is suggested and sent.
+        prop = prop.model_copy(
+            update={"minimum": math.ceil(prop.minimum), "maximum": math.floor(prop.maximum)}
+        )
     kind, choices = _kind_of(prop)
     if kind is None:
         return None
-    value_type = "number" if prop.type == "float" else prop.type
     if kind is OptionKind.CHOICE and prop.type not in ("string", "integer", "number", "float"):
         value_type = _type_of(choices[0])
     default = _as_type(prop.default, value_type) if prop.default is not None else None

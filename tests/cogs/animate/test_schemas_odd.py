@@ -46,3 +46,17 @@ async def test_infinite_bounds_on_a_required_option_do_not_stop_the_start(
     assert submits_to(runcomfy_fake, ODD) == []
     offered = [option["name"] for option in discord_fake.command("animate")["options"]]
     assert "model" not in offered and "steps" not in offered
+
+
+async def test_an_integer_range_with_fractional_bounds_offers_and_sends_whole_numbers_within(
+    runner: BotRunner, discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy
+) -> None:
+    steps = {"type": "integer", "minimum": 0.5, "maximum": 3.5}
+    await start_with(runner, runcomfy_fake, with_steps(steps, required=True))
+    offered = await discord_fake.autocomplete("animate", "steps", "", model=ODD)
+    assert [choice["value"] for choice in offered] == [1, 2, 3]
+    # Required, with no default: the smallest whole number it takes, not 0.
+    runcomfy_fake.script(QUICK)
+    await discord_fake.invoke("animate", image=png(), prompt="p", model=ODD)
+    await delivered(discord_fake)
+    assert [body["steps"] for body in submits_to(runcomfy_fake, ODD)] == [1]
