@@ -31,6 +31,8 @@ CHOICES_SHOWN = 25  # Discord's most suggestions
 DESCRIPTION_LIMIT = 100
 # Of a value the model refuses, what its refusal repeats: it may be 6,000 typed characters.
 REFUSED_VALUE_SHOWN = 40
+# Of what an option takes, what a refusal lists: a model may list 10,000 values.
+TAKES_SHOWN = 600
 FIXED = ("image", "prompt", "model", "private")  # options every model has
 _SLUG = re.compile(r"[^a-z0-9_]+")
 _DIGITS = re.compile(r"[0-9]*")
@@ -140,7 +142,13 @@ def takes_text(option: OptionSpec, t: Messages) -> str:
     """What an option takes, for a refusal: its values, or its range."""
     values = option.values()
     if values:
-        return ", ".join(value_label(option.role, v, t) for v in values)
+        labels: list[str] = []
+        for value in values:
+            label = value_label(option.role, value, t)
+            if labels and len(", ".join([*labels, label])) > TAKES_SHOWN:
+                return ", ".join(labels) + ", …"
+            labels.append(safe_text(label, TAKES_SHOWN))
+        return ", ".join(labels)
     return t("option.range", low=t.number(option.minimum or 0), high=t.number(option.maximum or 0))
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from tests.cogs.animate.helpers import png
 from tests.cogs.animate.test_models import delivered, submits_to
+from tests.cogs.test_history import reply
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.harness import BotRunner
 from tests.fakes.runcomfy import FakeRunComfy, Timeline
@@ -60,3 +61,15 @@ async def test_an_integer_range_with_fractional_bounds_offers_and_sends_whole_nu
     await discord_fake.invoke("animate", image=png(), prompt="p", model=ODD)
     await delivered(discord_fake)
     assert [body["steps"] for body in submits_to(runcomfy_fake, ODD)] == [1]
+
+
+async def test_a_value_refused_among_ten_thousand_is_answered_in_one_readable_message(
+    runner: BotRunner, discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy
+) -> None:
+    styles = {"type": "string", "enum": [f"style-{n}" for n in range(10_000)]}
+    await start_with(runner, runcomfy_fake, with_steps(styles))
+    wrong = await discord_fake.invoke("animate", image=png(), prompt="p", model=ODD, steps="nope")
+    said = (await reply(discord_fake, wrong)).content
+    assert wrong.ephemeral and len(said) <= 2000
+    assert "nope" in said and "style-0" in said and "went wrong" not in said
+    assert runcomfy_fake.count("submit") == 0
