@@ -31,6 +31,8 @@ ROLES = tuple(ROLE_FIELDS)
 # Roles whose value changes a render's time and cost: they make a job's kind.
 RENDER_ROLES = frozenset({"resolution", "duration", "audio"})
 MAX_RANGE_VALUES = 25  # a range offered as a list (a select, autocomplete) at most
+# The largest number JSON readers (Discord's options among them) carry exactly: 2**53 - 1.
+LARGEST_EXACT = 2**53 - 1
 
 
 class OptionKind(StrEnum):
@@ -131,11 +133,12 @@ def option_from(field: str, prop: Property, *, required: bool) -> OptionSpec | N
     Discord cannot make an option required for one model only.
     """
     value_type = "number" if prop.type == "float" else prop.type
-    if value_type == "integer" and prop.minimum is not None and prop.maximum is not None:
-        # The whole numbers within (0.5..3.5 takes 1 to 3): what is suggested and sent.
-        prop = prop.model_copy(
-            update={"minimum": math.ceil(prop.minimum), "maximum": math.floor(prop.maximum)}
-        )
+    if prop.minimum is not None and prop.maximum is not None:
+        low = max(prop.minimum, -LARGEST_EXACT)
+        high = min(prop.maximum, LARGEST_EXACT)
+        if value_type == "integer":  # the whole numbers within: 0.5..3.5 takes 1 to 3
+            low, high = math.ceil(low), math.floor(high)
+        prop = prop.model_copy(update={"minimum": low, "maximum": high})
     kind, choices = _kind_of(prop)
     if kind is None:
         return None

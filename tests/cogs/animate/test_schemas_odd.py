@@ -73,3 +73,17 @@ async def test_a_value_refused_among_ten_thousand_is_answered_in_one_readable_me
     assert wrong.ephemeral and len(said) <= 2000
     assert "nope" in said and "style-0" in said and "went wrong" not in said
     assert runcomfy_fake.count("submit") == 0
+
+
+async def test_bounds_past_what_an_option_carries_are_answered_and_suggested(
+    runner: BotRunner, discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy
+) -> None:
+    # Numbers past 2**53: a Discord number option carries none of them exactly.
+    steps = {"type": "integer", "minimum": -1e30, "maximum": 1e30}
+    await start_with(runner, runcomfy_fake, with_steps(steps))
+    offered = await discord_fake.autocomplete("animate", "steps", "", model=ODD)
+    assert [choice["value"] for choice in offered][:2] == [-(2**53) + 1, -(2**53) + 2]
+    wrong = await discord_fake.invoke("animate", image=png(), prompt="p", model=ODD, steps="x")
+    said = (await reply(discord_fake, wrong)).content
+    assert wrong.ephemeral and "went wrong" not in said and "9,007,199,254,740,991" in said
+    assert runcomfy_fake.count("submit") == 0
