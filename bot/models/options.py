@@ -33,6 +33,8 @@ RENDER_ROLES = frozenset({"resolution", "duration", "audio"})
 MAX_RANGE_VALUES = 25  # a range offered as a list (a select, autocomplete) at most
 # The largest number JSON readers (Discord's options among them) carry exactly: 2**53 - 1.
 LARGEST_EXACT = 2**53 - 1
+# The longest value a choice carries (a suggestion's or a select's, in Discord).
+LONGEST_CHOICE = 100
 
 
 class OptionKind(StrEnum):
@@ -151,7 +153,7 @@ def option_from(field: str, prop: Property, *, required: bool) -> OptionSpec | N
         type=value_type,
         default=None,
         role=role_of(field),
-        choices=tuple(c for c in (_as_type(c, value_type) for c in choices) if c is not None),
+        choices=_pickable(choices, value_type),
         minimum=prop.minimum,
         maximum=prop.maximum,
         title=prop.title.strip(),
@@ -175,6 +177,22 @@ def _kind_of(prop: Property) -> tuple[OptionKind | None, tuple[Scalar, ...]]:
         if prop.minimum <= prop.maximum:
             return OptionKind.RANGE, ()
     return None, ()
+
+
+def _pickable(values: tuple[Scalar, ...], value_type: str) -> tuple[Scalar, ...]:
+    """The values a user can be offered and pick, once each: as the schema's type, not
+    empty, no longer than a suggestion carries, numbers carried exactly."""
+    kept: list[Scalar] = []
+    for value in values:
+        typed = _as_type(value, value_type)
+        if typed is None or any(_same(typed, seen) for seen in kept):
+            continue
+        if isinstance(typed, str) and not 0 < len(typed.strip()) <= LONGEST_CHOICE:
+            continue
+        if not isinstance(typed, str | bool) and abs(typed) > LARGEST_EXACT:
+            continue
+        kept.append(typed)
+    return tuple(kept)
 
 
 def _fallback(option: OptionSpec) -> Scalar:

@@ -10,6 +10,7 @@ from typing import Any
 
 from tests.cogs.animate.helpers import png
 from tests.cogs.animate.test_models import delivered, submits_to
+from tests.cogs.animate.test_results import button
 from tests.cogs.test_history import reply
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.harness import BotRunner
@@ -87,3 +88,34 @@ async def test_bounds_past_what_an_option_carries_are_answered_and_suggested(
     said = (await reply(discord_fake, wrong)).content
     assert wrong.ephemeral and "went wrong" not in said and "9,007,199,254,740,991" in said
     assert runcomfy_fake.count("submit") == 0
+
+
+async def test_values_no_suggestion_can_carry_are_not_offered_and_the_rest_are(
+    runner: BotRunner, discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy
+) -> None:
+    # A value twice, an empty one, one longer than a suggestion or a select carries.
+    styles = {"type": "string", "enum": ["calm", "calm", "", "w" * 300, "wild"], "default": "calm"}
+    schema = with_steps(styles)
+    schema["properties"]["seed"] = {"type": "integer", "enum": [1, 10**30, 2], "default": 1}
+    await start_with(runner, runcomfy_fake, schema)
+    offered = await discord_fake.autocomplete("animate", "steps", "", model=ODD)
+    assert [choice["value"] for choice in offered] == ["calm", "wild"]
+    seeds = await discord_fake.autocomplete("animate", "seed", "", model=ODD)
+    assert [choice["value"] for choice in seeds] == [1, 2]
+
+    runcomfy_fake.script(QUICK, QUICK)
+    await discord_fake.invoke("animate", image=png(), prompt="p", model=ODD, steps="wild")
+    (video,) = await delivered(discord_fake)
+    # The Remix form opens with what can be picked.
+    shown = await discord_fake.click(video, button(video, "remix"))
+    await discord_fake.wait_for(lambda: shown.modal)
+    assert shown.modal is not None
+    selects = {row["label"]: row["component"] for row in shown.modal["components"][1:]}
+    assert [option["value"] for option in selects["Steps"]["options"]] == ["calm", "wild"]
+    prompt_input = shown.modal["components"][0]["components"][0]
+    steps = selects["Steps"]
+    await discord_fake.submit_modal(
+        shown, {prompt_input["custom_id"]: "p", steps["custom_id"]: ["calm"]}
+    )
+    await delivered(discord_fake, 2)
+    assert [body["steps"] for body in submits_to(runcomfy_fake, ODD)] == ["wild", "calm"]
