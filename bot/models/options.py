@@ -134,6 +134,8 @@ def option_from(field: str, prop: Property, *, required: bool) -> OptionSpec | N
     when chosen; a required one takes the first choice, the minimum, or off, since
     Discord cannot make an option required for one model only.
     """
+    if not field.strip():
+        return None  # a property with no name is nothing a user can be shown
     value_type = "number" if prop.type == "float" else prop.type
     if prop.minimum is not None and prop.maximum is not None:
         low = max(prop.minimum, -LARGEST_EXACT)

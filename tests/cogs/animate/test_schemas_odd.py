@@ -119,3 +119,29 @@ async def test_values_no_suggestion_can_carry_are_not_offered_and_the_rest_are(
     )
     await delivered(discord_fake, 2)
     assert [body["steps"] for body in submits_to(runcomfy_fake, ODD)] == ["wild", "calm"]
+
+
+async def test_a_model_with_an_enormous_or_empty_option_name_still_makes_videos(
+    runner: BotRunner, discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy
+) -> None:
+    schema = seedance_25()
+    enormous = "mode_" + "x" * 5000
+    schema["properties"][enormous] = {"type": "string", "enum": ["a", "b"], "default": "b"}
+    schema["properties"][""] = {"type": "string", "enum": ["c", "d"], "default": "d"}
+    await start_with(runner, runcomfy_fake, schema)
+    runcomfy_fake.script(QUICK, QUICK)
+    await discord_fake.invoke("animate", image=png(), prompt="p", model=ODD)
+    (video,) = await delivered(discord_fake)
+    assert [body[enormous] for body in submits_to(runcomfy_fake, ODD)] == ["b"]
+    assert len(video.content) <= 2000
+    # /history's details, and the Remix form (labels of 1 to 45 characters).
+    assert runner.bot is not None
+    (job,) = await runner.bot.jobs.store.list_for_user(discord_fake.author.id)
+    detail = await reply(discord_fake, await discord_fake.invoke("history", job=job.id))
+    assert detail.embeds and "went wrong" not in detail.content
+    shown = await discord_fake.click(video, button(video, "remix"))
+    await discord_fake.wait_for(lambda: shown.modal)
+    assert shown.modal is not None
+    prompt_input = shown.modal["components"][0]["components"][0]
+    await discord_fake.submit_modal(shown, {prompt_input["custom_id"]: "p"})
+    await delivered(discord_fake, 2)
