@@ -149,7 +149,8 @@ def takes_text(option: OptionSpec, t: Messages) -> str:
                 return ", ".join(labels) + ", …"
             labels.append(safe_text(label, TAKES_SHOWN))
         return ", ".join(labels)
-    return t("option.range", low=t.number(option.minimum or 0), high=t.number(option.maximum or 0))
+    key = "option.range" if option.type == "integer" else "option.range.decimal"
+    return t(key, low=t.number(option.minimum or 0), high=t.number(option.maximum or 0))
 
 
 def refusal_text(exc: OptionRefused, model: VideoModel, t: Messages) -> str:

@@ -145,3 +145,17 @@ async def test_a_model_with_an_enormous_or_empty_option_name_still_makes_videos(
     prompt_input = shown.modal["components"][0]["components"][0]
     await discord_fake.submit_modal(shown, {prompt_input["custom_id"]: "p"})
     await delivered(discord_fake, 2)
+
+
+async def test_a_decimal_range_is_not_called_whole_numbers_in_its_refusal(
+    runner: BotRunner, discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy
+) -> None:
+    await start_with(
+        runner, runcomfy_fake, with_steps({"type": "float", "minimum": 0, "maximum": 1})
+    )
+    for locale, takes in (("en-US", "a number from 0 to 1."), ("fr", "un nombre de 0 à 1.")):
+        wrong = await discord_fake.invoke(
+            "animate", image=png(), prompt="p", model=ODD, steps=2.5, locale=locale
+        )
+        assert takes in (await reply(discord_fake, wrong)).content
+    assert runcomfy_fake.count("submit") == 0
