@@ -64,7 +64,9 @@ def options_text(model_id: str, options: dict[str, Scalar], t: Messages) -> str:
     for field, value in options.items():
         role = role_of(field)
         label = value_label(role, value, t)
-        parts.append(label if role is not None else f"{_shortened(field, FIELD_SHOWN)}: {label}")
+        if role is None:
+            label = t("job.options.field", field=_shortened(field, FIELD_SHOWN), value=label)
+        parts.append(label)
     return _shortened(" · ".join(parts), OPTIONS_SHOWN)
 
 
