@@ -45,9 +45,20 @@ def _object_or_none(value: object) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
-# Fields read leniently: what is not an amount, or not an object, is unknown.
+def _text_or_none(value: object) -> str | None:
+    """A text field sent as a number (a time as Unix seconds, an id) is its text; any
+    other shape (an object, a list) is unknown."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
+# Fields read leniently: what is not an amount, an object or a text is unknown.
 Amount = Annotated[float | None, BeforeValidator(_money_or_none)]
 JsonObject = Annotated[dict[str, Any] | None, BeforeValidator(_object_or_none)]
+Text = Annotated[str | None, BeforeValidator(_text_or_none)]
 
 
 class Wire(BaseModel):
@@ -58,16 +69,17 @@ WireT = TypeVar("WireT", bound=Wire)
 
 
 class SubmitResponse(Wire):
-    request_id: str
+    request_id: Annotated[str, BeforeValidator(_text_or_none)]
     status_url: str | None = None
     result_url: str | None = None
     cancel_url: str | None = None
 
 
 class _Stated(Wire):
-    """An answer carrying the job's state word, as /status and /result both do."""
+    """An answer carrying the job's state word, as /status and /result both do. The bot
+    knows which request it asked about: the id the answer repeats is only read."""
 
-    request_id: str
+    request_id: Text = None
     status: str
 
     _normalise = field_validator("status", mode="before")(_normalise_status)
@@ -101,8 +113,8 @@ class RequestResult(_Stated):
     output: JsonObject = None  # garbage means "no video", not an answer worth retrying
     error: str | None = None
     cost: Amount = None
-    created_at: str | None = None
-    finished_at: str | None = None
+    created_at: Text = None
+    finished_at: Text = None
 
     @field_validator("error", mode="before")
     @classmethod
