@@ -55,6 +55,10 @@ def _text_or_none(value: object) -> str | None:
     return None
 
 
+def _text_or_empty(value: object) -> str:
+    return _text_or_none(value) or ""
+
+
 # Fields read leniently: what is not an amount, an object or a text is unknown.
 Amount = Annotated[float | None, BeforeValidator(_money_or_none)]
 JsonObject = Annotated[dict[str, Any] | None, BeforeValidator(_object_or_none)]
@@ -140,11 +144,11 @@ class RequestResult(_Stated):
 class ModelInfo(Wire):
     """`GET /v1/models/{model_id}`: the hosted model, its price and its input schema."""
 
-    model_id: str = ""  # the client sets the id it asked for
+    model_id: Annotated[str, BeforeValidator(_text_or_empty)] = ""  # the client sets it
     base_price_usd: Amount = None
     # `second`: the price is per second of video (times `duration`); `output`: per video.
-    price_unit: str | None = None
-    pricing_note: str | None = None
+    price_unit: Text = None
+    pricing_note: Text = None
     # What the model takes (read by bot.models); raw, since its shape is the model's.
     input_schema: JsonObject = None
     display_name: str | None = None
@@ -157,8 +161,8 @@ class ModelInfo(Wire):
 
 
 class CancelResponse(Wire):
-    request_id: str
-    status: str | None = None
+    request_id: Text = None
+    status: Text = None
     outcome: str
 
     @property

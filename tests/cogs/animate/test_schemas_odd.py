@@ -159,3 +159,17 @@ async def test_a_decimal_range_is_not_called_whole_numbers_in_its_refusal(
         )
         assert takes in (await reply(discord_fake, wrong)).content
     assert runcomfy_fake.count("submit") == 0
+
+
+async def test_a_model_described_with_odd_words_beside_its_schema_is_offered(
+    runner: BotRunner, discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy
+) -> None:
+    odd_words = {"pricing_note": {"en": "per second"}, "model_id": 7, "display_name": ["x"]}
+    runcomfy_fake.host(ODD, seedance_25(), answer_fields=odd_words)
+    await runner.start(runcomfy_model_ids=[SEEDANCE_15, ODD])
+    offered = await discord_fake.autocomplete("animate", "model", "")
+    assert ODD in [choice["value"] for choice in offered]
+    runcomfy_fake.script(QUICK)
+    await discord_fake.invoke("animate", image=png(), prompt="p", model=ODD)
+    await delivered(discord_fake)
+    assert len(submits_to(runcomfy_fake, ODD)) == 1

@@ -57,6 +57,8 @@ class HostedModel:
     price_unit: str | None = "second"
     retired: bool = False  # `GET` answers 404 (400001), a submit 400 (400001)
     display_name: str | None = None
+    # Fields its answer gives in place of the usual, e.g. an object for pricing_note.
+    answer_fields: dict[str, Any] | None = None
 
 
 @dataclass

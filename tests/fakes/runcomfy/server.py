@@ -251,6 +251,7 @@ class FakeRunComfy:
         }
         if hosted.display_name is not None:
             answer["display_name"] = hosted.display_name
+        answer.update(hosted.answer_fields or {})
         return web.json_response(answer)
 
     def _create(self, body: dict[str, Any], hosted: HostedModel) -> FakeJob:
