@@ -98,8 +98,12 @@ def cdn_client(
 
 
 def is_fetchable_url(url: object) -> bool:
-    """An http(s) URL with a host: the only kind fetched, followed or shown to users."""
+    """An http(s) URL with a host: the only kind fetched, followed or shown to users.
+    Never one with a space or a line break inside (a real URL encodes them): shown in a
+    message, what follows would read as the bot's own words."""
     if not isinstance(url, str):
+        return False
+    if any(char.isspace() or not char.isprintable() for char in url.strip()):
         return False
     try:
         parts = urlsplit(url.strip())
