@@ -179,4 +179,6 @@ async def _save(response: httpx.Response, dest: Path, max_bytes: int, stall: Sta
             DownloadProblem.UNAVAILABLE,
             f"stalled: under {stall.min_bytes} bytes in {stall.window_seconds:g} s",
         ) from None
+    if not written:
+        raise DownloadError(DownloadProblem.UNAVAILABLE, "an empty answer, not a video")
     return written

@@ -25,3 +25,14 @@ async def test_a_web_page_served_as_the_video_is_not_posted_as_the_video(
 
 def links_posted(fake: FakeDiscord) -> list[FakeMessage]:
     return [m for m in fake.channel_messages() if "/videos/" in m.content]
+
+
+async def test_an_empty_answer_served_as_the_video_is_not_posted_as_the_video(
+    bot: object, discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy
+) -> None:
+    runcomfy_fake.script(Timeline(media=b"", queue_seconds=0.05, run_seconds=0.05))
+    await discord_fake.invoke("animate", image=png(), prompt="p")
+    (link,) = await discord_fake.wait_for(lambda: links_posted(discord_fake))
+    assert "could not fetch" in link.content
+    posted = [a.filename for m in discord_fake.channel_messages() for a in m.attachments]
+    assert not [name for name in posted if name.endswith(".mp4")]
