@@ -183,14 +183,16 @@ def _kind_of(prop: Property) -> tuple[OptionKind | None, tuple[Scalar, ...]]:
 
 def _pickable(values: tuple[Scalar, ...], value_type: str) -> tuple[Scalar, ...]:
     """The values a user can be offered and pick, once each: as the schema's type, not
-    empty, no longer than a suggestion carries, numbers carried exactly."""
+    empty, on one line, no longer than a suggestion carries, numbers carried exactly."""
     kept: list[Scalar] = []
     for value in values:
         typed = _as_type(value, value_type)
         if typed is None or any(_same(typed, seen) for seen in kept):
             continue
-        if isinstance(typed, str) and not 0 < len(typed.strip()) <= LONGEST_CHOICE:
-            continue
+        if isinstance(typed, str) and not (
+            0 < len(typed.strip()) <= LONGEST_CHOICE and typed.isprintable()
+        ):
+            continue  # a line break would put the schema's words in the bot's messages
         if not isinstance(typed, str | bool) and abs(typed) > LARGEST_EXACT:
             continue
         kept.append(typed)

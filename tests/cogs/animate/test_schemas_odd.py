@@ -173,3 +173,18 @@ async def test_a_model_described_with_odd_words_beside_its_schema_is_offered(
     await discord_fake.invoke("animate", image=png(), prompt="p", model=ODD)
     await delivered(discord_fake)
     assert len(submits_to(runcomfy_fake, ODD)) == 1
+
+
+async def test_a_value_with_a_line_break_is_not_offered(
+    runner: BotRunner, discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy
+) -> None:
+    # Picked, it would write RunComfy's heading into the status and the video's message.
+    styles = {"type": "string", "enum": ["calm", "calm\n# 🎁 FREE NITRO"], "default": "calm"}
+    await start_with(runner, runcomfy_fake, with_steps(styles))
+    offered = await discord_fake.autocomplete("animate", "steps", "", model=ODD)
+    assert [choice["value"] for choice in offered] == ["calm"]
+    wrong = await discord_fake.invoke(
+        "animate", image=png(), prompt="p", model=ODD, steps="calm\n# 🎁 FREE NITRO"
+    )
+    said = (await reply(discord_fake, wrong)).content
+    assert wrong.ephemeral and "\n#" not in said and runcomfy_fake.count("submit") == 0
