@@ -155,8 +155,9 @@ def takes_text(option: OptionSpec, t: Messages) -> str:
 
 def refusal_text(exc: OptionRefused, model: VideoModel, t: Messages) -> str:
     """Why the chosen model will not take it, and what it does instead. Nothing was sent."""
+    option = shown_name(exc.name, t)
     if exc.option is not None:
-        return t("option.not_taken", model=model.name, option=exc.name,
+        return t("option.not_taken", model=model.name, option=option,
                  value=safe_text(str(exc.value), REFUSED_VALUE_SHOWN),
                  values=takes_text(exc.option, t))  # fmt: skip
     # What the model does instead, for a common role the catalogs word (`option.missing.<role>`):
@@ -168,8 +169,15 @@ def refusal_text(exc: OptionRefused, model: VideoModel, t: Messages) -> str:
             keys.insert(0, f"option.missing.{exc.role}.fixed")
         for key in keys:
             if i18n.english().has(key):
-                return t(key, model=model.name, option=exc.name, fixed=fixed or "")
-    return t("option.missing", model=model.name, option=exc.name)
+                return t(key, model=model.name, option=option, fixed=fixed or "")
+    return t("option.missing", model=model.name, option=option)
+
+
+def shown_name(name: str, t: Messages) -> str:
+    """An option's name as the reader's picker shows it (`durée` in French), from the
+    catalogs' `option_name.*` the commands are synced with; a model's own, as it is."""
+    key = f"option_name.{name}"
+    return t(key) if i18n.english().has(key) else name
 
 
 Handler = Callable[[discord.Interaction, dict[str, Any]], Awaitable[None]]
