@@ -8,6 +8,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import pytest
+
 from tests.cogs.animate.helpers import png
 from tests.cogs.animate.test_models import delivered, submits_to
 from tests.cogs.animate.test_results import button
@@ -188,3 +190,30 @@ async def test_a_value_with_a_line_break_is_not_offered(
     )
     said = (await reply(discord_fake, wrong)).content
     assert wrong.ephemeral and "\n#" not in said and runcomfy_fake.count("submit") == 0
+
+
+@pytest.mark.parametrize(
+    "rules",
+    [
+        [("width_pixels>", 3000), ("width_pixels<", 300)],
+        [("width/height>", 3), ("width/height<", 0.2)],
+        [("width_pixels>=", 300), ("width_pixels<=", 310), ("width/height>", 2)],
+    ],
+    ids=["sides", "shapes", "sides-and-shape"],
+)
+async def test_a_model_whose_image_rules_admit_no_image_is_not_offered(
+    runner: BotRunner,
+    discord_fake: FakeDiscord,
+    runcomfy_fake: FakeRunComfy,
+    rules: list[tuple[str, float]],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    schema = seedance_25()
+    schema["properties"]["image"]["validations"] = [
+        {"validation_rule": rule, "validation_value": value} for rule, value in rules
+    ]
+    await start_with(runner, runcomfy_fake, schema)
+    # Offered, it refused every image with a rule no image can meet ("crop it and retry").
+    offered = [option["name"] for option in discord_fake.command("animate")["options"]]
+    assert "model" not in offered
+    assert any("admit no image" in r.getMessage() for r in caplog.records)
