@@ -217,3 +217,22 @@ async def test_a_model_whose_image_rules_admit_no_image_is_not_offered(
     offered = [option["name"] for option in discord_fake.command("animate")["options"]]
     assert "model" not in offered
     assert any("admit no image" in r.getMessage() for r in caplog.records)
+
+
+async def test_a_shape_refusal_claims_no_common_shape_the_model_refuses(
+    runner: BotRunner, discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy
+) -> None:
+    schema = seedance_25()
+    schema["properties"]["image"]["validations"] = [
+        {"validation_rule": "width/height>", "validation_value": 0.8},
+        {"validation_rule": "width/height<", "validation_value": 1.25},
+    ]
+    await start_with(runner, runcomfy_fake, schema)
+    for locale, claim in (("en-US", "16:9"), ("fr", "16:9")):
+        ix = await discord_fake.invoke(
+            "animate", image=png(1600, 900), prompt="p", model=ODD, locale=locale
+        )
+        said = (await reply(discord_fake, ix)).content
+        assert "0.8" in said or "0,8" in said
+        assert claim not in said  # 16:9 is what was refused: "16:9 fits" would be false
+    assert runcomfy_fake.count("submit") == 0
