@@ -14,6 +14,7 @@ import math
 import re
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import discord
@@ -50,13 +51,25 @@ class Slot:
 
 
 def slot_name(option: OptionSpec) -> str:
-    """The Discord name of an option: its role, else its field as a valid name."""
+    """The Discord name of an option: its role, else its field as a valid name, never one
+    a picker shows for another option in any language (Discord refuses the commands)."""
     if option.role is not None:
         return option.role
     name = _SLUG.sub("_", option.field.lower()).strip("_") or "option"
-    if name[0].isdigit() or name in FIXED:
+    if name[0].isdigit() or name in taken_names():
         name = "opt_" + name
     return name[:32]
+
+
+@cache
+def taken_names() -> frozenset[str]:
+    """The names of /animate's own and common options in every catalog (ratio is
+    `format` in French, audio `son`)."""
+    names = {*FIXED, *ROLES}
+    for locale in i18n.available_locales():
+        t = i18n.for_locale(locale)
+        names.update(t(f"option_name.{name}") for name in (*FIXED, *ROLES))
+    return frozenset(names)
 
 
 def option_slots(models: Sequence[VideoModel]) -> list[Slot]:

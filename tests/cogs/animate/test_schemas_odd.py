@@ -236,3 +236,18 @@ async def test_a_shape_refusal_claims_no_common_shape_the_model_refuses(
         assert "0.8" in said or "0,8" in said
         assert claim not in said  # 16:9 is what was refused: "16:9 fits" would be false
     assert runcomfy_fake.count("submit") == 0
+
+
+async def test_a_model_option_named_as_another_is_in_french_keeps_the_commands_synced(
+    runner: BotRunner, discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy
+) -> None:
+    # `format` is what the French picker calls ratio; `son`, audio.
+    schema = with_steps({"type": "string", "enum": ["mp4", "webm"], "default": "mp4"})
+    schema["properties"]["format"] = schema["properties"].pop("steps")
+    schema["properties"]["son"] = {"type": "boolean", "default": False}
+    await start_with(runner, runcomfy_fake, schema)
+    options = discord_fake.command("animate")["options"]
+    shown = [(o.get("name_localizations") or {}).get("fr", o["name"]) for o in options]
+    assert len(shown) == len(set(shown)) and "format" in shown
+    offered = await discord_fake.autocomplete("animate", "model", "")
+    assert ODD in [choice["value"] for choice in offered]
