@@ -26,6 +26,9 @@ log = logging.getLogger(__name__)
 FETCHABLE_SCHEMES = frozenset({"http", "https"})
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 MAX_REDIRECTS = 5
+# How a page starts (HTML, XML, JSON): what a CDN answers instead of the file when a link
+# expired or needs a sign-in, with 200. No video format starts so.
+PAGE_STARTS = (b"<", b"{", b"[")
 
 __all__ = [
     "DownloadError",
@@ -95,8 +98,12 @@ def cdn_client(
 
 
 def is_fetchable_url(url: object) -> bool:
-    """An http(s) URL with a host: the only kind fetched, followed or shown to users."""
+    """An http(s) URL with a host: the only kind fetched, followed or shown to users.
+    Never one with a space or a line break inside (a real URL encodes them): shown in a
+    message, what follows would read as the bot's own words."""
     if not isinstance(url, str):
+        return False
+    if any(char.isspace() or not char.isprintable() for char in url.strip()):
         return False
     try:
         parts = urlsplit(url.strip())
@@ -158,6 +165,8 @@ async def _save(response: httpx.Response, dest: Path, max_bytes: int, stall: Sta
         async with asyncio.timeout(stall.window_seconds) as window:
             with dest.open("wb") as out:
                 async for chunk in response.aiter_bytes():
+                    if not written and chunk.lstrip()[:1] in PAGE_STARTS:
+                        raise DownloadError(DownloadProblem.UNAVAILABLE, "a page, not a video")
                     written += len(chunk)
                     if written > max_bytes:
                         raise DownloadError(DownloadProblem.TOO_LARGE, f"over {max_bytes} bytes")
@@ -170,4 +179,6 @@ async def _save(response: httpx.Response, dest: Path, max_bytes: int, stall: Sta
             DownloadProblem.UNAVAILABLE,
             f"stalled: under {stall.min_bytes} bytes in {stall.window_seconds:g} s",
         ) from None
+    if not written:
+        raise DownloadError(DownloadProblem.UNAVAILABLE, "an empty answer, not a video")
     return written

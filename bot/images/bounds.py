@@ -48,6 +48,25 @@ class ImageBounds:
     def file_ok(self, size_bytes: int) -> bool:
         return self.max_file_bytes is None or size_bytes < self.max_file_bytes
 
+    def admits_an_image(self) -> bool:
+        """Whether any image meets every bound: a schema may state a minimum above its
+        maximum, or shapes its sides cannot make."""
+        low_side = self.side_above + 1
+        high_side = None if self.side_below is None else self.side_below - 1
+        if high_side is not None and high_side < low_side:
+            return False
+        # The shapes the sides can make (from the tallest to the widest), within the limits.
+        lo = self.min_aspect or Fraction(0)
+        hi = self.max_aspect
+        if high_side is not None:
+            lo = max(lo, Fraction(low_side, high_side))
+            hi = (
+                Fraction(high_side, low_side)
+                if hi is None
+                else min(hi, Fraction(high_side, low_side))
+            )
+        return hi is None or lo < hi or (lo == hi and self.aspect_ok(lo))
+
 
 # --- Our own limits ---------------------------------------------------------------
 # Attachments above this are not even downloaded (30..50 MB gets re-encoded below 30).

@@ -54,6 +54,8 @@ _BOMB_ERRORS = (Image.DecompressionBombError, Image.DecompressionBombWarning)
 
 DECODE_BLOCK_BYTES = 4 << 20
 _ORIENTATION_TAG = 0x0112
+# The shapes an aspect refusal says fit (16:9, 4:3, 1:1, 3:4 and 9:16), when they all do.
+COMMON_SHAPES = tuple(Fraction(w, h) for w, h in ((16, 9), (4, 3), (1, 1), (3, 4), (9, 16)))
 _SWAPS_SIDES = frozenset({5, 6, 7, 8})
 
 
@@ -249,6 +251,8 @@ def _aspect_refused(width: int, height: int, ratio: Fraction, bounds: ImageBound
         values["max_aspect"] = Figure(float(high), aspect_digits(high))
     if low is not None and high is not None:
         key = "image.rejected.aspect_exact" if exact else "image.rejected.aspect"
+        if not all(bounds.aspect_ok(shape) for shape in COMMON_SHAPES):
+            key += "_narrow"  # the usual text says 16:9 ... 9:16 all fit
     else:
         key = "image.rejected.aspect_above" if low is not None else "image.rejected.aspect_below"
     return ImageRejected("aspect", key, **values)

@@ -114,7 +114,7 @@ def accepted(t: Messages, bounds: ImageBounds) -> str:
     if bounds.max_file_bytes is not None:
         rules.append(t("image.rule.file", max_mb=megabytes_text(bounds.max_file_bytes, t)))
     fitted = t("image.rule.fitted", min_fittable=MIN_FITTABLE_SIDE)
-    return t("image.accepted", rules="; ".join(rules), fitted=fitted)
+    return t("image.accepted", rules=t("image.rule.separator").join(rules), fitted=fitted)
 
 
 def aspect_text(ratio: Fraction, t: Messages) -> str:

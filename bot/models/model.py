@@ -182,6 +182,8 @@ def read_model(info: ModelInfo) -> VideoModel:
     if image is None or prompt is None or reasons:
         raise ModelUnusable(model_id, reasons)
     bounds, unknown = image_bounds(schema.properties[image].validations)
+    if not bounds.admits_an_image():
+        raise ModelUnusable(model_id, [f"the rules of `{image}` admit no image ({bounds})"])
     notes.extend(f"image rule `{rule}` not understood: left to RunComfy" for rule in unknown)
     return VideoModel(
         model_id=model_id,

@@ -31,6 +31,10 @@ ROLES = tuple(ROLE_FIELDS)
 # Roles whose value changes a render's time and cost: they make a job's kind.
 RENDER_ROLES = frozenset({"resolution", "duration", "audio"})
 MAX_RANGE_VALUES = 25  # a range offered as a list (a select, autocomplete) at most
+# The largest number JSON readers (Discord's options among them) carry exactly: 2**53 - 1.
+LARGEST_EXACT = 2**53 - 1
+# The longest value a choice carries (a suggestion's or a select's, in Discord).
+LONGEST_CHOICE = 100
 
 
 class OptionKind(StrEnum):
@@ -130,10 +134,18 @@ def option_from(field: str, prop: Property, *, required: bool) -> OptionSpec | N
     when chosen; a required one takes the first choice, the minimum, or off, since
     Discord cannot make an option required for one model only.
     """
+    if not field.strip():
+        return None  # a property with no name is nothing a user can be shown
+    value_type = "number" if prop.type == "float" else prop.type
+    if prop.minimum is not None and prop.maximum is not None:
+        low = max(prop.minimum, -LARGEST_EXACT)
+        high = min(prop.maximum, LARGEST_EXACT)
+        if value_type == "integer":  # the whole numbers within: 0.5..3.5 takes 1 to 3
+            low, high = math.ceil(low), math.floor(high)
+        prop = prop.model_copy(update={"minimum": low, "maximum": high})
     kind, choices = _kind_of(prop)
     if kind is None:
         return None
-    value_type = "number" if prop.type == "float" else prop.type
     if kind is OptionKind.CHOICE and prop.type not in ("string", "integer", "number", "float"):
         value_type = _type_of(choices[0])
     default = _as_type(prop.default, value_type) if prop.default is not None else None
@@ -143,7 +155,7 @@ def option_from(field: str, prop: Property, *, required: bool) -> OptionSpec | N
         type=value_type,
         default=None,
         role=role_of(field),
-        choices=tuple(c for c in (_as_type(c, value_type) for c in choices) if c is not None),
+        choices=_pickable(choices, value_type),
         minimum=prop.minimum,
         maximum=prop.maximum,
         title=prop.title.strip(),
@@ -167,6 +179,24 @@ def _kind_of(prop: Property) -> tuple[OptionKind | None, tuple[Scalar, ...]]:
         if prop.minimum <= prop.maximum:
             return OptionKind.RANGE, ()
     return None, ()
+
+
+def _pickable(values: tuple[Scalar, ...], value_type: str) -> tuple[Scalar, ...]:
+    """The values a user can be offered and pick, once each: as the schema's type, not
+    empty, on one line, no longer than a suggestion carries, numbers carried exactly."""
+    kept: list[Scalar] = []
+    for value in values:
+        typed = _as_type(value, value_type)
+        if typed is None or any(_same(typed, seen) for seen in kept):
+            continue
+        if isinstance(typed, str) and not (
+            0 < len(typed.strip()) <= LONGEST_CHOICE and typed.isprintable()
+        ):
+            continue  # a line break would put the schema's words in the bot's messages
+        if not isinstance(typed, str | bool) and abs(typed) > LARGEST_EXACT:
+            continue
+        kept.append(typed)
+    return tuple(kept)
 
 
 def _fallback(option: OptionSpec) -> Scalar:

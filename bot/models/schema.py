@@ -13,6 +13,7 @@ whole model. What the bot makes of it is `bot.models.model`'s business.
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -82,7 +83,10 @@ class Property(BaseModel):
     @field_validator("minimum", "maximum", mode="before")
     @classmethod
     def _bound(cls, value: object) -> object:
-        return value if isinstance(value, int | float) and not isinstance(value, bool) else None
+        # NaN or infinity (JSON's 1e999) bound nothing a user can pick: no bound.
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return None
+        return value if math.isfinite(value) else None
 
     @field_validator("validations", mode="before")
     @classmethod

@@ -45,9 +45,24 @@ def _object_or_none(value: object) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
-# Fields read leniently: what is not an amount, or not an object, is unknown.
+def _text_or_none(value: object) -> str | None:
+    """A text field sent as a number (a time as Unix seconds, an id) is its text; any
+    other shape (an object, a list) is unknown."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
+def _text_or_empty(value: object) -> str:
+    return _text_or_none(value) or ""
+
+
+# Fields read leniently: what is not an amount, an object or a text is unknown.
 Amount = Annotated[float | None, BeforeValidator(_money_or_none)]
 JsonObject = Annotated[dict[str, Any] | None, BeforeValidator(_object_or_none)]
+Text = Annotated[str | None, BeforeValidator(_text_or_none)]
 
 
 class Wire(BaseModel):
@@ -58,16 +73,17 @@ WireT = TypeVar("WireT", bound=Wire)
 
 
 class SubmitResponse(Wire):
-    request_id: str
+    request_id: Annotated[str, BeforeValidator(_text_or_none)]
     status_url: str | None = None
     result_url: str | None = None
     cancel_url: str | None = None
 
 
 class _Stated(Wire):
-    """An answer carrying the job's state word, as /status and /result both do."""
+    """An answer carrying the job's state word, as /status and /result both do. The bot
+    knows which request it asked about: the id the answer repeats is only read."""
 
-    request_id: str
+    request_id: Text = None
     status: str
 
     _normalise = field_validator("status", mode="before")(_normalise_status)
@@ -101,8 +117,8 @@ class RequestResult(_Stated):
     output: JsonObject = None  # garbage means "no video", not an answer worth retrying
     error: str | None = None
     cost: Amount = None
-    created_at: str | None = None
-    finished_at: str | None = None
+    created_at: Text = None
+    finished_at: Text = None
 
     @field_validator("error", mode="before")
     @classmethod
@@ -128,11 +144,11 @@ class RequestResult(_Stated):
 class ModelInfo(Wire):
     """`GET /v1/models/{model_id}`: the hosted model, its price and its input schema."""
 
-    model_id: str = ""  # the client sets the id it asked for
+    model_id: Annotated[str, BeforeValidator(_text_or_empty)] = ""  # the client sets it
     base_price_usd: Amount = None
     # `second`: the price is per second of video (times `duration`); `output`: per video.
-    price_unit: str | None = None
-    pricing_note: str | None = None
+    price_unit: Text = None
+    pricing_note: Text = None
     # What the model takes (read by bot.models); raw, since its shape is the model's.
     input_schema: JsonObject = None
     display_name: str | None = None
@@ -145,8 +161,8 @@ class ModelInfo(Wire):
 
 
 class CancelResponse(Wire):
-    request_id: str
-    status: str | None = None
+    request_id: Text = None
+    status: Text = None
     outcome: str
 
     @property

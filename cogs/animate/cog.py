@@ -90,7 +90,9 @@ class Animate(commands.Cog):
         self.continuations = Continuations(
             bot, self.starter, settings=settings, jobs=jobs, models=models
         )
-        self.sharing = Sharing(jobs, settings=settings, admit=admit)
+        self.sharing = Sharing(
+            jobs, settings=settings, admit=admit, server_language=admission.server_language
+        )
         # /animate's options are the models' (read at start): built, not written here.
         available = models.available()
         self.command = animate_command(

@@ -14,6 +14,7 @@ import math
 import re
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import discord
@@ -31,6 +32,8 @@ CHOICES_SHOWN = 25  # Discord's most suggestions
 DESCRIPTION_LIMIT = 100
 # Of a value the model refuses, what its refusal repeats: it may be 6,000 typed characters.
 REFUSED_VALUE_SHOWN = 40
+# Of what an option takes, what a refusal lists: a model may list 10,000 values.
+TAKES_SHOWN = 600
 FIXED = ("image", "prompt", "model", "private")  # options every model has
 _SLUG = re.compile(r"[^a-z0-9_]+")
 _DIGITS = re.compile(r"[0-9]*")
@@ -48,13 +51,25 @@ class Slot:
 
 
 def slot_name(option: OptionSpec) -> str:
-    """The Discord name of an option: its role, else its field as a valid name."""
+    """The Discord name of an option: its role, else its field as a valid name, never one
+    a picker shows for another option in any language (Discord refuses the commands)."""
     if option.role is not None:
         return option.role
     name = _SLUG.sub("_", option.field.lower()).strip("_") or "option"
-    if name[0].isdigit() or name in FIXED:
+    if name[0].isdigit() or name in taken_names():
         name = "opt_" + name
     return name[:32]
+
+
+@cache
+def taken_names() -> frozenset[str]:
+    """The names of /animate's own and common options in every catalog (ratio is
+    `format` in French, audio `son`)."""
+    names = {*FIXED, *ROLES}
+    for locale in i18n.available_locales():
+        t = i18n.for_locale(locale)
+        names.update(t(f"option_name.{name}") for name in (*FIXED, *ROLES))
+    return frozenset(names)
 
 
 def option_slots(models: Sequence[VideoModel]) -> list[Slot]:
@@ -140,14 +155,22 @@ def takes_text(option: OptionSpec, t: Messages) -> str:
     """What an option takes, for a refusal: its values, or its range."""
     values = option.values()
     if values:
-        return ", ".join(value_label(option.role, v, t) for v in values)
-    return t("option.range", low=t.number(option.minimum or 0), high=t.number(option.maximum or 0))
+        labels: list[str] = []
+        for value in values:
+            label = value_label(option.role, value, t)
+            if labels and len(", ".join([*labels, label])) > TAKES_SHOWN:
+                return ", ".join(labels) + ", …"
+            labels.append(safe_text(label, TAKES_SHOWN))
+        return ", ".join(labels)
+    key = "option.range" if option.type == "integer" else "option.range.decimal"
+    return t(key, low=t.number(option.minimum or 0), high=t.number(option.maximum or 0))
 
 
 def refusal_text(exc: OptionRefused, model: VideoModel, t: Messages) -> str:
     """Why the chosen model will not take it, and what it does instead. Nothing was sent."""
+    option = shown_name(exc.name, t)
     if exc.option is not None:
-        return t("option.not_taken", model=model.name, option=exc.name,
+        return t("option.not_taken", model=model.name, option=option,
                  value=safe_text(str(exc.value), REFUSED_VALUE_SHOWN),
                  values=takes_text(exc.option, t))  # fmt: skip
     # What the model does instead, for a common role the catalogs word (`option.missing.<role>`):
@@ -159,8 +182,15 @@ def refusal_text(exc: OptionRefused, model: VideoModel, t: Messages) -> str:
             keys.insert(0, f"option.missing.{exc.role}.fixed")
         for key in keys:
             if i18n.english().has(key):
-                return t(key, model=model.name, option=exc.name, fixed=fixed or "")
-    return t("option.missing", model=model.name, option=exc.name)
+                return t(key, model=model.name, option=option, fixed=fixed or "")
+    return t("option.missing", model=model.name, option=option)
+
+
+def shown_name(name: str, t: Messages) -> str:
+    """An option's name as the reader's picker shows it (`durée` in French), from the
+    catalogs' `option_name.*` the commands are synced with; a model's own, as it is."""
+    key = f"option_name.{name}"
+    return t(key) if i18n.english().has(key) else name
 
 
 Handler = Callable[[discord.Interaction, dict[str, Any]], Awaitable[None]]

@@ -191,9 +191,8 @@ def delivered_video(message: discord.Message | None, job_id: int) -> discord.Att
     return next((a for a in message.attachments if is_video_of(a.filename, job_id)), None)
 
 
-def shared_message(job: Job, mention: str) -> str:
+def shared_message(job: Job, mention: str, t: Messages) -> str:
     """A private video posted to the channel by its author: who made it, the prompt."""
-    t = public_messages(job)
     details = options_text(job.model_id, job.options, t)
     prompt = safe_text(job.prompt.replace("\n", " "), PROMPT_IN_DELIVERY)
     return f"{t('share.post', mention=mention)}\n> {prompt}\n{details}"

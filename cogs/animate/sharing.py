@@ -11,18 +11,20 @@ from __future__ import annotations
 import asyncio
 import logging
 import tempfile
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import discord
 
+from bot import i18n
 from bot.config import Settings
 from bot.domain import Job
 from bot.downloads import DownloadError
 from bot.jobs import JobService
 from cogs.animate.buttons import SHARE, SPOILER, UNSPOILER, Press, same_buttons, single_view
-from cogs.animate.places import follow_up, may_post_here
+from cogs.animate.places import follow_up, may_post_here, settings_guild
 from cogs.animate.rendering import (
     delivered_video,
     public_messages,
@@ -31,7 +33,7 @@ from cogs.animate.rendering import (
 )
 from cogs.common.contracts import Admit
 from cogs.common.presses import PressLedger
-from cogs.common.translator import user_messages
+from cogs.common.translator import public_locale, user_messages
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +53,16 @@ FETCH_FAILED = (DownloadError, OSError, discord.HTTPException, aiohttp.ClientErr
 
 
 class Sharing:
-    def __init__(self, jobs: JobService, *, settings: Settings, admit: Admit) -> None:
+    def __init__(
+        self,
+        jobs: JobService,
+        *,
+        settings: Settings,
+        admit: Admit,
+        server_language: Callable[[int | None], Awaitable[str | None]],
+    ) -> None:
         self.jobs = jobs
+        self.server_language = server_language
         # A stop lets an admitted press finish its post; while stopping, none starts.
         self.admit = admit
         # Fetching the posted file again and uploading it: each about an HTTP timeout.
@@ -87,11 +97,10 @@ class Sharing:
         if not await self.jobs.claim_share(job.id):
             await _answer(interaction, t(SHARE_ALREADY))
             return
-        shown = public_messages(job)
         posted = False
         try:
             await interaction.response.edit_message(
-                view=single_view(Press(SHARE, job.id), shown, disabled=True)
+                view=single_view(Press(SHARE, job.id), public_messages(job), disabled=True)
             )
             posted = await self._post(interaction, job, video)
         finally:
@@ -100,7 +109,7 @@ class Sharing:
         if not posted:
             try:
                 await interaction.edit_original_response(
-                    view=single_view(Press(SHARE, job.id), shown)
+                    view=single_view(Press(SHARE, job.id), public_messages(job))
                 )
                 await follow_up(interaction, t(SHARE_FAILED), ephemeral=True)
             except discord.HTTPException as exc:
@@ -110,21 +119,32 @@ class Sharing:
         self, interaction: discord.Interaction[Any], job: Job, video: discord.Attachment
     ) -> bool:
         assert job.id is not None
+        shown = await self._channel_messages(interaction, job)
         try:
             with tempfile.TemporaryDirectory(prefix="share-", dir=self.jobs.scratch()) as folder:
                 async with asyncio.timeout(self.deadline):
                     path = await self._fetch(video, Path(folder))
                     message = await follow_up(
                         interaction,
-                        shared_message(job, f"<@{job.user_id}>"),
+                        shared_message(job, f"<@{job.user_id}>", shown),
                         file=discord.File(path, filename=video_filename(job.id)),
                         allowed_mentions=discord.AllowedMentions.none(),  # a credit, not a ping
-                        view=single_view(Press(SPOILER, job.id), public_messages(job)),
+                        view=single_view(Press(SPOILER, job.id), shown),
                     )
         except FETCH_FAILED as exc:
             log.warning("Job %d: posting the private video failed (%r)", job.id, exc)
             return False
         return message is not None
+
+    async def _channel_messages(
+        self, interaction: discord.Interaction[Any], job: Job
+    ) -> i18n.Messages:
+        """The language of a job's video in the channel: a public job's own; a private
+        one's, once posted, the server's (as if its author had made it public)."""
+        if not job.visibility.private:
+            return public_messages(job)
+        language = await self.server_language(settings_guild(interaction))
+        return i18n.for_locale(public_locale(interaction, language, member_locale=job.locale))
 
     async def _fetch(self, video: discord.Attachment, folder: Path) -> Path:
         """The posted file, streamed to `folder`: a video is up to Discord's upload limit,
@@ -172,7 +192,9 @@ class Sharing:
         hide = press.action == SPOILER
         await interaction.response.defer()  # the video's message is updated, nothing sent
         toggled = Press(UNSPOILER if hide else SPOILER, job.id)
-        view = same_buttons(message, public_messages(job), swap=(press, toggled))
+        view = same_buttons(
+            message, await self._channel_messages(interaction, job), swap=(press, toggled)
+        )
         try:
             with tempfile.TemporaryDirectory(prefix="spoiler-", dir=self.jobs.scratch()) as folder:
                 async with asyncio.timeout(self.deadline):

@@ -30,15 +30,18 @@ def user_messages(interaction: discord.Interaction) -> i18n.Messages:
     return i18n.for_locale(str(interaction.locale))
 
 
-def public_locale(interaction: discord.Interaction, server_language: str | None) -> str:
+def public_locale(
+    interaction: discord.Interaction, server_language: str | None, member_locale: str | None = None
+) -> str:
     """For what everyone in the channel sees (stored with the job): `languages.public_locale`
-    over what Discord says of the server (the interaction's guild, or the cached one)."""
+    over what Discord says of the server (the interaction's guild, or the cached one).
+    `member_locale`: who started the job, when it is not who is interacting."""
     guild = interaction.guild
     return languages.public_locale(
         server_language,
         guild_features=guild.features if guild is not None else (),
         guild_locale=str(interaction.guild_locale) if interaction.guild_locale else None,
-        member_locale=str(interaction.locale),
+        member_locale=member_locale or str(interaction.locale),
     )
 
 

@@ -34,6 +34,10 @@ FAILURE_KEYS: dict[FailureKind, str] = {
     kind: f"status.failure.{kind.value}" for kind in FailureKind
 }
 SERVICE_WORDS_SHOWN = 500
+# Of a job's options, what a message shows: a schema may name a field in 5,000 characters
+# (as long as a Discord option's name here) and list dozens of options (an embed field's).
+FIELD_SHOWN = 32
+OPTIONS_SHOWN = 1000
 
 
 # Each status edit shows the job's prompt and options again: escaped and worded once.
@@ -60,8 +64,14 @@ def options_text(model_id: str, options: dict[str, Scalar], t: Messages) -> str:
     for field, value in options.items():
         role = role_of(field)
         label = value_label(role, value, t)
-        parts.append(label if role is not None else f"{field}: {label}")
-    return " · ".join(parts)
+        if role is None:
+            label = t("job.options.field", field=_shortened(field, FIELD_SHOWN), value=label)
+        parts.append(label)
+    return _shortened(" · ".join(parts), OPTIONS_SHOWN)
+
+
+def _shortened(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def value_label(role: str | None, value: Scalar, t: Messages) -> str:

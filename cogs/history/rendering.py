@@ -41,9 +41,14 @@ FILTER_KEYS: dict[StatusFilter, str] = {
 
 
 def jump_url(job: Job) -> str | None:
+    """A link that opens the posted video: None for a private one (an ephemeral message,
+    which no link opens). A video sent elsewhere than its channel went by DM (`@me`)."""
     if job.delivered_channel_id is None or job.delivered_message_id is None:
         return None
-    place = job.guild_id if job.guild_id is not None else "@me"
+    in_its_channel = job.delivered_channel_id == job.channel_id
+    if in_its_channel and job.visibility.private:
+        return None
+    place = job.guild_id if job.guild_id is not None and in_its_channel else "@me"
     return f"https://discord.com/channels/{place}/{job.delivered_channel_id}/{job.delivered_message_id}"
 
 

@@ -35,9 +35,12 @@ from tests.fakes.runcomfy import FakeRunComfy, Timeline
         "data:video/mp4;base64,AAAAGGZ0eXBtcDQy",
         "javascript:alert(1)",
         "ftp://example.com/video.mp4",
+        # What a public link message would have shown as the bot's own words.
+        "http://127.0.0.1:9/video.mp4\n# 🎁 **FREE NITRO** https://scam.example",
+        "http://127.0.0.1:9/video.mp4 @here",
     ],
 )
-async def test_a_result_url_of_another_scheme_is_neither_fetched_nor_shown(
+async def test_a_result_url_of_another_scheme_or_with_spaces_is_neither_fetched_nor_shown(
     harness_factory, url: str
 ) -> None:
     h: Harness = await harness_factory(job_timeout_seconds=600)

@@ -149,6 +149,19 @@ def _check_modal(data: dict[str, Any]) -> None:
             raise DiscordError(400, 50035, "Invalid Form Body: modal component type")
         if row["type"] == 18 and not 1 <= len(row.get("label", "")) <= 45:
             raise DiscordError(400, 50035, "Invalid Form Body: label")
+        if row["type"] == 18 and row["component"]["type"] == 3:
+            _check_select(row["component"])
+
+
+def _check_select(select: dict[str, Any]) -> None:
+    """A select's options: 1 to 25, labels and values of 1 to 100, values all different."""
+    options = select.get("options") or []
+    values = [option.get("value", "") for option in options]
+    labels = [option.get("label", "") for option in options]
+    if not 1 <= len(options) <= 25 or len(set(values)) != len(values):
+        raise DiscordError(400, 50035, "Invalid Form Body: select options")
+    if not all(1 <= len(text) <= 100 for text in values + labels):
+        raise DiscordError(400, 50035, "Invalid Form Body: select option")
 
 
 def _modal_answer(child: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:

@@ -167,12 +167,17 @@ def _forced_ephemeral(interaction: FakeInteraction) -> bool:
 
 
 def _checked_choices(data: dict[str, Any]) -> list[dict[str, Any]]:
-    """An autocomplete answer as Discord takes it: at most 25 choices, names of 1 to 100."""
+    """An autocomplete answer as Discord takes it: at most 25 choices, names of 1 to 100,
+    text values of at most 100, numbers within 2**53."""
     choices = data.get("choices")
     if not isinstance(choices, list) or len(choices) > 25:
         raise DiscordError(400, 50035, "Invalid Form Body: choices")
     for choice in choices:
-        name = choice.get("name")
+        name, value = choice.get("name"), choice.get("value")
         if not isinstance(name, str) or not 1 <= len(name) <= 100 or "value" not in choice:
             raise DiscordError(400, 50035, "Invalid Form Body: choice")
+        if isinstance(value, str) and len(value) > 100:
+            raise DiscordError(400, 50035, "Invalid Form Body: choice value")
+        if isinstance(value, int | float) and not abs(value) < 2**53:
+            raise DiscordError(400, 50035, "Invalid Form Body: choice value")
     return choices

@@ -39,6 +39,8 @@ class Timeline:
     videos_list: bool = False  # answer `output.videos: [...]` instead of `output.video`
     # What /result's `output` says instead of the video URL (e.g. {} or {"video": ""}).
     result_output: Any = None
+    # Fields /result (and /status) answer in place of their own, e.g. a number for created_at.
+    answer_fields: dict[str, Any] | None = None
     video_status: int = 200  # what the CDN answers for the video (e.g. 404: expired)
     video_trickle_seconds: float = 0.0  # > 0: the CDN sends 1 KiB, then waits this long
     manual: bool = False  # stays where it is until `set_state`
@@ -55,6 +57,8 @@ class HostedModel:
     price_unit: str | None = "second"
     retired: bool = False  # `GET` answers 404 (400001), a submit 400 (400001)
     display_name: str | None = None
+    # Fields its answer gives in place of the usual, e.g. an object for pricing_note.
+    answer_fields: dict[str, Any] | None = None
 
 
 @dataclass

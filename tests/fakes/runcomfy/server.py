@@ -251,6 +251,7 @@ class FakeRunComfy:
         }
         if hosted.display_name is not None:
             answer["display_name"] = hosted.display_name
+        answer.update(hosted.answer_fields or {})
         return web.json_response(answer)
 
     def _create(self, body: dict[str, Any], hosted: HostedModel) -> FakeJob:
@@ -280,6 +281,7 @@ class FakeRunComfy:
         payload: dict[str, Any] = {**self._links(job.request_id), "status": state}
         if state == "in_queue":
             payload["queue_position"] = position
+        payload.update(job.timeline.answer_fields or {})
         return web.json_response(payload)
 
     async def _result(self, request: web.Request) -> web.StreamResponse:
@@ -317,6 +319,7 @@ class FakeRunComfy:
             failed_cost = t.cost if isinstance(t.cost, float | int) else None
             if request.query.get("include_cost") == "true" and failed_cost is not None:
                 payload["cost"] = failed_cost
+        payload.update(t.answer_fields or {})
         return web.json_response(payload)
 
     async def _cancel(self, request: web.Request) -> web.StreamResponse:
