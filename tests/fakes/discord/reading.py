@@ -12,10 +12,11 @@ from tests.fakes.discord.state import DiscordState
 
 
 class ReadingMixin(DiscordState):
-    async def wait_for(self, predicate: Callable[[], Any], *, within: float = 5.0) -> Any:
+    async def wait_for(self, predicate: Callable[[], Any], *, within: float = 10.0) -> Any:
         """Wait until `predicate()` is truthy, waking on every request the fake serves.
 
-        It also looks again every 50 ms, for predicates on the bot's own state.
+        It also looks again every 50 ms, for predicates on the bot's own state. The
+        default leaves a loaded CI machine (four test workers on two cores) room to spare.
         """
 
         async def wait() -> Any:
