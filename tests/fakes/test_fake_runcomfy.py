@@ -56,3 +56,16 @@ async def test_each_model_serves_its_own_schema_and_takes_a_body_within_it() -> 
         assert served["input_schema"] == seedance_15()
         body = {"prompt": "p", "image": IMAGE, "duration": 30, "generate_audio": False}
         assert (await submit(fake, SEEDANCE_25, body)).status_code == 200
+
+
+async def test_a_prompt_outside_the_schemas_length_bounds_is_a_422() -> None:
+    schema = seedance_25()
+    schema["properties"]["prompt"].update(maxLength=10, minLength=2)
+    async with FakeRunComfy(token=RUNCOMFY_TOKEN) as fake:
+        fake.host(SEEDANCE_25, schema)
+        for prompt in ("x" * 11, "x"):
+            answer = await submit(fake, SEEDANCE_25, {"prompt": prompt, "image": IMAGE})
+            assert answer.status_code == 422
+            assert [p["loc"][-1] for p in answer.json()["detail"]] == ["prompt"]
+        assert fake.jobs == {}
+        assert (await submit(fake, SEEDANCE_25, {"prompt": "x" * 10, "image": IMAGE})).is_success

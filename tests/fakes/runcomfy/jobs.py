@@ -125,10 +125,21 @@ def _fits(value: Any, spec: dict[str, Any]) -> bool:
         typed = isinstance(value, str)
     if not typed:
         return False
+    if isinstance(value, str) and not _length_fits(len(value), spec):
+        return False
     if spec.get("enum") is not None and value not in spec["enum"]:
         return False
     low, high = spec.get("minimum"), spec.get("maximum")
     return (low is None or value >= low) and (high is None or value <= high)
+
+
+def _length_fits(length: int, spec: dict[str, Any]) -> bool:
+    """JSON Schema's `minLength`/`maxLength`, where they are numbers (RunComfy's 422)."""
+    low, high = spec.get("minLength"), spec.get("maxLength")
+    numbers = (int, float)
+    return (not isinstance(low, numbers) or length >= low) and (
+        not isinstance(high, numbers) or length <= high
+    )
 
 
 def seedance_bill(body: dict[str, Any], hosted: HostedModel) -> float | None:
