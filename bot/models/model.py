@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from bot.images.bounds import ImageBounds
 from bot.models.bounds import image_bounds
 from bot.models.options import ROLES, OptionRefused, OptionSpec, option_from
 from bot.models.schema import InputSchema, Property, Scalar, SchemaUnreadable
+from bot.prompts import MAX_PROMPT_CHARS, PromptRejected
 from bot.runcomfy.wire import ModelInfo
 
 # Names models give the input image, best first; "image" in a name is a weaker hint.
@@ -42,6 +44,9 @@ _ID_RESOLUTION = re.compile(r"^(\d{3,4}p|[248]k)$", re.IGNORECASE)
 _TASK_SEGMENTS = frozenset({"image-to-video", "i2v", "img2video", "image2video"})
 
 Options = dict[str, Scalar]  # schema field -> value, as sent
+# Catalog keys: a prompt outside the model's length bounds.
+TOO_LONG = "prompt.model.too_long"
+TOO_SHORT = "prompt.model.too_short"
 
 
 class ModelUnusable(Exception):
@@ -67,6 +72,9 @@ class VideoModel:
     order: tuple[str, ...] = ()
     base_price_usd: float | None = None
     price_unit: str | None = None
+    # The prompt's length, in characters, as its schema bounds it (None: the bot's own).
+    prompt_min: int = 0
+    prompt_max: int | None = None
     # What the bot ignored in the schema (rules it does not know...), for `check`.
     notes: tuple[str, ...] = ()
     digest: str = field(default="", compare=False)
@@ -88,6 +96,15 @@ class VideoModel:
         """A value the model fixes for a common role it offers no option for: the
         resolution its id names (`.../720p`); None when it fixes nothing there."""
         return self.resolution_in_id if role == "resolution" and not self.has(role) else None
+
+    def prompt_refusal(self, prompt: str) -> PromptRejected | None:
+        """Why the model would refuse `prompt` (RunComfy answers 422): too long or too
+        short for its schema's bounds; None when it fits."""
+        if self.prompt_max is not None and len(prompt) > self.prompt_max:
+            return PromptRejected(TOO_LONG, count=len(prompt), limit=self.prompt_max)
+        if len(prompt) < self.prompt_min:
+            return PromptRejected(TOO_SHORT, count=len(prompt), limit=self.prompt_min)
+        return None
 
     def defaults(self) -> Options:
         return {o.field: o.default for o in self.options if o.default is not None}
@@ -181,6 +198,15 @@ def read_model(info: ModelInfo) -> VideoModel:
             notes.append(f"`{name}` is not offered (the bot sends only what users can pick)")
     if image is None or prompt is None or reasons:
         raise ModelUnusable(model_id, reasons)
+    prompt_min, prompt_max = _prompt_length(prompt, schema.properties[prompt], notes)
+    # A prompt has one character at least, and never more than the bot's own limit.
+    if max(prompt_min, 1) > (MAX_PROMPT_CHARS if prompt_max is None else prompt_max):
+        bounds_text = f"at least {prompt_min}" + (
+            f", at most {prompt_max}" if prompt_max is not None else " characters"
+        )
+        raise ModelUnusable(
+            model_id, [f"the length of `{prompt}` admits no prompt ({bounds_text})"]
+        )
     bounds, unknown = image_bounds(schema.properties[image].validations)
     if not bounds.admits_an_image():
         raise ModelUnusable(model_id, [f"the rules of `{image}` admit no image ({bounds})"])
@@ -196,6 +222,8 @@ def read_model(info: ModelInfo) -> VideoModel:
         order=tuple(schema.properties),
         base_price_usd=info.base_price_usd,
         price_unit=info.price_unit,
+        prompt_min=prompt_min,
+        prompt_max=prompt_max,
         notes=tuple(notes),
         digest=schema_digest(info.input_schema),
     )
@@ -231,6 +259,20 @@ def _prompt_field(schema: InputSchema) -> str | None:
     found = [name for name in texts if name.lower().endswith("prompt")]
     found.sort(key=lambda name: name not in schema.required)
     return found[0] if found else None
+
+
+def _prompt_length(name: str, prop: Property, notes: list[str]) -> tuple[int, int | None]:
+    """The whole numbers of characters within the schema's bounds; a negative bound is
+    nonsense (no bound), and one past the bot's own limit bounds nothing more."""
+    low, high = prop.min_length, prop.max_length
+    for word, bound in (("minLength", low), ("maxLength", high)):
+        if bound is not None and bound < 0:
+            notes.append(f"`{name}` {word} {bound:g} means nothing: ignored")
+    prompt_min = math.ceil(low) if low is not None and low > 0 else 0
+    prompt_max = math.floor(high) if high is not None and high >= 0 else None
+    if prompt_max is not None and prompt_max >= MAX_PROMPT_CHARS:
+        prompt_max = None
+    return prompt_min, prompt_max
 
 
 def _image_field(schema: InputSchema, *, exclude: str | None, reasons: list[str]) -> str | None:

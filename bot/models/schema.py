@@ -2,7 +2,8 @@
 
 The shape of the seed page's schema: `type: object`, `required`, `properties`, each with
 `title`, `description`, `type` (`string`, `integer`, `boolean`, and the non-standard
-`float`), and maybe `enum`, `default` (possibly null), `minimum`, `maximum`, and on image
+`float`), and maybe `enum`, `default` (possibly null), `minimum`, `maximum`, on text
+`minLength`/`maxLength`, and on image
 fields `validations` (`{validation_rule, validation_value, validation_error}`).
 
 Read leniently, like every RunComfy answer: unknown keys are ignored, and a part that
@@ -46,7 +47,7 @@ class Validation(BaseModel):
 
 
 class Property(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
 
     title: str = ""
     description: str = ""
@@ -55,6 +56,9 @@ class Property(BaseModel):
     default: Any = None
     minimum: float | None = None
     maximum: float | None = None
+    # JSON Schema's length bounds on a string (the prompt's), as written; read by model.py.
+    min_length: float | None = Field(default=None, alias="minLength")
+    max_length: float | None = Field(default=None, alias="maxLength")
     validations: tuple[Validation, ...] = ()
 
     @field_validator("title", "description", mode="before")
@@ -80,7 +84,7 @@ class Property(BaseModel):
         kept = [v for v in value if isinstance(v, str | int | float | bool)]
         return tuple(kept) or None
 
-    @field_validator("minimum", "maximum", mode="before")
+    @field_validator("minimum", "maximum", "min_length", "max_length", mode="before")
     @classmethod
     def _bound(cls, value: object) -> object:
         # NaN or infinity (JSON's 1e999) bound nothing a user can pick: no bound.

@@ -255,3 +255,47 @@ def test_display_names() -> None:
     assert display_name("bytedance/seedance-v1.5-pro/image-to-video") == "Seedance v1.5 pro"
     assert display_name("kling/kling-3.0/image-to-video", "Kling 3.0") == "Kling 3.0"
     assert display_name("wan-3.0") == "Wan 3.0"
+
+
+# --- the prompt's length bounds ----------------------------------------------------------
+
+
+def with_prompt(**bounds: Any) -> VideoModel:
+    schema = seedance_25()
+    schema["properties"]["prompt"].update(bounds)
+    return model_of(SEEDANCE_25, schema)
+
+
+def test_a_prompts_length_bounds_are_read_from_its_schema() -> None:
+    model = with_prompt(maxLength=300, minLength=5)
+    assert (model.prompt_min, model.prompt_max) == (5, 300)
+    assert model.prompt_refusal("x" * 300) is None and model.prompt_refusal("x" * 5) is None
+    long, short = model.prompt_refusal("x" * 301), model.prompt_refusal("x" * 4)
+    assert long is not None and long.values == {"count": 301, "limit": 300}
+    assert short is not None and short.values == {"count": 4, "limit": 5}
+    assert with_prompt().prompt_refusal("x" * 2000) is None  # no bound: the bot's own
+
+
+@pytest.mark.parametrize(
+    ("bounds", "expected"),
+    [
+        ({"maxLength": -1, "minLength": -3}, (0, None)),  # nonsense: no bound
+        ({"maxLength": "300", "minLength": True}, (0, None)),  # not numbers
+        ({"maxLength": 1e999}, (0, None)),  # infinite
+        ({"maxLength": 10**30}, (0, None)),  # past anything a prompt reaches
+        ({"maxLength": 300.7, "minLength": 2.2}, (3, 300)),  # whole characters within
+    ],
+)
+def test_nonsense_prompt_bounds_are_read_as_no_bound_or_the_whole_numbers_within(
+    bounds: dict[str, Any], expected: tuple[int, int | None]
+) -> None:
+    model = with_prompt(**bounds)
+    assert (model.prompt_min, model.prompt_max) == expected
+
+
+@pytest.mark.parametrize(
+    "bounds", [{"minLength": 50, "maxLength": 10}, {"maxLength": 0}, {"minLength": 10**30}]
+)
+def test_prompt_bounds_no_prompt_can_meet_make_the_model_unusable(bounds: dict[str, Any]) -> None:
+    with pytest.raises(ModelUnusable, match="prompt"):
+        with_prompt(**bounds)
