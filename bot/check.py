@@ -316,8 +316,18 @@ def describe_model(model: VideoModel) -> str:
         price = f"${model.base_price_usd:g} per {model.price_unit or 'unknown unit'}"
     notes = "".join(f"; {note}" for note in model.notes)
     return (
-        f"{model.name}: the image goes in `{model.image_field}`; options: {options}; {price}{notes}"
+        f"{model.name}: the image goes in `{model.image_field}`{_prompt_length(model)}; "
+        f"options: {options}; {price}{notes}"
     )
+
+
+def _prompt_length(model: VideoModel) -> str:
+    """The schema's bounds on the prompt, when it has any (else the bot's own apply)."""
+    if model.prompt_max is None and model.prompt_min <= 1:
+        return ""
+    if model.prompt_max is None:
+        return f", prompts of {model.prompt_min} characters or more"
+    return f", prompts of {max(model.prompt_min, 1)} to {model.prompt_max} characters"
 
 
 def _offer(option: OptionSpec) -> str:

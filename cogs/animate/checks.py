@@ -14,7 +14,7 @@ from bot.admission import Admission, AdmissionRefused, ModelChoice
 from bot.domain import Job, Options
 from bot.images import ImageRejected, precheck_metadata
 from bot.jobs import JobService
-from bot.models.model import VideoModel
+from bot.models.model import TOO_LONG, TOO_SHORT, VideoModel
 from bot.models.options import OptionRefused
 from bot.models.registry import Models
 from bot.pricing import Pricing
@@ -28,6 +28,8 @@ from cogs.common.translator import user_messages
 # Catalog keys.
 NOT_HERE = "start.no_send"
 MODEL_GONE = "result.model_gone"
+# A past job's prompt the model no longer takes: Remix lets its author change it.
+KEPT_PROMPT = {TOO_LONG: "result.prompt_too_long", TOO_SHORT: "result.prompt_too_short"}
 
 
 @dataclass(frozen=True)
@@ -71,16 +73,25 @@ class StartChecks:
         model: VideoModel,
         picked: Mapping[str, object],
         *,
+        prompt: str | None,
+        kept: bool = False,
         base: Options | None = None,
     ) -> Order | None:
         """The model's options with what was picked, and the estimate; None once a value
-        the model does not take was refused privately with what it takes."""
+        the model does not take, or a `prompt` outside its length bounds, was refused
+        privately with what it takes. `kept`: the prompt is a past job's (Again)."""
         # As the model is now: a form open for minutes may have seen an older schema.
         current = self.models.get(model.model_id)
         if current is None:
             await _refuse(interaction, user_messages(interaction)(MODEL_GONE))
             return None
         model = current
+        refusal = model.prompt_refusal(prompt) if prompt is not None else None
+        if refusal is not None:
+            t = user_messages(interaction)
+            text = t(KEPT_PROMPT[refusal.key], **refusal.values) if kept else refusal.text(t)
+            await _refuse(interaction, text)
+            return None
         try:
             options = model.choose(picked, base=base)
         except OptionRefused as exc:
@@ -91,8 +102,9 @@ class StartChecks:
     async def same_order(
         self, interaction: discord.Interaction[Any], source: Job, *, exact: bool = True
     ) -> Order | None:
-        """A past job's model and options again; None once refused (the model is gone, or,
-        when `exact`, it no longer takes one of the job's values: never another silently)."""
+        """A past job's model, prompt and options again; None once refused (the model is
+        gone, or, when `exact`, it no longer takes the job's prompt or one of its values:
+        never another silently). Not `exact` (a form): the form shows what to change."""
         model = self.models.get(source.model_id)
         if model is None:
             await _refuse(interaction, user_messages(interaction)(MODEL_GONE))
@@ -105,7 +117,10 @@ class StartChecks:
             except OptionRefused as exc:
                 await _refuse(interaction, refusal_text(exc, model, user_messages(interaction)))
                 return None
-        return await self.order(interaction, model, {}, base=source.options)
+        prompt = source.prompt if exact else None
+        return await self.order(
+            interaction, model, {}, prompt=prompt, kept=True, base=source.options
+        )
 
     async def may_start(self, interaction: discord.Interaction[Any], order: Order) -> bool:
         """Every check a new job passes before its defer; a refusal is answered privately.

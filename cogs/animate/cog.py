@@ -95,9 +95,12 @@ class Animate(commands.Cog):
         )
         # /animate's options are the models' (read at start): built, not written here.
         available = models.available()
+        # One model: its prompt limit is Discord's too (counted as they type); with several
+        # the option is shared, and the model's own is checked once one is chosen.
+        only = available[0].prompt_max if len(available) == 1 else None
         self.command = animate_command(
             option_slots(available),
-            prompt_chars=MAX_PROMPT_CHARS,
+            prompt_chars=only or MAX_PROMPT_CHARS,
             with_model=len(available) > 1,
             handler=self.animate,
             suggest=self.suggest,
@@ -159,7 +162,7 @@ class Animate(commands.Cog):
         choice = await checks.choose_model(interaction, wanted)
         if choice is None:
             return
-        order = await checks.order(interaction, choice.model, values)
+        order = await checks.order(interaction, choice.model, values, prompt=cleaned)
         if order is None or not await checks.precheck_image(interaction, image, order.model):
             return
         if not await checks.may_start(interaction, order):

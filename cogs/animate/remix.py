@@ -61,12 +61,15 @@ class PromptModal(discord.ui.Modal):
         # takes seconds: a second send meanwhile would start a second job.
         self.sent = False
         self.t = t
+        # The model's own length bounds: Discord counts and stops the typing there.
+        longest = min(MAX_PROMPT_CHARS, model.prompt_max or MAX_PROMPT_CHARS)
         self.prompt: discord.ui.TextInput[Any] = discord.ui.TextInput(
             label=t("modal.prompt"),
             style=discord.TextStyle.paragraph,
-            default=prompt[:MAX_PROMPT_CHARS] or None,
+            default=prompt[:longest] or None,
             placeholder=t("modal.prompt.placeholder"),
-            max_length=MAX_PROMPT_CHARS,
+            min_length=model.prompt_min or None,
+            max_length=longest,
         )
         self.add_item(self.prompt)
         self.selects: dict[str, tuple[OptionSpec, discord.ui.Select[Any]]] = {}

@@ -95,7 +95,14 @@ class ResultButtons:
             )
             await interaction.response.send_message(text, ephemeral=True)
             return None
-        return await self.checks.order(interaction, rendition.model, {}, base=rendition.options)
+        return await self.checks.order(
+            interaction,
+            rendition.model,
+            {},
+            prompt=source.prompt,
+            kept=True,
+            base=rendition.options,
+        )
 
     async def show_pressed(
         self, interaction: discord.Interaction[Any], source: Job, *, pressed: bool
@@ -158,7 +165,9 @@ class ResultButtons:
                     user_messages(modal_interaction)("result.gone"), ephemeral=True
                 )
                 return
-            remix = await self.checks.order(modal_interaction, model, picked, base=order.options)
+            remix = await self.checks.order(
+                modal_interaction, model, picked, prompt=prompt, base=order.options
+            )
             if remix is not None:
                 await self.starter.animate_again(
                     modal_interaction, still, prompt=prompt, order=remix
@@ -199,7 +208,7 @@ class ResultButtons:
         base = source.options if source is not None else None
         if not await self.checks.precheck_image(interaction, image, model):
             return
-        order = await self.checks.order(interaction, model, {}, base=base)
+        order = await self.checks.order(interaction, model, {}, prompt=None, base=base)
         if order is None or not await self.checks.may_start(interaction, order):
             return
 
@@ -207,7 +216,9 @@ class ResultButtons:
             modal_interaction: discord.Interaction[Any], prompt: str, picked: dict[str, object]
         ) -> None:
             # The form may be sent long after: checked again, with what was chosen.
-            chosen = await self.checks.order(modal_interaction, model, picked, base=base)
+            chosen = await self.checks.order(
+                modal_interaction, model, picked, prompt=prompt, base=base
+            )
             if chosen is None or not await self.checks.may_start(modal_interaction, chosen):
                 return
             await self.starter.defer(modal_interaction)

@@ -77,3 +77,19 @@ async def test_check_asks_for_every_model_at_once(
     named = [line.split()[2].rstrip(":") for line in lines if line[2:].startswith("model ")]
     assert named == [SEEDANCE_15, SEEDANCE_25, FIRST_LAST]
     assert code == 1
+
+
+async def test_check_says_how_long_a_prompt_a_model_takes(
+    settings: Settings,
+    discord_fake: FakeDiscord,
+    runcomfy_fake: FakeRunComfy,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    schema = seedance_25()
+    schema["properties"]["prompt"].update(minLength=3, maxLength=800)
+    runcomfy_fake.host(SEEDANCE_25, schema)
+    discord_fake.token = DISCORD_TOKEN
+    both = settings.model_copy(update={"runcomfy_model_ids": [SEEDANCE_15, SEEDANCE_25]})
+    _, lines = await check_in_process(both, discord_fake, capsys)
+    assert "prompts of 3 to 800 characters" in line_of(lines, f"✓ model {SEEDANCE_25}")
+    assert "characters" not in line_of(lines, f"✓ model {SEEDANCE_15}")
