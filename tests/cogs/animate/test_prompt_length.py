@@ -4,6 +4,8 @@ the member's is, before anything is stored or sent (RunComfy would answer 422)."
 
 from __future__ import annotations
 
+import pytest
+
 from app.client import AnimateBot
 from tests.cogs.animate.helpers import png
 from tests.cogs.animate.test_models import delivered
@@ -71,14 +73,17 @@ async def test_the_remix_form_takes_at_most_the_models_length_and_refuses_a_long
     assert runcomfy_fake.count("submit") == 1
 
 
-async def test_again_after_the_model_took_shorter_prompts_says_so_and_sends_nothing(
-    bot: AnimateBot, discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy
+@pytest.mark.parametrize("press", ["again", "higher"])
+async def test_a_press_after_the_model_took_shorter_prompts_says_so_and_sends_nothing(
+    bot: AnimateBot, discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy, press: str
 ) -> None:
+    # Again and Higher resolution keep the source's prompt: the member is sent to Remix.
     runcomfy_fake.script(QUICK)
     await discord_fake.invoke("animate", image=png(), prompt="a cat yawns slowly")
     (video,) = await delivered(discord_fake)
     await bound_prompt(bot, runcomfy_fake, maxLength=10)
-    pressed = await discord_fake.click(video, button(video, "again"))
+    custom_id = button(video, "again") if press == "again" else "animate:higher:1:1080p"
+    pressed = await discord_fake.click(video, custom_id)
     text = await said(discord_fake, pressed)
     assert "10" in text and "18" in text and "Remix" in text, text
     assert runcomfy_fake.count("submit") == 1
@@ -94,16 +99,3 @@ async def test_with_one_model_the_commands_prompt_option_takes_its_max_length(
     options = discord_fake.command("animate")["options"]
     prompt = next(option for option in options if option["name"] == "prompt")
     assert prompt["max_length"] == 300
-
-
-async def test_higher_resolution_after_the_model_took_shorter_prompts_says_so_too(
-    bot: AnimateBot, discord_fake: FakeDiscord, runcomfy_fake: FakeRunComfy
-) -> None:
-    runcomfy_fake.script(QUICK)
-    await discord_fake.invoke("animate", image=png(), prompt="a cat yawns slowly")
-    (video,) = await delivered(discord_fake)
-    await bound_prompt(bot, runcomfy_fake, maxLength=10)
-    pressed = await discord_fake.click(video, "animate:higher:1:1080p")
-    text = await said(discord_fake, pressed)
-    assert "10" in text and "18" in text and "Remix" in text, text
-    assert runcomfy_fake.count("submit") == 1
