@@ -225,7 +225,7 @@ class PollLoop:
             # Seen rendering, it is billed: not "it cost nothing", and it keeps counting
             # against its author's day and the budgets (at its cost, when RunComfy tells it).
             result = await self._failure_result(job)
-            cost = {"cost": result.cost} if result is not None and result.cost is not None else {}
+            cost = _reported_cost(result)
             return await transitions.end(
                 job, JobStatus.FAILED, error=CANCELLED_WHILE_RENDERING, **cost
             )
@@ -238,7 +238,7 @@ class PollLoop:
                 result = await self._failure_result(job) or result
             error = result.error if result is not None and result.error else None
             # A failed render may be billed: its cost, when RunComfy tells it, is kept.
-            cost = {"cost": result.cost} if result is not None and result.cost is not None else {}
+            cost = _reported_cost(result)
             return await transitions.end(
                 job, JobStatus.FAILED, error=error or FAILED_AT_RUNCOMFY, **cost
             )
@@ -311,7 +311,7 @@ class PollLoop:
             if job.status is JobStatus.COMPLETED:
                 await self.deliveries.deliver(job, results_tried=1)
             return True
-        cost = {"cost": result.cost} if result is not None and result.cost is not None else {}
+        cost = _reported_cost(result)
         if template == QUEUE_TIMED_OUT and not cost:
             # Dropped from the queue, never billed: it spends none of the budgets, which
             # would otherwise count its estimate for a day.
@@ -326,6 +326,11 @@ class PollLoop:
         """Past this, a job whose cancel never got through is given up all the same."""
         submitted = job.submitted_at or job.created_at
         return submitted + self.settings.queue_timeout + self.settings.render_hard_cap_seconds
+
+
+def _reported_cost(result: RequestResult | None) -> dict[str, float]:
+    """The cost RunComfy reported in `result`, as `end`'s keyword; none when it did not."""
+    return {"cost": result.cost} if result is not None and result.cost is not None else {}
 
 
 def _spoken(seconds: float) -> str:

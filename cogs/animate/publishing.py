@@ -81,13 +81,14 @@ class Publisher:
         t = user_messages(interaction)
         server = settings_guild(interaction)
         # A private render's status and video are its author's alone: their language.
-        private = visibility_of(interaction).private
+        if visibility_of(interaction).private:
+            locale = str(interaction.locale)
+        else:
+            locale = public_locale(interaction, await self.admission.server_language(server))
         try:
             job = await self.jobs.create(
                 extends_job_id=extends_job_id,
-                locale=str(interaction.locale)
-                if private
-                else public_locale(interaction, await self.admission.server_language(server)),
+                locale=locale,
                 user_id=interaction.user.id,
                 guild_id=interaction.guild_id,
                 channel_id=interaction.channel_id,
